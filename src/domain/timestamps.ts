@@ -1,0 +1,19 @@
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+
+const NS_PER_SECOND = 1_000_000_000n;
+/** Nanoseconds since the epoch are stored as int64: 1677-09-21 to 2262-04-11. */
+const MIN_SECONDS = -9_223_372_036n;
+const MAX_SECONDS = 9_223_372_035n;
+
+export function timestampToNs(ts: Timestamp): bigint {
+  return ts.seconds * NS_PER_SECOND + BigInt(ts.nanos);
+}
+
+/** Why `ts` cannot be stored, or undefined when it can. */
+export function timestampProblem(ts: Timestamp): string | undefined {
+  if (ts.nanos < 0 || ts.nanos > 999_999_999) return "nanos must be within 0..999999999";
+  if (ts.seconds < MIN_SECONDS || ts.seconds > MAX_SECONDS) {
+    return "must be between 1677-09-22 and 2262-04-11";
+  }
+  return undefined;
+}

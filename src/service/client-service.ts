@@ -1,0 +1,48 @@
+import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  type ChaukasClientService,
+  GetCapabilitiesResponseSchema,
+  HealthzResponseSchema,
+  IngestEventBatchResponseSchema,
+  IngestEventResponseSchema,
+  QueryEventsResponseSchema,
+} from "../../gen/chaukas/spec/client/v1/client_pb.ts";
+import type { EventService } from "../domain/event-service.ts";
+import { mapDomainErrors } from "./connect-errors.ts";
+import { logRejections, type RejectionLog } from "./rejection-log.ts";
+
+/**
+ * chaukas.spec.client.v1.ChaukasClientService: the same use cases as the server service, with the
+ * client package's empty ingest responses (a rejected batch event is only logged here).
+ */
+export function clientServiceHandlers(
+  events: EventService,
+  log: RejectionLog,
+): ServiceImpl<typeof ChaukasClientService> {
+  return {
+    healthz: () =>
+      mapDomainErrors(async () => {
+        await events.checkHealth();
+        return create(HealthzResponseSchema);
+      }),
+
+    getCapabilities: () => create(GetCapabilitiesResponseSchema, { capabilities: events.capabilities() }),
+
+    ingestEvent: (req) =>
+      mapDomainErrors(async () => {
+        await events.ingestEvent(req.event);
+        return create(IngestEventResponseSchema);
+      }),
+
+    ingestEventBatch: (req) =>
+      mapDomainErrors(async () => {
+        const outcome = await events.ingestBatch(req.eventBatch?.events ?? []);
+        logRejections(log, req.eventBatch?.batchId ?? "", outcome.rejected);
+        return create(IngestEventBatchResponseSchema);
+      }),
+
+    queryEvents: (req) =>
+      mapDomainErrors(async () => create(QueryEventsResponseSchema, { response: await events.queryEvents(req.query) })),
+  };
+}

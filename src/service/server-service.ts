@@ -1,0 +1,62 @@
+import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  type ChaukasServerService,
+  GetCapabilitiesResponseSchema,
+  GetEventStatsResponseSchema,
+  HealthzResponseSchema,
+  IngestEventBatchResponseSchema,
+  IngestEventResponseSchema,
+  QueryEventsResponseSchema,
+} from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import type { EventService } from "../domain/event-service.ts";
+import { mapDomainErrors } from "./connect-errors.ts";
+import type { RejectionLog } from "./rejection-log.ts";
+import { logRejections } from "./rejection-log.ts";
+
+/** chaukas.spec.server.v1.ChaukasServerService: thin handlers over the EventService. */
+export function serverServiceHandlers(
+  events: EventService,
+  log: RejectionLog,
+): ServiceImpl<typeof ChaukasServerService> {
+  return {
+    healthz: () =>
+      mapDomainErrors(async () => {
+        await events.checkHealth();
+        return create(HealthzResponseSchema);
+      }),
+
+    getCapabilities: () => create(GetCapabilitiesResponseSchema, { capabilities: events.capabilities() }),
+
+    ingestEvent: (req) =>
+      mapDomainErrors(async () => {
+        await events.ingestEvent(req.event);
+        return create(IngestEventResponseSchema, {
+          eventId: req.event?.eventId,
+          status: "accepted",
+          processedAt: BigInt(Date.now()),
+        });
+      }),
+
+    ingestEventBatch: (req) =>
+      mapDomainErrors(async () => {
+        const batch = req.eventBatch;
+        const outcome = await events.ingestBatch(batch?.events ?? []);
+        logRejections(log, batch?.batchId ?? "", outcome.rejected);
+        return create(IngestEventBatchResponseSchema, {
+          batchId: batch?.batchId,
+          acceptedCount: outcome.acceptedCount,
+          rejectedCount: outcome.rejected.length,
+          rejectedEventIds: outcome.rejected.map((r) => r.eventId),
+        });
+      }),
+
+    queryEvents: (req) =>
+      mapDomainErrors(async () => create(QueryEventsResponseSchema, { response: await events.queryEvents(req.query) })),
+
+    getEventStats: (req) =>
+      mapDomainErrors(async () =>
+        create(GetEventStatsResponseSchema, await events.eventStats({ ...req, timeRange: req.timeRange })),
+      ),
+  };
+}

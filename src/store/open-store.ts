@@ -1,0 +1,46 @@
+import { PGlite } from "@electric-sql/pglite";
+import { createPgConfig } from "@electric-sql/pglite/node-postgres";
+import pg from "pg";
+import { lockDataDir } from "./data-dir-lock.ts";
+import type { EventStore } from "./event-store.ts";
+import { type MigrationLog, migrate } from "./migrate.ts";
+import { SqlEventStore } from "./sql-event-store.ts";
+
+export type StoreOptions =
+  | { kind: "postgres"; databaseUrl: string; poolSize: number }
+  /** `dataDir` undefined means in memory (tests). */
+  | { kind: "embedded"; dataDir?: string };
+
+export interface StoreLog extends MigrationLog {
+  error(obj: unknown, msg: string): void;
+}
+
+/** Opens the configured database, migrates it, and returns the store over it. */
+export async function openEventStore(options: StoreOptions, log: StoreLog): Promise<EventStore> {
+  if (options.kind === "postgres") {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    pool.on("error", (err) => log.error({ err }, "idle PostgreSQL connection failed"));
+    try {
+      await migrate(pool, log);
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new SqlEventStore(pool);
+  }
+
+  const unlock = options.dataDir ? lockDataDir(options.dataDir) : () => {};
+  try {
+    const db = await PGlite.create(options.dataDir ?? "memory://");
+    const pool = new pg.Pool(createPgConfig(db));
+    await migrate(pool, log);
+    return new SqlEventStore(pool, async () => {
+      await db.close();
+      unlock();
+    });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+}

@@ -1,0 +1,180 @@
+import type pg from "pg";
+import type {
+  EventFilter,
+  EventPageQuery,
+  EventRecord,
+  EventStats,
+  EventStore,
+  StatsQuery,
+  StoredEvent,
+} from "./event-store.ts";
+
+/**
+ * The EventStore in SQL, over a node-postgres pool. The same statements run on PostgreSQL and on
+ * PGlite (through its node-postgres adapter), so both stores behave alike.
+ */
+export class SqlEventStore implements EventStore {
+  readonly #pool: pg.Pool;
+  readonly #onClose: () => Promise<void>;
+
+  constructor(pool: pg.Pool, onClose: () => Promise<void> = async () => {}) {
+    this.#pool = pool;
+    this.#onClose = onClose;
+  }
+
+  async insertEvents(records: readonly EventRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    // One statement (so one round trip and one implicit transaction) whatever the batch size:
+    // each column travels as one array parameter and unnest() turns them back into rows.
+    await this.#pool.query({
+      name: "insert-events",
+      text: INSERT_EVENTS,
+      values: [
+        records.map((r) => r.tenantId),
+        records.map((r) => r.eventId),
+        records.map((r) => r.projectId),
+        records.map((r) => r.sessionId),
+        records.map((r) => r.traceId),
+        records.map((r) => r.spanId),
+        records.map((r) => r.agentId),
+        records.map((r) => r.type),
+        records.map((r) => r.status),
+        records.map((r) => r.severity),
+        records.map((r) => r.timestampNs.toString()),
+        records.map((r) => JSON.stringify(r.tags)),
+        records.map((r) => r.searchText),
+        records.map((r) => Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength)),
+      ],
+    });
+  }
+
+  async queryEvents(query: EventPageQuery): Promise<StoredEvent[]> {
+    const where = new WhereBuilder(query.filter);
+    const direction = query.ascending ? "ASC" : "DESC";
+    if (query.after) {
+      const ts = where.param(query.after.timestampNs.toString());
+      const id = where.param(query.after.eventId);
+      where.add(`(ts_ns, event_id) ${query.ascending ? ">" : "<"} (${ts}::bigint, ${id})`);
+    }
+    const limit = where.param(query.limit);
+    const { rows } = await this.#pool.query<{ event_id: string; ts_ns: string; payload: Buffer }>(
+      `SELECT event_id, ts_ns, payload FROM events WHERE ${where.sql()}
+       ORDER BY ts_ns ${direction}, event_id ${direction} LIMIT ${limit}`,
+      where.values,
+    );
+    return rows.map((row) => ({
+      eventId: row.event_id,
+      timestampNs: BigInt(row.ts_ns),
+      payload: row.payload,
+    }));
+  }
+
+  async eventStats(query: StatsQuery): Promise<EventStats> {
+    const where = new WhereBuilder(query);
+    const { rows } = await this.#pool.query<{
+      by_type: [number, number][] | null;
+      sessions: string;
+      avg_ms: number | null;
+    }>(
+      `WITH scoped AS (SELECT session_id, type, ts_ns FROM events WHERE ${where.sql()}),
+       by_type AS (SELECT type, count(*) AS n FROM scoped GROUP BY type),
+       sessions AS (
+         SELECT min(ts_ns) FILTER (WHERE type = 1) AS started, max(ts_ns) FILTER (WHERE type = 2) AS ended
+         FROM scoped GROUP BY session_id)
+       SELECT (SELECT json_agg(json_build_array(type, n)) FROM by_type) AS by_type,
+              (SELECT count(*) FROM sessions) AS sessions,
+              (SELECT avg((ended - started) / 1e6)::float8 FROM sessions WHERE ended >= started) AS avg_ms`,
+      where.values,
+    );
+    const row = rows[0];
+    const eventsByType = new Map<number, bigint>((row.by_type ?? []).map(([type, n]) => [type, BigInt(n)]));
+    let totalEvents = 0n;
+    for (const n of eventsByType.values()) totalEvents += n;
+    return {
+      totalEvents,
+      totalSessions: BigInt(row.sessions),
+      eventsByType,
+      avgSessionDurationMs: row.avg_ms ?? 0,
+    };
+  }
+
+  async sharedSecret(name: string, create: () => Uint8Array): Promise<Uint8Array> {
+    // Insert-if-absent and read in one statement, so concurrent first starts agree on one value.
+    const { rows } = await this.#pool.query<{ value: Buffer }>(
+      `WITH created AS (
+         INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value)
+       SELECT value FROM created UNION ALL SELECT value FROM server_secrets WHERE name = $1`,
+      [name, Buffer.from(create())],
+    );
+    return rows[0].value;
+  }
+
+  async ping(): Promise<void> {
+    await this.#pool.query("SELECT 1");
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+    await this.#onClose();
+  }
+}
+
+const INSERT_EVENTS = `
+INSERT INTO events (tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id,
+                    type, status, severity, ts_ns, tags, search, payload)
+SELECT tenant_id, event_id, project_id, session_id,
+       NULLIF(trace_id, ''), NULLIF(span_id, ''), NULLIF(agent_id, ''),
+       type, status, severity, ts_ns,
+       ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)),
+       to_tsvector('simple', search_text),
+       payload
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::int2[], $9::int2[], $10::int2[], $11::int8[], $12::text[], $13::text[], $14::bytea[])
+     AS t(tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id,
+          type, status, severity, ts_ns, tags, search_text, payload)
+ON CONFLICT (tenant_id, event_id) DO NOTHING`;
+
+/** Turns an EventFilter into a parameterised WHERE clause. */
+class WhereBuilder {
+  readonly values: unknown[] = [];
+  readonly #conditions: string[] = [];
+
+  constructor(filter: EventFilter) {
+    this.add(`tenant_id = ${this.param(filter.tenantId)}`);
+    this.#equals("project_id", filter.projectId);
+    this.#equals("session_id", filter.sessionId);
+    this.#equals("agent_id", filter.agentId);
+    this.#equals("span_id", filter.spanId);
+    this.#equals("trace_id", filter.traceId);
+    this.#anyOf("type", filter.types);
+    this.#anyOf("status", filter.statuses);
+    this.#anyOf("severity", filter.severities);
+    if (filter.tags?.length) this.add(`tags @> ${this.param(filter.tags)}::text[]`);
+    if (filter.textQuery) this.add(`search @@ websearch_to_tsquery('simple', ${this.param(filter.textQuery)})`);
+    if (filter.startNs !== undefined) this.add(`ts_ns >= ${this.param(filter.startNs.toString())}::bigint`);
+    if (filter.endNs !== undefined) this.add(`ts_ns < ${this.param(filter.endNs.toString())}::bigint`);
+  }
+
+  param(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+
+  add(condition: string): void {
+    this.#conditions.push(condition);
+  }
+
+  sql(): string {
+    return this.#conditions.join(" AND ");
+  }
+
+  #equals(column: string, value: string | undefined): void {
+    if (value) this.add(`${column} = ${this.param(value)}`);
+  }
+
+  #anyOf(column: string, values: number[] | undefined): void {
+    // A single value is written as `=` so the planner can match the partial indexes.
+    if (values?.length === 1) this.add(`${column} = ${this.param(values[0])}`);
+    else if (values?.length) this.add(`${column} = ANY(${this.param(values)}::int2[])`);
+  }
+}

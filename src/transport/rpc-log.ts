@@ -1,0 +1,64 @@
+import { Code, ConnectError, createContextKey, createContextValues, type Interceptor } from "@connectrpc/connect";
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
+
+/** What the interceptor learns about one RPC, read back when its response is finished. */
+interface RpcOutcome {
+  code?: string;
+}
+
+const outcomeKey = createContextKey<RpcOutcome | undefined>(undefined);
+const outcomes = new WeakMap<FastifyRequest, RpcOutcome>();
+
+/**
+ * One log line per request: procedure, Connect code, HTTP status, duration. The code comes from an
+ * interceptor; requests refused before a handler runs (undecodable body, wrong content type, too
+ * large) have none and are told by their HTTP status. Handler exceptions that Connect turns into a
+ * bare `internal` are logged with their cause.
+ */
+export function rpcLogging(app: FastifyInstance) {
+  app.addHook("onRequest", (request, reply, done) => {
+    const outcome: RpcOutcome = {};
+    outcomes.set(request, outcome);
+    const start = process.hrtime.bigint();
+    reply.raw.once("close", () => {
+      const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
+      request.log.info(
+        {
+          procedure: request.url,
+          code: outcome.code,
+          status: reply.raw.statusCode,
+          durationMs: Math.round(durationMs * 10) / 10,
+        },
+        "rpc",
+      );
+    });
+    done();
+  });
+
+  const interceptor: Interceptor = (next) => async (req) => {
+    const outcome = req.contextValues.get(outcomeKey);
+    try {
+      const res = await next(req);
+      if (outcome) outcome.code = "ok";
+      return res;
+    } catch (err) {
+      const connectError = ConnectError.from(err);
+      if (outcome) outcome.code = Code[connectError.code];
+      if (connectError.code === Code.Internal || connectError.code === Code.Unknown) {
+        logInternal(req.contextValues.get(loggerKey), req.url, err);
+      }
+      throw err;
+    }
+  };
+
+  const contextValues = (request: FastifyRequest) =>
+    createContextValues().set(outcomeKey, outcomes.get(request)).set(loggerKey, request.log);
+
+  return { interceptor, contextValues };
+}
+
+const loggerKey = createContextKey<FastifyBaseLogger | undefined>(undefined);
+
+function logInternal(log: FastifyBaseLogger | undefined, procedure: string, err: unknown) {
+  log?.error({ err, procedure }, "rpc failed with an internal error");
+}

@@ -1,0 +1,72 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import type { EventStore } from "../../src/store/event-store.ts";
+import { openEventStore, type StoreOptions } from "../../src/store/open-store.ts";
+
+/** The PostgreSQL server tests use: TEST_DATABASE_URL, or the local one `.ci/run` starts. */
+export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+async function postgresReachable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export type StoreKind = "embedded" | "postgres";
+
+/**
+ * The stores every store-dependent suite runs on: PGlite always, PostgreSQL when reachable.
+ * Under CI, PostgreSQL is required, so a missing server fails the run instead of skipping half of it.
+ */
+export async function storeKinds(): Promise<StoreKind[]> {
+  if (await postgresReachable()) return ["embedded", "postgres"];
+  if (process.env.CI) throw new Error(`PostgreSQL is not reachable at ${ADMIN_URL}, and CI requires it`);
+  console.warn(`PostgreSQL is not reachable at ${ADMIN_URL}: running on the embedded store only`);
+  return ["embedded"];
+}
+
+/** A brand-new PostgreSQL database, dropped by the returned function. */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `chaukas_test_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: ADMIN_URL });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+const quietLog = { info: () => {}, error: () => {} };
+
+/** Opens a fresh, empty store of the given kind; `close` also drops its database. */
+export async function openTestStore(kind: StoreKind): Promise<{ store: EventStore; close: () => Promise<void> }> {
+  if (kind === "embedded") {
+    const store = await openEventStore({ kind: "embedded" }, quietLog);
+    return { store, close: () => store.close() };
+  }
+  const db = await createTestDatabase();
+  const options: StoreOptions = { kind: "postgres", databaseUrl: db.url, poolSize: 4 };
+  const store = await openEventStore(options, quietLog);
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      await db.drop();
+    },
+  };
+}
