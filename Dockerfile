@@ -1,0 +1,18 @@
+# The server runs its TypeScript directly on Node 24 (type stripping): no build step.
+FROM node:24-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+COPY gen ./gen
+COPY proto ./proto
+COPY src ./src
+RUN mkdir /data && chown node:node /data
+USER node
+ENV CHAUKAS_HOST=0.0.0.0 \
+    CHAUKAS_PORT=50051 \
+    CHAUKAS_DATA_DIR=/data
+VOLUME /data
+EXPOSE 50051
+STOPSIGNAL SIGTERM
+CMD ["node", "src/main.ts"]
