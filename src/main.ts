@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { pino } from "pino";
 import { ConfigError, loadConfig } from "./config.ts";
 import { EventService } from "./domain/event-service.ts";
 import { PageTokenCodec } from "./domain/page-token.ts";
@@ -10,11 +11,12 @@ import { buildServer } from "./transport/server.ts";
 /** Starts the server from flags and environment; stops gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2), process.env);
+  const log = pino({ level: config.logLevel, redact: ["req.headers.authorization", 'req.headers["x-api-key"]'] });
   const store = await openEventStore(
     config.databaseUrl
       ? { kind: "postgres", databaseUrl: config.databaseUrl, poolSize: config.pgPoolSize }
       : { kind: "embedded", dataDir: config.dataDir },
-    { info: (msg) => console.error(msg), error: (obj, msg) => console.error(msg, obj) },
+    { info: (msg) => log.info(msg), error: (obj, msg) => log.error(obj, msg) },
   );
   const pageTokenKey = await store.sharedSecret("page-token-key", () => randomBytes(32));
   const events = new EventService(store, new PageTokenCodec(pageTokenKey));
@@ -26,7 +28,7 @@ async function main(): Promise<void> {
         ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
         : undefined,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
-    logger: { level: config.logLevel, redact: ["req.headers.authorization", 'req.headers["x-api-key"]'] },
+    logger: log,
   });
   app.addHook("onClose", () => store.close());
 

@@ -8,7 +8,7 @@ import {
 import { cors as connectCors } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastifyCors from "@fastify/cors";
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import {
   ChaukasClientService,
   file_chaukas_spec_client_v1_client,
@@ -28,7 +28,8 @@ export interface ServerOptions {
   corsOrigins: string[];
   tls?: OnePortOptions["tls"];
   shutdownTimeoutMs: number;
-  logger: FastifyServerOptions["logger"];
+  /** A pino logger, or false for none. */
+  logger: FastifyBaseLogger | false;
 }
 
 /** Every message type a JSON request or response may carry inside a google.protobuf.Any. */
@@ -46,7 +47,7 @@ const jsonRegistry = createRegistry(
  */
 export async function buildServer(events: EventService, options: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger,
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // rpc-log.ts writes one line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,

@@ -1,0 +1,100 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+
+const MAIN = join(import.meta.dirname, "..", "src", "main.ts");
+
+interface Started {
+  child: ChildProcess;
+  baseUrl: string;
+  output: () => string;
+}
+
+/** Starts `node src/main.ts` (what `npm start` runs) and waits for its listening line. */
+function startMain(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Started> {
+  const child = spawn(process.execPath, [MAIN, "--port", "0", ...args], {
+    env: { ...process.env, DATABASE_URL: "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) resolve({ child, baseUrl: match[1], output: () => output });
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`exited with ${code} before listening:\n${output}`)));
+  });
+}
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}
+
+function rpc(baseUrl: string, method: string, body: unknown): Promise<Response> {
+  return fetch(`${baseUrl}/chaukas.spec.server.v1.ChaukasServerService/${method}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+describe("the server process (npm start)", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "chaukas-main-"));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  test("serves from an embedded database, locks its data directory, stops on SIGTERM, and keeps the data", async () => {
+    const first = await startMain(["--data-dir", dataDir]);
+    const event = {
+      eventId: "e-main-1",
+      tenantId: "acme",
+      projectId: "web",
+      sessionId: "s1",
+      type: "EVENT_TYPE_SESSION_START",
+      timestamp: "2026-11-25T12:00:00.000000001Z",
+    };
+    const ingest = await rpc(first.baseUrl, "IngestEvent", { event });
+    expect(ingest.status).toBe(200);
+    expect(await ingest.json()).toMatchObject({ eventId: "e-main-1", status: "accepted" });
+    expect(existsSync(join(dataDir, "chaukas.lock"))).toBe(true);
+
+    // A second process on the same data directory refuses to start, with a message saying why.
+    const second = spawn(process.execPath, [MAIN, "--port", "0", "--data-dir", dataDir], {
+      env: { ...process.env, DATABASE_URL: "" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let secondOutput = "";
+    second.stderr.on("data", (chunk) => {
+      secondOutput += chunk;
+    });
+    expect(await exitOf(second)).toBe(1);
+    expect(secondOutput).toContain(`the data directory ${dataDir} is in use by process ${first.child.pid}`);
+
+    first.child.kill("SIGTERM");
+    expect(await exitOf(first.child)).toBe(0);
+    expect(first.output()).toContain("SIGTERM: finishing in-flight requests");
+    expect(existsSync(join(dataDir, "chaukas.lock"))).toBe(false);
+
+    // Restarted on the same directory: the event is still there.
+    const third = await startMain(["--data-dir", dataDir]);
+    const query = await rpc(third.baseUrl, "QueryEvents", { query: { filter: { tenantId: "acme" } } });
+    const body = (await query.json()) as { response: { events: unknown[] } };
+    expect(body.response.events).toEqual([event]);
+    third.child.kill("SIGINT");
+    expect(await exitOf(third.child)).toBe(0);
+  });
+
+  test("refuses bad configuration with a clear message", async () => {
+    const child = spawn(process.execPath, [MAIN, "--port", "not-a-port"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    expect(await exitOf(child)).toBe(1);
+    expect(stderr).toContain('--port/CHAUKAS_PORT must be a port number, got "not-a-port"');
+  });
+});
