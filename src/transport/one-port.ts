@@ -26,18 +26,34 @@ export interface OnePortOptions {
  */
 export function createOnePortServer(handler: RequestHandler, options: OnePortOptions): net.Server {
   if (options.tls) {
+    const drain = keepAliveDrain(() => asHttp1.closeIdleConnections());
     const server = http2.createSecureServer(
       { ...options.tls, allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"] },
-      handler,
+      (req, res) => {
+        if (res instanceof http.ServerResponse) drain.track(res);
+        handler(req, res);
+      },
     );
     server.setTimeout(options.idleTimeoutMs);
+    // With allowHTTP1, Node serves HTTP/1.1 with http.Server members its types leave out; without
+    // this, HTTP/1.1 over TLS kept Node's defaults (a 5 s keep-alive) instead of these options.
+    const asHttp1 = server as unknown as http.Server;
+    applyHttp1Timeouts(asHttp1, options);
+    // Node's close() then closes idle HTTP/1.1 connections and sends GOAWAY to HTTP/2 sessions.
+    const closeSecure = server.close.bind(server);
+    server.close = (callback?: (err?: Error) => void) => {
+      drain.close();
+      return closeSecure(callback);
+    };
     return server;
   }
 
-  const h1 = http.createServer(handler as http.RequestListener);
-  h1.keepAliveTimeout = options.idleTimeoutMs;
-  h1.requestTimeout = options.requestTimeoutMs;
-  h1.headersTimeout = Math.min(options.requestTimeoutMs, 60_000);
+  const drain = keepAliveDrain(() => h1.closeIdleConnections());
+  const h1 = http.createServer((req, res) => {
+    drain.track(res);
+    (handler as http.RequestListener)(req, res);
+  });
+  applyHttp1Timeouts(h1, options);
 
   const h2 = http2.createServer(handler);
   h2.setTimeout(options.idleTimeoutMs);
@@ -54,6 +70,7 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortOpt
   const closeOuter = server.close.bind(server);
   server.close = (callback?: (err?: Error) => void) => {
     closeOuter(callback);
+    drain.close();
     h1.close();
     h1.closeIdleConnections();
     // A graceful close: GOAWAY, then each session ends once its open streams are done.
@@ -61,6 +78,36 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortOpt
     return server;
   };
   return server;
+}
+
+function applyHttp1Timeouts(server: http.Server, options: OnePortOptions): void {
+  server.keepAliveTimeout = options.idleTimeoutMs;
+  server.requestTimeout = options.requestTimeoutMs;
+  server.headersTimeout = Math.min(options.requestTimeoutMs, 60_000);
+}
+
+/**
+ * close() ends idle HTTP/1.1 keep-alive connections at once but skips those busy with a request;
+ * each would then idle on after its response and hold close() up until the keep-alive timeout.
+ * Once closing, a response not yet started says "Connection: close", and each finished response
+ * closes the connections now idle (its own among them).
+ */
+function keepAliveDrain(closeIdleConnections: () => void) {
+  let closing = false;
+  const busy = new Set<http.ServerResponse>();
+  return {
+    track(res: http.ServerResponse) {
+      busy.add(res);
+      res.once("close", () => {
+        busy.delete(res);
+        if (closing) closeIdleConnections();
+      });
+    },
+    close() {
+      closing = true;
+      for (const res of busy) if (!res.headersSent) res.shouldKeepAlive = false;
+    },
+  };
 }
 
 /** Reads just enough of a new connection to tell HTTP/2 from HTTP/1.1, then hands it over. */
