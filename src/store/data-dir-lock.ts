@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 /** The embedded database is single-process: a second process must fail clearly, not corrupt it. */
@@ -13,18 +13,30 @@ export class DataDirLockedError extends Error {
 }
 
 /**
+ * The lock files this process holds. A lock file with this process's own pid that is not in here is
+ * stale (a restarted container often gets the same pid), but one in here means the directory is
+ * already open in this process: a second PGlite on it would corrupt it.
+ */
+const held = new Set<string>();
+
+/**
  * Takes an exclusive lock file holding this process's pid. A lock left by a process that no
  * longer exists is taken over. Returns the function that releases it.
  */
 export function lockDataDir(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true });
-  const path = join(dataDir, "chaukas.lock");
+  const path = join(realpathSync(dataDir), "chaukas.lock");
+  if (held.has(path)) throw new DataDirLockedError(dataDir, process.pid);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, "wx", 0o600);
       writeSync(fd, String(process.pid));
       closeSync(fd);
-      return () => rmSync(path, { force: true });
+      held.add(path);
+      return () => {
+        held.delete(path);
+        rmSync(path, { force: true });
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const holder = Number.parseInt(readFileSync(path, "utf8"), 10);

@@ -26,7 +26,7 @@ export class SqlEventStore implements EventStore {
     if (records.length === 0) return;
     // One statement (so one round trip and one implicit transaction) whatever the batch size:
     // each column travels as one array parameter and unnest() turns them back into rows.
-    await this.#pool.query({
+    await this.#query({
       name: "insert-events",
       text: INSERT_EVENTS,
       values: [
@@ -42,7 +42,8 @@ export class SqlEventStore implements EventStore {
         records.map((r) => r.severity),
         records.map((r) => r.timestampNs.toString()),
         records.map((r) => JSON.stringify(r.tags)),
-        records.map((r) => r.searchText),
+        // PostgreSQL text cannot hold NUL; the search text is only indexed, so a space loses nothing.
+        records.map((r) => withoutNul(r.searchText)),
         records.map((r) => Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength)),
       ],
     });
@@ -57,7 +58,7 @@ export class SqlEventStore implements EventStore {
       where.add(`(ts_ns, event_id) ${query.ascending ? ">" : "<"} (${ts}::bigint, ${id})`);
     }
     const limit = where.param(query.limit);
-    const { rows } = await this.#pool.query<{ event_id: string; ts_ns: string; payload: Buffer }>(
+    const { rows } = await this.#query<{ event_id: string; ts_ns: string; payload: Buffer }>(
       `SELECT event_id, ts_ns, payload FROM events WHERE ${where.sql()}
        ORDER BY ts_ns ${direction}, event_id ${direction} LIMIT ${limit}`,
       where.values,
@@ -71,7 +72,7 @@ export class SqlEventStore implements EventStore {
 
   async eventStats(query: StatsQuery): Promise<EventStats> {
     const where = new WhereBuilder(query);
-    const { rows } = await this.#pool.query<{
+    const { rows } = await this.#query<{
       by_type: [number, number][] | null;
       sessions: string;
       avg_ms: number | null;
@@ -98,9 +99,24 @@ export class SqlEventStore implements EventStore {
     };
   }
 
+  /**
+   * One statement on a pooled client, released without the error. Not `pool.query`: that drops the
+   * client after any SQL error, and over PGlite every client shares the one connection, so the next
+   * queries failed with "Connection terminated unexpectedly" or got another statement's replies.
+   * A client whose connection really failed is still dropped on release (it is not queryable).
+   */
+  async #query<R extends pg.QueryResultRow>(text: string | pg.QueryConfig, values?: unknown[]) {
+    const client = await this.#pool.connect();
+    try {
+      return await client.query<R>(text, values);
+    } finally {
+      client.release();
+    }
+  }
+
   async sharedSecret(name: string, create: () => Uint8Array): Promise<Uint8Array> {
     // Insert-if-absent and read in one statement, so concurrent first starts agree on one value.
-    const { rows } = await this.#pool.query<{ value: Buffer }>(
+    const { rows } = await this.#query<{ value: Buffer }>(
       `WITH created AS (
          INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value)
        SELECT value FROM created UNION ALL SELECT value FROM server_secrets WHERE name = $1`,
@@ -110,7 +126,7 @@ export class SqlEventStore implements EventStore {
   }
 
   async ping(): Promise<void> {
-    await this.#pool.query("SELECT 1");
+    await this.#query("SELECT 1");
   }
 
   async close(): Promise<void> {
@@ -134,6 +150,11 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text
           type, status, severity, ts_ns, tags, search_text, payload)
 ON CONFLICT (tenant_id, event_id) DO NOTHING`;
 
+/** NUL as a space: PostgreSQL refuses NUL in text, and the search text is indexed with it replaced. */
+function withoutNul(text: string): string {
+  return text.replaceAll("\0", " ");
+}
+
 /** Turns an EventFilter into a parameterised WHERE clause. */
 class WhereBuilder {
   readonly values: unknown[] = [];
@@ -150,7 +171,9 @@ class WhereBuilder {
     this.#anyOf("status", filter.statuses);
     this.#anyOf("severity", filter.severities);
     if (filter.tags?.length) this.add(`tags @> ${this.param(filter.tags)}::text[]`);
-    if (filter.textQuery) this.add(`search @@ websearch_to_tsquery('simple', ${this.param(filter.textQuery)})`);
+    if (filter.textQuery) {
+      this.add(`search @@ websearch_to_tsquery('simple', ${this.param(withoutNul(filter.textQuery))})`);
+    }
     if (filter.startNs !== undefined) this.add(`ts_ns >= ${this.param(filter.startNs.toString())}::bigint`);
     if (filter.endNs !== undefined) this.add(`ts_ns < ${this.param(filter.endNs.toString())}::bigint`);
   }

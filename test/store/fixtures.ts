@@ -1,0 +1,95 @@
+import { randomBytes } from "node:crypto";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
+import { expect } from "vitest";
+import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import {
+  type QueryRequest,
+  QueryRequestSchema,
+  type QueryResponse,
+  SortOrder,
+} from "../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { InvalidArgumentError } from "../../src/domain/errors.ts";
+import { EventService } from "../../src/domain/event-service.ts";
+import { PageTokenCodec } from "../../src/domain/page-token.ts";
+import { timestampToNs } from "../../src/domain/timestamps.ts";
+import type { EventStore } from "../../src/store/event-store.ts";
+
+export type QueryInit = MessageInitShape<typeof QueryRequestSchema>;
+
+/** The domain service over `store`, with a fresh page-token key. */
+export function serviceOver(store: EventStore): EventService {
+  return new EventService(store, new PageTokenCodec(randomBytes(32)));
+}
+
+const NS_PER_SECOND = 1_000_000_000n;
+
+/** Nanoseconds since the epoch as a Timestamp (nanos always 0..999999999, also before 1970). */
+export function nsToTimestamp(ns: bigint): Timestamp {
+  let seconds = ns / NS_PER_SECOND;
+  let nanos = ns % NS_PER_SECOND;
+  if (nanos < 0n) {
+    seconds -= 1n;
+    nanos += NS_PER_SECOND;
+  }
+  return create(TimestampSchema, { seconds, nanos: Number(nanos) });
+}
+
+export function eventNs(event: Event): bigint {
+  // biome-ignore lint/style/noNonNullAssertion: every test event has a timestamp
+  return timestampToNs(event.timestamp!);
+}
+
+/** Bytewise comparison, as the store's COLLATE "C" orders ids (test ids are ASCII). */
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The store's order: timestamp, then event_id; `descending` reverses both. */
+export function byTime(descending = false): (a: Event, b: Event) => number {
+  return (a, b) => {
+    const ta = eventNs(a);
+    const tb = eventNs(b);
+    const order = ta < tb ? -1 : ta > tb ? 1 : compareIds(a.eventId, b.eventId);
+    return descending ? -order : order;
+  };
+}
+
+export function ids(events: readonly Event[]): string[] {
+  return events.map((e) => e.eventId);
+}
+
+/** Every event matching `query`, page after page; also returns how many pages it took. */
+export async function queryAll(
+  service: EventService,
+  query: QueryInit,
+  between?: () => Promise<void>,
+): Promise<{ events: Event[]; pages: QueryResponse[] }> {
+  const events: Event[] = [];
+  const pages: QueryResponse[] = [];
+  let pageToken = "";
+  do {
+    const page = await service.queryEvents(request({ ...query, pageToken }));
+    pages.push(page);
+    events.push(...page.events);
+    pageToken = page.nextPageToken;
+    if (pageToken && between) await between();
+  } while (pageToken);
+  return { events, pages };
+}
+
+export function request(init: QueryInit): QueryRequest {
+  return create(QueryRequestSchema, { orderByTime: SortOrder.ASC, ...init });
+}
+
+/** Asserts that `promise` rejects with an InvalidArgumentError naming `field`. */
+export async function expectInvalid(promise: Promise<unknown>, field: string): Promise<InvalidArgumentError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(InvalidArgumentError);
+  const invalid = err as InvalidArgumentError;
+  expect(invalid.violations.map((v) => v.field)).toContain(field);
+  return invalid;
+}

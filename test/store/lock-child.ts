@@ -1,0 +1,43 @@
+/**
+ * Run by data-dir-lock.test.ts in a child process: `node lock-child.ts <mode> <dataDir>`.
+ * Opens the embedded store on dataDir and prints one JSON line per step to stdout:
+ * - "read": the ids of the stored events (then closes), or the error that opening raised;
+ * - "hold": stores an event, prints its ids, then keeps the store open until stdin ends.
+ */
+import { openEventStore } from "../../src/store/open-store.ts";
+
+const [mode, dataDir] = process.argv.slice(2);
+const report = (value: object) => process.stdout.write(`${JSON.stringify(value)}\n`);
+
+try {
+  const store = await openEventStore({ kind: "embedded", dataDir }, { info: () => {}, error: () => {} });
+  if (mode === "hold") {
+    await store.insertEvents([
+      {
+        tenantId: "lock",
+        eventId: `from-${process.pid}`,
+        projectId: "p",
+        sessionId: "s",
+        traceId: "",
+        spanId: "",
+        agentId: "",
+        type: 10,
+        status: 1,
+        severity: 2,
+        timestampNs: 1n,
+        tags: [],
+        searchText: "",
+        payload: Uint8Array.of(1),
+      },
+    ]);
+  }
+  const rows = await store.queryEvents({ filter: { tenantId: "lock" }, ascending: true, limit: 100 });
+  report({ pid: process.pid, eventIds: rows.map((r) => r.eventId) });
+  if (mode === "hold") {
+    process.stdin.resume();
+    await new Promise((resolve) => process.stdin.once("end", resolve));
+  }
+  await store.close();
+} catch (err) {
+  report({ pid: process.pid, name: (err as Error).name, message: (err as Error).message });
+}
