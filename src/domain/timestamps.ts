@@ -13,7 +13,8 @@ export function timestampToNs(ts: Timestamp): bigint {
 export function timestampProblem(ts: Timestamp): string | undefined {
   if (ts.nanos < 0 || ts.nanos > 999_999_999) return "nanos must be within 0..999999999";
   if (ts.seconds < MIN_SECONDS || ts.seconds > MAX_SECONDS) {
-    return "must be between 1677-09-22 and 2262-04-11";
+    // The exact bounds: the old text said 1677-09-22, yet 1677-09-21T00:12:44Z is accepted.
+    return "must be between 1677-09-21T00:12:44Z and 2262-04-11T23:47:15Z";
   }
   return undefined;
 }

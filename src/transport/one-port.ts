@@ -17,6 +17,8 @@ export interface OnePortOptions {
   idleTimeoutMs: number;
   /** A request must be fully received within this time (HTTP/1.1). */
   requestTimeoutMs: number;
+  /** After close(), connections still open this much later are destroyed. */
+  forceCloseAfterMs: number;
 }
 
 /**
@@ -24,7 +26,11 @@ export interface OnePortOptions {
  * decide: the HTTP/2 preface goes to an h2c server (as gRPC clients use), anything else to an
  * HTTP/1.1 server. With TLS, ALPN decides. Fastify mounts it through `serverFactory`.
  */
-export function createOnePortServer(handler: RequestHandler, options: OnePortOptions): net.Server {
+export function createOnePortServer(app: RequestHandler, options: OnePortOptions): net.Server {
+  const handler: RequestHandler = (req, res) => {
+    closeUnreadRequests(req, res);
+    app(req, res);
+  };
   if (options.tls) {
     const drain = keepAliveDrain(() => asHttp1.closeIdleConnections());
     const server = http2.createSecureServer(
@@ -40,9 +46,11 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortOpt
     const asHttp1 = server as unknown as http.Server;
     applyHttp1Timeouts(asHttp1, options);
     // Node's close() then closes idle HTTP/1.1 connections and sends GOAWAY to HTTP/2 sessions.
+    const deadline = closeDeadline(server, "secureConnection", options.forceCloseAfterMs);
     const closeSecure = server.close.bind(server);
     server.close = (callback?: (err?: Error) => void) => {
       drain.close();
+      deadline.start();
       return closeSecure(callback);
     };
     return server;
@@ -67,9 +75,11 @@ export function createOnePortServer(handler: RequestHandler, options: OnePortOpt
   // http.Server tracks its connections (for closeIdleConnections) only once it has "listened".
   server.once("listening", () => h1.emit("listening"));
 
+  const deadline = closeDeadline(server, "connection", options.forceCloseAfterMs);
   const closeOuter = server.close.bind(server);
   server.close = (callback?: (err?: Error) => void) => {
     closeOuter(callback);
+    deadline.start();
     drain.close();
     h1.close();
     h1.closeIdleConnections();
@@ -106,6 +116,52 @@ function keepAliveDrain(closeIdleConnections: () => void) {
     close() {
       closing = true;
       for (const res of busy) if (!res.headersSent) res.shouldKeepAlive = false;
+    },
+  };
+}
+
+/**
+ * A request answered before its body was read (refused over the body limit) would otherwise leave
+ * the rest of that body unread: an HTTP/1.1 connection out of step or stuck, an HTTP/2 stream half
+ * open, and a graceful close waiting on them. HTTP/1.1: such an answer says `Connection: close`
+ * and the connection ends with it, so no client reuses it. HTTP/2: once the answer is sent, the
+ * stream is reset with NO_ERROR (RFC 9113 §8.1).
+ */
+function closeUnreadRequests(
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+): void {
+  if (req instanceof http2.Http2ServerRequest) {
+    res.once("finish", () => {
+      if (!req.readableEnded && !req.stream.closed) req.stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    });
+  } else if (res instanceof http.ServerResponse) {
+    // Every header write goes through writeHead, implicit ones too. `complete`: the parser has
+    // the whole message (true at once for a request without a body).
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: http.ServerResponse, ...args: Parameters<typeof writeHead>) {
+      if (!req.complete) this.shouldKeepAlive = false;
+      return writeHead.apply(this, args);
+    } as typeof writeHead;
+  }
+}
+
+/**
+ * Graceful close, bounded: a peer that never finishes (a client holding a stream open, a body
+ * that never ends) must not hold a shutdown forever. Every connection still open `afterMs`
+ * after close() began is destroyed.
+ */
+function closeDeadline(server: net.Server, connectionEvent: string, afterMs: number) {
+  const open = new Set<net.Socket>();
+  server.on(connectionEvent, (socket: net.Socket) => {
+    open.add(socket);
+    socket.once("close", () => open.delete(socket));
+  });
+  return {
+    start() {
+      setTimeout(() => {
+        for (const socket of open) socket.destroy();
+      }, afterMs).unref();
     },
   };
 }
