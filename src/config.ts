@@ -13,6 +13,11 @@ export interface Config {
   corsOrigins: string[];
   logLevel: string;
   shutdownTimeoutMs: number;
+  sdkPathPrefix: string;
+  maxInflightEvents: number;
+  maxIngestHeapMb?: number;
+  insecureNoAuth: boolean;
+  rateLimit: number;
 }
 
 interface Setting {
@@ -21,6 +26,8 @@ interface Setting {
   env: string;
   defaultValue?: string;
   parse: (raw: string, name: string) => Config[keyof Config];
+  /** The value when the setting is given nowhere and has no default. */
+  unset?: Config[keyof Config];
   description: string;
 }
 
@@ -30,10 +37,17 @@ const list = (raw: string) =>
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
+// Digits only: Number() alone would also take "0x50", "1e3" or " 80 ".
 const positiveInt = (raw: string, name: string) => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name} must be a positive integer, got "${raw}"`);
+  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`${name} must be a positive integer, got "${raw}"`);
   return n;
+};
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+// Checked here so a typo is a clear ConfigError instead of pino's exception at startup.
+const logLevel = (raw: string, name: string) => {
+  if (!LOG_LEVELS.includes(raw)) throw new ConfigError(`${name} must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
+  return raw;
 };
 
 /** Every setting, once: flags, environment variables, defaults and the README table come from here. */
@@ -99,6 +113,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "CHAUKAS_CORS_ORIGINS",
     defaultValue: "",
     parse: list,
+    unset: [],
     description:
       "Comma-separated browser origins allowed to call (CORS), e.g. `https://dash.example.com`. Empty: none.",
   },
@@ -107,7 +122,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: "log-level",
     env: "CHAUKAS_LOG_LEVEL",
     defaultValue: "info",
-    parse: text,
+    parse: logLevel,
     description: "fatal, error, warn, info, debug, trace or silent.",
   },
   {
@@ -117,6 +132,50 @@ export const SETTINGS: readonly Setting[] = [
     defaultValue: "10000",
     parse: positiveInt,
     description: "On SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted.",
+  },
+  {
+    key: "sdkPathPrefix",
+    flag: "sdk-path-prefix",
+    env: "CHAUKAS_SDK_PATH_PREFIX",
+    parse: pathPrefix,
+    unset: "",
+    description:
+      "Path under which the SDK routes `/events` and `/events/batch` are mounted, e.g. `/api` when CHAUKAS_ENDPOINT is `https://host/api`.",
+  },
+  {
+    key: "maxInflightEvents",
+    flag: "max-inflight-events",
+    env: "CHAUKAS_MAX_INFLIGHT_EVENTS",
+    defaultValue: "50000",
+    parse: positiveInt,
+    description:
+      'Ingest bound: most events being validated and written at once. Past it, ingest is refused (HTTP 503 "high memory usage" / `resource_exhausted`) with Retry-After.',
+  },
+  {
+    key: "maxIngestHeapMb",
+    flag: "max-ingest-heap-mb",
+    env: "CHAUKAS_MAX_INGEST_HEAP_MB",
+    parse: positiveInt,
+    description:
+      "Ingest bound: refuse ingest while the JS heap holds more than this many MiB. Default: 3/4 of Node's heap limit.",
+  },
+  {
+    key: "rateLimit",
+    flag: "rate-limit",
+    env: "CHAUKAS_RATE_LIMIT",
+    defaultValue: "1000",
+    parse: nonNegativeInt,
+    description:
+      "Requests per second each API key may make (bursts up to twice that), per server process; 0 turns it off. Past it: HTTP 429 / `resource_exhausted` with Retry-After.",
+  },
+  {
+    key: "insecureNoAuth",
+    flag: "insecure-no-auth",
+    env: "CHAUKAS_INSECURE_NO_AUTH",
+    defaultValue: "false",
+    parse: yesNo,
+    description:
+      "Serve without API keys, for local experiments only: refused on a non-loopback address, warned about at start.",
   },
 ];
 
@@ -129,17 +188,27 @@ export class ConfigError extends Error {
 
 /** Reads the configuration: a flag wins over its environment variable, which wins over the default. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
-  const { values } = parseArgs({
-    args: argv,
-    options: Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: "string" as const }])),
-    strict: true,
-  });
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: s.parse === yesNo ? "boolean" : "string" }])),
+      strict: true,
+    }));
+  } catch (err) {
+    // parseArgs throws a TypeError (unknown flag, missing value, stray argument): report it as a
+    // configuration error so main prints the message instead of a stack trace.
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
   const config: Record<string, unknown> = {};
   for (const setting of SETTINGS) {
-    const flagValue = values[setting.flag];
-    const raw = typeof flagValue === "string" ? flagValue : (env[setting.env] ?? setting.defaultValue);
-    if (raw !== undefined && raw !== "") config[setting.key] = setting.parse(raw, `--${setting.flag}/${setting.env}`);
-    else if (setting.parse === list) config[setting.key] = [];
+    const flagValue = values[setting.flag] === true ? "true" : values[setting.flag];
+    // An empty value counts as not given: `CHAUKAS_PORT=` must mean the default port, not no port.
+    const raw = [flagValue, env[setting.env], setting.defaultValue].find((v) => typeof v === "string" && v !== "") as
+      | string
+      | undefined;
+    if (raw !== undefined) config[setting.key] = setting.parse(raw, `--${setting.flag}/${setting.env}`);
+    else if (setting.unset !== undefined) config[setting.key] = setting.unset;
   }
   const result = config as unknown as Config;
   if (Boolean(result.tlsCertFile) !== Boolean(result.tlsKeyFile)) {
@@ -148,8 +217,25 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   return result;
 }
 
+function yesNo(raw: string, name: string): boolean {
+  if (["true", "1", "yes"].includes(raw)) return true;
+  if (["false", "0", "no"].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function nonNegativeInt(raw: string, name: string): number {
+  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  return n;
+}
+
+function pathPrefix(raw: string, name: string): string {
+  if (!/^(\/[\w.~-]+)+$/.test(raw)) throw new ConfigError(`${name} must look like /api or /a/b, got "${raw}"`);
+  return raw;
+}
+
 function portNumber(raw: string, name: string): number {
-  const n = Number(raw);
+  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number, got "${raw}"`);
   return n;
 }

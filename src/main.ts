@@ -1,9 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { join } from "node:path";
 import { pino } from "pino";
 import { ConfigError, loadConfig } from "./config.ts";
+import { KeyAuthenticator, NO_AUTH } from "./domain/authenticator.ts";
 import { EventService } from "./domain/event-service.ts";
+import { defaultMaxHeapBytes, IngestGate } from "./domain/ingest-gate.ts";
+import { bootstrapAdminKey } from "./domain/key-admin.ts";
 import { PageTokenCodec } from "./domain/page-token.ts";
+import { RateLimiter } from "./domain/rate-limiter.ts";
 import { DataDirLockedError } from "./store/data-dir-lock.ts";
 import { openEventStore } from "./store/open-store.ts";
 import { buildServer } from "./transport/server.ts";
@@ -11,6 +17,9 @@ import { buildServer } from "./transport/server.ts";
 /** Starts the server from flags and environment; stops gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2), process.env);
+  if (config.insecureNoAuth && !isLoopback(config.host)) {
+    throw new ConfigError(`--insecure-no-auth is for local experiments: refusing to serve ${config.host} without keys`);
+  }
   const log = pino({ level: config.logLevel, redact: ["req.headers.authorization", 'req.headers["x-api-key"]'] });
   const store = await openEventStore(
     config.databaseUrl
@@ -18,9 +27,28 @@ async function main(): Promise<void> {
       : { kind: "embedded", dataDir: config.dataDir },
     { info: (msg) => log.info(msg), error: (obj, msg) => log.error(obj, msg) },
   );
+
+  let authenticator = NO_AUTH;
+  if (config.insecureNoAuth) {
+    log.warn("--insecure-no-auth: anyone who can reach this port can read and write every tenant's events");
+  } else {
+    const rateLimiter = config.rateLimit > 0 ? new RateLimiter(config.rateLimit, config.rateLimit * 2) : undefined;
+    authenticator = new KeyAuthenticator(store.keys, rateLimiter, (err) =>
+      log.warn({ err }, "recording key use failed"),
+    );
+    const first = await bootstrapAdminKey(store.keys);
+    if (first) announceFirstKey(first, config.dataDir);
+  }
+
   const pageTokenKey = await store.sharedSecret("page-token-key", () => randomBytes(32));
-  const events = new EventService(store, new PageTokenCodec(pageTokenKey));
+  const gate = new IngestGate({
+    maxInFlightEvents: config.maxInflightEvents,
+    maxHeapBytes: config.maxIngestHeapMb ? config.maxIngestHeapMb * 1024 * 1024 : defaultMaxHeapBytes(),
+  });
+  log.info({ ingestBounds: gate.options }, "ingest is refused past these bounds");
+  const events = new EventService(store, new PageTokenCodec(pageTokenKey), { gate, rbac: authenticator.enforced });
   const app = await buildServer(events, {
+    authenticator,
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
     tls:
@@ -28,6 +56,7 @@ async function main(): Promise<void> {
         ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
         : undefined,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    sdkPathPrefix: config.sdkPathPrefix,
     logger: log,
   });
   app.addHook("onClose", () => store.close());
@@ -50,9 +79,32 @@ async function main(): Promise<void> {
 
   await app.listen({ host: config.host, port: config.port });
   app.log.info(
-    { store: config.databaseUrl ? "postgres" : `embedded (${config.dataDir})`, tls: Boolean(config.tlsCertFile) },
+    {
+      store: config.databaseUrl ? "postgres" : `embedded (${config.dataDir})`,
+      tls: Boolean(config.tlsCertFile),
+      auth: authenticator.enforced ? "api keys" : "none (--insecure-no-auth)",
+    },
     "chaukas server ready",
   );
+}
+
+/**
+ * The first admin key is shown once, on stdout and not through the logger, and kept in a file only
+ * the owner can read, so a fresh install is usable at once and closed to everyone else.
+ */
+function announceFirstKey(first: { id: string; secret: string }, dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, "admin-key");
+  writeFileSync(file, `${first.secret}\n`, { mode: 0o600 });
+  process.stdout.write(
+    `\nCreated the first API key: admin of tenant "default" (id ${first.id}). It is shown only this once,\n` +
+      `and saved in ${file} (readable only by you). Create others with: npx chaukas keys create\n\n` +
+      `${first.secret}\n\n`,
+  );
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
 }
 
 main().catch((err) => {

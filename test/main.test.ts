@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -35,10 +35,10 @@ function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 
-function rpc(baseUrl: string, method: string, body: unknown): Promise<Response> {
+function rpc(baseUrl: string, method: string, body: unknown, key?: string): Promise<Response> {
   return fetch(`${baseUrl}/chaukas.spec.server.v1.ChaukasServerService/${method}`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...(key ? { Authorization: `Bearer ${key}` } : {}) },
     body: JSON.stringify(body),
   });
 }
@@ -49,15 +49,20 @@ describe("the server process (npm start)", () => {
 
   test("serves from an embedded database, locks its data directory, stops on SIGTERM, and keeps the data", async () => {
     const first = await startMain(["--data-dir", dataDir]);
+    // A fresh install is closed: its first admin key is printed once and kept owner-only.
+    const key = readFileSync(join(dataDir, "admin-key"), "utf8").trim();
+    expect(statSync(join(dataDir, "admin-key")).mode & 0o777).toBe(0o600);
+    expect(first.output()).toContain(`\n${key}\n`);
+    expect((await rpc(first.baseUrl, "QueryEvents", { query: { filter: { tenantId: "default" } } })).status).toBe(401);
     const event = {
       eventId: "e-main-1",
-      tenantId: "acme",
+      tenantId: "default",
       projectId: "web",
       sessionId: "s1",
       type: "EVENT_TYPE_SESSION_START",
       timestamp: "2026-11-25T12:00:00.000000001Z",
     };
-    const ingest = await rpc(first.baseUrl, "IngestEvent", { event });
+    const ingest = await rpc(first.baseUrl, "IngestEvent", { event }, key);
     expect(ingest.status).toBe(200);
     expect(await ingest.json()).toMatchObject({ eventId: "e-main-1", status: "accepted" });
     expect(existsSync(join(dataDir, "chaukas.lock"))).toBe(true);
@@ -81,11 +86,31 @@ describe("the server process (npm start)", () => {
 
     // Restarted on the same directory: the event is still there.
     const third = await startMain(["--data-dir", dataDir]);
-    const query = await rpc(third.baseUrl, "QueryEvents", { query: { filter: { tenantId: "acme" } } });
+    const query = await rpc(third.baseUrl, "QueryEvents", { query: { filter: { tenantId: "default" } } }, key);
+    expect(third.output()).not.toContain("Created the first API key");
     const body = (await query.json()) as { response: { events: unknown[] } };
     expect(body.response.events).toEqual([event]);
     third.child.kill("SIGINT");
     expect(await exitOf(third.child)).toBe(0);
+  });
+
+  test("--insecure-no-auth serves without keys on loopback only, with a warning", async () => {
+    const open = await startMain(["--data-dir", join(dataDir, "insecure"), "--insecure-no-auth"]);
+    expect(open.output()).toContain("--insecure-no-auth: anyone who can reach this port");
+    const caps = await rpc(open.baseUrl, "GetCapabilities", {});
+    expect(await caps.json()).toEqual({ capabilities: { policyDecisions: true, dataAccessEvents: true } });
+    open.child.kill("SIGTERM");
+    await exitOf(open.child);
+
+    const exposed = spawn(process.execPath, [MAIN, "--port", "0", "--insecure-no-auth", "--host", "0.0.0.0"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    exposed.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    expect(await exitOf(exposed)).toBe(1);
+    expect(stderr).toContain("refusing to serve 0.0.0.0 without keys");
   });
 
   test("refuses bad configuration with a clear message", async () => {

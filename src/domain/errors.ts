@@ -24,3 +24,30 @@ export class UnavailableError extends Error {
     this.name = "UnavailableError";
   }
 }
+
+/** No credentials, or credentials that are unknown or revoked. */
+export class UnauthenticatedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnauthenticatedError";
+  }
+}
+
+/** Valid credentials used beyond their role, tenant or projects. */
+export class PermissionDeniedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PermissionDeniedError";
+  }
+}
+
+/** The caller sent more than its rate allows; it may retry after `retryAfterSeconds`. */
+export class RateLimitedError extends Error {
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.name = "RateLimitedError";
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}

@@ -15,23 +15,29 @@ export const MAX_ID_LENGTH = 256;
 export const MAX_TAGS = 64;
 export const MAX_TAG_LENGTH = 256;
 
+/** PostgreSQL text cannot hold NUL: refused here, or it would fail the whole batch's statement. */
+export const NUL_PROBLEM = "must not contain the NUL character";
+
 const REQUIRED_IDS = ["eventId", "tenantId", "projectId", "sessionId"] as const;
 const OPTIONAL_IDS = ["spanId", "parentSpanId", "traceId", "agentId"] as const;
 
 /**
  * Checks one event against the rules of ingest. Returns every violation, each naming its field
- * by its proto name under `prefix` (e.g. `event.tenant_id`); an empty list means it may be stored.
+ * by its proto name under `prefix` (`event.tenant_id`; `tenant_id` when the prefix is empty); an
+ * empty list means it may be stored.
  */
 export function eventViolations(event: Event | undefined, prefix: string): FieldViolation[] {
-  if (!event) return [{ field: prefix, description: "is required" }];
+  if (!event) return [{ field: prefix || "event", description: "is required" }];
   const violations: FieldViolation[] = [];
-  const report = (field: string, description: string) => violations.push({ field: `${prefix}.${field}`, description });
+  const report = (field: string, description: string) =>
+    violations.push({ field: prefix ? `${prefix}.${field}` : field, description });
 
   for (const key of REQUIRED_IDS) {
     if (event[key] === "") report(snakeCase(key), "is required");
   }
   for (const key of [...REQUIRED_IDS, ...OPTIONAL_IDS]) {
     if (event[key].length > MAX_ID_LENGTH) report(snakeCase(key), `is longer than ${MAX_ID_LENGTH} characters`);
+    if (event[key].includes("\0")) report(snakeCase(key), NUL_PROBLEM);
   }
   if (event.type === EventType.UNSPECIFIED) report("type", "is required (not EVENT_TYPE_UNSPECIFIED)");
   checkEnum(event.type, EventTypeSchema, "type", report);
@@ -48,6 +54,7 @@ export function eventViolations(event: Event | undefined, prefix: string): Field
   event.tags.forEach((tag, i) => {
     if (tag === "") report(`tags[${i}]`, "is empty");
     if (tag.length > MAX_TAG_LENGTH) report(`tags[${i}]`, `is longer than ${MAX_TAG_LENGTH} characters`);
+    if (tag.includes("\0")) report(`tags[${i}]`, NUL_PROBLEM);
   });
   return violations;
 }

@@ -14,16 +14,24 @@ import {
   SortOrder,
   type TimeRange,
 } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
-import type { EventFilter, EventStore } from "../store/event-store.ts";
-import { type FieldViolation, InvalidArgumentError, UnavailableError } from "./errors.ts";
+import { ALL_TENANTS, type EventFilter, type EventStore, type TenantScope } from "../store/event-store.ts";
+import { authorize, type Principal, scopeEvent, scopeRead } from "./access.ts";
+import { type FieldViolation, InvalidArgumentError, PermissionDeniedError, UnavailableError } from "./errors.ts";
 import { toEventRecord } from "./event-record.ts";
-import { eventViolations } from "./event-rules.ts";
+import { eventViolations, NUL_PROBLEM, snakeCase } from "./event-rules.ts";
+import { defaultMaxHeapBytes, IngestGate, type IngestGateOptions } from "./ingest-gate.ts";
 import type { PageTokenCodec } from "./page-token.ts";
 import { timestampProblem, timestampToNs } from "./timestamps.ts";
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 export const MAX_BATCH_EVENTS = 10_000;
+/** How long Healthz waits for the database before it answers `unavailable`. */
+export const HEALTH_CHECK_TIMEOUT_MS = 5_000;
+export const DEFAULT_INGEST_BOUNDS: IngestGateOptions = {
+  maxInFlightEvents: 50_000,
+  maxHeapBytes: defaultMaxHeapBytes(),
+};
 
 export interface RejectedEvent {
   /** The event's id, or `#<index>` in the batch when it has none. */
@@ -57,52 +65,106 @@ export interface Stats {
 export class EventService {
   readonly #store: EventStore;
   readonly #pageTokens: PageTokenCodec;
+  readonly #gate: IngestGate;
+  readonly #rbac: boolean;
 
-  constructor(store: EventStore, pageTokens: PageTokenCodec) {
+  /** `rbac`: whether callers are authenticated by API key (false with --insecure-no-auth). */
+  constructor(store: EventStore, pageTokens: PageTokenCodec, options: { gate?: IngestGate; rbac?: boolean } = {}) {
     this.#store = store;
     this.#pageTokens = pageTokens;
+    this.#gate = options.gate ?? new IngestGate(DEFAULT_INGEST_BOUNDS);
+    this.#rbac = options.rbac ?? false;
   }
 
-  /** Validates and stores one event; resolves once it is committed. Re-sending it is harmless. */
-  async ingestEvent(event: Event | undefined): Promise<void> {
-    const violations = eventViolations(event, "event");
+  /**
+   * Validates and stores one event; resolves once it is committed. Re-sending it is harmless.
+   * An empty tenant_id (or project_id) takes the caller's key's. `fieldPrefix` is where the
+   * event sits in the request, for error messages.
+   */
+  async ingestEvent(principal: Principal, event: Event | undefined, fieldPrefix = "event"): Promise<void> {
+    authorize(principal, "ingest");
+    const outOfScope = event && scopeEvent(principal, event);
+    if (outOfScope) throw new PermissionDeniedError(outOfScope);
+    const violations = eventViolations(event, fieldPrefix);
     if (violations.length > 0 || !event) throw new InvalidArgumentError(violations);
-    await this.#store.insertEvents([toEventRecord(event)]);
+    const release = this.#gate.admit(1);
+    try {
+      await this.#store.insertEvents(tenantScope(principal), [toEventRecord(event)]);
+    } finally {
+      release();
+    }
   }
 
-  /** Stores every valid event of the batch in one transaction and reports the invalid ones. */
-  async ingestBatch(events: readonly Event[]): Promise<BatchOutcome> {
+  /**
+   * Stores every valid event of the batch in one transaction and reports the others: invalid, or
+   * outside the caller's scope. `fieldPrefix` names the events list in error messages.
+   */
+  async ingestBatch(
+    principal: Principal,
+    events: readonly Event[],
+    fieldPrefix = "event_batch.events",
+  ): Promise<BatchOutcome> {
+    authorize(principal, "ingest");
     if (events.length > MAX_BATCH_EVENTS) {
-      throw new InvalidArgumentError([
-        { field: "event_batch.events", description: `has more than ${MAX_BATCH_EVENTS} events` },
-      ]);
+      throw new InvalidArgumentError([{ field: fieldPrefix, description: `has more than ${MAX_BATCH_EVENTS} events` }]);
     }
-    const records = [];
-    const rejected: RejectedEvent[] = [];
-    for (const [i, event] of events.entries()) {
-      const violations = eventViolations(event, `event_batch.events[${i}]`);
-      if (violations.length === 0) records.push(toEventRecord(event));
-      else rejected.push({ eventId: event.eventId || `#${i}`, reason: new InvalidArgumentError(violations).message });
+    // Admitted before any work, so a refused batch costs nothing and is not half stored.
+    const release = this.#gate.admit(events.length);
+    try {
+      const records = [];
+      const rejected: RejectedEvent[] = [];
+      for (const [i, event] of events.entries()) {
+        const id = event.eventId || `#${i}`;
+        const outOfScope = scopeEvent(principal, event);
+        const violations = outOfScope ? [] : eventViolations(event, `${fieldPrefix}[${i}]`);
+        if (outOfScope) rejected.push({ eventId: id, reason: outOfScope });
+        else if (violations.length > 0)
+          rejected.push({ eventId: id, reason: new InvalidArgumentError(violations).message });
+        else records.push(toEventRecord(event));
+      }
+      await this.#store.insertEvents(tenantScope(principal), records);
+      return { acceptedCount: records.length, rejected };
+    } finally {
+      release();
     }
-    await this.#store.insertEvents(records);
-    return { acceptedCount: records.length, rejected };
   }
 
-  async queryEvents(request: QueryRequest | undefined): Promise<QueryResponse> {
-    const filter = request?.filter;
-    if (!request || !filter?.tenantId)
-      throw new InvalidArgumentError([{ field: "query.filter.tenant_id", description: "is required" }]);
+  /** `fieldPrefix` is where the QueryRequest sits in the request, for error messages. */
+  async queryEvents(
+    principal: Principal,
+    request: QueryRequest | undefined,
+    fieldPrefix = "query",
+  ): Promise<QueryResponse> {
+    authorize(principal, "read");
+    const at = (field: string) => (fieldPrefix ? `${fieldPrefix}.${field}` : field);
+    const filter = request?.filter && {
+      ...request.filter,
+      ...scopeRead(principal, request.filter.tenantId, request.filter.projectId),
+    };
+    if (!request || !filter?.tenantId) {
+      throw new InvalidArgumentError([{ field: at("filter.tenant_id"), description: "is required" }]);
+    }
     const violations: FieldViolation[] = [];
     const pageSize = request.pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.pageSize, MAX_PAGE_SIZE);
-    if (pageSize < 0) violations.push({ field: "query.page_size", description: "must not be negative" });
+    if (pageSize < 0) violations.push({ field: at("page_size"), description: "must not be negative" });
     if (!SORT_ORDERS.has(request.orderByTime)) {
-      violations.push({ field: "query.order_by_time", description: `${request.orderByTime} is not a SortOrder` });
+      violations.push({ field: at("order_by_time"), description: `${request.orderByTime} is not a SortOrder` });
     }
-    const range = timeRangeBounds(filter.time, "query.filter.time", violations);
+    // Ids are compared as stored, so NUL cannot match and is refused; text_query is only words.
+    for (const key of ["tenantId", "projectId", "sessionId", "agentId", "spanId", "traceId"] as const) {
+      if (filter[key].includes("\0"))
+        violations.push({ field: at(`filter.${snakeCase(key)}`), description: NUL_PROBLEM });
+    }
+    filter.tags.forEach((tag, i) => {
+      if (tag.includes("\0")) violations.push({ field: at(`filter.tags[${i}]`), description: NUL_PROBLEM });
+    });
+    const range = timeRangeBounds(filter.time, at("filter.time"), violations);
     if (violations.length > 0) throw new InvalidArgumentError(violations);
 
     const ascending = request.orderByTime === SortOrder.ASC;
-    const after = request.pageToken ? this.#pageTokens.decode(request.pageToken, filter, ascending) : undefined;
+    const after = request.pageToken
+      ? this.#pageTokens.decode(request.pageToken, filter, ascending, at("page_token"))
+      : undefined;
     const storeFilter: EventFilter = {
       tenantId: filter.tenantId,
       projectId: filter.projectId,
@@ -118,7 +180,12 @@ export class EventService {
       ...range,
     };
     // One extra row tells whether another page exists without a second query.
-    const rows = await this.#store.queryEvents({ filter: storeFilter, ascending, limit: pageSize + 1, after });
+    const rows = await this.#store.queryEvents(tenantScope(principal), {
+      filter: storeFilter,
+      ascending,
+      limit: pageSize + 1,
+      after,
+    });
     const page = rows.slice(0, pageSize);
     const last = page.at(-1);
     return create(QueryResponseSchema, {
@@ -127,16 +194,16 @@ export class EventService {
     });
   }
 
-  async eventStats(request: StatsRequest): Promise<Stats> {
-    if (!request.tenantId) throw new InvalidArgumentError([{ field: "tenant_id", description: "is required" }]);
+  async eventStats(principal: Principal, request: StatsRequest): Promise<Stats> {
+    authorize(principal, "read");
+    const { tenantId, projectId } = scopeRead(principal, request.tenantId, request.projectId);
+    if (!tenantId) throw new InvalidArgumentError([{ field: "tenant_id", description: "is required" }]);
     const violations: FieldViolation[] = [];
+    if (tenantId.includes("\0")) violations.push({ field: "tenant_id", description: NUL_PROBLEM });
+    if (projectId.includes("\0")) violations.push({ field: "project_id", description: NUL_PROBLEM });
     const range = timeRangeBounds(request.timeRange, "time_range", violations);
     if (violations.length > 0) throw new InvalidArgumentError(violations);
-    const stats = await this.#store.eventStats({
-      tenantId: request.tenantId,
-      projectId: request.projectId,
-      ...range,
-    });
+    const stats = await this.#store.eventStats(tenantScope(principal), { tenantId, projectId, ...range });
     const eventsByType: Record<string, bigint> = {};
     for (const [type, count] of stats.eventsByType) {
       eventsByType[EventTypeSchema.value[type as EventType]?.name ?? String(type)] = count;
@@ -144,22 +211,36 @@ export class EventService {
     return { ...stats, eventsByType };
   }
 
-  /** Throws UnavailableError when the database does not answer. */
+  /** Throws UnavailableError when the database does not answer, or not within HEALTH_CHECK_TIMEOUT_MS. */
   async checkHealth(): Promise<void> {
+    // Bounded: behind a silent network (a partition, a hung host) the ping never settles, and
+    // Healthz hung with it instead of answering `unavailable`.
+    const ping = this.#store.ping();
+    ping.catch(() => {}); // an abandoned ping failing later is not news
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${HEALTH_CHECK_TIMEOUT_MS} ms`)),
+        HEALTH_CHECK_TIMEOUT_MS,
+      );
+    });
     try {
-      await this.#store.ping();
+      await Promise.race([ping, timeout]);
     } catch (err) {
       throw new UnavailableError("the database cannot be reached", { cause: err });
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   /** True only for what this server really does today. */
-  capabilities(): Capabilities {
+  capabilities(principal: Principal): Capabilities {
+    authorize(principal, "read");
     return create(CapabilitiesSchema, {
       wormRetention: false,
       auditProofs: false,
       distributedQuery: false,
-      rbac: false,
+      rbac: this.#rbac,
       sso: false,
       policyDecisions: true,
       dataAccessEvents: true,
@@ -168,6 +249,11 @@ export class EventService {
 }
 
 const SORT_ORDERS = new Set<number>(Object.values(SortOrder));
+
+/** The rows the database lets this caller's statements touch (row-level security). */
+function tenantScope(principal: Principal): TenantScope {
+  return principal.kind === "key" ? { tenantId: principal.tenantId } : ALL_TENANTS;
+}
 
 /** A TimeRange as store bounds: start inclusive, end exclusive, either may be absent. */
 function timeRangeBounds(

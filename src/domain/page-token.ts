@@ -32,14 +32,18 @@ export class PageTokenCodec {
     return `${data.toString("base64url")}.${this.#mac(data).toString("base64url")}`;
   }
 
-  decode(token: string, filter: QueryFilter, ascending: boolean): EventCursor {
-    const [data, mac, rest] = token.split(".").map((part) => Buffer.from(part, "base64url"));
-    if (!data || !mac || rest || mac.length !== MAC_BYTES || !timingSafeEqual(mac, this.#mac(data))) {
-      throw invalidToken("is not a token this server issued");
+  /** `field` names the token in errors, e.g. `query.page_token`. */
+  decode(token: string, filter: QueryFilter, ascending: boolean, field = "query.page_token"): EventCursor {
+    // Node decodes base64url leniently; a part that does not re-encode to itself was edited.
+    const parts = token.split(".");
+    const [data, mac, rest] = parts.map((part) => Buffer.from(part, "base64url"));
+    const canonical = parts.every((part, i) => [data, mac][i]?.toString("base64url") === part);
+    if (!canonical || !data || !mac || rest || mac.length !== MAC_BYTES || !timingSafeEqual(mac, this.#mac(data))) {
+      throw invalidToken(field, "is not a token this server issued");
     }
     const body = JSON.parse(data.toString()) as TokenBody;
     if (body.q !== fingerprint(filter, ascending)) {
-      throw invalidToken("was issued for a different filter or order");
+      throw invalidToken(field, "was issued for a different filter or order");
     }
     return { timestampNs: BigInt(body.t), eventId: body.e };
   }
@@ -57,6 +61,6 @@ function fingerprint(filter: QueryFilter, ascending: boolean): string {
     .slice(0, 22);
 }
 
-function invalidToken(description: string): InvalidArgumentError {
-  return new InvalidArgumentError([{ field: "query.page_token", description }]);
+function invalidToken(field: string, description: string): InvalidArgumentError {
+  return new InvalidArgumentError([{ field, description }]);
 }

@@ -9,6 +9,7 @@ import {
   QueryEventsResponseSchema,
 } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import type { EventService } from "../domain/event-service.ts";
+import { principalOf } from "./auth.ts";
 import { mapDomainErrors } from "./connect-errors.ts";
 import { logRejections, type RejectionLog } from "./rejection-log.ts";
 
@@ -27,22 +28,27 @@ export function clientServiceHandlers(
         return create(HealthzResponseSchema);
       }),
 
-    getCapabilities: () => create(GetCapabilitiesResponseSchema, { capabilities: events.capabilities() }),
+    getCapabilities: (_, ctx) =>
+      mapDomainErrors(async () =>
+        create(GetCapabilitiesResponseSchema, { capabilities: events.capabilities(principalOf(ctx)) }),
+      ),
 
-    ingestEvent: (req) =>
+    ingestEvent: (req, ctx) =>
       mapDomainErrors(async () => {
-        await events.ingestEvent(req.event);
+        await events.ingestEvent(principalOf(ctx), req.event);
         return create(IngestEventResponseSchema);
       }),
 
-    ingestEventBatch: (req) =>
+    ingestEventBatch: (req, ctx) =>
       mapDomainErrors(async () => {
-        const outcome = await events.ingestBatch(req.eventBatch?.events ?? []);
+        const outcome = await events.ingestBatch(principalOf(ctx), req.eventBatch?.events ?? []);
         logRejections(log, req.eventBatch?.batchId ?? "", outcome.rejected);
         return create(IngestEventBatchResponseSchema);
       }),
 
-    queryEvents: (req) =>
-      mapDomainErrors(async () => create(QueryEventsResponseSchema, { response: await events.queryEvents(req.query) })),
+    queryEvents: (req, ctx) =>
+      mapDomainErrors(async () =>
+        create(QueryEventsResponseSchema, { response: await events.queryEvents(principalOf(ctx), req.query) }),
+      ),
   };
 }

@@ -1,5 +1,12 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { InvalidArgumentError, UnavailableError } from "../domain/errors.ts";
+import {
+  InvalidArgumentError,
+  PermissionDeniedError,
+  RateLimitedError,
+  UnauthenticatedError,
+  UnavailableError,
+} from "../domain/errors.ts";
+import { OverloadedError } from "../domain/ingest-gate.ts";
 
 /** Runs a handler body and turns domain errors into their Connect codes. */
 export async function mapDomainErrors<T>(body: () => Promise<T>): Promise<T> {
@@ -7,8 +14,16 @@ export async function mapDomainErrors<T>(body: () => Promise<T>): Promise<T> {
     return await body();
   } catch (err) {
     if (err instanceof InvalidArgumentError) throw new ConnectError(err.message, Code.InvalidArgument);
-    if (err instanceof UnavailableError)
+    if (err instanceof UnauthenticatedError) throw new ConnectError(err.message, Code.Unauthenticated);
+    if (err instanceof PermissionDeniedError) throw new ConnectError(err.message, Code.PermissionDenied);
+    if (err instanceof OverloadedError || err instanceof RateLimitedError) {
+      // The delay travels as a Retry-After header (Connect) or trailer (gRPC, gRPC-Web).
+      const metadata = new Headers({ "retry-after": String(err.retryAfterSeconds) });
+      throw new ConnectError(err.message, Code.ResourceExhausted, metadata, undefined, err);
+    }
+    if (err instanceof UnavailableError) {
       throw new ConnectError(err.message, Code.Unavailable, undefined, undefined, err);
+    }
     throw err;
   }
 }

@@ -10,6 +10,7 @@ import {
   QueryEventsResponseSchema,
 } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
 import type { EventService } from "../domain/event-service.ts";
+import { principalOf } from "./auth.ts";
 import { mapDomainErrors } from "./connect-errors.ts";
 import type { RejectionLog } from "./rejection-log.ts";
 import { logRejections } from "./rejection-log.ts";
@@ -26,11 +27,14 @@ export function serverServiceHandlers(
         return create(HealthzResponseSchema);
       }),
 
-    getCapabilities: () => create(GetCapabilitiesResponseSchema, { capabilities: events.capabilities() }),
+    getCapabilities: (_, ctx) =>
+      mapDomainErrors(async () =>
+        create(GetCapabilitiesResponseSchema, { capabilities: events.capabilities(principalOf(ctx)) }),
+      ),
 
-    ingestEvent: (req) =>
+    ingestEvent: (req, ctx) =>
       mapDomainErrors(async () => {
-        await events.ingestEvent(req.event);
+        await events.ingestEvent(principalOf(ctx), req.event);
         return create(IngestEventResponseSchema, {
           eventId: req.event?.eventId,
           status: "accepted",
@@ -38,10 +42,10 @@ export function serverServiceHandlers(
         });
       }),
 
-    ingestEventBatch: (req) =>
+    ingestEventBatch: (req, ctx) =>
       mapDomainErrors(async () => {
         const batch = req.eventBatch;
-        const outcome = await events.ingestBatch(batch?.events ?? []);
+        const outcome = await events.ingestBatch(principalOf(ctx), batch?.events ?? []);
         logRejections(log, batch?.batchId ?? "", outcome.rejected);
         return create(IngestEventBatchResponseSchema, {
           batchId: batch?.batchId,
@@ -51,12 +55,12 @@ export function serverServiceHandlers(
         });
       }),
 
-    queryEvents: (req) =>
-      mapDomainErrors(async () => create(QueryEventsResponseSchema, { response: await events.queryEvents(req.query) })),
-
-    getEventStats: (req) =>
+    queryEvents: (req, ctx) =>
       mapDomainErrors(async () =>
-        create(GetEventStatsResponseSchema, await events.eventStats({ ...req, timeRange: req.timeRange })),
+        create(QueryEventsResponseSchema, { response: await events.queryEvents(principalOf(ctx), req.query) }),
       ),
+
+    getEventStats: (req, ctx) =>
+      mapDomainErrors(async () => create(GetEventStatsResponseSchema, await events.eventStats(principalOf(ctx), req))),
   };
 }

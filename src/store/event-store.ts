@@ -1,3 +1,5 @@
+import type { KeyStore } from "./key-store.ts";
+
 /**
  * The storage interface. The ingest path (EventWriter) and the query path (EventReader) are kept
  * apart so either can later move to its own backend; one SQL implementation serves both today.
@@ -78,17 +80,27 @@ export interface EventStats {
   avgSessionDurationMs: number;
 }
 
+/**
+ * The rows a statement may touch, enforced by the database (row-level security) beneath the
+ * filters: one tenant's, or every tenant's for work that is not tenant-scoped by design (the
+ * local CLI, a server run with --insecure-no-auth).
+ */
+export type TenantScope = { tenantId: string } | { allTenants: true };
+export const ALL_TENANTS: TenantScope = { allTenants: true };
+
 export interface EventWriter {
   /** Stores the records in one transaction; a (tenant, event_id) already stored is left as is. */
-  insertEvents(records: readonly EventRecord[]): Promise<void>;
+  insertEvents(scope: TenantScope, records: readonly EventRecord[]): Promise<void>;
 }
 
 export interface EventReader {
-  queryEvents(query: EventPageQuery): Promise<StoredEvent[]>;
-  eventStats(query: StatsQuery): Promise<EventStats>;
+  queryEvents(scope: TenantScope, query: EventPageQuery): Promise<StoredEvent[]>;
+  eventStats(scope: TenantScope, query: StatsQuery): Promise<EventStats>;
 }
 
+/** The database: events, and beside them API keys and shared secrets. */
 export interface EventStore extends EventWriter, EventReader {
+  readonly keys: KeyStore;
   /** A secret shared by every process on this database, created on first use. */
   sharedSecret(name: string, create: () => Uint8Array): Promise<Uint8Array>;
   /** Resolves when the database answers a trivial query. */

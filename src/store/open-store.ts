@@ -18,7 +18,13 @@ export interface StoreLog extends MigrationLog {
 /** Opens the configured database, migrates it, and returns the store over it. */
 export async function openEventStore(options: StoreOptions, log: StoreLog): Promise<EventStore> {
   if (options.kind === "postgres") {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize });
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize,
+      // A database that stops answering must fail requests, not hold them and the pool forever.
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+    });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on("error", (err) => log.error({ err }, "idle PostgreSQL connection failed"));
     try {

@@ -7,49 +7,57 @@ import type {
   EventStore,
   StatsQuery,
   StoredEvent,
+  TenantScope,
 } from "./event-store.ts";
+import type { KeyStore } from "./key-store.ts";
+import { inTenantScope, runQuery } from "./pool.ts";
+import { SqlKeyStore } from "./sql-key-store.ts";
 
 /**
  * The EventStore in SQL, over a node-postgres pool. The same statements run on PostgreSQL and on
  * PGlite (through its node-postgres adapter), so both stores behave alike.
  */
 export class SqlEventStore implements EventStore {
+  readonly keys: KeyStore;
   readonly #pool: pg.Pool;
   readonly #onClose: () => Promise<void>;
 
   constructor(pool: pg.Pool, onClose: () => Promise<void> = async () => {}) {
+    this.keys = new SqlKeyStore(pool);
     this.#pool = pool;
     this.#onClose = onClose;
   }
 
-  async insertEvents(records: readonly EventRecord[]): Promise<void> {
+  async insertEvents(scope: TenantScope, records: readonly EventRecord[]): Promise<void> {
     if (records.length === 0) return;
-    // One statement (so one round trip and one implicit transaction) whatever the batch size:
-    // each column travels as one array parameter and unnest() turns them back into rows.
-    await this.#query({
-      name: "insert-events",
-      text: INSERT_EVENTS,
-      values: [
-        records.map((r) => r.tenantId),
-        records.map((r) => r.eventId),
-        records.map((r) => r.projectId),
-        records.map((r) => r.sessionId),
-        records.map((r) => r.traceId),
-        records.map((r) => r.spanId),
-        records.map((r) => r.agentId),
-        records.map((r) => r.type),
-        records.map((r) => r.status),
-        records.map((r) => r.severity),
-        records.map((r) => r.timestampNs.toString()),
-        records.map((r) => JSON.stringify(r.tags)),
-        // PostgreSQL text cannot hold NUL; the search text is only indexed, so a space loses nothing.
-        records.map((r) => withoutNul(r.searchText)),
-        records.map((r) => Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength)),
-      ],
-    });
+    // One statement whatever the batch size: each column travels as one array parameter and
+    // unnest() turns them back into rows.
+    await inTenantScope(this.#pool, scope, (client) =>
+      client.query({
+        name: "insert-events",
+        text: INSERT_EVENTS,
+        values: [
+          records.map((r) => r.tenantId),
+          records.map((r) => r.eventId),
+          records.map((r) => r.projectId),
+          records.map((r) => r.sessionId),
+          records.map((r) => r.traceId),
+          records.map((r) => r.spanId),
+          records.map((r) => r.agentId),
+          records.map((r) => r.type),
+          records.map((r) => r.status),
+          records.map((r) => r.severity),
+          records.map((r) => r.timestampNs.toString()),
+          records.map((r) => JSON.stringify(r.tags)),
+          // PostgreSQL text cannot hold NUL; the search text is only indexed, so a space loses nothing.
+          records.map((r) => withoutNul(r.searchText)),
+          records.map((r) => Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength)),
+        ],
+      }),
+    );
   }
 
-  async queryEvents(query: EventPageQuery): Promise<StoredEvent[]> {
+  async queryEvents(scope: TenantScope, query: EventPageQuery): Promise<StoredEvent[]> {
     const where = new WhereBuilder(query.filter);
     const direction = query.ascending ? "ASC" : "DESC";
     if (query.after) {
@@ -58,10 +66,12 @@ export class SqlEventStore implements EventStore {
       where.add(`(ts_ns, event_id) ${query.ascending ? ">" : "<"} (${ts}::bigint, ${id})`);
     }
     const limit = where.param(query.limit);
-    const { rows } = await this.#query<{ event_id: string; ts_ns: string; payload: Buffer }>(
-      `SELECT event_id, ts_ns, payload FROM events WHERE ${where.sql()}
-       ORDER BY ts_ns ${direction}, event_id ${direction} LIMIT ${limit}`,
-      where.values,
+    const { rows } = await inTenantScope(this.#pool, scope, (client) =>
+      client.query<{ event_id: string; ts_ns: string; payload: Buffer }>(
+        `SELECT event_id, ts_ns, payload FROM events WHERE ${where.sql()}
+         ORDER BY ts_ns ${direction}, event_id ${direction} LIMIT ${limit}`,
+        where.values,
+      ),
     );
     return rows.map((row) => ({
       eventId: row.event_id,
@@ -70,14 +80,15 @@ export class SqlEventStore implements EventStore {
     }));
   }
 
-  async eventStats(query: StatsQuery): Promise<EventStats> {
+  async eventStats(scope: TenantScope, query: StatsQuery): Promise<EventStats> {
     const where = new WhereBuilder(query);
-    const { rows } = await this.#query<{
-      by_type: [number, number][] | null;
-      sessions: string;
-      avg_ms: number | null;
-    }>(
-      `WITH scoped AS (SELECT session_id, type, ts_ns FROM events WHERE ${where.sql()}),
+    const { rows } = await inTenantScope(this.#pool, scope, (client) =>
+      client.query<{
+        by_type: [number, number][] | null;
+        sessions: string;
+        avg_ms: number | null;
+      }>(
+        `WITH scoped AS (SELECT session_id, type, ts_ns FROM events WHERE ${where.sql()}),
        by_type AS (SELECT type, count(*) AS n FROM scoped GROUP BY type),
        sessions AS (
          SELECT min(ts_ns) FILTER (WHERE type = 1) AS started, max(ts_ns) FILTER (WHERE type = 2) AS ended
@@ -85,7 +96,8 @@ export class SqlEventStore implements EventStore {
        SELECT (SELECT json_agg(json_build_array(type, n)) FROM by_type) AS by_type,
               (SELECT count(*) FROM sessions) AS sessions,
               (SELECT avg((ended - started) / 1e6)::float8 FROM sessions WHERE ended >= started) AS avg_ms`,
-      where.values,
+        where.values,
+      ),
     );
     const row = rows[0];
     const eventsByType = new Map<number, bigint>((row.by_type ?? []).map(([type, n]) => [type, BigInt(n)]));
@@ -99,24 +111,10 @@ export class SqlEventStore implements EventStore {
     };
   }
 
-  /**
-   * One statement on a pooled client, released without the error. Not `pool.query`: that drops the
-   * client after any SQL error, and over PGlite every client shares the one connection, so the next
-   * queries failed with "Connection terminated unexpectedly" or got another statement's replies.
-   * A client whose connection really failed is still dropped on release (it is not queryable).
-   */
-  async #query<R extends pg.QueryResultRow>(text: string | pg.QueryConfig, values?: unknown[]) {
-    const client = await this.#pool.connect();
-    try {
-      return await client.query<R>(text, values);
-    } finally {
-      client.release();
-    }
-  }
-
   async sharedSecret(name: string, create: () => Uint8Array): Promise<Uint8Array> {
     // Insert-if-absent and read in one statement, so concurrent first starts agree on one value.
-    const { rows } = await this.#query<{ value: Buffer }>(
+    const { rows } = await runQuery<{ value: Buffer }>(
+      this.#pool,
       `WITH created AS (
          INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value)
        SELECT value FROM created UNION ALL SELECT value FROM server_secrets WHERE name = $1`,
@@ -126,7 +124,7 @@ export class SqlEventStore implements EventStore {
   }
 
   async ping(): Promise<void> {
-    await this.#query("SELECT 1");
+    await runQuery(this.#pool, "SELECT 1");
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import { Code, ConnectError, createContextKey, createContextValues, type Interceptor } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
 
 /** What the interceptor learns about one RPC, read back when its response is finished. */
@@ -43,9 +44,13 @@ export function rpcLogging(app: FastifyInstance) {
       return res;
     } catch (err) {
       const connectError = ConnectError.from(err);
-      if (outcome) outcome.code = Code[connectError.code];
+      if (outcome) outcome.code = codeToString(connectError.code);
+      const log = req.contextValues.get(loggerKey);
       if (connectError.code === Code.Internal || connectError.code === Code.Unknown) {
-        logInternal(req.contextValues.get(loggerKey), req.url, err);
+        log?.error({ err, procedure: req.url }, "rpc failed with an internal error");
+      } else if (connectError.code === Code.ResourceExhausted) {
+        // The message carries the bound and the pressure that made ingest refuse this request.
+        log?.warn({ procedure: req.url, reason: connectError.rawMessage }, "ingest refused: over the ingest bound");
       }
       throw err;
     }
@@ -58,7 +63,3 @@ export function rpcLogging(app: FastifyInstance) {
 }
 
 const loggerKey = createContextKey<FastifyBaseLogger | undefined>(undefined);
-
-function logInternal(log: FastifyBaseLogger | undefined, procedure: string, err: unknown) {
-  log?.error({ err, procedure }, "rpc failed with an internal error");
-}

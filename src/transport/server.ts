@@ -1,49 +1,38 @@
 import type http from "node:http";
-import { createRegistry } from "@bufbuild/protobuf";
-import {
-  file_google_protobuf_any,
-  file_google_protobuf_struct,
-  file_google_protobuf_timestamp,
-} from "@bufbuild/protobuf/wkt";
 import { cors as connectCors } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastifyCors from "@fastify/cors";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
-import {
-  ChaukasClientService,
-  file_chaukas_spec_client_v1_client,
-} from "../../gen/chaukas/spec/client/v1/client_pb.ts";
-import {
-  ChaukasServerService,
-  file_chaukas_spec_server_v1_server,
-} from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import { ChaukasClientService } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
+import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import type { Authenticator } from "../domain/authenticator.ts";
 import type { EventService } from "../domain/event-service.ts";
+import { jsonRegistry } from "../domain/formats/registry.ts";
+import { authInterceptor } from "../service/auth.ts";
 import { clientServiceHandlers } from "../service/client-service.ts";
 import { serverServiceHandlers } from "../service/server-service.ts";
 import { createOnePortServer, type OnePortOptions, type RequestHandler } from "./one-port.ts";
+import { restRoutes } from "./rest-routes.ts";
 import { rpcLogging } from "./rpc-log.ts";
+import { sdkRoutes } from "./sdk-routes.ts";
 
 export interface ServerOptions {
   maxBodyBytes: number;
   corsOrigins: string[];
   tls?: OnePortOptions["tls"];
   shutdownTimeoutMs: number;
+  /** Checks API keys on every route but health probes (NO_AUTH with --insecure-no-auth). */
+  authenticator: Authenticator;
+  /** Where the Python SDK's `/events` routes live, e.g. `/api`; empty for the root. */
+  sdkPathPrefix: string;
   /** A pino logger, or false for none. */
   logger: FastifyBaseLogger | false;
 }
 
-/** Every message type a JSON request or response may carry inside a google.protobuf.Any. */
-const jsonRegistry = createRegistry(
-  file_chaukas_spec_server_v1_server,
-  file_chaukas_spec_client_v1_client,
-  file_google_protobuf_any,
-  file_google_protobuf_struct,
-  file_google_protobuf_timestamp,
-);
-
 /**
- * The HTTP server: both spec services over gRPC, gRPC-Web and Connect on one port, with CORS for
- * browsers and one log line per RPC. Call `listen` on the result.
+ * The HTTP server: both spec services over gRPC, gRPC-Web and Connect on one port, the Python SDK's
+ * routes and the spec's public REST API beside them, CORS for browsers, and one log line per
+ * request. Call `listen` on the result.
  */
 export async function buildServer(events: EventService, options: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -57,6 +46,8 @@ export async function buildServer(events: EventService, options: ServerOptions):
         tls: options.tls,
         idleTimeoutMs: 65_000,
         requestTimeoutMs: 300_000,
+        // Connect aborts in-flight handlers at shutdownTimeoutMs; connections go a moment later.
+        forceCloseAfterMs: options.shutdownTimeoutMs + 1000,
       }) as unknown as http.Server,
   });
 
@@ -75,10 +66,17 @@ export async function buildServer(events: EventService, options: ServerOptions):
       router.service(ChaukasClientService, clientServiceHandlers(events, app.log));
     },
     readMaxBytes: options.maxBodyBytes,
-    jsonOptions: { registry: jsonRegistry },
-    interceptors: [logging.interceptor],
+    // Unknown JSON fields and enum names are refused rather than silently dropped: an unknown
+    // severity must not be stored as UNSPECIFIED and answered "accepted".
+    jsonOptions: { registry: jsonRegistry, ignoreUnknownFields: false },
+    // Logging outermost, so refused calls are logged with their code too.
+    interceptors: [logging.interceptor, authInterceptor(options.authenticator)],
     contextValues: logging.contextValues,
     shutdownTimeoutMs: options.shutdownTimeoutMs,
   });
+  // Plain HTTP routes, each plugin with its own body parsers and JSON error answers.
+  const { authenticator } = options;
+  await app.register(sdkRoutes, { events, authenticator, prefix: options.sdkPathPrefix });
+  await app.register(restRoutes, { events, authenticator });
   return app;
 }

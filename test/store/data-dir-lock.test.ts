@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DataDirLockedError } from "../../src/store/data-dir-lock.ts";
 import type { EventRecord, EventStore } from "../../src/store/event-store.ts";
+import { ALL_TENANTS } from "../../src/store/event-store.ts";
 import { openEventStore } from "../../src/store/open-store.ts";
 
 /** The embedded store's data directory is one process's at a time; a crashed holder's lock is taken over. */
@@ -88,7 +89,7 @@ function record(eventId: string): EventRecord {
 }
 
 async function eventIds(store: EventStore): Promise<string[]> {
-  const rows = await store.queryEvents({ filter: { tenantId: "lock" }, ascending: true, limit: 100 });
+  const rows = await store.queryEvents(ALL_TENANTS, { filter: { tenantId: "lock" }, ascending: true, limit: 100 });
   return rows.map((r) => r.eventId);
 }
 
@@ -113,7 +114,7 @@ describe("embedded data-directory lock", { timeout: 120_000 }, () => {
   it("refuses another process while the directory is open, and lets it in after close", async () => {
     const dataDir = freshDir();
     const store = await open(dataDir);
-    await store.insertEvents([record("parent")]);
+    await store.insertEvents(ALL_TENANTS, [record("parent")]);
 
     const refused = await runChild(dataDir);
     expect(refused.name).toBe("DataDirLockedError");
@@ -131,7 +132,7 @@ describe("embedded data-directory lock", { timeout: 120_000 }, () => {
   it("refuses a second open in the same process", async () => {
     const dataDir = freshDir();
     const store = await open(dataDir);
-    await store.insertEvents([record("first")]);
+    await store.insertEvents(ALL_TENANTS, [record("first")]);
 
     const second = openEventStore({ kind: "embedded", dataDir }, quietLog);
     await expect(second).rejects.toBeInstanceOf(DataDirLockedError);
@@ -154,7 +155,7 @@ describe("embedded data-directory lock", { timeout: 120_000 }, () => {
 
     const store = await open(dataDir);
     expect(readFileSync(lockFile(dataDir), "utf8")).toBe(String(process.pid));
-    await store.insertEvents([record("after-takeover")]);
+    await store.insertEvents(ALL_TENANTS, [record("after-takeover")]);
     expect(await eventIds(store)).toEqual(["after-takeover"]);
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventRecord, EventStore, StoredEvent } from "../../src/store/event-store.ts";
+import { ALL_TENANTS } from "../../src/store/event-store.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { Random } from "../support/random.ts";
 
@@ -26,7 +27,7 @@ function record(init: Partial<EventRecord> & { tenantId: string; eventId: string
 }
 
 async function stored(store: EventStore, tenantId: string): Promise<StoredEvent[]> {
-  return store.queryEvents({ filter: { tenantId }, ascending: true, limit: 100_000 });
+  return store.queryEvents(ALL_TENANTS, { filter: { tenantId }, ascending: true, limit: 100_000 });
 }
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
@@ -44,9 +45,9 @@ describe.each(await storeKinds())("EventStore contract on the %s store", (kind) 
 
   it("stores a re-inserted (tenant, event_id) once and keeps the first version", async () => {
     const first = record({ tenantId: "reinsert", eventId: "e1", payload: Uint8Array.of(1, 2, 3) });
-    await store.insertEvents([first]);
-    await store.insertEvents([{ ...first, payload: Uint8Array.of(9, 9), timestampNs: T0 + 5n }]);
-    await store.insertEvents([first]);
+    await store.insertEvents(ALL_TENANTS, [first]);
+    await store.insertEvents(ALL_TENANTS, [{ ...first, payload: Uint8Array.of(9, 9), timestampNs: T0 + 5n }]);
+    await store.insertEvents(ALL_TENANTS, [first]);
 
     const rows = await stored(store, "reinsert");
     expect(rows).toHaveLength(1);
@@ -58,7 +59,7 @@ describe.each(await storeKinds())("EventStore contract on the %s store", (kind) 
   it("stores duplicates within one batch once", async () => {
     const a = record({ tenantId: "dup-batch", eventId: "a" });
     const b = record({ tenantId: "dup-batch", eventId: "b", timestampNs: T0 + 1n });
-    await store.insertEvents([a, b, { ...a, payload: Uint8Array.of(7) }, b, a]);
+    await store.insertEvents(ALL_TENANTS, [a, b, { ...a, payload: Uint8Array.of(7) }, b, a]);
 
     const rows = await stored(store, "dup-batch");
     expect(rows.map((r) => r.eventId)).toEqual(["a", "b"]);
@@ -66,11 +67,13 @@ describe.each(await storeKinds())("EventStore contract on the %s store", (kind) 
   });
 
   it("treats the same event_id in another tenant as a different event", async () => {
-    await store.insertEvents([
+    await store.insertEvents(ALL_TENANTS, [
       record({ tenantId: "tenant-x", eventId: "shared", payload: Uint8Array.of(0x0a) }),
       record({ tenantId: "tenant-y", eventId: "shared", payload: Uint8Array.of(0x0b) }),
     ]);
-    await store.insertEvents([record({ tenantId: "tenant-y", eventId: "shared", payload: Uint8Array.of(0xff) })]);
+    await store.insertEvents(ALL_TENANTS, [
+      record({ tenantId: "tenant-y", eventId: "shared", payload: Uint8Array.of(0xff) }),
+    ]);
 
     const x = await stored(store, "tenant-x");
     const y = await stored(store, "tenant-y");
@@ -93,6 +96,7 @@ describe.each(await storeKinds())("EventStore contract on the %s store", (kind) 
       large,
     };
     await store.insertEvents(
+      ALL_TENANTS,
       Object.entries(payloads).map(([eventId, payload]) => record({ tenantId: "payloads", eventId, payload })),
     );
 
@@ -103,8 +107,8 @@ describe.each(await storeKinds())("EventStore contract on the %s store", (kind) 
   });
 
   it("treats an empty batch as a no-op", async () => {
-    await store.insertEvents([record({ tenantId: "empty-batch", eventId: "only" })]);
-    await expect(store.insertEvents([])).resolves.toBeUndefined();
+    await store.insertEvents(ALL_TENANTS, [record({ tenantId: "empty-batch", eventId: "only" })]);
+    await expect(store.insertEvents(ALL_TENANTS, [])).resolves.toBeUndefined();
     expect((await stored(store, "empty-batch")).map((r) => r.eventId)).toEqual(["only"]);
   });
 
@@ -112,7 +116,7 @@ describe.each(await storeKinds())("EventStore contract on the %s store", (kind) 
     const records = Array.from({ length: 2000 }, (_, i) =>
       record({ tenantId: "large", eventId: `e${String(i).padStart(4, "0")}`, timestampNs: T0 + BigInt(i) }),
     );
-    await store.insertEvents(records);
+    await store.insertEvents(ALL_TENANTS, records);
 
     const rows = await stored(store, "large");
     expect(rows.map((r) => r.eventId)).toEqual(records.map((r) => r.eventId));
@@ -120,26 +124,26 @@ describe.each(await storeKinds())("EventStore contract on the %s store", (kind) 
   });
 
   it("stores none of a batch when one record violates a database constraint", async () => {
-    await store.insertEvents([record({ tenantId: "atomic", eventId: "before" })]);
+    await store.insertEvents(ALL_TENANTS, [record({ tenantId: "atomic", eventId: "before" })]);
     const records = Array.from({ length: 2000 }, (_, i) => record({ tenantId: "atomic", eventId: `e${i}` }));
     // The last row breaks NOT NULL on event_id, so the rows before it are already inserted when it fails.
     records.push(record({ tenantId: "atomic", eventId: null as unknown as string }));
 
-    await expect(store.insertEvents(records)).rejects.toThrow(/null value/);
+    await expect(store.insertEvents(ALL_TENANTS, records)).rejects.toThrow(/null value/);
     expect((await stored(store, "atomic")).map((r) => r.eventId)).toEqual(["before"]);
   });
 
   it("answers every later statement correctly after a failed one", async () => {
     const bad = record({ tenantId: "after-failure", eventId: null as unknown as string });
-    await expect(store.insertEvents([bad])).rejects.toThrow(/null value/);
+    await expect(store.insertEvents(ALL_TENANTS, [bad])).rejects.toThrow(/null value/);
     // Sequential, then concurrent with more failures interleaved: each gets its own answer.
-    await store.insertEvents([record({ tenantId: "after-failure", eventId: "a" })]);
+    await store.insertEvents(ALL_TENANTS, [record({ tenantId: "after-failure", eventId: "a" })]);
     expect((await stored(store, "after-failure")).map((r) => r.eventId)).toEqual(["a"]);
     const results = await Promise.allSettled([
-      store.insertEvents([bad]),
-      store.insertEvents([record({ tenantId: "after-failure", eventId: "b", timestampNs: T0 + 1n })]),
-      store.insertEvents([bad]),
-      store.insertEvents([record({ tenantId: "after-failure", eventId: "c", timestampNs: T0 + 2n })]),
+      store.insertEvents(ALL_TENANTS, [bad]),
+      store.insertEvents(ALL_TENANTS, [record({ tenantId: "after-failure", eventId: "b", timestampNs: T0 + 1n })]),
+      store.insertEvents(ALL_TENANTS, [bad]),
+      store.insertEvents(ALL_TENANTS, [record({ tenantId: "after-failure", eventId: "c", timestampNs: T0 + 2n })]),
     ]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled", "rejected", "fulfilled"]);
     expect((await stored(store, "after-failure")).map((r) => r.eventId)).toEqual(["a", "b", "c"]);

@@ -9,6 +9,7 @@ import {
   type QueryResponse,
   SortOrder,
 } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { UNRESTRICTED } from "../../src/domain/access.ts";
 import { InvalidArgumentError } from "../../src/domain/errors.ts";
 import { EventService } from "../../src/domain/event-service.ts";
 import { PageTokenCodec } from "../../src/domain/page-token.ts";
@@ -69,7 +70,7 @@ export async function queryAll(
   const pages: QueryResponse[] = [];
   let pageToken = "";
   do {
-    const page = await service.queryEvents(request({ ...query, pageToken }));
+    const page = await service.queryEvents(UNRESTRICTED, request({ ...query, pageToken }));
     pages.push(page);
     events.push(...page.events);
     pageToken = page.nextPageToken;

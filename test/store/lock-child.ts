@@ -1,3 +1,4 @@
+import { ALL_TENANTS } from "../../src/store/event-store.ts";
 /**
  * Run by data-dir-lock.test.ts in a child process: `node lock-child.ts <mode> <dataDir>`.
  * Opens the embedded store on dataDir and prints one JSON line per step to stdout:
@@ -12,7 +13,7 @@ const report = (value: object) => process.stdout.write(`${JSON.stringify(value)}
 try {
   const store = await openEventStore({ kind: "embedded", dataDir }, { info: () => {}, error: () => {} });
   if (mode === "hold") {
-    await store.insertEvents([
+    await store.insertEvents(ALL_TENANTS, [
       {
         tenantId: "lock",
         eventId: `from-${process.pid}`,
@@ -31,7 +32,7 @@ try {
       },
     ]);
   }
-  const rows = await store.queryEvents({ filter: { tenantId: "lock" }, ascending: true, limit: 100 });
+  const rows = await store.queryEvents(ALL_TENANTS, { filter: { tenantId: "lock" }, ascending: true, limit: 100 });
   report({ pid: process.pid, eventIds: rows.map((r) => r.eventId) });
   if (mode === "hold") {
     process.stdin.resume();

@@ -6,6 +6,7 @@ import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import type { EventRecord, EventStore } from "../../src/store/event-store.ts";
+import { ALL_TENANTS } from "../../src/store/event-store.ts";
 import { openEventStore } from "../../src/store/open-store.ts";
 import { createTestDatabase, storeKinds } from "../support/databases.ts";
 
@@ -49,7 +50,11 @@ function record(eventId: string): EventRecord {
 }
 
 async function eventIds(store: EventStore): Promise<string[]> {
-  const rows = await store.queryEvents({ filter: { tenantId: "migrations" }, ascending: true, limit: 100 });
+  const rows = await store.queryEvents(ALL_TENANTS, {
+    filter: { tenantId: "migrations" },
+    ascending: true,
+    limit: 100,
+  });
   return rows.map((r) => r.eventId);
 }
 
@@ -79,7 +84,7 @@ describe.each(kinds.filter((k) => k === "postgres"))("migrations on the %s store
       expect(logs.flatMap((l) => l.applied).sort()).toEqual(MIGRATIONS);
       expect(await migrationRows(db.url)).toEqual(MIGRATIONS);
       // Every store works on the one schema.
-      await stores[0].insertEvents([record("shared")]);
+      await stores[0].insertEvents(ALL_TENANTS, [record("shared")]);
       for (const store of stores) expect(await eventIds(store)).toEqual(["shared"]);
     } finally {
       for (const store of stores) await store.close();
@@ -111,7 +116,7 @@ describe.each(kinds.filter((k) => k === "embedded"))("migrations on the %s store
     const dataDir = join(root, "data");
     const first = recordingLog();
     const store = await openEventStore({ kind: "embedded", dataDir }, first.log);
-    await store.insertEvents([record("kept")]);
+    await store.insertEvents(ALL_TENANTS, [record("kept")]);
     await store.close();
 
     const again = recordingLog();

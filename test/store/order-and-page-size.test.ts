@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { SortOrder } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { UNRESTRICTED } from "../../src/domain/access.ts";
 import type { EventService } from "../../src/domain/event-service.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -27,28 +28,35 @@ describe.each(await storeKinds())("order and page size on the %s store", (kind) 
         makeEvent({ tenantId: "ties", eventId: random.id(6), timestamp: nsToTimestamp(T0 + BigInt(i % 4)) }),
       ),
     );
-    await service.ingestBatch(ties);
+    await service.ingestBatch(UNRESTRICTED, ties);
     const many = Array.from({ length: 1050 }, (_, i) =>
       makeEvent({ tenantId: "many", eventId: `e${String(i).padStart(4, "0")}`, timestamp: nsToTimestamp(T0) }),
     );
-    await service.ingestBatch(many);
+    await service.ingestBatch(UNRESTRICTED, many);
   });
   afterAll(async () => {
     await close();
   });
 
   it("orders ascending by timestamp, then event_id", async () => {
-    const page = await service.queryEvents(request({ filter: { tenantId: "ties" }, orderByTime: SortOrder.ASC }));
+    const page = await service.queryEvents(
+      UNRESTRICTED,
+      request({ filter: { tenantId: "ties" }, orderByTime: SortOrder.ASC }),
+    );
     expect(ids(page.events)).toEqual(ids([...ties].sort(byTime())));
   });
 
   it("orders descending by timestamp, then event_id descending", async () => {
-    const page = await service.queryEvents(request({ filter: { tenantId: "ties" }, orderByTime: SortOrder.DESC }));
+    const page = await service.queryEvents(
+      UNRESTRICTED,
+      request({ filter: { tenantId: "ties" }, orderByTime: SortOrder.DESC }),
+    );
     expect(ids(page.events)).toEqual(ids([...ties].sort(byTime(true))));
   });
 
   it("orders newest first when order_by_time is unspecified", async () => {
     const page = await service.queryEvents(
+      UNRESTRICTED,
       request({ filter: { tenantId: "ties" }, orderByTime: SortOrder.UNSPECIFIED }),
     );
     expect(ids(page.events)).toEqual(ids([...ties].sort(byTime(true))));
@@ -71,33 +79,35 @@ describe.each(await storeKinds())("order and page size on the %s store", (kind) 
 
   it("refuses an order_by_time that is not a SortOrder", async () => {
     await expectInvalid(
-      service.queryEvents(request({ filter: { tenantId: "ties" }, orderByTime: 7 as SortOrder })),
+      service.queryEvents(UNRESTRICTED, request({ filter: { tenantId: "ties" }, orderByTime: 7 as SortOrder })),
       "query.order_by_time",
     );
   });
 
   it("returns 100 events when page_size is unset", async () => {
-    const page = await service.queryEvents(request({ filter: { tenantId: "many" } }));
+    const page = await service.queryEvents(UNRESTRICTED, request({ filter: { tenantId: "many" } }));
     expect(ids(page.events)).toEqual(Array.from({ length: 100 }, (_, i) => `e${String(i).padStart(4, "0")}`));
     expect(page.nextPageToken).not.toBe("");
   });
 
   it("caps page_size at 1000", async () => {
     for (const pageSize of [1000, 1001, 5000, 2 ** 31 - 1]) {
-      const page = await service.queryEvents(request({ filter: { tenantId: "many" }, pageSize }));
+      const page = await service.queryEvents(UNRESTRICTED, request({ filter: { tenantId: "many" }, pageSize }));
       expect(page.events).toHaveLength(1000);
       expect(page.nextPageToken).not.toBe("");
     }
   });
 
   it("honours a small page_size and ends without a token", async () => {
-    const one = await service.queryEvents(request({ filter: { tenantId: "many" }, pageSize: 1 }));
+    const one = await service.queryEvents(UNRESTRICTED, request({ filter: { tenantId: "many" }, pageSize: 1 }));
     expect(ids(one.events)).toEqual(["e0000"]);
     const rest = await service.queryEvents(
+      UNRESTRICTED,
       request({ filter: { tenantId: "many" }, pageSize: 1000, pageToken: one.nextPageToken }),
     );
     expect(rest.events).toHaveLength(1000);
     const last = await service.queryEvents(
+      UNRESTRICTED,
       request({ filter: { tenantId: "many" }, pageSize: 1000, pageToken: rest.nextPageToken }),
     );
     expect(ids(last.events)).toEqual(Array.from({ length: 49 }, (_, i) => `e${1001 + i}`));
@@ -106,7 +116,10 @@ describe.each(await storeKinds())("order and page size on the %s store", (kind) 
 
   it("refuses a negative page_size", async () => {
     for (const pageSize of [-1, -(2 ** 31)]) {
-      await expectInvalid(service.queryEvents(request({ filter: { tenantId: "many" }, pageSize })), "query.page_size");
+      await expectInvalid(
+        service.queryEvents(UNRESTRICTED, request({ filter: { tenantId: "many" }, pageSize })),
+        "query.page_size",
+      );
     }
   });
 });

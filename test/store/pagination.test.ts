@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { SortOrder } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { UNRESTRICTED } from "../../src/domain/access.ts";
 import type { EventService } from "../../src/domain/event-service.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
@@ -33,7 +34,7 @@ describe.each(await storeKinds())("pagination on the %s store", (kind) => {
     ({ store, close } = await openTestStore(kind));
     service = serviceOver(store);
     walk = generate(new Random(11), "walk", 1050);
-    await service.ingestBatch(walk);
+    await service.ingestBatch(UNRESTRICTED, walk);
   });
   afterAll(async () => {
     await close();
@@ -55,7 +56,7 @@ describe.each(await storeKinds())("pagination on the %s store", (kind) => {
     const random = new Random(descending ? 21 : 22);
     const tenantId = `live-${name}`;
     const before = generate(random, tenantId, 600);
-    await service.ingestBatch(before);
+    await service.ingestBatch(UNRESTRICTED, before);
 
     // A writer that keeps ingesting new events (at existing instants too) and re-sending old ones.
     let walking = true;
@@ -63,7 +64,7 @@ describe.each(await storeKinds())("pagination on the %s store", (kind) => {
     let onInsert: (() => void) | undefined;
     const writer = (async () => {
       while (walking) {
-        await service.ingestBatch([...generate(random, tenantId, 5), random.pick(before)]);
+        await service.ingestBatch(UNRESTRICTED, [...generate(random, tenantId, 5), random.pick(before)]);
         inserts++;
         onInsert?.();
       }
@@ -92,19 +93,22 @@ describe.each(await storeKinds())("pagination on the %s store", (kind) => {
     let token: string;
 
     beforeAll(async () => {
-      const first = await service.queryEvents(request({ filter, pageSize: 10 }));
+      const first = await service.queryEvents(UNRESTRICTED, request({ filter, pageSize: 10 }));
       token = first.nextPageToken;
     });
 
     it("accepts the token it issued, for the same query", async () => {
-      const page = await service.queryEvents(request({ filter, pageSize: 10, pageToken: token }));
+      const page = await service.queryEvents(UNRESTRICTED, request({ filter, pageSize: 10, pageToken: token }));
       expect(ids(page.events)).toEqual(ids([...walk].sort(byTime()).slice(10, 20)));
     });
 
     it.each(["garbage", ".", "..", "a.b", "a.b.c", `${"eyJxIjoiIn0".repeat(3)}.${"A".repeat(22)}`])(
       "refuses the garbage token %j",
       async (pageToken) => {
-        const err = await expectInvalid(service.queryEvents(request({ filter, pageToken })), "query.page_token");
+        const err = await expectInvalid(
+          service.queryEvents(UNRESTRICTED, request({ filter, pageToken })),
+          "query.page_token",
+        );
         expect(err.message).toContain("query.page_token");
       },
     );
@@ -113,19 +117,25 @@ describe.each(await storeKinds())("pagination on the %s store", (kind) => {
       const [data, mac] = token.split(".");
       const body = JSON.parse(Buffer.from(data, "base64url").toString());
       const moved = Buffer.from(JSON.stringify({ ...body, e: "zzzzzzzz" })).toString("base64url");
-      await expectInvalid(service.queryEvents(request({ filter, pageToken: `${moved}.${mac}` })), "query.page_token");
+      await expectInvalid(
+        service.queryEvents(UNRESTRICTED, request({ filter, pageToken: `${moved}.${mac}` })),
+        "query.page_token",
+      );
       const i = Math.floor(mac.length / 2);
       const flipped = `${mac.slice(0, i)}${mac[i] === "A" ? "B" : "A"}${mac.slice(i + 1)}`;
       await expectInvalid(
-        service.queryEvents(request({ filter, pageToken: `${data}.${flipped}` })),
+        service.queryEvents(UNRESTRICTED, request({ filter, pageToken: `${data}.${flipped}` })),
         "query.page_token",
       );
     });
 
     it("refuses a token signed with another key", async () => {
       const other = serviceOver(store);
-      const forged = (await other.queryEvents(request({ filter, pageSize: 10 }))).nextPageToken;
-      await expectInvalid(service.queryEvents(request({ filter, pageToken: forged })), "query.page_token");
+      const forged = (await other.queryEvents(UNRESTRICTED, request({ filter, pageSize: 10 }))).nextPageToken;
+      await expectInvalid(
+        service.queryEvents(UNRESTRICTED, request({ filter, pageToken: forged })),
+        "query.page_token",
+      );
     });
 
     it("refuses a token issued for another filter or order", async () => {
@@ -135,7 +145,10 @@ describe.each(await storeKinds())("pagination on the %s store", (kind) => {
         { filter: { tenantId: "walk", textQuery: "x" } },
         { filter, orderByTime: SortOrder.DESC },
       ]) {
-        await expectInvalid(service.queryEvents(request({ ...query, pageToken: token })), "query.page_token");
+        await expectInvalid(
+          service.queryEvents(UNRESTRICTED, request({ ...query, pageToken: token })),
+          "query.page_token",
+        );
       }
     });
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Event, EventStatus, EventType, Severity } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import type { QueryFilter } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { UNRESTRICTED } from "../../src/domain/access.ts";
 import type { EventService } from "../../src/domain/event-service.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -130,7 +131,7 @@ describe.each(await storeKinds())("query filters on the %s store", (kind) => {
     // The same events in another tenant: none of them may leak into acme's answers.
     const twins = events.map((e) => ({ ...e, tenantId: "acme-twin" }));
     for (const batch of [events, twins]) {
-      expect(await service.ingestBatch(batch)).toEqual({ acceptedCount: batch.length, rejected: [] });
+      expect(await service.ingestBatch(UNRESTRICTED, batch)).toEqual({ acceptedCount: batch.length, rejected: [] });
     }
   });
   afterAll(async () => {
@@ -170,8 +171,11 @@ describe.each(await storeKinds())("query filters on the %s store", (kind) => {
   });
 
   it("requires tenant_id", async () => {
-    await expectInvalid(service.queryEvents(undefined), "query.filter.tenant_id");
-    await expectInvalid(service.queryEvents(request({})), "query.filter.tenant_id");
-    await expectInvalid(service.queryEvents(request({ filter: { projectId: "web" } })), "query.filter.tenant_id");
+    await expectInvalid(service.queryEvents(UNRESTRICTED, undefined), "query.filter.tenant_id");
+    await expectInvalid(service.queryEvents(UNRESTRICTED, request({})), "query.filter.tenant_id");
+    await expectInvalid(
+      service.queryEvents(UNRESTRICTED, request({ filter: { projectId: "web" } })),
+      "query.filter.tenant_id",
+    );
   });
 });

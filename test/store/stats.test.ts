@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Event, EventType, EventTypeSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { TimeRangeSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { UNRESTRICTED } from "../../src/domain/access.ts";
 import type { EventService, Stats } from "../../src/domain/event-service.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -103,7 +104,7 @@ describe.each(await storeKinds())("event stats on the %s store", (kind) => {
     close = opened.close;
     service = serviceOver(opened.store);
     events = generate(new Random(5));
-    await service.ingestBatch(events);
+    await service.ingestBatch(UNRESTRICTED, events);
   });
   afterAll(async () => {
     await close();
@@ -114,7 +115,7 @@ describe.each(await storeKinds())("event stats on the %s store", (kind) => {
       start: scope.start === undefined ? undefined : nsToTimestamp(scope.start),
       end: scope.end === undefined ? undefined : nsToTimestamp(scope.end),
     });
-    return service.eventStats({ tenantId: scope.tenantId, projectId: scope.projectId, timeRange });
+    return service.eventStats(UNRESTRICTED, { tenantId: scope.tenantId, projectId: scope.projectId, timeRange });
   }
 
   it("matches brute force for every tenant, project and time range", async () => {
@@ -140,7 +141,7 @@ describe.each(await storeKinds())("event stats on the %s store", (kind) => {
   it("averages last SESSION_END minus first SESSION_START, in ms, over sessions with both in scope", async () => {
     const at = (sessionId: string, type: EventType, ns: bigint) =>
       makeEvent({ tenantId: "defn", sessionId, type, timestamp: nsToTimestamp(ns) });
-    await service.ingestBatch([
+    await service.ingestBatch(UNRESTRICTED, [
       at("a", EventType.SESSION_START, ms(1000)),
       at("a", EventType.SESSION_START, ms(2000)),
       at("a", EventType.SESSION_END, ms(5000)),
@@ -181,7 +182,7 @@ describe.each(await storeKinds())("event stats on the %s store", (kind) => {
   });
 
   it("requires tenant_id and a valid time range", async () => {
-    await expectInvalid(service.eventStats({ tenantId: "", projectId: "" }), "tenant_id");
+    await expectInvalid(service.eventStats(UNRESTRICTED, { tenantId: "", projectId: "" }), "tenant_id");
     await expectInvalid(stats({ tenantId: "t0", projectId: "", start: ms(2), end: ms(1) }), "time_range.end");
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Event, EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { UNRESTRICTED } from "../../src/domain/access.ts";
 import type { EventService } from "../../src/domain/event-service.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -88,7 +89,7 @@ describe.each(await storeKinds())("text_query on the %s store", (kind) => {
       keyOf.set(event.eventId, key);
       return event;
     });
-    await service.ingestBatch(events);
+    await service.ingestBatch(UNRESTRICTED, events);
   });
   afterAll(async () => {
     await close();

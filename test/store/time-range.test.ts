@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UNRESTRICTED } from "../../src/domain/access.ts";
 import type { EventService } from "../../src/domain/event-service.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -24,7 +25,7 @@ describe.each(await storeKinds())("time ranges on the %s store", (kind) => {
       idAt.set(event.eventId, ns);
       return event;
     });
-    await service.ingestBatch(events);
+    await service.ingestBatch(UNRESTRICTED, events);
   });
   afterAll(async () => {
     await close();
@@ -62,10 +63,13 @@ describe.each(await storeKinds())("time ranges on the %s store", (kind) => {
 
   it("refuses an end before start, and an invalid timestamp", async () => {
     const time = { start: nsToTimestamp(T + 1n), end: nsToTimestamp(T) };
-    await expectInvalid(service.queryEvents(request({ filter: { tenantId: "time", time } })), "query.filter.time.end");
+    await expectInvalid(
+      service.queryEvents(UNRESTRICTED, request({ filter: { tenantId: "time", time } })),
+      "query.filter.time.end",
+    );
     const badNanos = { start: { seconds: 1n, nanos: 1_000_000_000 } };
     await expectInvalid(
-      service.queryEvents(request({ filter: { tenantId: "time", time: badNanos } })),
+      service.queryEvents(UNRESTRICTED, request({ filter: { tenantId: "time", time: badNanos } })),
       "query.filter.time.start",
     );
   });

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { NO_AUTH } from "../../src/domain/authenticator.ts";
 import { EventService } from "../../src/domain/event-service.ts";
+import type { IngestGate } from "../../src/domain/ingest-gate.ts";
 import { PageTokenCodec } from "../../src/domain/page-token.ts";
 import { buildServer, type ServerOptions } from "../../src/transport/server.ts";
 import { openTestStore, type StoreKind } from "./databases.ts";
@@ -12,18 +14,25 @@ export interface TestServer {
   close: () => Promise<void>;
 }
 
-/** The real server on an ephemeral loopback port, over a fresh store of the given kind. */
+/**
+ * The real server on an ephemeral loopback port, over a fresh store of the given kind. `gate`
+ * replaces the default ingest bound (tests of backpressure pass a small one).
+ */
 export async function startTestServer(
   kind: StoreKind = "embedded",
   options: Partial<ServerOptions> = {},
+  gate?: IngestGate,
 ): Promise<TestServer> {
   const { store, close: closeStore } = await openTestStore(kind);
-  const events = new EventService(store, new PageTokenCodec(randomBytes(32)));
+  const events = new EventService(store, new PageTokenCodec(randomBytes(32)), { gate });
   const app = await buildServer(events, {
     maxBodyBytes: 4 * 1024 * 1024,
     corsOrigins: [],
     shutdownTimeoutMs: 1000,
+    sdkPathPrefix: "",
     logger: false,
+    // Keys are not checked unless a test passes an authenticator of its own.
+    authenticator: NO_AUTH,
     ...options,
   });
   await app.listen({ host: "127.0.0.1", port: 0 });

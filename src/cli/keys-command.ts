@@ -1,0 +1,72 @@
+import { parseArgs } from "node:util";
+import { createApiKey } from "../domain/key-admin.ts";
+import type { KeyStore, StoredKey } from "../store/key-store.ts";
+
+export const KEYS_USAGE = `  keys create --tenant T --role ingest|read|admin [--project P]...
+                        create an API key; its secret is printed once, alone on the last line
+  keys list [--tenant T]
+                        id, tenant, role, projects, created, last used, revoked (never secrets)
+  keys revoke ID        revoke a key: every server process refuses it within a second`;
+
+/** `chaukas keys ...`: returns the exit code; `out` gets results, `err` messages. */
+export async function keysCommand(
+  args: string[],
+  keys: KeyStore,
+  out: (line: string) => void,
+  err: (line: string) => void,
+): Promise<number> {
+  const [action, ...rest] = args;
+  if (action === "create") {
+    const { values } = parseArgs({
+      args: rest,
+      options: { tenant: { type: "string" }, role: { type: "string" }, project: { type: "string", multiple: true } },
+    });
+    const { key, secret } = await createApiKey(keys, {
+      tenantId: values.tenant ?? "",
+      role: values.role ?? "",
+      projects: values.project ?? [],
+    });
+    err(`created key ${key.id}: ${describe(key)}. Its secret follows; it is not stored and will not be shown again.`);
+    out(secret);
+    return 0;
+  }
+  if (action === "list") {
+    const { values } = parseArgs({ args: rest, options: { tenant: { type: "string" } } });
+    const list = await keys.listKeys(values.tenant);
+    out(["id", "tenant", "role", "projects", "created", "last used", "revoked"].join("\t"));
+    for (const key of list) {
+      out(
+        [
+          key.id,
+          key.tenantId,
+          key.role,
+          key.projects.join(",") || "*",
+          key.createdAt.toISOString(),
+          key.lastUsedAt?.toISOString() ?? "never",
+          key.revokedAt?.toISOString() ?? "",
+        ].join("\t"),
+      );
+    }
+    return 0;
+  }
+  if (action === "revoke") {
+    const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
+    if (positionals.length !== 1) {
+      err("keys revoke takes one key id");
+      return 2;
+    }
+    if (!(await keys.revokeKey(positionals[0]))) {
+      err(`no active key ${positionals[0]}`);
+      return 1;
+    }
+    err(`revoked key ${positionals[0]}`);
+    return 0;
+  }
+  err(`unknown keys command "${action ?? ""}"\n${KEYS_USAGE}`);
+  return 2;
+}
+
+function describe(key: StoredKey): string {
+  const projects = key.projects.length > 0 ? `projects ${key.projects.join(", ")}` : "all projects";
+  return `role ${key.role} of tenant ${key.tenantId}, ${projects}`;
+}

@@ -1,0 +1,27 @@
+import type { Role } from "../domain/api-keys.ts";
+
+export interface StoredKey {
+  id: string;
+  tenantId: string;
+  role: Role;
+  /** Empty: every project of the tenant. */
+  projects: string[];
+  secretHash: Uint8Array;
+  createdAt: Date;
+  lastUsedAt?: Date;
+  revokedAt?: Date;
+}
+
+export type NewStoredKey = Pick<StoredKey, "id" | "tenantId" | "role" | "projects" | "secretHash">;
+
+/** API keys. Not tenant-scoped: a key is read before the caller's tenant is known. */
+export interface KeyStore {
+  createKey(key: NewStoredKey): Promise<void>;
+  /** Creates the key only if no key exists at all (first start); concurrent callers create one. */
+  createFirstKey(key: NewStoredKey): Promise<boolean>;
+  findKey(id: string): Promise<StoredKey | undefined>;
+  listKeys(tenantId?: string): Promise<StoredKey[]>;
+  /** Revokes the key; false when there is no such key or it was already revoked. */
+  revokeKey(id: string): Promise<boolean>;
+  recordKeyUse(id: string, at: Date): Promise<void>;
+}

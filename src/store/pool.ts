@@ -1,0 +1,61 @@
+import type pg from "pg";
+import type { TenantScope } from "./event-store.ts";
+
+/**
+ * One statement on a pooled client, released without the error. Not `pool.query`: that drops the
+ * client after any SQL error, and over PGlite every client shares the one connection, so the next
+ * queries failed with "Connection terminated unexpectedly" or got another statement's replies.
+ * A client whose connection really failed is still dropped on release (it is not queryable).
+ */
+export async function runQuery<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  text: string | pg.QueryConfig,
+  values?: unknown[],
+): Promise<pg.QueryResult<R>> {
+  return withClient(pool, (client) => client.query<R>(text, values));
+}
+
+/**
+ * Runs `body` on a checked-out client. While it is out, the pool no longer listens for the
+ * client's "error" event, and a connection lost mid-query would crash the process; the query
+ * itself still fails with that error, so the listener only has to exist.
+ */
+export async function withClient<T>(pool: pg.Pool, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  const ignore = () => {};
+  client.on("error", ignore);
+  try {
+    return await body(client);
+  } finally {
+    client.off("error", ignore);
+    client.release();
+  }
+}
+
+/**
+ * Runs `body` in a transaction as role chaukas_tenant with the scope's setting, so the events
+ * table's row-level security policy hides and refuses every row outside the scope, whatever
+ * the SQL says (see the api-keys-and-tenant-isolation migration).
+ */
+export async function inTenantScope<T>(
+  pool: pg.Pool,
+  scope: TenantScope,
+  body: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  return withClient(pool, async (client) => {
+    const setting =
+      "tenantId" in scope
+        ? `SELECT set_config('chaukas.tenant_id', ${client.escapeLiteral(scope.tenantId)}, true)`
+        : "SELECT set_config('chaukas.all_tenants', 'on', true)";
+    // One round trip to open the transaction, take the role and set the scope.
+    await client.query(`BEGIN; SET LOCAL ROLE chaukas_tenant; ${setting}`);
+    try {
+      const result = await body(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw err;
+    }
+  });
+}

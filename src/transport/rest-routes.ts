@@ -1,0 +1,104 @@
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import type { FastifyInstance } from "fastify";
+import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { CapabilitiesSchema, QueryRequestSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { type Principal, scopeEvent } from "../domain/access.ts";
+import type { Authenticator } from "../domain/authenticator.ts";
+import { type FieldViolation, InvalidArgumentError, PermissionDeniedError } from "../domain/errors.ts";
+import { eventViolations } from "../domain/event-rules.ts";
+import type { EventService, RejectedEvent } from "../domain/event-service.ts";
+import { eventFromRestJson, eventToRestJson, fromRestJson, toRestJson } from "../domain/formats/rest-json.ts";
+import { httpAuth, principalOfRequest } from "./http-auth.ts";
+import { httpErrorHandler } from "./http-errors.ts";
+import { openApiDocument } from "./openapi.ts";
+
+/** Properties the published OpenAPI document marks as required on an Event. */
+const REQUIRED_EVENT_PROPERTIES = ["event_id", "type", "status", "timestamp", "session_id"];
+
+/**
+ * The spec's public REST API ("Chaukas Public API" 1.0.5) in its own JSON shape (see
+ * domain/formats/rest-json.ts), and the OpenAPI document that describes it at /openapi.json.
+ */
+export async function restRoutes(
+  app: FastifyInstance,
+  { events, authenticator }: { events: EventService; authenticator: Authenticator },
+): Promise<void> {
+  httpErrorHandler(app);
+  httpAuth(app, authenticator);
+
+  const openApi = openApiDocument();
+  app.get("/openapi.json", { config: { public: true } }, async () => openApi);
+
+  app.get("/healthz", { config: { public: true } }, async () => {
+    await events.checkHealth();
+    return { status: "ok" };
+  });
+
+  // Every capability is listed, false ones too (protobuf JSON would omit them).
+  app.get("/v1/capabilities", async (request) =>
+    toRestJson(CapabilitiesSchema, events.capabilities(principalOfRequest(request)), { alwaysEmitImplicit: true }),
+  );
+
+  app.post("/v1/events", async (request, reply) => {
+    const principal = principalOfRequest(request);
+    const event = parseEvent(principal, request.body as JsonValue, "");
+    await events.ingestEvent(principal, event, "");
+    return reply.code(202).send({ event_id: event.eventId, status: "accepted", processed_at: Date.now() });
+  });
+
+  app.post("/v1/events/batch", async (request, reply) => {
+    const body = request.body as JsonObject | null;
+    if (!isObject(body) || !Array.isArray(body.events)) {
+      throw new InvalidArgumentError([{ field: "events", description: "is required and must be an array" }]);
+    }
+    // An event that cannot even be parsed is rejected alone; the others are still stored.
+    const principal = principalOfRequest(request);
+    const parsed: Event[] = [];
+    const unparsed: RejectedEvent[] = [];
+    for (const [i, json] of body.events.entries()) {
+      try {
+        parsed.push(parseEvent(principal, json, `events[${i}]`));
+      } catch (err) {
+        if (!(err instanceof InvalidArgumentError || err instanceof PermissionDeniedError)) throw err;
+        const id = isObject(json) && typeof json.event_id === "string" && json.event_id ? json.event_id : `#${i}`;
+        unparsed.push({ eventId: id, reason: err.message });
+      }
+    }
+    const outcome = await events.ingestBatch(principal, parsed, "events");
+    const rejected = [...unparsed, ...outcome.rejected];
+    return reply.code(202).send({
+      batch_id: typeof body.batch_id === "string" ? body.batch_id : "",
+      accepted_count: outcome.acceptedCount,
+      rejected_count: rejected.length,
+      rejected_event_ids: rejected.map((r) => r.eventId),
+      rejections: rejected.map((r) => ({ event_id: r.eventId, reason: r.reason })),
+    });
+  });
+
+  app.post("/v1/query", async (request) => {
+    const body = request.body as JsonValue;
+    if (!isObject(body) || !isObject(body.filter)) {
+      throw new InvalidArgumentError([{ field: "filter", description: "is required" }]);
+    }
+    const response = await events.queryEvents(principalOfRequest(request), fromRestJson(QueryRequestSchema, body), "");
+    return { events: response.events.map(eventToRestJson), next_page_token: response.nextPageToken };
+  });
+}
+
+/** Parses, scopes and validates one REST event, so errors name it by its place in the body. */
+function parseEvent(principal: Principal, json: JsonValue, path: string): Event {
+  const missing: FieldViolation[] = REQUIRED_EVENT_PROPERTIES.filter(
+    (name) => !isObject(json) || json[name] === undefined || json[name] === null || json[name] === "",
+  ).map((name) => ({ field: path ? `${path}.${name}` : name, description: "is required" }));
+  if (missing.length > 0) throw new InvalidArgumentError(missing);
+  const event = eventFromRestJson(json, path);
+  const outOfScope = scopeEvent(principal, event);
+  if (outOfScope) throw new PermissionDeniedError(outOfScope);
+  const violations = eventViolations(event, path);
+  if (violations.length > 0) throw new InvalidArgumentError(violations);
+  return event;
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,65 @@
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { toEventRecord } from "../../src/domain/event-record.ts";
+import { ALL_TENANTS } from "../../src/store/event-store.ts";
+import { openEventStore } from "../../src/store/open-store.ts";
+import { createTestDatabase, openTestStore, storeKinds } from "../support/databases.ts";
+import { makeEvent } from "../support/events.ts";
+
+describe.each(await storeKinds())("row-level security beneath the queries (%s)", (kind) => {
+  let opened: Awaited<ReturnType<typeof openTestStore>>;
+  beforeAll(async () => {
+    opened = await openTestStore(kind);
+    await opened.store.insertEvents(ALL_TENANTS, [
+      toEventRecord(makeEvent({ tenantId: "a", eventId: "a-1" })),
+      toEventRecord(makeEvent({ tenantId: "b", eventId: "b-1" })),
+    ]);
+  });
+  afterAll(() => opened.close());
+
+  test("a statement scoped to tenant a finds none of b's rows even when its filter asks for b", async () => {
+    const asA = { tenantId: "a" };
+    const page = { ascending: true, limit: 10 };
+    expect(await opened.store.queryEvents(asA, { ...page, filter: { tenantId: "b" } })).toEqual([]);
+    expect((await opened.store.queryEvents(asA, { ...page, filter: { tenantId: "a" } })).map((e) => e.eventId)).toEqual(
+      ["a-1"],
+    );
+    expect((await opened.store.eventStats(asA, { tenantId: "b" })).totalEvents).toBe(0n);
+  });
+
+  test("a statement scoped to tenant a cannot write b's rows", async () => {
+    await expect(
+      opened.store.insertEvents({ tenantId: "a" }, [toEventRecord(makeEvent({ tenantId: "b" }))]),
+    ).rejects.toThrow(/row-level security/);
+  });
+});
+
+// Raw SQL needs a second connection to the same database, which only PostgreSQL offers (CI always has it).
+describe.skipIf(!(await storeKinds()).includes("postgres"))("row-level security in raw SQL (PostgreSQL)", () => {
+  test("SQL with no tenant predicate at all sees only the tenant of its setting", async () => {
+    const db = await createTestDatabase();
+    const store = await openEventStore(
+      { kind: "postgres", databaseUrl: db.url, poolSize: 2 },
+      { info: () => {}, error: () => {} },
+    );
+    await store.insertEvents(ALL_TENANTS, [
+      toEventRecord(makeEvent({ tenantId: "a" })),
+      toEventRecord(makeEvent({ tenantId: "b" })),
+    ]);
+    await store.close();
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query("BEGIN; SET LOCAL ROLE chaukas_tenant; SELECT set_config('chaukas.tenant_id', 'a', true)");
+      const { rows } = await client.query("SELECT tenant_id FROM events");
+      expect(rows).toEqual([{ tenant_id: "a" }]);
+      await client.query("ROLLBACK");
+      await client.query("BEGIN; SET LOCAL ROLE chaukas_tenant");
+      expect((await client.query("SELECT count(*)::int AS n FROM events")).rows).toEqual([{ n: 0 }]);
+      await client.query("ROLLBACK");
+    } finally {
+      await client.end();
+      await db.drop();
+    }
+  });
+});
