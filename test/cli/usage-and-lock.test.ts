@@ -1,3 +1,4 @@
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { holdDataDir, runCli, tempDir } from "./run-cli.ts";
@@ -45,12 +46,13 @@ describe("chaukas on a data directory", () => {
   afterAll(() => dir.remove());
 
   it(
-    "reports a file it cannot read by its message, without a stack trace",
+    "reports a file it cannot read by its message, without a stack trace, before touching the store",
     async () => {
       const missing = join(dir.path, "missing.jsonl");
-      const result = await runCli(["import", missing, "--data-dir", dataDir]);
+      const result = await runCli(["import", missing, "--data-dir", join(dir.path, "untouched")]);
       expect(result.code).toBe(1);
-      expect(result.stderr.trim()).toBe(`chaukas: ENOENT: no such file or directory, stat '${missing}'`);
+      expect(result.stderr.trim()).toBe(`chaukas: ENOENT: no such file or directory, access '${missing}'`);
+      expect(existsSync(join(dir.path, "untouched"))).toBe(false);
     },
     SLOW,
   );
@@ -59,6 +61,7 @@ describe("chaukas on a data directory", () => {
     "held by another process refuses with the lock message",
     async () => {
       const holder = await holdDataDir(dataDir);
+      writeFileSync(join(dir.path, "any.jsonl"), "");
       try {
         for (const args of [
           ["import", join(dir.path, "any.jsonl"), "--data-dir", dataDir],

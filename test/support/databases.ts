@@ -6,7 +6,7 @@ import { openEventStore, type StoreOptions } from "../../src/store/open-store.ts
 /** The PostgreSQL server tests use: TEST_DATABASE_URL, or the local one `.ci/run` starts. */
 export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
-async function postgresReachable(): Promise<boolean> {
+export async function postgresReachable(): Promise<boolean> {
   const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
   try {
     await client.connect();

@@ -1,0 +1,79 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, describe, expect, test } from "vitest";
+import { ADMIN_URL, postgresReachable } from "../support/databases.ts";
+
+const RUN = join(import.meta.dirname, "..", "..", "bench", "run.ts");
+
+// The bench measures against PostgreSQL: without one it cannot run (CI always has one).
+const reachable = await postgresReachable();
+if (!reachable && process.env.CI) throw new Error(`PostgreSQL is not reachable at ${ADMIN_URL}, and CI requires it`);
+
+describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
+  const dir = mkdtempSync(join(tmpdir(), "chaukas-bench-test-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("runs every part with small numbers, exits 0 and writes every section (no timing asserted)", async () => {
+    const out = join(dir, "tiny.json");
+    const child = spawn(process.execPath, [RUN, "--tiny", "--out", out], {
+      env: { ...process.env, DATABASE_URL: ADMIN_URL },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      output += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    expect(code, output).toBe(0);
+
+    const report = JSON.parse(readFileSync(out, "utf8"));
+    expect(report.tiny).toBe(true);
+    expect(report.machine).toMatchObject({ nproc: expect.any(Number), postgres: expect.any(String) });
+    expect(report.corpus.events).toBeGreaterThan(0);
+    for (const part of ["staged1", "staged2", "raw", "serverSql"]) {
+      expect(report.ceiling[part].eventsPerSec, part).toBeGreaterThan(0);
+    }
+    for (const store of ["ingest", "embedded"]) {
+      for (const mode of ["grpcBatch500", "sdkBatch20", "singleEvent"]) {
+        const run = report[store][mode];
+        expect(run.events, `${store}.${mode}`).toBeGreaterThan(0);
+        expect(run.eventsPerSec, `${store}.${mode}`).toBeGreaterThan(0);
+        expect(run.p99Ms, `${store}.${mode}`).toBeGreaterThan(0);
+        expect(run.peakRssMb, `${store}.${mode}`).toBeGreaterThan(0);
+      }
+    }
+    expect(report.ingest.grpcBatch500.ratioToCopyCeiling).toBeGreaterThan(0);
+    for (const kind of [
+      "sessionTimeline",
+      "trace",
+      "typeAndTime",
+      "textRare",
+      "textCommon",
+      "deepPage",
+      "statsDay",
+      "statsMonth",
+      "statsAll",
+    ]) {
+      expect(report.query.results[kind].count, kind).toBeGreaterThan(0);
+    }
+    for (const kind of ["fastifyGet", "connectHealthz", "grpcHealthz"]) {
+      expect(report.frameworkTax[kind].requestsPerSec, kind).toBeGreaterThan(0);
+    }
+    expect(report.targets.map((t: { target: string }) => t.target)).toHaveLength(7);
+    // The same figures as a Markdown table beside the JSON.
+    expect(readFileSync(join(dir, "tiny.md"), "utf8")).toMatch(/^\| measurement +\|/);
+    // The bench dropped its database.
+    const client = new pg.Client({ connectionString: ADMIN_URL });
+    await client.connect();
+    const { rows } = await client.query("SELECT datname FROM pg_database WHERE datname LIKE 'chaukas_bench_%'");
+    await client.end();
+    const name = /database (chaukas_bench_\w+) created/.exec(output)?.[1];
+    expect(rows.map((r) => r.datname)).not.toContain(name);
+  }, 240_000);
+});
