@@ -8,6 +8,7 @@ import {
   EventType,
   Severity,
 } from "../gen/chaukas/spec/common/v1/events_pb.ts";
+import { Random } from "../test/support/random.ts";
 
 /**
  * A deterministic corpus of agent runs shaped like what the Python SDK (chaukas-sdk 0.1.0) sends
@@ -18,46 +19,8 @@ import {
  * same events, byte for byte.
  */
 
-/** A seeded pseudo-random generator (mulberry32). */
-export class Random {
-  #state: number;
-
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  }
-
-  /** An integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-
-  /** An integer in [min, max]. */
-  between(min: number, max: number): number {
-    return min + this.int(max - min + 1);
-  }
-
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-
-  hex(digits: number): string {
-    let s = "";
-    for (let i = 0; i < digits; i++) s += HEX[this.int(16)];
-    return s;
-  }
-}
+// The bench and the tests share one seeded generator.
+export { Random };
 
 const HEX = "0123456789abcdef";
 

@@ -26,6 +26,17 @@ export class Random {
     return bits % n;
   }
 
+  /** An integer in [min, max]. */
+  between(min: number, max: number): number {
+    return min + this.int(max - min + 1);
+  }
+
+  hex(digits: number): string {
+    let s = "";
+    for (let i = 0; i < digits; i++) s += this.int(16).toString(16);
+    return s;
+  }
+
   chance(p: number): boolean {
     return this.next() < p;
   }
