@@ -142,40 +142,43 @@ export class GrpcConnections {
 }
 
 /** gRPC IngestEventBatch over `connections` HTTP/2 connections, `streams` concurrent calls on each. */
-export async function runGrpcBatches(
+export function runGrpcBatches(
   baseUrl: string,
   requests: ReturnType<typeof grpcBatches>,
   connections: number,
   streams: number,
   progress?: (done: number) => void,
 ): Promise<RunTotals> {
-  const grpc = new GrpcConnections(baseUrl, connections);
-  try {
-    return await runConcurrently(
-      requests.length,
-      connections * streams,
-      async (i, w) => {
-        const request = requests[i];
-        const response = await grpc.clients[w % connections].ingestEventBatch(request.message);
-        if (response.acceptedCount !== request.events) {
-          throw new Error(`batch ${i}: ${response.acceptedCount} of ${request.events} accepted`);
-        }
-        return request;
-      },
-      progress,
-    );
-  } finally {
-    grpc.close();
-  }
+  return runGrpc(baseUrl, requests, connections, streams, progress, async (client, request, i) => {
+    const response = await client.ingestEventBatch(request.message);
+    if (response.acceptedCount !== request.events) {
+      throw new Error(`batch ${i}: ${response.acceptedCount} of ${request.events} accepted`);
+    }
+  });
 }
 
 /** gRPC IngestEvent, one event per call. */
-export async function runGrpcSingles(
+export function runGrpcSingles(
   baseUrl: string,
   requests: ReturnType<typeof grpcSingles>,
   connections: number,
   streams: number,
   progress?: (done: number) => void,
+): Promise<RunTotals> {
+  return runGrpc(baseUrl, requests, connections, streams, progress, async (client, request, i) => {
+    const response = await client.ingestEvent(request.message);
+    if (response.status !== "accepted") throw new Error(`event ${i}: ${response.status}`);
+  });
+}
+
+/** Sends every request once, `streams` at a time on each of `connections` HTTP/2 connections. */
+async function runGrpc<R extends { events: number; bytes: number }>(
+  baseUrl: string,
+  requests: readonly R[],
+  connections: number,
+  streams: number,
+  progress: ((done: number) => void) | undefined,
+  send: (client: GrpcConnections["clients"][number], request: R, i: number) => Promise<void>,
 ): Promise<RunTotals> {
   const grpc = new GrpcConnections(baseUrl, connections);
   try {
@@ -183,10 +186,8 @@ export async function runGrpcSingles(
       requests.length,
       connections * streams,
       async (i, w) => {
-        const request = requests[i];
-        const response = await grpc.clients[w % connections].ingestEvent(request.message);
-        if (response.status !== "accepted") throw new Error(`event ${i}: ${response.status}`);
-        return request;
+        await send(grpc.clients[w % connections], requests[i], i);
+        return requests[i];
       },
       progress,
     );

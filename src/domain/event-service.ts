@@ -34,6 +34,8 @@ export const DEFAULT_INGEST_BOUNDS: IngestGateOptions = {
 };
 
 export interface RejectedEvent {
+  /** The event's place in the request's list. */
+  index: number;
   /** The event's id, or `#<index>` in the batch when it has none. */
   eventId: string;
   reason: string;
@@ -97,12 +99,14 @@ export class EventService {
 
   /**
    * Stores every valid event of the batch in one transaction and reports the others: invalid, or
-   * outside the caller's scope. `fieldPrefix` names the events list in error messages.
+   * outside the caller's scope. `fieldPrefix` names the events list in error messages, and
+   * `indexes` each event's place in it when some of the request's events were set aside before.
    */
   async ingestBatch(
     principal: Principal,
     events: readonly Event[],
     fieldPrefix = "event_batch.events",
+    indexes: readonly number[] = events.map((_, i) => i),
   ): Promise<BatchOutcome> {
     authorize(principal, "ingest");
     if (events.length > MAX_BATCH_EVENTS) {
@@ -113,13 +117,14 @@ export class EventService {
     try {
       const records = [];
       const rejected: RejectedEvent[] = [];
-      for (const [i, event] of events.entries()) {
-        const id = event.eventId || `#${i}`;
+      for (const [k, event] of events.entries()) {
+        const index = indexes[k];
+        const id = event.eventId || `#${index}`;
         const outOfScope = scopeEvent(principal, event);
-        const violations = outOfScope ? [] : eventViolations(event, `${fieldPrefix}[${i}]`);
-        if (outOfScope) rejected.push({ eventId: id, reason: outOfScope });
+        const violations = outOfScope ? [] : eventViolations(event, `${fieldPrefix}[${index}]`);
+        if (outOfScope) rejected.push({ index, eventId: id, reason: outOfScope });
         else if (violations.length > 0)
-          rejected.push({ eventId: id, reason: new InvalidArgumentError(violations).message });
+          rejected.push({ index, eventId: id, reason: new InvalidArgumentError(violations).message });
         else records.push(toEventRecord(event));
       }
       await this.#store.insertEvents(tenantScope(principal), records);

@@ -2,10 +2,8 @@ import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import type { FastifyInstance } from "fastify";
 import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { CapabilitiesSchema, QueryRequestSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
-import { type Principal, scopeEvent } from "../domain/access.ts";
 import type { Authenticator } from "../domain/authenticator.ts";
-import { type FieldViolation, InvalidArgumentError, PermissionDeniedError } from "../domain/errors.ts";
-import { eventViolations } from "../domain/event-rules.ts";
+import { type FieldViolation, InvalidArgumentError } from "../domain/errors.ts";
 import type { EventService, RejectedEvent } from "../domain/event-service.ts";
 import { eventFromRestJson, eventToRestJson, fromRestJson, toRestJson } from "../domain/formats/rest-json.ts";
 import { httpAuth, principalOfRequest } from "./http-auth.ts";
@@ -40,9 +38,8 @@ export async function restRoutes(
   );
 
   app.post("/v1/events", async (request, reply) => {
-    const principal = principalOfRequest(request);
-    const event = parseEvent(principal, request.body as JsonValue, "");
-    await events.ingestEvent(principal, event, "");
+    const event = parseEvent(request.body as JsonValue, "");
+    await events.ingestEvent(principalOfRequest(request), event, "");
     return reply.code(202).send({ event_id: event.eventId, status: "accepted", processed_at: Date.now() });
   });
 
@@ -51,21 +48,22 @@ export async function restRoutes(
     if (!isObject(body) || !Array.isArray(body.events)) {
       throw new InvalidArgumentError([{ field: "events", description: "is required and must be an array" }]);
     }
-    // An event that cannot even be parsed is rejected alone; the others are still stored.
-    const principal = principalOfRequest(request);
+    // An event that cannot even be parsed is rejected alone; the domain checks the others.
     const parsed: Event[] = [];
+    const indexes: number[] = [];
     const unparsed: RejectedEvent[] = [];
-    for (const [i, json] of body.events.entries()) {
+    for (const [index, json] of body.events.entries()) {
       try {
-        parsed.push(parseEvent(principal, json, `events[${i}]`));
+        parsed.push(parseEvent(json, `events[${index}]`));
+        indexes.push(index);
       } catch (err) {
-        if (!(err instanceof InvalidArgumentError || err instanceof PermissionDeniedError)) throw err;
-        const id = isObject(json) && typeof json.event_id === "string" && json.event_id ? json.event_id : `#${i}`;
-        unparsed.push({ eventId: id, reason: err.message });
+        if (!(err instanceof InvalidArgumentError)) throw err;
+        const id = isObject(json) && typeof json.event_id === "string" && json.event_id ? json.event_id : `#${index}`;
+        unparsed.push({ index, eventId: id, reason: err.message });
       }
     }
-    const outcome = await events.ingestBatch(principal, parsed, "events");
-    const rejected = [...unparsed, ...outcome.rejected];
+    const outcome = await events.ingestBatch(principalOfRequest(request), parsed, "events", indexes);
+    const rejected = [...unparsed, ...outcome.rejected].sort((a, b) => a.index - b.index);
     return reply.code(202).send({
       batch_id: typeof body.batch_id === "string" ? body.batch_id : "",
       accepted_count: outcome.acceptedCount,
@@ -85,18 +83,13 @@ export async function restRoutes(
   });
 }
 
-/** Parses, scopes and validates one REST event, so errors name it by its place in the body. */
-function parseEvent(principal: Principal, json: JsonValue, path: string): Event {
+/** Parses one REST event: the properties the published API requires, then its JSON shape. */
+function parseEvent(json: JsonValue, path: string): Event {
   const missing: FieldViolation[] = REQUIRED_EVENT_PROPERTIES.filter(
     (name) => !isObject(json) || json[name] === undefined || json[name] === null || json[name] === "",
   ).map((name) => ({ field: path ? `${path}.${name}` : name, description: "is required" }));
   if (missing.length > 0) throw new InvalidArgumentError(missing);
-  const event = eventFromRestJson(json, path);
-  const outOfScope = scopeEvent(principal, event);
-  if (outOfScope) throw new PermissionDeniedError(outOfScope);
-  const violations = eventViolations(event, path);
-  if (violations.length > 0) throw new InvalidArgumentError(violations);
-  return event;
+  return eventFromRestJson(json, path);
 }
 
 function isObject(value: unknown): value is JsonObject {

@@ -8,9 +8,10 @@ import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DataDirLockedError } from "../../src/store/data-dir-lock.ts";
-import type { EventRecord, EventStore } from "../../src/store/event-store.ts";
+import type { EventStore } from "../../src/store/event-store.ts";
 import { ALL_TENANTS } from "../../src/store/event-store.ts";
 import { openEventStore } from "../../src/store/open-store.ts";
+import { eventRecord } from "../support/records.ts";
 
 /** The embedded store's data directory is one process's at a time; a crashed holder's lock is taken over. */
 
@@ -69,25 +70,6 @@ async function close(store: EventStore): Promise<void> {
 
 const lockFile = (dataDir: string) => join(dataDir, "chaukas.lock");
 
-function record(eventId: string): EventRecord {
-  return {
-    tenantId: "lock",
-    eventId,
-    projectId: "p",
-    sessionId: "s",
-    traceId: "",
-    spanId: "",
-    agentId: "",
-    type: 10,
-    status: 1,
-    severity: 2,
-    timestampNs: 0n,
-    tags: [],
-    searchText: "",
-    payload: Uint8Array.of(0),
-  };
-}
-
 async function eventIds(store: EventStore): Promise<string[]> {
   const rows = await store.queryEvents(ALL_TENANTS, { filter: { tenantId: "lock" }, ascending: true, limit: 100 });
   return rows.map((r) => r.eventId);
@@ -114,7 +96,7 @@ describe("embedded data-directory lock", { timeout: 120_000 }, () => {
   it("refuses another process while the directory is open, and lets it in after close", async () => {
     const dataDir = freshDir();
     const store = await open(dataDir);
-    await store.insertEvents(ALL_TENANTS, [record("parent")]);
+    await store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "lock", eventId: "parent" })]);
 
     const refused = await runChild(dataDir);
     expect(refused.name).toBe("DataDirLockedError");
@@ -132,7 +114,7 @@ describe("embedded data-directory lock", { timeout: 120_000 }, () => {
   it("refuses a second open in the same process", async () => {
     const dataDir = freshDir();
     const store = await open(dataDir);
-    await store.insertEvents(ALL_TENANTS, [record("first")]);
+    await store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "lock", eventId: "first" })]);
 
     const second = openEventStore({ kind: "embedded", dataDir }, quietLog);
     await expect(second).rejects.toBeInstanceOf(DataDirLockedError);
@@ -155,7 +137,7 @@ describe("embedded data-directory lock", { timeout: 120_000 }, () => {
 
     const store = await open(dataDir);
     expect(readFileSync(lockFile(dataDir), "utf8")).toBe(String(process.pid));
-    await store.insertEvents(ALL_TENANTS, [record("after-takeover")]);
+    await store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "lock", eventId: "after-takeover" })]);
     expect(await eventIds(store)).toEqual(["after-takeover"]);
   });
 

@@ -1,30 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EventRecord, EventStore, StoredEvent } from "../../src/store/event-store.ts";
+import type { EventStore, StoredEvent } from "../../src/store/event-store.ts";
 import { ALL_TENANTS } from "../../src/store/event-store.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { Random } from "../support/random.ts";
+import { eventRecord } from "../support/records.ts";
 
 /** The EventStore contract, on the records the domain hands it (no protobuf involved). */
 
 const T0 = 1_764_072_000_000_000_000n;
-
-function record(init: Partial<EventRecord> & { tenantId: string; eventId: string }): EventRecord {
-  return {
-    projectId: "web",
-    sessionId: "session-1",
-    traceId: "",
-    spanId: "",
-    agentId: "",
-    type: 10,
-    status: 1,
-    severity: 2,
-    timestampNs: T0,
-    tags: [],
-    searchText: "",
-    payload: new TextEncoder().encode(init.eventId),
-    ...init,
-  };
-}
 
 async function stored(store: EventStore, tenantId: string): Promise<StoredEvent[]> {
   return store.queryEvents(ALL_TENANTS, { filter: { tenantId }, ascending: true, limit: 100_000 });
@@ -44,7 +27,7 @@ describe.each(await storeKinds())("EventStore contract on the %s store", (kind) 
   });
 
   it("stores a re-inserted (tenant, event_id) once and keeps the first version", async () => {
-    const first = record({ tenantId: "reinsert", eventId: "e1", payload: Uint8Array.of(1, 2, 3) });
+    const first = eventRecord({ tenantId: "reinsert", eventId: "e1", payload: Uint8Array.of(1, 2, 3) });
     await store.insertEvents(ALL_TENANTS, [first]);
     await store.insertEvents(ALL_TENANTS, [{ ...first, payload: Uint8Array.of(9, 9), timestampNs: T0 + 5n }]);
     await store.insertEvents(ALL_TENANTS, [first]);
@@ -57,8 +40,8 @@ describe.each(await storeKinds())("EventStore contract on the %s store", (kind) 
   });
 
   it("stores duplicates within one batch once", async () => {
-    const a = record({ tenantId: "dup-batch", eventId: "a" });
-    const b = record({ tenantId: "dup-batch", eventId: "b", timestampNs: T0 + 1n });
+    const a = eventRecord({ tenantId: "dup-batch", eventId: "a" });
+    const b = eventRecord({ tenantId: "dup-batch", eventId: "b", timestampNs: T0 + 1n });
     await store.insertEvents(ALL_TENANTS, [a, b, { ...a, payload: Uint8Array.of(7) }, b, a]);
 
     const rows = await stored(store, "dup-batch");
@@ -68,11 +51,11 @@ describe.each(await storeKinds())("EventStore contract on the %s store", (kind) 
 
   it("treats the same event_id in another tenant as a different event", async () => {
     await store.insertEvents(ALL_TENANTS, [
-      record({ tenantId: "tenant-x", eventId: "shared", payload: Uint8Array.of(0x0a) }),
-      record({ tenantId: "tenant-y", eventId: "shared", payload: Uint8Array.of(0x0b) }),
+      eventRecord({ tenantId: "tenant-x", eventId: "shared", payload: Uint8Array.of(0x0a) }),
+      eventRecord({ tenantId: "tenant-y", eventId: "shared", payload: Uint8Array.of(0x0b) }),
     ]);
     await store.insertEvents(ALL_TENANTS, [
-      record({ tenantId: "tenant-y", eventId: "shared", payload: Uint8Array.of(0xff) }),
+      eventRecord({ tenantId: "tenant-y", eventId: "shared", payload: Uint8Array.of(0xff) }),
     ]);
 
     const x = await stored(store, "tenant-x");
@@ -97,7 +80,7 @@ describe.each(await storeKinds())("EventStore contract on the %s store", (kind) 
     };
     await store.insertEvents(
       ALL_TENANTS,
-      Object.entries(payloads).map(([eventId, payload]) => record({ tenantId: "payloads", eventId, payload })),
+      Object.entries(payloads).map(([eventId, payload]) => eventRecord({ tenantId: "payloads", eventId, payload })),
     );
 
     const rows = await stored(store, "payloads");
@@ -107,14 +90,14 @@ describe.each(await storeKinds())("EventStore contract on the %s store", (kind) 
   });
 
   it("treats an empty batch as a no-op", async () => {
-    await store.insertEvents(ALL_TENANTS, [record({ tenantId: "empty-batch", eventId: "only" })]);
+    await store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "empty-batch", eventId: "only" })]);
     await expect(store.insertEvents(ALL_TENANTS, [])).resolves.toBeUndefined();
     expect((await stored(store, "empty-batch")).map((r) => r.eventId)).toEqual(["only"]);
   });
 
   it("stores a 2,000-record batch in one insert", async () => {
     const records = Array.from({ length: 2000 }, (_, i) =>
-      record({ tenantId: "large", eventId: `e${String(i).padStart(4, "0")}`, timestampNs: T0 + BigInt(i) }),
+      eventRecord({ tenantId: "large", eventId: `e${String(i).padStart(4, "0")}`, timestampNs: T0 + BigInt(i) }),
     );
     await store.insertEvents(ALL_TENANTS, records);
 
@@ -124,26 +107,26 @@ describe.each(await storeKinds())("EventStore contract on the %s store", (kind) 
   });
 
   it("stores none of a batch when one record violates a database constraint", async () => {
-    await store.insertEvents(ALL_TENANTS, [record({ tenantId: "atomic", eventId: "before" })]);
-    const records = Array.from({ length: 2000 }, (_, i) => record({ tenantId: "atomic", eventId: `e${i}` }));
+    await store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "atomic", eventId: "before" })]);
+    const records = Array.from({ length: 2000 }, (_, i) => eventRecord({ tenantId: "atomic", eventId: `e${i}` }));
     // The last row breaks NOT NULL on event_id, so the rows before it are already inserted when it fails.
-    records.push(record({ tenantId: "atomic", eventId: null as unknown as string }));
+    records.push(eventRecord({ tenantId: "atomic", eventId: null as unknown as string }));
 
     await expect(store.insertEvents(ALL_TENANTS, records)).rejects.toThrow(/null value/);
     expect((await stored(store, "atomic")).map((r) => r.eventId)).toEqual(["before"]);
   });
 
   it("answers every later statement correctly after a failed one", async () => {
-    const bad = record({ tenantId: "after-failure", eventId: null as unknown as string });
+    const bad = eventRecord({ tenantId: "after-failure", eventId: null as unknown as string });
     await expect(store.insertEvents(ALL_TENANTS, [bad])).rejects.toThrow(/null value/);
     // Sequential, then concurrent with more failures interleaved: each gets its own answer.
-    await store.insertEvents(ALL_TENANTS, [record({ tenantId: "after-failure", eventId: "a" })]);
+    await store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "after-failure", eventId: "a" })]);
     expect((await stored(store, "after-failure")).map((r) => r.eventId)).toEqual(["a"]);
     const results = await Promise.allSettled([
       store.insertEvents(ALL_TENANTS, [bad]),
-      store.insertEvents(ALL_TENANTS, [record({ tenantId: "after-failure", eventId: "b", timestampNs: T0 + 1n })]),
+      store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "after-failure", eventId: "b", timestampNs: T0 + 1n })]),
       store.insertEvents(ALL_TENANTS, [bad]),
-      store.insertEvents(ALL_TENANTS, [record({ tenantId: "after-failure", eventId: "c", timestampNs: T0 + 2n })]),
+      store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "after-failure", eventId: "c", timestampNs: T0 + 2n })]),
     ]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled", "rejected", "fulfilled"]);
     expect((await stored(store, "after-failure")).map((r) => r.eventId)).toEqual(["a", "b", "c"]);

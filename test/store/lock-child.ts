@@ -6,6 +6,7 @@ import { ALL_TENANTS } from "../../src/store/event-store.ts";
  * - "hold": stores an event, prints its ids, then keeps the store open until stdin ends.
  */
 import { openEventStore } from "../../src/store/open-store.ts";
+import { eventRecord } from "../support/records.ts";
 
 const [mode, dataDir] = process.argv.slice(2);
 const report = (value: object) => process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -13,24 +14,7 @@ const report = (value: object) => process.stdout.write(`${JSON.stringify(value)}
 try {
   const store = await openEventStore({ kind: "embedded", dataDir }, { info: () => {}, error: () => {} });
   if (mode === "hold") {
-    await store.insertEvents(ALL_TENANTS, [
-      {
-        tenantId: "lock",
-        eventId: `from-${process.pid}`,
-        projectId: "p",
-        sessionId: "s",
-        traceId: "",
-        spanId: "",
-        agentId: "",
-        type: 10,
-        status: 1,
-        severity: 2,
-        timestampNs: 1n,
-        tags: [],
-        searchText: "",
-        payload: Uint8Array.of(1),
-      },
-    ]);
+    await store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "lock", eventId: `from-${process.pid}` })]);
   }
   const rows = await store.queryEvents(ALL_TENANTS, { filter: { tenantId: "lock" }, ascending: true, limit: 100 });
   report({ pid: process.pid, eventIds: rows.map((r) => r.eventId) });

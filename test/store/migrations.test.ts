@@ -5,10 +5,11 @@ import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import type { EventRecord, EventStore } from "../../src/store/event-store.ts";
+import type { EventStore } from "../../src/store/event-store.ts";
 import { ALL_TENANTS } from "../../src/store/event-store.ts";
 import { openEventStore } from "../../src/store/open-store.ts";
 import { createTestDatabase, storeKinds } from "../support/databases.ts";
+import { eventRecord } from "../support/records.ts";
 
 /** Opening a store migrates its database exactly once, however many processes open it together. */
 
@@ -28,25 +29,6 @@ function recordingLog() {
     error: () => {},
   };
   return { applied, log };
-}
-
-function record(eventId: string): EventRecord {
-  return {
-    tenantId: "migrations",
-    eventId,
-    projectId: "p",
-    sessionId: "s",
-    traceId: "",
-    spanId: "",
-    agentId: "",
-    type: 10,
-    status: 1,
-    severity: 2,
-    timestampNs: 0n,
-    tags: [],
-    searchText: "",
-    payload: Uint8Array.of(1),
-  };
 }
 
 async function eventIds(store: EventStore): Promise<string[]> {
@@ -84,7 +66,7 @@ describe.each(kinds.filter((k) => k === "postgres"))("migrations on the %s store
       expect(logs.flatMap((l) => l.applied).sort()).toEqual(MIGRATIONS);
       expect(await migrationRows(db.url)).toEqual(MIGRATIONS);
       // Every store works on the one schema.
-      await stores[0].insertEvents(ALL_TENANTS, [record("shared")]);
+      await stores[0].insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "migrations", eventId: "shared" })]);
       for (const store of stores) expect(await eventIds(store)).toEqual(["shared"]);
     } finally {
       for (const store of stores) await store.close();
@@ -116,7 +98,7 @@ describe.each(kinds.filter((k) => k === "embedded"))("migrations on the %s store
     const dataDir = join(root, "data");
     const first = recordingLog();
     const store = await openEventStore({ kind: "embedded", dataDir }, first.log);
-    await store.insertEvents(ALL_TENANTS, [record("kept")]);
+    await store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "migrations", eventId: "kept" })]);
     await store.close();
 
     const again = recordingLog();
