@@ -46,7 +46,7 @@ postgres://postgres@127.0.0.1:5432/postgres), measures, drops it, prints a table
   --grpc-connections N   HTTP/2 connections for gRPC ingest (default 4)
   --grpc-streams N       concurrent calls per connection (default 2; 4 for single events)
   --sdk-clients N        concurrent SDK clients, one keep-alive connection each (default 8)
-  --only LIST            comma-separated parts: ceiling,ingest,tax,query,embedded (default all)
+  --only LIST            comma-separated parts: ceiling,ingest,audit-off,tax,query,embedded (default all)
   --deep-page-size N     page_size while walking to page 1000 of a tenant's stream (default 10)
   --render FILE.json     measure nothing: print an earlier run's tables and write FILE.md
   --keep-db              keep the database at the end (for EXPLAIN); prints its URL
@@ -84,7 +84,7 @@ interface Options {
   render?: string;
 }
 
-const PARTS = ["ceiling", "ingest", "tax", "query", "embedded"];
+const PARTS = ["ceiling", "ingest", "audit-off", "tax", "query", "embedded"];
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -201,6 +201,8 @@ interface CeilingResult {
 }
 
 /** The database the bench works in, and its own connection to it. */
+const AUDIT_TABLES = ["audit_heads", "audit_leaves", "audit_nodes", "audit_checkpoints"];
+
 class BenchDatabase {
   readonly url: string;
   readonly name: string;
@@ -236,9 +238,15 @@ class BenchDatabase {
     return client;
   }
 
-  /** Empties `table` and checkpoints, so every timed run starts from the same state. */
+  /**
+   * Empties `table` (for `events`, the audit log with it) and checkpoints, so every timed run
+   * starts from the same state. The write-once triggers refuse TRUNCATE; the bench owns this
+   * scratch database, so it lifts them for the moment, in one transaction.
+   */
   async reset(table: string): Promise<void> {
-    await this.admin.query(`TRUNCATE ${table}`);
+    const tables = table === "events" ? ["events", ...AUDIT_TABLES] : [table];
+    const triggers = (action: string) => tables.map((t) => `ALTER TABLE ${t} ${action} TRIGGER USER;`).join(" ");
+    await this.admin.query(`BEGIN; ${triggers("DISABLE")} TRUNCATE ${tables.join(", ")}; ${triggers("ENABLE")} COMMIT`);
     await this.admin.query("CHECKPOINT");
   }
 
@@ -341,6 +349,7 @@ async function ingestRuns(
   db: BenchDatabase | undefined,
   tmp: string,
   label: string,
+  server: { flags?: string[]; modes?: string[] } = {},
 ): Promise<Record<string, IngestResult>> {
   const results: Record<string, IngestResult> = {};
   const c = o.grpcConnections;
@@ -367,26 +376,27 @@ async function ingestRuns(
         runGrpcSingles(url, plan.singles, c, o.singleStreams, progress(`${label} single events`, plan.singles.length)),
     },
   ];
-  for (const mode of modes) {
+  for (const mode of modes.filter((m) => !server.modes || server.modes.includes(m.key))) {
     const dataDir = store.dataDir?.();
     log(`${label}: ${mode.what}: starting a server`);
-    const server = await startServer({
+    const running = await startServer({
       databaseUrl: store.databaseUrl,
       dataDir,
       logFile: join(tmp, `server-${label}-${mode.key}.log`),
       logLevel: o.serverLogLevel,
+      serverFlags: server.flags,
     });
     try {
       log(`${label}: ${mode.what}: warm-up`);
-      await mode.warm(server.baseUrl);
+      await mode.warm(running.baseUrl);
       log(`${label}: ${mode.what}: measuring`);
-      results[mode.key] = await measureIngest(mode.what, server, db, () => mode.run(server.baseUrl));
+      results[mode.key] = await measureIngest(mode.what, running, db, () => mode.run(running.baseUrl));
       const r = results[mode.key];
       log(
         `${label}: ${thousands(r.eventsPerSec)} events/s, p99 ${r.p99Ms} ms, peak RSS ${r.peakRssMb} MiB; CPU s: server ${r.serverCpuSeconds}, postgres ${r.postgresCpuSeconds}, bench ${r.benchCpuSeconds}, others ${r.otherCpuSeconds} in ${r.seconds} s`,
       );
     } finally {
-      await stopServer(server);
+      await stopServer(running);
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     }
   }
@@ -693,6 +703,22 @@ async function main(): Promise<void> {
       results.ingest = ingest;
     }
 
+    if (o.parts.has("audit-off")) {
+      // The same batch runs with the audit trail off: what the trail costs.
+      results.ingestAuditOff = await ingestRuns(
+        o,
+        plan(false),
+        { databaseUrl: db.url },
+        db,
+        tmp,
+        "postgres, audit off",
+        {
+          flags: ["--disable-audit-trail"],
+          modes: ["grpcBatch500", "sdkBatch20"],
+        },
+      );
+    }
+
     if (o.parts.has("tax")) {
       await db.reset("events");
       const server = await startServer({
@@ -811,6 +837,8 @@ interface Report {
   corpus: { avgEventBytes: number };
   ceiling?: Awaited<ReturnType<typeof ceilingRuns>>;
   ingest?: Record<string, IngestResult>;
+  /** The same ingest with --disable-audit-trail. */
+  ingestAuditOff?: Record<string, IngestResult>;
   embedded?: Record<string, IngestResult>;
   frameworkTax?: Record<string, TaxResult>;
   query?: {
@@ -848,6 +876,8 @@ function reportRows(r: Report, nproc: number) {
   ingestRow("PostgreSQL: gRPC batches of 500", r.ingest?.grpcBatch500);
   ingestRow("PostgreSQL: SDK POST /events/batch of 20", r.ingest?.sdkBatch20);
   ingestRow("PostgreSQL: gRPC IngestEvent (1 event)", r.ingest?.singleEvent);
+  ingestRow("PostgreSQL, audit trail off: gRPC batches of 500", r.ingestAuditOff?.grpcBatch500);
+  ingestRow("PostgreSQL, audit trail off: SDK batches of 20", r.ingestAuditOff?.sdkBatch20);
   ingestRow("embedded (PGlite): gRPC batches of 500", r.embedded?.grpcBatch500);
   ingestRow("embedded (PGlite): SDK batches of 20", r.embedded?.sdkBatch20);
   ingestRow("embedded (PGlite): gRPC IngestEvent", r.embedded?.singleEvent);
@@ -905,6 +935,22 @@ function targets(r: Report): Report["targets"] {
     measured: share(s),
     met: met(s?.ratioToCopyCeiling === undefined ? undefined : s.ratioToCopyCeiling >= 0.25),
   });
+  for (const [key, label] of [
+    ["grpcBatch500", "gRPC batches of 500"],
+    ["sdkBatch20", "SDK batches of 20"],
+  ] as const) {
+    const on = r.ingest?.[key];
+    const off = r.ingestAuditOff?.[key];
+    const cost = on && off ? 1 - on.eventsPerSec / off.eventsPerSec : undefined;
+    out.push({
+      target: `audit trail on: no more than 10% below off (${label})`,
+      measured:
+        on && off && cost !== undefined
+          ? `${round(cost * 100, 1)}% below (${thousands(on.eventsPerSec)} vs ${thousands(off.eventsPerSec)} events/s)`
+          : "not measured",
+      met: met(cost === undefined ? undefined : cost <= 0.1),
+    });
+  }
   const rss = [...Object.values(r.ingest ?? {}).map((x) => x.peakRssMb), ...(r.query ? [r.query.peakRssMb] : [])];
   out.push({
     target: "server peak RSS <= 256 MB (PostgreSQL runs)",

@@ -16,6 +16,8 @@ export interface ServerStart {
   logLevel: string;
   /** Extra Node.js flags for the server process, e.g. `--cpu-prof --cpu-prof-dir=DIR`. */
   nodeFlags?: string[];
+  /** Extra server flags, e.g. `--disable-audit-trail`. */
+  serverFlags?: string[];
 }
 
 /**
@@ -48,7 +50,7 @@ export class ServerProcess {
       "--rate-limit",
       "0",
     ];
-    args.push("--log-level", options.logLevel);
+    args.push("--log-level", options.logLevel, ...(options.serverFlags ?? []));
     if (options.databaseUrl) args.push("--database-url", options.databaseUrl);
     else if (options.dataDir) args.push("--data-dir", options.dataDir);
     const out = openSync(options.logFile, "w");

@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 import { randomBytes } from "node:crypto";
-import { accessSync, createWriteStream, constants as fsConstants } from "node:fs";
+import { accessSync, createWriteStream, existsSync, constants as fsConstants, readFileSync } from "node:fs";
 import { finished } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { fromJson } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
+import { VERIFIER_KEY_SECRET } from "./audit-setup.ts";
 import { exportJsonl } from "./cli/export-command.ts";
 import { importJsonl } from "./cli/import-command.ts";
 import { KEYS_USAGE, keysCommand } from "./cli/keys-command.ts";
+import { printVerification, tenantOfCheckpoint, verifyDatabase, verifyExport } from "./cli/verify-command.ts";
 import { ConfigError } from "./config.ts";
+import { CheckpointError } from "./domain/audit/checkpoint.ts";
 import { InvalidArgumentError } from "./domain/errors.ts";
 import { EventService } from "./domain/event-service.ts";
 import { PageTokenCodec } from "./domain/page-token.ts";
@@ -24,6 +27,12 @@ commands:
   export --tenant T [--project P] [--session S] [--since TIME] [--until TIME] [--out FILE]
                         write events in the same format, oldest first (stdout by default)
 ${KEYS_USAGE}
+  verify --tenant T [--public-key KEY]
+                        recompute the tenant's audit log from the database and check every
+                        checkpoint; KEY (a C2SP verifier key, or a file holding one) defaults to
+                        the one the database recorded
+  verify --export FILE --checkpoint FILE --public-key KEY [--tenant T]
+                        check an export against a signed checkpoint, with no database at all
 
 database (as for the server): --database-url URL or DATABASE_URL for PostgreSQL; otherwise the
 embedded database in --data-dir DIR or CHAUKAS_DATA_DIR (default ./data), which must not be in use
@@ -96,6 +105,39 @@ async function run(argv: string[]): Promise<number> {
       ),
     );
   }
+  if (command === "verify") {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        ...STORE_FLAGS,
+        tenant: { type: "string" },
+        "public-key": { type: "string" },
+        export: { type: "string" },
+        checkpoint: { type: "string" },
+      },
+    });
+    if (values.help) return usage(0);
+    const print = (line: string) => console.log(line);
+    if (values.export !== undefined) {
+      if (!values.checkpoint || !values["public-key"]) {
+        return usage(2, "verify --export needs --checkpoint and --public-key");
+      }
+      const note = readFileSync(values.checkpoint, "utf8");
+      const tenant = values.tenant ?? tenantOfCheckpoint(note);
+      const key = verifierKeyArgument(values["public-key"]);
+      return printVerification(await verifyExport(values.export, note, key, tenant), print);
+    }
+    if (!values.tenant) return usage(2, "verify needs --tenant (or --export for an offline check)");
+    const tenant = values.tenant;
+    return withStore(values, async (store) => {
+      const recorded = await store.findSharedSecret(VERIFIER_KEY_SECRET);
+      const key = values["public-key"]
+        ? verifierKeyArgument(values["public-key"])
+        : recorded && Buffer.from(recorded).toString();
+      if (!key) throw new ConfigError("no server has signed checkpoints in this database yet; pass --public-key");
+      return printVerification(await verifyDatabase(store.audit, tenant, key), print);
+    });
+  }
   if (command === undefined || command === "help" || command === "--help" || command === "-h") return usage(0);
   return usage(2, `unknown command "${command}"`);
 }
@@ -117,6 +159,11 @@ async function withStore(
   } finally {
     await store.close();
   }
+}
+
+/** A C2SP verifier key given inline, or the path of a file that holds one. */
+function verifierKeyArgument(value: string): string {
+  return existsSync(value) ? readFileSync(value, "utf8").trim() : value;
 }
 
 /** The arguments without --database-url/--data-dir (and their values), for subcommand parsers. */
@@ -165,6 +212,7 @@ run(process.argv.slice(2)).then(
       err instanceof ConfigError ||
       err instanceof DataDirLockedError ||
       err instanceof InvalidArgumentError ||
+      err instanceof CheckpointError ||
       err instanceof TypeError ||
       // A file that cannot be read (ENOENT, EACCES, EISDIR): its message says it all.
       typeof err?.syscall === "string";

@@ -18,6 +18,10 @@ export interface Config {
   maxIngestHeapMb?: number;
   insecureNoAuth: boolean;
   rateLimit: number;
+  auditKeyFile?: string;
+  auditLogName: string;
+  checkpointIntervalMs: number;
+  disableAuditTrail: boolean;
 }
 
 interface Setting {
@@ -177,6 +181,40 @@ export const SETTINGS: readonly Setting[] = [
     description:
       "Serve without API keys, for local experiments only: refused on a non-loopback address, warned about at start.",
   },
+  {
+    key: "auditKeyFile",
+    flag: "audit-key-file",
+    env: "CHAUKAS_AUDIT_KEY_FILE",
+    parse: text,
+    description:
+      "Ed25519 private key (PKCS#8 PEM) that signs audit checkpoints. Default: `audit-key.pem` in the data directory, created on first start (mode 0600). Every server on one database must use the same key.",
+  },
+  {
+    key: "auditLogName",
+    flag: "audit-log-name",
+    env: "CHAUKAS_AUDIT_LOG_NAME",
+    defaultValue: "chaukas",
+    parse: keyName,
+    description:
+      "Name of this deployment's audit logs: the signing key's name, and the origin `<name>/<tenant>` of each tenant's checkpoints. A domain name you own makes it unique.",
+  },
+  {
+    key: "checkpointIntervalMs",
+    flag: "checkpoint-interval-ms",
+    env: "CHAUKAS_CHECKPOINT_INTERVAL_MS",
+    defaultValue: "1000",
+    parse: positiveInt,
+    description: "How often each tenant's audit log that grew gets a signed checkpoint.",
+  },
+  {
+    key: "disableAuditTrail",
+    flag: "disable-audit-trail",
+    env: "CHAUKAS_DISABLE_AUDIT_TRAIL",
+    defaultValue: "false",
+    parse: yesNo,
+    description:
+      "Store events without appending them to the audit log (for measuring its cost). Events stored so are never in the log: `chaukas verify` lists them.",
+  },
 ];
 
 export class ConfigError extends Error {
@@ -227,6 +265,12 @@ function nonNegativeInt(raw: string, name: string): number {
   const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(n)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
   return n;
+}
+
+/** A C2SP note key name: non-empty, no whitespace, no "+". */
+function keyName(raw: string, name: string): string {
+  if (!/^[^\s+]+$/u.test(raw)) throw new ConfigError(`${name} must have no spaces or "+", got "${raw}"`);
+  return raw;
 }
 
 function pathPrefix(raw: string, name: string): string {

@@ -3,7 +3,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { pino } from "pino";
+import { setUpAuditTrail } from "./audit-setup.ts";
 import { ConfigError, loadConfig } from "./config.ts";
+import { Checkpointer } from "./domain/audit/checkpointer.ts";
 import { KeyAuthenticator, NO_AUTH } from "./domain/authenticator.ts";
 import { EventService } from "./domain/event-service.ts";
 import { defaultMaxHeapBytes, IngestGate } from "./domain/ingest-gate.ts";
@@ -23,8 +25,13 @@ async function main(): Promise<void> {
   const log = pino({ level: config.logLevel, redact: ["req.headers.authorization", 'req.headers["x-api-key"]'] });
   const store = await openEventStore(
     config.databaseUrl
-      ? { kind: "postgres", databaseUrl: config.databaseUrl, poolSize: config.pgPoolSize }
-      : { kind: "embedded", dataDir: config.dataDir },
+      ? {
+          kind: "postgres",
+          databaseUrl: config.databaseUrl,
+          poolSize: config.pgPoolSize,
+          auditTrail: !config.disableAuditTrail,
+        }
+      : { kind: "embedded", dataDir: config.dataDir, auditTrail: !config.disableAuditTrail },
     { info: (msg) => log.info(msg), error: (obj, msg) => log.error(obj, msg) },
   );
 
@@ -46,8 +53,16 @@ async function main(): Promise<void> {
     maxHeapBytes: config.maxIngestHeapMb ? config.maxIngestHeapMb * 1024 * 1024 : defaultMaxHeapBytes(),
   });
   log.info({ ingestBounds: gate.options }, "ingest is refused past these bounds");
-  const events = new EventService(store, new PageTokenCodec(pageTokenKey), { gate, rbac: authenticator.enforced });
+  const events = new EventService(store, new PageTokenCodec(pageTokenKey), {
+    gate,
+    rbac: authenticator.enforced,
+    auditTrail: !config.disableAuditTrail,
+  });
+  if (config.disableAuditTrail) log.warn("--disable-audit-trail: events stored now will never be in the audit log");
+  const audit = await setUpAuditTrail(store, config, log);
+  const checkpointer = new Checkpointer(audit, config.checkpointIntervalMs, log);
   const app = await buildServer(events, {
+    audit,
     authenticator,
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
@@ -59,7 +74,10 @@ async function main(): Promise<void> {
     sdkPathPrefix: config.sdkPathPrefix,
     logger: log,
   });
-  app.addHook("onClose", () => store.close());
+  app.addHook("onClose", async () => {
+    await checkpointer.stop();
+    await store.close();
+  });
 
   let stopping = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -78,6 +96,7 @@ async function main(): Promise<void> {
   }
 
   await app.listen({ host: config.host, port: config.port });
+  checkpointer.start();
   app.log.info(
     {
       store: config.databaseUrl ? "postgres" : `embedded (${config.dataDir})`,

@@ -1,39 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { exitOf, startServerProcess } from "./support/server-process.ts";
 
 const MAIN = join(import.meta.dirname, "..", "src", "main.ts");
-
-interface Started {
-  child: ChildProcess;
-  baseUrl: string;
-  output: () => string;
-}
-
-/** Starts `node src/main.ts` (what `npm start` runs) and waits for its listening line. */
-function startMain(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Started> {
-  const child = spawn(process.execPath, [MAIN, "--port", "0", ...args], {
-    env: { ...process.env, DATABASE_URL: "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk;
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) resolve({ child, baseUrl: match[1], output: () => output });
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`exited with ${code} before listening:\n${output}`)));
-  });
-}
-
-function exitOf(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
-}
 
 function rpc(baseUrl: string, method: string, body: unknown, key?: string): Promise<Response> {
   return fetch(`${baseUrl}/chaukas.spec.server.v1.ChaukasServerService/${method}`, {
@@ -48,7 +20,7 @@ describe("the server process (npm start)", () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   test("serves from an embedded database, locks its data directory, stops on SIGTERM, and keeps the data", async () => {
-    const first = await startMain(["--data-dir", dataDir]);
+    const first = await startServerProcess(["--data-dir", dataDir]);
     // A fresh install is closed: its first admin key is printed once and kept owner-only.
     const key = readFileSync(join(dataDir, "admin-key"), "utf8").trim();
     expect(statSync(join(dataDir, "admin-key")).mode & 0o777).toBe(0o600);
@@ -85,20 +57,25 @@ describe("the server process (npm start)", () => {
     expect(existsSync(join(dataDir, "chaukas.lock"))).toBe(false);
 
     // Restarted on the same directory: the event is still there.
-    const third = await startMain(["--data-dir", dataDir]);
+    const third = await startServerProcess(["--data-dir", dataDir]);
     const query = await rpc(third.baseUrl, "QueryEvents", { query: { filter: { tenantId: "default" } } }, key);
     expect(third.output()).not.toContain("Created the first API key");
     const body = (await query.json()) as { response: { events: unknown[] } };
-    expect(body.response.events).toEqual([event]);
+    // Its integrity fields are filled in: the clean stop signed the checkpoint that includes it.
+    expect(body.response.events).toEqual([
+      { ...event, contentHash: expect.stringMatching(/^[0-9a-f]{64}$/), wormProofId: "checkpoint/1" },
+    ]);
     third.child.kill("SIGINT");
     expect(await exitOf(third.child)).toBe(0);
   });
 
   test("--insecure-no-auth serves without keys on loopback only, with a warning", async () => {
-    const open = await startMain(["--data-dir", join(dataDir, "insecure"), "--insecure-no-auth"]);
+    const open = await startServerProcess(["--data-dir", join(dataDir, "insecure"), "--insecure-no-auth"]);
     expect(open.output()).toContain("--insecure-no-auth: anyone who can reach this port");
     const caps = await rpc(open.baseUrl, "GetCapabilities", {});
-    expect(await caps.json()).toEqual({ capabilities: { policyDecisions: true, dataAccessEvents: true } });
+    expect(await caps.json()).toEqual({
+      capabilities: { wormRetention: true, auditProofs: true, policyDecisions: true, dataAccessEvents: true },
+    });
     open.child.kill("SIGTERM");
     await exitOf(open.child);
 

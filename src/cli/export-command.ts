@@ -1,7 +1,6 @@
 import { once } from "node:events";
 import type { Writable } from "node:stream";
-import { fromBinary } from "@bufbuild/protobuf";
-import { EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { fromStoredEvent } from "../domain/event-record.ts";
 import { formatSdkLine } from "../domain/formats/sdk-jsonl.ts";
 import { ALL_TENANTS, type EventCursor, type EventFilter, type EventReader } from "../store/event-store.ts";
 import { Progress } from "./progress.ts";
@@ -9,8 +8,8 @@ import { Progress } from "./progress.ts";
 const PAGE_SIZE = 1000;
 
 /**
- * Writes every event matching the filter, oldest first, as JSON Lines in the SDK's file format,
- * page by page (constant memory, and the output stream's backpressure is respected).
+ * Writes every event matching the filter, oldest first, as JSON Lines in the SDK's file format
+ * with their integrity fields (what `chaukas verify --export` checks), page by page (constant memory, and the output stream's backpressure is respected).
  * Returns how many events were written.
  */
 export async function exportJsonl(store: EventReader, filter: EventFilter, out: Writable): Promise<number> {
@@ -21,7 +20,7 @@ export async function exportJsonl(store: EventReader, filter: EventFilter, out: 
   for (;;) {
     const page = await store.queryEvents(ALL_TENANTS, { filter, ascending: true, limit: PAGE_SIZE, after });
     for (const row of page) {
-      if (!out.write(`${formatSdkLine(fromBinary(EventSchema, row.payload))}\n`)) await once(out, "drain");
+      if (!out.write(`${formatSdkLine(fromStoredEvent(row))}\n`)) await once(out, "drain");
     }
     written += page.length;
     progress.update(written, total ? written / total : undefined);

@@ -1,11 +1,10 @@
-import { createReadStream, statSync } from "node:fs";
-import { createInterface } from "node:readline";
+import { statSync } from "node:fs";
 import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { UNRESTRICTED } from "../domain/access.ts";
 import { eventViolations } from "../domain/event-rules.ts";
 import type { EventService } from "../domain/event-service.ts";
-import { parseSdkLine } from "../domain/formats/sdk-jsonl.ts";
 import { Progress } from "./progress.ts";
+import { readSdkFile } from "./sdk-file.ts";
 
 const BATCH_SIZE = 1000;
 
@@ -27,10 +26,9 @@ export async function importJsonl(
   report: (line: string) => void,
 ): Promise<ImportSummary> {
   const totalBytes = statSync(file).size;
-  const input = createReadStream(file);
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  const { input, lines } = readSdkFile(file);
   const progress = new Progress(`importing ${file}`);
-  let lineNumber = 0;
+  let lastLine = 0;
   let accepted = 0;
   let badLines = 0;
   let batch: Event[] = [];
@@ -45,26 +43,22 @@ export async function importJsonl(
   };
 
   for await (const line of lines) {
-    lineNumber++;
-    if (line.trim() === "") continue;
-    let event: Event;
-    try {
-      event = parseSdkLine(line);
-    } catch (err) {
+    lastLine = line.lineNumber;
+    const problem =
+      "problem" in line
+        ? line.problem
+        : eventViolations(line.event, "")
+            .map((v) => `${v.field}: ${v.description}`)
+            .join("; ");
+    if (problem) {
       badLines++;
-      report(`line ${lineNumber}: ${(err as Error).message}`);
+      report(`line ${line.lineNumber}: ${problem}`);
       continue;
     }
-    const violations = eventViolations(event, "");
-    if (violations.length > 0) {
-      badLines++;
-      report(`line ${lineNumber}: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`);
-      continue;
-    }
-    batch.push(event);
+    if ("event" in line) batch.push(line.event);
     if (batch.length >= BATCH_SIZE) await flush();
   }
   await flush();
   progress.done();
-  return { lines: lineNumber, accepted, badLines, seconds: progress.elapsedSeconds() };
+  return { lines: lastLine, accepted, badLines, seconds: progress.elapsedSeconds() };
 }

@@ -1,4 +1,5 @@
 import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { ALL_TENANTS, type TenantScope } from "../store/event-store.ts";
 import type { Role } from "./api-keys.ts";
 import { PermissionDeniedError } from "./errors.ts";
 
@@ -67,4 +68,31 @@ export function scopeRead(
     );
   }
   return { tenantId: tenant, projectId: project };
+}
+
+/**
+ * The tenant a tenant-wide read runs on (its audit log): an empty tenant takes the key's. A key
+ * limited to projects may read it too; the log holds hashes, and its size counts every project.
+ */
+export function scopeTenant(principal: Principal, tenantId: string): string {
+  authorize(principal, "read");
+  if (principal.kind === "unrestricted") return tenantId;
+  const tenant = tenantId || principal.tenantId;
+  if (tenant !== principal.tenantId) {
+    throw new PermissionDeniedError(`tenant_id "${tenant}" is outside the scope of key ${principal.keyId}`);
+  }
+  return tenant;
+}
+
+/** Refuses a key limited to projects a look at an event of another project (or of none left). */
+export function authorizeProject(principal: Principal, projectId: string | undefined, eventId: string): void {
+  if (principal.kind === "unrestricted" || principal.projects.length === 0) return;
+  if (projectId === undefined || !principal.projects.includes(projectId)) {
+    throw new PermissionDeniedError(`event "${eventId}" is outside the projects of key ${principal.keyId}`);
+  }
+}
+
+/** The rows the database lets this caller's statements touch (row-level security). */
+export function tenantScope(principal: Principal): TenantScope {
+  return principal.kind === "key" ? { tenantId: principal.tenantId } : ALL_TENANTS;
 }

@@ -1,10 +1,5 @@
-import { create, fromBinary } from "@bufbuild/protobuf";
-import {
-  type Event,
-  EventSchema,
-  type EventType,
-  EventTypeSchema,
-} from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { create } from "@bufbuild/protobuf";
+import { type Event, type EventType, EventTypeSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import {
   type Capabilities,
   CapabilitiesSchema,
@@ -14,10 +9,10 @@ import {
   SortOrder,
   type TimeRange,
 } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
-import { ALL_TENANTS, type EventFilter, type EventStore, type TenantScope } from "../store/event-store.ts";
-import { authorize, type Principal, scopeEvent, scopeRead } from "./access.ts";
+import type { EventFilter, EventStore } from "../store/event-store.ts";
+import { authorize, type Principal, scopeEvent, scopeRead, tenantScope } from "./access.ts";
 import { type FieldViolation, InvalidArgumentError, PermissionDeniedError, UnavailableError } from "./errors.ts";
-import { toEventRecord } from "./event-record.ts";
+import { contentHashProblem, fromStoredEvent, toEventRecord } from "./event-record.ts";
 import { eventViolations, NUL_PROBLEM, snakeCase } from "./event-rules.ts";
 import { defaultMaxHeapBytes, IngestGate, type IngestGateOptions } from "./ingest-gate.ts";
 import type { PageTokenCodec } from "./page-token.ts";
@@ -69,13 +64,22 @@ export class EventService {
   readonly #pageTokens: PageTokenCodec;
   readonly #gate: IngestGate;
   readonly #rbac: boolean;
+  readonly #auditTrail: boolean;
 
-  /** `rbac`: whether callers are authenticated by API key (false with --insecure-no-auth). */
-  constructor(store: EventStore, pageTokens: PageTokenCodec, options: { gate?: IngestGate; rbac?: boolean } = {}) {
+  /**
+   * `rbac`: whether callers are authenticated by API key (false with --insecure-no-auth).
+   * `auditTrail`: whether stored events join the signed, append-only audit log.
+   */
+  constructor(
+    store: EventStore,
+    pageTokens: PageTokenCodec,
+    options: { gate?: IngestGate; rbac?: boolean; auditTrail?: boolean } = {},
+  ) {
     this.#store = store;
     this.#pageTokens = pageTokens;
     this.#gate = options.gate ?? new IngestGate(DEFAULT_INGEST_BOUNDS);
     this.#rbac = options.rbac ?? false;
+    this.#auditTrail = options.auditTrail ?? true;
   }
 
   /**
@@ -91,7 +95,11 @@ export class EventService {
     if (violations.length > 0 || !event) throw new InvalidArgumentError(violations);
     const release = this.#gate.admit(1);
     try {
-      await this.#store.insertEvents(tenantScope(principal), [toEventRecord(event)]);
+      const record = toEventRecord(event);
+      const hashProblem = contentHashProblem(event, record);
+      if (hashProblem)
+        throw new InvalidArgumentError([{ field: `${fieldPrefix}.content_hash`, description: hashProblem }]);
+      await this.#store.insertEvents(tenantScope(principal), [record]);
     } finally {
       release();
     }
@@ -120,12 +128,16 @@ export class EventService {
       for (const [k, event] of events.entries()) {
         const index = indexes[k];
         const id = event.eventId || `#${index}`;
+        const at = `${fieldPrefix}[${index}]`;
         const outOfScope = scopeEvent(principal, event);
-        const violations = outOfScope ? [] : eventViolations(event, `${fieldPrefix}[${index}]`);
+        const violations = outOfScope ? [] : eventViolations(event, at);
+        const record = outOfScope || violations.length > 0 ? undefined : toEventRecord(event);
+        const hashProblem = record && contentHashProblem(event, record);
+        if (hashProblem) violations.push({ field: `${at}.content_hash`, description: hashProblem });
         if (outOfScope) rejected.push({ index, eventId: id, reason: outOfScope });
         else if (violations.length > 0)
           rejected.push({ index, eventId: id, reason: new InvalidArgumentError(violations).message });
-        else records.push(toEventRecord(event));
+        else if (record) records.push(record);
       }
       await this.#store.insertEvents(tenantScope(principal), records);
       return { acceptedCount: records.length, rejected };
@@ -194,7 +206,7 @@ export class EventService {
     const page = rows.slice(0, pageSize);
     const last = page.at(-1);
     return create(QueryResponseSchema, {
-      events: page.map((row) => fromBinary(EventSchema, row.payload)),
+      events: page.map(fromStoredEvent),
       nextPageToken: rows.length > pageSize && last ? this.#pageTokens.encode(filter, ascending, last) : "",
     });
   }
@@ -241,9 +253,10 @@ export class EventService {
   /** True only for what this server really does today. */
   capabilities(principal: Principal): Capabilities {
     authorize(principal, "read");
+    // Stored events and their log refuse UPDATE and DELETE in the database itself (write once).
     return create(CapabilitiesSchema, {
-      wormRetention: false,
-      auditProofs: false,
+      wormRetention: true,
+      auditProofs: this.#auditTrail,
       distributedQuery: false,
       rbac: this.#rbac,
       sso: false,
@@ -254,11 +267,6 @@ export class EventService {
 }
 
 const SORT_ORDERS = new Set<number>(Object.values(SortOrder));
-
-/** The rows the database lets this caller's statements touch (row-level security). */
-function tenantScope(principal: Principal): TenantScope {
-  return principal.kind === "key" ? { tenantId: principal.tenantId } : ALL_TENANTS;
-}
 
 /** A TimeRange as store bounds: start inclusive, end exclusive, either may be absent. */
 function timeRangeBounds(

@@ -7,8 +7,11 @@ import { mapDomainErrors } from "./connect-errors.ts";
 /** The authenticated caller of an RPC, set by the auth interceptor. */
 const principalKey = createContextKey<Principal | undefined>(undefined, { description: "authenticated caller" });
 
-/** RPCs anyone may call: load-balancer probes must not need a key. Healthz reveals nothing. */
-const PUBLIC_METHODS = new Set(["Healthz"]);
+/**
+ * RPCs anyone may call: load-balancer probes must not need a key, and an auditor the checkpoint
+ * signing key. Neither reveals anything about any tenant.
+ */
+const PUBLIC_METHODS = new Set(["Healthz", "GetPublicKey"]);
 
 /** Authenticates every RPC but Healthz from `Authorization: Bearer` or `X-Api-Key`. */
 export function authInterceptor(authenticator: Authenticator): Interceptor {

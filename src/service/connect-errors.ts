@@ -1,6 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
+  FailedPreconditionError,
   InvalidArgumentError,
+  NotFoundError,
   PermissionDeniedError,
   RateLimitedError,
   UnauthenticatedError,
@@ -16,6 +18,8 @@ export async function mapDomainErrors<T>(body: () => Promise<T>): Promise<T> {
     if (err instanceof InvalidArgumentError) throw new ConnectError(err.message, Code.InvalidArgument);
     if (err instanceof UnauthenticatedError) throw new ConnectError(err.message, Code.Unauthenticated);
     if (err instanceof PermissionDeniedError) throw new ConnectError(err.message, Code.PermissionDenied);
+    if (err instanceof NotFoundError) throw new ConnectError(err.message, Code.NotFound);
+    if (err instanceof FailedPreconditionError) throw new ConnectError(err.message, Code.FailedPrecondition);
     if (err instanceof OverloadedError || err instanceof RateLimitedError) {
       // The delay travels as a Retry-After header (Connect) or trailer (gRPC, gRPC-Web).
       const metadata = new Headers({ "retry-after": String(err.retryAfterSeconds) });

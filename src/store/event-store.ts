@@ -1,3 +1,4 @@
+import type { AuditLog } from "./audit-log.ts";
 import type { KeyStore } from "./key-store.ts";
 
 /**
@@ -23,8 +24,10 @@ export interface EventRecord {
   tags: string[];
   /** Text for the full-text index; indexed, not stored. */
   searchText: string;
-  /** The whole Event, protobuf binary. */
+  /** The whole Event in its canonical protobuf binary, integrity fields empty. */
   payload: Uint8Array;
+  /** SHA-256 of `payload`: the event's leaf in its tenant's audit log. */
+  contentHash: Uint8Array;
 }
 
 /** Every condition is ANDed; list conditions match any of their values, except `tags` (all of). */
@@ -63,6 +66,17 @@ export interface StoredEvent {
   eventId: string;
   timestampNs: bigint;
   payload: Uint8Array;
+  /** Its entry in the tenant's audit log; absent for events stored before the log existed. */
+  logEntry?: LogEntryRef;
+}
+
+export interface LogEntryRef {
+  position: bigint;
+  contentHash: Uint8Array;
+  /** The previous position's content hash; empty at position 0. */
+  hashPrev: Uint8Array;
+  /** Size of the first checkpoint that includes the entry; absent until one does. */
+  checkpointSize?: bigint;
 }
 
 export interface StatsQuery {
@@ -89,7 +103,11 @@ export type TenantScope = { tenantId: string } | { allTenants: true };
 export const ALL_TENANTS: TenantScope = { allTenants: true };
 
 export interface EventWriter {
-  /** Stores the records in one transaction; a (tenant, event_id) already stored is left as is. */
+  /**
+   * Stores the records in one transaction and appends the new ones, in the given order, to their
+   * tenants' audit logs. A (tenant, event_id) already stored is left as is, and of repeats within
+   * `records` the first is kept.
+   */
   insertEvents(scope: TenantScope, records: readonly EventRecord[]): Promise<void>;
 }
 
@@ -98,11 +116,14 @@ export interface EventReader {
   eventStats(scope: TenantScope, query: StatsQuery): Promise<EventStats>;
 }
 
-/** The database: events, and beside them API keys and shared secrets. */
+/** The database: events, and beside them their audit logs, API keys and shared secrets. */
 export interface EventStore extends EventWriter, EventReader {
+  readonly audit: AuditLog;
   readonly keys: KeyStore;
   /** A secret shared by every process on this database, created on first use. */
   sharedSecret(name: string, create: () => Uint8Array): Promise<Uint8Array>;
+  /** The shared secret of that name, if one was created. */
+  findSharedSecret(name: string): Promise<Uint8Array | undefined>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

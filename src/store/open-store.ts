@@ -6,10 +6,11 @@ import type { EventStore } from "./event-store.ts";
 import { type MigrationLog, migrate } from "./migrate.ts";
 import { SqlEventStore } from "./sql-event-store.ts";
 
-export type StoreOptions =
+export type StoreOptions = (
   | { kind: "postgres"; databaseUrl: string; poolSize: number }
   /** `dataDir` undefined means in memory (tests). */
-  | { kind: "embedded"; dataDir?: string };
+  | { kind: "embedded"; dataDir?: string }
+) & { auditTrail?: boolean };
 
 export interface StoreLog extends MigrationLog {
   error(obj: unknown, msg: string): void;
@@ -33,7 +34,7 @@ export async function openEventStore(options: StoreOptions, log: StoreLog): Prom
       await pool.end();
       throw err;
     }
-    return new SqlEventStore(pool);
+    return new SqlEventStore(pool, { auditTrail: options.auditTrail });
   }
 
   const unlock = options.dataDir ? lockDataDir(options.dataDir) : () => {};
@@ -41,9 +42,12 @@ export async function openEventStore(options: StoreOptions, log: StoreLog): Prom
     const db = await PGlite.create(options.dataDir ?? "memory://");
     const pool = new pg.Pool(createPgConfig(db));
     await migrate(pool, log);
-    return new SqlEventStore(pool, async () => {
-      await db.close();
-      unlock();
+    return new SqlEventStore(pool, {
+      auditTrail: options.auditTrail,
+      onClose: async () => {
+        await db.close();
+        unlock();
+      },
     });
   } catch (err) {
     unlock();

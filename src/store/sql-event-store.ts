@@ -1,4 +1,5 @@
 import type pg from "pg";
+import type { AuditLog } from "./audit-log.ts";
 import type {
   EventFilter,
   EventPageQuery,
@@ -11,6 +12,7 @@ import type {
 } from "./event-store.ts";
 import type { KeyStore } from "./key-store.ts";
 import { inTenantScope, runQuery } from "./pool.ts";
+import { appendToLogs, SqlAuditLog } from "./sql-audit-log.ts";
 import { SqlKeyStore } from "./sql-key-store.ts";
 
 /**
@@ -18,43 +20,53 @@ import { SqlKeyStore } from "./sql-key-store.ts";
  * PGlite (through its node-postgres adapter), so both stores behave alike.
  */
 export class SqlEventStore implements EventStore {
+  readonly audit: AuditLog;
   readonly keys: KeyStore;
   readonly #pool: pg.Pool;
   readonly #onClose: () => Promise<void>;
+  readonly #auditTrail: boolean;
 
-  constructor(pool: pg.Pool, onClose: () => Promise<void> = async () => {}) {
+  /** `auditTrail: false` stores events without appending them to the log (to measure its cost). */
+  constructor(pool: pg.Pool, options: { auditTrail?: boolean; onClose?: () => Promise<void> } = {}) {
+    this.audit = new SqlAuditLog(pool);
     this.keys = new SqlKeyStore(pool);
     this.#pool = pool;
-    this.#onClose = onClose;
+    this.#auditTrail = options.auditTrail ?? true;
+    this.#onClose = options.onClose ?? (async () => {});
   }
 
   async insertEvents(scope: TenantScope, records: readonly EventRecord[]): Promise<void> {
-    if (records.length === 0) return;
+    const unique = firstOfEach(records);
+    if (unique.length === 0) return;
     // One statement whatever the batch size: each column travels as one array parameter and
     // unnest() turns them back into rows.
-    await inTenantScope(this.#pool, scope, (client) =>
-      client.query({
+    await inTenantScope(this.#pool, scope, async (client) => {
+      const { rows } = await client.query<{ tenant_id: string; event_id: string }>({
         name: "insert-events",
         text: INSERT_EVENTS,
         values: [
-          records.map((r) => r.tenantId),
-          records.map((r) => r.eventId),
-          records.map((r) => r.projectId),
-          records.map((r) => r.sessionId),
-          records.map((r) => r.traceId),
-          records.map((r) => r.spanId),
-          records.map((r) => r.agentId),
-          records.map((r) => r.type),
-          records.map((r) => r.status),
-          records.map((r) => r.severity),
-          records.map((r) => r.timestampNs.toString()),
-          records.map((r) => JSON.stringify(r.tags)),
+          unique.map((r) => r.tenantId),
+          unique.map((r) => r.eventId),
+          unique.map((r) => r.projectId),
+          unique.map((r) => r.sessionId),
+          unique.map((r) => r.traceId),
+          unique.map((r) => r.spanId),
+          unique.map((r) => r.agentId),
+          unique.map((r) => r.type),
+          unique.map((r) => r.status),
+          unique.map((r) => r.severity),
+          unique.map((r) => r.timestampNs.toString()),
+          unique.map((r) => JSON.stringify(r.tags)),
           // PostgreSQL text cannot hold NUL; the search text is only indexed, so a space loses nothing.
-          records.map((r) => withoutNul(r.searchText)),
-          records.map((r) => Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength)),
+          unique.map((r) => withoutNul(r.searchText)),
+          unique.map((r) => Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength)),
         ],
-      }),
-    );
+      });
+      // Only the events stored now join the log; one already stored keeps its place.
+      const stored = new Set(rows.map((row) => recordKey(row.tenant_id, row.event_id)));
+      const appended = unique.filter((r) => stored.has(recordKey(r.tenantId, r.eventId)));
+      if (this.#auditTrail && appended.length > 0) await appendToLogs(client, appended);
+    });
   }
 
   async queryEvents(scope: TenantScope, query: EventPageQuery): Promise<StoredEvent[]> {
@@ -66,10 +78,17 @@ export class SqlEventStore implements EventStore {
       where.add(`(ts_ns, event_id) ${query.ascending ? ">" : "<"} (${ts}::bigint, ${id})`);
     }
     const limit = where.param(query.limit);
+    // The page first, then each event's log entry and the first checkpoint that includes it.
     const { rows } = await inTenantScope(this.#pool, scope, (client) =>
-      client.query<{ event_id: string; ts_ns: string; payload: Buffer }>(
-        `SELECT event_id, ts_ns, payload FROM events WHERE ${where.sql()}
-         ORDER BY ts_ns ${direction}, event_id ${direction} LIMIT ${limit}`,
+      client.query<PageRow>(
+        `WITH page AS (
+           SELECT tenant_id, event_id, ts_ns, payload FROM events WHERE ${where.sql()}
+           ORDER BY ts_ns ${direction}, event_id ${direction} LIMIT ${limit})
+         SELECT p.event_id, p.ts_ns, p.payload, l.position, l.content_hash, l.hash_prev,
+                (SELECT min(c.size) FROM audit_checkpoints c
+                 WHERE c.tenant_id = l.tenant_id AND c.size > l.position) AS checkpoint_size
+         FROM page p LEFT JOIN audit_leaves l ON l.tenant_id = p.tenant_id AND l.event_id = p.event_id
+         ORDER BY p.ts_ns ${direction}, p.event_id ${direction}`,
         where.values,
       ),
     );
@@ -77,6 +96,15 @@ export class SqlEventStore implements EventStore {
       eventId: row.event_id,
       timestampNs: BigInt(row.ts_ns),
       payload: row.payload,
+      logEntry:
+        row.position === null
+          ? undefined
+          : {
+              position: BigInt(row.position),
+              contentHash: row.content_hash,
+              hashPrev: row.hash_prev,
+              checkpointSize: row.checkpoint_size === null ? undefined : BigInt(row.checkpoint_size),
+            },
     }));
   }
 
@@ -123,6 +151,13 @@ export class SqlEventStore implements EventStore {
     return rows[0].value;
   }
 
+  async findSharedSecret(name: string): Promise<Uint8Array | undefined> {
+    const { rows } = await runQuery<{ value: Buffer }>(this.#pool, "SELECT value FROM server_secrets WHERE name = $1", [
+      name,
+    ]);
+    return rows[0]?.value;
+  }
+
   async ping(): Promise<void> {
     await runQuery(this.#pool, "SELECT 1");
   }
@@ -131,6 +166,16 @@ export class SqlEventStore implements EventStore {
     await this.#pool.end();
     await this.#onClose();
   }
+}
+
+interface PageRow {
+  event_id: string;
+  ts_ns: string;
+  payload: Buffer;
+  position: string | null;
+  content_hash: Buffer;
+  hash_prev: Buffer;
+  checkpoint_size: string | null;
 }
 
 const INSERT_EVENTS = `
@@ -146,7 +191,21 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text
             $8::int2[], $9::int2[], $10::int2[], $11::int8[], $12::text[], $13::text[], $14::bytea[])
      AS t(tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id,
           type, status, severity, ts_ns, tags, search_text, payload)
-ON CONFLICT (tenant_id, event_id) DO NOTHING`;
+ON CONFLICT (tenant_id, event_id) DO NOTHING
+RETURNING tenant_id, event_id`;
+
+/** The records without repeats of a (tenant, event_id), each kept at its first place. */
+function firstOfEach(records: readonly EventRecord[]): EventRecord[] {
+  const seen = new Set<string>();
+  return records.filter((r) => {
+    const key = recordKey(r.tenantId, r.eventId);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+const recordKey = (tenantId: string, eventId: string) => `${tenantId}\0${eventId}`;
 
 /** NUL as a space: PostgreSQL refuses NUL in text, and the search text is indexed with it replaced. */
 function withoutNul(text: string): string {

@@ -3,11 +3,14 @@ import { cors as connectCors } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastifyCors from "@fastify/cors";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { AuditService } from "../../gen/chaukas/backend/v1/audit_pb.ts";
 import { ChaukasClientService } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import type { AuditTrail } from "../domain/audit/audit-trail.ts";
 import type { Authenticator } from "../domain/authenticator.ts";
 import type { EventService } from "../domain/event-service.ts";
 import { jsonRegistry } from "../domain/formats/registry.ts";
+import { auditServiceHandlers } from "../service/audit-service.ts";
 import { authInterceptor } from "../service/auth.ts";
 import { clientServiceHandlers } from "../service/client-service.ts";
 import { serverServiceHandlers } from "../service/server-service.ts";
@@ -17,6 +20,8 @@ import { rpcLogging } from "./rpc-log.ts";
 import { sdkRoutes } from "./sdk-routes.ts";
 
 export interface ServerOptions {
+  /** Checkpoints and proofs of the audit trail, served by chaukas.backend.v1.AuditService. */
+  audit: AuditTrail;
   maxBodyBytes: number;
   corsOrigins: string[];
   tls?: OnePortOptions["tls"];
@@ -30,7 +35,7 @@ export interface ServerOptions {
 }
 
 /**
- * The HTTP server: both spec services over gRPC, gRPC-Web and Connect on one port, the Python SDK's
+ * The HTTP server: both spec services and the audit service over gRPC, gRPC-Web and Connect on one port, the Python SDK's
  * routes and the spec's public REST API beside them, CORS for browsers, and one log line per
  * request. Call `listen` on the result.
  */
@@ -64,6 +69,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
     routes: (router) => {
       router.service(ChaukasServerService, serverServiceHandlers(events, app.log));
       router.service(ChaukasClientService, clientServiceHandlers(events, app.log));
+      router.service(AuditService, auditServiceHandlers(options.audit));
     },
     readMaxBytes: options.maxBodyBytes,
     // Unknown JSON fields and enum names are refused rather than silently dropped: an unknown

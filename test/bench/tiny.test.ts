@@ -49,6 +49,9 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
       }
     }
     expect(report.ingest.grpcBatch500.ratioToCopyCeiling).toBeGreaterThan(0);
+    for (const mode of ["grpcBatch500", "sdkBatch20"]) {
+      expect(report.ingestAuditOff[mode].eventsPerSec, `audit off: ${mode}`).toBeGreaterThan(0);
+    }
     for (const kind of [
       "sessionTimeline",
       "trace",
@@ -65,7 +68,7 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
     for (const kind of ["fastifyGet", "connectHealthz", "grpcHealthz"]) {
       expect(report.frameworkTax[kind].requestsPerSec, kind).toBeGreaterThan(0);
     }
-    expect(report.targets.map((t: { target: string }) => t.target)).toHaveLength(7);
+    expect(report.targets.map((t: { target: string }) => t.target)).toHaveLength(9);
     // The same figures as a Markdown table beside the JSON.
     expect(readFileSync(join(dir, "tiny.md"), "utf8")).toMatch(/^\| measurement +\|/);
     // The bench dropped its database.

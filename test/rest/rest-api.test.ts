@@ -15,7 +15,7 @@ import {
 } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { eventFromRestJson, eventToRestJson } from "../../src/domain/formats/rest-json.ts";
 import { storeKinds } from "../support/databases.ts";
-import { EVERY_CONTENT, fullEvent } from "../support/events.ts";
+import { EVERY_CONTENT, fullEvent, withoutIntegrity } from "../support/events.ts";
 import { QueryClient } from "../support/query-client.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { restEvent, restGet, restPost } from "./rest-client.ts";
@@ -115,7 +115,7 @@ describe.each(await storeKinds())("the public REST API on the %s store", (kind) 
       expect(answer.status).toBe(202);
       const back = await viaConnect(event.sessionId);
       expect(back).toHaveLength(1);
-      expect(equals(EventSchema, back[0], event)).toBe(true);
+      expect(equals(EventSchema, withoutIntegrity(back[0]), event)).toBe(true);
     },
   );
 
@@ -129,7 +129,7 @@ describe.each(await storeKinds())("the public REST API on the %s store", (kind) 
       expect(answer.status).toBe(200);
       expect(answer.body.events).toHaveLength(1);
       expect(answer.body.next_page_token).toBe("");
-      expect(equals(EventSchema, eventFromRestJson(answer.body.events[0]), event)).toBe(true);
+      expect(equals(EventSchema, withoutIntegrity(eventFromRestJson(answer.body.events[0])), event)).toBe(true);
     },
   );
 

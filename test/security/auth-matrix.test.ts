@@ -3,14 +3,17 @@ import type { AddressInfo } from "node:net";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { AuditService } from "../../gen/chaukas/backend/v1/audit_pb.ts";
 import { ChaukasClientService } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import { UNRESTRICTED } from "../../src/domain/access.ts";
 import { KeyAuthenticator } from "../../src/domain/authenticator.ts";
 import { EventService } from "../../src/domain/event-service.ts";
 import { eventToRestJson } from "../../src/domain/formats/rest-json.ts";
 import { createApiKey } from "../../src/domain/key-admin.ts";
 import { PageTokenCodec } from "../../src/domain/page-token.ts";
 import { buildServer } from "../../src/transport/server.ts";
+import { testAuditTrail } from "../support/audit.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
 
@@ -31,16 +34,19 @@ const CALLERS = [
 type Caller = (typeof CALLERS)[number];
 
 type Outcome = "ok" | "rejected" | "unauthenticated" | "permission_denied";
-type Action = "health" | "capabilities" | "ingest" | "batch" | "read";
+/** `signing-key`: the audit key (public); `tenant-log`: a tenant's whole audit log; `read`: events of acme/web. */
+type Action = "health" | "signing-key" | "capabilities" | "ingest" | "batch" | "read" | "tenant-log";
 
 /** The rules of the security issue, written out: what each caller may do with tenant acme, project web. */
 function expected(caller: Caller, action: Action): Outcome {
-  if (action === "health") return "ok";
+  if (action === "health" || action === "signing-key") return "ok";
   if (["no key", "malformed key", "unknown key", "revoked admin"].includes(caller)) return "unauthenticated";
   const role = caller.startsWith("admin") ? "admin" : caller.startsWith("ingest") ? "ingest" : "read";
   const needs = action === "ingest" || action === "batch" ? "ingest" : "read";
   if (role !== "admin" && role !== needs) return "permission_denied";
   if (action === "capabilities") return "ok";
+  // A tenant's log (checkpoints, consistency) is open to every read key of the tenant, whatever its projects.
+  if (action === "tenant-log") return caller === "admin of another tenant" ? "permission_denied" : "ok";
   const inScope = caller !== "admin of another tenant" && caller !== "read limited to mobile";
   if (inScope) return "ok";
   // A batch keeps its in-scope events and lists the others; everything else is refused whole.
@@ -54,6 +60,7 @@ interface Rpc {
 }
 
 const secrets = new Map<Caller, string>();
+const AUDITED = "audited-event";
 
 describe.each(await storeKinds())("every RPC x every protocol x every kind of key (%s)", (kind) => {
   let baseUrl = "";
@@ -78,7 +85,12 @@ describe.each(await storeKinds())("every RPC x every protocol x every kind of ke
     secrets.set("unknown key", `chk_abcdefghijkm_${randomBytes(32).toString("base64url")}`);
 
     const events = new EventService(opened.store, new PageTokenCodec(randomBytes(32)), { rbac: true });
+    const audit = testAuditTrail(opened.store);
+    // One signed event of acme/web, for the audit RPCs to prove.
+    await events.ingestEvent(UNRESTRICTED, makeEvent({ tenantId: "acme", projectId: "web", eventId: AUDITED }));
+    await audit.checkpointAll();
     const app = await buildServer(events, {
+      audit,
       authenticator: new KeyAuthenticator(keys, undefined, () => {}),
       maxBodyBytes: 1 << 20,
       corsOrigins: [],
@@ -106,6 +118,7 @@ describe.each(await storeKinds())("every RPC x every protocol x every kind of ke
 
   function connectRpcs(protocol: string, transport: () => Transport): Rpc[] {
     const server = () => createClient(ChaukasServerService, transport());
+    const audit = () => createClient(AuditService, transport());
     const client = () => createClient(ChaukasClientService, transport());
     const rpc = (name: string, action: Action, body: (headers: Headers) => Promise<Outcome | undefined>): Rpc => ({
       name: `${protocol} ${name}`,
@@ -159,6 +172,22 @@ describe.each(await storeKinds())("every RPC x every protocol x every kind of ke
         "read",
         async (headers) => void (await client().queryEvents({ query: { filter } }, { headers })),
       ),
+      rpc("audit.GetPublicKey", "signing-key", async (headers) => void (await audit().getPublicKey({}, { headers }))),
+      rpc(
+        "audit.GetCheckpoint",
+        "tenant-log",
+        async (headers) => void (await audit().getCheckpoint({ tenantId: "acme" }, { headers })),
+      ),
+      rpc(
+        "audit.GetConsistencyProof",
+        "tenant-log",
+        async (headers) => void (await audit().getConsistencyProof({ tenantId: "acme", fromSize: 1n }, { headers })),
+      ),
+      rpc(
+        "audit.GetInclusionProof",
+        "read",
+        async (headers) => void (await audit().getInclusionProof({ tenantId: "acme", eventId: AUDITED }, { headers })),
+      ),
     ];
   }
 
@@ -206,7 +235,7 @@ describe.each(await storeKinds())("every RPC x every protocol x every kind of ke
 
   const rpcs = () => [...transports.flatMap(([name, t]) => connectRpcs(name, t)), ...restRpcs()];
 
-  test("each of the 11 callers x 37 RPC/protocol pairs gets exactly the outcome the rules give", async () => {
+  test("each of the 11 callers x 49 RPC/protocol pairs gets exactly the outcome the rules give", async () => {
     const cells: string[] = [];
     for (const caller of CALLERS) {
       for (const rpc of rpcs()) {
@@ -225,6 +254,6 @@ describe.each(await storeKinds())("every RPC x every protocol x every kind of ke
         );
       }
     }
-    expect(cells).toHaveLength(CALLERS.length * 37);
+    expect(cells).toHaveLength(CALLERS.length * 49);
   });
 });

@@ -10,6 +10,7 @@ import { EventService } from "../../src/domain/event-service.ts";
 import { createApiKey } from "../../src/domain/key-admin.ts";
 import { PageTokenCodec } from "../../src/domain/page-token.ts";
 import { buildServer } from "../../src/transport/server.ts";
+import { testAuditTrail } from "../support/audit.ts";
 import { openTestStore } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
 
@@ -30,6 +31,7 @@ test("no key secret reaches the logs, at the most verbose level, whatever the re
   );
   const events = new EventService(opened.store, new PageTokenCodec(randomBytes(32)), { rbac: true });
   const app = await buildServer(events, {
+    audit: testAuditTrail(opened.store),
     authenticator: new KeyAuthenticator(opened.store.keys, undefined, () => {}),
     maxBodyBytes: 1 << 20,
     corsOrigins: [],

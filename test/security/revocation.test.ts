@@ -1,13 +1,10 @@
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { KEY_CACHE_MS } from "../../src/domain/authenticator.ts";
 import { createApiKey } from "../../src/domain/key-admin.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
 import { openEventStore } from "../../src/store/open-store.ts";
 import { createTestDatabase, storeKinds } from "../support/databases.ts";
-
-const MAIN = join(import.meta.dirname, "..", "..", "src", "main.ts");
+import { startServerProcess } from "../support/server-process.ts";
 
 // A second server process needs a database two processes can share: PostgreSQL (CI always has it).
 describe.skipIf(!(await storeKinds()).includes("postgres"))("revocation across server processes", () => {
@@ -27,19 +24,8 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("revocation across s
 
   test(`a key revoked by one process is refused by another within ${KEY_CACHE_MS} ms`, async () => {
     const { key, secret } = await createApiKey(store.keys, { tenantId: "acme", role: "read", projects: [] });
-    const server = spawn(process.execPath, [MAIN, "--port", "0", "--database-url", db.url], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const { child: server, baseUrl } = await startServerProcess(["--database-url", db.url]);
     try {
-      const baseUrl = await new Promise<string>((resolve, reject) => {
-        let output = "";
-        server.stdout.on("data", (chunk) => {
-          output += chunk;
-          const match = /Server listening at (http:\/\/[\d.:]+)/.exec(output);
-          if (match) resolve(match[1]);
-        });
-        server.once("exit", (code) => reject(new Error(`server exited with ${code}: ${output}`)));
-      });
       const capabilities = () =>
         fetch(`${baseUrl}/v1/capabilities`, { headers: { authorization: `Bearer ${secret}` } }).then((r) => r.status);
       expect(await capabilities()).toBe(200);

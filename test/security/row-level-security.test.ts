@@ -27,6 +27,17 @@ describe.each(await storeKinds())("row-level security beneath the queries (%s)",
     expect((await opened.store.eventStats(asA, { tenantId: "b" })).totalEvents).toBe(0n);
   });
 
+  test("the audit log is isolated the same way", async () => {
+    const asA = { tenantId: "a" };
+    await opened.store.audit.addCheckpoint({ tenantId: "b", size: 1n, rootHash: new Uint8Array(32), note: "b" });
+    expect(await opened.store.audit.entries(asA, "b", 0n, 10)).toEqual([]);
+    expect(await opened.store.audit.entry(asA, "b", "b-1")).toBeUndefined();
+    expect(await opened.store.audit.head(asA, "b")).toBeUndefined();
+    expect(await opened.store.audit.checkpoint(asA, "b")).toBeUndefined();
+    expect((await opened.store.audit.entries(asA, "a", 0n, 10)).map((e) => e.eventId)).toEqual(["a-1"]);
+    await expect(opened.store.audit.subtreeHashes(asA, "b", [{ level: 0, index: 0 }])).rejects.toThrow(/not stored/);
+  });
+
   test("a statement scoped to tenant a cannot write b's rows", async () => {
     await expect(
       opened.store.insertEvents({ tenantId: "a" }, [toEventRecord(makeEvent({ tenantId: "b" }))]),

@@ -4,8 +4,10 @@ import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChaukasServerService, IngestEventRequestSchema } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import type { AuditTrail } from "../../src/domain/audit/audit-trail.ts";
 import { EventService } from "../../src/domain/event-service.ts";
 import { PageTokenCodec } from "../../src/domain/page-token.ts";
+import { testAuditTrail } from "../support/audit.ts";
 import { openTestStore } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
 import { chunk, LAST_CHUNK, RawHttp1Connection } from "./raw-http1.ts";
@@ -22,12 +24,14 @@ let events: EventService;
 let served: Served;
 let port: number;
 let closeStore: () => Promise<void>;
+let audit: AuditTrail;
 
 beforeAll(async () => {
   const test = await openTestStore("embedded");
   closeStore = test.close;
   events = new EventService(test.store, new PageTokenCodec(randomBytes(32)));
-  served = await serve(events, { maxBodyBytes: LIMIT });
+  audit = testAuditTrail(test.store);
+  served = await serve(events, { audit, maxBodyBytes: LIMIT });
   port = Number(new URL(served.baseUrl).port);
 });
 afterAll(async () => {
@@ -114,7 +118,7 @@ describe("after refusing a large body it has not read to the end", () => {
    * `send` may return what to do once the close is over, e.g. end a client session it kept open.
    */
   async function thenClosesGracefully(send: (server: Served) => Promise<(() => void) | undefined>) {
-    const own = await serve(events, { maxBodyBytes: LIMIT });
+    const own = await serve(events, { audit, maxBodyBytes: LIMIT });
     let afterClose: (() => void) | undefined;
     try {
       afterClose = await send(own);

@@ -5,6 +5,7 @@ import { EventService } from "../../src/domain/event-service.ts";
 import { PageTokenCodec } from "../../src/domain/page-token.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
 import { openEventStore } from "../../src/store/open-store.ts";
+import { testAuditTrail } from "../support/audit.ts";
 import { ADMIN_URL, createTestDatabase, openTestStore, storeKinds } from "../support/databases.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { connectClient, connectErrorOf, postRaw, SERVICES } from "./rpc.ts";
@@ -15,8 +16,8 @@ const services = SERVICES.map((s) => [s.typeName, s] as const);
 
 /** Only what the server really does: it stores policy decisions and data-access events. */
 const CAPABILITIES = {
-  wormRetention: false,
-  auditProofs: false,
+  wormRetention: true,
+  auditProofs: true,
   distributedQuery: false,
   rbac: false,
   sso: false,
@@ -46,7 +47,10 @@ describe("on a working server", () => {
     expect(res.capabilities).toMatchObject(CAPABILITIES);
     // In JSON, false is the default and left out: only the two true ones appear, by their JSON names.
     const answer = await postRaw(server.baseUrl, service, "GetCapabilities", "{}", "application/json");
-    expect(answer).toEqual({ status: 200, json: { capabilities: { policyDecisions: true, dataAccessEvents: true } } });
+    expect(answer).toEqual({
+      status: 200,
+      json: { capabilities: { wormRetention: true, auditProofs: true, policyDecisions: true, dataAccessEvents: true } },
+    });
   });
 });
 
@@ -56,7 +60,9 @@ describe("on a working server", () => {
  * carry a deadline, so a Healthz that never answers fails as deadline_exceeded instead of hanging.
  */
 async function expectHealthGoesUnavailable(store: EventStore, makeUnreachable: () => Promise<void>) {
-  const served = await serve(new EventService(store, new PageTokenCodec(randomBytes(32))));
+  const served = await serve(new EventService(store, new PageTokenCodec(randomBytes(32))), {
+    audit: testAuditTrail(store),
+  });
   const deadline = { timeoutMs: 10_000 };
   try {
     for (const [, service] of services) await connectClient(service, served.baseUrl).healthz({}, deadline);

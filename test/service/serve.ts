@@ -18,7 +18,10 @@ export interface Served {
  * test/support/server.ts it lets the caller own the store, and it keeps track of the server's
  * sockets so that a close that hangs can be reported by a test instead of hanging the suite.
  */
-export async function serve(events: EventService, options: Partial<ServerOptions> = {}): Promise<Served> {
+export async function serve(
+  events: EventService,
+  options: Partial<ServerOptions> & Pick<ServerOptions, "audit">,
+): Promise<Served> {
   const app = await buildServer(events, {
     maxBodyBytes: 4 * 1024 * 1024,
     corsOrigins: [],

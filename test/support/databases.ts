@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore, type StoreOptions } from "../../src/store/open-store.ts";
+import { openEventStore } from "../../src/store/open-store.ts";
 
 /** The PostgreSQL server tests use: TEST_DATABASE_URL, or the local one `.ci/run` starts. */
 export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -53,17 +53,23 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
 
 const quietLog = { info: () => {}, error: () => {} };
 
-/** Opens a fresh, empty store of the given kind; `close` also drops its database. */
-export async function openTestStore(kind: StoreKind): Promise<{ store: EventStore; close: () => Promise<void> }> {
+/**
+ * Opens a fresh, empty store of the given kind; `close` also drops its database. `url` is the
+ * PostgreSQL database's, for tests that reach beneath the store.
+ */
+export async function openTestStore(
+  kind: StoreKind,
+  options: { auditTrail?: boolean } = {},
+): Promise<{ store: EventStore; close: () => Promise<void>; url?: string }> {
   if (kind === "embedded") {
-    const store = await openEventStore({ kind: "embedded" }, quietLog);
+    const store = await openEventStore({ kind: "embedded", ...options }, quietLog);
     return { store, close: () => store.close() };
   }
   const db = await createTestDatabase();
-  const options: StoreOptions = { kind: "postgres", databaseUrl: db.url, poolSize: 4 };
-  const store = await openEventStore(options, quietLog);
+  const store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 4, ...options }, quietLog);
   return {
     store,
+    url: db.url,
     close: async () => {
       await store.close();
       await db.drop();

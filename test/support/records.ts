@@ -1,8 +1,14 @@
+import { createHash } from "node:crypto";
 import type { EventRecord } from "../../src/store/event-store.ts";
 
-/** A stored-form event for tests that talk to the store directly; the payload defaults to the id's bytes. */
-export function eventRecord(init: Partial<EventRecord> & { tenantId: string; eventId: string }): EventRecord {
-  return {
+/**
+ * A stored-form event for tests that talk to the store directly; the payload defaults to the id's
+ * bytes and the content hash to the payload's SHA-256.
+ */
+export function eventRecord(
+  init: Partial<Omit<EventRecord, "contentHash">> & { tenantId: string; eventId: string },
+): EventRecord {
+  const record = {
     projectId: "web",
     sessionId: "session-1",
     traceId: "",
@@ -17,4 +23,5 @@ export function eventRecord(init: Partial<EventRecord> & { tenantId: string; eve
     payload: new TextEncoder().encode(init.eventId),
     ...init,
   };
+  return { ...record, contentHash: createHash("sha256").update(record.payload).digest() };
 }

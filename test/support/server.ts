@@ -1,16 +1,20 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import type { AuditTrail } from "../../src/domain/audit/audit-trail.ts";
 import { NO_AUTH } from "../../src/domain/authenticator.ts";
 import { EventService } from "../../src/domain/event-service.ts";
 import type { IngestGate } from "../../src/domain/ingest-gate.ts";
 import { PageTokenCodec } from "../../src/domain/page-token.ts";
 import { buildServer, type ServerOptions } from "../../src/transport/server.ts";
+import { testAuditTrail } from "./audit.ts";
 import { openTestStore, type StoreKind } from "./databases.ts";
 
 export interface TestServer {
   /** `http://127.0.0.1:<port>` */
   baseUrl: string;
   port: number;
+  /** The server's audit trail: tests sign checkpoints with `checkpointAll()` when they need them. */
+  audit: AuditTrail;
   close: () => Promise<void>;
 }
 
@@ -25,7 +29,9 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const { store, close: closeStore } = await openTestStore(kind);
   const events = new EventService(store, new PageTokenCodec(randomBytes(32)), { gate });
+  const audit = testAuditTrail(store);
   const app = await buildServer(events, {
+    audit,
     maxBodyBytes: 4 * 1024 * 1024,
     corsOrigins: [],
     shutdownTimeoutMs: 1000,
@@ -40,6 +46,7 @@ export async function startTestServer(
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     port,
+    audit,
     close: async () => {
       await app.close();
       await closeStore();

@@ -56,7 +56,9 @@ describe("curl-style JSON POSTs (Connect unary)", () => {
 
     it("GetCapabilities lists only the true capabilities (false is JSON's default)", async () => {
       const { json } = await post(SERVER, "GetCapabilities", {});
-      expect(json).toEqual({ capabilities: { policyDecisions: true, dataAccessEvents: true } });
+      expect(json).toEqual({
+        capabilities: { wormRetention: true, auditProofs: true, policyDecisions: true, dataAccessEvents: true },
+      });
     });
 
     it("IngestEvent answers with processedAt as an int64 string", async () => {
@@ -77,7 +79,16 @@ describe("curl-style JSON POSTs (Connect unary)", () => {
       const { json } = await post(SERVER, "QueryEvents", {
         query: { filter: { tenantId: TENANT, sessionId: "s-1" }, orderByTime: "SORT_ORDER_ASC" },
       });
-      expect(json).toEqual({ response: { events: [start, end] } });
+      // With the integrity fields the server assigns: `end` came next in the tenant's log.
+      const hex = expect.stringMatching(/^[0-9a-f]{64}$/);
+      expect(json).toEqual({
+        response: {
+          events: [
+            { ...start, contentHash: hex },
+            { ...end, contentHash: hex, hashPrev: json.response.events[0].contentHash },
+          ],
+        },
+      });
     });
 
     it("GetEventStats keys eventsByType by full enum names, int64 counts as strings", async () => {
@@ -102,7 +113,7 @@ describe("curl-style JSON POSTs (Connect unary)", () => {
     it("Healthz and GetCapabilities answer like the server service", async () => {
       expect((await post(CLIENT, "Healthz", {})).json).toEqual({});
       expect((await post(CLIENT, "GetCapabilities", {})).json).toEqual({
-        capabilities: { policyDecisions: true, dataAccessEvents: true },
+        capabilities: { wormRetention: true, auditProofs: true, policyDecisions: true, dataAccessEvents: true },
       });
     });
 

@@ -49,7 +49,12 @@ describe("a standard gRPC client (@grpc/grpc-js + proto-loader) over cleartext H
   it("answers Healthz and GetCapabilities", async () => {
     expect(await client.call("Healthz", {})).toEqual({});
     const { capabilities } = await client.call("GetCapabilities", {});
-    expect(capabilities).toMatchObject({ policy_decisions: true, data_access_events: true, worm_retention: false });
+    expect(capabilities).toMatchObject({
+      policy_decisions: true,
+      data_access_events: true,
+      worm_retention: true,
+      audit_proofs: true,
+    });
   });
 
   it("ingests one event", async () => {

@@ -1,0 +1,157 @@
+import { createHash } from "node:crypto";
+import { logOrigin } from "../domain/audit/audit-trail.ts";
+import { parseVerifierKey } from "../domain/audit/checkpoint.ts";
+import { type EntryToVerify, LogVerifier } from "../domain/audit/log-verifier.ts";
+import { canonicalPayload } from "../domain/event-record.ts";
+import type { AuditLog } from "../store/audit-log.ts";
+import { ALL_TENANTS } from "../store/event-store.ts";
+import { Progress } from "./progress.ts";
+import { readSdkFile } from "./sdk-file.ts";
+
+const PAGE_SIZE = 2000;
+/** Events stored without a leaf that are named one by one; past this only their count is told. */
+const OUTSIDE_LOG_SHOWN = 100;
+
+/**
+ * Recomputes a tenant's whole log from the database: every leaf against its stored event, the
+ * hash chain, and every signed checkpoint against the root the leaves give at its size. Streams
+ * page by page, so memory stays flat whatever the log's length.
+ */
+export async function verifyDatabase(audit: AuditLog, tenantId: string, verifierKey: string): Promise<LogVerifier> {
+  const verifier = new LogVerifier(logOrigin(parseVerifierKey(verifierKey).name, tenantId), verifierKey);
+  const head = await audit.head(ALL_TENANTS, tenantId);
+  const total = Number(head?.size ?? 0n);
+  const progress = new Progress(`verifying tenant ${tenantId}`);
+  let nextCheckpoint = 0n;
+  let checkpointsExhausted = false;
+  let from = 0n;
+  for (;;) {
+    const entries = await audit.entries(ALL_TENANTS, tenantId, from, PAGE_SIZE);
+    const last = entries.at(-1)?.position ?? from;
+    // Checkpoints up to the end of this page, fetched as the walk reaches them.
+    while (!checkpointsExhausted && nextCheckpoint <= last + 1n) {
+      const page = await audit.checkpoints(ALL_TENANTS, tenantId, nextCheckpoint, PAGE_SIZE);
+      verifier.expectCheckpoints(page);
+      if (page.length < PAGE_SIZE) checkpointsExhausted = true;
+      else nextCheckpoint = (page.at(-1)?.size ?? 0n) + 1n;
+    }
+    for (const entry of entries) {
+      verifier.add({
+        ...entry,
+        actualContentHash: entry.payload && createHash("sha256").update(entry.payload).digest(),
+      });
+    }
+    progress.update(Number(verifier.size), total > 0 ? Number(verifier.size) / total : undefined);
+    if (entries.length < PAGE_SIZE) break;
+    from = last + 1n;
+  }
+  progress.done();
+  if (!checkpointsExhausted)
+    verifier.expectCheckpoints(await audit.checkpoints(ALL_TENANTS, tenantId, nextCheckpoint, 1));
+  verifier.finish();
+  if (head && head.size !== verifier.size) {
+    verifier.report({ problem: `the log's head says ${head.size} entries, ${verifier.size} were found` });
+  }
+  const outside = await audit.eventsOutsideLog(ALL_TENANTS, tenantId, OUTSIDE_LOG_SHOWN + 1);
+  for (const eventId of outside.slice(0, OUTSIDE_LOG_SHOWN)) {
+    verifier.report({
+      eventId,
+      problem: `event ${eventId} is stored but not in the log (added behind the server's back, or while the trail was disabled)`,
+    });
+  }
+  if (outside.length > OUTSIDE_LOG_SHOWN) verifier.report({ problem: "more events are stored outside the log" });
+  return verifier;
+}
+
+/**
+ * Checks an export file (`chaukas export`) against a signed checkpoint, with no database: each
+ * event is re-hashed from its canonical encoding, the entries are put in log order by following
+ * hash_prev from the first, and the root of the first `size` entries must be the one signed.
+ */
+export async function verifyExport(
+  file: string,
+  checkpointNote: string,
+  verifierKey: string,
+  tenantId: string,
+): Promise<LogVerifier> {
+  const verifier = new LogVerifier(logOrigin(parseVerifierKey(verifierKey).name, tenantId), verifierKey);
+  const byPrevious = new Map<string, EntryToVerify>();
+  for await (const line of readSdkFile(file).lines) {
+    if ("problem" in line) {
+      verifier.report({ problem: `line ${line.lineNumber} is not an event: ${line.problem}` });
+      continue;
+    }
+    const { event, lineNumber } = line;
+    if (event.tenantId !== tenantId) continue;
+    const entry: EntryToVerify = {
+      eventId: event.eventId,
+      contentHash: Buffer.from(event.contentHash, "hex"),
+      hashPrev: Buffer.from(event.hashPrev, "hex"),
+      actualContentHash: createHash("sha256").update(canonicalPayload(event)).digest(),
+    };
+    if (event.contentHash === "") {
+      verifier.report({
+        eventId: event.eventId,
+        problem: `line ${lineNumber}: event ${event.eventId} has no content_hash: it is not in the log`,
+      });
+    } else if (byPrevious.has(event.hashPrev)) {
+      verifier.report({
+        eventId: event.eventId,
+        problem: `line ${lineNumber}: a second event claims hash_prev ${event.hashPrev || "(empty)"}: the chain forks`,
+      });
+    } else {
+      byPrevious.set(event.hashPrev, entry);
+    }
+  }
+  const { size } = checkpointSize(checkpointNote);
+  verifier.expectCheckpoints([{ size, note: checkpointNote }]);
+  // The log order is the hash chain: the first entry has no predecessor, each next names the last.
+  let previous = "";
+  for (let entry = byPrevious.get(previous); entry; entry = byPrevious.get(previous)) {
+    byPrevious.delete(previous);
+    verifier.add(entry);
+    previous = Buffer.from(entry.contentHash).toString("hex");
+  }
+  verifier.finish();
+  for (const entry of byPrevious.values()) {
+    verifier.report({
+      eventId: entry.eventId,
+      problem: `event ${entry.eventId} is not reachable along the hash chain from the first entry`,
+    });
+  }
+  return verifier;
+}
+
+/** The size line of a checkpoint note, read before its signature is checked (the verifier checks it). */
+function checkpointSize(note: string): { size: bigint } {
+  const line = note.split("\n")[1] ?? "";
+  if (!/^\d+$/.test(line))
+    throw new Error("the checkpoint file is not a checkpoint note (its second line is not a size)");
+  return { size: BigInt(line) };
+}
+
+/** The tenant a checkpoint is of: the last part of its origin, `<log name>/<tenant, percent-encoded>`. */
+export function tenantOfCheckpoint(note: string): string {
+  const origin = note.split("\n")[0];
+  return decodeURIComponent(origin.slice(origin.lastIndexOf("/") + 1));
+}
+
+/** Prints the outcome; returns the exit code (0: the log verifies). */
+export function printVerification(verifier: LogVerifier, print: (line: string) => void): number {
+  if (verifier.findingCount === 0) {
+    print(
+      `OK: ${verifier.size} entries, root ${Buffer.from(verifier.root()).toString("base64")}; ` +
+        `${verifier.checkpointsVerified} signed checkpoint(s) verify`,
+    );
+    return 0;
+  }
+  print(`FAILED: ${verifier.findingCount} problem(s) in ${verifier.size} entries; the first divergence comes first`);
+  for (const finding of verifier.findings) {
+    const where = finding.position === undefined ? "" : `position ${finding.position}: `;
+    print(`  ${where}${finding.problem}`);
+  }
+  if (verifier.findingCount > verifier.findings.length) {
+    print(`  ... and ${verifier.findingCount - verifier.findings.length} more`);
+  }
+  return 1;
+}

@@ -1,0 +1,56 @@
+import type { AuditTrail } from "./audit-trail.ts";
+
+export interface CheckpointerLog {
+  debug(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/**
+ * Signs checkpoints of the logs that grew, every `intervalMs`: an acknowledged event is in a
+ * signed checkpoint within about one interval. Several servers on one database may all run one;
+ * a checkpoint of a size already signed is kept as is.
+ */
+export class Checkpointer {
+  readonly #trail: AuditTrail;
+  readonly #intervalMs: number;
+  readonly #log: CheckpointerLog;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(trail: AuditTrail, intervalMs: number, log: CheckpointerLog) {
+    this.#trail = trail;
+    this.#intervalMs = intervalMs;
+    this.#log = log;
+  }
+
+  start(): void {
+    this.#schedule();
+  }
+
+  /** Stops the timer and signs what the last requests appended, so a clean stop leaves nothing unsigned. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#running;
+    await this.#round();
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#running = this.#round().finally(() => this.#schedule());
+    }, this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  async #round(): Promise<void> {
+    try {
+      const signed = await this.#trail.checkpointAll();
+      for (const c of signed) this.#log.debug({ tenant: c.tenantId, size: String(c.size) }, "signed a checkpoint");
+    } catch (err) {
+      // The next round tries again; nothing is lost, only later signed.
+      this.#log.error({ err }, "signing checkpoints failed");
+    }
+  }
+}

@@ -1,0 +1,152 @@
+import { CheckpointError, openCheckpoint } from "./checkpoint.ts";
+import { CompactRange, leafHash } from "./merkle.ts";
+
+/** One thing wrong with a log, named as precisely as the evidence allows. */
+export interface Finding {
+  position?: bigint;
+  eventId?: string;
+  problem: string;
+}
+
+/** One log entry as the verifier reads it, in position order. */
+export interface EntryToVerify {
+  /** Where the entry says it is; undefined when the order itself is the evidence (an export). */
+  position?: bigint;
+  eventId: string;
+  /** The leaf data the log holds for it. */
+  contentHash: Uint8Array;
+  hashPrev: Uint8Array;
+  /** The SHA-256 of the event as it is stored now; undefined when the event is gone. */
+  actualContentHash: Uint8Array | undefined;
+}
+
+export interface SignedCheckpoint {
+  size: bigint;
+  note: string;
+}
+
+/** Findings kept in full; past this only their number grows. */
+export const MAX_FINDINGS = 1000;
+
+/**
+ * Rebuilds a tenant's log entry by entry and checks it: positions without gaps, each hash_prev
+ * equal to the previous entry's content hash, each event still hashing to its leaf, and the
+ * root at every checkpoint's size equal to the root the checkpoint signs. The same code checks a
+ * live database and an export file.
+ */
+export class LogVerifier {
+  readonly #origin: string;
+  readonly #verifierKey: string;
+  readonly #range = CompactRange.empty();
+  readonly #pending: SignedCheckpoint[] = [];
+  #previous: Uint8Array = new Uint8Array();
+  readonly findings: Finding[] = [];
+  findingCount = 0;
+  checkpointsVerified = 0;
+
+  constructor(origin: string, verifierKey: string) {
+    this.#origin = origin;
+    this.#verifierKey = verifierKey;
+  }
+
+  get size(): bigint {
+    return BigInt(this.#range.size);
+  }
+
+  root(): Uint8Array {
+    return this.#range.root();
+  }
+
+  /** Queues checkpoints to check once the log reaches their size; give them in ascending size. */
+  expectCheckpoints(checkpoints: readonly SignedCheckpoint[]): void {
+    for (const checkpoint of checkpoints) {
+      if (checkpoint.size < this.size || (checkpoint.size === this.size && this.size > 0n)) {
+        this.#find({ problem: `checkpoint ${checkpoint.size} came after the log passed its size` });
+      } else if (checkpoint.size === 0n) {
+        this.#checkCheckpoint(checkpoint);
+      } else {
+        this.#pending.push(checkpoint);
+      }
+    }
+  }
+
+  add(entry: EntryToVerify): void {
+    const position = this.size;
+    if (entry.position !== undefined && entry.position !== position) {
+      this.#find({
+        position,
+        problem:
+          entry.position > position
+            ? `positions ${position}..${entry.position - 1n} are missing from the log (leaves deleted)`
+            : `position ${entry.position} appears again (leaves duplicated)`,
+      });
+    }
+    const at = { position: entry.position ?? position, eventId: entry.eventId };
+    if (!equal(entry.hashPrev, this.#previous)) {
+      this.#find({
+        ...at,
+        problem: `hash_prev ${hex(entry.hashPrev) || "(empty)"} is not the previous entry's content hash ${hex(this.#previous) || "(empty: first entry)"}: entries were reordered, removed or inserted`,
+      });
+    }
+    if (entry.actualContentHash === undefined) {
+      this.#find({
+        ...at,
+        problem: `event ${entry.eventId} is gone: the log holds its hash, the store no longer holds it`,
+      });
+    } else if (!equal(entry.actualContentHash, entry.contentHash)) {
+      this.#find({
+        ...at,
+        problem: `event ${entry.eventId} was altered: it hashes to ${hex(entry.actualContentHash)}, its leaf holds ${hex(entry.contentHash)}`,
+      });
+    }
+    this.#range.append(leafHash(entry.contentHash));
+    this.#previous = entry.contentHash;
+    while (this.#pending.length > 0 && this.#pending[0].size === this.size) {
+      // biome-ignore lint/style/noNonNullAssertion: checked non-empty
+      this.#checkCheckpoint(this.#pending.shift()!);
+    }
+  }
+
+  /** Ends the walk: checkpoints beyond the log's end mean entries were removed from its tail. */
+  finish(): void {
+    for (const checkpoint of this.#pending.splice(0)) {
+      this.#find({
+        problem: `checkpoint ${checkpoint.size} signs more entries than the log holds (${this.size}): entries were removed`,
+      });
+    }
+  }
+
+  /** Records a finding found outside the walk (an event that never joined the log, say). */
+  report(finding: Finding): void {
+    this.#find(finding);
+  }
+
+  #checkCheckpoint(checkpoint: SignedCheckpoint): void {
+    try {
+      const signed = openCheckpoint(checkpoint.note, this.#verifierKey);
+      if (signed.origin !== this.#origin)
+        throw new CheckpointError(`its origin is "${signed.origin}", not "${this.#origin}"`);
+      if (signed.size !== checkpoint.size) throw new CheckpointError(`its note states size ${signed.size}`);
+      if (!equal(signed.rootHash, this.root())) {
+        throw new CheckpointError(
+          `it signs root ${Buffer.from(signed.rootHash).toString("base64")}, the entries give ${Buffer.from(this.root()).toString("base64")}`,
+        );
+      }
+      this.checkpointsVerified++;
+    } catch (err) {
+      if (!(err instanceof CheckpointError)) throw err;
+      this.#find({ problem: `checkpoint ${checkpoint.size} does not verify: ${err.message}` });
+    }
+  }
+
+  #find(finding: Finding): void {
+    this.findingCount++;
+    if (this.findings.length < MAX_FINDINGS) this.findings.push(finding);
+  }
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");

@@ -1,0 +1,64 @@
+import type { NodeId } from "../domain/audit/merkle.ts";
+import type { TenantScope } from "./event-store.ts";
+
+/**
+ * The stored side of the audit trail: one append-only Merkle log per tenant. Appends happen in
+ * EventWriter.insertEvents, in the events' own transaction; this interface reads the logs and
+ * keeps their signed checkpoints. Positions and sizes are bigint as stored.
+ */
+
+/** Subtrees of 2^4 leaves and more have their hashes stored; smaller ones are computed from leaves. */
+export const STORED_NODE_MIN_LEVEL = 4;
+
+/** The state of a tenant's log needed to append to it and compute its root. */
+export interface LogHead {
+  tenantId: string;
+  size: bigint;
+  /** Hashes of the perfect subtrees covering [0, size), largest first. */
+  compactRange: Uint8Array[];
+}
+
+export interface StoredCheckpoint {
+  tenantId: string;
+  size: bigint;
+  rootHash: Uint8Array;
+  /** The signed note, as served. */
+  note: string;
+}
+
+export interface LogLeaf {
+  position: bigint;
+  eventId: string;
+  /** The leaf data: SHA-256 of the event's canonical encoding. */
+  contentHash: Uint8Array;
+  /** The previous position's content hash; empty at position 0. */
+  hashPrev: Uint8Array;
+}
+
+/** A leaf and what remains of its event, for verification. */
+export interface LogEntry extends LogLeaf {
+  /** The stored event's payload; undefined when the event row is gone. */
+  payload?: Uint8Array;
+  projectId?: string;
+}
+
+export interface AuditLog {
+  /** Every tenant's head that is ahead of its latest checkpoint. Not tenant-scoped: a server job. */
+  headsAhead(): Promise<LogHead[]>;
+  head(scope: TenantScope, tenantId: string): Promise<LogHead | undefined>;
+  /** Stores a checkpoint; one of the same size already stored is kept. */
+  addCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
+  /** The checkpoint of `size`, or the latest when size is undefined. */
+  checkpoint(scope: TenantScope, tenantId: string, size?: bigint): Promise<StoredCheckpoint | undefined>;
+  /** Checkpoints with size in [fromSize, ...), ascending, at most `limit`. */
+  checkpoints(scope: TenantScope, tenantId: string, fromSize: bigint, limit: number): Promise<StoredCheckpoint[]>;
+  entry(scope: TenantScope, tenantId: string, eventId: string): Promise<LogEntry | undefined>;
+  /** Entries at positions [from, ...), ascending by position, at most `limit`. Gaps are skipped, not filled. */
+  entries(scope: TenantScope, tenantId: string, from: bigint, limit: number): Promise<LogEntry[]>;
+  /** The hashes of perfect subtrees of the log, in the order asked. Throws if one is not stored. */
+  subtreeHashes(scope: TenantScope, tenantId: string, ids: readonly NodeId[]): Promise<Uint8Array[]>;
+  /** The stored hashes of subtrees of 2^STORED_NODE_MIN_LEVEL leaves and more; undefined where none is stored. */
+  storedNodes(scope: TenantScope, tenantId: string, ids: readonly NodeId[]): Promise<(Uint8Array | undefined)[]>;
+  /** Ids of the tenant's stored events that have no leaf, at most `limit`. */
+  eventsOutsideLog(scope: TenantScope, tenantId: string, limit: number): Promise<string[]>;
+}

@@ -1,0 +1,130 @@
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { AuditService } from "../../gen/chaukas/backend/v1/audit_pb.ts";
+import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import { UNRESTRICTED } from "../../src/domain/access.ts";
+import { openCheckpoint } from "../../src/domain/audit/checkpoint.ts";
+import { verifyConsistency } from "../../src/domain/audit/merkle.ts";
+import type { EventStore } from "../../src/store/event-store.ts";
+import { ALL_TENANTS } from "../../src/store/event-store.ts";
+import { openEventStore } from "../../src/store/open-store.ts";
+import { runCli, tempDir } from "../cli/run-cli.ts";
+import { testAuditTrail } from "../support/audit.ts";
+import { createTestDatabase, storeKinds } from "../support/databases.ts";
+import { makeEvent } from "../support/events.ts";
+import { exitOf, type ServerProcess, startServerProcess } from "../support/server-process.ts";
+
+const TENANT = "busy";
+const WRITERS_PER_SERVER = 4;
+const BATCHES_PER_WRITER = 20;
+const BATCH_SIZE = 40;
+
+// Two server processes on one database: PostgreSQL (CI always has it).
+describe.skipIf(!(await storeKinds()).includes("postgres"))(
+  "two server processes appending to one tenant's log",
+  () => {
+    let db: Awaited<ReturnType<typeof createTestDatabase>>;
+    let store: EventStore;
+    const dir = tempDir();
+    const servers: ServerProcess[] = [];
+
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      const args = [
+        "--database-url",
+        db.url,
+        "--insecure-no-auth",
+        "--audit-key-file",
+        join(dir.path, "audit-key.pem"),
+        "--checkpoint-interval-ms",
+        "50",
+        "--data-dir",
+        dir.path,
+      ];
+      // One after the other only so the first creates the key file the second then reads.
+      servers.push(await startServerProcess(args));
+      servers.push(await startServerProcess(args));
+      store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 2 }, { info() {}, error() {} });
+    });
+    afterAll(async () => {
+      for (const server of servers) server.child.kill("SIGKILL");
+      await store?.close();
+      await db?.drop();
+      dir.remove();
+    });
+
+    test("gives every acknowledged event one position, and every checkpoint taken meanwhile is consistent", async () => {
+      const acknowledged = new Set<string>();
+      const seenSizes = new Set<bigint>();
+      let writing = true;
+
+      const watcher = (async () => {
+        const audit = createClient(
+          AuditService,
+          createConnectTransport({ baseUrl: servers[0].baseUrl, httpVersion: "1.1" }),
+        );
+        while (writing) {
+          const answer = await audit.getCheckpoint({ tenantId: TENANT }).catch(() => undefined);
+          if (answer?.checkpoint) seenSizes.add(answer.checkpoint.size);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+
+      const writers = servers.flatMap((server, s) =>
+        Array.from({ length: WRITERS_PER_SERVER }, async (_, w) => {
+          const client = createClient(
+            ChaukasServerService,
+            createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
+          );
+          for (let b = 0; b < BATCHES_PER_WRITER; b++) {
+            const events = Array.from({ length: BATCH_SIZE }, (_, i) =>
+              makeEvent({ tenantId: TENANT, eventId: `s${s}-w${w}-b${b}-${i}` }),
+            );
+            // Every 5th batch re-sends half of the previous one: repeats must not take a position.
+            if (b % 5 === 4) events.push(...events.slice(0, BATCH_SIZE / 2).map((e) => ({ ...e })));
+            const answer = await client.ingestEventBatch({ eventBatch: { events } });
+            expect(answer.rejectedCount).toBe(0);
+            for (const event of events) acknowledged.add(event.eventId);
+          }
+        }),
+      );
+      await Promise.all(writers);
+      writing = false;
+      await watcher;
+
+      // A clean stop signs what was appended last.
+      for (const server of servers) server.child.kill("SIGTERM");
+      expect(await Promise.all(servers.map((server) => exitOf(server.child)))).toEqual([0, 0]);
+
+      const total = WRITERS_PER_SERVER * servers.length * BATCHES_PER_WRITER * BATCH_SIZE;
+      expect(acknowledged.size).toBe(total);
+      const entries = await store.audit.entries(ALL_TENANTS, TENANT, 0n, total + 10);
+      expect(entries.map((e) => e.position)).toEqual(Array.from({ length: total }, (_, i) => BigInt(i)));
+      expect(new Set(entries.map((e) => e.eventId))).toEqual(acknowledged);
+
+      const verified = await runCli(["verify", "--tenant", TENANT, "--database-url", db.url]);
+      expect(verified.stdout).toMatch(new RegExp(`^OK: ${total} entries`));
+      expect(verified.code).toBe(0);
+
+      // Consistency between every pair of checkpoints a client saw during the run.
+      const sizes = [...seenSizes, BigInt(total)].sort((a, b) => (a < b ? -1 : 1));
+      expect(sizes.length).toBeGreaterThan(3);
+      const verifierKey = (await store.findSharedSecret("audit-verifier-key"))?.toString() ?? "";
+      const trail = testAuditTrail(store);
+      const roots = new Map<bigint, Uint8Array>();
+      for (const size of sizes) {
+        const checkpoint = await store.audit.checkpoint(ALL_TENANTS, TENANT, size);
+        roots.set(size, openCheckpoint(checkpoint?.note ?? "", verifierKey).rootHash);
+      }
+      for (const [i, from] of sizes.entries()) {
+        for (const to of sizes.slice(i + 1)) {
+          const proof = await trail.consistencyProof(UNRESTRICTED, TENANT, from, to);
+          // biome-ignore lint/style/noNonNullAssertion: every size's root was read above
+          verifyConsistency(Number(from), Number(to), proof.proof, roots.get(from)!, roots.get(to)!);
+        }
+      }
+    });
+  },
+);

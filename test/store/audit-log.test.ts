@@ -1,0 +1,175 @@
+import { createHash } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CompactRange, type NodeId } from "../../src/domain/audit/merkle.ts";
+import type { EventStore } from "../../src/store/event-store.ts";
+import { ALL_TENANTS } from "../../src/store/event-store.ts";
+import { openTestStore, type StoreKind, storeKinds } from "../support/databases.ts";
+import { eventRecord } from "../support/records.ts";
+
+/** The audit log as the store keeps it, checked against RFC 6962 hashing written out here. */
+
+const sha256 = (...parts: Uint8Array[]) => {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part);
+  return new Uint8Array(hash.digest());
+};
+const leaf = (data: Uint8Array) => sha256(Uint8Array.of(0), data);
+const node = (l: Uint8Array, r: Uint8Array) => sha256(Uint8Array.of(1), l, r);
+/** RFC 6962 section 2.1 MTH, by its recursive definition. */
+function mth(leaves: Uint8Array[]): Uint8Array {
+  if (leaves.length === 0) return sha256();
+  if (leaves.length === 1) return leaf(leaves[0]);
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  return node(mth(leaves.slice(0, k)), mth(leaves.slice(k)));
+}
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+
+describe.each(await storeKinds())("audit log on the %s store", (kind: StoreKind) => {
+  let store: EventStore;
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ store, close } = await openTestStore(kind));
+  });
+  afterAll(() => close());
+
+  const records = (tenantId: string, ids: string[]) => ids.map((eventId) => eventRecord({ tenantId, eventId }));
+
+  it("appends each new event once, in the order given, chained by hash_prev", async () => {
+    await store.insertEvents(ALL_TENANTS, records("chain", ["c", "a", "b"]));
+    // A repeat is not appended again, within a batch or across batches.
+    await store.insertEvents(ALL_TENANTS, records("chain", ["a", "d", "d", "c", "e"]));
+    const entries = await store.audit.entries(ALL_TENANTS, "chain", 0n, 100);
+    expect(entries.map((e) => [e.position, e.eventId])).toEqual([
+      [0n, "c"],
+      [1n, "a"],
+      [2n, "b"],
+      [3n, "d"],
+      [4n, "e"],
+    ]);
+    for (const [i, entry] of entries.entries()) {
+      expect(hex(entry.contentHash)).toBe(hex(sha256(new TextEncoder().encode(entry.eventId))));
+      expect(hex(entry.hashPrev)).toBe(i === 0 ? "" : hex(entries[i - 1].contentHash));
+    }
+    const head = await store.audit.head(ALL_TENANTS, "chain");
+    expect(head?.size).toBe(5n);
+  });
+
+  it("keeps one log per tenant, even for a batch that mixes tenants", async () => {
+    await store.insertEvents(ALL_TENANTS, [
+      eventRecord({ tenantId: "mix-b", eventId: "1" }),
+      eventRecord({ tenantId: "mix-a", eventId: "1" }),
+      eventRecord({ tenantId: "mix-b", eventId: "2" }),
+    ]);
+    const a = await store.audit.entries(ALL_TENANTS, "mix-a", 0n, 10);
+    const b = await store.audit.entries(ALL_TENANTS, "mix-b", 0n, 10);
+    expect(a.map((e) => [e.position, e.eventId])).toEqual([[0n, "1"]]);
+    expect(b.map((e) => [e.position, e.eventId])).toEqual([
+      [0n, "1"],
+      [1n, "2"],
+    ]);
+  });
+
+  it("keeps the head's compact range equal to the RFC 6962 root, and every subtree hash right", async () => {
+    const tenant = "tree";
+    const ids: string[] = [];
+    // Batches of varied sizes, so appends start and end at every alignment.
+    for (let batch = 1; ids.length < 140; batch++) {
+      const next = Array.from({ length: batch % 7 || 3 }, (_, i) => `e${ids.length + i}`);
+      await store.insertEvents(ALL_TENANTS, records(tenant, next));
+      ids.push(...next);
+      const head = await store.audit.head(ALL_TENANTS, tenant);
+      const leaves = ids.map((id) => sha256(new TextEncoder().encode(id)));
+      const root = new CompactRange(Number(head?.size), head?.compactRange ?? []).root();
+      expect(hex(root)).toBe(hex(mth(leaves)));
+    }
+    const leaves = ids.map((id) => sha256(new TextEncoder().encode(id)));
+    const subtrees: NodeId[] = [];
+    for (let level = 0; 2 ** level <= ids.length; level++) {
+      for (let index = 0; (index + 1) * 2 ** level <= ids.length; index++) subtrees.push({ level, index });
+    }
+    const hashes = await store.audit.subtreeHashes(ALL_TENANTS, tenant, subtrees);
+    subtrees.forEach((id, i) => {
+      const width = 2 ** id.level;
+      expect(hex(hashes[i]), `${id.level}/${id.index}`).toBe(
+        hex(mth(leaves.slice(id.index * width, (id.index + 1) * width))),
+      );
+    });
+  });
+
+  it("fills each queried event's log entry and, once signed, its first checkpoint", async () => {
+    await store.insertEvents(ALL_TENANTS, records("read", ["x", "y"]));
+    const before = await store.queryEvents(ALL_TENANTS, { filter: { tenantId: "read" }, ascending: true, limit: 10 });
+    expect(before.map((e) => [e.eventId, e.logEntry?.position, e.logEntry?.checkpointSize])).toEqual([
+      ["x", 0n, undefined],
+      ["y", 1n, undefined],
+    ]);
+    await store.audit.addCheckpoint({ tenantId: "read", size: 1n, rootHash: new Uint8Array(32), note: "n1" });
+    await store.audit.addCheckpoint({ tenantId: "read", size: 2n, rootHash: new Uint8Array(32), note: "n2" });
+    const after = await store.queryEvents(ALL_TENANTS, { filter: { tenantId: "read" }, ascending: true, limit: 10 });
+    expect(after.map((e) => e.logEntry?.checkpointSize)).toEqual([1n, 2n]);
+    expect(hex(after[1].logEntry?.hashPrev ?? new Uint8Array())).toBe(
+      hex(after[0].logEntry?.contentHash ?? Uint8Array.of(1)),
+    );
+  });
+
+  it("lists the heads ahead of their latest checkpoint, and keeps the first checkpoint of a size", async () => {
+    await store.insertEvents(ALL_TENANTS, records("ahead", ["1", "2"]));
+    expect((await store.audit.headsAhead()).map((h) => h.tenantId)).toContain("ahead");
+    await store.audit.addCheckpoint({ tenantId: "ahead", size: 2n, rootHash: new Uint8Array(32), note: "first" });
+    await store.audit.addCheckpoint({ tenantId: "ahead", size: 2n, rootHash: new Uint8Array(32), note: "second" });
+    expect((await store.audit.headsAhead()).map((h) => h.tenantId)).not.toContain("ahead");
+    expect((await store.audit.checkpoint(ALL_TENANTS, "ahead"))?.note).toBe("first");
+  });
+
+  it("stores events without leaves when the trail is disabled", async () => {
+    const off = await openTestStore(kind, { auditTrail: false });
+    try {
+      await off.store.insertEvents(ALL_TENANTS, records("off", ["1", "2"]));
+      expect(await off.store.audit.entries(ALL_TENANTS, "off", 0n, 10)).toEqual([]);
+      expect(await off.store.audit.eventsOutsideLog(ALL_TENANTS, "off", 10)).toEqual(["1", "2"]);
+    } finally {
+      await off.close();
+    }
+  });
+});
+
+describe.runIf((await storeKinds()).includes("postgres"))("write once, on PostgreSQL", () => {
+  let store: EventStore;
+  let close: () => Promise<void>;
+  let sql: pg.Client;
+
+  beforeAll(async () => {
+    const opened = await openTestStore("postgres");
+    ({ store, close } = opened);
+    // 16 events: the log then holds a stored subtree node too.
+    const events = Array.from({ length: 16 }, (_, i) => eventRecord({ tenantId: "t", eventId: `e${i}` }));
+    await store.insertEvents(ALL_TENANTS, events);
+    await store.audit.addCheckpoint({ tenantId: "t", size: 1n, rootHash: new Uint8Array(32), note: "n" });
+    // The database owner, a superuser here: the triggers hold even for it.
+    sql = new pg.Client({ connectionString: opened.url });
+    await sql.connect();
+  });
+  afterAll(async () => {
+    await sql.end();
+    await close();
+  });
+
+  it.each([
+    ["events", "UPDATE events SET payload = '\\x00'"],
+    ["events", "DELETE FROM events"],
+    ["events", "TRUNCATE events"],
+    ["audit_leaves", "UPDATE audit_leaves SET content_hash = '\\x00'"],
+    ["audit_leaves", "DELETE FROM audit_leaves"],
+    ["audit_leaves", "TRUNCATE audit_leaves CASCADE"],
+    ["audit_checkpoints", "UPDATE audit_checkpoints SET note = 'forged'"],
+    ["audit_checkpoints", "DELETE FROM audit_checkpoints"],
+    ["audit_nodes", "DELETE FROM audit_nodes"],
+  ])("refuses on %s: %s", async (table, statement) => {
+    await expect(sql.query(statement)).rejects.toThrow(`${table} is append-only`);
+    expect((await sql.query("SELECT count(*)::int AS n FROM audit_leaves")).rows[0].n).toBe(16);
+    expect((await sql.query("SELECT count(*)::int AS n FROM audit_nodes")).rows[0].n).toBe(1);
+  });
+});
