@@ -3,10 +3,12 @@
  * can do on the same machine in the same run. See the "Performance" section of README.md, and
  * `npm run bench -- --help`.
  */
+
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import type { Event } from "../gen/chaukas/spec/common/v1/events_pb.ts";
@@ -187,6 +189,11 @@ interface IngestResult {
   /** CPU seconds used meanwhile by everything else on the machine (2 cores = 2 s per second). */
   otherCpuSeconds: number;
   ratioToCopyCeiling?: number;
+  /**
+   * PostgreSQL runs: ms from the last acknowledgement until no event waits for its place in the
+   * audit log (the integrator runs every second beside the ingest; this is the part it left).
+   */
+  logCaughtUpMs?: number;
 }
 
 interface CeilingResult {
@@ -201,7 +208,7 @@ interface CeilingResult {
 }
 
 /** The database the bench works in, and its own connection to it. */
-const AUDIT_TABLES = ["audit_heads", "audit_leaves", "audit_nodes", "audit_checkpoints"];
+const AUDIT_TABLES = ["audit_pending", "audit_heads", "audit_leaves", "audit_nodes", "audit_checkpoints"];
 
 class BenchDatabase {
   readonly url: string;
@@ -311,9 +318,16 @@ async function measureIngest(
   const postgresCpuSeconds = cpuDelta(pgBefore, pgAfter);
   const others = cpu.finish(serverCpuSeconds, postgresCpuSeconds);
   const peak = memory.stop();
+  let logCaughtUpMs: number | undefined;
   if (db) {
     const stored = await db.count("events");
     if (stored !== totals.events) throw new Error(`${what}: ${stored} events stored, ${totals.events} sent`);
+    const ended = performance.now();
+    while ((await db.count("audit_pending")) > 0) {
+      if (performance.now() - ended > 120_000) throw new Error(`${what}: the audit log did not catch up within 120 s`);
+      await sleep(20);
+    }
+    logCaughtUpMs = round(performance.now() - ended);
   }
   const l = latency(totals.latenciesMs);
   return {
@@ -329,6 +343,7 @@ async function measureIngest(
     serverCpuSeconds,
     postgresCpuSeconds,
     ...others,
+    logCaughtUpMs,
   };
 }
 
@@ -393,7 +408,7 @@ async function ingestRuns(
       results[mode.key] = await measureIngest(mode.what, running, db, () => mode.run(running.baseUrl));
       const r = results[mode.key];
       log(
-        `${label}: ${thousands(r.eventsPerSec)} events/s, p99 ${r.p99Ms} ms, peak RSS ${r.peakRssMb} MiB; CPU s: server ${r.serverCpuSeconds}, postgres ${r.postgresCpuSeconds}, bench ${r.benchCpuSeconds}, others ${r.otherCpuSeconds} in ${r.seconds} s`,
+        `${label}: ${thousands(r.eventsPerSec)} events/s, p99 ${r.p99Ms} ms, peak RSS ${r.peakRssMb} MiB; CPU s: server ${r.serverCpuSeconds}, postgres ${r.postgresCpuSeconds}, bench ${r.benchCpuSeconds}, others ${r.otherCpuSeconds} in ${r.seconds} s${r.logCaughtUpMs === undefined ? "" : `; audit log caught up ${r.logCaughtUpMs} ms after the last answer`}`,
       );
     } finally {
       await stopServer(running);

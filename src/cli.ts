@@ -11,6 +11,7 @@ import { importJsonl } from "./cli/import-command.ts";
 import { KEYS_USAGE, keysCommand } from "./cli/keys-command.ts";
 import { printVerification, tenantOfCheckpoint, verifyDatabase, verifyExport } from "./cli/verify-command.ts";
 import { ConfigError } from "./config.ts";
+import { integrateQueued } from "./domain/audit/audit-trail.ts";
 import { CheckpointError } from "./domain/audit/checkpoint.ts";
 import { InvalidArgumentError } from "./domain/errors.ts";
 import { EventService } from "./domain/event-service.ts";
@@ -54,6 +55,8 @@ async function run(argv: string[]): Promise<number> {
     return withStore(values, async (store) => {
       const events = new EventService(store, new PageTokenCodec(randomBytes(32)));
       const summary = await importJsonl(positionals[0], events, (line) => console.error(line));
+      // Positions in the audit log now; the next server start signs their checkpoint.
+      await integrateQueued(store.audit);
       console.error(
         `imported ${positionals[0]}: ${summary.lines} lines, ${summary.accepted} events accepted ` +
           `(already stored ones are kept once), ${summary.badLines} bad lines, ${summary.seconds.toFixed(1)} s`,

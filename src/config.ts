@@ -204,7 +204,8 @@ export const SETTINGS: readonly Setting[] = [
     env: "CHAUKAS_CHECKPOINT_INTERVAL_MS",
     defaultValue: "1000",
     parse: positiveInt,
-    description: "How often each tenant's audit log that grew gets a signed checkpoint.",
+    description:
+      "How often stored events are appended to their tenants' audit logs, and each log that grew gets a signed checkpoint.",
   },
   {
     key: "disableAuditTrail",

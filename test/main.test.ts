@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { exitOf, startServerProcess } from "./support/server-process.ts";
+import { exitOf, killServerProcesses, startServerProcess } from "./support/server-process.ts";
 
 const MAIN = join(import.meta.dirname, "..", "src", "main.ts");
 
@@ -17,7 +17,10 @@ function rpc(baseUrl: string, method: string, body: unknown, key?: string): Prom
 
 describe("the server process (npm start)", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "chaukas-main-"));
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(() => {
+    killServerProcesses();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   test("serves from an embedded database, locks its data directory, stops on SIGTERM, and keeps the data", async () => {
     const first = await startServerProcess(["--data-dir", dataDir]);

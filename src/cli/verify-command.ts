@@ -52,6 +52,12 @@ export async function verifyDatabase(audit: AuditLog, tenantId: string, verifier
   if (head && head.size !== verifier.size) {
     verifier.report({ problem: `the log's head says ${head.size} entries, ${verifier.size} were found` });
   }
+  const pending = await audit.pendingEvents(ALL_TENANTS, tenantId);
+  if (pending > 0) {
+    verifier.notes.push(
+      `${pending} stored event(s) are queued for the log: a running server appends them within its checkpoint interval`,
+    );
+  }
   const outside = await audit.eventsOutsideLog(ALL_TENANTS, tenantId, OUTSIDE_LOG_SHOWN + 1);
   for (const eventId of outside.slice(0, OUTSIDE_LOG_SHOWN)) {
     verifier.report({
@@ -138,6 +144,12 @@ export function tenantOfCheckpoint(note: string): string {
 
 /** Prints the outcome; returns the exit code (0: the log verifies). */
 export function printVerification(verifier: LogVerifier, print: (line: string) => void): number {
+  const code = printOutcome(verifier, print);
+  for (const note of verifier.notes) print(`note: ${note}`);
+  return code;
+}
+
+function printOutcome(verifier: LogVerifier, print: (line: string) => void): number {
   if (verifier.findingCount === 0) {
     print(
       `OK: ${verifier.size} entries, root ${Buffer.from(verifier.root()).toString("base64")}; ` +

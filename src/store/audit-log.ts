@@ -2,9 +2,10 @@ import type { NodeId } from "../domain/audit/merkle.ts";
 import type { TenantScope } from "./event-store.ts";
 
 /**
- * The stored side of the audit trail: one append-only Merkle log per tenant. Appends happen in
- * EventWriter.insertEvents, in the events' own transaction; this interface reads the logs and
- * keeps their signed checkpoints. Positions and sizes are bigint as stored.
+ * The stored side of the audit trail: one append-only Merkle log per tenant. EventWriter.insertEvents
+ * queues the events it stores, in their own transaction; `integrate` moves queued events into
+ * their logs; the rest reads the logs and keeps their signed checkpoints. Positions and sizes
+ * are bigint as stored.
  */
 
 /** Subtrees of 2^4 leaves and more have their hashes stored; smaller ones are computed from leaves. */
@@ -43,6 +44,13 @@ export interface LogEntry extends LogLeaf {
 }
 
 export interface AuditLog {
+  /**
+   * Appends up to `limit` queued events to their tenants' logs; returns how many. Returns 0
+   * without waiting when another process is integrating. Not tenant-scoped: a server job.
+   */
+  integrate(limit: number): Promise<number>;
+  /** How many of the tenant's stored events (or of those with `eventId`) wait for their place in its log. */
+  pendingEvents(scope: TenantScope, tenantId: string, eventId?: string): Promise<number>;
   /** Every tenant's head that is ahead of its latest checkpoint. Not tenant-scoped: a server job. */
   headsAhead(): Promise<LogHead[]>;
   head(scope: TenantScope, tenantId: string): Promise<LogHead | undefined>;
@@ -59,6 +67,6 @@ export interface AuditLog {
   subtreeHashes(scope: TenantScope, tenantId: string, ids: readonly NodeId[]): Promise<Uint8Array[]>;
   /** The stored hashes of subtrees of 2^STORED_NODE_MIN_LEVEL leaves and more; undefined where none is stored. */
   storedNodes(scope: TenantScope, tenantId: string, ids: readonly NodeId[]): Promise<(Uint8Array | undefined)[]>;
-  /** Ids of the tenant's stored events that have no leaf, at most `limit`. */
+  /** Ids of the tenant's stored events that have no leaf and are not queued for one, at most `limit`. */
   eventsOutsideLog(scope: TenantScope, tenantId: string, limit: number): Promise<string[]>;
 }

@@ -104,9 +104,9 @@ export const ALL_TENANTS: TenantScope = { allTenants: true };
 
 export interface EventWriter {
   /**
-   * Stores the records in one transaction and appends the new ones, in the given order, to their
-   * tenants' audit logs. A (tenant, event_id) already stored is left as is, and of repeats within
-   * `records` the first is kept.
+   * Stores the records in one transaction and queues the new ones, in the given order, for their
+   * tenants' audit logs (see AuditLog.integrate). A (tenant, event_id) already stored is left as
+   * is, and of repeats within `records` the first is kept.
    */
   insertEvents(scope: TenantScope, records: readonly EventRecord[]): Promise<void>;
 }

@@ -59,3 +59,8 @@ export async function inTenantScope<T>(
     }
   });
 }
+
+/** The bytes as a Buffer over the same memory (what node-postgres sends as bytea). */
+export function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

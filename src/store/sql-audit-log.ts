@@ -7,17 +7,23 @@ import {
   STORED_NODE_MIN_LEVEL,
   type StoredCheckpoint,
 } from "./audit-log.ts";
-import { ALL_TENANTS, type EventRecord, type TenantScope } from "./event-store.ts";
-import { inTenantScope } from "./pool.ts";
+import { ALL_TENANTS, type TenantScope } from "./event-store.ts";
+import { inTenantScope, toBuffer } from "./pool.ts";
+
+/** An event waiting for its place in its tenant's log. */
+interface PendingLeaf {
+  tenantId: string;
+  eventId: string;
+  contentHash: Uint8Array;
+}
 
 /**
- * Appends newly stored events to their tenants' logs, inside the transaction that stored them:
- * the events and their leaves commit together or not at all. Each tenant's head row is locked
- * (created if absent) in one sorted order, so concurrent appenders, in this process or another,
- * queue instead of deadlocking, and each gets the next positions.
+ * Appends queued events, in the given order, to their tenants' logs. Each tenant's head row is
+ * locked (created if absent) in one sorted order, so appenders queue rather than deadlock, and
+ * each gets the next positions.
  */
-export async function appendToLogs(client: pg.PoolClient, records: readonly EventRecord[]): Promise<void> {
-  const byTenant = new Map<string, EventRecord[]>();
+async function appendToLogs(client: pg.PoolClient, records: readonly PendingLeaf[]): Promise<void> {
+  const byTenant = new Map<string, PendingLeaf[]>();
   for (const record of records) {
     const list = byTenant.get(record.tenantId);
     if (list) list.push(record);
@@ -59,6 +65,38 @@ export class SqlAuditLog implements AuditLog {
 
   constructor(pool: pg.Pool) {
     this.#pool = pool;
+  }
+
+  async integrate(limit: number): Promise<number> {
+    return inTenantScope(this.#pool, ALL_TENANTS, async (client) => {
+      // One integrator at a time per database; another process's round will take these.
+      const { rows: lock } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS locked", [
+        INTEGRATOR_LOCK,
+      ]);
+      if (!lock[0].locked) return 0;
+      // Deleted and appended in one transaction: a queued event joins its log exactly once.
+      const { rows } = await client.query<{ tenant_id: string; event_id: string; content_hash: Buffer }>(
+        `DELETE FROM audit_pending WHERE ctid = ANY(ARRAY(SELECT ctid FROM audit_pending LIMIT $1))
+         RETURNING tenant_id, event_id, content_hash`,
+        [limit],
+      );
+      if (rows.length > 0) {
+        await appendToLogs(
+          client,
+          rows.map((row) => ({ tenantId: row.tenant_id, eventId: row.event_id, contentHash: row.content_hash })),
+        );
+      }
+      return rows.length;
+    });
+  }
+
+  async pendingEvents(scope: TenantScope, tenantId: string, eventId?: string): Promise<number> {
+    const { rows } = await this.#query<{ n: number }>(
+      scope,
+      "SELECT count(*)::int AS n FROM audit_pending WHERE tenant_id = $1 AND ($2::text IS NULL OR event_id = $2)",
+      [tenantId, eventId ?? null],
+    );
+    return rows[0].n;
   }
 
   async headsAhead(): Promise<LogHead[]> {
@@ -165,6 +203,7 @@ export class SqlAuditLog implements AuditLog {
       scope,
       `SELECT event_id FROM events e WHERE tenant_id = $1
          AND NOT EXISTS (SELECT 1 FROM audit_leaves l WHERE l.tenant_id = e.tenant_id AND l.event_id = e.event_id)
+         AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.tenant_id = e.tenant_id AND p.event_id = e.event_id)
        ORDER BY event_id LIMIT $2`,
       [tenantId, limit],
     );
@@ -175,6 +214,9 @@ export class SqlAuditLog implements AuditLog {
     return inTenantScope(this.#pool, scope, (client) => client.query<R>(text, values));
   }
 }
+
+/** The advisory lock key of the integrator ("chaukas audit integrator" in spirit; any fixed int8). */
+const INTEGRATOR_LOCK = "4242000002";
 
 const LOCK_HEADS = `
 INSERT INTO audit_heads (tenant_id, size, compact_range, last_content_hash)
@@ -262,8 +304,6 @@ function splitHashes(bytes: Buffer): Uint8Array[] {
   for (let i = 0; i < bytes.length; i += HASH_SIZE) hashes.push(bytes.subarray(i, i + HASH_SIZE));
   return hashes;
 }
-
-const toBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 const toHead = (row: HeadRow): LogHead => ({
   tenantId: row.tenant_id,

@@ -11,8 +11,8 @@ import type {
   TenantScope,
 } from "./event-store.ts";
 import type { KeyStore } from "./key-store.ts";
-import { inTenantScope, runQuery } from "./pool.ts";
-import { appendToLogs, SqlAuditLog } from "./sql-audit-log.ts";
+import { inTenantScope, runQuery, toBuffer } from "./pool.ts";
+import { SqlAuditLog } from "./sql-audit-log.ts";
 import { SqlKeyStore } from "./sql-key-store.ts";
 
 /**
@@ -36,14 +36,16 @@ export class SqlEventStore implements EventStore {
   }
 
   async insertEvents(scope: TenantScope, records: readonly EventRecord[]): Promise<void> {
+    // Of repeats the first is kept: ON CONFLICT cannot choose between rows of one statement.
     const unique = firstOfEach(records);
     if (unique.length === 0) return;
     // One statement whatever the batch size: each column travels as one array parameter and
     // unnest() turns them back into rows.
-    await inTenantScope(this.#pool, scope, async (client) => {
-      const { rows } = await client.query<{ tenant_id: string; event_id: string }>({
-        name: "insert-events",
-        text: INSERT_EVENTS,
+    await inTenantScope(this.#pool, scope, (client) =>
+      client.query({
+        // With the trail on, the same statement queues the events it stored for their logs.
+        name: this.#auditTrail ? "insert-events-and-queue" : "insert-events",
+        text: this.#auditTrail ? INSERT_EVENTS_AND_QUEUE : INSERT_EVENTS,
         values: [
           unique.map((r) => r.tenantId),
           unique.map((r) => r.eventId),
@@ -59,14 +61,11 @@ export class SqlEventStore implements EventStore {
           unique.map((r) => JSON.stringify(r.tags)),
           // PostgreSQL text cannot hold NUL; the search text is only indexed, so a space loses nothing.
           unique.map((r) => withoutNul(r.searchText)),
-          unique.map((r) => Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength)),
+          unique.map((r) => toBuffer(r.payload)),
+          ...(this.#auditTrail ? [unique.map((r) => toBuffer(r.contentHash))] : []),
         ],
-      });
-      // Only the events stored now join the log; one already stored keeps its place.
-      const stored = new Set(rows.map((row) => recordKey(row.tenant_id, row.event_id)));
-      const appended = unique.filter((r) => stored.has(recordKey(r.tenantId, r.eventId)));
-      if (this.#auditTrail && appended.length > 0) await appendToLogs(client, appended);
-    });
+      }),
+    );
   }
 
   async queryEvents(scope: TenantScope, query: EventPageQuery): Promise<StoredEvent[]> {
@@ -178,7 +177,7 @@ interface PageRow {
   checkpoint_size: string | null;
 }
 
-const INSERT_EVENTS = `
+const INSERT_COLUMNS = `
 INSERT INTO events (tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id,
                     type, status, severity, ts_ns, tags, search, payload)
 SELECT tenant_id, event_id, project_id, session_id,
@@ -186,13 +185,31 @@ SELECT tenant_id, event_id, project_id, session_id,
        type, status, severity, ts_ns,
        ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)),
        to_tsvector('simple', search_text),
-       payload
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-            $8::int2[], $9::int2[], $10::int2[], $11::int8[], $12::text[], $13::text[], $14::bytea[])
-     AS t(tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id,
-          type, status, severity, ts_ns, tags, search_text, payload)
-ON CONFLICT (tenant_id, event_id) DO NOTHING
-RETURNING tenant_id, event_id`;
+       payload`;
+
+const EVENT_ARRAYS = `$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+  $8::int2[], $9::int2[], $10::int2[], $11::int8[], $12::text[], $13::text[], $14::bytea[]`;
+
+const EVENT_COLUMNS = `tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id,
+  type, status, severity, ts_ns, tags, search_text, payload`;
+
+const INSERT_EVENTS = `${INSERT_COLUMNS}
+FROM unnest(${EVENT_ARRAYS}) AS t(${EVENT_COLUMNS})
+ON CONFLICT (tenant_id, event_id) DO NOTHING`;
+
+/** Inserts the events and queues those stored now (not the ones already there) for their logs. */
+const INSERT_EVENTS_AND_QUEUE = `
+WITH t AS (
+  SELECT * FROM unnest(${EVENT_ARRAYS}, $15::bytea[]) WITH ORDINALITY AS t(${EVENT_COLUMNS}, content_hash, n)
+), stored AS (
+  ${INSERT_COLUMNS} FROM t ORDER BY n
+  ON CONFLICT (tenant_id, event_id) DO NOTHING
+  RETURNING tenant_id, event_id
+)
+INSERT INTO audit_pending (tenant_id, event_id, content_hash)
+SELECT t.tenant_id, t.event_id, t.content_hash
+FROM t JOIN stored ON stored.tenant_id = t.tenant_id COLLATE "C" AND stored.event_id = t.event_id COLLATE "C"
+ORDER BY t.n`;
 
 /** The records without repeats of a (tenant, event_id), each kept at its first place. */
 function firstOfEach(records: readonly EventRecord[]): EventRecord[] {

@@ -29,6 +29,9 @@ describe.each(await storeKinds())("row-level security beneath the queries (%s)",
 
   test("the audit log is isolated the same way", async () => {
     const asA = { tenantId: "a" };
+    expect(await opened.store.audit.pendingEvents(asA, "b")).toBe(0);
+    expect(await opened.store.audit.pendingEvents(asA, "a")).toBe(1);
+    await opened.store.audit.integrate(10);
     await opened.store.audit.addCheckpoint({ tenantId: "b", size: 1n, rootHash: new Uint8Array(32), note: "b" });
     expect(await opened.store.audit.entries(asA, "b", 0n, 10)).toEqual([]);
     expect(await opened.store.audit.entry(asA, "b", "b-1")).toBeUndefined();

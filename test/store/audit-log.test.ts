@@ -36,11 +36,16 @@ describe.each(await storeKinds())("audit log on the %s store", (kind: StoreKind)
   afterAll(() => close());
 
   const records = (tenantId: string, ids: string[]) => ids.map((eventId) => eventRecord({ tenantId, eventId }));
+  /** Stores the records, then runs the integrator as a server's checkpointer would. */
+  const ingest = async (batch: ReturnType<typeof records>) => {
+    await store.insertEvents(ALL_TENANTS, batch);
+    await store.audit.integrate(10_000);
+  };
 
   it("appends each new event once, in the order given, chained by hash_prev", async () => {
-    await store.insertEvents(ALL_TENANTS, records("chain", ["c", "a", "b"]));
+    await ingest(records("chain", ["c", "a", "b"]));
     // A repeat is not appended again, within a batch or across batches.
-    await store.insertEvents(ALL_TENANTS, records("chain", ["a", "d", "d", "c", "e"]));
+    await ingest(records("chain", ["a", "d", "d", "c", "e"]));
     const entries = await store.audit.entries(ALL_TENANTS, "chain", 0n, 100);
     expect(entries.map((e) => [e.position, e.eventId])).toEqual([
       [0n, "c"],
@@ -57,8 +62,25 @@ describe.each(await storeKinds())("audit log on the %s store", (kind: StoreKind)
     expect(head?.size).toBe(5n);
   });
 
+  it("queues stored events until the integrator appends them, a bounded chunk at a time", async () => {
+    await store.insertEvents(ALL_TENANTS, records("queue", ["q1", "q2", "q3"]));
+    expect(await store.audit.pendingEvents(ALL_TENANTS, "queue")).toBe(3);
+    expect(await store.audit.entries(ALL_TENANTS, "queue", 0n, 10)).toEqual([]);
+    // Queued is not outside the log: verification tells them apart.
+    expect(await store.audit.eventsOutsideLog(ALL_TENANTS, "queue", 10)).toEqual([]);
+    expect(await store.audit.integrate(2)).toBe(2);
+    expect(await store.audit.integrate(10)).toBeGreaterThanOrEqual(1);
+    expect(await store.audit.pendingEvents(ALL_TENANTS, "queue")).toBe(0);
+    const entries = await store.audit.entries(ALL_TENANTS, "queue", 0n, 10);
+    expect(entries.map((e) => [e.position, e.eventId])).toEqual([
+      [0n, "q1"],
+      [1n, "q2"],
+      [2n, "q3"],
+    ]);
+  });
+
   it("keeps one log per tenant, even for a batch that mixes tenants", async () => {
-    await store.insertEvents(ALL_TENANTS, [
+    await ingest([
       eventRecord({ tenantId: "mix-b", eventId: "1" }),
       eventRecord({ tenantId: "mix-a", eventId: "1" }),
       eventRecord({ tenantId: "mix-b", eventId: "2" }),
@@ -78,7 +100,7 @@ describe.each(await storeKinds())("audit log on the %s store", (kind: StoreKind)
     // Batches of varied sizes, so appends start and end at every alignment.
     for (let batch = 1; ids.length < 140; batch++) {
       const next = Array.from({ length: batch % 7 || 3 }, (_, i) => `e${ids.length + i}`);
-      await store.insertEvents(ALL_TENANTS, records(tenant, next));
+      await ingest(records(tenant, next));
       ids.push(...next);
       const head = await store.audit.head(ALL_TENANTS, tenant);
       const leaves = ids.map((id) => sha256(new TextEncoder().encode(id)));
@@ -100,7 +122,7 @@ describe.each(await storeKinds())("audit log on the %s store", (kind: StoreKind)
   });
 
   it("fills each queried event's log entry and, once signed, its first checkpoint", async () => {
-    await store.insertEvents(ALL_TENANTS, records("read", ["x", "y"]));
+    await ingest(records("read", ["x", "y"]));
     const before = await store.queryEvents(ALL_TENANTS, { filter: { tenantId: "read" }, ascending: true, limit: 10 });
     expect(before.map((e) => [e.eventId, e.logEntry?.position, e.logEntry?.checkpointSize])).toEqual([
       ["x", 0n, undefined],
@@ -116,7 +138,7 @@ describe.each(await storeKinds())("audit log on the %s store", (kind: StoreKind)
   });
 
   it("lists the heads ahead of their latest checkpoint, and keeps the first checkpoint of a size", async () => {
-    await store.insertEvents(ALL_TENANTS, records("ahead", ["1", "2"]));
+    await ingest(records("ahead", ["1", "2"]));
     expect((await store.audit.headsAhead()).map((h) => h.tenantId)).toContain("ahead");
     await store.audit.addCheckpoint({ tenantId: "ahead", size: 2n, rootHash: new Uint8Array(32), note: "first" });
     await store.audit.addCheckpoint({ tenantId: "ahead", size: 2n, rootHash: new Uint8Array(32), note: "second" });
@@ -128,6 +150,7 @@ describe.each(await storeKinds())("audit log on the %s store", (kind: StoreKind)
     const off = await openTestStore(kind, { auditTrail: false });
     try {
       await off.store.insertEvents(ALL_TENANTS, records("off", ["1", "2"]));
+      expect(await off.store.audit.integrate(10)).toBe(0);
       expect(await off.store.audit.entries(ALL_TENANTS, "off", 0n, 10)).toEqual([]);
       expect(await off.store.audit.eventsOutsideLog(ALL_TENANTS, "off", 10)).toEqual(["1", "2"]);
     } finally {
@@ -147,6 +170,7 @@ describe.runIf((await storeKinds()).includes("postgres"))("write once, on Postgr
     // 16 events: the log then holds a stored subtree node too.
     const events = Array.from({ length: 16 }, (_, i) => eventRecord({ tenantId: "t", eventId: `e${i}` }));
     await store.insertEvents(ALL_TENANTS, events);
+    await store.audit.integrate(100);
     await store.audit.addCheckpoint({ tenantId: "t", size: 1n, rootHash: new Uint8Array(32), note: "n" });
     // The database owner, a superuser here: the triggers hold even for it.
     sql = new pg.Client({ connectionString: opened.url });

@@ -19,6 +19,8 @@ export function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}):
     env: { ...process.env, DATABASE_URL: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  started.add(child);
+  child.once("exit", () => started.delete(child));
   let output = "";
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -30,6 +32,13 @@ export function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}):
     child.stderr.on("data", onData);
     child.once("exit", (code) => reject(new Error(`exited with ${code} before listening:\n${output}`)));
   });
+}
+
+const started = new Set<ChildProcess>();
+
+/** Kills every server this file started that still runs: for afterAll, so a failed test leaves none behind. */
+export function killServerProcesses(): void {
+  for (const child of started) child.kill("SIGKILL");
 }
 
 export function exitOf(child: ChildProcess): Promise<number | null> {

@@ -1,4 +1,4 @@
-import type { StoredCheckpoint } from "../../store/audit-log.ts";
+import type { AuditLog, StoredCheckpoint } from "../../store/audit-log.ts";
 import type { EventStore } from "../../store/event-store.ts";
 import { authorizeProject, type Principal, scopeTenant, tenantScope } from "../access.ts";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
@@ -15,6 +15,19 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from "./merkle.ts";
+
+/** Queued events appended per integrating transaction. */
+const INTEGRATE_CHUNK = 10_000;
+
+/** Moves every queued event into its log, one bounded transaction at a time; returns how many. */
+export async function integrateQueued(audit: AuditLog): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const appended = await audit.integrate(INTEGRATE_CHUNK);
+    total += appended;
+    if (appended < INTEGRATE_CHUNK) return total;
+  }
+}
 
 /** What Event.worm_proof_id holds: the name of the first checkpoint that includes the event. */
 export function checkpointId(size: bigint): string {
@@ -65,8 +78,12 @@ export class AuditTrail {
     return logOrigin(this.#logName, tenantId);
   }
 
-  /** Signs a checkpoint for every tenant's log that grew since its latest one; returns them. */
+  /**
+   * Moves every queued event into its tenant's log, then signs a checkpoint for every log that
+   * grew since its latest one; returns those checkpoints.
+   */
   async checkpointAll(): Promise<StoredCheckpoint[]> {
+    await integrateQueued(this.#store.audit);
     const signed = [];
     for (const head of await this.#store.audit.headsAhead()) {
       const rootHash = new CompactRange(Number(head.size), head.compactRange).root();
@@ -94,6 +111,11 @@ export class AuditTrail {
     if (!eventId) throw new InvalidArgumentError([{ field: "event_id", description: "is required" }]);
     const scope = tenantScope(principal);
     const entry = await this.#store.audit.entry(scope, tenant, eventId);
+    if (!entry && (await this.#store.audit.pendingEvents(scope, tenant, eventId)) > 0) {
+      throw new FailedPreconditionError(
+        `event "${eventId}" is stored and queued for the audit log: it gets its position and checkpoint within the checkpoint interval`,
+      );
+    }
     if (!entry) throw new NotFoundError(`event "${eventId}" is not in the audit log of tenant "${tenant}"`);
     authorizeProject(principal, entry.projectId, eventId);
     const checkpoint = await this.#checkpoint(principal, tenant, treeSize);

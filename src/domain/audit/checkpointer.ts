@@ -6,9 +6,10 @@ export interface CheckpointerLog {
 }
 
 /**
- * Signs checkpoints of the logs that grew, every `intervalMs`: an acknowledged event is in a
- * signed checkpoint within about one interval. Several servers on one database may all run one;
- * a checkpoint of a size already signed is kept as is.
+ * Every `intervalMs`, moves the events stored since into their tenants' logs and signs a
+ * checkpoint of each log that grew: an acknowledged event has its position and a signed
+ * checkpoint within about one interval. Several servers on one database may all run one: one
+ * integrates at a time, and a checkpoint of a size already signed is kept as is.
  */
 export class Checkpointer {
   readonly #trail: AuditTrail;

@@ -41,6 +41,8 @@ export class LogVerifier {
   readonly #pending: SignedCheckpoint[] = [];
   #previous: Uint8Array = new Uint8Array();
   readonly findings: Finding[] = [];
+  /** What a reader should know that is not wrong (events still queued for the log, say). */
+  readonly notes: string[] = [];
   findingCount = 0;
   checkpointsVerified = 0;
 

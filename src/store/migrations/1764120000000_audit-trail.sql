@@ -1,11 +1,20 @@
 -- Up Migration
 
--- The audit trail: one append-only Merkle log per tenant (RFC 6962 hashing), appended to in the
--- transaction that stores the events (see sql-audit-log.ts). Only audit_heads ever changes.
+-- The audit trail: one append-only Merkle log per tenant (RFC 6962 hashing). The transaction
+-- that stores events also queues them in audit_pending; an integrator (one at a time per
+-- database) moves queued events into their tenants' logs, as Tessera does (see
+-- sql-audit-log.ts). Besides the queue, only audit_heads ever changes.
+
+-- Events stored but not yet in their log. No index: it is only ever read whole, in chunks.
+CREATE TABLE audit_pending (
+  tenant_id     text COLLATE "C" NOT NULL,
+  event_id      text COLLATE "C" NOT NULL,
+  content_hash  bytea NOT NULL
+);
 
 -- Each tenant's log: its size, the hashes of the perfect subtrees that cover it, largest first
 -- (a compact range, 32 bytes each), and its last leaf's content hash: all an append needs.
--- Every appending transaction locks its tenant's row, so positions are handed out once, without gaps.
+-- The integrator locks the rows it appends to, so positions are handed out once, without gaps.
 CREATE TABLE audit_heads (
   tenant_id          text COLLATE "C" PRIMARY KEY,
   size               bigint NOT NULL,
@@ -71,7 +80,7 @@ DO $$
 DECLARE
   t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['audit_heads', 'audit_leaves', 'audit_nodes', 'audit_checkpoints'] LOOP
+  FOREACH t IN ARRAY ARRAY['audit_pending', 'audit_heads', 'audit_leaves', 'audit_nodes', 'audit_checkpoints'] LOOP
     EXECUTE format('GRANT SELECT, INSERT ON %I TO chaukas_tenant', t);
     EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
@@ -83,12 +92,14 @@ BEGIN
   END LOOP;
 END $$;
 GRANT UPDATE ON audit_heads TO chaukas_tenant;
+GRANT DELETE ON audit_pending TO chaukas_tenant;
 
 -- Down Migration
 DROP TABLE audit_checkpoints;
 DROP TABLE audit_nodes;
 DROP TABLE audit_leaves;
 DROP TABLE audit_heads;
+DROP TABLE audit_pending;
 DROP TRIGGER events_append_only ON events;
 DROP TRIGGER events_no_truncate ON events;
 DROP FUNCTION chaukas_refuse_change();

@@ -117,6 +117,9 @@ describe.each(await storeKinds())("AuditTrail on the %s store", (kind) => {
     await expect(trail.checkpoint(UNRESTRICTED, "why", 0n)).rejects.toThrow(NotFoundError);
     await trail.checkpointAll();
     await events.ingestEvent(UNRESTRICTED, makeEvent({ tenantId: "why", eventId: "late" }));
+    // Queued for the log, then in it but not yet in a checkpoint: both "not yet".
+    await expect(trail.inclusionProof(UNRESTRICTED, "why", "late", 0n)).rejects.toThrow(/queued for the audit log/);
+    await store.audit.integrate(10);
     await expect(trail.inclusionProof(UNRESTRICTED, "why", "late", 0n)).rejects.toThrow(FailedPreconditionError);
     await expect(trail.inclusionProof(UNRESTRICTED, "why", "nope", 0n)).rejects.toThrow(NotFoundError);
     await expect(trail.checkpoint(UNRESTRICTED, "why", 7n)).rejects.toThrow(NotFoundError);
