@@ -48,7 +48,9 @@ postgres://postgres@127.0.0.1:5432/postgres), measures, drops it, prints a table
   --grpc-connections N   HTTP/2 connections for gRPC ingest (default 4)
   --grpc-streams N       concurrent calls per connection (default 2; 4 for single events)
   --sdk-clients N        concurrent SDK clients, one keep-alive connection each (default 8)
-  --only LIST            comma-separated parts: ceiling,ingest,audit-off,tax,query,embedded (default all)
+  --only LIST            comma-separated parts: ceiling,ingest,audit-off,tax,query,embedded (default
+                         all of these), and soak: sustained gRPC batch ingest, RSS sampled every 10 s
+  --soak-seconds N       how long the soak runs (default 600)
   --deep-page-size N     page_size while walking to page 1000 of a tenant's stream (default 10)
   --render FILE.json     measure nothing: print an earlier run's tables and write FILE.md
   --keep-db              keep the database at the end (for EXPLAIN); prints its URL
@@ -83,10 +85,13 @@ interface Options {
   serverNodeFlags: string[];
   keepDb: boolean;
   deepPageSize: number;
+  soakSeconds: number;
   render?: string;
 }
 
 const PARTS = ["ceiling", "ingest", "audit-off", "tax", "query", "embedded"];
+/** Parts only `--only` runs: they take minutes of machine time on purpose. */
+const OPT_IN_PARTS = ["soak"];
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -108,6 +113,7 @@ function parseOptions(argv: string[]): Options {
       "server-node-flags": { type: "string" },
       "keep-db": { type: "boolean" },
       "deep-page-size": { type: "string" },
+      "soak-seconds": { type: "string" },
       render: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -124,7 +130,8 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const parts = new Set((values.only ?? PARTS.join(",")).split(",").map((s) => s.trim()));
-  for (const p of parts) if (!PARTS.includes(p)) throw new Error(`--only: unknown part "${p}" (${PARTS.join(", ")})`);
+  const known = [...PARTS, ...OPT_IN_PARTS];
+  for (const p of parts) if (!known.includes(p)) throw new Error(`--only: unknown part "${p}" (${known.join(", ")})`);
   return {
     tiny,
     queryEvents: int(values.events, tiny ? 6_000 : 300_000, "events"),
@@ -152,6 +159,7 @@ function parseOptions(argv: string[]): Options {
     serverNodeFlags: (values["server-node-flags"] ?? "").split(" ").filter(Boolean),
     keepDb: Boolean(values["keep-db"]),
     deepPageSize: int(values["deep-page-size"], 10, "deep-page-size"),
+    soakSeconds: int(values["soak-seconds"], tiny ? 5 : 600, "soak-seconds"),
     render: values.render,
   };
 }
@@ -416,6 +424,54 @@ async function ingestRuns(
     }
   }
   return results;
+}
+
+/**
+ * Sustained load: gRPC batches of 500 for `soakSeconds`, the corpus sent again and again under new
+ * event ids (each round is new events, so the table grows as in production). The server's RSS is
+ * sampled every 10 s: flat memory means the last minute's peak is near the second minute's.
+ */
+async function soakRun(o: Options, events: readonly Event[], db: BenchDatabase, tmp: string) {
+  await db.reset("events");
+  const server = await startServer({
+    databaseUrl: db.url,
+    logFile: join(tmp, "server-soak.log"),
+    logLevel: o.serverLogLevel,
+  });
+  const samples: { seconds: number; rssMb: number }[] = [];
+  const started = performance.now();
+  const elapsed = () => (performance.now() - started) / 1000;
+  const sample = () => samples.push({ seconds: round(elapsed()), rssMb: mib(server.memory().rssBytes) });
+  const timer = setInterval(sample, 10_000);
+  let sent = 0;
+  try {
+    for (let pass = 0; elapsed() < o.soakSeconds; pass++) {
+      const renamed = events.map((e) => ({ ...e, eventId: `${e.eventId}-soak${pass}` }));
+      const totals = await runGrpcBatches(
+        server.baseUrl,
+        grpcBatches(renamed, o.grpcBatch, o.seed + pass),
+        o.grpcConnections,
+        o.grpcStreams,
+      );
+      sent += totals.events;
+      log(`soak: ${thousands(sent)} events in ${round(elapsed())} s; server RSS ${samples.at(-1)?.rssMb ?? "-"} MiB`);
+    }
+  } finally {
+    clearInterval(timer);
+    sample();
+    await stopServer(server);
+  }
+  const seconds = elapsed();
+  const peakBetween = (from: number, to: number) =>
+    Math.max(...samples.filter((x) => x.seconds >= from && x.seconds <= to).map((x) => x.rssMb), 0);
+  return {
+    seconds: round(seconds),
+    events: sent,
+    eventsPerSec: round(sent / seconds),
+    secondMinutePeakRssMb: peakBetween(60, 120),
+    lastMinutePeakRssMb: peakBetween(seconds - 60, seconds),
+    samples,
+  };
 }
 
 /** The COPY ceiling: the same records, written by PostgreSQL alone, into a copy of `events`. */
@@ -734,6 +790,8 @@ async function main(): Promise<void> {
       );
     }
 
+    if (o.parts.has("soak")) results.soak = await soakRun(o, events, db, tmp);
+
     if (o.parts.has("tax")) {
       await db.reset("events");
       const server = await startServer({
@@ -852,6 +910,7 @@ interface Report {
   corpus: { avgEventBytes: number };
   ceiling?: Awaited<ReturnType<typeof ceilingRuns>>;
   ingest?: Record<string, IngestResult>;
+  soak?: Awaited<ReturnType<typeof soakRun>>;
   /** The same ingest with --disable-audit-trail. */
   ingestAuditOff?: Record<string, IngestResult>;
   embedded?: Record<string, IngestResult>;
@@ -964,6 +1023,14 @@ function targets(r: Report): Report["targets"] {
           ? `${round(cost * 100, 1)}% below (${thousands(on.eventsPerSec)} vs ${thousands(off.eventsPerSec)} events/s)`
           : "not measured",
       met: met(cost === undefined ? undefined : cost <= 0.1),
+    });
+  }
+  if (r.soak) {
+    const { secondMinutePeakRssMb: early, lastMinutePeakRssMb: late } = r.soak;
+    out.push({
+      target: `memory flat under sustained load (${r.soak.seconds} s, ${thousands(r.soak.events)} events)`,
+      measured: `peak RSS ${early} MiB in minute 2, ${late} MiB in the last minute`,
+      met: met(early > 0 ? late <= early * 1.1 : undefined),
     });
   }
   const rss = [...Object.values(r.ingest ?? {}).map((x) => x.peakRssMb), ...(r.query ? [r.query.peakRssMb] : [])];
