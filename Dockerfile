@@ -15,4 +15,5 @@ ENV CHAUKAS_HOST=0.0.0.0 \
 VOLUME /data
 EXPOSE 50051
 STOPSIGNAL SIGTERM
-CMD ["node", "src/main.ts"]
+# The same V8 flag as `npm start`: a young generation sized for the server, not for the host.
+CMD ["node", "--max-semi-space-size=8", "src/main.ts"]

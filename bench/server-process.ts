@@ -20,6 +20,13 @@ export interface ServerStart {
   serverFlags?: string[];
 }
 
+/** The Node.js flags of `npm start` (package.json), so the bench measures the server as it is run. */
+const START_NODE_FLAGS: string[] = (() => {
+  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8"));
+  const words: string[] = pkg.scripts.start.split(/\s+/);
+  return words.slice(words.indexOf("node") + 1, words.indexOf("src/main.ts"));
+})();
+
 /**
  * The server as `npm start` runs it, in its own process (`node src/main.ts`), on a free loopback
  * port, without keys (--insecure-no-auth, allowed on 127.0.0.1) and without the per-key rate limit.
@@ -40,6 +47,7 @@ export class ServerProcess {
 
   static async start(options: ServerStart): Promise<ServerProcess> {
     const args = [
+      ...START_NODE_FLAGS,
       ...(options.nodeFlags ?? []),
       MAIN,
       "--host",
