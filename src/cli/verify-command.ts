@@ -3,7 +3,7 @@ import { logOrigin } from "../domain/audit/audit-trail.ts";
 import { parseVerifierKey } from "../domain/audit/checkpoint.ts";
 import { type EntryToVerify, LogVerifier } from "../domain/audit/log-verifier.ts";
 import { canonicalPayload } from "../domain/event-record.ts";
-import type { AuditLog } from "../store/audit-log.ts";
+import { type AuditLog, STORED_NODE_MIN_LEVEL } from "../store/audit-log.ts";
 import { ALL_TENANTS } from "../store/event-store.ts";
 import { Progress } from "./progress.ts";
 import { readSdkFile } from "./sdk-file.ts";
@@ -18,7 +18,8 @@ const OUTSIDE_LOG_SHOWN = 100;
  * page by page, so memory stays flat whatever the log's length.
  */
 export async function verifyDatabase(audit: AuditLog, tenantId: string, verifierKey: string): Promise<LogVerifier> {
-  const verifier = new LogVerifier(logOrigin(parseVerifierKey(verifierKey).name, tenantId), verifierKey);
+  const origin = logOrigin(parseVerifierKey(verifierKey).name, tenantId);
+  const verifier = new LogVerifier(origin, verifierKey, STORED_NODE_MIN_LEVEL);
   const head = await audit.head(ALL_TENANTS, tenantId);
   const total = Number(head?.size ?? 0n);
   const progress = new Progress(`verifying tenant ${tenantId}`);
@@ -41,6 +42,7 @@ export async function verifyDatabase(audit: AuditLog, tenantId: string, verifier
         actualContentHash: entry.payload && createHash("sha256").update(entry.payload).digest(),
       });
     }
+    await compareStoredNodes(audit, tenantId, verifier);
     progress.update(Number(verifier.size), total > 0 ? Number(verifier.size) / total : undefined);
     if (entries.length < PAGE_SIZE) break;
     from = last + 1n;
@@ -67,6 +69,29 @@ export async function verifyDatabase(audit: AuditLog, tenantId: string, verifier
   }
   if (outside.length > OUTSIDE_LOG_SHOWN) verifier.report({ problem: "more events are stored outside the log" });
   return verifier;
+}
+
+/** The subtree hashes proofs are built from must be the ones the leaves give. */
+async function compareStoredNodes(audit: AuditLog, tenantId: string, verifier: LogVerifier): Promise<void> {
+  const rebuilt = verifier.takeRebuiltNodes();
+  if (rebuilt.length === 0) return;
+  const stored = await audit.storedNodes(
+    ALL_TENANTS,
+    tenantId,
+    rebuilt.map((node) => node.id),
+  );
+  rebuilt.forEach(({ id, hash }, i) => {
+    const width = 2 ** id.level;
+    const leaves = `leaves ${id.index * width}..${(id.index + 1) * width - 1}`;
+    const found = stored[i];
+    if (!found)
+      verifier.report({ problem: `the stored hash of subtree ${id.level}/${id.index} (${leaves}) is missing` });
+    else if (!Buffer.from(found).equals(hash)) {
+      verifier.report({
+        problem: `the stored hash of subtree ${id.level}/${id.index} (${leaves}) differs from the one its leaves give: proofs built on it would fail`,
+      });
+    }
+  });
 }
 
 /**

@@ -144,6 +144,11 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("chaukas verify", ()
       ],
     },
     {
+      alteration: "a stored subtree hash changed",
+      sql: "UPDATE audit_nodes SET hash = sha256(hash) WHERE level = 4 AND index = 1",
+      named: [/the stored hash of subtree 4\/1 \(leaves 16\.\.31\) differs from the one its leaves give/],
+    },
+    {
       alteration: "two positions swapped",
       sql: `UPDATE audit_leaves SET position = -1 WHERE position = 5;
             UPDATE audit_leaves SET position = 5 WHERE position = 31;

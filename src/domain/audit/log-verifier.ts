@@ -1,5 +1,5 @@
 import { CheckpointError, openCheckpoint } from "./checkpoint.ts";
-import { CompactRange, leafHash } from "./merkle.ts";
+import { CompactRange, type Hash, leafHash, type NodeId } from "./merkle.ts";
 
 /** One thing wrong with a log, named as precisely as the evidence allows. */
 export interface Finding {
@@ -46,9 +46,24 @@ export class LogVerifier {
   findingCount = 0;
   checkpointsVerified = 0;
 
-  constructor(origin: string, verifierKey: string) {
+  readonly #keepNodesFrom: number | undefined;
+  #rebuiltNodes: { id: NodeId; hash: Hash }[] = [];
+
+  /**
+   * `keepNodesFrom`: keep the subtrees of at least that level the walk rebuilds, for comparing with
+   * stored ones (see takeRebuiltNodes).
+   */
+  constructor(origin: string, verifierKey: string, keepNodesFrom?: number) {
     this.#origin = origin;
     this.#verifierKey = verifierKey;
+    this.#keepNodesFrom = keepNodesFrom;
+  }
+
+  /** The subtrees completed since the last call (with keepNodesFrom), and their rebuilt hashes. */
+  takeRebuiltNodes(): { id: NodeId; hash: Hash }[] {
+    const nodes = this.#rebuiltNodes;
+    this.#rebuiltNodes = [];
+    return nodes;
   }
 
   get size(): bigint {
@@ -101,7 +116,11 @@ export class LogVerifier {
         problem: `event ${entry.eventId} was altered: it hashes to ${hex(entry.actualContentHash)}, its leaf holds ${hex(entry.contentHash)}`,
       });
     }
-    this.#range.append(leafHash(entry.contentHash));
+    const keepFrom = this.#keepNodesFrom;
+    this.#range.append(
+      leafHash(entry.contentHash),
+      keepFrom === undefined ? undefined : (id, hash) => id.level >= keepFrom && this.#rebuiltNodes.push({ id, hash }),
+    );
     this.#previous = entry.contentHash;
     while (this.#pending.length > 0 && this.#pending[0].size === this.size) {
       // biome-ignore lint/style/noNonNullAssertion: checked non-empty
