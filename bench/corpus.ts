@@ -292,17 +292,7 @@ class SessionBuilder {
         },
         agentSpan,
       );
-      this.#emit(
-        {
-          type: EventType.RETRY,
-          status: EventStatus.IN_PROGRESS,
-          severity: Severity.WARN,
-          author: Author.SYSTEM,
-          ...agentOf(agent),
-          retry: { attempt: 1, strategy: "exponential_backoff", backoffMs: 500 * r.between(1, 4) },
-        },
-        agentSpan,
-      );
+      this.#retry(agent, agentSpan, 500 * r.between(1, 4));
     }
     const request = this.#llmRequest(model, turn);
     const start = this.#emit(
@@ -461,17 +451,7 @@ class SessionBuilder {
         },
         agentSpan,
       );
-      this.#emit(
-        {
-          type: EventType.RETRY,
-          status: EventStatus.IN_PROGRESS,
-          severity: Severity.WARN,
-          author: Author.SYSTEM,
-          ...agentOf(agent),
-          retry: { attempt: 1, strategy: "exponential_backoff", backoffMs: 1000 },
-        },
-        agentSpan,
-      );
+      this.#retry(agent, agentSpan, 1000);
       call();
       this.#nowMs += r.between(5, 2500);
     }
@@ -624,6 +604,21 @@ class SessionBuilder {
         },
       },
       agentSpan,
+    );
+  }
+
+  /** The SDK's RETRY event after a failed call: the first attempt again, after `backoffMs`. */
+  #retry(agent: string, parent: Event, backoffMs: number): Event {
+    return this.#emit(
+      {
+        type: EventType.RETRY,
+        status: EventStatus.IN_PROGRESS,
+        severity: Severity.WARN,
+        author: Author.SYSTEM,
+        ...agentOf(agent),
+        retry: { attempt: 1, strategy: "exponential_backoff", backoffMs },
+      },
+      parent,
     );
   }
 

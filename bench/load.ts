@@ -10,6 +10,7 @@ import {
   IngestEventBatchRequestSchema,
   IngestEventRequestSchema,
 } from "../gen/chaukas/spec/server/v1/server_pb.ts";
+import { SDK_HEADERS } from "../test/sdk/sdk-like.ts";
 import { Random, uuid7 } from "./corpus.ts";
 
 /**
@@ -195,16 +196,6 @@ async function runGrpc<R extends { events: number; bytes: number }>(
     grpc.close();
   }
 }
-
-/** The headers the SDK sends (httpx); Host and Content-Length are added by node:http. */
-export const SDK_HEADERS = {
-  accept: "*/*",
-  "accept-encoding": "gzip, deflate",
-  connection: "keep-alive",
-  "user-agent": "chaukas-sdk/0.1.0",
-  "content-type": "application/x-protobuf",
-  authorization: "Bearer bench-key",
-};
 
 /**
  * The SDK's `POST /events/batch`: `clients` SDK processes, each with one keep-alive HTTP/1.1

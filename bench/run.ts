@@ -22,6 +22,7 @@ import {
   grpcBatches,
   grpcSingles,
   type RunTotals,
+  runConcurrently,
   runGrpcBatches,
   runGrpcSingles,
   runSdkBatches,
@@ -489,34 +490,9 @@ async function ceilingRuns(o: Options, db: BenchDatabase, records: EventRecord[]
     const clients = await Promise.all(Array.from({ length: streams }, () => db.connect()));
     try {
       for (const client of clients) await prepareCopyConnection(client);
-      const pgBefore = await db.backendCpu();
-      const cpu = new CpuMeter();
-      const t0 = performance.now();
-      let next = 0;
-      await Promise.all(
-        clients.map(async (client) => {
-          for (let i = next++; i < chunks.length; i = next++) await copyChunk(client, "scratch", chunks[i], mode);
-        }),
+      return await measureWrite(db, what, "scratch", records.length, payloadBytes, () =>
+        inParallel(clients, chunks, (client, chunk) => copyChunk(client, "scratch", chunk, mode)),
       );
-      const seconds = (performance.now() - t0) / 1000;
-      const pgAfter = await db.backendCpu();
-      const postgresCpuSeconds = cpuDelta(pgBefore, pgAfter);
-      const others = cpu.finish(0, postgresCpuSeconds);
-      const stored = await db.count("scratch");
-      if (stored !== records.length) throw new Error(`${what}: ${stored} rows stored, ${records.length} written`);
-      const result = {
-        what,
-        events: records.length,
-        seconds: round(seconds, 2),
-        eventsPerSec: round(records.length / seconds),
-        mbPerSec: round(payloadBytes / 1024 / 1024 / seconds, 2),
-        postgresCpuSeconds,
-        ...others,
-      };
-      log(
-        `ceiling: ${what}: ${thousands(result.eventsPerSec)} events/s; CPU s: postgres ${result.postgresCpuSeconds}, others ${result.otherCpuSeconds} in ${result.seconds} s`,
-      );
-      return result;
     } finally {
       await Promise.all(clients.map((c) => c.end()));
     }
@@ -554,38 +530,67 @@ async function serverSqlRun(o: Options, db: BenchDatabase, records: EventRecord[
     for (let i = 0; i < records.length; i += o.grpcBatch) batches.push(records.slice(i, i + o.grpcBatch));
     await store.insertEvents(ALL_TENANTS, batches[0]); // warm-up: prepares the statement on one connection
     await db.reset("events");
-    const pgBefore = await db.backendCpu();
-    const cpu = new CpuMeter();
-    const t0 = performance.now();
-    let next = 0;
-    await Promise.all(
-      [0, 1].map(async () => {
-        for (let i = next++; i < batches.length; i = next++) await store.insertEvents(ALL_TENANTS, batches[i]);
-      }),
+    const result = await measureWrite(
+      db,
+      `the server's INSERT ... SELECT FROM unnest(...) (store.insertEvents), batches of ${o.grpcBatch}, 2 connections, no server`,
+      "events",
+      records.length,
+      payloadBytes,
+      () => inParallel([0, 1], batches, (_, batch) => store.insertEvents(ALL_TENANTS, batch)),
     );
-    const seconds = (performance.now() - t0) / 1000;
-    const pgAfter = await db.backendCpu();
-    const postgresCpuSeconds = cpuDelta(pgBefore, pgAfter);
-    const others = cpu.finish(0, postgresCpuSeconds);
-    const stored = await db.count("events");
-    if (stored !== records.length) throw new Error(`server SQL: ${stored} rows stored, ${records.length} written`);
     await db.reset("events");
-    const result: CeilingResult = {
-      what: `the server's INSERT ... SELECT FROM unnest(...) (store.insertEvents), batches of ${o.grpcBatch}, 2 connections, no server`,
-      events: records.length,
-      seconds: round(seconds, 2),
-      eventsPerSec: round(records.length / seconds),
-      mbPerSec: round(payloadBytes / 1024 / 1024 / seconds, 2),
-      postgresCpuSeconds,
-      ...others,
-    };
-    log(
-      `ceiling: ${result.what}: ${thousands(result.eventsPerSec)} events/s; CPU s: postgres ${postgresCpuSeconds}, bench ${result.benchCpuSeconds}, others ${result.otherCpuSeconds} in ${result.seconds} s`,
-    );
     return result;
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Times `work` writing `events` rows into `table`, with the CPU PostgreSQL and everything else
+ * spent meanwhile, and checks that every row arrived.
+ */
+async function measureWrite(
+  db: BenchDatabase,
+  what: string,
+  table: string,
+  events: number,
+  payloadBytes: number,
+  work: () => Promise<void>,
+): Promise<CeilingResult> {
+  const pgBefore = await db.backendCpu();
+  const cpu = new CpuMeter();
+  const t0 = performance.now();
+  await work();
+  const seconds = (performance.now() - t0) / 1000;
+  const postgresCpuSeconds = cpuDelta(pgBefore, await db.backendCpu());
+  const others = cpu.finish(0, postgresCpuSeconds);
+  const stored = await db.count(table);
+  if (stored !== events) throw new Error(`${what}: ${stored} rows stored, ${events} written`);
+  const result = {
+    what,
+    events,
+    seconds: round(seconds, 2),
+    eventsPerSec: round(events / seconds),
+    mbPerSec: round(payloadBytes / 1024 / 1024 / seconds, 2),
+    postgresCpuSeconds,
+    ...others,
+  };
+  log(
+    `ceiling: ${what}: ${thousands(result.eventsPerSec)} events/s; CPU s: postgres ${postgresCpuSeconds}, bench ${result.benchCpuSeconds}, others ${result.otherCpuSeconds} in ${result.seconds} s`,
+  );
+  return result;
+}
+
+/** Each worker takes the next item until none is left (runConcurrently, without its request figures). */
+async function inParallel<W, T>(
+  workers: readonly W[],
+  items: readonly T[],
+  each: (worker: W, item: T) => Promise<unknown>,
+) {
+  await runConcurrently(items.length, workers.length, async (i, w) => {
+    await each(workers[w], items[i]);
+    return { events: 0, bytes: 0 };
+  });
 }
 
 /** Loads `count` corpus events into `events` with COPY, keeping what the queries will aim at. */

@@ -52,11 +52,8 @@ export function scopeRead(
   tenantId: string,
   projectId: string,
 ): { tenantId: string; projectId: string } {
+  const tenant = scopeTenant(principal, tenantId);
   if (principal.kind === "unrestricted") return { tenantId, projectId };
-  const tenant = tenantId || principal.tenantId;
-  if (tenant !== principal.tenantId) {
-    throw new PermissionDeniedError(`tenant_id "${tenant}" is outside the scope of key ${principal.keyId}`);
-  }
   const projects = principal.projects;
   if (projects.length === 0) return { tenantId: tenant, projectId };
   const project = projectId || (projects.length === 1 ? projects[0] : "");
@@ -75,7 +72,6 @@ export function scopeRead(
  * limited to projects may read it too; the log holds hashes, and its size counts every project.
  */
 export function scopeTenant(principal: Principal, tenantId: string): string {
-  authorize(principal, "read");
   if (principal.kind === "unrestricted") return tenantId;
   const tenant = tenantId || principal.tenantId;
   if (tenant !== principal.tenantId) {

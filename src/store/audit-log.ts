@@ -27,17 +27,14 @@ export interface StoredCheckpoint {
   note: string;
 }
 
-export interface LogLeaf {
+/** A leaf and what remains of its event. */
+export interface LogEntry {
   position: bigint;
   eventId: string;
   /** The leaf data: SHA-256 of the event's canonical encoding. */
   contentHash: Uint8Array;
   /** The previous position's content hash; empty at position 0. */
   hashPrev: Uint8Array;
-}
-
-/** A leaf and what remains of its event, for verification. */
-export interface LogEntry extends LogLeaf {
   /** The stored event's payload; undefined when the event row is gone. */
   payload?: Uint8Array;
   projectId?: string;

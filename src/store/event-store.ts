@@ -66,7 +66,7 @@ export interface StoredEvent {
   eventId: string;
   timestampNs: bigint;
   payload: Uint8Array;
-  /** Its entry in the tenant's audit log; absent for events stored before the log existed. */
+  /** Its entry in the tenant's audit log; absent while it is queued for the log (and for events stored before the log existed). */
   logEntry?: LogEntryRef;
 }
 

@@ -18,9 +18,9 @@ interface PendingLeaf {
 }
 
 /**
- * Appends queued events, in the given order, to their tenants' logs. Each tenant's head row is
- * locked (created if absent) in one sorted order, so appenders queue rather than deadlock, and
- * each gets the next positions.
+ * Appends queued events, in the given order, to their tenants' logs. The integrator's advisory
+ * lock already makes it the only appender; the head rows are locked too (created if absent, in
+ * one sorted order), so positions stay unique even if that lock were ever bypassed.
  */
 async function appendToLogs(client: pg.PoolClient, records: readonly PendingLeaf[]): Promise<void> {
   const byTenant = new Map<string, PendingLeaf[]>();

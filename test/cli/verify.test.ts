@@ -43,7 +43,7 @@ async function signedLog(): Promise<Log> {
         UNRESTRICTED,
         ids.map((eventId) => makeEvent({ tenantId: TENANT, eventId })),
       );
-      await trail.checkpointAll();
+      await trail.integrateAndSign();
     }
     const latestNote = (await trail.checkpoint(UNRESTRICTED, TENANT, 0n)).note;
     return {

@@ -8,9 +8,9 @@ import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events
 import { IngestGate } from "../../src/domain/ingest-gate.ts";
 import { storeKinds } from "../support/databases.ts";
 import { withoutIntegrity } from "../support/events.ts";
-import { QueryClient } from "../support/query-client.ts";
-import { startTestServer, type TestServer } from "../support/server.ts";
-import { batchRequestBytes, eventRequestBytes, SdkHttp, sdkSession, TENANT } from "./sdk-like.ts";
+import type { QueryClient } from "../support/query-client.ts";
+import type { TestServer } from "../support/server.ts";
+import { batchRequestBytes, eventRequestBytes, SdkHttp, sdkSession, startSdkTestServer, TENANT } from "./sdk-like.ts";
 import { SimulatedSdk } from "./simulated-sdk.ts";
 
 const NO_HEAP_BOUND = Number.MAX_SAFE_INTEGER;
@@ -29,16 +29,12 @@ describe.each(await storeKinds())("backpressure on the %s store", (kind) => {
     let server: TestServer;
     let sdkHttp: SdkHttp;
     let query: QueryClient;
+    let close: () => Promise<void>;
     beforeAll(async () => {
-      server = await startTestServer(kind, {}, new IngestGate({ maxInFlightEvents: 8, maxHeapBytes: NO_HEAP_BOUND }));
-      sdkHttp = new SdkHttp(server.baseUrl);
-      query = new QueryClient(server.baseUrl);
+      const gate = new IngestGate({ maxInFlightEvents: 8, maxHeapBytes: NO_HEAP_BOUND });
+      ({ server, sdk: sdkHttp, query, close } = await startSdkTestServer(kind, {}, gate));
     });
-    afterAll(async () => {
-      sdkHttp.close();
-      query.close();
-      await server.close();
-    });
+    afterAll(() => close());
 
     it("refuses a batch over the bound with 503, Retry-After and 'high memory usage', storing none of it", async () => {
       const events = sdkSession(20);
@@ -121,14 +117,12 @@ describe.each(await storeKinds())("backpressure on the %s store", (kind) => {
   describe("with many concurrent requests inside the bound", () => {
     let server: TestServer;
     let query: QueryClient;
+    let close: () => Promise<void>;
     beforeAll(async () => {
-      server = await startTestServer(kind, {}, new IngestGate({ maxInFlightEvents: 200, maxHeapBytes: NO_HEAP_BOUND }));
-      query = new QueryClient(server.baseUrl);
+      const gate = new IngestGate({ maxInFlightEvents: 200, maxHeapBytes: NO_HEAP_BOUND });
+      ({ server, query, close } = await startSdkTestServer(kind, {}, gate));
     });
-    afterAll(async () => {
-      query.close();
-      await server.close();
-    });
+    afterAll(() => close());
 
     it("serves them all and stores the exact count", async () => {
       // 30 batches of 5 and 50 single events: 200 events, so even all at once they fit.
@@ -151,20 +145,15 @@ describe.each(await storeKinds())("backpressure on the %s store", (kind) => {
 });
 
 describe("backpressure from the heap bound", () => {
-  let server: TestServer;
   let sdkHttp: SdkHttp;
   let query: QueryClient;
+  let close: () => Promise<void>;
   beforeAll(async () => {
     // A heap bound every process is over: all ingest is refused, queries still work.
-    server = await startTestServer("embedded", {}, new IngestGate({ maxInFlightEvents: 1000, maxHeapBytes: 1 }));
-    sdkHttp = new SdkHttp(server.baseUrl);
-    query = new QueryClient(server.baseUrl);
+    const gate = new IngestGate({ maxInFlightEvents: 1000, maxHeapBytes: 1 });
+    ({ sdk: sdkHttp, query, close } = await startSdkTestServer("embedded", {}, gate));
   });
-  afterAll(async () => {
-    sdkHttp.close();
-    query.close();
-    await server.close();
-  });
+  afterAll(() => close());
 
   it("refuses even one event with 503 'high memory usage' on the SDK's and the REST routes", async () => {
     const [event] = sdkSession(1);

@@ -5,6 +5,8 @@ import { TimestampSchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { IngestEventBatchRequestSchema, IngestEventRequestSchema } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { Author, type Event, EventStatus, EventType, Severity } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { EVERY_CONTENT, fullEvent } from "../support/events.ts";
+import { QueryClient } from "../support/query-client.ts";
+import { startTestServer } from "../support/server.ts";
 
 /**
  * Requests built as the Python SDK (chaukas-sdk 0.1.0) builds them: UUIDv7 ids, a span tree,
@@ -136,4 +138,17 @@ export class SdkHttp {
   close(): void {
     this.#agent.destroy();
   }
+}
+
+/** A test server with the SDK's HTTP client and a query client on it; `close` closes all three. */
+export async function startSdkTestServer(...args: Parameters<typeof startTestServer>) {
+  const server = await startTestServer(...args);
+  const sdk = new SdkHttp(server.baseUrl);
+  const query = new QueryClient(server.baseUrl);
+  const close = async () => {
+    sdk.close();
+    query.close();
+    await server.close();
+  };
+  return { server, sdk, query, close };
 }

@@ -5,14 +5,14 @@ import { type Event, EventSchema, EventType } from "../../gen/chaukas/spec/commo
 import { jsonRegistry } from "../../src/domain/formats/registry.ts";
 import { storeKinds } from "../support/databases.ts";
 import { withoutIntegrity } from "../support/events.ts";
-import { QueryClient } from "../support/query-client.ts";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import type { QueryClient } from "../support/query-client.ts";
 import {
   batchRequestBytes,
   eventRequestBytes,
   SDK_HEADERS,
-  SdkHttp,
+  type SdkHttp,
   sdkSession,
+  startSdkTestServer,
   TENANT,
   UUID7,
   uuid7,
@@ -28,19 +28,13 @@ function expectSameEvents(back: Event[], sent: Event[]): void {
 }
 
 describe.each(await storeKinds())("the Python SDK's routes on the %s store", (kind) => {
-  let server: TestServer;
   let sdk: SdkHttp;
   let query: QueryClient;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    server = await startTestServer(kind);
-    sdk = new SdkHttp(server.baseUrl);
-    query = new QueryClient(server.baseUrl);
+    ({ sdk, query, close } = await startSdkTestServer(kind));
   });
-  afterAll(async () => {
-    sdk.close();
-    query.close();
-    await server.close();
-  });
+  afterAll(() => close());
 
   it("stores one event posted as a binary IngestEventRequest", async () => {
     const [event] = sdkSession(1);
@@ -152,19 +146,13 @@ describe.each(await storeKinds())("the Python SDK's routes on the %s store", (ki
 });
 
 describe("the Python SDK's routes under sdkPathPrefix /api", () => {
-  let server: TestServer;
   let sdk: SdkHttp;
   let query: QueryClient;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    server = await startTestServer("embedded", { sdkPathPrefix: "/api" });
-    sdk = new SdkHttp(server.baseUrl);
-    query = new QueryClient(server.baseUrl);
+    ({ sdk, query, close } = await startSdkTestServer("embedded", { sdkPathPrefix: "/api" }));
   });
-  afterAll(async () => {
-    sdk.close();
-    query.close();
-    await server.close();
-  });
+  afterAll(() => close());
 
   it("serves /api/events and /api/events/batch", async () => {
     const [first, ...rest] = sdkSession(4);

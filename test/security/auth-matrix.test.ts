@@ -16,6 +16,7 @@ import { buildServer } from "../../src/transport/server.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
+import { TEST_SERVER_OPTIONS } from "../support/server.ts";
 
 /** Every kind of caller the matrix tries; the secret is filled in once keys exist. */
 const CALLERS = [
@@ -88,16 +89,9 @@ describe.each(await storeKinds())("every RPC x every protocol x every kind of ke
     const audit = testAuditTrail(opened.store);
     // One signed event of acme/web, for the audit RPCs to prove.
     await events.ingestEvent(UNRESTRICTED, makeEvent({ tenantId: "acme", projectId: "web", eventId: AUDITED }));
-    await audit.checkpointAll();
-    const app = await buildServer(events, {
-      audit,
-      authenticator: new KeyAuthenticator(keys, undefined, () => {}),
-      maxBodyBytes: 1 << 20,
-      corsOrigins: [],
-      shutdownTimeoutMs: 1000,
-      sdkPathPrefix: "",
-      logger: false,
-    });
+    await audit.integrateAndSign();
+    const authenticator = new KeyAuthenticator(keys, undefined, () => {});
+    const app = await buildServer(events, { ...TEST_SERVER_OPTIONS, audit, authenticator });
     await app.listen({ host: "127.0.0.1", port: 0 });
     baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     close = async () => {

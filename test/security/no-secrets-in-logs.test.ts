@@ -13,6 +13,7 @@ import { buildServer } from "../../src/transport/server.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { openTestStore } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
+import { TEST_SERVER_OPTIONS } from "../support/server.ts";
 
 test("no key secret reaches the logs, at the most verbose level, whatever the request's fate", async () => {
   const opened = await openTestStore("embedded");
@@ -31,12 +32,9 @@ test("no key secret reaches the logs, at the most verbose level, whatever the re
   );
   const events = new EventService(opened.store, new PageTokenCodec(randomBytes(32)), { rbac: true });
   const app = await buildServer(events, {
+    ...TEST_SERVER_OPTIONS,
     audit: testAuditTrail(opened.store),
     authenticator: new KeyAuthenticator(opened.store.keys, undefined, () => {}),
-    maxBodyBytes: 1 << 20,
-    corsOrigins: [],
-    shutdownTimeoutMs: 1000,
-    sdkPathPrefix: "",
     logger,
   });
   await app.listen({ host: "127.0.0.1", port: 0 });

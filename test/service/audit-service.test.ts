@@ -34,10 +34,10 @@ describe.each(transports)("over %s", (name, transport) => {
 
     const first = [1, 2, 3].map((i) => makeEvent({ tenantId, eventId: `a${i}` }));
     await ingest.ingestEventBatch({ eventBatch: { events: first } });
-    await server.audit.checkpointAll();
+    await server.audit.integrateAndSign();
     const second = [4, 5, 6, 7, 8].map((i) => makeEvent({ tenantId, eventId: `a${i}` }));
     await ingest.ingestEventBatch({ eventBatch: { events: second } });
-    await server.audit.checkpointAll();
+    await server.audit.integrateAndSign();
 
     const { checkpoint } = await audit.getCheckpoint({ tenantId });
     const latest = openCheckpoint(checkpoint?.note ?? "", verifierKey);

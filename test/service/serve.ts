@@ -1,7 +1,7 @@
 import type { AddressInfo, Socket } from "node:net";
-import { NO_AUTH } from "../../src/domain/authenticator.ts";
 import type { EventService } from "../../src/domain/event-service.ts";
 import { buildServer, type ServerOptions } from "../../src/transport/server.ts";
+import { TEST_SERVER_OPTIONS } from "../support/server.ts";
 
 export interface Served {
   /** `http://127.0.0.1:<port>` */
@@ -22,16 +22,7 @@ export async function serve(
   events: EventService,
   options: Partial<ServerOptions> & Pick<ServerOptions, "audit">,
 ): Promise<Served> {
-  const app = await buildServer(events, {
-    maxBodyBytes: 4 * 1024 * 1024,
-    corsOrigins: [],
-    shutdownTimeoutMs: 1000,
-    sdkPathPrefix: "",
-    // As in test/support/server.ts: keys are not what these tests are about.
-    authenticator: NO_AUTH,
-    logger: false,
-    ...options,
-  });
+  const app = await buildServer(events, { ...TEST_SERVER_OPTIONS, ...options });
   const sockets = new Set<Socket>();
   app.server.on("connection", (socket: Socket) => {
     sockets.add(socket);

@@ -9,11 +9,22 @@ import { buildServer, type ServerOptions } from "../../src/transport/server.ts";
 import { testAuditTrail } from "./audit.ts";
 import { openTestStore, type StoreKind } from "./databases.ts";
 
+/** What test servers run with unless a test says otherwise. */
+export const TEST_SERVER_OPTIONS = {
+  maxBodyBytes: 4 * 1024 * 1024,
+  corsOrigins: [],
+  shutdownTimeoutMs: 1000,
+  sdkPathPrefix: "",
+  logger: false,
+  // Keys are not checked unless a test passes an authenticator of its own.
+  authenticator: NO_AUTH,
+} satisfies Omit<ServerOptions, "audit">;
+
 export interface TestServer {
   /** `http://127.0.0.1:<port>` */
   baseUrl: string;
   port: number;
-  /** The server's audit trail: tests sign checkpoints with `checkpointAll()` when they need them. */
+  /** The server's audit trail: tests sign checkpoints with `integrateAndSign()` when they need them. */
   audit: AuditTrail;
   close: () => Promise<void>;
 }
@@ -30,17 +41,7 @@ export async function startTestServer(
   const { store, close: closeStore } = await openTestStore(kind);
   const events = new EventService(store, new PageTokenCodec(randomBytes(32)), { gate });
   const audit = testAuditTrail(store);
-  const app = await buildServer(events, {
-    audit,
-    maxBodyBytes: 4 * 1024 * 1024,
-    corsOrigins: [],
-    shutdownTimeoutMs: 1000,
-    sdkPathPrefix: "",
-    logger: false,
-    // Keys are not checked unless a test passes an authenticator of its own.
-    authenticator: NO_AUTH,
-    ...options,
-  });
+  const app = await buildServer(events, { ...TEST_SERVER_OPTIONS, audit, ...options });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const port = (app.server.address() as AddressInfo).port;
   return {

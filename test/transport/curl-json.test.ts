@@ -76,7 +76,7 @@ describe("curl-style JSON POSTs (Connect unary)", () => {
     });
 
     it("QueryEvents returns the events exactly as sent, timestamps to the nanosecond", async () => {
-      await server.audit.checkpointAll(); // what the server's checkpointer does every second
+      await server.audit.integrateAndSign(); // what the server's checkpointer does every second
       const { json } = await post(SERVER, "QueryEvents", {
         query: { filter: { tenantId: TENANT, sessionId: "s-1" }, orderByTime: "SORT_ORDER_ASC" },
       });

@@ -1,6 +1,6 @@
 import type { AuditLog, StoredCheckpoint } from "../../store/audit-log.ts";
 import type { EventStore } from "../../store/event-store.ts";
-import { authorizeProject, type Principal, scopeTenant, tenantScope } from "../access.ts";
+import { authorize, authorizeProject, type Principal, scopeTenant, tenantScope } from "../access.ts";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import type { CheckpointSigner } from "./checkpoint.ts";
 import {
@@ -82,7 +82,7 @@ export class AuditTrail {
    * Moves every queued event into its tenant's log, then signs a checkpoint for every log that
    * grew since its latest one; returns those checkpoints.
    */
-  async checkpointAll(): Promise<StoredCheckpoint[]> {
+  async integrateAndSign(): Promise<StoredCheckpoint[]> {
     await integrateQueued(this.#store.audit);
     const signed = [];
     for (const head of await this.#store.audit.headsAhead()) {
@@ -154,6 +154,7 @@ export class AuditTrail {
   }
 
   #tenant(principal: Principal, tenantId: string): string {
+    authorize(principal, "read");
     const tenant = scopeTenant(principal, tenantId);
     if (!tenant) throw new InvalidArgumentError([{ field: "tenant_id", description: "is required" }]);
     return tenant;

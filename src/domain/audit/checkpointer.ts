@@ -47,7 +47,7 @@ export class Checkpointer {
 
   async #round(): Promise<void> {
     try {
-      const signed = await this.#trail.checkpointAll();
+      const signed = await this.#trail.integrateAndSign();
       for (const c of signed) this.#log.debug({ tenant: c.tenantId, size: String(c.size) }, "signed a checkpoint");
     } catch (err) {
       // The next round tries again; nothing is lost, only later signed.

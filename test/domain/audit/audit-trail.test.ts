@@ -55,7 +55,7 @@ describe.each(await storeKinds())("AuditTrail on the %s store", (kind) => {
     for (let size = 1; size <= 300; size++) {
       ids.push(`e${size - 1}`);
       await events.ingestEvent(UNRESTRICTED, makeEvent({ tenantId: tenant, eventId: ids.at(-1) }));
-      const signed = await trail.checkpointAll();
+      const signed = await trail.integrateAndSign();
       expect(signed.map((c) => [c.tenantId, c.size])).toEqual([[tenant, BigInt(size)]]);
     }
     for (let size = 1; size <= 300; size++) {
@@ -81,7 +81,7 @@ describe.each(await storeKinds())("AuditTrail on the %s store", (kind) => {
     // No Struct in these events, so the canonical encoding is protobuf-es's plain one.
     const sent = [1, 2, 3].map((i) => makeEvent({ tenantId: "chain", eventId: `c${i}` }));
     await events.ingestBatch(UNRESTRICTED, sent);
-    await trail.checkpointAll();
+    await trail.integrateAndSign();
     const read = await events.queryEvents(UNRESTRICTED, create(QueryRequestSchema, { filter: { tenantId: "chain" } }));
     const byId = new Map(read.events.map((e) => [e.eventId, e]));
     let previous = "";
@@ -115,7 +115,7 @@ describe.each(await storeKinds())("AuditTrail on the %s store", (kind) => {
   it("says why a proof cannot be served", async () => {
     await events.ingestEvent(UNRESTRICTED, makeEvent({ tenantId: "why", eventId: "first", projectId: "web" }));
     await expect(trail.checkpoint(UNRESTRICTED, "why", 0n)).rejects.toThrow(NotFoundError);
-    await trail.checkpointAll();
+    await trail.integrateAndSign();
     await events.ingestEvent(UNRESTRICTED, makeEvent({ tenantId: "why", eventId: "late" }));
     // Queued for the log, then in it but not yet in a checkpoint: both "not yet".
     await expect(trail.inclusionProof(UNRESTRICTED, "why", "late", 0n)).rejects.toThrow(/queued for the audit log/);

@@ -93,7 +93,7 @@ function valueKeyLists(bytes: Uint8Array, out: Uint8Array[][]): void {
         list.tag();
         valueKeyLists(list.bytes(), out);
       }
-    } else value.skip(wireType);
+    } else value.skip(wireType); // protobuf BinaryReader.skip: passes over a field this walk ignores
   }
 }
 
@@ -112,7 +112,7 @@ function records(bytes: Uint8Array): [number, Uint8Array][] {
   while (reader.pos < reader.len) {
     const start = reader.pos;
     const [no, wireType] = reader.tag();
-    reader.skip(wireType, no);
+    reader.skip(wireType, no); // protobuf BinaryReader.skip: moves past the record to find its end
     out.push([no, bytes.subarray(start, reader.pos)]);
   }
   return out;
