@@ -158,6 +158,7 @@ export async function copyChunk(
   table: string,
   data: Buffer,
   mode: "staged" | "raw",
+  options: { queueForStats?: boolean } = {},
 ): Promise<void> {
   if (mode === "raw") {
     await copyInto(client, `COPY ${table} (${TARGET_COLUMNS}) FROM STDIN (FORMAT binary)`, data);
@@ -166,12 +167,18 @@ export async function copyChunk(
   await client.query("BEGIN");
   try {
     await copyInto(client, "COPY staging FROM STDIN (FORMAT binary)", data);
-    await client.query(
-      `INSERT INTO ${table} (${TARGET_COLUMNS})
+    const insert = `INSERT INTO ${table} (${TARGET_COLUMNS})
        SELECT tenant_id, event_id, project_id, session_id, NULLIF(trace_id, ''), NULLIF(span_id, ''),
               NULLIF(agent_id, ''), type, status, severity, ts_ns, tags, to_tsvector('simple', search_text), payload
        FROM staging
-       ON CONFLICT (tenant_id, event_id) DO NOTHING`,
+       ON CONFLICT (tenant_id, event_id) DO NOTHING`;
+    // Queued, as the server queues them, for the integrator to roll up (outside the audit log).
+    await client.query(
+      options.queueForStats
+        ? `WITH stored AS (${insert} RETURNING tenant_id, event_id, project_id, session_id, type, ts_ns)
+           INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log)
+           SELECT tenant_id, event_id, '', project_id, session_id, type, ts_ns, false FROM stored`
+        : insert,
     );
     await client.query("COMMIT");
   } catch (err) {

@@ -214,7 +214,7 @@ export const SETTINGS: readonly Setting[] = [
     defaultValue: "false",
     parse: yesNo,
     description:
-      "Store events without appending them to the audit log (for measuring its cost). Events stored so are never in the log: `chaukas verify` lists them.",
+      "Store events without appending them to the audit log (for measuring its cost; they are still queued for the stats rollups). Events stored so are never in the log: `chaukas verify` lists them.",
   },
 ];
 

@@ -4,7 +4,7 @@ import type { TenantScope } from "./event-store.ts";
 /**
  * The stored side of the audit trail: one append-only Merkle log per tenant. EventWriter.insertEvents
  * queues the events it stores, in their own transaction; `integrate` moves queued events into
- * their logs; the rest reads the logs and keeps their signed checkpoints. Positions and sizes
+ * their logs (and the stats rollups); the rest reads the logs and keeps their signed checkpoints. Positions and sizes
  * are bigint as stored.
  */
 
@@ -42,8 +42,9 @@ export interface LogEntry {
 
 export interface AuditLog {
   /**
-   * Appends up to `limit` queued events to their tenants' logs; returns how many. Returns 0
-   * without waiting when another process is integrating. Not tenant-scoped: a server job.
+   * Takes up to `limit` events off the ingest queue, adds them to the stats rollups and appends
+   * those queued for the log to their tenants' logs, in one transaction; returns how many it took.
+   * Returns 0 without waiting when another process is integrating. Not tenant-scoped: a server job.
    */
   integrate(limit: number): Promise<number>;
   /** How many of the tenant's stored events (or of those with `eventId`) wait for their place in its log. */

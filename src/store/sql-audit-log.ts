@@ -9,6 +9,7 @@ import {
 } from "./audit-log.ts";
 import { ALL_TENANTS, type TenantScope } from "./event-store.ts";
 import { inTenantScope, toBuffer } from "./pool.ts";
+import { TAKE_QUEUED_AND_ROLL_UP } from "./sql-event-stats.ts";
 
 /** An event waiting for its place in its tenant's log. */
 interface PendingLeaf {
@@ -74,18 +75,17 @@ export class SqlAuditLog implements AuditLog {
         INTEGRATOR_LOCK,
       ]);
       if (!lock[0].locked) return 0;
-      // Deleted and appended in one transaction: a queued event joins its log exactly once.
-      const { rows } = await client.query<{ tenant_id: string; event_id: string; content_hash: Buffer }>(
-        `DELETE FROM audit_pending WHERE ctid = ANY(ARRAY(SELECT ctid FROM audit_pending LIMIT $1))
-         RETURNING tenant_id, event_id, content_hash`,
-        [limit],
-      );
-      if (rows.length > 0) {
-        await appendToLogs(
-          client,
-          rows.map((row) => ({ tenantId: row.tenant_id, eventId: row.event_id, contentHash: row.content_hash })),
-        );
-      }
+      // Taken off the queue, rolled up and appended in one transaction: exactly once each.
+      const { rows } = await client.query<{
+        tenant_id: string;
+        event_id: string;
+        content_hash: Buffer;
+        to_log: boolean;
+      }>({ name: "take-queued-and-roll-up", text: TAKE_QUEUED_AND_ROLL_UP, values: [limit] });
+      const leaves = rows
+        .filter((row) => row.to_log)
+        .map((row) => ({ tenantId: row.tenant_id, eventId: row.event_id, contentHash: row.content_hash }));
+      if (leaves.length > 0) await appendToLogs(client, leaves);
       return rows.length;
     });
   }
@@ -93,7 +93,7 @@ export class SqlAuditLog implements AuditLog {
   async pendingEvents(scope: TenantScope, tenantId: string, eventId?: string): Promise<number> {
     const { rows } = await this.#query<{ n: number }>(
       scope,
-      "SELECT count(*)::int AS n FROM audit_pending WHERE tenant_id = $1 AND ($2::text IS NULL OR event_id = $2)",
+      "SELECT count(*)::int AS n FROM ingest_queue WHERE to_log AND tenant_id = $1 AND ($2::text IS NULL OR event_id = $2)",
       [tenantId, eventId ?? null],
     );
     return rows[0].n;
@@ -203,7 +203,7 @@ export class SqlAuditLog implements AuditLog {
       scope,
       `SELECT event_id FROM events e WHERE tenant_id = $1
          AND NOT EXISTS (SELECT 1 FROM audit_leaves l WHERE l.tenant_id = e.tenant_id AND l.event_id = e.event_id)
-         AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.tenant_id = e.tenant_id AND p.event_id = e.event_id)
+         AND NOT EXISTS (SELECT 1 FROM ingest_queue q WHERE q.to_log AND q.tenant_id = e.tenant_id AND q.event_id = e.event_id)
        ORDER BY event_id LIMIT $2`,
       [tenantId, limit],
     );

@@ -13,6 +13,7 @@ import type {
 import type { KeyStore } from "./key-store.ts";
 import { inTenantScope, runQuery, toBuffer } from "./pool.ts";
 import { SqlAuditLog } from "./sql-audit-log.ts";
+import { selectEventStats } from "./sql-event-stats.ts";
 import { SqlKeyStore } from "./sql-key-store.ts";
 
 /**
@@ -26,7 +27,7 @@ export class SqlEventStore implements EventStore {
   readonly #onClose: () => Promise<void>;
   readonly #auditTrail: boolean;
 
-  /** `auditTrail: false` stores events without appending them to the log (to measure its cost). */
+  /** `auditTrail: false` stores events without ever appending them to the log (to measure its cost). */
   constructor(pool: pg.Pool, options: { auditTrail?: boolean; onClose?: () => Promise<void> } = {}) {
     this.audit = new SqlAuditLog(pool);
     this.keys = new SqlKeyStore(pool);
@@ -43,9 +44,8 @@ export class SqlEventStore implements EventStore {
     // unnest() turns them back into rows.
     await inTenantScope(this.#pool, scope, (client) =>
       client.query({
-        // With the trail on, the same statement queues the events it stored for their logs.
-        name: this.#auditTrail ? "insert-events-and-queue" : "insert-events",
-        text: this.#auditTrail ? INSERT_EVENTS_AND_QUEUE : INSERT_EVENTS,
+        name: "insert-events-and-queue",
+        text: INSERT_EVENTS_AND_QUEUE,
         values: [
           unique.map((r) => r.tenantId),
           unique.map((r) => r.eventId),
@@ -62,7 +62,8 @@ export class SqlEventStore implements EventStore {
           // PostgreSQL text cannot hold NUL; the search text is only indexed, so a space loses nothing.
           unique.map((r) => withoutNul(r.searchText)),
           unique.map((r) => toBuffer(r.payload)),
-          ...(this.#auditTrail ? [unique.map((r) => toBuffer(r.contentHash))] : []),
+          unique.map((r) => toBuffer(r.contentHash)),
+          this.#auditTrail,
         ],
       }),
     );
@@ -108,34 +109,7 @@ export class SqlEventStore implements EventStore {
   }
 
   async eventStats(scope: TenantScope, query: StatsQuery): Promise<EventStats> {
-    const where = new WhereBuilder(query);
-    const { rows } = await inTenantScope(this.#pool, scope, (client) =>
-      client.query<{
-        by_type: [number, number][] | null;
-        sessions: string;
-        avg_ms: number | null;
-      }>(
-        `WITH scoped AS (SELECT session_id, type, ts_ns FROM events WHERE ${where.sql()}),
-       by_type AS (SELECT type, count(*) AS n FROM scoped GROUP BY type),
-       sessions AS (
-         SELECT min(ts_ns) FILTER (WHERE type = 1) AS started, max(ts_ns) FILTER (WHERE type = 2) AS ended
-         FROM scoped GROUP BY session_id)
-       SELECT (SELECT json_agg(json_build_array(type, n)) FROM by_type) AS by_type,
-              (SELECT count(*) FROM sessions) AS sessions,
-              (SELECT avg((ended - started) / 1e6)::float8 FROM sessions WHERE ended >= started) AS avg_ms`,
-        where.values,
-      ),
-    );
-    const row = rows[0];
-    const eventsByType = new Map<number, bigint>((row.by_type ?? []).map(([type, n]) => [type, BigInt(n)]));
-    let totalEvents = 0n;
-    for (const n of eventsByType.values()) totalEvents += n;
-    return {
-      totalEvents,
-      totalSessions: BigInt(row.sessions),
-      eventsByType,
-      avgSessionDurationMs: row.avg_ms ?? 0,
-    };
+    return inTenantScope(this.#pool, scope, (client) => selectEventStats(client, query));
   }
 
   async sharedSecret(name: string, create: () => Uint8Array): Promise<Uint8Array> {
@@ -177,37 +151,32 @@ interface PageRow {
   checkpoint_size: string | null;
 }
 
-const INSERT_COLUMNS = `
-INSERT INTO events (tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id,
-                    type, status, severity, ts_ns, tags, search, payload)
-SELECT tenant_id, event_id, project_id, session_id,
-       NULLIF(trace_id, ''), NULLIF(span_id, ''), NULLIF(agent_id, ''),
-       type, status, severity, ts_ns,
-       ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)),
-       to_tsvector('simple', search_text),
-       payload`;
-
-const EVENT_ARRAYS = `$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-  $8::int2[], $9::int2[], $10::int2[], $11::int8[], $12::text[], $13::text[], $14::bytea[]`;
-
-const EVENT_COLUMNS = `tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id,
-  type, status, severity, ts_ns, tags, search_text, payload`;
-
-const INSERT_EVENTS = `${INSERT_COLUMNS}
-FROM unnest(${EVENT_ARRAYS}) AS t(${EVENT_COLUMNS})
-ON CONFLICT (tenant_id, event_id) DO NOTHING`;
-
-/** Inserts the events and queues those stored now (not the ones already there) for their logs. */
+/**
+ * Inserts the events and queues those stored now (not the ones already there) for the stats
+ * rollups and, when $16 is true, for their audit logs.
+ */
 const INSERT_EVENTS_AND_QUEUE = `
 WITH t AS (
-  SELECT * FROM unnest(${EVENT_ARRAYS}, $15::bytea[]) WITH ORDINALITY AS t(${EVENT_COLUMNS}, content_hash, n)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                       $8::int2[], $9::int2[], $10::int2[], $11::int8[], $12::text[], $13::text[], $14::bytea[],
+                       $15::bytea[]) WITH ORDINALITY
+    AS t(tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id,
+         type, status, severity, ts_ns, tags, search_text, payload, content_hash, n)
 ), stored AS (
-  ${INSERT_COLUMNS} FROM t ORDER BY n
+  INSERT INTO events (tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id,
+                      type, status, severity, ts_ns, tags, search, payload)
+  SELECT tenant_id, event_id, project_id, session_id,
+         NULLIF(trace_id, ''), NULLIF(span_id, ''), NULLIF(agent_id, ''),
+         type, status, severity, ts_ns,
+         ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)),
+         to_tsvector('simple', search_text),
+         payload
+  FROM t ORDER BY n
   ON CONFLICT (tenant_id, event_id) DO NOTHING
   RETURNING tenant_id, event_id
 )
-INSERT INTO audit_pending (tenant_id, event_id, content_hash)
-SELECT t.tenant_id, t.event_id, t.content_hash
+INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log)
+SELECT t.tenant_id, t.event_id, t.content_hash, t.project_id, t.session_id, t.type, t.ts_ns, $16::boolean
 FROM t JOIN stored ON stored.tenant_id = t.tenant_id COLLATE "C" AND stored.event_id = t.event_id COLLATE "C"
 ORDER BY t.n`;
 

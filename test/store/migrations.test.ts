@@ -3,8 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
+import { runner } from "node-pg-migrate";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { integrateQueued } from "../../src/domain/audit/audit-trail.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
 import { ALL_TENANTS } from "../../src/store/event-store.ts";
 import { openEventStore } from "../../src/store/open-store.ts";
@@ -85,6 +87,73 @@ describe.each(kinds.filter((k) => k === "postgres"))("migrations on the %s store
       expect(again.applied).toEqual([]);
       expect(await migrationRows(db.url)).toEqual(MIGRATIONS);
     } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe.each(kinds.filter((k) => k === "postgres"))("the stats rollups migration on the %s store", () => {
+  it("counts events stored before it, and logs only those that were queued for the log", async () => {
+    const db = await createTestDatabase();
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      // The schema as it was before the rollups: every earlier migration.
+      const before = MIGRATIONS.indexOf("1764130000000_stats-rollups");
+      expect(before).toBeGreaterThan(0);
+      await runner({
+        dbClient: client,
+        dir: fileURLToPath(new URL("../../src/store/migrations", import.meta.url)),
+        direction: "up",
+        count: before,
+        migrationsTable: "schema_migrations",
+        log: () => {},
+      });
+      const old = (eventId: string, type: number, hour: number) =>
+        client.query(
+          `INSERT INTO events (tenant_id, event_id, project_id, session_id, type, status, severity, ts_ns, search, payload)
+           VALUES ('old', $1, 'p', 's', $2, 1, 0, $3, ''::tsvector, '\\x00')`,
+          [eventId, type, String(1_764_072_000_000_000_000n + BigInt(hour) * 3_600_000_000_000n)],
+        );
+      await old("logged", 1, 0); // already in the log (its leaf is not needed here)
+      await old("queued", 3, 5);
+      await old("ended", 2, 30);
+      await client.query("INSERT INTO audit_pending (tenant_id, event_id, content_hash) VALUES ('old', 'queued', $1)", [
+        Buffer.alloc(32, 7),
+      ]);
+
+      const store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, recordingLog().log);
+      try {
+        const expected = { totalEvents: 3n, totalSessions: 1n, avgSessionDurationMs: 30 * 3_600_000 };
+        const check = async () => {
+          const all = await store.eventStats(ALL_TENANTS, { tenantId: "old" });
+          const day = await store.eventStats(ALL_TENANTS, {
+            tenantId: "old",
+            startNs: 1_764_072_000_000_000_000n,
+            endNs: 1_764_072_000_000_000_000n + 31n * 3_600_000_000_000n,
+          });
+          for (const stats of [all, day]) {
+            expect(stats).toMatchObject(expected);
+            expect(stats.eventsByType).toEqual(
+              new Map([
+                [1, 1n],
+                [2, 1n],
+                [3, 1n],
+              ]),
+            );
+          }
+        };
+        await check(); // while queued
+        await integrateQueued(store.audit);
+        await check(); // rolled up
+        const head = await store.audit.head(ALL_TENANTS, "old");
+        expect(head?.size).toBe(1n);
+        expect((await store.audit.entry(ALL_TENANTS, "old", "queued"))?.position).toBe(0n);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await client.end();
       await db.drop();
     }
   });

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Event, EventType, EventTypeSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { TimeRangeSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { UNRESTRICTED } from "../../src/domain/access.ts";
+import { integrateQueued } from "../../src/domain/audit/audit-trail.ts";
 import type { EventService, Stats } from "../../src/domain/event-service.ts";
+import { ALL_TENANTS, type EventStore } from "../../src/store/event-store.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
 import { Random } from "../support/random.ts";
@@ -13,10 +15,13 @@ import { eventNs, expectInvalid, nsToTimestamp, serviceOver } from "./fixtures.t
 
 const T0 = 1_764_072_000_000_000_000n;
 const HOUR_NS = 3_600_000_000_000n;
+const DAY_NS = 24n * HOUR_NS;
+/** Events fall over three days, so ranges cover whole days, whole hours and parts of hours. */
+const SPAN_NS = 3n * DAY_NS;
 const OTHER_TYPES = [EventType.AGENT_START, EventType.TOOL_CALL_START, EventType.ERROR, EventType.MODEL_INVOCATION_END];
 
 /** Sessions whose START and END events (zero, one or several of each) fall at random times. */
-function generate(random: Random): Event[] {
+function generate(random: Random, sessionsPerProject = 8): Event[] {
   const events: Event[] = [];
   const add = (tenantId: string, projectId: string, sessionId: string, type: EventType) =>
     events.push(
@@ -26,12 +31,12 @@ function generate(random: Random): Event[] {
         projectId,
         sessionId,
         type,
-        timestamp: nsToTimestamp(T0 + random.bigint(HOUR_NS)),
+        timestamp: nsToTimestamp(T0 + random.bigint(SPAN_NS)),
       }),
     );
   for (const tenantId of ["t0", "t1", "t2"]) {
     for (const projectId of ["p0", "p1", "p2"]) {
-      for (let s = 0; s < 8; s++) {
+      for (let s = 0; s < sessionsPerProject; s++) {
         // Few session ids per tenant: some are shared between projects.
         const sessionId = `s${random.int(16)}`;
         const starts = random.pick([0, 1, 1, 1, 2]);
@@ -96,13 +101,15 @@ const ms = (n: number) => T0 + BigInt(n * 1_000_000);
 
 describe.each(await storeKinds())("event stats on the %s store", (kind) => {
   let service: EventService;
+  let store: EventStore;
   let close: () => Promise<void>;
   let events: Event[];
 
   beforeAll(async () => {
     const opened = await openTestStore(kind);
     close = opened.close;
-    service = serviceOver(opened.store);
+    store = opened.store;
+    service = serviceOver(store);
     events = generate(new Random(5));
     await service.ingestBatch(UNRESTRICTED, events);
   });
@@ -118,15 +125,31 @@ describe.each(await storeKinds())("event stats on the %s store", (kind) => {
     return service.eventStats(UNRESTRICTED, { tenantId: scope.tenantId, projectId: scope.projectId, timeRange });
   }
 
-  it("matches brute force for every tenant, project and time range", async () => {
-    const random = new Random(6);
+  /** A random instant, on a day or hour boundary now and then: the rollups' edges. */
+  function instant(random: Random): bigint {
+    const at = T0 - HOUR_NS + random.bigint(SPAN_NS + 2n * HOUR_NS);
+    const roll = random.int(4);
+    if (roll === 0) return at - (at % DAY_NS);
+    if (roll === 1) return at - (at % HOUR_NS);
+    return at;
+  }
+
+  /** Compares every tenant, project and some time ranges with brute force; returns how many had a duration. */
+  async function expectBruteForce(random: Random): Promise<number> {
     let withDurations = 0;
     for (const tenantId of ["t0", "t1", "t2", "nobody"]) {
       for (const projectId of ["", "p0", "p1", "p2"]) {
-        const a = T0 + random.bigint(HOUR_NS);
-        const b = T0 + random.bigint(HOUR_NS);
+        const a = instant(random);
+        const b = instant(random);
         const [lo, hi] = a < b ? [a, b] : [b, a];
-        for (const range of [{}, { start: lo, end: hi }, { start: lo }, { end: hi }]) {
+        const minutes = instant(random);
+        for (const range of [
+          {},
+          { start: lo, end: hi },
+          { start: lo },
+          { end: hi },
+          { start: minutes, end: minutes + BigInt(random.int(90)) * 60_000_000_000n },
+        ]) {
           const scope = { tenantId, projectId, ...range };
           const expected = bruteForce(events, scope);
           expectStats(await stats(scope), expected);
@@ -134,8 +157,30 @@ describe.each(await storeKinds())("event stats on the %s store", (kind) => {
         }
       }
     }
+    return withDurations;
+  }
+
+  it("matches brute force for every tenant, project and time range, queued or rolled up", async () => {
+    const random = new Random(6);
+    // Every event still queued: counted from the queue and the events.
+    expect(await store.audit.pendingEvents(ALL_TENANTS, "t0")).toBeGreaterThan(0);
     // The generated data must exercise the average, not only the counts.
-    expect(withDurations).toBeGreaterThan(20);
+    expect(await expectBruteForce(random)).toBeGreaterThan(20);
+    // Part rolled up, part queued.
+    expect(await store.audit.integrate(Math.floor(events.length / 2))).toBe(Math.floor(events.length / 2));
+    await expectBruteForce(random);
+    // All rolled up.
+    await integrateQueued(store.audit);
+    expect(await store.audit.pendingEvents(ALL_TENANTS, "t0")).toBe(0);
+    await expectBruteForce(random);
+    // More events in the same sessions, some earlier than what is rolled up, and repeats: queued
+    // on top of the rollups, then rolled up into the same rows.
+    const more = generate(new Random(7), 4);
+    await service.ingestBatch(UNRESTRICTED, [...more, ...events.slice(0, 20)]);
+    events.push(...more);
+    await expectBruteForce(random);
+    await integrateQueued(store.audit);
+    await expectBruteForce(random);
   });
 
   it("averages last SESSION_END minus first SESSION_START, in ms, over sessions with both in scope", async () => {

@@ -16,16 +16,19 @@ import {
   verifyInclusion,
 } from "./merkle.ts";
 
-/** Queued events appended per integrating transaction. */
+/** Queued events taken per integrating transaction. */
 const INTEGRATE_CHUNK = 10_000;
 
-/** Moves every queued event into its log, one bounded transaction at a time; returns how many. */
+/**
+ * Takes every queued event into its log and the stats rollups, one bounded transaction at a
+ * time; returns how many.
+ */
 export async function integrateQueued(audit: AuditLog): Promise<number> {
   let total = 0;
   for (;;) {
-    const appended = await audit.integrate(INTEGRATE_CHUNK);
-    total += appended;
-    if (appended < INTEGRATE_CHUNK) return total;
+    const taken = await audit.integrate(INTEGRATE_CHUNK);
+    total += taken;
+    if (taken < INTEGRATE_CHUNK) return total;
   }
 }
 
