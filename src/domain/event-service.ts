@@ -196,8 +196,11 @@ export class EventService {
       textQuery: filter.textQuery.trim(),
       ...range,
     };
-    // One extra row tells whether another page exists without a second query.
-    const rows = await this.#store.queryEvents(tenantScope(principal), {
+    // One extra row tells whether another page exists without a second query. A read of one
+    // tenant runs in that tenant's scope whoever asks: the same rows, and under row-level
+    // security PostgreSQL estimates the rows of a tenant scope far better than those of all
+    // tenants (a common word's newest matches: an index walk in time order, not a sort of all).
+    const rows = await this.#store.queryEvents({ tenantId: filter.tenantId }, {
       filter: storeFilter,
       ascending,
       limit: pageSize + 1,
@@ -220,7 +223,7 @@ export class EventService {
     if (projectId.includes("\0")) violations.push({ field: "project_id", description: NUL_PROBLEM });
     const range = timeRangeBounds(request.timeRange, "time_range", violations);
     if (violations.length > 0) throw new InvalidArgumentError(violations);
-    const stats = await this.#store.eventStats(tenantScope(principal), { tenantId, projectId, ...range });
+    const stats = await this.#store.eventStats({ tenantId }, { tenantId, projectId, ...range });
     const eventsByType: Record<string, bigint> = {};
     for (const [type, count] of stats.eventsByType) {
       eventsByType[EventTypeSchema.value[type as EventType]?.name ?? String(type)] = count;
