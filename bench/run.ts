@@ -56,6 +56,8 @@ postgres://postgres@127.0.0.1:5432/postgres), measures, drops it, prints a table
   --deep-page-size N     page_size while walking to page 1000 of a tenant's stream (default 10)
   --render FILE.json     measure nothing: print an earlier run's tables and write FILE.md
   --keep-db              keep the database at the end (for EXPLAIN); prints its URL
+  --reuse-db NAME        with --only query: measure a database kept earlier (same --events and
+                         --seed) instead of loading one; it is kept
   --server-log-level L   the server's --log-level: info (default, as deployed), debug or trace
   --server-node-flags=F  Node.js flags for every server process, space-separated, e.g.
                          --server-node-flags="--cpu-prof --cpu-prof-dir=/tmp/prof" (then node bench/profile.ts)`;
@@ -86,6 +88,7 @@ interface Options {
   serverLogLevel: string;
   serverNodeFlags: string[];
   keepDb: boolean;
+  reuseDb?: string;
   deepPageSize: number;
   soakSeconds: number;
   render?: string;
@@ -114,6 +117,7 @@ function parseOptions(argv: string[]): Options {
       "server-log-level": { type: "string" },
       "server-node-flags": { type: "string" },
       "keep-db": { type: "boolean" },
+      "reuse-db": { type: "string" },
       "deep-page-size": { type: "string" },
       "soak-seconds": { type: "string" },
       render: { type: "string" },
@@ -134,6 +138,9 @@ function parseOptions(argv: string[]): Options {
   const parts = new Set((values.only ?? PARTS.join(",")).split(",").map((s) => s.trim()));
   const known = [...PARTS, ...OPT_IN_PARTS];
   for (const p of parts) if (!known.includes(p)) throw new Error(`--only: unknown part "${p}" (${known.join(", ")})`);
+  if (values["reuse-db"] && (parts.size !== 1 || !parts.has("query"))) {
+    throw new Error("--reuse-db measures queries only: add --only query");
+  }
   return {
     tiny,
     queryEvents: int(values.events, tiny ? 6_000 : 300_000, "events"),
@@ -160,6 +167,7 @@ function parseOptions(argv: string[]): Options {
     serverLogLevel: values["server-log-level"] ?? "info",
     serverNodeFlags: (values["server-node-flags"] ?? "").split(" ").filter(Boolean),
     keepDb: Boolean(values["keep-db"]),
+    reuseDb: values["reuse-db"],
     deepPageSize: int(values["deep-page-size"], 10, "deep-page-size"),
     soakSeconds: int(values["soak-seconds"], tiny ? 5 : 600, "soak-seconds"),
     render: values.render,
@@ -257,6 +265,11 @@ class BenchDatabase {
     } finally {
       await root.end();
     }
+    return BenchDatabase.open(serverUrl, name);
+  }
+
+  /** An existing database on the same server. */
+  static async open(serverUrl: string, name: string): Promise<BenchDatabase> {
     const url = new URL(serverUrl);
     url.pathname = `/${name}`;
     const admin = new pg.Client({ connectionString: url.toString() });
@@ -606,30 +619,62 @@ async function inParallel<W, T>(
   });
 }
 
-/** Loads `count` corpus events into `events` with COPY, keeping what the queries will aim at. */
-async function loadForQueries(o: Options, db: BenchDatabase): Promise<{ targets: QueryTargets; seconds: number }> {
+/**
+ * The query corpus's sessions (the first `o.queryEvents` events), and what the queries aim at:
+ * a sample of the biggest tenant's sessions, traces and order ids, the same for the same seed.
+ */
+function* queryCorpus(o: Options, targets: QueryTargets): Generator<Event[]> {
   const corpus: CorpusOptions = { ...DEFAULT_CORPUS, seed: o.seed, expectedEvents: o.queryEvents };
   const sample = new Random(o.seed + 1000);
-  const targets: QueryTargets = {
-    tenantId: BIG_TENANT,
-    tenantEvents: 0,
-    sessions: [],
-    orderIds: [],
-    startMs: corpus.startMs,
-    endMs: corpus.startMs,
-  };
   const keep = <T>(into: T[], item: T, seen: number, max: number) => {
     if (into.length < max) into.push(item);
     else if (sample.int(seen) < max) into[sample.int(max)] = item;
   };
+  let taken = 0;
+  let sessionsSeen = 0;
+  let orderIdsSeen = 0;
+  for (const session of sessions(corpus)) {
+    const events = session.events.slice(0, o.queryEvents - taken);
+    taken += events.length;
+    const last = events.at(-1)?.timestamp;
+    if (last) targets.endMs = Math.max(targets.endMs, Number(last.seconds) * 1000 + 1);
+    if (session.tenantId === BIG_TENANT) {
+      targets.tenantEvents += events.length;
+      keep(targets.sessions, { sessionId: session.sessionId, traceIds: session.traceIds }, ++sessionsSeen, 2000);
+      for (const id of session.orderIds) keep(targets.orderIds, id, ++orderIdsSeen, 2000);
+    }
+    yield events;
+    if (taken >= o.queryEvents) return;
+  }
+}
+
+function emptyTargets(): QueryTargets {
+  return {
+    tenantId: BIG_TENANT,
+    tenantEvents: 0,
+    sessions: [],
+    orderIds: [],
+    startMs: DEFAULT_CORPUS.startMs,
+    endMs: DEFAULT_CORPUS.startMs,
+  };
+}
+
+/** What the queries aim at in a database loaded earlier with the same --events and --seed. */
+function reusedTargets(o: Options): QueryTargets {
+  const targets = emptyTargets();
+  for (const _ of queryCorpus(o, targets));
+  return targets;
+}
+
+/** Loads the query corpus into `events` with COPY; returns what the queries will aim at. */
+async function loadForQueries(o: Options, db: BenchDatabase): Promise<{ targets: QueryTargets; seconds: number }> {
+  const targets = emptyTargets();
   const client = await db.connect();
   await prepareCopyConnection(client);
   // The server's own integrator rolls each chunk up for GetEventStats, as it would have at ingest.
   const store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, QUIET_LOG);
   const t0 = performance.now();
   let loaded = 0;
-  let sessionsSeen = 0;
-  let orderIdsSeen = 0;
   let pending: Promise<void> = Promise.resolve();
   let batch: EventRecord[] = [];
   const report = progress("query corpus: loaded", o.queryEvents);
@@ -642,22 +687,13 @@ async function loadForQueries(o: Options, db: BenchDatabase): Promise<{ targets:
     });
   };
   try {
-    for (const session of sessions(corpus)) {
-      const events = session.events.slice(0, o.queryEvents - loaded);
+    for (const events of queryCorpus(o, targets)) {
       for (const event of events) batch.push(toEventRecord(event));
       loaded += events.length;
-      const last = events.at(-1)?.timestamp;
-      if (last) targets.endMs = Math.max(targets.endMs, Number(last.seconds) * 1000 + 1);
-      if (session.tenantId === BIG_TENANT) {
-        targets.tenantEvents += events.length;
-        keep(targets.sessions, { sessionId: session.sessionId, traceIds: session.traceIds }, ++sessionsSeen, 2000);
-        for (const id of session.orderIds) keep(targets.orderIds, id, ++orderIdsSeen, 2000);
-      }
       if (batch.length >= o.copyChunk) {
         await flush();
         report(loaded);
       }
-      if (loaded >= o.queryEvents) break;
     }
     if (batch.length) await flush();
     await pending;
@@ -719,8 +755,8 @@ async function main(): Promise<void> {
     `${machine.nproc} cores, ${machine.memoryGiB} GiB, PostgreSQL ${machine.postgres}, Node ${machine.node}, load average ${machine.loadAverageAtStart.join(" ")}`,
   );
   const tmp = mkdtempSync(join(os.tmpdir(), "chaukas-bench-"));
-  const db = await BenchDatabase.create(o.databaseUrl);
-  log(`database ${db.name} created`);
+  const db = o.reuseDb ? await BenchDatabase.open(o.databaseUrl, o.reuseDb) : await BenchDatabase.create(o.databaseUrl);
+  log(`database ${db.name} ${o.reuseDb ? "reused" : "created"}`);
   let interrupted = false;
   const onSignal = () => {
     if (interrupted) return;
@@ -730,7 +766,7 @@ async function main(): Promise<void> {
   };
   const cleanup = async () => {
     await Promise.all([...running].map((s) => s.stop().catch(() => {})));
-    if (o.keepDb && !interrupted) {
+    if (o.reuseDb || (o.keepDb && !interrupted)) {
       await db.admin.end().catch(() => {});
       log(`kept the database: ${db.url}`);
     } else {
@@ -836,11 +872,18 @@ async function main(): Promise<void> {
     }
 
     if (o.parts.has("query")) {
-      await db.reset("events");
-      log(
-        `query corpus: loading ${thousands(o.queryEvents)} events with COPY (same mapping, the real table and indexes)`,
-      );
-      const { targets, seconds } = await loadForQueries(o, db);
+      let loadedNow: { targets: QueryTargets; seconds?: number };
+      if (o.reuseDb) {
+        log(`query corpus: reusing ${db.name}, as loaded with --events ${o.queryEvents} --seed ${o.seed}`);
+        loadedNow = { targets: reusedTargets(o) };
+      } else {
+        await db.reset("events");
+        log(
+          `query corpus: loading ${thousands(o.queryEvents)} events with COPY (same mapping, the real table and indexes)`,
+        );
+        loadedNow = await loadForQueries(o, db);
+      }
+      const { targets, seconds } = loadedNow;
       const server = await startServer({
         databaseUrl: db.url,
         logFile: join(tmp, "server-query.log"),
@@ -1077,7 +1120,10 @@ function targets(r: Report): Report["targets"] {
     met: met(es ? es.eventsPerSec >= 1000 : undefined),
   });
   if (r.query) {
-    const at = `at ${thousands(r.query.events)} events, not 10M`;
+    const full = r.query.events >= 10_000_000;
+    const at = full ? `at ${thousands(r.query.events)} events` : `at ${thousands(r.query.events)} events, not 10M`;
+    // Below 10M events a figure says how the query scales, not whether the target is met.
+    const metAtSize = (ok: boolean) => (full ? met(ok) : `${met(ok)} at this size`);
     const q = r.query.results;
     const queries = ["sessionTimeline", "trace", "typeAndTime", "textRare", "textCommon", "deepPage"].filter(
       (k) => q[k],
@@ -1086,14 +1132,14 @@ function targets(r: Report): Report["targets"] {
     out.push({
       target: "query p99 <= 20 ms at 10M events (worst query)",
       measured: `${q[worstQuery].p99Ms} ms, ${worstQuery} (${at})`,
-      met: met(q[worstQuery].p99Ms <= 20),
+      met: metAtSize(q[worstQuery].p99Ms <= 20),
     });
     const stats = ["statsDay", "statsMonth", "statsAll"].filter((k) => q[k]);
     const worstStats = stats.reduce((a, b) => (q[a].p99Ms >= q[b].p99Ms ? a : b));
     out.push({
       target: "stats p99 <= 50 ms at 10M events (worst range)",
       measured: `${q[worstStats].p99Ms} ms, ${worstStats} (${at})`,
-      met: met(q[worstStats].p99Ms <= 50),
+      met: metAtSize(q[worstStats].p99Ms <= 50),
     });
   } else {
     out.push({ target: "query p99 <= 20 ms at 10M events", measured: "not measured", met: "not measured" });

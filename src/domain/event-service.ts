@@ -200,12 +200,15 @@ export class EventService {
     // tenant runs in that tenant's scope whoever asks: the same rows, and under row-level
     // security PostgreSQL estimates the rows of a tenant scope far better than those of all
     // tenants (a common word's newest matches: an index walk in time order, not a sort of all).
-    const rows = await this.#store.queryEvents({ tenantId: filter.tenantId }, {
-      filter: storeFilter,
-      ascending,
-      limit: pageSize + 1,
-      after,
-    });
+    const rows = await this.#store.queryEvents(
+      { tenantId: filter.tenantId },
+      {
+        filter: storeFilter,
+        ascending,
+        limit: pageSize + 1,
+        after,
+      },
+    );
     const page = rows.slice(0, pageSize);
     const last = page.at(-1);
     return create(QueryResponseSchema, {

@@ -66,14 +66,16 @@ function floorDiv(a: bigint, b: bigint): bigint {
 }
 
 /**
- * For sessions given as (tenant_id, project_id, session_id, started_ns, ended_ns) in `source`,
- * their all-time row before and after adding them: what the totals change by.
+ * For sessions given as (tenant_id, project_id, session_id, started_ns, ended_ns, first_hour,
+ * last_hour) in `source`, their all-time row before and after adding them.
  */
 function sessionChanges(source: string): string {
   return `
   SELECT n.tenant_id, n.project_id, n.session_id, o.session_id IS NULL AS is_new,
          o.started_ns AS old_started, o.ended_ns AS old_ended,
-         least(o.started_ns, n.started_ns) AS new_started, greatest(o.ended_ns, n.ended_ns) AS new_ended
+         least(o.started_ns, n.started_ns) AS new_started, greatest(o.ended_ns, n.ended_ns) AS new_ended,
+         o.first_hour AS old_first_hour, o.last_hour AS old_last_hour,
+         least(o.first_hour, n.first_hour) AS new_first_hour, greatest(o.last_hour, n.last_hour) AS new_last_hour
   FROM ${source} n LEFT JOIN stats_sessions o
     ON o.tenant_id = n.tenant_id AND o.project_id = n.project_id AND o.session_id = n.session_id`;
 }
@@ -102,25 +104,40 @@ WITH q AS (
   INSERT INTO stats_daily AS s (tenant_id, day, project_id, type, events)
   SELECT tenant_id, floor(chaukas_hour(ts_ns) / 24.0)::integer, project_id, type, count(*) FROM q GROUP BY 1, 2, 3, 4
   ON CONFLICT (tenant_id, day, project_id, type) DO UPDATE SET events = s.events + excluded.events
-), session_hours AS (
-  INSERT INTO stats_session_hours AS s (tenant_id, hour, session_id, project_id, started_ns, ended_ns)
-  SELECT tenant_id, chaukas_hour(ts_ns), session_id, project_id,
-         min(ts_ns) FILTER (WHERE type = ${SESSION_START}), max(ts_ns) FILTER (WHERE type = ${SESSION_END})
-  FROM q GROUP BY 1, 2, 3, 4
-  ON CONFLICT (tenant_id, hour, session_id, project_id) DO UPDATE
-  SET started_ns = least(s.started_ns, excluded.started_ns), ended_ns = greatest(s.ended_ns, excluded.ended_ns)
-), sessions AS (
-  SELECT q.tenant_id, p.project_id, q.session_id,
+), scoped_hours AS (
+  -- Each session's events per hour, in its project and tenant-wide (project_id '').
+  SELECT q.tenant_id, p.project_id, q.session_id, chaukas_hour(q.ts_ns) AS hour,
          min(q.ts_ns) FILTER (WHERE q.type = ${SESSION_START}) AS started_ns,
          max(q.ts_ns) FILTER (WHERE q.type = ${SESSION_END}) AS ended_ns
   FROM q CROSS JOIN LATERAL (VALUES (q.project_id), ('')) AS p(project_id)
-  GROUP BY 1, 2, 3
+  GROUP BY 1, 2, 3, 4
+), sessions AS (
+  SELECT tenant_id, project_id, session_id, min(started_ns) AS started_ns, max(ended_ns) AS ended_ns,
+         min(hour) AS first_hour, max(hour) AS last_hour
+  FROM scoped_hours GROUP BY 1, 2, 3
 ), changes AS (${sessionChanges("sessions")}
 ), stored_sessions AS (
-  INSERT INTO stats_sessions AS s (tenant_id, project_id, session_id, started_ns, ended_ns)
-  SELECT tenant_id, project_id, session_id, new_started, new_ended FROM changes
+  INSERT INTO stats_sessions AS s (tenant_id, project_id, session_id, started_ns, ended_ns, first_hour, last_hour)
+  SELECT tenant_id, project_id, session_id, new_started, new_ended, new_first_hour, new_last_hour FROM changes
   ON CONFLICT (tenant_id, project_id, session_id) DO UPDATE
-  SET started_ns = excluded.started_ns, ended_ns = excluded.ended_ns
+  SET started_ns = excluded.started_ns, ended_ns = excluded.ended_ns,
+      first_hour = excluded.first_hour, last_hour = excluded.last_hour
+), session_hours AS (
+  -- Hour rows only for sessions that span hours: the new events' hours, and, for a session that
+  -- spanned one hour until now, that hour as its all-time row had it.
+  INSERT INTO stats_session_hours AS s (tenant_id, project_id, hour, session_id, started_ns, ended_ns)
+  SELECT tenant_id, project_id, hour, session_id, min(started_ns), max(ended_ns) FROM (
+    SELECT h.tenant_id, h.project_id, h.hour, h.session_id, h.started_ns, h.ended_ns
+    FROM scoped_hours h JOIN changes c
+      ON c.tenant_id = h.tenant_id AND c.project_id = h.project_id AND c.session_id = h.session_id
+    WHERE c.new_first_hour <> c.new_last_hour
+    UNION ALL
+    SELECT tenant_id, project_id, old_first_hour, session_id, old_started, old_ended FROM changes
+    WHERE old_first_hour = old_last_hour AND new_first_hour <> new_last_hour
+  ) hours
+  GROUP BY 1, 2, 3, 4
+  ON CONFLICT (tenant_id, project_id, hour, session_id) DO UPDATE
+  SET started_ns = least(s.started_ns, excluded.started_ns), ended_ns = greatest(s.ended_ns, excluded.ended_ns)
 ), totals AS (
   INSERT INTO stats_session_totals AS s (tenant_id, project_id, sessions, timed_sessions, duration_ns)
   SELECT tenant_id, project_id, ${TOTALS_DELTA} FROM changes GROUP BY 1, 2
@@ -143,7 +160,8 @@ WITH queued AS (
 ), queued_sessions AS (
   SELECT $1::text COLLATE "C" AS tenant_id, coalesce($2, '')::text COLLATE "C" AS project_id, session_id,
          min(ts_ns) FILTER (WHERE type = ${SESSION_START}) AS started_ns,
-         max(ts_ns) FILTER (WHERE type = ${SESSION_END}) AS ended_ns
+         max(ts_ns) FILTER (WHERE type = ${SESSION_END}) AS ended_ns,
+         chaukas_hour(min(ts_ns)) AS first_hour, chaukas_hour(max(ts_ns)) AS last_hour
   FROM queued GROUP BY session_id
 ), changes AS (${sessionChanges("queued_sessions")}
 ), delta AS (
@@ -163,11 +181,13 @@ FROM totals`;
  * edges [$7, $8) and [$9, $10) in ns.
  */
 const RANGE_STATS = `
-WITH scope AS (SELECT $1::text COLLATE "C" AS tenant_id),
-edges AS (
+WITH edges AS (
+  -- Two scans rather than one with OR: each is an index-only scan of the tenant's time index.
   SELECT session_id, type, ts_ns FROM events
-  WHERE tenant_id = $1 AND ($2::text IS NULL OR project_id = $2)
-    AND ((ts_ns >= $7::bigint AND ts_ns < $8::bigint) OR (ts_ns >= $9::bigint AND ts_ns < $10::bigint))
+  WHERE tenant_id = $1 AND ($2::text IS NULL OR project_id = $2) AND ts_ns >= $7::bigint AND ts_ns < $8::bigint
+  UNION ALL
+  SELECT session_id, type, ts_ns FROM events
+  WHERE tenant_id = $1 AND ($2::text IS NULL OR project_id = $2) AND ts_ns >= $9::bigint AND ts_ns < $10::bigint
 ), queued AS (
   SELECT session_id, type, ts_ns FROM ingest_queue
   WHERE tenant_id = $1 AND ($2::text IS NULL OR project_id = $2)
@@ -184,19 +204,39 @@ edges AS (
         AND NOT (hour >= $5::int * 24 AND hour < $6::int * 24)
       GROUP BY type) parts
   GROUP BY type
-), sessions AS (
+), loose AS (
+  -- Sessions' events in the edges or on the queue: merged with the rollups per session.
+  SELECT session_id,
+         CASE WHEN type = ${SESSION_START} THEN ts_ns END AS started_ns,
+         CASE WHEN type = ${SESSION_END} THEN ts_ns END AS ended_ns
+  FROM (SELECT * FROM edges UNION ALL SELECT * FROM queued) e
+), one_hour AS (
+  -- Sessions whose every rolled-up event lies in one hour of the range: most of them.
+  SELECT session_id, started_ns, ended_ns FROM stats_sessions
+  WHERE tenant_id = $1 AND project_id = coalesce($2, '') AND first_hour = last_hour
+    AND first_hour >= $3::int AND first_hour < $4::int
+), spanning AS (
   SELECT session_id, min(started_ns) AS started_ns, max(ended_ns) AS ended_ns FROM (
-    SELECT session_id,
-           CASE WHEN type = ${SESSION_START} THEN ts_ns END AS started_ns,
-           CASE WHEN type = ${SESSION_END} THEN ts_ns END AS ended_ns
-    FROM (SELECT * FROM edges UNION ALL SELECT * FROM queued) e
-    UNION ALL SELECT session_id, started_ns, ended_ns FROM stats_session_hours
-      WHERE tenant_id = $1 AND ($2::text IS NULL OR project_id = $2) AND hour >= $3::int AND hour < $4::int) parts
+    SELECT * FROM loose
+    UNION ALL
+    SELECT session_id, started_ns, ended_ns FROM stats_session_hours
+    WHERE tenant_id = $1 AND project_id = coalesce($2, '') AND hour >= $3::int AND hour < $4::int
+    UNION ALL
+    SELECT * FROM one_hour o WHERE EXISTS (SELECT 1 FROM loose l WHERE l.session_id = o.session_id)) parts
   GROUP BY session_id
+), sessions AS (
+  SELECT count(*) AS n, count(*) FILTER (WHERE ended_ns >= started_ns) AS timed,
+         sum(ended_ns - started_ns) FILTER (WHERE ended_ns >= started_ns) AS duration_ns
+  FROM spanning
+  UNION ALL
+  SELECT count(*), count(*) FILTER (WHERE ended_ns >= started_ns),
+         sum(ended_ns - started_ns) FILTER (WHERE ended_ns >= started_ns)
+  FROM one_hour o WHERE NOT EXISTS (SELECT 1 FROM loose l WHERE l.session_id = o.session_id)
 )
 SELECT (SELECT json_agg(json_build_array(type, n)) FROM by_type) AS by_type,
-       (SELECT count(*) FROM sessions)::text AS sessions,
-       (SELECT avg((ended_ns - started_ns) / 1e6)::float8 FROM sessions WHERE ended_ns >= started_ns) AS avg_ms`;
+       sum(n)::text AS sessions,
+       CASE WHEN sum(timed) > 0 THEN (sum(duration_ns) / sum(timed) / 1e6)::float8 END AS avg_ms
+FROM sessions`;
 
 interface StatsRow {
   by_type: [number, number | string][] | null;
@@ -209,17 +249,13 @@ export async function selectEventStats(client: pg.ClientBase, query: StatsQuery)
   const project = query.projectId || null;
   let rows: StatsRow[];
   if (query.startNs === undefined && query.endNs === undefined) {
-    ({ rows } = await client.query<StatsRow>({
-      name: "stats-all-time",
-      text: ALL_TIME_STATS,
-      values: [query.tenantId, project],
-    }));
+    ({ rows } = await client.query<StatsRow>(ALL_TIME_STATS, [query.tenantId, project]));
   } else {
     const plan = planStats(query.startNs ?? MIN_NS, query.endNs ?? MAX_NS);
-    ({ rows } = await client.query<StatsRow>({
-      name: "stats-range",
-      text: RANGE_STATS,
-      values: [
+    // Unnamed, so planned for these values each time: a generic plan cannot tell a day from a year.
+    ({ rows } = await client.query<StatsRow>(
+      RANGE_STATS,
+      [
         query.tenantId,
         project,
         plan.hours.from,
@@ -231,7 +267,7 @@ export async function selectEventStats(client: pg.ClientBase, query: StatsQuery)
         plan.edges[1].from,
         plan.edges[1].to,
       ].map((v) => (typeof v === "bigint" ? v.toString() : v)),
-    }));
+    ));
   }
   const row = rows[0];
   const eventsByType = new Map<number, bigint>((row.by_type ?? []).map(([type, n]) => [type, BigInt(n)]));

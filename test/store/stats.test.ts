@@ -18,32 +18,38 @@ const HOUR_NS = 3_600_000_000_000n;
 const DAY_NS = 24n * HOUR_NS;
 /** Events fall over three days, so ranges cover whole days, whole hours and parts of hours. */
 const SPAN_NS = 3n * DAY_NS;
+const TEN_MINUTES_NS = 600_000_000_000n;
 const OTHER_TYPES = [EventType.AGENT_START, EventType.TOOL_CALL_START, EventType.ERROR, EventType.MODEL_INVOCATION_END];
 
-/** Sessions whose START and END events (zero, one or several of each) fall at random times. */
+/**
+ * Sessions whose START and END events (zero, one or several of each) fall at random times: half
+ * over all three days, half within ten minutes (mostly inside one hour, as real sessions are).
+ */
 function generate(random: Random, sessionsPerProject = 8): Event[] {
   const events: Event[] = [];
-  const add = (tenantId: string, projectId: string, sessionId: string, type: EventType) =>
-    events.push(
-      makeEvent({
-        eventId: random.id(),
-        tenantId,
-        projectId,
-        sessionId,
-        type,
-        timestamp: nsToTimestamp(T0 + random.bigint(SPAN_NS)),
-      }),
-    );
   for (const tenantId of ["t0", "t1", "t2"]) {
     for (const projectId of ["p0", "p1", "p2"]) {
       for (let s = 0; s < sessionsPerProject; s++) {
         // Few session ids per tenant: some are shared between projects.
         const sessionId = `s${random.int(16)}`;
+        const brief = random.int(2) === 0;
+        const base = T0 + random.bigint(SPAN_NS);
+        const add = (type: EventType) =>
+          events.push(
+            makeEvent({
+              eventId: random.id(),
+              tenantId,
+              projectId,
+              sessionId,
+              type,
+              timestamp: nsToTimestamp(brief ? base + random.bigint(TEN_MINUTES_NS) : T0 + random.bigint(SPAN_NS)),
+            }),
+          );
         const starts = random.pick([0, 1, 1, 1, 2]);
         const ends = random.pick([0, 1, 1, 2]);
-        for (let i = 0; i < starts; i++) add(tenantId, projectId, sessionId, EventType.SESSION_START);
-        for (let i = 0; i < ends; i++) add(tenantId, projectId, sessionId, EventType.SESSION_END);
-        for (let i = random.int(6); i > 0; i--) add(tenantId, projectId, sessionId, random.pick(OTHER_TYPES));
+        for (let i = 0; i < starts; i++) add(EventType.SESSION_START);
+        for (let i = 0; i < ends; i++) add(EventType.SESSION_END);
+        for (let i = random.int(6); i > 0; i--) add(random.pick(OTHER_TYPES));
       }
     }
   }

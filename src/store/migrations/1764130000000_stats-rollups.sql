@@ -49,28 +49,37 @@ CREATE TABLE stats_daily (
   PRIMARY KEY (tenant_id, day, project_id, type)
 );
 
--- Each session's hours: a range's distinct sessions, and each one's first SESSION_START and last
--- SESSION_END within the range, come from the hours the range covers.
-CREATE TABLE stats_session_hours (
-  tenant_id   text COLLATE "C" NOT NULL,
-  hour        integer NOT NULL,
-  session_id  text COLLATE "C" NOT NULL,
-  project_id  text COLLATE "C" NOT NULL,
-  started_ns  bigint,
-  ended_ns    bigint,
-  PRIMARY KEY (tenant_id, hour, session_id, project_id)
-);
-
 -- All time: each session once per project, and once per tenant under project_id '' (no real
--- project is empty), with running totals of both, so stats over all time read one row.
+-- project is empty), with the first and last hour it has events in. A range's sessions that lie
+-- within one hour of it (most sessions last seconds or minutes) are counted from these rows
+-- alone, through the partial index.
 CREATE TABLE stats_sessions (
   tenant_id   text COLLATE "C" NOT NULL,
   project_id  text COLLATE "C" NOT NULL,
   session_id  text COLLATE "C" NOT NULL,
   started_ns  bigint,
   ended_ns    bigint,
+  first_hour  integer NOT NULL,
+  last_hour   integer NOT NULL,
   PRIMARY KEY (tenant_id, project_id, session_id)
 );
+CREATE INDEX stats_sessions_one_hour ON stats_sessions (tenant_id, project_id, first_hour)
+  INCLUDE (session_id, started_ns, ended_ns) WHERE first_hour = last_hour;
+
+-- The hours of sessions that span more than one, in the same scopes, each with its first
+-- SESSION_START and last SESSION_END in that hour: a range combines them per session.
+CREATE TABLE stats_session_hours (
+  tenant_id   text COLLATE "C" NOT NULL,
+  project_id  text COLLATE "C" NOT NULL,
+  hour        integer NOT NULL,
+  session_id  text COLLATE "C" NOT NULL,
+  started_ns  bigint,
+  ended_ns    bigint,
+  -- Covering: a range reads them with an index-only scan.
+  PRIMARY KEY (tenant_id, project_id, hour, session_id) INCLUDE (started_ns, ended_ns)
+);
+
+-- Running totals per project and per tenant (''), so stats over all time read one row.
 CREATE TABLE stats_session_totals (
   tenant_id       text COLLATE "C" NOT NULL,
   project_id      text COLLATE "C" NOT NULL,
