@@ -65,6 +65,17 @@ function floorDiv(a: bigint, b: bigint): bigint {
   return a / b - (a % b < 0n ? 1n : 0n);
 }
 
+/** $1 tenant, $2 project or NULL: the rows of events, the queue and the type counts in scope. */
+const IN_SCOPE = "tenant_id = $1 AND ($2::text IS NULL OR project_id = $2)";
+/** The same for session rows, kept per project and tenant-wide under project_id ''. */
+const SESSION_SCOPE = "tenant_id = $1 AND project_id = coalesce($2, '')";
+
+/** A session's first SESSION_START and last SESSION_END among the grouped events. */
+function sessionBounds(table = ""): string {
+  return `min(${table}ts_ns) FILTER (WHERE ${table}type = ${SESSION_START}) AS started_ns,
+         max(${table}ts_ns) FILTER (WHERE ${table}type = ${SESSION_END}) AS ended_ns`;
+}
+
 /**
  * For sessions given as (tenant_id, project_id, session_id, started_ns, ended_ns, first_hour,
  * last_hour) in `source`, their all-time row before and after adding them.
@@ -107,8 +118,7 @@ WITH q AS (
 ), scoped_hours AS (
   -- Each session's events per hour, in its project and tenant-wide (project_id '').
   SELECT q.tenant_id, p.project_id, q.session_id, chaukas_hour(q.ts_ns) AS hour,
-         min(q.ts_ns) FILTER (WHERE q.type = ${SESSION_START}) AS started_ns,
-         max(q.ts_ns) FILTER (WHERE q.type = ${SESSION_END}) AS ended_ns
+         ${sessionBounds("q.")}
   FROM q CROSS JOIN LATERAL (VALUES (q.project_id), ('')) AS p(project_id)
   GROUP BY 1, 2, 3, 4
 ), sessions AS (
@@ -150,17 +160,16 @@ SELECT tenant_id, event_id, content_hash, to_log FROM q ORDER BY queue_position`
 /** $1 tenant, $2 project or NULL: all time from the totals and daily rows, plus the queue. */
 const ALL_TIME_STATS = `
 WITH queued AS (
-  SELECT session_id, type, ts_ns FROM ingest_queue WHERE tenant_id = $1 AND ($2::text IS NULL OR project_id = $2)
+  SELECT session_id, type, ts_ns FROM ingest_queue WHERE ${IN_SCOPE}
 ), by_type AS (
   SELECT type, sum(n) AS n FROM (
     SELECT type, sum(events) AS n FROM stats_daily
-    WHERE tenant_id = $1 AND ($2::text IS NULL OR project_id = $2) GROUP BY type
+    WHERE ${IN_SCOPE} GROUP BY type
     UNION ALL SELECT type, count(*) FROM queued GROUP BY type) parts
   GROUP BY type
 ), queued_sessions AS (
   SELECT $1::text COLLATE "C" AS tenant_id, coalesce($2, '')::text COLLATE "C" AS project_id, session_id,
-         min(ts_ns) FILTER (WHERE type = ${SESSION_START}) AS started_ns,
-         max(ts_ns) FILTER (WHERE type = ${SESSION_END}) AS ended_ns,
+         ${sessionBounds()},
          chaukas_hour(min(ts_ns)) AS first_hour, chaukas_hour(max(ts_ns)) AS last_hour
   FROM queued GROUP BY session_id
 ), changes AS (${sessionChanges("queued_sessions")}
@@ -184,23 +193,23 @@ const RANGE_STATS = `
 WITH edges AS (
   -- Two scans rather than one with OR: each is an index-only scan of the tenant's time index.
   SELECT session_id, type, ts_ns FROM events
-  WHERE tenant_id = $1 AND ($2::text IS NULL OR project_id = $2) AND ts_ns >= $7::bigint AND ts_ns < $8::bigint
+  WHERE ${IN_SCOPE} AND ts_ns >= $7::bigint AND ts_ns < $8::bigint
   UNION ALL
   SELECT session_id, type, ts_ns FROM events
-  WHERE tenant_id = $1 AND ($2::text IS NULL OR project_id = $2) AND ts_ns >= $9::bigint AND ts_ns < $10::bigint
+  WHERE ${IN_SCOPE} AND ts_ns >= $9::bigint AND ts_ns < $10::bigint
 ), queued AS (
   SELECT session_id, type, ts_ns FROM ingest_queue
-  WHERE tenant_id = $1 AND ($2::text IS NULL OR project_id = $2)
+  WHERE ${IN_SCOPE}
     AND chaukas_hour(ts_ns) >= $3::int AND chaukas_hour(ts_ns) < $4::int
 ), by_type AS (
   SELECT type, sum(n) AS n FROM (
     SELECT type, count(*) AS n FROM edges GROUP BY type
     UNION ALL SELECT type, count(*) FROM queued GROUP BY type
     UNION ALL SELECT type, sum(events) FROM stats_daily
-      WHERE tenant_id = $1 AND ($2::text IS NULL OR project_id = $2) AND day >= $5::int AND day < $6::int
+      WHERE ${IN_SCOPE} AND day >= $5::int AND day < $6::int
       GROUP BY type
     UNION ALL SELECT type, sum(events) FROM stats_hourly
-      WHERE tenant_id = $1 AND ($2::text IS NULL OR project_id = $2) AND hour >= $3::int AND hour < $4::int
+      WHERE ${IN_SCOPE} AND hour >= $3::int AND hour < $4::int
         AND NOT (hour >= $5::int * 24 AND hour < $6::int * 24)
       GROUP BY type) parts
   GROUP BY type
@@ -213,14 +222,14 @@ WITH edges AS (
 ), one_hour AS (
   -- Sessions whose every rolled-up event lies in one hour of the range: most of them.
   SELECT session_id, started_ns, ended_ns FROM stats_sessions
-  WHERE tenant_id = $1 AND project_id = coalesce($2, '') AND first_hour = last_hour
+  WHERE ${SESSION_SCOPE} AND first_hour = last_hour
     AND first_hour >= $3::int AND first_hour < $4::int
 ), spanning AS (
   SELECT session_id, min(started_ns) AS started_ns, max(ended_ns) AS ended_ns FROM (
     SELECT * FROM loose
     UNION ALL
     SELECT session_id, started_ns, ended_ns FROM stats_session_hours
-    WHERE tenant_id = $1 AND project_id = coalesce($2, '') AND hour >= $3::int AND hour < $4::int
+    WHERE ${SESSION_SCOPE} AND hour >= $3::int AND hour < $4::int
     UNION ALL
     SELECT * FROM one_hour o WHERE EXISTS (SELECT 1 FROM loose l WHERE l.session_id = o.session_id)) parts
   GROUP BY session_id
