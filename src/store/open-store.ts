@@ -4,7 +4,7 @@ import pg from "pg";
 import { lockDataDir } from "./data-dir-lock.ts";
 import type { EventStore } from "./event-store.ts";
 import { type MigrationLog, migrate } from "./migrate.ts";
-import { SqlEventStore } from "./sql-event-store.ts";
+import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./sql-event-store.ts";
 
 export type StoreOptions = (
   | { kind: "postgres"; databaseUrl: string; poolSize: number }
@@ -44,6 +44,8 @@ export async function openEventStore(options: StoreOptions, log: StoreLog): Prom
     await migrate(pool, log);
     return new SqlEventStore(pool, {
       auditTrail: options.auditTrail,
+      // PGlite runs one statement at a time: a second writer would only wait for the first.
+      groupCommit: { ...DEFAULT_GROUP_COMMIT, writers: 1 },
       onClose: async () => {
         await db.close();
         unlock();

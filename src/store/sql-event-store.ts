@@ -10,6 +10,7 @@ import type {
   StoredEvent,
   TenantScope,
 } from "./event-store.ts";
+import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import type { KeyStore } from "./key-store.ts";
 import { inTenantScope, runQuery, toBuffer } from "./pool.ts";
 import { SqlAuditLog } from "./sql-audit-log.ts";
@@ -26,17 +27,32 @@ export class SqlEventStore implements EventStore {
   readonly #pool: pg.Pool;
   readonly #onClose: () => Promise<void>;
   readonly #auditTrail: boolean;
+  readonly #groups: GroupCommit;
 
-  /** `auditTrail: false` stores events without ever appending them to the log (to measure its cost). */
-  constructor(pool: pg.Pool, options: { auditTrail?: boolean; onClose?: () => Promise<void> } = {}) {
+  /**
+   * `auditTrail: false` stores events without ever appending them to the log (to measure its cost).
+   * `groupCommit`: how concurrent inserts share statements (see GroupCommit).
+   */
+  constructor(
+    pool: pg.Pool,
+    options: { auditTrail?: boolean; groupCommit?: GroupCommitOptions; onClose?: () => Promise<void> } = {},
+  ) {
     this.audit = new SqlAuditLog(pool);
     this.keys = new SqlKeyStore(pool);
     this.#pool = pool;
     this.#auditTrail = options.auditTrail ?? true;
+    this.#groups = new GroupCommit(
+      (scope, records) => this.#insertNow(scope, records),
+      options.groupCommit ?? DEFAULT_GROUP_COMMIT,
+    );
     this.#onClose = options.onClose ?? (async () => {});
   }
 
-  async insertEvents(scope: TenantScope, records: readonly EventRecord[]): Promise<void> {
+  insertEvents(scope: TenantScope, records: readonly EventRecord[]): Promise<void> {
+    return this.#groups.insert(scope, records);
+  }
+
+  async #insertNow(scope: TenantScope, records: readonly EventRecord[]): Promise<void> {
     // Of repeats the first is kept: ON CONFLICT cannot choose between rows of one statement.
     const unique = firstOfEach(records);
     if (unique.length === 0) return;
@@ -140,6 +156,9 @@ export class SqlEventStore implements EventStore {
     await this.#onClose();
   }
 }
+
+/** Two statements per tenant at once keep both of a small server's cores busy; more would wait for the pool. */
+export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { writers: 2, maxGroupEvents: 1_000 };
 
 interface PageRow {
   event_id: string;
