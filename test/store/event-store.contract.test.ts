@@ -116,6 +116,14 @@ describe.each(await storeKinds())("EventStore contract on the %s store", (kind) 
     expect((await stored(store, "atomic")).map((r) => r.eventId)).toEqual(["before"]);
   });
 
+  it("refuses a content hash that is not a SHA-256, storing none of the batch", async () => {
+    const short = { ...eventRecord({ tenantId: "hash-size", eventId: "short" }), contentHash: new Uint8Array(31) };
+    await expect(
+      store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "hash-size", eventId: "fine" }), short]),
+    ).rejects.toThrow(/32 bytes, not 31/);
+    expect(await stored(store, "hash-size")).toEqual([]);
+  });
+
   it("answers every later statement correctly after a failed one", async () => {
     const bad = eventRecord({ tenantId: "after-failure", eventId: null as unknown as string });
     await expect(store.insertEvents(ALL_TENANTS, [bad])).rejects.toThrow(/null value/);
