@@ -211,6 +211,23 @@ describe("canonicalBinary", () => {
     },
   );
 
+  it("encodes each message afresh after a large one and after one that failed half-way", () => {
+    const r = new Random(11);
+    const expected = (event: Event) => hex(toBinary(EventSchema, withSortedKeys(event)));
+    const small = randomEvent(r, false);
+    const large = makeEvent({ metadata: { blob: "x".repeat(3 << 20), nested: { list: [1, "two", null] } } });
+    // An int32 out of range makes the writer throw after the fields before it are written.
+    const broken = makeEvent({ metadata: { a: "before" }, retry: { attempt: 2 ** 40 } });
+
+    expect(hex(canonicalBinary(EventSchema, large))).toBe(expected(large));
+    expect(hex(canonicalBinary(EventSchema, small))).toBe(expected(small));
+    expect(() => canonicalBinary(EventSchema, broken)).toThrow(/int32/);
+    expect(hex(canonicalBinary(EventSchema, small))).toBe(expected(small));
+    const bytes = canonicalBinary(EventSchema, small);
+    canonicalBinary(EventSchema, large); // a returned encoding is a copy, not the writer's buffer
+    expect(hex(bytes)).toBe(expected(small));
+  });
+
   it("differs from toBinary when keys are not inserted in order", () => {
     const event = fullEvent(EVERY_CONTENT[0]); // metadata is { sdk, version, flags }
     expect(hex(canonicalBinary(EventSchema, event))).not.toBe(hex(toBinary(EventSchema, event)));
