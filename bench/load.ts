@@ -1,10 +1,9 @@
 import http from "node:http";
-import { create, type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import * as clientV1 from "../gen/chaukas/spec/client/v1/client_pb.ts";
-import { type Event, EventBatchSchema, EventSchema } from "../gen/chaukas/spec/common/v1/events_pb.ts";
+import type { Event } from "../gen/chaukas/spec/common/v1/events_pb.ts";
 import {
   ChaukasServerService,
   IngestEventBatchRequestSchema,
@@ -12,6 +11,7 @@ import {
 } from "../gen/chaukas/spec/server/v1/server_pb.ts";
 import { SDK_HEADERS } from "../test/sdk/sdk-like.ts";
 import { Random, uuid7 } from "./corpus.ts";
+import { grpcFrame, RawGrpcConnection } from "./raw-grpc.ts";
 
 /**
  * Load generators for the server's three ingest paths. Every request body is encoded before the
@@ -33,45 +33,35 @@ export interface RunTotals {
   latenciesMs: number[];
 }
 
-/**
- * A message whose field `fieldNo` is already-encoded bytes, carried as an unknown field: toBinary
- * writes them as they are, so the client sends exactly those bytes without re-encoding them.
- */
-function preEncoded<Desc extends DescMessage>(schema: Desc, fieldNo: number, bytes: Uint8Array): MessageShape<Desc> {
-  const message = create(schema);
-  const data = new BinaryWriter().bytes(bytes).finish(); // length-prefixed, as an unknown field holds it
-  message.$unknown = [{ no: fieldNo, wireType: WireType.LengthDelimited, data }];
-  return message;
+/** One framed gRPC request body and what it carries. */
+export interface GrpcRequest {
+  framed: Buffer;
+  events: number;
+  bytes: number;
 }
 
-/** IngestEventBatch requests of `size` events (chaukas.spec.server.v1), encoded once. */
-export function grpcBatches(events: readonly Event[], size: number, seed: number) {
+/** IngestEventBatch requests of `size` events (chaukas.spec.server.v1), encoded and framed once. */
+export function grpcBatches(events: readonly Event[], size: number, seed: number): GrpcRequest[] {
   const random = new Random(seed);
   const requests = [];
   for (let i = 0; i < events.length; i += size) {
     const slice = events.slice(i, i + size);
-    const batch = toBinary(
-      EventBatchSchema,
-      create(EventBatchSchema, {
-        batchId: uuid7(Date.UTC(2026, 10, 1) + i, random),
-        timestamp: slice[0].timestamp,
-        events: slice,
+    const request = toBinary(
+      IngestEventBatchRequestSchema,
+      create(IngestEventBatchRequestSchema, {
+        eventBatch: { batchId: uuid7(Date.UTC(2026, 10, 1) + i, random), timestamp: slice[0].timestamp, events: slice },
       }),
     );
-    requests.push({
-      message: preEncoded(IngestEventBatchRequestSchema, 1, batch),
-      events: slice.length,
-      bytes: batch.length,
-    });
+    requests.push({ framed: grpcFrame(request), events: slice.length, bytes: request.length });
   }
   return requests;
 }
 
-/** IngestEvent requests, one event each (chaukas.spec.server.v1), encoded once. */
-export function grpcSingles(events: readonly Event[]) {
+/** IngestEvent requests, one event each (chaukas.spec.server.v1), encoded and framed once. */
+export function grpcSingles(events: readonly Event[]): GrpcRequest[] {
   return events.map((event) => {
-    const bytes = toBinary(EventSchema, event);
-    return { message: preEncoded(IngestEventRequestSchema, 1, bytes), events: 1, bytes: bytes.length };
+    const request = toBinary(IngestEventRequestSchema, create(IngestEventRequestSchema, { event }));
+    return { framed: grpcFrame(request), events: 1, bytes: request.length };
   });
 }
 
@@ -145,13 +135,14 @@ export class GrpcConnections {
 /** gRPC IngestEventBatch over `connections` HTTP/2 connections, `streams` concurrent calls on each. */
 export function runGrpcBatches(
   baseUrl: string,
-  requests: ReturnType<typeof grpcBatches>,
+  requests: readonly GrpcRequest[],
   connections: number,
   streams: number,
   progress?: (done: number) => void,
 ): Promise<RunTotals> {
-  return runGrpc(baseUrl, requests, connections, streams, progress, async (client, request, i) => {
-    const response = await client.ingestEventBatch(request.message);
+  const method = ChaukasServerService.method.ingestEventBatch;
+  return runGrpc(baseUrl, requests, connections, streams, progress, async (connection, request, i) => {
+    const response = fromBinary(method.output, await connection.call(method, request.framed));
     if (response.acceptedCount !== request.events) {
       throw new Error(`batch ${i}: ${response.acceptedCount} of ${request.events} accepted`);
     }
@@ -161,39 +152,40 @@ export function runGrpcBatches(
 /** gRPC IngestEvent, one event per call. */
 export function runGrpcSingles(
   baseUrl: string,
-  requests: ReturnType<typeof grpcSingles>,
+  requests: readonly GrpcRequest[],
   connections: number,
   streams: number,
   progress?: (done: number) => void,
 ): Promise<RunTotals> {
-  return runGrpc(baseUrl, requests, connections, streams, progress, async (client, request, i) => {
-    const response = await client.ingestEvent(request.message);
+  const method = ChaukasServerService.method.ingestEvent;
+  return runGrpc(baseUrl, requests, connections, streams, progress, async (connection, request, i) => {
+    const response = fromBinary(method.output, await connection.call(method, request.framed));
     if (response.status !== "accepted") throw new Error(`event ${i}: ${response.status}`);
   });
 }
 
 /** Sends every request once, `streams` at a time on each of `connections` HTTP/2 connections. */
-async function runGrpc<R extends { events: number; bytes: number }>(
+async function runGrpc(
   baseUrl: string,
-  requests: readonly R[],
+  requests: readonly GrpcRequest[],
   connections: number,
   streams: number,
   progress: ((done: number) => void) | undefined,
-  send: (client: GrpcConnections["clients"][number], request: R, i: number) => Promise<void>,
+  send: (connection: RawGrpcConnection, request: GrpcRequest, i: number) => Promise<void>,
 ): Promise<RunTotals> {
-  const grpc = new GrpcConnections(baseUrl, connections);
+  const open = Array.from({ length: connections }, () => new RawGrpcConnection(baseUrl));
   try {
     return await runConcurrently(
       requests.length,
       connections * streams,
       async (i, w) => {
-        await send(grpc.clients[w % connections], requests[i], i);
+        await send(open[w % connections], requests[i], i);
         return requests[i];
       },
       progress,
     );
   } finally {
-    grpc.close();
+    for (const connection of open) connection.close();
   }
 }
 
