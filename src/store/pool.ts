@@ -64,3 +64,18 @@ export async function inTenantScope<T>(
 export function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
+
+/**
+ * Byte strings as one binary parameter, with each one's offset and length (`int4[]`), for
+ * `substring($blob FROM offset + 1 FOR length)` in the statement. node-postgres sends an array of
+ * bytea as hex text: twice the bytes, built here and parsed again by PostgreSQL.
+ */
+export function packed(parts: readonly Uint8Array[]): [Buffer, number[], number[]] {
+  const offsets: number[] = [];
+  let offset = 0;
+  for (const part of parts) {
+    offsets.push(offset);
+    offset += part.byteLength;
+  }
+  return [Buffer.concat(parts, offset), offsets, parts.map((part) => part.byteLength)];
+}

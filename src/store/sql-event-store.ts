@@ -12,7 +12,7 @@ import type {
 } from "./event-store.ts";
 import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import type { KeyStore } from "./key-store.ts";
-import { inTenantScope, runQuery } from "./pool.ts";
+import { inTenantScope, packed, runQuery } from "./pool.ts";
 import { SqlAuditLog } from "./sql-audit-log.ts";
 import { selectEventStats } from "./sql-event-stats.ts";
 import { SqlKeyStore } from "./sql-key-store.ts";
@@ -57,8 +57,7 @@ export class SqlEventStore implements EventStore {
     const unique = firstOfEach(records);
     if (unique.length === 0) return;
     // One statement whatever the batch size: each column travels as one array parameter and
-    // unnest() turns them back into rows. Bytes travel as one binary parameter each (node-postgres
-    // would send an array of bytea as hex text, twice the size, built and parsed per byte).
+    // unnest() turns them back into rows; bytes are packed (see packed()).
     await inTenantScope(this.#pool, scope, (client) =>
       client.query({
         name: "insert-events-and-queue",
@@ -208,17 +207,6 @@ ORDER BY t.n`;
 function sha256Sized(hash: Uint8Array): Uint8Array {
   if (hash.byteLength !== 32) throw new Error(`a content hash is 32 bytes, not ${hash.byteLength}`);
   return hash;
-}
-
-/** Byte strings as one buffer, with each one's offset and length in it. */
-function packed(parts: readonly Uint8Array[]): [Buffer, number[], number[]] {
-  const offsets: number[] = [];
-  let offset = 0;
-  for (const part of parts) {
-    offsets.push(offset);
-    offset += part.byteLength;
-  }
-  return [Buffer.concat(parts, offset), offsets, parts.map((part) => part.byteLength)];
 }
 
 /** The records without repeats of a (tenant, event_id), each kept at its first place. */
