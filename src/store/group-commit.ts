@@ -26,7 +26,7 @@ interface Lane {
 
 /**
  * Group commit for inserts. Inserts of one tenant scope wait for one of `writers` writers; a writer
- * takes every waiting insert that fits in `maxGroupEvents` and writes them together: one
+ * takes its share of the waiting inserts (see #takeGroup) and writes them together: one
  * statement, one transaction, one commit. Under load, many small requests (single events, the
  * SDK's batches of 20) cost the database a few statements instead of a transaction each. An idle
  * writer starts on the next turn of the event loop (setImmediate), so inserts of requests read in
