@@ -66,16 +66,16 @@ export function toBuffer(bytes: Uint8Array): Buffer {
 }
 
 /**
- * Byte strings as one binary parameter, with each one's offset and length (`int4[]`), for
- * `substring($blob FROM offset + 1 FOR length)` in the statement. node-postgres sends an array of
+ * Byte strings as one binary parameter, with each one's start (1-based) and length (`int4[]`),
+ * for `substring($blob FROM start FOR length)` in the statement. node-postgres sends an array of
  * bytea as hex text: twice the bytes, built here and parsed again by PostgreSQL.
  */
 export function packed(parts: readonly Uint8Array[]): [Buffer, number[], number[]] {
-  const offsets: number[] = [];
-  let offset = 0;
+  const starts: number[] = [];
+  let size = 0;
   for (const part of parts) {
-    offsets.push(offset);
-    offset += part.byteLength;
+    starts.push(size + 1);
+    size += part.byteLength;
   }
-  return [Buffer.concat(parts, offset), offsets, parts.map((part) => part.byteLength)];
+  return [Buffer.concat(parts, size), starts, parts.map((part) => part.byteLength)];
 }

@@ -240,13 +240,13 @@ RETURNING tenant_id, size, compact_range, last_content_hash`;
 const APPEND = `
 WITH leaves AS (
   INSERT INTO audit_leaves (tenant_id, position, event_id, content_hash, hash_prev)
-  SELECT tenant_id, position, event_id, substring($4::bytea FROM hash_at + 1 FOR hash_length),
-         substring($7::bytea FROM prev_at + 1 FOR prev_length)
+  SELECT tenant_id, position, event_id, substring($4::bytea FROM hash_at FOR hash_length),
+         substring($7::bytea FROM prev_at FOR prev_length)
   FROM unnest($1::text[], $2::int8[], $3::text[], $5::int4[], $6::int4[], $8::int4[], $9::int4[])
     AS t(tenant_id, position, event_id, hash_at, hash_length, prev_at, prev_length)
 ), nodes AS (
   INSERT INTO audit_nodes (tenant_id, level, index, hash)
-  SELECT tenant_id, level, index, substring($13::bytea FROM hash_at + 1 FOR hash_length)
+  SELECT tenant_id, level, index, substring($13::bytea FROM hash_at FOR hash_length)
   FROM unnest($10::text[], $11::int2[], $12::int8[], $14::int4[], $15::int4[])
     AS t(tenant_id, level, index, hash_at, hash_length)
 )

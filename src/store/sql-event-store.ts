@@ -78,7 +78,7 @@ export class SqlEventStore implements EventStore {
           // PostgreSQL text cannot hold NUL; the search text is only indexed, so a space loses nothing.
           unique.map((r) => withoutNul(r.searchText)),
           ...packed(unique.map((r) => r.payload)),
-          Buffer.concat(unique.map((r) => sha256Sized(r.contentHash))),
+          ...packed(unique.map((r) => sha256Sized(r.contentHash))),
           this.#auditTrail,
         ],
       }),
@@ -172,19 +172,19 @@ interface PageRow {
 
 /**
  * Inserts the events and queues those stored now (not the ones already there) for the stats
- * rollups and, when $18 is true, for their audit logs. $14 holds every payload, at the offsets and
- * lengths of $15 and $16; $17 every 32-byte content hash, in order.
+ * rollups and, when $20 is true, for their audit logs. Payloads and content hashes are packed
+ * (see packed()): $14 with $15 and $16, $17 with $18 and $19.
  */
 const INSERT_EVENTS_AND_QUEUE = `
 WITH t AS (
   SELECT tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id, type, status, severity,
-         ts_ns, tags, search_text, substring($14::bytea FROM payload_start + 1 FOR payload_length) AS payload,
-         substring($17::bytea FROM (n::int4 - 1) * 32 + 1 FOR 32) AS content_hash, n
+         ts_ns, tags, search_text, substring($14::bytea FROM payload_at FOR payload_length) AS payload,
+         substring($17::bytea FROM hash_at FOR hash_length) AS content_hash, n
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
               $8::int2[], $9::int2[], $10::int2[], $11::int8[], $12::text[], $13::text[], $15::int4[],
-              $16::int4[]) WITH ORDINALITY
+              $16::int4[], $18::int4[], $19::int4[]) WITH ORDINALITY
     AS t(tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id,
-         type, status, severity, ts_ns, tags, search_text, payload_start, payload_length, n)
+         type, status, severity, ts_ns, tags, search_text, payload_at, payload_length, hash_at, hash_length, n)
 ), stored AS (
   INSERT INTO events (tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id,
                       type, status, severity, ts_ns, tags, search, payload)
@@ -199,11 +199,11 @@ WITH t AS (
   RETURNING tenant_id, event_id
 )
 INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log)
-SELECT t.tenant_id, t.event_id, t.content_hash, t.project_id, t.session_id, t.type, t.ts_ns, $18::boolean
+SELECT t.tenant_id, t.event_id, t.content_hash, t.project_id, t.session_id, t.type, t.ts_ns, $20::boolean
 FROM t JOIN stored ON stored.tenant_id = t.tenant_id COLLATE "C" AND stored.event_id = t.event_id COLLATE "C"
 ORDER BY t.n`;
 
-/** Content hashes travel back to back, 32 bytes each. */
+/** A content hash is a SHA-256: anything else would make a leaf no one can recompute. */
 function sha256Sized(hash: Uint8Array): Uint8Array {
   if (hash.byteLength !== 32) throw new Error(`a content hash is 32 bytes, not ${hash.byteLength}`);
   return hash;

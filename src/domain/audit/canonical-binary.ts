@@ -151,17 +151,10 @@ function fieldWriter(field: DescField): Encode {
     case "message": {
       const write = messageWriter(field, no);
       const read = singularReader(field);
-      if (storedAsMessage(field)) {
+      if (writesLocalValue(field)) {
         return (writer, message) => {
           const value = read(message);
           if (value !== undefined) write(writer, value);
-        };
-      }
-      if (heldAsJsonObject(field)) {
-        const writeStruct = jsonStructWriter(no);
-        return (writer, message) => {
-          const value = read(message);
-          if (value !== undefined) writeStruct(writer, value);
         };
       }
       return (writer, message) => {
@@ -172,14 +165,8 @@ function fieldWriter(field: DescField): Encode {
     }
     case "list": {
       if (field.listKind === "message") {
-        if (heldAsJsonObject(field)) {
-          const writeStruct = jsonStructWriter(no);
-          return (writer, message) => {
-            for (const item of message[name] as Local[]) writeStruct(writer, item);
-          };
-        }
         const write = messageWriter(field, no);
-        const asMessage = storedAsMessage(field);
+        const asMessage = writesLocalValue(field);
         return (writer, message) => {
           const items: Local[] = message[name];
           for (let i = 0; i < items.length; i++) {
@@ -216,12 +203,9 @@ function mapWriter(field: DescField & { fieldKind: "map" }): Encode {
   const keyWireType = wireTypeOf(keyType);
   const writeKey = valueWriter(keyType);
   let writeValue: (writer: BinaryWriter, value: Local, record: Local, key: string) => void;
-  if (field.mapKind === "message" && heldAsJsonObject(field)) {
-    const writeStruct = jsonStructWriter(2);
-    writeValue = (writer, value) => writeStruct(writer, value);
-  } else if (field.mapKind === "message") {
+  if (field.mapKind === "message") {
     const write = messageWriter(field, 2);
-    writeValue = storedAsMessage(field)
+    writeValue = writesLocalValue(field)
       ? (writer, value) => write(writer, value)
       : (writer, _, record, key) =>
           write(writer, (reflectMap(field, record, false).get(key) as ReflectMessage).message);
@@ -256,8 +240,12 @@ function mapWriter(field: DescField & { fieldKind: "map" }): Encode {
   };
 }
 
-/** Writes a message value with its tag, as a length-delimited record or a group. */
+/**
+ * Writes a message value with its tag, as a length-delimited record or a group; a Struct held as
+ * a JsonObject straight from its JSON.
+ */
 function messageWriter(field: DescField & { message: DescMessage }, no: number): Encode {
+  if (heldAsJsonObject(field)) return jsonStructWriter(no);
   const body = bodyWriter(field.message);
   if (field.delimitedEncoding) {
     return (writer, message) => {
@@ -281,6 +269,14 @@ function messageWriter(field: DescField & { message: DescMessage }, no: number):
 function storedAsMessage(field: DescField & { message: DescMessage }): boolean {
   if (field.message.typeName === "google.protobuf.Struct") return field.parent.typeName === "google.protobuf.Value";
   return !(field.fieldKind === "message" && field.oneof === undefined && isWrapperDesc(field.message));
+}
+
+/**
+ * Whether messageWriter takes the field's local value as it is: a message, or a Struct held as a
+ * JsonObject. Other values (wrappers held as their scalar) are rebuilt through reflection.
+ */
+function writesLocalValue(field: DescField & { message: DescMessage }): boolean {
+  return storedAsMessage(field) || heldAsJsonObject(field);
 }
 
 /** A google.protobuf.Struct held as a JsonObject, in a length-delimited field. */
