@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { fromBinary } from "@bufbuild/protobuf";
+import { BinaryReader, type BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import type { EventRecord, StoredEvent } from "../store/event-store.ts";
 import { checkpointId } from "./audit/audit-trail.ts";
@@ -58,11 +59,54 @@ export function contentHashProblem(event: Event, record: EventRecord): string | 
 /** A stored event as served: the message with its integrity fields filled from its log entry. */
 export function fromStoredEvent(row: StoredEvent): Event {
   const event = fromBinary(EventSchema, row.payload);
-  const entry = row.logEntry;
-  if (entry) {
-    event.contentHash = Buffer.from(entry.contentHash).toString("hex");
-    event.hashPrev = Buffer.from(entry.hashPrev).toString("hex");
-    event.wormProofId = entry.checkpointSize === undefined ? "" : checkpointId(entry.checkpointSize);
-  }
+  const integrity = integrityFields(row);
+  if (integrity) Object.assign(event, integrity);
   return event;
+}
+
+/**
+ * Writes a stored event as served, in protobuf binary: the bytes `toBinary(EventSchema,
+ * fromStoredEvent(row))` gives, without decoding the payload. Decoding and encoding again cost
+ * more than the database's part of a query. The payload is the canonical encoding, fields in
+ * number order, with the integrity fields empty, so they are written into their place: before the
+ * first field numbered above them.
+ */
+export function writeStoredEvent(writer: BinaryWriter, row: StoredEvent): BinaryWriter {
+  const integrity = integrityFields(row);
+  if (!integrity) return writer.raw(row.payload);
+  // Fields 1 to 20 are all known, so unknown fields (written after the known ones) are above them too.
+  const at = offsetOfFieldAbove(row.payload, EventSchema.field.wormProofId.number);
+  writer.raw(row.payload.subarray(0, at));
+  for (const [field, value] of [
+    [EventSchema.field.hashPrev, integrity.hashPrev],
+    [EventSchema.field.contentHash, integrity.contentHash],
+    [EventSchema.field.wormProofId, integrity.wormProofId],
+  ] as const) {
+    if (value !== "") writer.tag(field.number, WireType.LengthDelimited).string(value); // proto3: "" is absent
+  }
+  return writer.raw(row.payload.subarray(at));
+}
+
+type IntegrityFields = Pick<Event, "hashPrev" | "contentHash" | "wormProofId">;
+
+function integrityFields(row: StoredEvent): IntegrityFields | undefined {
+  const entry = row.logEntry;
+  if (!entry) return undefined;
+  return {
+    hashPrev: Buffer.from(entry.hashPrev).toString("hex"),
+    contentHash: Buffer.from(entry.contentHash).toString("hex"),
+    wormProofId: entry.checkpointSize === undefined ? "" : checkpointId(entry.checkpointSize),
+  };
+}
+
+/** Where the first top-level field numbered above `fieldNo` starts in `bytes`; their length if none does. */
+function offsetOfFieldAbove(bytes: Uint8Array, fieldNo: number): number {
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    const start = reader.pos;
+    const [no, wireType] = reader.tag();
+    if (no > fieldNo) return start;
+    reader.skip(wireType, no);
+  }
+  return bytes.byteLength;
 }

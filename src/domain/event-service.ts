@@ -4,15 +4,14 @@ import {
   type Capabilities,
   CapabilitiesSchema,
   type QueryRequest,
-  type QueryResponse,
-  QueryResponseSchema,
   SortOrder,
   type TimeRange,
 } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import type { EventFilter, EventStore } from "../store/event-store.ts";
 import { authorize, type Principal, scopeEvent, scopeRead, tenantScope } from "./access.ts";
 import { type FieldViolation, InvalidArgumentError, PermissionDeniedError, UnavailableError } from "./errors.ts";
-import { contentHashProblem, fromStoredEvent, toEventRecord } from "./event-record.ts";
+import type { EventPage } from "./event-page.ts";
+import { contentHashProblem, toEventRecord } from "./event-record.ts";
 import { eventViolations, NUL_PROBLEM, snakeCase } from "./event-rules.ts";
 import { defaultMaxHeapBytes, IngestGate, type IngestGateOptions } from "./ingest-gate.ts";
 import type { PageTokenCodec } from "./page-token.ts";
@@ -146,12 +145,15 @@ export class EventService {
     }
   }
 
-  /** `fieldPrefix` is where the QueryRequest sits in the request, for error messages. */
+  /**
+   * One page of events, as stored: the caller encodes them for its answer (event-page.ts).
+   * `fieldPrefix` is where the QueryRequest sits in the request, for error messages.
+   */
   async queryEvents(
     principal: Principal,
     request: QueryRequest | undefined,
     fieldPrefix = "query",
-  ): Promise<QueryResponse> {
+  ): Promise<EventPage> {
     authorize(principal, "read");
     const at = (field: string) => (fieldPrefix ? `${fieldPrefix}.${field}` : field);
     const filter = request?.filter && {
@@ -211,10 +213,10 @@ export class EventService {
     );
     const page = rows.slice(0, pageSize);
     const last = page.at(-1);
-    return create(QueryResponseSchema, {
-      events: page.map(fromStoredEvent),
+    return {
+      events: page,
       nextPageToken: rows.length > pageSize && last ? this.#pageTokens.encode(filter, ascending, last) : "",
-    });
+    };
   }
 
   async eventStats(principal: Principal, request: StatsRequest): Promise<Stats> {

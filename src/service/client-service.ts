@@ -11,6 +11,7 @@ import {
 import type { EventService } from "../domain/event-service.ts";
 import { principalOf } from "./auth.ts";
 import { mapDomainErrors } from "./connect-errors.ts";
+import { queryResponseFor } from "./query-response.ts";
 import { logRejections, type RejectionLog } from "./rejection-log.ts";
 
 /**
@@ -48,7 +49,9 @@ export function clientServiceHandlers(
 
     queryEvents: (req, ctx) =>
       mapDomainErrors(async () =>
-        create(QueryEventsResponseSchema, { response: await events.queryEvents(principalOf(ctx), req.query) }),
+        create(QueryEventsResponseSchema, {
+          response: queryResponseFor(ctx, await events.queryEvents(principalOf(ctx), req.query)),
+        }),
       ),
   };
 }

@@ -12,6 +12,7 @@ import {
 import type { EventService } from "../domain/event-service.ts";
 import { principalOf } from "./auth.ts";
 import { mapDomainErrors } from "./connect-errors.ts";
+import { queryResponseFor } from "./query-response.ts";
 import type { RejectionLog } from "./rejection-log.ts";
 import { logRejections } from "./rejection-log.ts";
 
@@ -57,7 +58,9 @@ export function serverServiceHandlers(
 
     queryEvents: (req, ctx) =>
       mapDomainErrors(async () =>
-        create(QueryEventsResponseSchema, { response: await events.queryEvents(principalOf(ctx), req.query) }),
+        create(QueryEventsResponseSchema, {
+          response: queryResponseFor(ctx, await events.queryEvents(principalOf(ctx), req.query)),
+        }),
       ),
 
     getEventStats: (req, ctx) =>

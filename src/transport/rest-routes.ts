@@ -4,6 +4,7 @@ import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { CapabilitiesSchema, QueryRequestSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import type { Authenticator } from "../domain/authenticator.ts";
 import { type FieldViolation, InvalidArgumentError } from "../domain/errors.ts";
+import { fromStoredEvent } from "../domain/event-record.ts";
 import type { EventService, RejectedEvent } from "../domain/event-service.ts";
 import { eventFromRestJson, eventToRestJson, fromRestJson, toRestJson } from "../domain/formats/rest-json.ts";
 import { httpAuth, principalOfRequest } from "./http-auth.ts";
@@ -78,8 +79,11 @@ export async function restRoutes(
     if (!isObject(body) || !isObject(body.filter)) {
       throw new InvalidArgumentError([{ field: "filter", description: "is required" }]);
     }
-    const response = await events.queryEvents(principalOfRequest(request), fromRestJson(QueryRequestSchema, body), "");
-    return { events: response.events.map(eventToRestJson), next_page_token: response.nextPageToken };
+    const page = await events.queryEvents(principalOfRequest(request), fromRestJson(QueryRequestSchema, body), "");
+    return {
+      events: page.events.map((event) => eventToRestJson(fromStoredEvent(event))),
+      next_page_token: page.nextPageToken,
+    };
   });
 }
 

@@ -14,6 +14,7 @@ import { auditServiceHandlers } from "../service/audit-service.ts";
 import { authInterceptor } from "../service/auth.ts";
 import { clientServiceHandlers } from "../service/client-service.ts";
 import { serverServiceHandlers } from "../service/server-service.ts";
+import { ANSWER_COMPRESSIONS } from "./compression.ts";
 import { createOnePortServer, type OnePortOptions, type RequestHandler } from "./one-port.ts";
 import { restRoutes } from "./rest-routes.ts";
 import { rpcLogging } from "./rpc-log.ts";
@@ -72,6 +73,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
       router.service(AuditService, auditServiceHandlers(options.audit));
     },
     readMaxBytes: options.maxBodyBytes,
+    acceptCompression: ANSWER_COMPRESSIONS,
     // Unknown JSON fields and enum names are refused rather than silently dropped: an unknown
     // severity must not be stored as UNSPECIFIED and answered "accepted".
     jsonOptions: { registry: jsonRegistry, ignoreUnknownFields: false },

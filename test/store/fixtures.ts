@@ -3,14 +3,11 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { expect } from "vitest";
 import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
-import {
-  type QueryRequest,
-  QueryRequestSchema,
-  type QueryResponse,
-  SortOrder,
-} from "../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { type QueryRequest, QueryRequestSchema, SortOrder } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { UNRESTRICTED } from "../../src/domain/access.ts";
 import { InvalidArgumentError } from "../../src/domain/errors.ts";
+import type { EventPage } from "../../src/domain/event-page.ts";
+import { fromStoredEvent } from "../../src/domain/event-record.ts";
 import { EventService } from "../../src/domain/event-service.ts";
 import { PageTokenCodec } from "../../src/domain/page-token.ts";
 import { timestampToNs } from "../../src/domain/timestamps.ts";
@@ -56,7 +53,7 @@ export function byTime(descending = false): (a: Event, b: Event) => number {
   };
 }
 
-export function ids(events: readonly Event[]): string[] {
+export function ids(events: readonly { eventId: string }[]): string[] {
   return events.map((e) => e.eventId);
 }
 
@@ -65,14 +62,14 @@ export async function queryAll(
   service: EventService,
   query: QueryInit,
   between?: () => Promise<void>,
-): Promise<{ events: Event[]; pages: QueryResponse[] }> {
+): Promise<{ events: Event[]; pages: EventPage[] }> {
   const events: Event[] = [];
-  const pages: QueryResponse[] = [];
+  const pages: EventPage[] = [];
   let pageToken = "";
   do {
     const page = await service.queryEvents(UNRESTRICTED, request({ ...query, pageToken }));
     pages.push(page);
-    events.push(...page.events);
+    events.push(...page.events.map(fromStoredEvent));
     pageToken = page.nextPageToken;
     if (pageToken && between) await between();
   } while (pageToken);

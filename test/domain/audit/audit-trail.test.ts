@@ -13,6 +13,7 @@ import {
   NotFoundError,
   PermissionDeniedError,
 } from "../../../src/domain/errors.ts";
+import { fromStoredEvent } from "../../../src/domain/event-record.ts";
 import { EventService } from "../../../src/domain/event-service.ts";
 import { PageTokenCodec } from "../../../src/domain/page-token.ts";
 import type { EventStore } from "../../../src/store/event-store.ts";
@@ -83,7 +84,7 @@ describe.each(await storeKinds())("AuditTrail on the %s store", (kind) => {
     await events.ingestBatch(UNRESTRICTED, sent);
     await trail.integrateAndSign();
     const read = await events.queryEvents(UNRESTRICTED, create(QueryRequestSchema, { filter: { tenantId: "chain" } }));
-    const byId = new Map(read.events.map((e) => [e.eventId, e]));
+    const byId = new Map(read.events.map(fromStoredEvent).map((e) => [e.eventId, e]));
     let previous = "";
     for (const event of sent) {
       const expected = createHash("sha256").update(toBinary(EventSchema, event)).digest("hex");
