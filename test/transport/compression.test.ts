@@ -1,4 +1,3 @@
-import http from "node:http";
 import zlib from "node:zlib";
 import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,29 +10,16 @@ import {
 } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
 import { EVERY_CONTENT, fullEvent, withoutIntegrity } from "../support/events.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
+import { h1Request } from "./raw-http.ts";
 
 const SERVICE = "/chaukas.spec.server.v1.ChaukasServerService";
 
 /** A Connect unary call in binary over HTTP/1.1; the answer's body as sent, still compressed. */
-function post(port: number, method: string, body: Uint8Array, acceptEncoding?: string) {
-  return new Promise<{ status: number; encoding: string | undefined; body: Buffer }>((resolve, reject) => {
-    const headers: Record<string, string> = { "content-type": "application/proto" };
-    if (acceptEncoding) headers["accept-encoding"] = acceptEncoding;
-    const request = http.request({ host: "127.0.0.1", port, method: "POST", path: `${SERVICE}/${method}`, headers });
-    request.on("error", reject);
-    request.on("response", (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          encoding: response.headers["content-encoding"],
-          body: Buffer.concat(chunks),
-        }),
-      );
-    });
-    request.end(body);
-  });
+async function post(port: number, method: string, body: Uint8Array, acceptEncoding?: string) {
+  const headers: Record<string, string> = { "content-type": "application/proto" };
+  if (acceptEncoding) headers["accept-encoding"] = acceptEncoding;
+  const reply = await h1Request(`http://127.0.0.1:${port}${SERVICE}/${method}`, body, { headers });
+  return { status: reply.status, encoding: reply.headers["content-encoding"], body: reply.bytes };
 }
 
 const DECOMPRESS: Record<string, (body: Buffer) => Buffer> = {

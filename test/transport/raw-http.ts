@@ -9,6 +9,8 @@ export interface Reply {
   httpVersion: string;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The body as received (still compressed, if it was). */
+  bytes: Buffer;
   /** Over TLS, the protocol ALPN settled on (false: none); undefined in cleartext. */
   alpnProtocol?: string | false | null;
 }
@@ -25,7 +27,7 @@ export const JSON_HEADERS = { "content-type": "application/json" };
  */
 export function h1Request(
   url: string,
-  body: string | undefined,
+  body: string | Uint8Array | undefined,
   options: https.RequestOptions & Pick<ConnectionOptions, "ALPNProtocols"> = {},
 ): Promise<Reply> {
   const target = new URL(url);
@@ -35,15 +37,17 @@ export function h1Request(
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("error", reject);
-      res.on("end", () =>
+      res.on("end", () => {
+        const bytes = Buffer.concat(chunks);
         resolve({
           status: res.statusCode ?? 0,
           httpVersion: res.httpVersion,
           headers: res.headers,
-          body: Buffer.concat(chunks).toString(),
+          body: bytes.toString(),
+          bytes,
           alpnProtocol: res.socket instanceof TLSSocket ? res.socket.alpnProtocol : undefined,
-        }),
-      );
+        });
+      });
     });
     req.on("error", reject);
     req.end(body);
@@ -66,14 +70,16 @@ export function h2Post(
     });
     stream.on("data", (chunk: Buffer) => chunks.push(chunk));
     stream.on("error", reject);
-    stream.on("end", () =>
+    stream.on("end", () => {
+      const bytes = Buffer.concat(chunks);
       resolve({
         status: Number(responseHeaders[":status"]),
         httpVersion: "2.0",
         headers: responseHeaders,
-        body: Buffer.concat(chunks).toString(),
-      }),
-    );
+        body: bytes.toString(),
+        bytes,
+      });
+    });
     stream.end(body);
   });
 }
