@@ -64,3 +64,18 @@ export async function inTenantScope<T>(
 export function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
+
+/**
+ * Byte strings as one binary parameter, with each one's start (1-based) and length (`int4[]`),
+ * for `substring($blob FROM start FOR length)` in the statement. node-postgres sends an array of
+ * bytea as hex text: twice the bytes, built here and parsed again by PostgreSQL.
+ */
+export function packed(parts: readonly Uint8Array[]): [Buffer, number[], number[]] {
+  const starts: number[] = [];
+  let size = 0;
+  for (const part of parts) {
+    starts.push(size + 1);
+    size += part.byteLength;
+  }
+  return [Buffer.concat(parts, size), starts, parts.map((part) => part.byteLength)];
+}

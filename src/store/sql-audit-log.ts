@@ -7,9 +7,8 @@ import {
   STORED_NODE_MIN_LEVEL,
   type StoredCheckpoint,
 } from "./audit-log.ts";
-import { byteaArray, int2Array, int8Array, textArray } from "./binary-array.ts";
 import { ALL_TENANTS, type TenantScope } from "./event-store.ts";
-import { inTenantScope, toBuffer } from "./pool.ts";
+import { inTenantScope, packed, toBuffer } from "./pool.ts";
 import { TAKE_QUEUED_AND_ROLL_UP } from "./sql-event-stats.ts";
 
 /** An event waiting for its place in its tenant's log. */
@@ -35,64 +34,41 @@ async function appendToLogs(client: pg.PoolClient, records: readonly PendingLeaf
   const { rows: heads } = await client.query<HeadRow>({
     name: "lock-audit-heads",
     text: LOCK_HEADS,
-    values: [textArray(tenants)],
+    values: [tenants],
   });
 
-  const leaves = { tenants: [] as string[], positions: [] as bigint[], eventIds: [] as string[] };
-  const leafHashes = { content: [] as Uint8Array[], previous: [] as Uint8Array[] };
-  const nodes = {
-    tenants: [] as string[],
-    levels: [] as number[],
-    indexes: [] as bigint[],
-    hashes: [] as Uint8Array[],
-  };
-  const updated = {
-    tenants: [] as string[],
-    sizes: [] as bigint[],
-    ranges: [] as Uint8Array[],
-    last: [] as Uint8Array[],
-  };
+  const leaves = new Columns(5);
+  const nodes = new Columns(4);
+  const updated = new Columns(4);
   for (const head of heads) {
     const range = new CompactRange(Number(head.size), splitHashes(head.compact_range));
     let previous: Uint8Array = head.last_content_hash;
     // biome-ignore lint/style/noNonNullAssertion: heads are the tenants of byTenant
     for (const record of byTenant.get(head.tenant_id)!) {
-      leaves.tenants.push(head.tenant_id);
-      leaves.positions.push(BigInt(range.size));
-      leaves.eventIds.push(record.eventId);
-      leafHashes.content.push(record.contentHash);
-      leafHashes.previous.push(previous);
+      leaves.push(head.tenant_id, String(range.size), record.eventId, record.contentHash, previous);
       range.append(leafHash(record.contentHash), (id, hash) => {
-        if (id.level < STORED_NODE_MIN_LEVEL) return;
-        nodes.tenants.push(head.tenant_id);
-        nodes.levels.push(id.level);
-        nodes.indexes.push(BigInt(id.index));
-        nodes.hashes.push(hash);
+        if (id.level >= STORED_NODE_MIN_LEVEL) nodes.push(head.tenant_id, id.level, String(id.index), hash);
       });
       previous = record.contentHash;
     }
-    updated.tenants.push(head.tenant_id);
-    updated.sizes.push(BigInt(range.size));
-    updated.ranges.push(Buffer.concat(range.hashes));
-    updated.last.push(previous);
+    updated.push(head.tenant_id, String(range.size), Buffer.concat(range.hashes), toBuffer(previous));
   }
+  const [leafTenants, positions, eventIds, contentHashes, previousHashes] = leaves.arrays;
+  const [nodeTenants, levels, indexes, nodeHashes] = nodes.arrays;
   await client.query({
     name: "append-audit-log",
     text: APPEND,
     values: [
-      textArray(leaves.tenants),
-      int8Array(leaves.positions),
-      textArray(leaves.eventIds),
-      byteaArray(leafHashes.content),
-      byteaArray(leafHashes.previous),
-      textArray(nodes.tenants),
-      int2Array(nodes.levels),
-      int8Array(nodes.indexes),
-      byteaArray(nodes.hashes),
-      textArray(updated.tenants),
-      int8Array(updated.sizes),
-      byteaArray(updated.ranges),
-      byteaArray(updated.last),
+      leafTenants,
+      positions,
+      eventIds,
+      ...packed(contentHashes as Uint8Array[]),
+      ...packed(previousHashes as Uint8Array[]),
+      nodeTenants,
+      levels,
+      indexes,
+      ...packed(nodeHashes as Uint8Array[]),
+      ...updated.arrays,
     ],
   });
 }
@@ -264,13 +240,18 @@ RETURNING tenant_id, size, compact_range, last_content_hash`;
 const APPEND = `
 WITH leaves AS (
   INSERT INTO audit_leaves (tenant_id, position, event_id, content_hash, hash_prev)
-  SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::bytea[], $5::bytea[])
+  SELECT tenant_id, position, event_id, substring($4::bytea FROM hash_at FOR hash_length),
+         substring($7::bytea FROM prev_at FOR prev_length)
+  FROM unnest($1::text[], $2::int8[], $3::text[], $5::int4[], $6::int4[], $8::int4[], $9::int4[])
+    AS t(tenant_id, position, event_id, hash_at, hash_length, prev_at, prev_length)
 ), nodes AS (
   INSERT INTO audit_nodes (tenant_id, level, index, hash)
-  SELECT * FROM unnest($6::text[], $7::int2[], $8::int8[], $9::bytea[])
+  SELECT tenant_id, level, index, substring($13::bytea FROM hash_at FOR hash_length)
+  FROM unnest($10::text[], $11::int2[], $12::int8[], $14::int4[], $15::int4[])
+    AS t(tenant_id, level, index, hash_at, hash_length)
 )
 UPDATE audit_heads h SET size = u.size, compact_range = u.compact_range, last_content_hash = u.last_content_hash
-FROM unnest($10::text[], $11::int8[], $12::bytea[], $13::bytea[]) AS u(tenant_id, size, compact_range, last_content_hash)
+FROM unnest($16::text[], $17::int8[], $18::bytea[], $19::bytea[]) AS u(tenant_id, size, compact_range, last_content_hash)
 WHERE h.tenant_id = u.tenant_id`;
 
 const SELECT_ENTRIES = `
@@ -298,6 +279,21 @@ interface EntryRow {
   hash_prev: Buffer;
   payload: Buffer | null;
   project_id: string | null;
+}
+
+/** Column arrays for one unnest() insert: push a row, pass `arrays` as parameters. */
+class Columns {
+  readonly arrays: unknown[][];
+
+  constructor(width: number) {
+    this.arrays = Array.from({ length: width }, () => []);
+  }
+
+  push(...row: unknown[]): void {
+    row.forEach((value, i) => {
+      this.arrays[i].push(value);
+    });
+  }
 }
 
 async function selectNodes(client: pg.PoolClient, tenantId: string, ids: readonly NodeId[]) {

@@ -1,6 +1,5 @@
 import type pg from "pg";
 import type { AuditLog } from "./audit-log.ts";
-import { byteaArray, int2Array, int8Array, textArray } from "./binary-array.ts";
 import type {
   EventFilter,
   EventPageQuery,
@@ -13,7 +12,7 @@ import type {
 } from "./event-store.ts";
 import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import type { KeyStore } from "./key-store.ts";
-import { inTenantScope, runQuery } from "./pool.ts";
+import { inTenantScope, packed, runQuery } from "./pool.ts";
 import { SqlAuditLog } from "./sql-audit-log.ts";
 import { selectEventStats } from "./sql-event-stats.ts";
 import { SqlKeyStore } from "./sql-key-store.ts";
@@ -57,29 +56,29 @@ export class SqlEventStore implements EventStore {
     // Of repeats the first is kept: ON CONFLICT cannot choose between rows of one statement.
     const unique = firstOfEach(records);
     if (unique.length === 0) return;
-    // One statement whatever the batch size: each column travels as one array parameter, in
-    // binary (see binary-array.ts), and unnest() turns them back into rows.
+    // One statement whatever the batch size: each column travels as one array parameter and
+    // unnest() turns them back into rows; bytes are packed (see packed()).
     await inTenantScope(this.#pool, scope, (client) =>
       client.query({
         name: "insert-events-and-queue",
         text: INSERT_EVENTS_AND_QUEUE,
         values: [
-          textArray(unique.map((r) => r.tenantId)),
-          textArray(unique.map((r) => r.eventId)),
-          textArray(unique.map((r) => r.projectId)),
-          textArray(unique.map((r) => r.sessionId)),
-          textArray(unique.map((r) => r.traceId)),
-          textArray(unique.map((r) => r.spanId)),
-          textArray(unique.map((r) => r.agentId)),
-          int2Array(unique.map((r) => r.type)),
-          int2Array(unique.map((r) => r.status)),
-          int2Array(unique.map((r) => r.severity)),
-          int8Array(unique.map((r) => r.timestampNs)),
-          textArray(unique.map((r) => JSON.stringify(r.tags))),
+          unique.map((r) => r.tenantId),
+          unique.map((r) => r.eventId),
+          unique.map((r) => r.projectId),
+          unique.map((r) => r.sessionId),
+          unique.map((r) => r.traceId),
+          unique.map((r) => r.spanId),
+          unique.map((r) => r.agentId),
+          unique.map((r) => r.type),
+          unique.map((r) => r.status),
+          unique.map((r) => r.severity),
+          unique.map((r) => r.timestampNs.toString()),
+          unique.map((r) => JSON.stringify(r.tags)),
           // PostgreSQL text cannot hold NUL; the search text is only indexed, so a space loses nothing.
-          textArray(unique.map((r) => withoutNul(r.searchText))),
-          byteaArray(unique.map((r) => r.payload)),
-          byteaArray(unique.map((r) => sha256Sized(r.contentHash))),
+          unique.map((r) => withoutNul(r.searchText)),
+          ...packed(unique.map((r) => r.payload)),
+          ...packed(unique.map((r) => sha256Sized(r.contentHash))),
           this.#auditTrail,
         ],
       }),
@@ -173,15 +172,19 @@ interface PageRow {
 
 /**
  * Inserts the events and queues those stored now (not the ones already there) for the stats
- * rollups and, when $16 is true, for their audit logs.
+ * rollups and, when $20 is true, for their audit logs. Payloads and content hashes are packed
+ * (see packed()): $14 with $15 and $16, $17 with $18 and $19.
  */
 const INSERT_EVENTS_AND_QUEUE = `
 WITH t AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                       $8::int2[], $9::int2[], $10::int2[], $11::int8[], $12::text[], $13::text[],
-                       $14::bytea[], $15::bytea[]) WITH ORDINALITY
+  SELECT tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id, type, status, severity,
+         ts_ns, tags, search_text, substring($14::bytea FROM payload_at FOR payload_length) AS payload,
+         substring($17::bytea FROM hash_at FOR hash_length) AS content_hash, n
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+              $8::int2[], $9::int2[], $10::int2[], $11::int8[], $12::text[], $13::text[], $15::int4[],
+              $16::int4[], $18::int4[], $19::int4[]) WITH ORDINALITY
     AS t(tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id,
-         type, status, severity, ts_ns, tags, search_text, payload, content_hash, n)
+         type, status, severity, ts_ns, tags, search_text, payload_at, payload_length, hash_at, hash_length, n)
 ), stored AS (
   INSERT INTO events (tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id,
                       type, status, severity, ts_ns, tags, search, payload)
@@ -196,7 +199,7 @@ WITH t AS (
   RETURNING tenant_id, event_id
 )
 INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log)
-SELECT t.tenant_id, t.event_id, t.content_hash, t.project_id, t.session_id, t.type, t.ts_ns, $16::boolean
+SELECT t.tenant_id, t.event_id, t.content_hash, t.project_id, t.session_id, t.type, t.ts_ns, $20::boolean
 FROM t JOIN stored ON stored.tenant_id = t.tenant_id COLLATE "C" AND stored.event_id = t.event_id COLLATE "C"
 ORDER BY t.n`;
 
