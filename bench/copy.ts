@@ -20,10 +20,24 @@ import type { EventRecord } from "../src/store/event-store.ts";
 const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 const TEXT_OID = 25;
 
-/** The staging table's columns, in COPY order. */
-const STAGED_COLUMNS = `tenant_id text, event_id text, project_id text, session_id text, trace_id text,
-  span_id text, agent_id text, type int2, status int2, severity int2, ts_ns int8, tags text[],
-  search_text text, payload bytea`;
+/** The staging table's columns, in COPY order; content_hash (last) is written only to be queued. */
+const STAGED_COLUMNS = [
+  ["tenant_id", "text"],
+  ["event_id", "text"],
+  ["project_id", "text"],
+  ["session_id", "text"],
+  ["trace_id", "text"],
+  ["span_id", "text"],
+  ["agent_id", "text"],
+  ["type", "int2"],
+  ["status", "int2"],
+  ["severity", "int2"],
+  ["ts_ns", "int8"],
+  ["tags", "text[]"],
+  ["search_text", "text"],
+  ["payload", "bytea"],
+  ["content_hash", "bytea"],
+];
 
 /** Grows a buffer as rows are appended. */
 class Writer {
@@ -101,14 +115,17 @@ class Writer {
   }
 }
 
-/** One COPY's data: header, rows, trailer. */
-export function encodeCopy(records: readonly EventRecord[], mode: "staged" | "raw"): Buffer {
+/**
+ * One COPY's data: header, rows, trailer. With `queue` (staged only), each row also carries its
+ * content hash, for copyChunk to queue it as the server does.
+ */
+export function encodeCopy(records: readonly EventRecord[], mode: "staged" | "raw", { queue = false } = {}): Buffer {
   const w = new Writer();
   w.bytes(SIGNATURE);
   w.int32(0); // flags
   w.int32(0); // header extension length
   for (const r of records) {
-    w.int16(14);
+    w.int16(queue ? STAGED_COLUMNS.length : STAGED_COLUMNS.length - 1);
     w.text(r.tenantId);
     w.text(r.eventId);
     w.text(r.projectId);
@@ -135,6 +152,7 @@ export function encodeCopy(records: readonly EventRecord[], mode: "staged" | "ra
       w.int32(0); // an empty tsvector: no lexemes
     }
     w.field(r.payload);
+    if (queue) w.field(r.contentHash);
   }
   w.int16(-1);
   return w.finish();
@@ -149,7 +167,8 @@ export async function prepareCopyConnection(client: pg.Client | pg.PoolClient): 
   await client.query("SET chaukas.all_tenants = 'on'");
   // Local buffers for the staging table, so a chunk stays in memory.
   await client.query("SET temp_buffers = '128MB'");
-  await client.query(`CREATE TEMP TABLE IF NOT EXISTS staging (${STAGED_COLUMNS}) ON COMMIT DELETE ROWS`);
+  const columns = STAGED_COLUMNS.map(([name, type]) => `${name} ${type}`).join(", ");
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS staging (${columns}) ON COMMIT DELETE ROWS`);
 }
 
 /** Writes one encoded chunk into `table`, in one transaction. */
@@ -158,7 +177,7 @@ export async function copyChunk(
   table: string,
   data: Buffer,
   mode: "staged" | "raw",
-  options: { queueForStats?: boolean } = {},
+  options: { queue?: boolean } = {},
 ): Promise<void> {
   if (mode === "raw") {
     await copyInto(client, `COPY ${table} (${TARGET_COLUMNS}) FROM STDIN (FORMAT binary)`, data);
@@ -166,18 +185,20 @@ export async function copyChunk(
   }
   await client.query("BEGIN");
   try {
-    await copyInto(client, "COPY staging FROM STDIN (FORMAT binary)", data);
+    const columns = STAGED_COLUMNS.slice(0, options.queue ? undefined : -1).map(([name]) => name);
+    await copyInto(client, `COPY staging (${columns.join(", ")}) FROM STDIN (FORMAT binary)`, data);
     const insert = `INSERT INTO ${table} (${TARGET_COLUMNS})
        SELECT tenant_id, event_id, project_id, session_id, NULLIF(trace_id, ''), NULLIF(span_id, ''),
               NULLIF(agent_id, ''), type, status, severity, ts_ns, tags, to_tsvector('simple', search_text), payload
        FROM staging
        ON CONFLICT (tenant_id, event_id) DO NOTHING`;
-    // Queued, as the server queues them, for the integrator to roll up (outside the audit log).
+    // Queued as the server queues them, for the integrator to roll up and append to the audit log.
     await client.query(
-      options.queueForStats
+      options.queue
         ? `WITH stored AS (${insert} RETURNING tenant_id, event_id, project_id, session_id, type, ts_ns)
            INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log)
-           SELECT tenant_id, event_id, '', project_id, session_id, type, ts_ns, false FROM stored`
+           SELECT s.tenant_id, s.event_id, st.content_hash, s.project_id, s.session_id, s.type, s.ts_ns, true
+           FROM stored s JOIN staging st ON st.tenant_id = s.tenant_id AND st.event_id = s.event_id`
         : insert,
     );
     await client.query("COMMIT");

@@ -225,7 +225,6 @@ interface CeilingResult {
   otherCpuSeconds: number;
 }
 
-/** The database the bench works in, and its own connection to it. */
 /** For stores the bench opens itself: their migrations and errors would only clutter the output. */
 const QUIET_LOG = { info: () => {}, error: () => {} };
 
@@ -243,6 +242,7 @@ const INGEST_TABLES = [
   "stats_session_totals",
 ];
 
+/** The database the bench works in, and its own connection to it. */
 class BenchDatabase {
   readonly url: string;
   readonly name: string;
@@ -671,7 +671,8 @@ async function loadForQueries(o: Options, db: BenchDatabase): Promise<{ targets:
   const targets = emptyTargets();
   const client = await db.connect();
   await prepareCopyConnection(client);
-  // The server's own integrator rolls each chunk up for GetEventStats, as it would have at ingest.
+  // The server's own integrator rolls each chunk up for GetEventStats and appends it to the audit
+  // log, as at ingest, so the queries join the log's entries as a deployed server's do.
   const store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, QUIET_LOG);
   const t0 = performance.now();
   let loaded = 0;
@@ -679,10 +680,10 @@ async function loadForQueries(o: Options, db: BenchDatabase): Promise<{ targets:
   let batch: EventRecord[] = [];
   const report = progress("query corpus: loaded", o.queryEvents);
   const flush = async () => {
-    const data = encodeCopy(batch, "staged");
+    const data = encodeCopy(batch, "staged", { queue: true });
     batch = [];
     await pending; // one chunk in flight while the next one is generated
-    pending = copyChunk(client, "events", data, "staged", { queueForStats: true }).then(async () => {
+    pending = copyChunk(client, "events", data, "staged", { queue: true }).then(async () => {
       await integrateQueued(store.audit);
     });
   };
@@ -702,7 +703,9 @@ async function loadForQueries(o: Options, db: BenchDatabase): Promise<{ targets:
     await store.close();
   }
   const seconds = (performance.now() - t0) / 1000;
-  log(`query corpus: ${thousands(loaded)} events in ${seconds.toFixed(1)} s; VACUUM ANALYZE`);
+  const logged = await db.count("audit_leaves");
+  if (logged !== loaded) throw new Error(`query corpus: ${logged} of ${loaded} events are in the audit log`);
+  log(`query corpus: ${thousands(loaded)} events in ${seconds.toFixed(1)} s, each in its audit log; VACUUM ANALYZE`);
   // What autovacuum would have done on a server that received these events over time.
   await db.admin.query("VACUUM (ANALYZE)");
   return { targets, seconds: round(seconds, 1) };
