@@ -20,11 +20,18 @@ export interface ServerStart {
   serverFlags?: string[];
 }
 
-/** The Node.js flags of `npm start` (package.json), so the bench measures the server as it is run. */
-const START_NODE_FLAGS: string[] = (() => {
+/**
+ * `npm start` (package.json): its environment assignments (before `node`) and its Node.js flags,
+ * so the bench measures the server as it is run.
+ */
+const START = (() => {
   const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8"));
   const words: string[] = pkg.scripts.start.split(/\s+/);
-  return words.slice(words.indexOf("node") + 1, words.indexOf("src/main.ts"));
+  const node = words.indexOf("node");
+  return {
+    env: Object.fromEntries(words.slice(0, node).map((word) => word.split("=", 2))),
+    nodeFlags: words.slice(node + 1, words.indexOf("src/main.ts")),
+  };
 })();
 
 /**
@@ -47,7 +54,7 @@ export class ServerProcess {
 
   static async start(options: ServerStart): Promise<ServerProcess> {
     const args = [
-      ...START_NODE_FLAGS,
+      ...START.nodeFlags,
       ...(options.nodeFlags ?? []),
       MAIN,
       "--host",
@@ -64,7 +71,7 @@ export class ServerProcess {
     const out = openSync(options.logFile, "w");
     const child = spawn(process.execPath, args, {
       // An empty DATABASE_URL counts as unset: the embedded store unless --database-url is given.
-      env: { ...process.env, DATABASE_URL: "" },
+      env: { ...process.env, ...START.env, DATABASE_URL: "" },
       stdio: ["ignore", out, out],
     });
     closeSync(out);
