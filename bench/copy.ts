@@ -5,7 +5,7 @@ import type { EventRecord } from "../src/store/event-store.ts";
 
 /**
  * PostgreSQL's binary COPY format for EventRecords (the server's own mapping, domain/event-record.ts),
- * and the two ways the bench writes them with COPY:
+ * and the ways the bench writes them with COPY:
  *
  * - `staged`: COPY into a temporary table holding the record as the server sends it (search text,
  *   not yet a tsvector), then one INSERT ... SELECT into the target computing
@@ -13,6 +13,8 @@ import type { EventRecord } from "../src/store/event-store.ts";
  *   server's INSERT does. This is the physical limit for this schema: the database does every bit
  *   of work it does for the server (tsvector, heap, WAL, every index, uniqueness), and nothing of
  *   the server's own (HTTP, protobuf decoding, validation, one statement per request).
+ * - `queued`: `staged`, each row also carrying its content hash, and each stored event queued
+ *   for the integrator (stats rollups and audit log), as the server queues it (the query corpus).
  * - `raw`: COPY straight into the target with an empty tsvector and no duplicate check. Not a
  *   like-for-like figure: it shows what full-text indexing and ON CONFLICT cost.
  */
@@ -20,7 +22,10 @@ import type { EventRecord } from "../src/store/event-store.ts";
 const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 const TEXT_OID = 25;
 
-/** The staging table's columns, in COPY order; content_hash (last) is written only to be queued. */
+/** How a chunk is written (see above). */
+export type CopyMode = "staged" | "queued" | "raw";
+
+/** The staging table's columns, in COPY order; content_hash (last) only in `queued` mode. */
 const STAGED_COLUMNS = [
   ["tenant_id", "text"],
   ["event_id", "text"],
@@ -115,22 +120,25 @@ class Writer {
   }
 }
 
-/**
- * One COPY's data: header, rows, trailer. With `queue` (staged only), each row also carries its
- * content hash, for copyChunk to queue it as the server does.
- */
-export function encodeCopy(records: readonly EventRecord[], mode: "staged" | "raw", { queue = false } = {}): Buffer {
+/** The staging columns a chunk of `mode` carries (the content hash only to be queued). */
+function stagedColumns(mode: "staged" | "queued") {
+  return mode === "queued" ? STAGED_COLUMNS : STAGED_COLUMNS.slice(0, -1);
+}
+
+/** One COPY's data: header, rows, trailer. */
+export function encodeCopy(records: readonly EventRecord[], mode: CopyMode): Buffer {
   const w = new Writer();
   w.bytes(SIGNATURE);
   w.int32(0); // flags
   w.int32(0); // header extension length
   for (const r of records) {
-    w.int16(queue ? STAGED_COLUMNS.length : STAGED_COLUMNS.length - 1);
+    // A raw row has a staged row's fields, with the tsvector in the search text's place.
+    w.int16(stagedColumns(mode === "raw" ? "staged" : mode).length);
     w.text(r.tenantId);
     w.text(r.eventId);
     w.text(r.projectId);
     w.text(r.sessionId);
-    if (mode === "staged") {
+    if (mode !== "raw") {
       // As the server sends them: empty ids become NULL in the INSERT ... SELECT (NULLIF).
       w.text(r.traceId);
       w.text(r.spanId);
@@ -145,14 +153,14 @@ export function encodeCopy(records: readonly EventRecord[], mode: "staged" | "ra
     w.int16Field(r.severity);
     w.int64Field(r.timestampNs);
     w.textArray(r.tags);
-    if (mode === "staged") {
+    if (mode !== "raw") {
       w.text(r.searchText.replaceAll("\0", " "));
     } else {
       w.int32(4);
       w.int32(0); // an empty tsvector: no lexemes
     }
     w.field(r.payload);
-    if (queue) w.field(r.contentHash);
+    if (mode === "queued") w.field(r.contentHash);
   }
   w.int16(-1);
   return w.finish();
@@ -176,8 +184,7 @@ export async function copyChunk(
   client: pg.Client | pg.PoolClient,
   table: string,
   data: Buffer,
-  mode: "staged" | "raw",
-  options: { queue?: boolean } = {},
+  mode: CopyMode,
 ): Promise<void> {
   if (mode === "raw") {
     await copyInto(client, `COPY ${table} (${TARGET_COLUMNS}) FROM STDIN (FORMAT binary)`, data);
@@ -185,7 +192,7 @@ export async function copyChunk(
   }
   await client.query("BEGIN");
   try {
-    const columns = STAGED_COLUMNS.slice(0, options.queue ? undefined : -1).map(([name]) => name);
+    const columns = stagedColumns(mode).map(([name]) => name);
     await copyInto(client, `COPY staging (${columns.join(", ")}) FROM STDIN (FORMAT binary)`, data);
     const insert = `INSERT INTO ${table} (${TARGET_COLUMNS})
        SELECT tenant_id, event_id, project_id, session_id, NULLIF(trace_id, ''), NULLIF(span_id, ''),
@@ -194,7 +201,7 @@ export async function copyChunk(
        ON CONFLICT (tenant_id, event_id) DO NOTHING`;
     // Queued as the server queues them, for the integrator to roll up and append to the audit log.
     await client.query(
-      options.queue
+      mode === "queued"
         ? `WITH stored AS (${insert} RETURNING tenant_id, event_id, project_id, session_id, type, ts_ns)
            INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log)
            SELECT s.tenant_id, s.event_id, st.content_hash, s.project_id, s.session_id, s.type, s.ts_ns, true

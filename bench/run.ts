@@ -680,10 +680,10 @@ async function loadForQueries(o: Options, db: BenchDatabase): Promise<{ targets:
   let batch: EventRecord[] = [];
   const report = progress("query corpus: loaded", o.queryEvents);
   const flush = async () => {
-    const data = encodeCopy(batch, "staged", { queue: true });
+    const data = encodeCopy(batch, "queued");
     batch = [];
     await pending; // one chunk in flight while the next one is generated
-    pending = copyChunk(client, "events", data, "staged", { queue: true }).then(async () => {
+    pending = copyChunk(client, "events", data, "queued").then(async () => {
       await integrateQueued(store.audit);
     });
   };
