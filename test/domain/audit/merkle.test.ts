@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
   CompactRange,
@@ -19,8 +21,10 @@ import {
   verifyInclusion,
 } from "../../../src/domain/audit/merkle.ts";
 
-// The transparency-dev/merkle vectors sit next to the repository (../shared), here and in CI.
-const VECTORS = new URL("../../../../shared/merkle-vectors/", import.meta.url);
+// The transparency-dev/merkle vectors sit next to the repository (../shared), here and in CI,
+// unless CHAUKAS_SHARED_DIR names that folder.
+const SHARED = process.env.CHAUKAS_SHARED_DIR ?? fileURLToPath(new URL("../../../../shared/", import.meta.url));
+const VECTORS = pathToFileURL(join(SHARED, "merkle-vectors/"));
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 const fromHex = (text: string) => new Uint8Array(Buffer.from(text, "hex"));
