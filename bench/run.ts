@@ -240,6 +240,7 @@ const INGEST_TABLES = [
   "stats_session_hours",
   "stats_sessions",
   "stats_session_totals",
+  "stats_one_hour_sessions",
 ];
 
 /** The database the bench works in, and its own connection to it. */

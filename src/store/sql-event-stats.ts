@@ -148,6 +148,25 @@ WITH q AS (
   GROUP BY 1, 2, 3, 4
   ON CONFLICT (tenant_id, project_id, hour, session_id) DO UPDATE
   SET started_ns = least(s.started_ns, excluded.started_ns), ended_ns = greatest(s.ended_ns, excluded.ended_ns)
+), one_hour_totals AS (
+  -- A session leaves its hour's totals when it comes to span hours or moves, and joins them
+  -- while all its events lie in one hour.
+  INSERT INTO stats_one_hour_sessions AS s (tenant_id, project_id, hour, sessions, timed_sessions, duration_ns)
+  SELECT tenant_id, project_id, hour, sum(sessions), sum(timed), sum(duration_ns) FROM (
+    SELECT tenant_id, project_id, old_first_hour AS hour, -1 AS sessions,
+           CASE WHEN old_ended >= old_started THEN -1 ELSE 0 END AS timed,
+           CASE WHEN old_ended >= old_started THEN old_started::numeric - old_ended ELSE 0 END AS duration_ns
+    FROM changes WHERE NOT is_new AND old_first_hour = old_last_hour
+    UNION ALL
+    SELECT tenant_id, project_id, new_first_hour, 1,
+           CASE WHEN new_ended >= new_started THEN 1 ELSE 0 END,
+           CASE WHEN new_ended >= new_started THEN new_ended::numeric - new_started ELSE 0 END
+    FROM changes WHERE new_first_hour = new_last_hour
+  ) moves
+  GROUP BY 1, 2, 3
+  ON CONFLICT (tenant_id, project_id, hour) DO UPDATE
+  SET sessions = s.sessions + excluded.sessions, timed_sessions = s.timed_sessions + excluded.timed_sessions,
+      duration_ns = s.duration_ns + excluded.duration_ns
 ), totals AS (
   INSERT INTO stats_session_totals AS s (tenant_id, project_id, sessions, timed_sessions, duration_ns)
   SELECT tenant_id, project_id, ${TOTALS_DELTA} FROM changes GROUP BY 1, 2
@@ -219,11 +238,13 @@ WITH edges AS (
          CASE WHEN type = ${SESSION_START} THEN ts_ns END AS started_ns,
          CASE WHEN type = ${SESSION_END} THEN ts_ns END AS ended_ns
   FROM (SELECT * FROM edges UNION ALL SELECT * FROM queued) e
-), one_hour AS (
-  -- Sessions whose every rolled-up event lies in one hour of the range: most of them.
+), touched AS (
+  -- Sessions whose every rolled-up event lies in one hour of the range, and that the edges or the
+  -- queue add events to: taken out of their hour's totals and merged one by one. An array, so
+  -- each is one primary-key probe rather than a scan of the tenant's sessions for a hash join.
   SELECT session_id, started_ns, ended_ns FROM stats_sessions
-  WHERE ${SESSION_SCOPE} AND first_hour = last_hour
-    AND first_hour >= $3::int AND first_hour < $4::int
+  WHERE ${SESSION_SCOPE} AND session_id = ANY(ARRAY(SELECT DISTINCT l.session_id FROM loose l))
+    AND first_hour = last_hour AND first_hour >= $3::int AND first_hour < $4::int
 ), spanning AS (
   SELECT session_id, min(started_ns) AS started_ns, max(ended_ns) AS ended_ns FROM (
     SELECT * FROM loose
@@ -231,16 +252,20 @@ WITH edges AS (
     SELECT session_id, started_ns, ended_ns FROM stats_session_hours
     WHERE ${SESSION_SCOPE} AND hour >= $3::int AND hour < $4::int
     UNION ALL
-    SELECT * FROM one_hour o WHERE EXISTS (SELECT 1 FROM loose l WHERE l.session_id = o.session_id)) parts
+    SELECT * FROM touched) parts
   GROUP BY session_id
 ), sessions AS (
   SELECT count(*) AS n, count(*) FILTER (WHERE ended_ns >= started_ns) AS timed,
          sum(ended_ns - started_ns) FILTER (WHERE ended_ns >= started_ns) AS duration_ns
   FROM spanning
   UNION ALL
-  SELECT count(*), count(*) FILTER (WHERE ended_ns >= started_ns),
-         sum(ended_ns - started_ns) FILTER (WHERE ended_ns >= started_ns)
-  FROM one_hour o WHERE NOT EXISTS (SELECT 1 FROM loose l WHERE l.session_id = o.session_id)
+  -- The one-hour sessions, most of them, one row per hour.
+  SELECT sum(sessions), sum(timed_sessions), sum(duration_ns) FROM stats_one_hour_sessions
+  WHERE ${SESSION_SCOPE} AND hour >= $3::int AND hour < $4::int
+  UNION ALL
+  SELECT -count(*), -count(*) FILTER (WHERE ended_ns >= started_ns),
+         -sum(ended_ns - started_ns) FILTER (WHERE ended_ns >= started_ns)
+  FROM touched
 )
 SELECT (SELECT json_agg(json_build_array(type, n)) FROM by_type) AS by_type,
        sum(n)::text AS sessions,

@@ -76,4 +76,36 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("row-level security 
       await db.drop();
     }
   });
+
+  test("every table with a tenant_id column that chaukas_tenant may touch forces row-level security", async () => {
+    const db = await createTestDatabase();
+    await (
+      await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, { info: () => {}, error: () => {} })
+    ).close();
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{
+        table: string;
+        granted: boolean;
+        enabled: boolean;
+        forced: boolean;
+        policies: number;
+      }>(
+        `SELECT c.relname AS table, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
+                has_table_privilege('chaukas_tenant', c.oid, 'SELECT, INSERT, UPDATE, DELETE') AS granted,
+                (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+         FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+         WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace ORDER BY 1`,
+      );
+      expect(rows.filter((r) => r.granted).length).toBeGreaterThan(10);
+      for (const row of rows.filter((r) => r.granted))
+        expect(row, row.table).toMatchObject({ enabled: true, forced: true, policies: 1 });
+      // The rest, the API keys, are read before any tenant is known, and never in a tenant's scope.
+      expect(rows.filter((r) => !r.granted).map((r) => r.table)).toEqual(["api_keys"]);
+    } finally {
+      await client.end();
+      await db.drop();
+    }
+  });
 });

@@ -159,6 +159,60 @@ describe.each(kinds.filter((k) => k === "postgres"))("the stats rollups migratio
   });
 });
 
+describe.each(kinds.filter((k) => k === "postgres"))("the one-hour session totals migration on the %s store", () => {
+  it("totals the sessions rolled up before it, so range stats do not change", async () => {
+    const db = await createTestDatabase();
+    const HOUR = 3_600_000_000_000n;
+    const T0 = 1_764_072_000_000_000_000n;
+    const at = (eventId: string, sessionId: string, type: number, ns: bigint) =>
+      eventRecord({ tenantId: "old", eventId, sessionId, type, timestampNs: T0 + ns });
+    const store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, recordingLog().log);
+    try {
+      // Rolled up: two sessions within hour 1 (one timed, 20 minutes), one spanning hours 1 and 2.
+      await store.insertEvents(ALL_TENANTS, [
+        at("a1", "a", 1, HOUR + 60_000_000_000n),
+        at("a2", "a", 2, HOUR + 1_260_000_000_000n),
+        at("b1", "b", 10, HOUR + 5n),
+        at("c1", "c", 1, HOUR + 10n),
+        at("c2", "c", 2, 2n * HOUR + 10n),
+      ]);
+      await integrateQueued(store.audit);
+      const range = { tenantId: "old", startNs: T0, endNs: T0 + 3n * HOUR };
+      const before = await store.eventStats(ALL_TENANTS, range);
+      expect(before).toMatchObject({ totalEvents: 5n, totalSessions: 3n });
+      expect(before.avgSessionDurationMs).toBeCloseTo((20 * 60_000 + 3_600_000) / 2, 6);
+
+      // Undone and applied again: the totals come from the rolled-up sessions alone.
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        for (const direction of ["down", "up"] as const)
+          await runner({
+            dbClient: client,
+            dir: fileURLToPath(new URL("../../src/store/migrations", import.meta.url)),
+            direction,
+            count: 1,
+            migrationsTable: "schema_migrations",
+            log: () => {},
+          });
+      } finally {
+        await client.end();
+      }
+      expect(await store.eventStats(ALL_TENANTS, range)).toEqual(before);
+      expect(await store.eventStats(ALL_TENANTS, { ...range, projectId: "web" })).toEqual(before);
+      // A later END in session a (80 minutes after its start) makes it span hours: it leaves hour 1's totals.
+      await store.insertEvents(ALL_TENANTS, [at("a3", "a", 2, 2n * HOUR + 1_260_000_000_000n)]);
+      await integrateQueued(store.audit);
+      const after = await store.eventStats(ALL_TENANTS, range);
+      expect(after).toMatchObject({ totalEvents: 6n, totalSessions: 3n });
+      expect(after.avgSessionDurationMs).toBeCloseTo((80 * 60_000 + 3_600_000) / 2, 6);
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+});
+
 describe.each(kinds.filter((k) => k === "embedded"))("migrations on the %s store", () => {
   const root = mkdtempSync(join(tmpdir(), "chaukas-migrate-"));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
