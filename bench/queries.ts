@@ -1,8 +1,16 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { EventType } from "../gen/chaukas/spec/common/v1/events_pb.ts";
-import { type QueryRequestSchema, SortOrder, type TimeRangeSchema } from "../gen/chaukas/spec/common/v1/query_pb.ts";
+import {
+  type QueryRequestSchema,
+  QueryResponseSchema,
+  SortOrder,
+  type TimeRangeSchema,
+} from "../gen/chaukas/spec/common/v1/query_pb.ts";
+import { ChaukasServerService, QueryEventsResponseSchema } from "../gen/chaukas/spec/server/v1/server_pb.ts";
 import { Random } from "./corpus.ts";
 import { GrpcConnections } from "./load.ts";
+import { grpcFrame, RawGrpcConnection } from "./raw-grpc.ts";
 import { type Latency, latency, percentile } from "./stats.ts";
 
 /** What the loader kept of the corpus to aim queries at: the biggest tenant's sessions and words. */
@@ -37,10 +45,40 @@ export interface QueryOptions {
 type QueryInit = MessageInitShape<typeof QueryRequestSchema>;
 type TimeRangeInit = MessageInitShape<typeof TimeRangeSchema>;
 const DAY_MS = 86_400_000;
+const QUERY = ChaukasServerService.method.queryEvents;
+const STATS = ChaukasServerService.method.getEventStats;
+
+/** A QueryEvents answer's events counted, not decoded, and its next page token. */
+export function readPage(answer: Uint8Array): { events: number; nextPageToken: string } {
+  let events = 0;
+  let nextPageToken = "";
+  const outer = new BinaryReader(answer);
+  while (outer.pos < outer.len) {
+    const [field, wireType] = outer.tag();
+    if (field !== QueryEventsResponseSchema.field.response.number || wireType !== WireType.LengthDelimited) {
+      outer.skip(wireType, field);
+      continue;
+    }
+    const page = new BinaryReader(outer.bytes());
+    while (page.pos < page.len) {
+      const [f, w] = page.tag();
+      if (f === QueryResponseSchema.field.nextPageToken.number && w === WireType.LengthDelimited)
+        nextPageToken = page.string();
+      else {
+        page.skip(w, f);
+        if (f === QueryResponseSchema.field.events.number) events++;
+      }
+    }
+  }
+  return { events, nextPageToken };
+}
 
 /**
  * Measures queries and stats through the server's gRPC API, one call at a time on one HTTP/2
- * connection, so each figure is the latency of a call on an otherwise idle server.
+ * connection, so each figure is the latency of a call on an otherwise idle server. The client is
+ * the raw one of the ingest load, accepting gzip as grpc-js does: it counts a page's events
+ * without decoding them, so its CPU (on the cores the server and PostgreSQL share) stays out of
+ * the figures. One reference row times the same session timelines through connect-es, decoded.
  */
 export async function measureQueries(
   baseUrl: string,
@@ -48,8 +86,8 @@ export async function measureQueries(
   options: QueryOptions,
   log: (line: string) => void,
 ): Promise<Record<string, QueryResult>> {
+  const raw = new RawGrpcConnection(baseUrl, { acceptGzip: true });
   const grpc = new GrpcConnections(baseUrl, 1);
-  const client = grpc.clients[0];
   const random = new Random(7);
   const tenantId = targets.tenantId;
   const ts = (ms: number) => ({ seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 });
@@ -61,29 +99,40 @@ export async function measureQueries(
 
   const spent = (started: number, done: number) =>
     done >= options.minIterations && performance.now() - started > options.budgetMs;
-  const query = async (q: QueryInit) => {
+  type Call = (q: QueryInit) => Promise<{ ms: number; rows: number; next: string }>;
+  const query: Call = async (q) => {
+    const request = grpcFrame(toBinary(QUERY.input, create(QUERY.input, { query: q })));
     const t0 = performance.now();
-    const { response } = await client.queryEvents({ query: q });
+    const page = readPage(await raw.call(QUERY, request));
+    return { ms: performance.now() - t0, rows: page.events, next: page.nextPageToken };
+  };
+  const decodedQuery: Call = async (q) => {
+    const t0 = performance.now();
+    const { response } = await grpc.clients[0].queryEvents({ query: q });
     return { ms: performance.now() - t0, rows: response?.events.length ?? 0, next: response?.nextPageToken ?? "" };
   };
-  const run = async (what: string, iterations: number, make: () => QueryInit): Promise<QueryResult> => {
+  const run = async (what: string, iterations: number, make: (i: number) => QueryInit, call = query) => {
     const ms: number[] = [];
     const rows: number[] = [];
     const started = performance.now();
     for (let i = 0; i < iterations && !spent(started, i); i++) {
-      const r = await query(make());
+      const r = await call(make(i));
       ms.push(r.ms);
       rows.push(r.rows);
     }
-    return { ...latency(ms), rowsP50: percentile(rows, 50), what };
+    const result: QueryResult = { ...latency(ms), rowsP50: percentile(rows, 50), what };
+    return { result, rows };
   };
+  const measure = async (what: string, iterations: number, make: () => QueryInit) =>
+    (await run(what, iterations, make)).result;
   const stats = async (what: string, window: () => TimeRangeInit | undefined) => {
     const ms: number[] = [];
     const totals: number[] = [];
     const started = performance.now();
     for (let i = 0; i < options.statsIterations && !spent(started, i); i++) {
+      const request = grpcFrame(toBinary(STATS.input, create(STATS.input, { tenantId, timeRange: window() })));
       const t0 = performance.now();
-      const r = await client.getEventStats({ tenantId, timeRange: window() });
+      const r = fromBinary(STATS.output, await raw.call(STATS, request));
       ms.push(performance.now() - t0);
       totals.push(Number(r.totalEvents));
     }
@@ -97,30 +146,46 @@ export async function measureQueries(
     for (let i = 0; i < 20; i++) await query({ filter: { tenantId, sessionId: session().sessionId }, pageSize: 1000 });
 
     log("queries: session timelines");
-    results.sessionTimeline = await run(
-      "one session's events, oldest first (page_size 1000)",
-      options.iterations,
-      () => ({ filter: { tenantId, sessionId: session().sessionId }, pageSize: 1000, orderByTime: SortOrder.ASC }),
+    const timelines: QueryInit[] = [];
+    const timeline = await run("one session's events, oldest first (page_size 1000)", options.iterations, () => {
+      timelines.push({
+        filter: { tenantId, sessionId: session().sessionId },
+        pageSize: 1000,
+        orderByTime: SortOrder.ASC,
+      });
+      return timelines[timelines.length - 1];
+    });
+    results.sessionTimeline = timeline.result;
+    const decoded = await run(
+      "the same timelines through connect-es, every event decoded (reference, not a target)",
+      timelines.length,
+      (i) => timelines[i],
+      decodedQuery,
     );
+    // The raw client counts what connect-es decodes, or its figures measure the wrong thing.
+    decoded.rows.forEach((n, i) => {
+      if (n !== timeline.rows[i]) throw new Error(`timeline ${i}: ${timeline.rows[i]} events counted, ${n} decoded`);
+    });
+    results.sessionTimelineDecoded = decoded.result;
     log("queries: traces");
-    results.trace = await run("one trace's events, oldest first (page_size 1000)", options.iterations, () => ({
+    results.trace = await measure("one trace's events, oldest first (page_size 1000)", options.iterations, () => ({
       filter: { tenantId, traceId: random.pick(session().traceIds) },
       pageSize: 1000,
       orderByTime: SortOrder.ASC,
     }));
     log("queries: type + time range");
-    results.typeAndTime = await run(
+    results.typeAndTime = await measure(
       "TOOL_CALL_END events in a random day, newest first (page_size 100)",
       options.iterations,
       () => ({ filter: { tenantId, types: [EventType.TOOL_CALL_END], time: randomWindow(DAY_MS) }, pageSize: 100 }),
     );
     log("queries: text search");
-    results.textRare = await run(
+    results.textRare = await measure(
       "text_query: an order id (a handful of matches), newest first (page_size 100)",
       options.iterations,
       () => ({ filter: { tenantId, textQuery: random.pick(targets.orderIds) }, pageSize: 100 }),
     );
-    results.textCommon = await run(
+    results.textCommon = await measure(
       `text_query "${options.commonWord}" (many matches), newest first (page_size 100)`,
       options.iterations,
       () => ({ filter: { tenantId, textQuery: options.commonWord }, pageSize: 100 }),
@@ -148,6 +213,7 @@ export async function measureQueries(
     results.statsMonth = await stats("GetEventStats over a random 30 days", () => randomWindow(30 * DAY_MS));
     results.statsAll = await stats("GetEventStats over all time", () => undefined);
   } finally {
+    raw.close();
     grpc.close();
   }
   return results;

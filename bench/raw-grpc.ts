@@ -1,4 +1,5 @@
 import http2 from "node:http2";
+import { gunzipSync } from "node:zlib";
 import type { DescMethodUnary } from "@bufbuild/protobuf";
 
 /**
@@ -6,12 +7,18 @@ import type { DescMethodUnary } from "@bufbuild/protobuf";
  * (gRPC's 5-byte prefix and the encoded message) before the clock starts, so a call costs the
  * shared cores little more than its HTTP/2 writes. Connect's client copies a pre-encoded 600 KB
  * batch through protobuf-es's writer and its envelope on every call. The answers are checked as
- * any gRPC client would: HTTP 200, grpc-status 0, one uncompressed message.
+ * any gRPC client would: HTTP 200, grpc-status 0, one message.
  */
 export class RawGrpcConnection {
   readonly #session: http2.ClientHttp2Session;
+  readonly #acceptGzip: boolean;
 
-  constructor(baseUrl: string) {
+  /**
+   * `acceptGzip`: say `grpc-accept-encoding: gzip`, as grpc-js and gRPC's C core do by default, so
+   * the server compresses large answers as it would for them; the client inflates them.
+   */
+  constructor(baseUrl: string, options: { acceptGzip?: boolean } = {}) {
+    this.#acceptGzip = options.acceptGzip ?? false;
     this.#session = http2.connect(baseUrl);
     // A failed connection fails its calls; the session's own "error" must not crash the bench.
     this.#session.on("error", () => {});
@@ -25,11 +32,13 @@ export class RawGrpcConnection {
         ":path": `/${method.parent.typeName}/${method.name}`,
         "content-type": "application/grpc+proto",
         te: "trailers",
+        ...(this.#acceptGzip ? { "grpc-accept-encoding": "gzip" } : {}),
       });
       const chunks: Buffer[] = [];
       let httpStatus = 0;
       let grpcStatus: string | undefined;
       let grpcMessage = "";
+      let gzipped = false;
       const readStatus = (headers: http2.IncomingHttpHeaders) => {
         if (headers["grpc-status"] === undefined) return;
         grpcStatus = String(headers["grpc-status"]);
@@ -37,6 +46,7 @@ export class RawGrpcConnection {
       };
       stream.on("response", (headers) => {
         httpStatus = Number(headers[":status"]);
+        gzipped = headers["grpc-encoding"] === "gzip";
         readStatus(headers); // a trailers-only answer
       });
       stream.on("trailers", readStatus);
@@ -48,11 +58,12 @@ export class RawGrpcConnection {
           return;
         }
         const body = Buffer.concat(chunks);
-        if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
-          reject(new Error(`${method.name}: not one uncompressed gRPC message (${body.length} bytes)`));
+        const flag = gzipped ? [0, 1] : [0];
+        if (body.length < 5 || !flag.includes(body[0]) || body.readUInt32BE(1) !== body.length - 5) {
+          reject(new Error(`${method.name}: not one gRPC message (${body.length} bytes)`));
           return;
         }
-        resolve(body.subarray(5));
+        resolve(body[0] === 1 ? gunzipSync(body.subarray(5)) : body.subarray(5));
       });
       stream.end(framedRequest);
     });

@@ -1028,6 +1028,7 @@ function reportRows(r: Report, nproc: number) {
   if (r.query) {
     const names: Record<string, string> = {
       sessionTimeline: "query: one session's timeline",
+      sessionTimelineDecoded: "query: the same, decoded by connect-es (reference)",
       trace: "query: one trace",
       typeAndTime: "query: type + one-day range",
       textRare: "query: text search, rare word",

@@ -54,6 +54,7 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
     }
     for (const kind of [
       "sessionTimeline",
+      "sessionTimelineDecoded",
       "trace",
       "typeAndTime",
       "textRare",
@@ -65,6 +66,9 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
     ]) {
       expect(report.query.results[kind].count, kind).toBeGreaterThan(0);
     }
+    // The raw query client counts events (the bench checks them against connect-es's) and follows page tokens.
+    expect(report.query.results.sessionTimeline.rowsP50).toBeGreaterThan(0);
+    expect(report.query.results.deepPage.count).toBe(5);
     for (const kind of ["fastifyGet", "connectHealthz", "grpcHealthz"]) {
       expect(report.frameworkTax[kind].requestsPerSec, kind).toBeGreaterThan(0);
     }
