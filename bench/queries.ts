@@ -49,7 +49,7 @@ const QUERY = ChaukasServerService.method.queryEvents;
 const STATS = ChaukasServerService.method.getEventStats;
 
 /** A QueryEvents answer's events counted, not decoded, and its next page token. */
-export function readPage(answer: Uint8Array): { events: number; nextPageToken: string } {
+function readPage(answer: Uint8Array): { events: number; nextPageToken: string } {
   let events = 0;
   let nextPageToken = "";
   const outer = new BinaryReader(answer);

@@ -58,8 +58,8 @@ export class RawGrpcConnection {
           return;
         }
         const body = Buffer.concat(chunks);
-        const flag = gzipped ? [0, 1] : [0];
-        if (body.length < 5 || !flag.includes(body[0]) || body.readUInt32BE(1) !== body.length - 5) {
+        const flagKnown = body[0] === 0 || (gzipped && body[0] === 1);
+        if (body.length < 5 || !flagKnown || body.readUInt32BE(1) !== body.length - 5) {
           reject(new Error(`${method.name}: not one gRPC message (${body.length} bytes)`));
           return;
         }

@@ -91,6 +91,12 @@ function sessionChanges(source: string): string {
     ON o.tenant_id = n.tenant_id AND o.project_id = n.project_id AND o.session_id = n.session_id`;
 }
 
+/** n, timed, duration_ns over rows with started_ns and ended_ns, each negated when `sign` is "-". */
+function sessionSums(sign: "" | "-" = ""): string {
+  return `${sign}count(*) AS n, ${sign}count(*) FILTER (WHERE ended_ns >= started_ns) AS timed,
+         ${sign}sum(ended_ns - started_ns) FILTER (WHERE ended_ns >= started_ns) AS duration_ns`;
+}
+
 /** sessions, timed_sessions, duration_ns: how `changes` moves the totals. */
 const TOTALS_DELTA = `
   count(*) FILTER (WHERE is_new) AS sessions,
@@ -255,17 +261,13 @@ WITH edges AS (
     SELECT * FROM touched) parts
   GROUP BY session_id
 ), sessions AS (
-  SELECT count(*) AS n, count(*) FILTER (WHERE ended_ns >= started_ns) AS timed,
-         sum(ended_ns - started_ns) FILTER (WHERE ended_ns >= started_ns) AS duration_ns
-  FROM spanning
+  SELECT ${sessionSums()} FROM spanning
   UNION ALL
   -- The one-hour sessions, most of them, one row per hour.
   SELECT sum(sessions), sum(timed_sessions), sum(duration_ns) FROM stats_one_hour_sessions
   WHERE ${SESSION_SCOPE} AND hour >= $3::int AND hour < $4::int
   UNION ALL
-  SELECT -count(*), -count(*) FILTER (WHERE ended_ns >= started_ns),
-         -sum(ended_ns - started_ns) FILTER (WHERE ended_ns >= started_ns)
-  FROM touched
+  SELECT ${sessionSums("-")} FROM touched
 )
 SELECT (SELECT json_agg(json_build_array(type, n)) FROM by_type) AS by_type,
        sum(n)::text AS sessions,
