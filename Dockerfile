@@ -1,9 +1,21 @@
-# The server runs its TypeScript directly on Node 24 (type stripping): no build step.
+# Two stages: the server is built to JavaScript (`npm run build`, dist/), and the image runs that.
+# Running the TypeScript directly (type stripping) works too, but keeps Node's type-stripping
+# WebAssembly in memory: 16 MiB more RSS at rest and 24-34 MiB more under sustained ingest.
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY gen ./gen
+COPY src ./src
+RUN npm run build
+
 FROM node:24-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+COPY --from=build /app/dist ./dist
+# The CLI (`npx chaukas ...`: keys, import, export, verify) runs its TypeScript directly.
 COPY gen ./gen
 COPY proto ./proto
 COPY src ./src
@@ -20,4 +32,4 @@ EXPOSE 50051
 STOPSIGNAL SIGTERM
 # The same V8 flags as `npm start`: a young generation sized for the server, not for the host, and
 # an old generation that grows to twice its live size before the next full collection.
-CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=100", "src/main.ts"]
+CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=100", "dist/src/main.js"]

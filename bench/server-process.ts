@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
-const MAIN = join(import.meta.dirname, "..", "src", "main.ts");
+/** What `npm start` runs: the server built by `npm run build` (`npm run bench` builds first). */
+const MAIN = join(import.meta.dirname, "..", "dist", "src", "main.js");
 /** Linux's USER_HZ: /proc reports CPU time in these ticks. */
 const TICKS_PER_SECOND = 100;
 
@@ -30,12 +31,12 @@ const START = (() => {
   const node = words.indexOf("node");
   return {
     env: Object.fromEntries(words.slice(0, node).map((word) => word.split("=", 2))),
-    nodeFlags: words.slice(node + 1, words.indexOf("src/main.ts")),
+    nodeFlags: words.slice(node + 1, words.indexOf("dist/src/main.js")),
   };
 })();
 
 /**
- * The server as `npm start` runs it, in its own process (`node src/main.ts`), on a free loopback
+ * The server as `npm start` runs it, in its own process (`node dist/src/main.js`), on a free loopback
  * port, without keys (--insecure-no-auth, allowed on 127.0.0.1) and without the per-key rate limit.
  * Its logs go to a file, so reading them costs the bench nothing while it measures.
  */
@@ -53,6 +54,7 @@ export class ServerProcess {
   }
 
   static async start(options: ServerStart): Promise<ServerProcess> {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` (\`npm run bench\` does)`);
     const args = [
       ...START.nodeFlags,
       ...(options.nodeFlags ?? []),

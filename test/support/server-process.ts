@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 
-const MAIN = join(import.meta.dirname, "..", "..", "src", "main.ts");
+/** What `npm start` runs: the server as `npm run build` emits it (test/support/build.ts builds it first). */
+export const MAIN = join(import.meta.dirname, "..", "..", "dist", "src", "main.js");
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -11,7 +12,7 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `node src/main.ts` (what `npm start` runs) on a free port and waits for its listening
+ * Starts `node dist/src/main.js` (what `npm start` runs) on a free port and waits for its listening
  * line. DATABASE_URL is cleared unless `env` sets it, so a test picks its store.
  */
 export function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
