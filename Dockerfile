@@ -4,7 +4,8 @@
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+# As CI installs: with the dev dependencies (tsc) and their install scripts (the pinned Node 24).
+RUN npm ci --no-audit --no-fund
 COPY gen ./gen
 COPY src ./src
 RUN npm run build
