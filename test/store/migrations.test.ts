@@ -15,10 +15,23 @@ import { eventRecord } from "../support/records.ts";
 
 /** Opening a store migrates its database exactly once, however many processes open it together. */
 
-const MIGRATIONS = readdirSync(fileURLToPath(new URL("../../src/store/migrations", import.meta.url)))
+const MIGRATIONS_DIR = fileURLToPath(new URL("../../src/store/migrations", import.meta.url));
+const MIGRATIONS = readdirSync(MIGRATIONS_DIR)
   .filter((f) => f.endsWith(".sql"))
   .map((f) => f.slice(0, -".sql".length))
   .sort();
+
+/** Applies (up) or undoes (down) the next `count` migrations with the client, as node-pg-migrate does at start-up. */
+function runMigrations(client: pg.Client, direction: "up" | "down", count: number) {
+  return runner({
+    dbClient: client,
+    dir: MIGRATIONS_DIR,
+    direction,
+    count,
+    migrationsTable: "schema_migrations",
+    log: () => {},
+  });
+}
 
 /** A log that records the migrations openEventStore reports applying. */
 function recordingLog() {
@@ -101,14 +114,7 @@ describe.each(kinds.filter((k) => k === "postgres"))("the stats rollups migratio
       // The schema as it was before the rollups: every earlier migration.
       const before = MIGRATIONS.indexOf("1764130000000_stats-rollups");
       expect(before).toBeGreaterThan(0);
-      await runner({
-        dbClient: client,
-        dir: fileURLToPath(new URL("../../src/store/migrations", import.meta.url)),
-        direction: "up",
-        count: before,
-        migrationsTable: "schema_migrations",
-        log: () => {},
-      });
+      await runMigrations(client, "up", before);
       const old = (eventId: string, type: number, hour: number) =>
         client.query(
           `INSERT INTO events (tenant_id, event_id, project_id, session_id, type, status, severity, ts_ns, search, payload)
@@ -186,15 +192,7 @@ describe.each(kinds.filter((k) => k === "postgres"))("the one-hour session total
       const client = new pg.Client({ connectionString: db.url });
       await client.connect();
       try {
-        for (const direction of ["down", "up"] as const)
-          await runner({
-            dbClient: client,
-            dir: fileURLToPath(new URL("../../src/store/migrations", import.meta.url)),
-            direction,
-            count: 1,
-            migrationsTable: "schema_migrations",
-            log: () => {},
-          });
+        for (const direction of ["down", "up"] as const) await runMigrations(client, direction, 1);
       } finally {
         await client.end();
       }
