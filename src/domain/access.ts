@@ -30,7 +30,7 @@ export function authorize(principal: Principal, action: Action): void {
  * Puts an event in the principal's scope: an empty tenant_id takes the key's tenant, an empty
  * project_id the key's only project. Returns why the event is outside the scope, if it is.
  */
-export function scopeEvent(principal: Principal, event: Event): string | undefined {
+export function scopeEvent(principal: Principal, event: Pick<Event, "tenantId" | "projectId">): string | undefined {
   if (principal.kind === "unrestricted") return undefined;
   if (event.tenantId === "") event.tenantId = principal.tenantId;
   if (event.projectId === "" && principal.projects.length === 1) event.projectId = principal.projects[0];

@@ -5,6 +5,7 @@ import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events
 import type { EventRecord, StoredEvent } from "../store/event-store.ts";
 import { checkpointId } from "./audit/audit-trail.ts";
 import { canonicalBinary } from "./audit/canonical-binary.ts";
+import type { WireEvent } from "./event-wire.ts";
 import { searchText } from "./search-text.ts";
 import { timestampToNs } from "./timestamps.ts";
 
@@ -14,7 +15,15 @@ import { timestampToNs } from "./timestamps.ts";
  * The server fills hash_prev, content_hash and worm_proof_id when the event is read.
  */
 export function toEventRecord(event: Event): EventRecord {
-  const payload = canonicalPayload(event);
+  return eventRecord(event, canonicalPayload(event));
+}
+
+/** The same record for an event read from its wire bytes, whose fields have been validated. */
+export function wireEventRecord({ fields, payload }: WireEvent): EventRecord {
+  return eventRecord(fields, payload);
+}
+
+function eventRecord(event: WireEvent["fields"], payload: Uint8Array): EventRecord {
   return {
     tenantId: event.tenantId,
     eventId: event.eventId,
@@ -49,7 +58,7 @@ export function canonicalPayload(event: Event): Uint8Array {
  * What is wrong with the event's own content_hash, set by a client that hashes what it sends;
  * undefined when it is empty or agrees with the record's (hex, either case).
  */
-export function contentHashProblem(event: Event, record: EventRecord): string | undefined {
+export function contentHashProblem(event: Pick<Event, "contentHash">, record: EventRecord): string | undefined {
   if (event.contentHash === "") return undefined; // most clients send none: no hex to make
   const actual = Buffer.from(record.contentHash).toString("hex");
   if (event.contentHash.toLowerCase() === actual) return undefined;

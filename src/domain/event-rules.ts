@@ -1,4 +1,5 @@
 import type { DescEnum } from "@bufbuild/protobuf";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import {
   AuthorSchema,
   type Event,
@@ -22,11 +23,23 @@ const REQUIRED_IDS = ["eventId", "tenantId", "projectId", "sessionId"] as const;
 const OPTIONAL_IDS = ["spanId", "parentSpanId", "traceId", "agentId"] as const;
 
 /**
+ * The fields of an event that ingest checks: an Event, or the same fields read from its wire bytes
+ * (event-wire.ts).
+ */
+export type IngestFields = Pick<
+  Event,
+  "eventId" | "tenantId" | "projectId" | "sessionId" | "spanId" | "parentSpanId" | "traceId" | "agentId"
+> &
+  Pick<Event, "type" | "status" | "severity" | "author" | "tags" | "contentHash"> & {
+    timestamp?: Pick<Timestamp, "seconds" | "nanos">;
+  };
+
+/**
  * Checks one event against the rules of ingest. Returns every violation, each naming its field
  * by its proto name under `prefix` (`event.tenant_id`; `tenant_id` when the prefix is empty); an
  * empty list means it may be stored.
  */
-export function eventViolations(event: Event | undefined, prefix: string): FieldViolation[] {
+export function eventViolations(event: IngestFields | undefined, prefix: string): FieldViolation[] {
   if (!event) return [{ field: prefix || "event", description: "is required" }];
   const violations: FieldViolation[] = [];
   const report = (field: string, description: string) =>

@@ -1,5 +1,10 @@
-import { create } from "@bufbuild/protobuf";
-import { type Event, type EventType, EventTypeSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import {
+  type Event,
+  EventSchema,
+  type EventType,
+  EventTypeSchema,
+} from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import {
   type Capabilities,
   CapabilitiesSchema,
@@ -7,12 +12,13 @@ import {
   SortOrder,
   type TimeRange,
 } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
-import type { EventFilter, EventStore } from "../store/event-store.ts";
+import type { EventFilter, EventRecord, EventStore } from "../store/event-store.ts";
 import { authorize, type Principal, scopeEvent, scopeRead, tenantScope } from "./access.ts";
 import { type FieldViolation, InvalidArgumentError, PermissionDeniedError, UnavailableError } from "./errors.ts";
 import type { EventPage } from "./event-page.ts";
-import { contentHashProblem, toEventRecord } from "./event-record.ts";
+import { contentHashProblem, toEventRecord, wireEventRecord } from "./event-record.ts";
 import { eventViolations, NUL_PROBLEM, snakeCase } from "./event-rules.ts";
+import { readWireEvent, type WireEvent } from "./event-wire.ts";
 import { defaultMaxHeapBytes, IngestGate, type IngestGateOptions } from "./ingest-gate.ts";
 import type { PageTokenCodec } from "./page-token.ts";
 import { timestampProblem, timestampToNs } from "./timestamps.ts";
@@ -105,13 +111,15 @@ export class EventService {
   }
 
   /**
-   * Stores every valid event of the batch in one transaction and reports the others: invalid, or
-   * outside the caller's scope. `fieldPrefix` names the events list in error messages, and
-   * `indexes` each event's place in it when some of the request's events were set aside before.
+   * Stores every valid event of the batch in one transaction and reports the others: invalid,
+   * undecodable, or outside the caller's scope. Events come decoded, or as their protobuf bytes
+   * (read by event-wire.ts, decoded only when it cannot read them). `fieldPrefix` names the
+   * events list in error messages, and `indexes` each event's place in it when some of the
+   * request's events were set aside before.
    */
   async ingestBatch(
     principal: Principal,
-    events: readonly Event[],
+    events: readonly (Event | Uint8Array)[],
     fieldPrefix = "event_batch.events",
     indexes: readonly number[] = events.map((_, i) => i),
   ): Promise<BatchOutcome> {
@@ -124,14 +132,20 @@ export class EventService {
     try {
       const records = [];
       const rejected: RejectedEvent[] = [];
-      for (const [k, event] of events.entries()) {
+      for (const [k, item] of events.entries()) {
         const index = indexes[k];
-        const id = event.eventId || `#${index}`;
         const at = `${fieldPrefix}[${index}]`;
-        const outOfScope = scopeEvent(principal, event);
-        const violations = outOfScope ? [] : eventViolations(event, at);
-        const record = outOfScope || violations.length > 0 ? undefined : toEventRecord(event);
-        const hashProblem = record && contentHashProblem(event, record);
+        const read = readBatchEvent(item);
+        if (typeof read === "string") {
+          rejected.push({ index, eventId: `#${index}`, reason: `${at}: ${read}` });
+          continue;
+        }
+        const fields = read.fields;
+        const id = fields.eventId || `#${index}`;
+        const outOfScope = scopeEvent(principal, fields);
+        const violations = outOfScope ? [] : eventViolations(fields, at);
+        const record = outOfScope || violations.length > 0 ? undefined : read.record();
+        const hashProblem = record && contentHashProblem(fields, record);
         if (hashProblem) violations.push({ field: `${at}.content_hash`, description: hashProblem });
         if (outOfScope) rejected.push({ index, eventId: id, reason: outOfScope });
         else if (violations.length > 0)
@@ -294,4 +308,20 @@ function timeRangeBounds(
     violations.push({ field: `${field}.end`, description: "is before start" });
   }
   return bounds;
+}
+
+/**
+ * An event of a batch: its fields to check and how to make its record once they pass, or why
+ * its bytes cannot be decoded.
+ */
+function readBatchEvent(item: Event | Uint8Array): { fields: WireEvent["fields"]; record: () => EventRecord } | string {
+  if (!(item instanceof Uint8Array)) return { fields: item, record: () => toEventRecord(item) };
+  const wire = readWireEvent(item);
+  if (wire !== undefined) return { fields: wire.fields, record: () => wireEventRecord(wire) };
+  try {
+    const event = fromBinary(EventSchema, item);
+    return { fields: event, record: () => toEventRecord(event) };
+  } catch (err) {
+    return `is not a valid ${EventSchema.typeName}: ${(err as Error).message}`;
+  }
 }

@@ -7,47 +7,44 @@ import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
  */
 export const MAX_SEARCH_TEXT = 8192;
 
+type ContentCase = NonNullable<Event["content"]["case"]>;
+
 /**
- * The words `text_query` matches: agent names, message text, tool and model names, tool arguments
- * and outputs, errors, handoffs, MCP calls, policy rationale. Model request/response bodies are left
- * out: they are large, and their prompts are also sent as message events.
+ * The words `text_query` matches, per content case: these fields of the content, in this order
+ * (strings, string lists, and Structs by their keys and values), after the agent name. An empty
+ * list stands for the content itself, a Struct. Model request/response bodies are left out: they
+ * are large, and their prompts are also sent as message events.
  */
-export function searchText(event: Event): string {
+export const SEARCHED_FIELDS: Readonly<Record<ContentCase, readonly string[]>> = {
+  message: ["text"],
+  toolCall: ["name", "functionName", "arguments"],
+  toolResponse: ["errorMessage", "output"],
+  llmInvocation: ["provider", "model", "finishReason"],
+  policy: ["policyId", "outcome", "rationale", "ruleIds"],
+  dataAccess: ["datasource"],
+  stateUpdate: [],
+  error: ["errorCode", "errorMessage"],
+  agentHandoff: ["fromAgentName", "toAgentName", "reason"],
+  mcpCall: ["serverName", "operation"],
+};
+
+/**
+ * What searchText reads: an Event, or the same fields read from its wire bytes (event-wire.ts),
+ * the content holding at least its SEARCHED_FIELDS.
+ */
+export interface Searchable {
+  agentName: string;
+  content: { case: ContentCase; value: object } | { case: undefined; value?: undefined };
+}
+
+/** The text the full-text index holds for an event. */
+export function searchText(event: Searchable): string {
   const parts: string[] = [event.agentName];
-  const c = event.content;
-  switch (c.case) {
-    case "message":
-      parts.push(c.value.text);
-      break;
-    case "toolCall":
-      parts.push(c.value.name, c.value.functionName);
-      collectJson(c.value.arguments, parts);
-      break;
-    case "toolResponse":
-      parts.push(c.value.errorMessage);
-      collectJson(c.value.output, parts);
-      break;
-    case "llmInvocation":
-      parts.push(c.value.provider, c.value.model, c.value.finishReason);
-      break;
-    case "policy":
-      parts.push(c.value.policyId, c.value.outcome, c.value.rationale, ...c.value.ruleIds);
-      break;
-    case "dataAccess":
-      parts.push(c.value.datasource);
-      break;
-    case "stateUpdate":
-      collectJson(c.value, parts);
-      break;
-    case "error":
-      parts.push(c.value.errorCode, c.value.errorMessage);
-      break;
-    case "agentHandoff":
-      parts.push(c.value.fromAgentName, c.value.toAgentName, c.value.reason);
-      break;
-    case "mcpCall":
-      parts.push(c.value.serverName, c.value.operation);
-      break;
+  const { case: kind, value } = event.content;
+  if (kind !== undefined) {
+    const names = SEARCHED_FIELDS[kind];
+    if (names.length === 0) collectJson(value as JsonValue, parts);
+    for (const name of names) collectJson((value as Record<string, JsonValue | undefined>)[name], parts);
   }
   return parts
     .filter((p) => p !== "")
@@ -55,7 +52,7 @@ export function searchText(event: Event): string {
     .slice(0, MAX_SEARCH_TEXT);
 }
 
-/** Keys and scalar values of a Struct, depth first. */
+/** Strings and lists of them as they are; of a Struct, the keys and scalar values, depth first. */
 function collectJson(value: JsonValue | undefined, into: string[]): void {
   if (value === null || value === undefined) return;
   if (Array.isArray(value)) {

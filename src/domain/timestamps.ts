@@ -5,12 +5,12 @@ const NS_PER_SECOND = 1_000_000_000n;
 const MIN_SECONDS = -9_223_372_036n;
 const MAX_SECONDS = 9_223_372_035n;
 
-export function timestampToNs(ts: Timestamp): bigint {
+export function timestampToNs(ts: Pick<Timestamp, "seconds" | "nanos">): bigint {
   return ts.seconds * NS_PER_SECOND + BigInt(ts.nanos);
 }
 
 /** Why `ts` cannot be stored, or undefined when it can. */
-export function timestampProblem(ts: Timestamp): string | undefined {
+export function timestampProblem(ts: Pick<Timestamp, "seconds" | "nanos">): string | undefined {
   if (ts.nanos < 0 || ts.nanos > 999_999_999) return "nanos must be within 0..999999999";
   if (ts.seconds < MIN_SECONDS || ts.seconds > MAX_SECONDS) {
     // The exact bounds: the old text said 1677-09-22, yet 1677-09-21T00:12:44Z is accepted.

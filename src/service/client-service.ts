@@ -4,6 +4,7 @@ import {
   type ChaukasClientService,
   GetCapabilitiesResponseSchema,
   HealthzResponseSchema,
+  type IngestEventBatchResponse,
   IngestEventBatchResponseSchema,
   IngestEventResponseSchema,
   QueryEventsResponseSchema,
@@ -13,6 +14,7 @@ import { principalOf } from "./auth.ts";
 import { mapDomainErrors } from "./connect-errors.ts";
 import { queryResponseFor } from "./query-response.ts";
 import { logRejections, type RejectionLog } from "./rejection-log.ts";
+import type { BatchHandler } from "./wire-ingest.ts";
 
 /**
  * chaukas.spec.client.v1.ChaukasClientService: the same use cases as the server service, with the
@@ -40,12 +42,7 @@ export function clientServiceHandlers(
         return create(IngestEventResponseSchema);
       }),
 
-    ingestEventBatch: (req, ctx) =>
-      mapDomainErrors(async () => {
-        const outcome = await events.ingestBatch(principalOf(ctx), req.eventBatch?.events ?? []);
-        logRejections(log, req.eventBatch?.batchId ?? "", outcome.rejected);
-        return create(IngestEventBatchResponseSchema);
-      }),
+    ingestEventBatch: clientIngestBatch(events, log),
 
     queryEvents: (req, ctx) =>
       mapDomainErrors(async () =>
@@ -54,4 +51,14 @@ export function clientServiceHandlers(
         }),
       ),
   };
+}
+
+/** IngestEventBatch with the client package's empty response: rejected events are only logged. */
+export function clientIngestBatch(events: EventService, log: RejectionLog): BatchHandler<IngestEventBatchResponse> {
+  return (req, ctx) =>
+    mapDomainErrors(async () => {
+      const outcome = await events.ingestBatch(principalOf(ctx), req.eventBatch?.events ?? []);
+      logRejections(log, req.eventBatch?.batchId ?? "", outcome.rejected);
+      return create(IngestEventBatchResponseSchema);
+    });
 }

@@ -5,6 +5,7 @@ import {
   GetCapabilitiesResponseSchema,
   GetEventStatsResponseSchema,
   HealthzResponseSchema,
+  type IngestEventBatchResponse,
   IngestEventBatchResponseSchema,
   IngestEventResponseSchema,
   QueryEventsResponseSchema,
@@ -15,6 +16,7 @@ import { mapDomainErrors } from "./connect-errors.ts";
 import { queryResponseFor } from "./query-response.ts";
 import type { RejectionLog } from "./rejection-log.ts";
 import { logRejections } from "./rejection-log.ts";
+import type { BatchHandler } from "./wire-ingest.ts";
 
 /** chaukas.spec.server.v1.ChaukasServerService: thin handlers over the EventService. */
 export function serverServiceHandlers(
@@ -43,18 +45,7 @@ export function serverServiceHandlers(
         });
       }),
 
-    ingestEventBatch: (req, ctx) =>
-      mapDomainErrors(async () => {
-        const batch = req.eventBatch;
-        const outcome = await events.ingestBatch(principalOf(ctx), batch?.events ?? []);
-        logRejections(log, batch?.batchId ?? "", outcome.rejected);
-        return create(IngestEventBatchResponseSchema, {
-          batchId: batch?.batchId,
-          acceptedCount: outcome.acceptedCount,
-          rejectedCount: outcome.rejected.length,
-          rejectedEventIds: outcome.rejected.map((r) => r.eventId),
-        });
-      }),
+    ingestEventBatch: serverIngestBatch(events, log),
 
     queryEvents: (req, ctx) =>
       mapDomainErrors(async () =>
@@ -66,4 +57,20 @@ export function serverServiceHandlers(
     getEventStats: (req, ctx) =>
       mapDomainErrors(async () => create(GetEventStatsResponseSchema, await events.eventStats(principalOf(ctx), req))),
   };
+}
+
+/** IngestEventBatch, answering with the accepted and rejected counts and the rejected ids. */
+export function serverIngestBatch(events: EventService, log: RejectionLog): BatchHandler<IngestEventBatchResponse> {
+  return (req, ctx) =>
+    mapDomainErrors(async () => {
+      const batch = req.eventBatch;
+      const outcome = await events.ingestBatch(principalOf(ctx), batch?.events ?? []);
+      logRejections(log, batch?.batchId ?? "", outcome.rejected);
+      return create(IngestEventBatchResponseSchema, {
+        batchId: batch?.batchId,
+        acceptedCount: outcome.acceptedCount,
+        rejectedCount: outcome.rejected.length,
+        rejectedEventIds: outcome.rejected.map((r) => r.eventId),
+      });
+    });
 }

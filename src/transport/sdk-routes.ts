@@ -1,5 +1,6 @@
 import { type DescMessage, fromBinary, fromJson, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { IngestEventBatchWireSchema } from "../../gen/chaukas/backend/v1/ingest_wire_pb.ts";
 import { IngestEventBatchRequestSchema, IngestEventRequestSchema } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import type { Authenticator } from "../domain/authenticator.ts";
 import { InvalidArgumentError } from "../domain/errors.ts";
@@ -33,7 +34,10 @@ export async function sdkRoutes(app: FastifyInstance, { events, authenticator }:
   });
 
   app.post("/events/batch", async (request) => {
-    const { eventBatch } = decodeBody(IngestEventBatchRequestSchema, request);
+    // A binary batch keeps its events as bytes, for the event service to read (event-wire.ts).
+    const { eventBatch } = Buffer.isBuffer(request.body)
+      ? decodeBody(IngestEventBatchWireSchema, request, IngestEventBatchRequestSchema.typeName)
+      : decodeBody(IngestEventBatchRequestSchema, request);
     const outcome = await events.ingestBatch(principalOfRequest(request), eventBatch?.events ?? []);
     return {
       batch_id: eventBatch?.batchId ?? "",
@@ -45,14 +49,21 @@ export async function sdkRoutes(app: FastifyInstance, { events, authenticator }:
   });
 }
 
-/** Binary protobuf, or protobuf JSON (already parsed by Fastify), into the request message. */
-function decodeBody<Desc extends DescMessage>(schema: Desc, request: FastifyRequest): MessageShape<Desc> {
+/**
+ * Binary protobuf, or protobuf JSON (already parsed by Fastify), into the request message;
+ * errors name the message as `typeName` (a wire twin's spec message).
+ */
+function decodeBody<Desc extends DescMessage>(
+  schema: Desc,
+  request: FastifyRequest,
+  typeName = schema.typeName,
+): MessageShape<Desc> {
   try {
     if (Buffer.isBuffer(request.body)) return fromBinary(schema, request.body);
     return fromJson(schema, (request.body ?? {}) as JsonValue, { registry: jsonRegistry });
   } catch (err) {
     throw new InvalidArgumentError([
-      { field: "body", description: `is not a valid ${schema.typeName}: ${(err as Error).message}` },
+      { field: "body", description: `is not a valid ${typeName}: ${(err as Error).message}` },
     ]);
   }
 }

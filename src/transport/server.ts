@@ -14,6 +14,8 @@ import { auditServiceHandlers } from "../service/audit-service.ts";
 import { authInterceptor } from "../service/auth.ts";
 import { clientServiceHandlers } from "../service/client-service.ts";
 import { serverServiceHandlers } from "../service/server-service.ts";
+import { wireIngestRoutes } from "../service/wire-ingest.ts";
+import { binaryBodiesOnly, rpcCodecConstraint } from "./binary-rpc.ts";
 import { ANSWER_COMPRESSIONS } from "./compression.ts";
 import { createOnePortServer, type OnePortOptions, type RequestHandler } from "./one-port.ts";
 import { restRoutes } from "./rest-routes.ts";
@@ -46,6 +48,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
     // rpc-log.ts writes one line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
+    constraints: { rpcCodec: rpcCodecConstraint },
     // Fastify's types expect an http.Server; it only calls listen/close/address on it.
     serverFactory: (handler) =>
       createOnePortServer(handler as RequestHandler, {
@@ -66,12 +69,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
   });
 
   const logging = rpcLogging(app);
-  await app.register(fastifyConnectPlugin, {
-    routes: (router) => {
-      router.service(ChaukasServerService, serverServiceHandlers(events, app.log));
-      router.service(ChaukasClientService, clientServiceHandlers(events, app.log));
-      router.service(AuditService, auditServiceHandlers(options.audit));
-    },
+  const connectOptions = {
     readMaxBytes: options.maxBodyBytes,
     acceptCompression: ANSWER_COMPRESSIONS,
     // Unknown JSON fields and enum names are refused rather than silently dropped: an unknown
@@ -81,6 +79,22 @@ export async function buildServer(events: EventService, options: ServerOptions):
     interceptors: [logging.interceptor, authInterceptor(options.authenticator)],
     contextValues: logging.contextValues,
     shutdownTimeoutMs: options.shutdownTimeoutMs,
+  };
+  await app.register(fastifyConnectPlugin, {
+    ...connectOptions,
+    routes: (router) => {
+      router.service(ChaukasServerService, serverServiceHandlers(events, app.log));
+      router.service(ChaukasClientService, clientServiceHandlers(events, app.log));
+      router.service(AuditService, auditServiceHandlers(options.audit));
+    },
+  });
+  // Binary ingest batches go to the same methods reading each event from its bytes (wire-ingest.ts).
+  await app.register(async (binary) => {
+    binary.addHook("onRoute", binaryBodiesOnly);
+    await binary.register(fastifyConnectPlugin, {
+      ...connectOptions,
+      routes: (router) => wireIngestRoutes(router, events, app.log),
+    });
   });
   // Plain HTTP routes, each plugin with its own body parsers and JSON error answers.
   const { authenticator } = options;

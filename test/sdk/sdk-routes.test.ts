@@ -1,5 +1,6 @@
-import { create, equals, toJson } from "@bufbuild/protobuf";
+import { create, equals, toBinary, toJson } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IngestEventBatchWireSchema } from "../../gen/chaukas/backend/v1/ingest_wire_pb.ts";
 import { IngestEventBatchRequestSchema, IngestEventRequestSchema } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { type Event, EventSchema, EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { jsonRegistry } from "../../src/domain/formats/registry.ts";
@@ -123,6 +124,30 @@ describe.each(await storeKinds())("the Python SDK's routes on the %s store", (ki
     });
     const good = [events[0], events[3], events[4]];
     expectSameEvents(await query.all({ tenantId: TENANT, sessionId: events[0].sessionId }), good);
+  });
+
+  it("stores the rest of a binary batch when one event's bytes cannot be decoded, and gives the reason", async () => {
+    const events = sdkSession(3);
+    // Field 1 (event_id) announces 5 bytes and holds 1.
+    const broken = new Uint8Array([0x0a, 0x05, 0x61]);
+    const batch = { events: [toBinary(EventSchema, events[0]), broken, toBinary(EventSchema, events[2])] };
+    const answer = await sdk.post(
+      "/events/batch",
+      toBinary(IngestEventBatchWireSchema, create(IngestEventBatchWireSchema, { eventBatch: batch })),
+    );
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toMatchObject({
+      accepted: 2,
+      rejected: 1,
+      rejected_event_ids: ["#1"],
+      rejections: [
+        {
+          event_id: "#1",
+          reason: expect.stringMatching(/^event_batch\.events\[1\]: is not a valid chaukas\.spec\.common\.v1\.Event: /),
+        },
+      ],
+    });
+    expectSameEvents(await query.all({ tenantId: TENANT, sessionId: events[0].sessionId }), [events[0], events[2]]);
   });
 
   it("stores nothing twice when the SDK re-sends a batch", async () => {

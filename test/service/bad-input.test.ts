@@ -1,7 +1,8 @@
-import { type MessageInitShape, toJson } from "@bufbuild/protobuf";
+import { create, fromBinary, type MessageInitShape, toBinary, toJson } from "@bufbuild/protobuf";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { IngestEventBatchWireSchema } from "../../gen/chaukas/backend/v1/ingest_wire_pb.ts";
 import { EventSchema, EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
-import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import { ChaukasServerService, IngestEventBatchResponseSchema } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
 import { MAX_BATCH_EVENTS } from "../../src/domain/event-service.ts";
 import { makeEvent } from "../support/events.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
@@ -145,6 +146,27 @@ describe.each(SERVICES.map((s) => [s.typeName, s] as const))("%s", (_name, servi
           rejectedCount: 2,
           rejectedEventIds: [badWithId.eventId, "#2"],
         });
+      }
+      const stored = await storedEvents(client, sessionId);
+      expect(stored.map((e) => e.eventId).sort()).toEqual(good.map((e) => e.eventId).sort());
+    });
+
+    it("stores the rest of a binary batch when one event's bytes cannot be decoded, and rejects that one", async () => {
+      const sessionId = newSession();
+      const good = [makeEvent({ sessionId }), makeEvent({ sessionId })];
+      // Field 1 (event_id) announces 5 bytes and holds 1.
+      const broken = new Uint8Array([0x0a, 0x05, 0x61]);
+      const events = [toBinary(EventSchema, good[0]), broken, toBinary(EventSchema, good[1])];
+      const body = toBinary(IngestEventBatchWireSchema, create(IngestEventBatchWireSchema, { eventBatch: { events } }));
+      const res = await fetch(`${server.baseUrl}/${service.typeName}/IngestEventBatch`, {
+        method: "POST",
+        headers: { "content-type": "application/proto" },
+        body,
+      });
+      expect(res.status).toBe(200);
+      if (service === ChaukasServerService) {
+        const answer = fromBinary(IngestEventBatchResponseSchema, new Uint8Array(await res.arrayBuffer()));
+        expect(answer).toMatchObject({ acceptedCount: 2, rejectedCount: 1, rejectedEventIds: ["#1"] });
       }
       const stored = await storedEvents(client, sessionId);
       expect(stored.map((e) => e.eventId).sort()).toEqual(good.map((e) => e.eventId).sort());

@@ -1,0 +1,31 @@
+import type { FastifyRequest, FastifyServerOptions } from "fastify";
+
+type Strategy = NonNullable<FastifyServerOptions["constraints"]>[string];
+type RouteHandler = NonNullable<ReturnType<ReturnType<Strategy["storage"]>["get"]>>;
+
+/**
+ * A route constraint (Fastify's `constraints`) on the codec of an RPC's body: "binary" for
+ * protobuf (gRPC, gRPC-Web, Connect), "json" otherwise. A route constrained to "binary" takes
+ * those requests; the same path's unconstrained route takes the rest.
+ */
+export const rpcCodecConstraint: Strategy = {
+  name: "rpcCodec",
+  storage() {
+    const handlers = new Map<unknown, RouteHandler>();
+    return {
+      get: (codec) => handlers.get(codec) ?? null,
+      set: (codec, handler) => void handlers.set(codec, handler),
+    };
+  },
+  deriveConstraint: (req: FastifyRequest["raw"]) =>
+    /json/i.test(req.headers["content-type"] ?? "") ? "json" : "binary",
+  validate(codec) {
+    if (codec !== "binary" && codec !== "json") throw new Error(`rpcCodec is "binary" or "json", not ${codec}`);
+  },
+  mustMatchWhenDerived: false,
+};
+
+/** An onRoute hook: constrains the routes of the scope it is added to to binary bodies. */
+export function binaryBodiesOnly(route: { constraints?: Record<string, unknown> }): void {
+  route.constraints = { ...route.constraints, rpcCodec: "binary" };
+}
