@@ -33,4 +33,4 @@ EXPOSE 50051
 STOPSIGNAL SIGTERM
 # The same V8 flags as `npm start`: a young generation sized for the server, not for the host, and
 # an old generation that grows to twice its live size before the next full collection.
-CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=100", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=100", "dist/src/main.js"]

@@ -38,7 +38,11 @@ export function canonicalFromWire(
   top = 0;
   ordersTop = 0;
   run.length = 0;
-  const length = permute(planOf(desc), src, 0, src.length, out, 0, omit, 0);
+  const plan = planOf(desc);
+  const length =
+    plan.json === undefined
+      ? permute(plan, src, 0, src.length, out, 0, omit, 0)
+      : move(plan, src, 0, src.length, out, 0, 0);
   if (length < 0) return undefined;
   flush(src, out);
   return length === out.length ? out : out.subarray(0, length);
@@ -61,10 +65,10 @@ interface MessagePlan {
   usable: boolean;
   /** By field number (a sparse array: numbers are small in practice). */
   fields: FieldPlan[];
-  /** Unknown fields are refused: the type is held as JSON (Struct, Value, ListValue) or a wrapper's scalar. */
+  /** Unknown fields are refused: the type is held as a wrapper's scalar, which drops them. */
   closed: boolean;
-  /** Exactly one oneof member must be set (google.protobuf.Value). */
-  oneKind: boolean;
+  /** Struct, Value and ListValue, held as JSON, are read by their own functions. */
+  json: "struct" | "value" | "list" | undefined;
 }
 
 interface FieldPlan {
@@ -88,8 +92,8 @@ function planOf(desc: DescMessage): MessagePlan {
   const plan: MessagePlan = {
     usable: true,
     fields: [],
-    closed: JSON_TYPES.has(typeName) || isWrapperDesc(desc),
-    oneKind: typeName === "google.protobuf.Value",
+    closed: isWrapperDesc(desc),
+    json: JSON_TYPES.get(typeName),
   };
   // Registered before its fields, so recursive types (Struct, Value) find it.
   plans.set(desc, plan);
@@ -102,7 +106,11 @@ function planOf(desc: DescMessage): MessagePlan {
   return plan;
 }
 
-const JSON_TYPES = new Set(["google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"]);
+const JSON_TYPES = new Map<string, MessagePlan["json"]>([
+  ["google.protobuf.Struct", "struct"],
+  ["google.protobuf.Value", "value"],
+  ["google.protobuf.ListValue", "list"],
+]);
 
 function fieldPlanOf(field: DescField): FieldPlan | undefined {
   const oneofBit = field.oneof === undefined ? 0 : 1 << field.parent.oneofs.indexOf(field.oneof);
@@ -312,19 +320,7 @@ function permute(
     previousRank = rank;
     previousKeyStart = keyStart;
     previousKeyEnd = entryKeyEnd;
-    if (top + REC > stack.length) {
-      const grown = new Int32Array(stack.length * 2);
-      grown.set(stack);
-      stack = grown;
-    }
-    stack[top] = rank;
-    stack[top + 1] = fieldStart;
-    stack[top + 2] = contentStart;
-    stack[top + 3] = pos;
-    stack[top + 4] = keyStart;
-    stack[top + 5] = entryKeyEnd;
-    stack[top + 6] = entryValueStart;
-    top += REC;
+    push(rank, fieldStart, contentStart, pos, keyStart, entryKeyEnd, entryValueStart);
   }
   const count = (top - base) / REC;
   const sortedAt = sorted ? -1 : sortRecords(src, base, count);
@@ -359,11 +355,108 @@ function permute(
       // The record up to the message it holds (for a map entry: up to the value's content), then
       // that message moved into place.
       const inner = field.entries ? stack[rec + 6] : stack[rec + 2];
-      at = permute(field.message, src, inner, fieldEnd, out, write(src, out, fieldStart, inner, at), NONE, depth + 1);
+      at = move(field.message, src, inner, fieldEnd, out, write(src, out, fieldStart, inner, at), depth + 1);
     }
   }
-  if (plan.oneKind && oneofs === 0) at = -1;
   return release(base, sortedAt, at);
+}
+
+/** Checks and writes a message held in a field, as permute does. */
+function move(plan: MessagePlan, src: Buffer, start: number, end: number, out: Uint8Array, at: number, depth: number) {
+  switch (plan.json) {
+    case "struct":
+      return moveStruct(src, start, end, out, at, depth);
+    case "value":
+      return moveValue(src, start, end, out, at, depth);
+    case "list":
+      return moveList(src, start, end, out, at, depth);
+    default:
+      return permute(plan, src, start, end, out, at, NONE, depth);
+  }
+}
+
+// Struct, Value and ListValue make up most of a model call's bytes, so they are read here
+// rather than field by field: protobuf-es holds them as JSON, which keeps no unknown fields, so
+// only their own fields are accepted.
+
+/** google.protobuf.Struct: map entries (1), each its key then its Value, sorted by key. */
+function moveStruct(src: Buffer, start: number, end: number, out: Uint8Array, at: number, depth: number): number {
+  if (depth > MAX_DEPTH) return -1;
+  const base = top;
+  let sorted = true;
+  for (let pos = start; pos < end; ) {
+    const fieldStart = pos;
+    if (src[pos] !== 0x0a) return release(base, -1, -1);
+    const length = readVarint(src, pos + 1, end);
+    const content = varintEnd;
+    if (length < 0 || content + length > end || !readEntry(src, content, content + length)) {
+      return release(base, -1, -1);
+    }
+    pos = content + length;
+    if (top > base && compareKeys(src, stack[top - REC + 4], stack[top - REC + 5], entryKeyStart, entryKeyEnd) > 0) {
+      sorted = false;
+    }
+    push(1, fieldStart, entryKeyStart, pos, entryKeyStart, entryKeyEnd, entryValueStart);
+  }
+  const count = (top - base) / REC;
+  const sortedAt = sorted ? -1 : sortRecords(src, base, count);
+  for (let i = 0; i < count && at >= 0; i++) {
+    const rec = sortedAt < 0 ? base + REC * i : orders[sortedAt + i];
+    if (i > 0) {
+      // A repeated key: decoding keeps the last value, in the first one's place.
+      const before = sortedAt < 0 ? rec - REC : orders[sortedAt + i - 1];
+      if (compareKeys(src, stack[before + 4], stack[before + 5], stack[rec + 4], stack[rec + 5]) === 0) {
+        return release(base, sortedAt, -1);
+      }
+    }
+    const valueStart = stack[rec + 6];
+    at = moveValue(src, valueStart, stack[rec + 3], out, write(src, out, stack[rec + 1], valueStart, at), depth + 1);
+  }
+  return release(base, sortedAt, at);
+}
+
+const isNumber = valueCheckOf(ScalarType.DOUBLE);
+
+/** google.protobuf.Value: exactly one kind, null_value 0, a number not NaN, a string of UTF-8. */
+function moveValue(src: Buffer, start: number, end: number, out: Uint8Array, at: number, depth: number): number {
+  const tag = src[start];
+  const size = end - start;
+  switch (tag) {
+    case 0x08: // null_value
+      return size === 2 && src[start + 1] === 0 ? write(src, out, start, end, at) : -1;
+    case 0x11: // number_value
+      return size === 9 && isNumber(src, start + 1, end) ? write(src, out, start, end, at) : -1;
+    case 0x20: // bool_value
+      return size === 2 && src[start + 1] <= 1 ? write(src, out, start, end, at) : -1;
+  }
+  if (size < 2) return -1;
+  const length = readVarint(src, start + 1, end);
+  const content = varintEnd;
+  if (length < 0 || content + length !== end) return -1;
+  switch (tag) {
+    case 0x1a: // string_value
+      return isUtf8(src, content, end) ? write(src, out, start, end, at) : -1;
+    case 0x2a: // struct_value
+      return moveStruct(src, content, end, out, write(src, out, start, content, at), depth + 1);
+    case 0x32: // list_value
+      return moveList(src, content, end, out, write(src, out, start, content, at), depth + 1);
+    default:
+      return -1;
+  }
+}
+
+/** google.protobuf.ListValue: Values (1), in order. */
+function moveList(src: Buffer, start: number, end: number, out: Uint8Array, at: number, depth: number): number {
+  if (depth > MAX_DEPTH) return -1;
+  for (let pos = start; pos < end && at >= 0; ) {
+    if (src[pos] !== 0x0a) return -1;
+    const length = readVarint(src, pos + 1, end);
+    const content = varintEnd;
+    if (length < 0 || content + length > end) return -1;
+    at = moveValue(src, content, content + length, out, write(src, out, pos, content, at), depth + 1);
+    pos = content + length;
+  }
+  return at;
 }
 
 /** Frees the message's records (and their order) from the stacks, returning `at`. */
@@ -374,6 +467,23 @@ function release(base: number, sortedAt: number, at: number): number {
 }
 
 const NONE: readonly number[] = [];
+
+/** Adds a field's record to the stack. */
+function push(rank: number, start: number, content: number, end: number, key: number, keyEnd: number, value: number) {
+  if (top + REC > stack.length) {
+    const grown = new Int32Array(stack.length * 2);
+    grown.set(stack);
+    stack = grown;
+  }
+  stack[top] = rank;
+  stack[top + 1] = start;
+  stack[top + 2] = content;
+  stack[top + 3] = end;
+  stack[top + 4] = key;
+  stack[top + 5] = keyEnd;
+  stack[top + 6] = value;
+  top += REC;
+}
 
 // Writes are in output order; bytes that follow each other in the input too are copied at once.
 const run = { from: 0, to: 0, at: 0, length: 0 };
