@@ -1,6 +1,6 @@
 import type { FastifyRequest, FastifyServerOptions } from "fastify";
 
-type Strategy = NonNullable<FastifyServerOptions["constraints"]>[string];
+type Strategy = NonNullable<NonNullable<FastifyServerOptions["routerOptions"]>["constraints"]>[string];
 type RouteHandler = NonNullable<ReturnType<ReturnType<Strategy["storage"]>["get"]>>;
 
 /**

@@ -48,7 +48,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
     // rpc-log.ts writes one line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
-    constraints: { rpcCodec: rpcCodecConstraint },
+    routerOptions: { constraints: { rpcCodec: rpcCodecConstraint } },
     // Fastify's types expect an http.Server; it only calls listen/close/address on it.
     serverFactory: (handler) =>
       createOnePortServer(handler as RequestHandler, {

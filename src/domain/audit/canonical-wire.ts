@@ -43,10 +43,15 @@ export function canonicalFromWire(
     plan.json === undefined
       ? permute(plan, src, 0, src.length, out, 0, omit, 0)
       : move(plan, src, 0, src.length, out, 0, 0);
+  // A message with huge numbers of fields grew the stacks; they are not kept at that size.
+  if (stack.length > KEPT_STACK) stack = new Int32Array(REC * 1024);
+  if (orders.length > KEPT_STACK) orders = new Int32Array(1024);
   if (length < 0) return undefined;
   flush(src, out);
   return length === out.length ? out : out.subarray(0, length);
 }
+
+const KEPT_STACK = 1 << 20;
 
 /** `bytes` as a Buffer (for its copy and compare without views), sharing its memory. */
 export function asBuffer(bytes: Uint8Array): Buffer {

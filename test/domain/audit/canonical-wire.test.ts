@@ -93,6 +93,12 @@ describe("canonicalFromWire", () => {
     expectCanonical(toBinary(EventSchema, event));
   });
 
+  it("reads a message of hundreds of thousands of fields, and ordinary ones after it", () => {
+    const tags = Array.from({ length: 300_000 }, (_, i) => `t${i % 7}`);
+    expectCanonical(toBinary(EventSchema, makeEvent({ tags, traceId: "trace" })));
+    expectCanonical(toBinary(EventSchema, fullEvent(EVERY_CONTENT[1])));
+  });
+
   it("leaves out the top-level fields it is told to", () => {
     const event = makeEvent({ hashPrev: "aa", contentHash: "bb", wormProofId: "cc", agentName: "x" });
     const omitted = canonicalFromWire(EventSchema, toBinary(EventSchema, event), [18, 19, 20]);
