@@ -535,6 +535,14 @@ function sortRecords(src: Buffer, base: number, count: number): number {
     orders = grown;
   }
   ordersTop += count;
+  if (count > INSERTION_SORT_MAX) {
+    // A body may hold a Struct of hundreds of thousands of keys: O(n log n), and stable too.
+    const sorted = Array.from({ length: count }, (_, i) => base + REC * i).sort((a, b) =>
+      precedes(src, a, b) ? -1 : precedes(src, b, a) ? 1 : 0,
+    );
+    orders.set(sorted, from);
+    return from;
+  }
   // Insertion sort, stable: messages have tens of fields, Structs tens of keys.
   for (let i = 0; i < count; i++) {
     const rec = base + REC * i;
@@ -547,6 +555,8 @@ function sortRecords(src: Buffer, base: number, count: number): number {
   }
   return from;
 }
+
+const INSERTION_SORT_MAX = 32;
 
 function precedes(src: Buffer, a: number, b: number): boolean {
   if (stack[a] !== stack[b]) return stack[a] < stack[b];

@@ -63,6 +63,12 @@ describe("canonicalFromWire", () => {
     expect(hex(canonicalFromWire(EventSchema, bytes))).not.toBe(hex(bytes)); // it did reorder
   });
 
+  it("sorts a Struct of tens of thousands of keys that came in reverse order", () => {
+    const keys = Array.from({ length: 20_000 }, (_, i) => `key-${String(i).padStart(5, "0")}`).reverse();
+    const value = struct(keys.map((key, i) => [key, i % 3 === 0 ? null : key]));
+    expectCanonical(toBinary(EventSchema, makeEvent({ content: { case: "stateUpdate", value } })));
+  });
+
   it("moves fields into number order and unknown fields after the known ones", () => {
     const records = recordsOf(toBinary(EventSchema, fullEvent(EVERY_CONTENT[0])));
     const unknown = new BinaryWriter().tag(1000, WireType.Varint).uint32(7).finish();
