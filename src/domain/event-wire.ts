@@ -1,6 +1,8 @@
 import type { DescField, DescMessage, JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
-import { asBuffer, canonicalFromWire } from "./audit/canonical-wire.ts";
+import { canonicalFromWire } from "./audit/canonical-wire.ts";
+import { LEN, lengthEnd, readVarint, skipValue, varintEnd } from "./audit/wire-scan.ts";
+import { asBuffer } from "./bytes.ts";
 import type { IngestFields } from "./event-rules.ts";
 import { SEARCHED_FIELDS, type Searchable } from "./search-text.ts";
 
@@ -117,7 +119,7 @@ function readFields(src: Buffer, start: number, end: number, readers: FieldReade
 
 /**
  * Calls `visit` with each field's number and value: for length-delimited fields their content,
- * for varints their bytes. The bytes were checked by canonicalFromWire, so nothing is checked here.
+ * otherwise their bytes. The bytes were checked by canonicalFromWire, so nothing is checked here.
  */
 function forEachField(
   src: Buffer,
@@ -125,53 +127,28 @@ function forEachField(
   end: number,
   visit: (no: number, start: number, end: number) => void,
 ): void {
-  let pos = start;
-  while (pos < end) {
-    const tag = readVarint(src, pos);
-    pos = varintEnd;
+  for (let pos = start; pos < end; ) {
+    const tag = readVarint(src, pos, end);
     const wireType = tag & 7;
-    let valueEnd: number;
-    if (wireType === 2) {
-      valueEnd = readVarint(src, pos) + varintEnd;
-      pos = varintEnd;
-    } else if (wireType === 0) {
-      readVarint(src, pos);
-      valueEnd = varintEnd;
-    } else {
-      valueEnd = pos + (wireType === 1 ? 8 : 4);
-    }
-    visit(tag >>> 3, pos, valueEnd);
+    const valueEnd = skipValue(src, varintEnd, end, wireType);
+    visit(tag >>> 3, wireType === LEN ? lengthEnd : varintEnd, valueEnd);
     pos = valueEnd;
   }
-}
-
-let varintEnd = 0;
-
-/** A varint of at most 32 bits (tags, lengths, enums); its end is left in varintEnd. */
-function readVarint(src: Buffer, pos: number): number {
-  let value = 0;
-  for (let shift = 0; ; shift += 7) {
-    const b = src[pos++];
-    value += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) break;
-  }
-  varintEnd = pos;
-  return value;
 }
 
 function readString(src: Buffer, start: number, end: number): string {
   return src.toString("utf8", start, end);
 }
 
-function readUint32(src: Buffer, start: number): number {
-  return readVarint(src, start);
+function readUint32(src: Buffer, start: number, end: number): number {
+  return readVarint(src, start, end);
 }
 
 function readTimestamp(src: Buffer, start: number, end: number): { seconds: bigint; nanos: number } {
   const timestamp = { seconds: 0n, nanos: 0 };
   forEachField(src, start, end, (no, valueStart, valueEnd) => {
     if (no === 1) timestamp.seconds = readInt64(src, valueStart, valueEnd);
-    else if (no === 2) timestamp.nanos = readVarint(src, valueStart);
+    else if (no === 2) timestamp.nanos = readVarint(src, valueStart, valueEnd);
   });
   return timestamp;
 }

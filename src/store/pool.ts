@@ -60,11 +60,6 @@ export async function inTenantScope<T>(
   });
 }
 
-/** The bytes as a Buffer over the same memory (what node-postgres sends as bytea). */
-export function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 /**
  * Byte strings as one binary parameter, with each one's start (1-based) and length (`int4[]`),
  * for `substring($blob FROM start FOR length)` in the statement. node-postgres sends an array of

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { CompactRange, HASH_SIZE, leafHash, type NodeId } from "../domain/audit/merkle.ts";
+import { asBuffer } from "../domain/bytes.ts";
 import {
   type AuditLog,
   type LogEntry,
@@ -8,7 +9,7 @@ import {
   type StoredCheckpoint,
 } from "./audit-log.ts";
 import { ALL_TENANTS, type TenantScope } from "./event-store.ts";
-import { inTenantScope, packed, toBuffer } from "./pool.ts";
+import { inTenantScope, packed } from "./pool.ts";
 import { TAKE_QUEUED_AND_ROLL_UP } from "./sql-event-stats.ts";
 
 /** An event waiting for its place in its tenant's log. */
@@ -51,7 +52,7 @@ async function appendToLogs(client: pg.PoolClient, records: readonly PendingLeaf
       });
       previous = record.contentHash;
     }
-    updated.push(head.tenant_id, String(range.size), Buffer.concat(range.hashes), toBuffer(previous));
+    updated.push(head.tenant_id, String(range.size), Buffer.concat(range.hashes), asBuffer(previous));
   }
   const [leafTenants, positions, eventIds, contentHashes, previousHashes] = leaves.arrays;
   const [nodeTenants, levels, indexes, nodeHashes] = nodes.arrays;
@@ -135,7 +136,7 @@ export class SqlAuditLog implements AuditLog {
       { tenantId: checkpoint.tenantId },
       `INSERT INTO audit_checkpoints (tenant_id, size, root_hash, note) VALUES ($1, $2, $3, $4)
        ON CONFLICT (tenant_id, size) DO NOTHING`,
-      [checkpoint.tenantId, String(checkpoint.size), toBuffer(checkpoint.rootHash), checkpoint.note],
+      [checkpoint.tenantId, String(checkpoint.size), asBuffer(checkpoint.rootHash), checkpoint.note],
     );
   }
 

@@ -11,8 +11,7 @@
  * - a singular field twice (the last wins, messages merge) or two members of one oneof;
  * - an implicit-presence field written with its zero value;
  * - a tag or varint longer than its minimal encoding, or an integer out of its type's range;
- * - a wire type other than the field's, groups, repeated numbers, maps without string keys and
- *   message values;
+ * - a wire type other than the field's, groups, repeated numbers, maps (but Struct's);
  * - invalid UTF-8 in a string (decoded as U+FFFD), a NaN (whose bits the encoder normalises);
  * - in Struct, Value and ListValue: unknown fields (the JSON form drops them), a Value without
  *   exactly one kind, a null_value other than 0 (all read as null), and a map entry other than
@@ -22,6 +21,8 @@
  */
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { FeatureSet_FieldPresence, isWrapperDesc } from "@bufbuild/protobuf/wkt";
+import { asBuffer } from "../bytes.ts";
+import { BIT32, BIT64, LEN, lengthEnd, readVarint, skipValue, VARINT, varintEnd } from "./wire-scan.ts";
 
 /**
  * The canonical encoding of the `desc` message in `bytes`, leaving out the top-level fields
@@ -53,11 +54,6 @@ export function canonicalFromWire(
 
 const KEPT_STACK = 1 << 20;
 
-/** `bytes` as a Buffer (for its copy and compare without views), sharing its memory. */
-export function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 /** Deeper messages go to the full decode; protobuf-es itself stops at 100. */
 const MAX_DEPTH = 64;
 
@@ -80,9 +76,8 @@ interface FieldPlan {
   wireType: number;
   /** Checks a scalar value, `start..end` being its bytes (for length-delimited: its content). */
   check: ((src: Buffer, start: number, end: number) => boolean) | undefined;
-  /** The message a message field holds, or a map entry's value. */
+  /** The message a message field holds. */
   message: MessagePlan | undefined;
-  entries: boolean;
   repeated: boolean;
   /** Bit of the field's oneof in a per-message mask, 0 outside a oneof. */
   oneofBit: number;
@@ -100,8 +95,9 @@ function planOf(desc: DescMessage): MessagePlan {
     closed: isWrapperDesc(desc),
     json: JSON_TYPES.get(typeName),
   };
-  // Registered before its fields, so recursive types (Struct, Value) find it.
+  // Registered before its fields, so recursive types find it.
   plans.set(desc, plan);
+  if (plan.json !== undefined) return plan; // read by moveStruct, moveValue and moveList
   plan.usable = desc.oneofs.length <= 30;
   for (const field of desc.fields) {
     const fieldPlan = fieldPlanOf(field);
@@ -119,7 +115,7 @@ const JSON_TYPES = new Map<string, MessagePlan["json"]>([
 
 function fieldPlanOf(field: DescField): FieldPlan | undefined {
   const oneofBit = field.oneof === undefined ? 0 : 1 << field.parent.oneofs.indexOf(field.oneof);
-  const base = { message: undefined, entries: false, repeated: false, oneofBit };
+  const base = { message: undefined, repeated: false, oneofBit };
   switch (field.fieldKind) {
     case "scalar":
     case "enum": {
@@ -144,24 +140,10 @@ function fieldPlanOf(field: DescField): FieldPlan | undefined {
       }
       return { ...base, wireType: LEN, check: scalarCheck(field.scalar, false), repeated: true };
     }
-    case "map": {
-      if (field.mapKey !== ScalarType.STRING || field.mapKind !== "message") return undefined;
-      return {
-        ...base,
-        wireType: LEN,
-        check: undefined,
-        message: planOf(field.message),
-        entries: true,
-        repeated: true,
-      };
-    }
+    case "map":
+      return undefined; // sorting and merging map entries is left to the full decode (Struct has its own)
   }
 }
-
-const VARINT = 0;
-const BIT64 = 1;
-const LEN = 2;
-const BIT32 = 5;
 
 function wireTypeOf(type: ScalarType): number {
   switch (type) {
@@ -264,8 +246,8 @@ function isUtf8(src: Buffer, start: number, end: number): boolean {
 
 // Each field of the messages being moved takes REC slots of one shared stack, so a message costs
 // no allocation: its rank (number, or UNKNOWN), where its record starts, where its value (or
-// content) starts, where it ends, and for a map entry where its key starts and ends and where its
-// value's content starts.
+// content) starts, where it ends, and for a Struct entry where its key starts and ends and where
+// its Value's content starts.
 const REC = 7;
 const UNKNOWN = 0x7fffffff;
 let stack = new Int32Array(REC * 1024);
@@ -289,8 +271,6 @@ function permute(
   const base = top;
   let sorted = true;
   let previousRank = -1;
-  let previousKeyStart = -1;
-  let previousKeyEnd = -1;
   for (let pos = start; pos < end; ) {
     const fieldStart = pos;
     const tag = readVarint(src, pos, end);
@@ -303,29 +283,19 @@ function permute(
     if (pos < 0) return -1;
     const field = plan.fields[no];
     let contentStart = valueStart;
-    let keyStart = -1;
     if (field === undefined) {
       if (plan.closed) return -1;
     } else {
       if (wireType !== field.wireType) return -1;
       if (wireType === LEN) contentStart = lengthEnd;
       if (field.check !== undefined && !field.check(src, contentStart, pos)) return -1;
-      if (field.entries) {
-        if (!readEntry(src, contentStart, pos)) return -1;
-        keyStart = entryKeyStart;
-      }
     }
     if (omit.length !== 0 && omit.includes(no)) continue;
-    // Known fields by number, map entries by key within them, unknown fields last in arrival order.
+    // Known fields by number, unknown fields last in arrival order.
     const rank = field === undefined ? UNKNOWN : no;
     if (rank < previousRank) sorted = false;
-    else if (rank === previousRank && keyStart >= 0) {
-      if (compareKeys(src, previousKeyStart, previousKeyEnd, keyStart, entryKeyEnd) > 0) sorted = false;
-    }
     previousRank = rank;
-    previousKeyStart = keyStart;
-    previousKeyEnd = entryKeyEnd;
-    push(rank, fieldStart, contentStart, pos, keyStart, entryKeyEnd, entryValueStart);
+    push(rank, fieldStart, contentStart, pos, -1, -1, -1);
   }
   const count = (top - base) / REC;
   const sortedAt = sorted ? -1 : sortRecords(src, base, count);
@@ -338,16 +308,7 @@ function permute(
     const fieldEnd = stack[rec + 3];
     const field = rank === UNKNOWN ? undefined : plan.fields[rank];
     if (field !== undefined) {
-      if (previous >= 0 && stack[previous] === rank) {
-        if (!field.repeated) return release(base, sortedAt, -1);
-        // A repeated key: decoding keeps the last value, in the first one's place.
-        if (
-          field.entries &&
-          compareKeys(src, stack[previous + 4], stack[previous + 5], stack[rec + 4], stack[rec + 5]) === 0
-        ) {
-          return release(base, sortedAt, -1);
-        }
-      }
+      if (previous >= 0 && stack[previous] === rank && !field.repeated) return release(base, sortedAt, -1);
       if (field.oneofBit !== 0) {
         if ((oneofs & field.oneofBit) !== 0) return release(base, sortedAt, -1);
         oneofs |= field.oneofBit;
@@ -357,10 +318,9 @@ function permute(
     if (field?.message === undefined) {
       at = write(src, out, fieldStart, fieldEnd, at);
     } else {
-      // The record up to the message it holds (for a map entry: up to the value's content), then
-      // that message moved into place.
-      const inner = field.entries ? stack[rec + 6] : stack[rec + 2];
-      at = move(field.message, src, inner, fieldEnd, out, write(src, out, fieldStart, inner, at), depth + 1);
+      // The record's tag and length, then the message it holds moved into place.
+      const content = stack[rec + 2];
+      at = move(field.message, src, content, fieldEnd, out, write(src, out, fieldStart, content, at), depth + 1);
     }
   }
   return release(base, sortedAt, at);
@@ -591,55 +551,4 @@ function readEntry(src: Buffer, start: number, end: number): boolean {
   const valueLength = readVarint(src, entryKeyEnd + 1, end);
   entryValueStart = varintEnd;
   return valueLength >= 0 && varintEnd + valueLength === end;
-}
-
-// readVarint's end, and skipValue's content start for length-delimited values.
-let varintEnd = 0;
-let lengthEnd = 0;
-
-/** A minimal varint of at most 32 bits at `pos`, or -1; its end is left in varintEnd. */
-function readVarint(src: Buffer, pos: number, end: number): number {
-  if (pos < end && src[pos] < 0x80) {
-    varintEnd = pos + 1; // most tags and lengths
-    return src[pos];
-  }
-  let value = 0;
-  for (let shift = 0; shift < 35; shift += 7) {
-    if (pos >= end) return -1;
-    const b = src[pos++];
-    value += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) {
-      if (b === 0) return -1; // a longer form than needed
-      if (value > 0xffffffff) return -1;
-      varintEnd = pos;
-      return value;
-    }
-  }
-  return -1;
-}
-
-/** The end of the value of wire type `wireType` at `pos`, or -1. */
-function skipValue(src: Buffer, pos: number, end: number, wireType: number): number {
-  switch (wireType) {
-    case VARINT: {
-      for (let i = 0; i < 10; i++) {
-        if (pos + i >= end) return -1;
-        const b = src[pos + i];
-        if (b < 0x80) return b === 0 && i > 0 ? -1 : pos + i + 1;
-      }
-      return -1;
-    }
-    case BIT64:
-      return pos + 8 <= end ? pos + 8 : -1;
-    case BIT32:
-      return pos + 4 <= end ? pos + 4 : -1;
-    case LEN: {
-      const length = readVarint(src, pos, end);
-      if (length < 0 || varintEnd + length > end) return -1;
-      lengthEnd = varintEnd;
-      return varintEnd + length;
-    }
-    default:
-      return -1; // groups, and wire types 6 and 7
-  }
 }

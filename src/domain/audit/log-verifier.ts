@@ -1,3 +1,4 @@
+import { asBuffer } from "../bytes.ts";
 import { CheckpointError, openCheckpoint } from "./checkpoint.ts";
 import { CompactRange, type Hash, leafHash, type NodeId } from "./merkle.ts";
 
@@ -167,7 +168,7 @@ export class LogVerifier {
 }
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+  return asBuffer(a).equals(b);
 }
 
-const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+const hex = (bytes: Uint8Array) => asBuffer(bytes).toString("hex");
