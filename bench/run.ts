@@ -43,7 +43,8 @@ postgres://postgres@127.0.0.1:5432/postgres), measures, drops it, prints a table
   --events N             events loaded for the query and stats part (default 300000)
   --ingest-events N      events per batch ingest run (default 50000)
   --single-events N      events for the one-event-per-call run (default 5000)
-  --embedded-events N    events per embedded (PGlite) batch run (default 5000; 1000 single events)
+  --embedded-events N    events per embedded (PGlite) batch run (default 5000), and a fifth of that
+                         for its single-event run
   --seed N               corpus seed (default 42)
   --out FILE             JSON results (default bench/results/latest.json; a .md table beside it)
   --database-url URL     PostgreSQL server to use (default DATABASE_URL)
@@ -141,13 +142,14 @@ function parseOptions(argv: string[]): Options {
   if (values["reuse-db"] && (parts.size !== 1 || !parts.has("query"))) {
     throw new Error("--reuse-db measures queries only: add --only query");
   }
+  const embeddedEvents = int(values["embedded-events"], tiny ? 1_000 : 5_000, "embedded-events");
   return {
     tiny,
     queryEvents: int(values.events, tiny ? 6_000 : 300_000, "events"),
     ingestEvents: int(values["ingest-events"], tiny ? 2_000 : 50_000, "ingest-events"),
     singleEvents: int(values["single-events"], tiny ? 300 : 5_000, "single-events"),
-    embeddedEvents: int(values["embedded-events"], tiny ? 1_000 : 5_000, "embedded-events"),
-    embeddedSingleEvents: tiny ? 200 : 1_000,
+    embeddedEvents,
+    embeddedSingleEvents: Math.ceil(embeddedEvents / 5),
     seed: int(values.seed, 42, "seed"),
     out: resolve(values.out ?? join(import.meta.dirname, "results", "latest.json")),
     databaseUrl: values["database-url"] ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",

@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import { logOrigin } from "../domain/audit/audit-trail.ts";
 import { parseVerifierKey } from "../domain/audit/checkpoint.ts";
 import { type EntryToVerify, LogVerifier } from "../domain/audit/log-verifier.ts";
+import { sha256 } from "../domain/bytes.ts";
 import { canonicalPayload } from "../domain/event-record.ts";
 import { type AuditLog, STORED_NODE_MIN_LEVEL } from "../store/audit-log.ts";
 import { ALL_TENANTS } from "../store/event-store.ts";
@@ -39,7 +39,7 @@ export async function verifyDatabase(audit: AuditLog, tenantId: string, verifier
     for (const entry of entries) {
       verifier.add({
         ...entry,
-        actualContentHash: entry.payload && createHash("sha256").update(entry.payload).digest(),
+        actualContentHash: entry.payload && sha256(entry.payload),
       });
     }
     await compareStoredNodes(audit, tenantId, verifier);
@@ -118,7 +118,7 @@ export async function verifyExport(
       eventId: event.eventId,
       contentHash: Buffer.from(event.contentHash, "hex"),
       hashPrev: Buffer.from(event.hashPrev, "hex"),
-      actualContentHash: createHash("sha256").update(canonicalPayload(event)).digest(),
+      actualContentHash: sha256(canonicalPayload(event)),
     };
     if (event.contentHash === "") {
       verifier.report({

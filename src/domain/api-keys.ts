@@ -1,4 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { sha256 } from "./bytes.ts";
 
 /**
  * API keys. A key reads `chk_<id>_<secret>`: the fixed `chk_` prefix lets secret scanners find
@@ -41,7 +42,7 @@ export function secretMatches(secretPart: string, storedHash: Uint8Array): boole
 }
 
 function hashSecret(secretPart: string): Buffer {
-  return createHash("sha256").update(secretPart).digest();
+  return sha256(secretPart);
 }
 
 export function isRole(value: string): value is Role {

@@ -1,10 +1,10 @@
-import { createHash } from "node:crypto";
 import { fromBinary } from "@bufbuild/protobuf";
 import { BinaryReader, type BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import type { EventRecord, StoredEvent } from "../store/event-store.ts";
 import { checkpointId } from "./audit/audit-trail.ts";
 import { canonicalBinary } from "./audit/canonical-binary.ts";
+import { sha256 } from "./bytes.ts";
 import type { WireEvent } from "./event-wire.ts";
 import { searchText } from "./search-text.ts";
 import { timestampToNs } from "./timestamps.ts";
@@ -40,7 +40,7 @@ function eventRecord(event: WireEvent["fields"], payload: Uint8Array): EventReco
     tags: event.tags,
     searchText: searchText(event),
     payload,
-    contentHash: createHash("sha256").update(payload).digest(),
+    contentHash: sha256(payload),
   };
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { sha256 } from "../bytes.ts";
 
 /**
  * Merkle trees of an append-only log, as defined by RFC 6962 section 2.1 and RFC 9162 section 2.1
@@ -18,25 +18,23 @@ export const HASH_SIZE = 32;
 const LEAF_PREFIX = Uint8Array.of(0x00);
 const NODE_PREFIX = Uint8Array.of(0x01);
 
-/** A plain Uint8Array, as the API promises, rather than the Buffer subclass digest() returns. */
-function sha256(...parts: Uint8Array[]): Hash {
-  const hash = createHash("sha256");
-  for (const part of parts) hash.update(part);
-  return new Uint8Array(hash.digest());
+/** A plain Uint8Array, as the API promises, rather than the Buffer sha256() returns. */
+function hashOf(...parts: Uint8Array[]): Hash {
+  return new Uint8Array(sha256(Buffer.concat(parts)));
 }
 
 /** SHA-256(0x00 || data) */
 export function leafHash(data: Uint8Array): Hash {
-  return sha256(LEAF_PREFIX, data);
+  return hashOf(LEAF_PREFIX, data);
 }
 
 /** SHA-256(0x01 || left || right) */
 export function nodeHash(left: Hash, right: Hash): Hash {
-  return sha256(NODE_PREFIX, left, right);
+  return hashOf(NODE_PREFIX, left, right);
 }
 
 /** SHA-256 of nothing: the root of the empty tree (RFC 6962). Don't modify it: it is shared. */
-export const EMPTY_ROOT: Hash = sha256();
+export const EMPTY_ROOT: Hash = hashOf();
 
 /** A perfect subtree: the 2^level leaves [index * 2^level, (index + 1) * 2^level). Level 0 is a leaf. */
 export interface NodeId {
@@ -57,7 +55,9 @@ export interface LeafRange {
  */
 export class CompactRange {
   #size: number;
-  #hashes: readonly Hash[];
+  /** Changed in place by append; `hashes` hands out frozen copies, made only when asked for. */
+  readonly #hashes: Hash[];
+  #frozen: readonly Hash[] | undefined;
 
   /** Throws RangeError unless size is a valid size, hashes.length == popcount(size) and every hash is 32 bytes. */
   constructor(size: number, hashes: readonly Hash[]) {
@@ -66,7 +66,7 @@ export class CompactRange {
       throw new RangeError(`a compact range of size ${size} has ${popcount(size)} hashes, not ${hashes.length}`);
     }
     this.#size = size;
-    this.#hashes = Object.freeze(hashes.map((hash, i) => copyHash(hash, `hashes[${i}]`)));
+    this.#hashes = hashes.map((hash, i) => copyHash(hash, `hashes[${i}]`));
   }
 
   static empty(): CompactRange {
@@ -79,7 +79,8 @@ export class CompactRange {
 
   /** Largest subtree first. Frozen; a new array after each append. */
   get hashes(): readonly Hash[] {
-    return this.#hashes;
+    this.#frozen ??= Object.freeze([...this.#hashes]);
+    return this.#frozen;
   }
 
   /**
@@ -93,17 +94,19 @@ export class CompactRange {
     if (size === Number.MAX_SAFE_INTEGER) throw new RangeError("the tree is full: it has 2^53 - 1 leaves");
     // Like adding 1 in binary: each trailing 1 bit of size is a subtree of the carry's level that ends
     // where the carry starts, so the two merge into one of the next level.
-    const completed: [NodeId, Hash][] = [];
+    const completed: [NodeId, Hash][] | undefined = onNode && [];
     let keep = this.#hashes.length;
     let level = 0;
     for (let rest = size; rest % 2 === 1; rest = (rest - 1) / 2) {
       keep--;
       hash = nodeHash(this.#hashes[keep], hash);
       level++;
-      completed.push([{ level, index: Math.floor(size / 2 ** level) }, hash]);
+      completed?.push([{ level, index: Math.floor(size / 2 ** level) }, hash]);
     }
-    if (onNode) for (const [id, h] of completed) onNode(id, h.slice());
-    this.#hashes = Object.freeze([...this.#hashes.slice(0, keep), hash]);
+    if (onNode && completed) for (const [id, h] of completed) onNode(id, h.slice());
+    this.#hashes.length = keep;
+    this.#hashes.push(hash);
+    this.#frozen = undefined;
     this.#size = size + 1;
   }
 

@@ -527,6 +527,19 @@ describe("CompactRange", () => {
     leaf.fill(0);
     expect(hex(range.root())).toBe(hex(refNode(a, a)));
   });
+
+  it("hands out frozen hashes that later appends leave as they were", () => {
+    const range = CompactRange.empty();
+    range.append(a);
+    const atOne = range.hashes;
+    expect(range.hashes).toBe(atOne); // one copy per size, however often it is read
+    range.append(a);
+    range.append(a);
+    expect(Object.isFrozen(atOne)).toBe(true);
+    expect(atOne.map(hex)).toEqual([hex(a)]);
+    expect(range.hashes.map(hex)).toEqual([hex(refNode(a, a)), hex(a)]);
+    expect(range.hashes).not.toBe(atOne);
+  });
 });
 
 describe("proof ranges", () => {
