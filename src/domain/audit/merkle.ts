@@ -94,16 +94,16 @@ export class CompactRange {
     if (size === Number.MAX_SAFE_INTEGER) throw new RangeError("the tree is full: it has 2^53 - 1 leaves");
     // Like adding 1 in binary: each trailing 1 bit of size is a subtree of the carry's level that ends
     // where the carry starts, so the two merge into one of the next level.
-    const completed: [NodeId, Hash][] | undefined = onNode && [];
+    const completed: [NodeId, Hash][] = [];
     let keep = this.#hashes.length;
     let level = 0;
     for (let rest = size; rest % 2 === 1; rest = (rest - 1) / 2) {
       keep--;
       hash = nodeHash(this.#hashes[keep], hash);
       level++;
-      completed?.push([{ level, index: Math.floor(size / 2 ** level) }, hash]);
+      completed.push([{ level, index: Math.floor(size / 2 ** level) }, hash]);
     }
-    if (onNode && completed) for (const [id, h] of completed) onNode(id, h.slice());
+    if (onNode) for (const [id, h] of completed) onNode(id, h.slice());
     this.#hashes.length = keep;
     this.#hashes.push(hash);
     this.#frozen = undefined;
