@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
 
+// Each call starts the CLI on an embedded database: seconds apiece when the whole suite shares the machine.
+const CLI_TEST_TIMEOUT = 120_000;
 const CLI = join(import.meta.dirname, "..", "..", "src", "cli.ts");
 const dataDir = mkdtempSync(join(tmpdir(), "chaukas-keys-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -16,7 +18,9 @@ function chaukas(...args: string[]) {
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-test("keys create prints the secret once, alone on stdout's last line; list never shows it; revoke marks it", () => {
+test("keys create prints the secret once, alone on stdout's last line; list never shows it; revoke marks it", {
+  timeout: CLI_TEST_TIMEOUT,
+}, () => {
   const created = chaukas(
     "keys",
     "create",
@@ -58,7 +62,7 @@ test("keys create prints the secret once, alone on stdout's last line; list neve
   });
 });
 
-test("keys create refuses a bad role or a missing tenant with a clear message", () => {
+test("keys create refuses a bad role or a missing tenant with a clear message", { timeout: CLI_TEST_TIMEOUT }, () => {
   const bad = chaukas("keys", "create", "--tenant", "acme", "--role", "owner");
   expect(bad.code).toBe(1);
   expect(bad.stderr).toContain("role: must be ingest, read or admin");
