@@ -1,8 +1,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IngestEventBatchRequestSchema } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
 import { KeyAuthenticator } from "../../src/domain/authenticator.ts";
@@ -36,7 +39,10 @@ interface Answer {
   retryAfter?: string | null;
 }
 
-/** The same small ingest over Connect JSON, gRPC (grpc-js), gRPC-Web and REST, each as its own client sees the answer. */
+/**
+ * The same small ingest over Connect JSON, gRPC (grpc-js), gRPC-Web, REST and the SDK's route,
+ * each as its own client sees the answer.
+ */
 class Clients {
   readonly #baseUrl: string;
   readonly #authorization: string;
@@ -60,13 +66,14 @@ class Clients {
 
   /** Each protocol ingests one event of `sessionId`, all at once. */
   async ingestEverywhere(sessionId: string): Promise<Record<string, Answer>> {
-    const [connectJson, grpcJs, grpcWeb, rest] = await Promise.all([
+    const [connectJson, grpcJs, grpcWeb, rest, sdk] = await Promise.all([
       this.#connectJson(sessionId),
       this.#grpcJs(sessionId),
       this.#grpcWeb(sessionId),
       this.#rest(sessionId),
+      this.#sdk(sessionId),
     ]);
-    return { connectJson, grpcJs, grpcWeb, rest };
+    return { connectJson, grpcJs, grpcWeb, rest, sdk };
   }
 
   /** The ids of the events stored for `sessionId`. */
@@ -148,6 +155,21 @@ class Clients {
     if (res.ok) return { answer: `ok ${body.accepted_count}` };
     return { answer: `${res.status} ${body.error}`, retryAfter: res.headers.get("retry-after") };
   }
+
+  /** The Python SDK's batch route, in binary protobuf: the HTTP status, Retry-After and the error of the JSON body. */
+  async #sdk(sessionId: string): Promise<Answer> {
+    const event = { ...eventFields(sessionId, "sdk"), type: EventType.AGENT_START, timestamp: timestampFromMs(0) };
+    const batch = create(IngestEventBatchRequestSchema, { eventBatch: { batchId: "b", events: [event] } });
+    const res = await fetch(`${this.#baseUrl}/events/batch`, {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf", authorization: this.#authorization },
+      body: toBinary(IngestEventBatchRequestSchema, batch),
+      signal: AbortSignal.timeout(CLIENT_DEADLINE_MS),
+    });
+    const body = (await res.json()) as { error?: string; accepted?: number };
+    if (res.ok) return { answer: `ok ${body.accepted}` };
+    return { answer: `${res.status} ${body.error}`, retryAfter: res.headers.get("retry-after") };
+  }
 }
 
 /** One event's fields (camelCase) in tenant "default", the bootstrap key's; its id names the protocol. */
@@ -167,19 +189,21 @@ function snakeCase(fields: Record<string, unknown>): Record<string, unknown> {
   );
 }
 
-const PROTOCOLS = ["connect-json", "grpc-js", "grpc-web", "rest"];
+const PROTOCOLS = ["connect-json", "grpc-js", "grpc-web", "rest", "sdk"];
 const idsOf = (sessionId: string) => PROTOCOLS.map((protocol) => `${protocol}-${sessionId}`).sort();
 const STORED = {
   connectJson: { answer: "ok 1" },
   grpcJs: { answer: "ok 1" },
   grpcWeb: { answer: "ok 1" },
   rest: { answer: "ok 1" },
+  sdk: { answer: "ok 1" },
 };
 const UNAVAILABLE = {
   connectJson: { answer: "503 unavailable", retryAfter: "1" },
   grpcJs: { answer: "14 UNAVAILABLE", retryAfter: "1" },
   grpcWeb: { answer: "Unavailable", retryAfter: "1" },
   rest: { answer: "503 unavailable", retryAfter: "1" },
+  sdk: { answer: "503 unavailable", retryAfter: "1" },
 };
 
 describe.skipIf(!POSTGRES_BIN_DIR)("when the PostgreSQL under a running server goes away", () => {
