@@ -40,6 +40,7 @@ export function httpErrorHandler(app: FastifyInstance): void {
         .send({ error: "unavailable", message: err.message });
     }
     if (err instanceof UnavailableError) {
+      request.log.warn({ err }, "request failed: the database is unavailable");
       return reply
         .code(503)
         .header("retry-after", String(err.retryAfterSeconds))

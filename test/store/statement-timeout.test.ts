@@ -133,7 +133,7 @@ describe.skipIf(!kinds.includes("postgres"))(
     );
 
     it(
-      "the server process (npm start) takes its bound from CHAUKAS_DB_STATEMENT_TIMEOUT_MS",
+      "the server process (npm start) takes its bound from CHAUKAS_DB_STATEMENT_TIMEOUT_MS and logs the database's own error",
       async () => {
         const dataDir = mkdtempSync(join(tmpdir(), "chaukas-timeout-"));
         closers.push(async () => rmSync(dataDir, { recursive: true, force: true }));
@@ -145,15 +145,37 @@ describe.skipIf(!kinds.includes("postgres"))(
 
         await lockEvents();
         let err: Awaited<ReturnType<typeof connectErrorOf>>;
+        let rest: Response;
         try {
-          err = await connectErrorOf(() =>
-            client.queryEvents({ query: { filter: { tenantId: "acme" } } }, CLIENT_OPTIONS),
-          );
+          [err, rest] = await Promise.all([
+            connectErrorOf(() => client.queryEvents({ query: { filter: { tenantId: "acme" } } }, CLIENT_OPTIONS)),
+            fetch(`${server.baseUrl}/v1/query`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ filter: { tenant_id: "acme" } }),
+              signal: AbortSignal.timeout(CLIENT_OPTIONS.timeoutMs),
+            }),
+          ]);
         } finally {
           await unlock();
         }
         expect(Code[err.code]).toBe(Code[Code.Unavailable]);
         expect(err.rawMessage).toBe("the database did not answer in time");
+        expect([rest.status, rest.headers.get("retry-after"), await rest.json()]).toEqual([
+          503,
+          "1",
+          { error: "unavailable", message: "the database did not answer in time" },
+        ]);
+        // The answers give no detail; the log keeps the database's own error.
+        const lines = server.output().split("\n");
+        for (const warning of [
+          "rpc failed: the database is unavailable",
+          "request failed: the database is unavailable",
+        ]) {
+          expect(lines.find((line) => line.includes(warning))).toContain(
+            "canceling statement due to statement timeout",
+          );
+        }
       },
       TEST_TIMEOUT_MS,
     );
