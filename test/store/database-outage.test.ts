@@ -16,7 +16,7 @@ import type { EventStore } from "../../src/store/event-store.ts";
 import { openEventStore } from "../../src/store/open-store.ts";
 import { type Served, serve } from "../service/serve.ts";
 import { testAuditTrail } from "../support/audit.ts";
-import { POSTGRES_BIN_DIR, type PrivateCluster, startPrivateCluster } from "../support/private-cluster.ts";
+import { type PrivateCluster, privateClustersAvailable, startPrivateCluster } from "../support/private-cluster.ts";
 import { grpcJsClient } from "../transport/grpc-js-client.ts";
 
 /**
@@ -206,7 +206,7 @@ const UNAVAILABLE = {
   sdk: { answer: "503 unavailable", retryAfter: "1" },
 };
 
-describe.skipIf(!POSTGRES_BIN_DIR)("when the PostgreSQL under a running server goes away", () => {
+describe.skipIf(!privateClustersAvailable())("when the PostgreSQL under a running server goes away", () => {
   let cluster: PrivateCluster;
   let store: EventStore;
   let served: Served;
