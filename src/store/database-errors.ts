@@ -3,8 +3,7 @@ import { UnavailableError } from "../domain/errors.ts";
 /**
  * SQLSTATEs of a database that cannot serve right now, whatever the statement: a connection lost
  * or refused (class 08), a server shutting down, crashed or starting (57P01 admin_shutdown, 57P02
- * crash_shutdown, 57P03 cannot_connect_now), no connection slot left (53300 too_many_connections),
- * and a statement cancelled at statement_timeout (57014; this server cancels for nothing else).
+ * crash_shutdown, 57P03 cannot_connect_now), no connection slot left (53300 too_many_connections).
  */
 const UNAVAILABLE_SQLSTATES = new Set([
   "08000",
@@ -17,6 +16,7 @@ const UNAVAILABLE_SQLSTATES = new Set([
   "57P03",
   "53300",
 ]);
+/** query_canceled: a statement cancelled at statement_timeout (this server cancels for nothing else). */
 const STATEMENT_TIMEOUT = "57014";
 
 /** Socket errors of a connection that could not be made or was cut. */

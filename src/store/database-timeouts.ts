@@ -12,7 +12,7 @@ export interface DatabaseTimeouts {
  * The server cancels a statement at statement_timeout; one that answers nothing at all (frozen,
  * or behind a silent network) cannot, so the client gives up on its own this much later.
  */
-export const SILENT_SERVER_GRACE_MS = 2_000;
+const SILENT_SERVER_GRACE_MS = 2_000;
 
 /** The node-postgres pool settings that apply the bounds to every connection of the pool. */
 export function timeoutPoolConfig(timeouts: DatabaseTimeouts): pg.PoolConfig {
