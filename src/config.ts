@@ -7,6 +7,8 @@ export interface Config {
   databaseUrl?: string;
   dataDir: string;
   pgPoolSize: number;
+  dbStatementTimeoutMs: number;
+  dbConnectTimeoutMs: number;
   tlsCertFile?: string;
   tlsKeyFile?: string;
   maxBodyBytes: number;
@@ -94,6 +96,24 @@ export const SETTINGS: readonly Setting[] = [
     defaultValue: "10",
     parse: positiveInt,
     description: "Most PostgreSQL connections this process opens.",
+  },
+  {
+    key: "dbStatementTimeoutMs",
+    flag: "db-statement-timeout-ms",
+    env: "CHAUKAS_DB_STATEMENT_TIMEOUT_MS",
+    defaultValue: "30000",
+    parse: nonNegativeInt,
+    description:
+      "PostgreSQL: longest a statement of a request may run (`statement_timeout`; a database that answers nothing is given up 2 s later). Past it the request answers `unavailable` (HTTP 503) with Retry-After. 0: no bound.",
+  },
+  {
+    key: "dbConnectTimeoutMs",
+    flag: "db-connect-timeout-ms",
+    env: "CHAUKAS_DB_CONNECT_TIMEOUT_MS",
+    defaultValue: "10000",
+    parse: positiveInt,
+    description:
+      "PostgreSQL: longest a request waits for a connection (a free one of the pool, or a new one). Past it: `unavailable` (HTTP 503) with Retry-After.",
   },
   {
     key: "tlsCertFile",

@@ -29,6 +29,7 @@ async function main(): Promise<void> {
           kind: "postgres",
           databaseUrl: config.databaseUrl,
           poolSize: config.pgPoolSize,
+          timeouts: { statementMs: config.dbStatementTimeoutMs, connectMs: config.dbConnectTimeoutMs },
           auditTrail: !config.disableAuditTrail,
         }
       : { kind: "embedded", dataDir: config.dataDir, auditTrail: !config.disableAuditTrail },

@@ -19,6 +19,9 @@ export class InvalidArgumentError extends Error {
 
 /** A dependency (the database) cannot be reached right now; retrying later may succeed. */
 export class UnavailableError extends Error {
+  /** How long the client should wait before retrying. */
+  readonly retryAfterSeconds = 1;
+
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "UnavailableError";

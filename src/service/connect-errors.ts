@@ -21,13 +21,16 @@ export async function mapDomainErrors<T>(body: () => Promise<T>): Promise<T> {
     if (err instanceof NotFoundError) throw new ConnectError(err.message, Code.NotFound);
     if (err instanceof FailedPreconditionError) throw new ConnectError(err.message, Code.FailedPrecondition);
     if (err instanceof OverloadedError || err instanceof RateLimitedError) {
-      // The delay travels as a Retry-After header (Connect) or trailer (gRPC, gRPC-Web).
-      const metadata = new Headers({ "retry-after": String(err.retryAfterSeconds) });
-      throw new ConnectError(err.message, Code.ResourceExhausted, metadata, undefined, err);
+      throw new ConnectError(err.message, Code.ResourceExhausted, retryAfter(err), undefined, err);
     }
     if (err instanceof UnavailableError) {
-      throw new ConnectError(err.message, Code.Unavailable, undefined, undefined, err);
+      throw new ConnectError(err.message, Code.Unavailable, retryAfter(err), undefined, err);
     }
     throw err;
   }
+}
+
+/** The delay travels as a Retry-After header (Connect) or trailer (gRPC, gRPC-Web). */
+function retryAfter(err: { retryAfterSeconds: number }): Headers {
+  return new Headers({ "retry-after": String(err.retryAfterSeconds) });
 }

@@ -1,3 +1,4 @@
+import { UnavailableError } from "../domain/errors.ts";
 import type { EventRecord, TenantScope } from "./event-store.ts";
 
 type Write = (scope: TenantScope, records: readonly EventRecord[]) => Promise<void>;
@@ -33,7 +34,7 @@ interface Lane {
  * the same turn go together too: with PGlite, whose statements run synchronously on this thread,
  * nothing would wait otherwise. Every insert settles when its own records are committed, and a
  * group that fails is written again insert by insert, so one insert's bad records never fail
- * another's.
+ * another's; a group that fails because the database is unavailable fails every insert of it.
  */
 export class GroupCommit {
   readonly #write: Write;
@@ -99,8 +100,14 @@ export class GroupCommit {
         scope,
         group.flatMap((waiting) => waiting.records),
       );
-    } catch {
-      // Nothing of the group was stored (one transaction): each insert alone, as if never grouped.
+    } catch (err) {
+      // Nothing of the group was stored (one transaction). A database that cannot serve fails
+      // them all: one by one, each would wait out the outage in turn.
+      if (err instanceof UnavailableError) {
+        for (const waiting of group) waiting.reject(err);
+        return;
+      }
+      // Otherwise one insert's records may be to blame: each alone, as if never grouped.
       for (const waiting of group) await this.#write(scope, waiting.records).then(waiting.resolve, waiting.reject);
       return;
     }

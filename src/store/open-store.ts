@@ -2,12 +2,19 @@ import { PGlite } from "@electric-sql/pglite";
 import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import pg from "pg";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { type DatabaseTimeouts, timeoutPoolConfig } from "./database-timeouts.ts";
 import type { EventStore } from "./event-store.ts";
 import { type MigrationLog, migrate } from "./migrate.ts";
 import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./sql-event-store.ts";
 
 export type StoreOptions = (
-  | { kind: "postgres"; databaseUrl: string; poolSize: number }
+  | {
+      kind: "postgres";
+      databaseUrl: string;
+      poolSize: number;
+      /** Undefined: statements unbounded (the CLI's long work), connections within 10 s. */
+      timeouts?: DatabaseTimeouts;
+    }
   /** `dataDir` undefined means in memory (tests). */
   | { kind: "embedded"; dataDir?: string }
 ) & { auditTrail?: boolean };
@@ -19,21 +26,24 @@ export interface StoreLog extends MigrationLog {
 /** Opens the configured database, migrates it, and returns the store over it. */
 export async function openEventStore(options: StoreOptions, log: StoreLog): Promise<EventStore> {
   if (options.kind === "postgres") {
-    const pool = new pg.Pool({
-      connectionString: options.databaseUrl,
-      max: options.poolSize,
-      // A database that stops answering must fail requests, not hold them and the pool forever.
-      connectionTimeoutMillis: 10_000,
-      keepAlive: true,
+    // A database that stops answering must fail requests, not hold them and the pool forever.
+    const timeouts = timeoutPoolConfig(options.timeouts ?? { statementMs: 0, connectMs: 10_000 });
+    const connection = { connectionString: options.databaseUrl, keepAlive: true };
+    // Migrations get no statement bound: a schema change may take long on a big table, and
+    // concurrent start-ups wait for each other's migration lock.
+    const migrations = new pg.Pool({
+      ...connection,
+      max: 1,
+      connectionTimeoutMillis: timeouts.connectionTimeoutMillis,
     });
+    try {
+      await migrate(migrations, log);
+    } finally {
+      await migrations.end();
+    }
+    const pool = new pg.Pool({ ...connection, ...timeouts, max: options.poolSize });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on("error", (err) => log.error({ err }, "idle PostgreSQL connection failed"));
-    try {
-      await migrate(pool, log);
-    } catch (err) {
-      await pool.end();
-      throw err;
-    }
     return new SqlEventStore(pool, { auditTrail: options.auditTrail });
   }
 

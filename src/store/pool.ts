@@ -1,4 +1,6 @@
 import type pg from "pg";
+import { UnavailableError } from "../domain/errors.ts";
+import { databaseFailure } from "./database-errors.ts";
 import type { TenantScope } from "./event-store.ts";
 
 /**
@@ -18,17 +20,26 @@ export async function runQuery<R extends pg.QueryResultRow>(
 /**
  * Runs `body` on a checked-out client. While it is out, the pool no longer listens for the
  * client's "error" event, and a connection lost mid-query would crash the process; the query
- * itself still fails with that error, so the listener only has to exist.
+ * itself still fails with that error, so the listener only has to exist. A database that cannot
+ * serve fails as UnavailableError (see databaseFailure), and the connection that saw it is closed
+ * instead of reused: after a client-side timeout, the late answer to its statement would be read
+ * as the next one's.
  */
 export async function withClient<T>(pool: pg.Pool, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  const client = await pool.connect().catch((err) => {
+    throw databaseFailure(err);
+  });
   const ignore = () => {};
   client.on("error", ignore);
+  let failure: unknown;
   try {
     return await body(client);
+  } catch (err) {
+    failure = databaseFailure(err);
+    throw failure;
   } finally {
     client.off("error", ignore);
-    client.release();
+    client.release(failure instanceof UnavailableError ? failure : undefined);
   }
 }
 
@@ -54,8 +65,10 @@ export async function inTenantScope<T>(
       await client.query("COMMIT");
       return result;
     } catch (err) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw err;
+      const failure = databaseFailure(err);
+      // A connection that failed is closed (withClient), which rolls back; a ROLLBACK would first wait on it.
+      if (!(failure instanceof UnavailableError)) await client.query("ROLLBACK").catch(() => {});
+      throw failure;
     }
   });
 }

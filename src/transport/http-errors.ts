@@ -40,7 +40,11 @@ export function httpErrorHandler(app: FastifyInstance): void {
         .send({ error: "unavailable", message: err.message });
     }
     if (err instanceof UnavailableError) {
-      return reply.code(503).header("retry-after", "1").send({ error: "unavailable", message: err.message });
+      request.log.warn({ err }, "request failed: the database is unavailable");
+      return reply
+        .code(503)
+        .header("retry-after", String(err.retryAfterSeconds))
+        .send({ error: "unavailable", message: err.message });
     }
     const status = "statusCode" in err && typeof err.statusCode === "number" ? err.statusCode : 500;
     if (status >= 500) {

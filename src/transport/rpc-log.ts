@@ -51,6 +51,9 @@ export function rpcLogging(app: FastifyInstance) {
       } else if (connectError.code === Code.ResourceExhausted) {
         // The message carries the bound and the pressure that made ingest refuse this request.
         log?.warn({ procedure: req.url, reason: connectError.rawMessage }, "ingest refused: over the ingest bound");
+      } else if (connectError.code === Code.Unavailable) {
+        // The answer says only that the database cannot serve; the log keeps its own error.
+        log?.warn({ err, procedure: req.url }, "rpc failed: the database is unavailable");
       }
       throw err;
     }
