@@ -3,16 +3,19 @@ import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import pg from "pg";
 import { lockDataDir } from "./data-dir-lock.ts";
 import type { EventStore } from "./event-store.ts";
-import { type MigrationLog, migrate } from "./migrate.ts";
+import { migrate } from "./migrate.ts";
+import { prepareSchema, type SchemaLog } from "./serving-role.ts";
 import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./sql-event-store.ts";
 
-export type StoreOptions = (
-  | { kind: "postgres"; databaseUrl: string; poolSize: number }
-  /** `dataDir` undefined means in memory (tests). */
-  | { kind: "embedded"; dataDir?: string }
-) & { auditTrail?: boolean };
+export type StoreOptions =
+  /** `migrateDatabaseUrl`: the owning role's connection, used only to migrate (see prepareSchema). */
+  (
+    | { kind: "postgres"; databaseUrl: string; poolSize: number; migrateDatabaseUrl?: string }
+    /** `dataDir` undefined means in memory (tests). */
+    | { kind: "embedded"; dataDir?: string }
+  ) & { auditTrail?: boolean };
 
-export interface StoreLog extends MigrationLog {
+export interface StoreLog extends SchemaLog {
   error(obj: unknown, msg: string): void;
 }
 
@@ -29,7 +32,7 @@ export async function openEventStore(options: StoreOptions, log: StoreLog): Prom
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on("error", (err) => log.error({ err }, "idle PostgreSQL connection failed"));
     try {
-      await migrate(pool, log);
+      await prepareSchema(pool, options.migrateDatabaseUrl, log);
     } catch (err) {
       await pool.end();
       throw err;
