@@ -5,8 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { migrateWith } from "../../src/store/serving-role.ts";
-import { ADMIN_URL, createTestDatabase, storeKinds } from "../support/databases.ts";
+import { ADMIN_URL, createTestDatabase, openTestStore, storeKinds } from "../support/databases.ts";
 import { exitOf, killServerProcesses, startServerProcess } from "../support/server-process.ts";
 
 /**
@@ -94,9 +93,7 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
 
   beforeAll(async () => {
     // The group roles, as a superuser's first migration creates them in a new cluster.
-    const scratch = await createTestDatabase();
-    await migrateWith(scratch.url, { info: () => {} });
-    await scratch.drop();
+    await (await openTestStore("postgres")).close();
     await withClient(ADMIN_URL, async (admin) => {
       // As docs/deployment.md says: an owner with no right to create roles, and a serving login.
       await admin.query(`CREATE ROLE ${owner} LOGIN IN ROLE chaukas_tenant, chaukas_all_tenants`);
