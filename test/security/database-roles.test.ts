@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { runCli } from "../cli/run-cli.ts";
 import { ADMIN_URL, createTestDatabase, openTestStore, storeKinds } from "../support/databases.ts";
 import { exitOf, killServerProcesses, startServerProcess } from "../support/server-process.ts";
 
@@ -131,16 +132,9 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
       expect(await exitOf(early)).toBe(1);
       expect(stderr).toContain(`role "${server}" does not own it: run \`chaukas migrate\``);
 
-      const migrate = spawn(process.execPath, [join(ROOT, "src", "cli.ts"), "migrate"], {
-        env: { ...process.env, DATABASE_URL: "", CHAUKAS_MIGRATE_DATABASE_URL: asRole(db.url, owner) },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let migrated = "";
-      migrate.stderr.on("data", (chunk) => {
-        migrated += chunk;
-      });
-      expect(await exitOf(migrate)).toBe(0);
-      expect(migrated).toMatch(/applied migration \d+_serving-role\n.*the schema is up to date\n$/s);
+      const migrated = await runCli(["migrate"], { CHAUKAS_MIGRATE_DATABASE_URL: asRole(db.url, owner) });
+      expect(migrated.code).toBe(0);
+      expect(migrated.stderr).toMatch(/applied migration \d+_serving-role\n.*the schema is up to date\n$/s);
 
       const started = await startServerProcess(args, serving);
       expect(started.output()).not.toContain("can alter the schema");
