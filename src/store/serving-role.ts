@@ -21,9 +21,9 @@ export class SchemaBehindError extends Error {
 /**
  * Makes the schema current before `pool` serves. With `migrateDatabaseUrl` (the owning role's
  * connection) the migrations run on a connection of their own, closed afterwards. Without it, a
- * serving role that owns the schema migrates it itself, and one that does not only checks that
- * someone has. Either way, a serving role that could alter the schema (switch off the write-once
- * triggers or row-level security) is reported.
+ * serving role that owns the schema migrates it itself. A serving role that does not checks that
+ * the schema it serves from is current; one that could alter the schema (switch off the
+ * write-once triggers or row-level security) is reported.
  */
 export async function prepareSchema(
   pool: pg.Pool,
@@ -38,7 +38,8 @@ export async function prepareSchema(
       `database role "${role.name}" serves requests and can alter the schema: it could switch off ` +
         "write-once and row-level security. Serve as a role without those rights (see docs/deployment.md)",
     );
-  } else if (!migrateDatabaseUrl && !(await isMigrated(pool))) {
+  } else if (!(await isMigrated(pool))) {
+    // Also where `migrateDatabaseUrl` named another database than the pool's.
     throw new SchemaBehindError(role.name);
   }
 }
