@@ -19,7 +19,9 @@ import { PageTokenCodec } from "./domain/page-token.ts";
 import { timestampToNs } from "./domain/timestamps.ts";
 import { DataDirLockedError } from "./store/data-dir-lock.ts";
 import type { EventStore } from "./store/event-store.ts";
+import type { MigrationLog } from "./store/migrate.ts";
 import { openEventStore } from "./store/open-store.ts";
+import { migrateWith, SchemaBehindError } from "./store/serving-role.ts";
 
 const USAGE = `usage: chaukas <command> [options]
 
@@ -34,6 +36,8 @@ ${KEYS_USAGE}
                         the one the database recorded
   verify --export FILE --checkpoint FILE --public-key KEY [--tenant T]
                         check an export against a signed checkpoint, with no database at all
+  migrate               create or upgrade the schema, as the role that owns it: --database-url,
+                        else CHAUKAS_MIGRATE_DATABASE_URL, else DATABASE_URL (docs/deployment.md)
 
 database (as for the server): --database-url URL or DATABASE_URL for PostgreSQL; otherwise the
 embedded database in --data-dir DIR or CHAUKAS_DATA_DIR (default ./data), which must not be in use
@@ -141,6 +145,18 @@ async function run(argv: string[]): Promise<number> {
       return printVerification(await verifyDatabase(store.audit, tenant, key), print);
     });
   }
+  if (command === "migrate") {
+    const { values } = parseArgs({ args: rest, options: STORE_FLAGS });
+    if (values.help) return usage(0);
+    const databaseUrl =
+      values["database-url"] || process.env.CHAUKAS_MIGRATE_DATABASE_URL || process.env.DATABASE_URL || undefined;
+    const log = { info: (line: string) => console.error(line) };
+    // The embedded database migrates as it opens.
+    if (databaseUrl) await migrateWith(databaseUrl, log);
+    else await withStore(values, async () => 0, log);
+    console.error("the schema is up to date");
+    return 0;
+  }
   if (command === undefined || command === "help" || command === "--help" || command === "-h") return usage(0);
   return usage(2, `unknown command "${command}"`);
 }
@@ -148,14 +164,14 @@ async function run(argv: string[]): Promise<number> {
 async function withStore(
   flags: { "database-url"?: string; "data-dir"?: string },
   body: (store: EventStore) => Promise<number>,
+  migrationLog: MigrationLog = { info: () => {} },
 ): Promise<number> {
   const databaseUrl = flags["database-url"] ?? process.env.DATABASE_URL;
-  const quiet = { info: () => {}, error: (obj: unknown, msg: string) => console.error(msg, obj) };
   const store = await openEventStore(
     databaseUrl
       ? { kind: "postgres", databaseUrl, poolSize: 4 }
       : { kind: "embedded", dataDir: flags["data-dir"] ?? process.env.CHAUKAS_DATA_DIR ?? "./data" },
-    quiet,
+    { ...migrationLog, error: (obj: unknown, msg: string) => console.error(msg, obj) },
   );
   try {
     return await body(store);
@@ -214,6 +230,7 @@ run(process.argv.slice(2)).then(
     const known =
       err instanceof ConfigError ||
       err instanceof DataDirLockedError ||
+      err instanceof SchemaBehindError ||
       err instanceof InvalidArgumentError ||
       err instanceof CheckpointError ||
       err instanceof TypeError ||

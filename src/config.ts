@@ -5,6 +5,8 @@ export interface Config {
   port: number;
   /** PostgreSQL connection string; unset means the embedded database in `dataDir`. */
   databaseUrl?: string;
+  /** The schema owner's connection string, used only to migrate at start. */
+  migrateDatabaseUrl?: string;
   dataDir: string;
   pgPoolSize: number;
   dbStatementTimeoutMs: number;
@@ -80,6 +82,14 @@ export const SETTINGS: readonly Setting[] = [
     env: "DATABASE_URL",
     parse: text,
     description: "PostgreSQL connection string. Unset: the embedded database (PGlite) in the data directory.",
+  },
+  {
+    key: "migrateDatabaseUrl",
+    flag: "migrate-database-url",
+    env: "CHAUKAS_MIGRATE_DATABASE_URL",
+    parse: text,
+    description:
+      "Connection string of the role that owns the schema, used only to migrate it at start; requests are served with `DATABASE_URL`'s role (see [docs/deployment.md](docs/deployment.md)).",
   },
   {
     key: "dataDir",
@@ -272,6 +282,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   const result = config as unknown as Config;
   if (Boolean(result.tlsCertFile) !== Boolean(result.tlsKeyFile)) {
     throw new ConfigError("--tls-cert and --tls-key must be given together");
+  }
+  if (result.migrateDatabaseUrl && !result.databaseUrl) {
+    throw new ConfigError("--migrate-database-url needs --database-url: the embedded database has one role");
   }
   return result;
 }

@@ -14,6 +14,7 @@ import { PageTokenCodec } from "./domain/page-token.ts";
 import { RateLimiter } from "./domain/rate-limiter.ts";
 import { DataDirLockedError } from "./store/data-dir-lock.ts";
 import { openEventStore } from "./store/open-store.ts";
+import { SchemaBehindError } from "./store/serving-role.ts";
 import { buildServer } from "./transport/server.ts";
 
 /** Starts the server from flags and environment; stops gracefully on SIGTERM/SIGINT. */
@@ -28,12 +29,13 @@ async function main(): Promise<void> {
       ? {
           kind: "postgres",
           databaseUrl: config.databaseUrl,
+          migrateDatabaseUrl: config.migrateDatabaseUrl,
           poolSize: config.pgPoolSize,
           timeouts: { statementMs: config.dbStatementTimeoutMs, connectMs: config.dbConnectTimeoutMs },
           auditTrail: !config.disableAuditTrail,
         }
       : { kind: "embedded", dataDir: config.dataDir, auditTrail: !config.disableAuditTrail },
-    { info: (msg) => log.info(msg), error: (obj, msg) => log.error(obj, msg) },
+    { info: (msg) => log.info(msg), warn: (msg) => log.warn(msg), error: (obj, msg) => log.error(obj, msg) },
   );
 
   let authenticator = NO_AUTH;
@@ -128,7 +130,7 @@ function isLoopback(host: string): boolean {
 }
 
 main().catch((err) => {
-  if (err instanceof ConfigError || err instanceof DataDirLockedError) {
+  if (err instanceof ConfigError || err instanceof DataDirLockedError || err instanceof SchemaBehindError) {
     console.error(`chaukas: ${err.message}`);
   } else {
     console.error("chaukas: failed to start", err);

@@ -1,8 +1,14 @@
+import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { runner } from "node-pg-migrate";
 import type pg from "pg";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
+
+/** The migrations this server expects applied, as node-pg-migrate names them (file name without `.sql`). */
+export const MIGRATION_NAMES: readonly string[] = readdirSync(MIGRATIONS_DIR)
+  .filter((file) => file.endsWith(".sql"))
+  .map((file) => file.slice(0, -".sql".length));
 
 export interface MigrationLog {
   info(msg: string): void;

@@ -4,7 +4,8 @@ import pg from "pg";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { type DatabaseTimeouts, timeoutPoolConfig } from "./database-timeouts.ts";
 import type { EventStore } from "./event-store.ts";
-import { type MigrationLog, migrate } from "./migrate.ts";
+import { migrate } from "./migrate.ts";
+import { prepareSchema, type SchemaLog } from "./serving-role.ts";
 import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./sql-event-store.ts";
 
 export type StoreOptions = (
@@ -12,6 +13,8 @@ export type StoreOptions = (
       kind: "postgres";
       databaseUrl: string;
       poolSize: number;
+      /** The owning role's connection, used only to migrate (see prepareSchema). */
+      migrateDatabaseUrl?: string;
       /** Undefined: statements unbounded (the CLI's long work), connections within 10 s. */
       timeouts?: DatabaseTimeouts;
     }
@@ -19,7 +22,7 @@ export type StoreOptions = (
   | { kind: "embedded"; dataDir?: string }
 ) & { auditTrail?: boolean };
 
-export interface StoreLog extends MigrationLog {
+export interface StoreLog extends SchemaLog {
   error(obj: unknown, msg: string): void;
 }
 
@@ -28,22 +31,20 @@ export async function openEventStore(options: StoreOptions, log: StoreLog): Prom
   if (options.kind === "postgres") {
     // A database that stops answering must fail requests, not hold them and the pool forever.
     const timeouts = timeoutPoolConfig(options.timeouts ?? { statementMs: 0, connectMs: 10_000 });
-    const connection = { connectionString: options.databaseUrl, keepAlive: true };
-    // Migrations get no statement bound: a schema change may take long on a big table, and
-    // concurrent start-ups wait for each other's migration lock.
-    const migrations = new pg.Pool({
-      ...connection,
-      max: 1,
-      connectionTimeoutMillis: timeouts.connectionTimeoutMillis,
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      keepAlive: true,
+      ...timeouts,
+      max: options.poolSize,
     });
-    try {
-      await migrate(migrations, log);
-    } finally {
-      await migrations.end();
-    }
-    const pool = new pg.Pool({ ...connection, ...timeouts, max: options.poolSize });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on("error", (err) => log.error({ err }, "idle PostgreSQL connection failed"));
+    try {
+      await prepareSchema(pool, { serving: options.databaseUrl, owner: options.migrateDatabaseUrl }, log);
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
     return new SqlEventStore(pool, { auditTrail: options.auditTrail });
   }
 

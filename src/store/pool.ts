@@ -46,7 +46,8 @@ export async function withClient<T>(pool: pg.Pool, body: (client: pg.PoolClient)
 /**
  * Runs `body` in a transaction as role chaukas_tenant with the scope's setting, so the events
  * table's row-level security policy hides and refuses every row outside the scope, whatever
- * the SQL says (see the api-keys-and-tenant-isolation migration).
+ * the SQL says (see the api-keys-and-tenant-isolation migration). All tenants is role
+ * chaukas_all_tenants, which only roles granted it can take (see the serving-role migration).
  */
 export async function inTenantScope<T>(
   pool: pg.Pool,
@@ -54,12 +55,12 @@ export async function inTenantScope<T>(
   body: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   return withClient(pool, async (client) => {
-    const setting =
+    const scoped =
       "tenantId" in scope
-        ? `SELECT set_config('chaukas.tenant_id', ${client.escapeLiteral(scope.tenantId)}, true)`
-        : "SELECT set_config('chaukas.all_tenants', 'on', true)";
+        ? `SET LOCAL ROLE chaukas_tenant; SELECT set_config('chaukas.tenant_id', ${client.escapeLiteral(scope.tenantId)}, true)`
+        : "SET LOCAL ROLE chaukas_all_tenants";
     // One round trip to open the transaction, take the role and set the scope.
-    await client.query(`BEGIN; SET LOCAL ROLE chaukas_tenant; ${setting}`);
+    await client.query(`BEGIN; ${scoped}`);
     try {
       const result = await body(client);
       await client.query("COMMIT");

@@ -17,14 +17,26 @@ CREATE INDEX api_keys_tenant ON api_keys (tenant_id, created_at);
 -- Tenant isolation in the database itself, beneath the application's own checks: statements on
 -- events run as role chaukas_tenant with chaukas.tenant_id set for their transaction, and this
 -- policy hides and refuses every other tenant's rows whatever the SQL says. Only work that is
--- not tenant-scoped by design (the local CLI, --insecure-no-auth) sets chaukas.all_tenants.
+-- not tenant-scoped by design (the local CLI, --insecure-no-auth) sets chaukas.all_tenants
+-- (until the serving-role migration replaces that setting with a role).
+-- Roles are cluster-wide: one already in place (created by an administrator, or by another
+-- database of this cluster, maybe at this very moment) is used as it is.
 DO $$
 BEGIN
-  CREATE ROLE chaukas_tenant NOLOGIN;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'chaukas_tenant') THEN
+    CREATE ROLE chaukas_tenant NOLOGIN;
+  END IF;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN
-  NULL; -- roles are cluster-wide: another database of this cluster already created it
+  NULL;
 END $$;
-GRANT chaukas_tenant TO CURRENT_USER;
+DO $$
+BEGIN
+  IF NOT pg_has_role('chaukas_tenant', 'MEMBER') THEN
+    GRANT chaukas_tenant TO CURRENT_USER;
+  END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+  NULL;
+END $$;
 GRANT SELECT, INSERT ON events TO chaukas_tenant;
 ALTER TABLE events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE events FORCE ROW LEVEL SECURITY;
