@@ -17,6 +17,7 @@ import { serverServiceHandlers } from "../service/server-service.ts";
 import { wireIngestRoutes } from "../service/wire-ingest.ts";
 import { binaryBodiesOnly, rpcCodecConstraint } from "./binary-rpc.ts";
 import { ANSWER_COMPRESSIONS } from "./compression.ts";
+import { checkEnvelopeFlags } from "./envelope-flags.ts";
 import { createOnePortServer, type OnePortOptions, type RequestHandler } from "./one-port.ts";
 import { restRoutes } from "./rest-routes.ts";
 import { rpcLogging } from "./rpc-log.ts";
@@ -69,6 +70,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
   });
 
   const logging = rpcLogging(app);
+  checkEnvelopeFlags(app);
   const connectOptions = {
     readMaxBytes: options.maxBodyBytes,
     acceptCompression: ANSWER_COMPRESSIONS,
