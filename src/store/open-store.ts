@@ -37,7 +37,7 @@ export async function openEventStore(options: StoreOptions, log: StoreLog): Prom
     return new SqlEventStore(pool, { auditTrail: options.auditTrail });
   }
 
-  const unlock = options.dataDir ? lockDataDir(options.dataDir) : () => {};
+  const unlock = options.dataDir ? await lockDataDir(options.dataDir) : () => {};
   try {
     const db = await PGlite.create(options.dataDir ?? "memory://");
     const pool = new pg.Pool(createPgConfig(db));
