@@ -4,6 +4,7 @@ import pg from "pg";
 import { lockDataDir } from "./data-dir-lock.ts";
 import type { EventStore } from "./event-store.ts";
 import { type MigrationLog, migrate } from "./migrate.ts";
+import { keepPrivate, removeGroupAndOtherAccess } from "./private-files.ts";
 import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./sql-event-store.ts";
 
 export type StoreOptions = (
@@ -39,7 +40,10 @@ export async function openEventStore(options: StoreOptions, log: StoreLog): Prom
 
   const unlock = options.dataDir ? await lockDataDir(options.dataDir) : () => {};
   try {
+    if (options.dataDir) keepPrivate(options.dataDir);
     const db = await PGlite.create(options.dataDir ?? "memory://");
+    // A fresh directory's files come from PGlite's initdb, 0666 whatever the umask.
+    if (options.dataDir) removeGroupAndOtherAccess(options.dataDir);
     const pool = new pg.Pool(createPgConfig(db));
     await migrate(pool, log);
     return new SqlEventStore(pool, {
