@@ -1,4 +1,8 @@
+import { toJson } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { eventToRestJson } from "../../src/domain/formats/rest-json.ts";
+import { makeEvent } from "../support/events.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 
 /**
@@ -62,6 +66,15 @@ describe("NUL in an id", () => {
     const answer = await post(`${SERVER}/QueryEvents`, { query: { filter: { tenantId: "t" }, pageToken: "a\u0000b" } });
     expect(answer.status).toBe(400);
     expect(answer.json.code).toBe("invalid_argument");
+  });
+
+  it("in an event sent to the SDK route or the REST API answers 400 naming the field", async () => {
+    const sdk = await post("/events", { event: toJson(EventSchema, makeEvent({ sessionId: "s\u0000" })) });
+    expect(sdk.status).toBe(400);
+    expect(JSON.stringify(sdk.json)).toContain("event.session_id: must not contain the NUL character");
+    const rest = await post("/v1/events", eventToRestJson(makeEvent({ eventId: "e\u0000" })));
+    expect(rest.status).toBe(400);
+    expect(JSON.stringify(rest.json)).toContain("event_id: must not contain the NUL character");
   });
 
   it("in the REST query filter answers 400 naming the field", async () => {
