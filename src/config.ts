@@ -22,6 +22,7 @@ export interface Config {
   maxIngestHeapMb?: number;
   insecureNoAuth: boolean;
   rateLimit: number;
+  failedAuthLimit: number;
   auditKeyFile?: string;
   auditLogName: string;
   checkpointIntervalMs: number;
@@ -201,6 +202,15 @@ export const SETTINGS: readonly Setting[] = [
     parse: nonNegativeInt,
     description:
       "Requests per second each API key may make (bursts up to twice that), per server process; 0 turns it off. Past it: HTTP 429 / `resource_exhausted` with Retry-After.",
+  },
+  {
+    key: "failedAuthLimit",
+    flag: "failed-auth-limit",
+    env: "CHAUKAS_FAILED_AUTH_LIMIT",
+    defaultValue: "10",
+    parse: nonNegativeInt,
+    description:
+      "Failed authentications per second each client address may make (bursts up to ten times that), per server process; 0 turns it off. Past it, every request from that address that needs a key is refused unread: HTTP 429 / `resource_exhausted` with Retry-After. Behind a proxy all clients share its address.",
   },
   {
     key: "insecureNoAuth",

@@ -43,8 +43,15 @@ async function main(): Promise<void> {
     log.warn("--insecure-no-auth: anyone who can reach this port can read and write every tenant's events");
   } else {
     const rateLimiter = config.rateLimit > 0 ? new RateLimiter(config.rateLimit, config.rateLimit * 2) : undefined;
-    authenticator = new KeyAuthenticator(store.keys, rateLimiter, (err) =>
-      log.warn({ err }, "recording key use failed"),
+    const failureLimiter =
+      config.failedAuthLimit > 0
+        ? new RateLimiter(config.failedAuthLimit, config.failedAuthLimit * 10, "failed authentications/s from")
+        : undefined;
+    authenticator = new KeyAuthenticator(
+      store.keys,
+      rateLimiter,
+      (err) => log.warn({ err }, "recording key use failed"),
+      { failureLimiter },
     );
     const first = await bootstrapAdminKey(store.keys);
     if (first) announceFirstKey(first, config.dataDir);

@@ -9,15 +9,13 @@ import {
   SeveritySchema,
 } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import type { FieldViolation } from "./errors.ts";
+import { NUL_PROBLEM } from "./ids.ts";
 import { timestampProblem } from "./timestamps.ts";
 
 /** Limits that keep one event's index entries bounded; the payload itself is bounded by the body limit. */
 export const MAX_ID_LENGTH = 256;
 export const MAX_TAGS = 64;
 export const MAX_TAG_LENGTH = 256;
-
-/** PostgreSQL text cannot hold NUL: refused here, or it would fail the whole batch's statement. */
-export const NUL_PROBLEM = "must not contain the NUL character";
 
 const REQUIRED_IDS = ["eventId", "tenantId", "projectId", "sessionId"] as const;
 const OPTIONAL_IDS = ["spanId", "parentSpanId", "traceId", "agentId"] as const;

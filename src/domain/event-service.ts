@@ -17,8 +17,9 @@ import { authorize, type Principal, scopeEvent, scopeRead, tenantScope } from ".
 import { type FieldViolation, InvalidArgumentError, PermissionDeniedError, UnavailableError } from "./errors.ts";
 import type { EventPage } from "./event-page.ts";
 import { contentHashProblem, toEventRecord, wireEventRecord } from "./event-record.ts";
-import { eventViolations, NUL_PROBLEM, snakeCase } from "./event-rules.ts";
+import { eventViolations, snakeCase } from "./event-rules.ts";
 import { readWireEvent, type WireEvent } from "./event-wire.ts";
+import { idViolations } from "./ids.ts";
 import { defaultMaxHeapBytes, IngestGate, type IngestGateOptions } from "./ingest-gate.ts";
 import type { PageTokenCodec } from "./page-token.ts";
 import { timestampProblem, timestampToNs } from "./timestamps.ts";
@@ -184,13 +185,14 @@ export class EventService {
       violations.push({ field: at("order_by_time"), description: `${request.orderByTime} is not a SortOrder` });
     }
     // Ids are compared as stored, so NUL cannot match and is refused; text_query is only words.
+    const ids: Record<string, string> = {};
     for (const key of ["tenantId", "projectId", "sessionId", "agentId", "spanId", "traceId"] as const) {
-      if (filter[key].includes("\0"))
-        violations.push({ field: at(`filter.${snakeCase(key)}`), description: NUL_PROBLEM });
+      ids[at(`filter.${snakeCase(key)}`)] = filter[key];
     }
     filter.tags.forEach((tag, i) => {
-      if (tag.includes("\0")) violations.push({ field: at(`filter.tags[${i}]`), description: NUL_PROBLEM });
+      ids[at(`filter.tags[${i}]`)] = tag;
     });
+    violations.push(...idViolations(ids));
     const range = timeRangeBounds(filter.time, at("filter.time"), violations);
     if (violations.length > 0) throw new InvalidArgumentError(violations);
 
@@ -237,9 +239,7 @@ export class EventService {
     authorize(principal, "read");
     const { tenantId, projectId } = scopeRead(principal, request.tenantId, request.projectId);
     if (!tenantId) throw new InvalidArgumentError([{ field: "tenant_id", description: "is required" }]);
-    const violations: FieldViolation[] = [];
-    if (tenantId.includes("\0")) violations.push({ field: "tenant_id", description: NUL_PROBLEM });
-    if (projectId.includes("\0")) violations.push({ field: "project_id", description: NUL_PROBLEM });
+    const violations = idViolations({ tenant_id: tenantId, project_id: projectId });
     const range = timeRangeBounds(request.timeRange, "time_range", violations);
     if (violations.length > 0) throw new InvalidArgumentError(violations);
     const stats = await this.#store.eventStats({ tenantId }, { tenantId, projectId, ...range });

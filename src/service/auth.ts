@@ -6,6 +6,8 @@ import { mapDomainErrors } from "./connect-errors.ts";
 
 /** The authenticated caller of an RPC, set by the auth interceptor. */
 const principalKey = createContextKey<Principal | undefined>(undefined, { description: "authenticated caller" });
+/** The address an RPC came from (server.ts sets it), for the limit on failed authentications. */
+export const clientAddressKey = createContextKey<string | undefined>(undefined, { description: "client address" });
 
 /**
  * RPCs anyone may call: load-balancer probes must not need a key, and an auditor the checkpoint
@@ -21,6 +23,7 @@ export function authInterceptor(authenticator: Authenticator): Interceptor {
         authenticator.authenticate({
           authorization: req.header.get("authorization"),
           apiKey: req.header.get("x-api-key"),
+          clientAddress: req.contextValues.get(clientAddressKey),
         }),
       );
       req.contextValues.set(principalKey, principal);

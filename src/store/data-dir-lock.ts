@@ -1,60 +1,101 @@
-import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
+import { setTimeout } from "node:timers/promises";
+import { flockSync } from "fs-ext-extra-prebuilt";
+import { isExiting } from "./process-exit.ts";
 
 /** The embedded database is single-process: a second process must fail clearly, not corrupt it. */
 export class DataDirLockedError extends Error {
-  constructor(dataDir: string, pid: number) {
+  constructor(dataDir: string, pid: number | undefined) {
     super(
-      `the data directory ${dataDir} is in use by process ${pid}; the embedded database allows one ` +
-        "process at a time (stop that process, or set DATABASE_URL to share a PostgreSQL server)",
+      `the data directory ${dataDir} is in use by ${pid ? `process ${pid}` : "another process"}; the embedded ` +
+        "database allows one process at a time (stop that process, or set DATABASE_URL to share a PostgreSQL server)",
     );
     this.name = "DataDirLockedError";
   }
 }
 
-/**
- * The lock files this process holds. A lock file with this process's own pid that is not in here is
- * stale (a restarted container often gets the same pid), but one in here means the directory is
- * already open in this process: a second PGlite on it would corrupt it.
- */
-const held = new Set<string>();
+/** How long a start waits for a holder that is exiting to let go (a killed process frees its memory first). */
+const EXITING_HOLDER_WAIT_MS = 30_000;
+const RETRY_MS = 50;
 
 /**
- * Takes an exclusive lock file holding this process's pid. A lock left by a process that no
- * longer exists is taken over. Returns the function that releases it.
+ * Takes an exclusive lock on the data directory: an OS lock (flock) on `chaukas.lock`, held through
+ * an open file for as long as the directory is open. The kernel releases it when its holder dies,
+ * however it dies, so a crashed holder never blocks a restart, and the pid in the file (written
+ * to name the holder in the error) is never taken for the lock. A holder that is exiting (killed a
+ * moment ago) is waited for. Resolves with the function that releases the lock.
  */
-export function lockDataDir(dataDir: string): () => void {
-  mkdirSync(dataDir, { recursive: true });
+export async function lockDataDir(dataDir: string): Promise<() => void> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(realpathSync(dataDir), "chaukas.lock");
-  if (held.has(path)) throw new DataDirLockedError(dataDir, process.pid);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, "wx", 0o600);
-      writeSync(fd, String(process.pid));
+  const deadline = Date.now() + EXITING_HOLDER_WAIT_MS;
+  for (;;) {
+    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
+    if (!tryLock(fd)) {
       closeSync(fd);
-      held.add(path);
-      return () => {
-        held.delete(path);
-        rmSync(path, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const holder = Number.parseInt(readFileSync(path, "utf8"), 10);
-      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+      const holder = holderOf(path);
+      if (holder === undefined || !isExiting(holder) || Date.now() > deadline) {
         throw new DataDirLockedError(dataDir, holder);
       }
-      // Stale: its process is gone. Remove it and race for it once more; "wx" picks one winner.
-      rmSync(path, { force: true });
+      await setTimeout(RETRY_MS);
+      continue;
     }
+    // A holder removes the file as it releases: a lock taken on a file no longer at `path` is
+    // worth nothing, so take the one there now.
+    if (!isFileAt(fd, path)) {
+      closeSync(fd);
+      continue;
+    }
+    ftruncateSync(fd, 0);
+    writeSync(fd, String(process.pid), 0);
+    return () => {
+      rmSync(path, { force: true });
+      closeSync(fd);
+    };
   }
-  throw new Error(`could not lock the data directory ${dataDir}`);
 }
 
-function isAlive(pid: number): boolean {
+/** Takes the lock without waiting; false when another open file holds it. */
+function tryLock(fd: number): boolean {
   try {
-    process.kill(pid, 0);
+    flockSync(fd, "exnb");
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EAGAIN" || code === "EWOULDBLOCK") return false;
+    closeSync(fd);
+    throw err;
+  }
+}
+
+function holderOf(path: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(path, "utf8"), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isFileAt(fd: number, path: string): boolean {
+  try {
+    const [there, held] = [statSync(path), fstatSync(fd)];
+    return there.dev === held.dev && there.ino === held.ino;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw err;
   }
 }

@@ -5,6 +5,7 @@ import { lockDataDir } from "./data-dir-lock.ts";
 import { type DatabaseTimeouts, timeoutPoolConfig } from "./database-timeouts.ts";
 import type { EventStore } from "./event-store.ts";
 import { migrate } from "./migrate.ts";
+import { keepPrivate, removeGroupAndOtherAccess } from "./private-files.ts";
 import { prepareSchema, type SchemaLog } from "./serving-role.ts";
 import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./sql-event-store.ts";
 
@@ -48,9 +49,12 @@ export async function openEventStore(options: StoreOptions, log: StoreLog): Prom
     return new SqlEventStore(pool, { auditTrail: options.auditTrail });
   }
 
-  const unlock = options.dataDir ? lockDataDir(options.dataDir) : () => {};
+  const unlock = options.dataDir ? await lockDataDir(options.dataDir) : () => {};
   try {
+    if (options.dataDir) keepPrivate(options.dataDir);
     const db = await PGlite.create(options.dataDir ?? "memory://");
+    // A fresh directory's files come from PGlite's initdb, 0666 whatever the umask.
+    if (options.dataDir) removeGroupAndOtherAccess(options.dataDir);
     const pool = new pg.Pool(createPgConfig(db));
     await migrate(pool, log);
     return new SqlEventStore(pool, {

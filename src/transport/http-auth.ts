@@ -23,6 +23,7 @@ export function httpAuth(app: FastifyInstance, authenticator: Authenticator): vo
     request.principal = await authenticator.authenticate({
       authorization: request.headers.authorization,
       apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey,
+      clientAddress: request.ip,
     });
   });
 }

@@ -11,7 +11,7 @@ const outcomeKey = createContextKey<RpcOutcome | undefined>(undefined);
 const outcomes = new WeakMap<FastifyRequest, RpcOutcome>();
 
 /**
- * One log line per request: procedure, Connect code, HTTP status, duration. The code comes from an
+ * One log line per request: procedure (the path, never the query string), Connect code, HTTP status, duration. The code comes from an
  * interceptor; requests refused before a handler runs (undecodable body, wrong content type, too
  * large) have none and are told by their HTTP status. Handler exceptions that Connect turns into a
  * bare `internal` are logged with their cause.
@@ -25,7 +25,7 @@ export function rpcLogging(app: FastifyInstance) {
       const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
       request.log.info(
         {
-          procedure: request.url,
+          procedure: pathOf(request.url),
           code: outcome.code,
           status: reply.raw.statusCode,
           durationMs: Math.round(durationMs * 10) / 10,
@@ -47,13 +47,16 @@ export function rpcLogging(app: FastifyInstance) {
       if (outcome) outcome.code = codeToString(connectError.code);
       const log = req.contextValues.get(loggerKey);
       if (connectError.code === Code.Internal || connectError.code === Code.Unknown) {
-        log?.error({ err, procedure: req.url }, "rpc failed with an internal error");
+        log?.error({ err, procedure: pathOf(req.url) }, "rpc failed with an internal error");
       } else if (connectError.code === Code.ResourceExhausted) {
         // The message carries the bound and the pressure that made ingest refuse this request.
-        log?.warn({ procedure: req.url, reason: connectError.rawMessage }, "ingest refused: over the ingest bound");
+        log?.warn(
+          { procedure: pathOf(req.url), reason: connectError.rawMessage },
+          "ingest refused: over the ingest bound",
+        );
       } else if (connectError.code === Code.Unavailable) {
         // The answer says only that the database cannot serve; the log keeps its own error.
-        log?.warn({ err, procedure: req.url }, "rpc failed: the database is unavailable");
+        log?.warn({ err, procedure: pathOf(req.url) }, "rpc failed: the database is unavailable");
       }
       throw err;
     }
@@ -66,3 +69,9 @@ export function rpcLogging(app: FastifyInstance) {
 }
 
 const loggerKey = createContextKey<FastifyBaseLogger | undefined>(undefined);
+
+/** A URL without its query string: that may carry secrets or personal data, and is never logged. */
+function pathOf(url: string): string {
+  const end = url.search(/[?#]/);
+  return end === -1 ? url : url.slice(0, end);
+}

@@ -2,7 +2,7 @@ import type http from "node:http";
 import { cors as connectCors } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastifyCors from "@fastify/cors";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
 import { AuditService } from "../../gen/chaukas/backend/v1/audit_pb.ts";
 import { ChaukasClientService } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
@@ -11,12 +11,13 @@ import type { Authenticator } from "../domain/authenticator.ts";
 import type { EventService } from "../domain/event-service.ts";
 import { jsonRegistry } from "../domain/formats/registry.ts";
 import { auditServiceHandlers } from "../service/audit-service.ts";
-import { authInterceptor } from "../service/auth.ts";
+import { authInterceptor, clientAddressKey } from "../service/auth.ts";
 import { clientServiceHandlers } from "../service/client-service.ts";
 import { serverServiceHandlers } from "../service/server-service.ts";
 import { wireIngestRoutes } from "../service/wire-ingest.ts";
 import { binaryBodiesOnly, rpcCodecConstraint } from "./binary-rpc.ts";
 import { ANSWER_COMPRESSIONS } from "./compression.ts";
+import { checkEnvelopeFlags } from "./envelope-flags.ts";
 import { createOnePortServer, type OnePortOptions, type RequestHandler } from "./one-port.ts";
 import { restRoutes } from "./rest-routes.ts";
 import { rpcLogging } from "./rpc-log.ts";
@@ -69,6 +70,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
   });
 
   const logging = rpcLogging(app);
+  checkEnvelopeFlags(app);
   const connectOptions = {
     readMaxBytes: options.maxBodyBytes,
     acceptCompression: ANSWER_COMPRESSIONS,
@@ -77,7 +79,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
     jsonOptions: { registry: jsonRegistry, ignoreUnknownFields: false },
     // Logging outermost, so refused calls are logged with their code too.
     interceptors: [logging.interceptor, authInterceptor(options.authenticator)],
-    contextValues: logging.contextValues,
+    contextValues: (request: FastifyRequest) => logging.contextValues(request).set(clientAddressKey, request.ip),
     shutdownTimeoutMs: options.shutdownTimeoutMs,
   };
   await app.register(fastifyConnectPlugin, {

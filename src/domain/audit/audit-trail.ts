@@ -2,6 +2,7 @@ import type { AuditLog, StoredCheckpoint } from "../../store/audit-log.ts";
 import type { EventStore } from "../../store/event-store.ts";
 import { authorize, authorizeProject, type Principal, scopeTenant, tenantScope } from "../access.ts";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
+import { checkIds } from "../ids.ts";
 import type { CheckpointSigner } from "./checkpoint.ts";
 import {
   CompactRange,
@@ -112,6 +113,7 @@ export class AuditTrail {
   ): Promise<InclusionProof> {
     const tenant = this.#tenant(principal, tenantId);
     if (!eventId) throw new InvalidArgumentError([{ field: "event_id", description: "is required" }]);
+    checkIds({ event_id: eventId });
     const scope = tenantScope(principal);
     const entry = await this.#store.audit.entry(scope, tenant, eventId);
     if (!entry && (await this.#store.audit.pendingEvents(scope, tenant, eventId)) > 0) {
@@ -160,6 +162,7 @@ export class AuditTrail {
     authorize(principal, "read");
     const tenant = scopeTenant(principal, tenantId);
     if (!tenant) throw new InvalidArgumentError([{ field: "tenant_id", description: "is required" }]);
+    checkIds({ tenant_id: tenant });
     return tenant;
   }
 
