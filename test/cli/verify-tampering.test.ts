@@ -67,17 +67,17 @@ describe.each(await storeKinds())("chaukas verify on a tampered %s log", (kind) 
 
   onACopy("names every column a query filters on that no longer holds what the event's payload gives", async (log) => {
     await log.tamper(`
-          UPDATE events SET project_id = 'other' WHERE event_id = 'e1';
-          UPDATE events SET session_id = 'elsewhere' WHERE event_id = 'e2';
-          UPDATE events SET trace_id = NULL WHERE event_id = 'e3';
-          UPDATE events SET span_id = 'span-x' WHERE event_id = 'e4';
-          UPDATE events SET agent_id = 'agent-x' WHERE event_id = 'e5';
-          UPDATE events SET type = 99 WHERE event_id = 'e6';
-          UPDATE events SET status = 5 WHERE event_id = 'e7';
-          UPDATE events SET severity = 4 WHERE event_id = 'e8';
-          UPDATE events SET ts_ns = ts_ns + 1 WHERE event_id = 'e9';
-          UPDATE events SET tags = '{prod}' WHERE event_id = 'e10';
-          UPDATE events SET search = to_tsvector('simple', 'nothing') WHERE event_id = 'e11';`);
+      UPDATE events SET project_id = 'other' WHERE event_id = 'e1';
+      UPDATE events SET session_id = 'elsewhere' WHERE event_id = 'e2';
+      UPDATE events SET trace_id = NULL WHERE event_id = 'e3';
+      UPDATE events SET span_id = 'span-x' WHERE event_id = 'e4';
+      UPDATE events SET agent_id = 'agent-x' WHERE event_id = 'e5';
+      UPDATE events SET type = 99 WHERE event_id = 'e6';
+      UPDATE events SET status = 5 WHERE event_id = 'e7';
+      UPDATE events SET severity = 4 WHERE event_id = 'e8';
+      UPDATE events SET ts_ns = ts_ns + 1 WHERE event_id = 'e9';
+      UPDATE events SET tags = '{prod}' WHERE event_id = 'e10';
+      UPDATE events SET search = to_tsvector('simple', 'nothing') WHERE event_id = 'e11';`);
     const result = await verify(log);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^FAILED: 11 problem\(s\) in 40 entries/);
@@ -121,6 +121,16 @@ describe.each(await storeKinds())("chaukas verify on a tampered %s log", (kind) 
     },
   );
 
+  onACopy("warns of entries after the latest stored checkpoint", async (log) => {
+    await log.tamper("DELETE FROM audit_checkpoints WHERE size = 40");
+    const result = await verify(log);
+    expect(result.stdout).toMatch(/^OK: 40 entries, root \S+; 3 signed checkpoint\(s\) verify\n/);
+    expect(result.stdout).toContain(
+      "warning: entries 30..39 are in no signed checkpoint (the latest is of size 30): if a running server",
+    );
+    expect(result.code).toBe(0);
+  });
+
   onACopy("refuses a saved checkpoint the log does not extend, or not signed by the key", async (log) => {
     // The last event replaced by another, appended as the server would: the same size, another root.
     await cutBack(log, EVENTS - 1);
@@ -160,11 +170,11 @@ describe.each(await storeKinds())("chaukas verify on a tampered %s log", (kind) 
 
   onACopy("reports write-once triggers and row-level security switched off", async (log) => {
     await log.tamper(`
-          ALTER TABLE events DISABLE TRIGGER events_append_only;
-          ALTER TABLE audit_leaves ENABLE REPLICA TRIGGER audit_leaves_no_truncate;
-          DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints;
-          ALTER TABLE audit_nodes NO FORCE ROW LEVEL SECURITY;
-          ALTER TABLE ingest_queue DISABLE ROW LEVEL SECURITY;`);
+      ALTER TABLE events DISABLE TRIGGER events_append_only;
+      ALTER TABLE audit_leaves ENABLE REPLICA TRIGGER audit_leaves_no_truncate;
+      DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints;
+      ALTER TABLE audit_nodes NO FORCE ROW LEVEL SECURITY;
+      ALTER TABLE ingest_queue DISABLE ROW LEVEL SECURITY;`);
     const result = await verify(log);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^FAILED: 5 problem\(s\) in 40 entries/);
