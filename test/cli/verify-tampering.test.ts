@@ -131,6 +131,13 @@ describe.each(await storeKinds())("chaukas verify on a tampered %s log", (kind) 
     expect(result.code).toBe(0);
   });
 
+  onACopy("fails when the log's head row is gone", async (log) => {
+    await log.tamper("DELETE FROM audit_heads");
+    const result = await verify(log);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("the log's head is missing, 40 were found");
+  });
+
   onACopy("refuses a saved checkpoint the log does not extend, or not signed by the key", async (log) => {
     // The last event replaced by another, appended as the server would: the same size, another root.
     await cutBack(log, EVENTS - 1);
