@@ -9,7 +9,13 @@ import { VERIFIER_KEY_SECRET } from "./audit-setup.ts";
 import { exportJsonl } from "./cli/export-command.ts";
 import { importJsonl } from "./cli/import-command.ts";
 import { KEYS_USAGE, keysCommand } from "./cli/keys-command.ts";
-import { printVerification, tenantOfCheckpoint, verifyDatabase, verifyExport } from "./cli/verify-command.ts";
+import {
+  printVerification,
+  readCheckpointFile,
+  tenantOfCheckpoint,
+  verifyDatabase,
+  verifyExport,
+} from "./cli/verify-command.ts";
 import { ConfigError } from "./config.ts";
 import { integrateQueued } from "./domain/audit/audit-trail.ts";
 import { CheckpointError } from "./domain/audit/checkpoint.ts";
@@ -30,10 +36,11 @@ commands:
   export --tenant T [--project P] [--session S] [--since TIME] [--until TIME] [--out FILE]
                         write events in the same format, oldest first (stdout by default)
 ${KEYS_USAGE}
-  verify --tenant T [--public-key KEY]
+  verify --tenant T [--public-key KEY] [--checkpoint FILE]
                         recompute the tenant's audit log from the database and check every
                         checkpoint; KEY (a C2SP verifier key, or a file holding one) defaults to
-                        the one the database recorded
+                        the one the database recorded; FILE, a checkpoint note saved earlier,
+                        must be in the log as it is now (nothing was cut back since)
   verify --export FILE --checkpoint FILE --public-key KEY [--tenant T]
                         check an export against a signed checkpoint, with no database at all
   migrate               create or upgrade the schema, as the role that owns it: --database-url,
@@ -129,20 +136,21 @@ async function run(argv: string[]): Promise<number> {
       if (!values.checkpoint || !values["public-key"]) {
         return usage(2, "verify --export needs --checkpoint and --public-key");
       }
-      const note = readFileSync(values.checkpoint, "utf8");
+      const note = readCheckpointFile(values.checkpoint);
       const tenant = values.tenant ?? tenantOfCheckpoint(note);
       const key = verifierKeyArgument(values["public-key"]);
       return printVerification(await verifyExport(values.export, note, key, tenant), print);
     }
-    if (!values.tenant) return usage(2, "verify needs --tenant (or --export for an offline check)");
-    const tenant = values.tenant;
+    const saved = values.checkpoint === undefined ? undefined : readCheckpointFile(values.checkpoint);
+    const tenant = values.tenant ?? (saved && tenantOfCheckpoint(saved));
+    if (!tenant) return usage(2, "verify needs --tenant or --checkpoint (or --export for an offline check)");
     return withStore(values, async (store) => {
       const recorded = await store.findSharedSecret(VERIFIER_KEY_SECRET);
       const key = values["public-key"]
         ? verifierKeyArgument(values["public-key"])
         : recorded && Buffer.from(recorded).toString();
       if (!key) throw new ConfigError("no server has signed checkpoints in this database yet; pass --public-key");
-      return printVerification(await verifyDatabase(store.audit, tenant, key), print);
+      return printVerification(await verifyDatabase(store, tenant, key, saved), print);
     });
   }
   if (command === "migrate") {

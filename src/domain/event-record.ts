@@ -23,6 +23,14 @@ export function wireEventRecord({ fields, payload }: WireEvent): EventRecord {
   return eventRecord(fields, payload);
 }
 
+/**
+ * The record ingest made of a stored event, again, from its payload (the canonical encoding): what
+ * its index columns must hold.
+ */
+export function storedEventRecord(payload: Uint8Array): EventRecord {
+  return eventRecord(fromBinary(EventSchema, payload), payload);
+}
+
 function eventRecord(event: WireEvent["fields"], payload: Uint8Array): EventRecord {
   return {
     tenantId: event.tenantId,

@@ -114,6 +114,19 @@ export interface EventWriter {
 export interface EventReader {
   queryEvents(scope: TenantScope, query: EventPageQuery): Promise<StoredEvent[]>;
   eventStats(scope: TenantScope, query: StatsQuery): Promise<EventStats>;
+  /**
+   * Where the stored events of `records` hold, in a column queries filter on, another value than
+   * the insert would make of the record: one difference per event and column, in record order.
+   */
+  columnDifferences(scope: TenantScope, records: readonly EventRecord[]): Promise<ColumnDifference[]>;
+}
+
+/** A column of a stored event that is not what its payload gives: values as PostgreSQL text. */
+export interface ColumnDifference {
+  eventId: string;
+  column: string;
+  stored: string | null;
+  derived: string | null;
 }
 
 /** The database: events, and beside them their audit logs, API keys and shared secrets. */
@@ -124,6 +137,11 @@ export interface EventStore extends EventWriter, EventReader {
   sharedSecret(name: string, create: () => Uint8Array): Promise<Uint8Array>;
   /** The shared secret of that name, if one was created. */
   findSharedSecret(name: string): Promise<Uint8Array | undefined>;
+  /**
+   * The write-once triggers and row-level security of events and logs that are missing or
+   * switched off, one sentence each (see sql-safeguards.ts).
+   */
+  missingSafeguards(): Promise<string[]>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { AuditLog } from "./audit-log.ts";
 import type {
+  ColumnDifference,
   EventFilter,
   EventPageQuery,
   EventRecord,
@@ -12,10 +13,20 @@ import type {
 } from "./event-store.ts";
 import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import type { KeyStore } from "./key-store.ts";
-import { inTenantScope, packed, runQuery } from "./pool.ts";
+import { inTenantScope, packed, runQuery, withClient } from "./pool.ts";
 import { SqlAuditLog } from "./sql-audit-log.ts";
+import {
+  INDEX_COLUMNS,
+  INDEX_VALUES,
+  RECORD_FIELDS,
+  RECORD_PARAMETERS,
+  recordParameters,
+  selectColumnDifferences,
+  withoutNul,
+} from "./sql-event-columns.ts";
 import { selectEventStats } from "./sql-event-stats.ts";
 import { SqlKeyStore } from "./sql-key-store.ts";
+import { missingSafeguards } from "./sql-safeguards.ts";
 
 /**
  * The EventStore in SQL, over a node-postgres pool. The same statements run on PostgreSQL and on
@@ -63,20 +74,7 @@ export class SqlEventStore implements EventStore {
         name: "insert-events-and-queue",
         text: INSERT_EVENTS_AND_QUEUE,
         values: [
-          unique.map((r) => r.tenantId),
-          unique.map((r) => r.eventId),
-          unique.map((r) => r.projectId),
-          unique.map((r) => r.sessionId),
-          unique.map((r) => r.traceId),
-          unique.map((r) => r.spanId),
-          unique.map((r) => r.agentId),
-          unique.map((r) => r.type),
-          unique.map((r) => r.status),
-          unique.map((r) => r.severity),
-          unique.map((r) => r.timestampNs.toString()),
-          unique.map((r) => JSON.stringify(r.tags)),
-          // PostgreSQL text cannot hold NUL; the search text is only indexed, so a space loses nothing.
-          unique.map((r) => withoutNul(r.searchText)),
+          ...recordParameters(unique),
           ...packed(unique.map((r) => r.payload)),
           ...packed(unique.map((r) => sha256Sized(r.contentHash))),
           this.#auditTrail,
@@ -124,6 +122,10 @@ export class SqlEventStore implements EventStore {
     }));
   }
 
+  async columnDifferences(scope: TenantScope, records: readonly EventRecord[]): Promise<ColumnDifference[]> {
+    return inTenantScope(this.#pool, scope, (client) => selectColumnDifferences(client, records));
+  }
+
   async eventStats(scope: TenantScope, query: StatsQuery): Promise<EventStats> {
     return inTenantScope(this.#pool, scope, (client) => selectEventStats(client, query));
   }
@@ -145,6 +147,10 @@ export class SqlEventStore implements EventStore {
       name,
     ]);
     return rows[0]?.value;
+  }
+
+  async missingSafeguards(): Promise<string[]> {
+    return withClient(this.#pool, missingSafeguards);
   }
 
   async ping(): Promise<void> {
@@ -177,23 +183,13 @@ interface PageRow {
  */
 const INSERT_EVENTS_AND_QUEUE = `
 WITH t AS (
-  SELECT tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id, type, status, severity,
-         ts_ns, tags, search_text, substring($14::bytea FROM payload_at FOR payload_length) AS payload,
+  SELECT ${RECORD_FIELDS}, substring($14::bytea FROM payload_at FOR payload_length) AS payload,
          substring($17::bytea FROM hash_at FOR hash_length) AS content_hash, n
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-              $8::int2[], $9::int2[], $10::int2[], $11::int8[], $12::text[], $13::text[], $15::int4[],
-              $16::int4[], $18::int4[], $19::int4[]) WITH ORDINALITY
-    AS t(tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id,
-         type, status, severity, ts_ns, tags, search_text, payload_at, payload_length, hash_at, hash_length, n)
+  FROM unnest(${RECORD_PARAMETERS}, $15::int4[], $16::int4[], $18::int4[], $19::int4[]) WITH ORDINALITY
+    AS t(${RECORD_FIELDS}, payload_at, payload_length, hash_at, hash_length, n)
 ), stored AS (
-  INSERT INTO events (tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id,
-                      type, status, severity, ts_ns, tags, search, payload)
-  SELECT tenant_id, event_id, project_id, session_id,
-         NULLIF(trace_id, ''), NULLIF(span_id, ''), NULLIF(agent_id, ''),
-         type, status, severity, ts_ns,
-         ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)),
-         to_tsvector('simple', search_text),
-         payload
+  INSERT INTO events (${INDEX_COLUMNS.join(", ")}, payload)
+  SELECT ${INDEX_VALUES}, payload
   FROM t ORDER BY n
   ON CONFLICT (tenant_id, event_id) DO NOTHING
   RETURNING tenant_id, event_id
@@ -221,11 +217,6 @@ function firstOfEach(records: readonly EventRecord[]): EventRecord[] {
 }
 
 const recordKey = (tenantId: string, eventId: string) => `${tenantId}\0${eventId}`;
-
-/** NUL as a space: PostgreSQL refuses NUL in text, and the search text is indexed with it replaced. */
-function withoutNul(text: string): string {
-  return text.replaceAll("\0", " ");
-}
 
 /** Turns an EventFilter into a parameterised WHERE clause. */
 class WhereBuilder {

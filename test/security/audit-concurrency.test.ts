@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -5,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { AuditService } from "../../gen/chaukas/backend/v1/audit_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
 import { UNRESTRICTED } from "../../src/domain/access.ts";
-import { openCheckpoint } from "../../src/domain/audit/checkpoint.ts";
+import { CheckpointSigner, openCheckpoint, privateKeyFromPem } from "../../src/domain/audit/checkpoint.ts";
 import { verifyConsistency } from "../../src/domain/audit/merkle.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
 import { ALL_TENANTS } from "../../src/store/event-store.ts";
@@ -112,7 +113,9 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))(
       const sizes = [...seenSizes, BigInt(total)].sort((a, b) => (a < b ? -1 : 1));
       expect(sizes.length).toBeGreaterThan(3);
       const verifierKey = (await store.findSharedSecret("audit-verifier-key"))?.toString() ?? "";
-      const trail = testAuditTrail(store);
+      // The servers' own key: the trail serves only what that key signed.
+      const key = privateKeyFromPem(readFileSync(join(dir.path, "audit-key.pem"), "utf8"));
+      const trail = testAuditTrail(store, new CheckpointSigner("chaukas", key));
       const roots = new Map<bigint, Uint8Array>();
       for (const size of sizes) {
         const checkpoint = await store.audit.checkpoint(ALL_TENANTS, TENANT, size);

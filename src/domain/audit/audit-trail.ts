@@ -3,7 +3,7 @@ import type { EventStore } from "../../store/event-store.ts";
 import { authorize, authorizeProject, type Principal, scopeTenant, tenantScope } from "../access.ts";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { checkIds } from "../ids.ts";
-import type { CheckpointSigner } from "./checkpoint.ts";
+import { type CheckpointSigner, openCheckpoint } from "./checkpoint.ts";
 import {
   CompactRange,
   consistencyProofRanges,
@@ -166,13 +166,19 @@ export class AuditTrail {
     return tenant;
   }
 
+  /**
+   * The stored checkpoint as its signed note states it: size and root come from the note, never
+   * from the columns beside it, which a signature does not cover.
+   */
   async #checkpoint(principal: Principal, tenant: string, size: bigint): Promise<StoredCheckpoint> {
-    const checkpoint = await this.#store.audit.checkpoint(
-      tenantScope(principal),
-      tenant,
-      size === 0n ? undefined : size,
-    );
-    if (checkpoint) return checkpoint;
+    const stored = await this.#store.audit.checkpoint(tenantScope(principal), tenant, size === 0n ? undefined : size);
+    if (stored) {
+      const signed = checkServed(() => openCheckpoint(stored.note, this.#signer.verifierKey), tenant);
+      if (signed.origin !== this.origin(tenant) || signed.size !== stored.size) {
+        throw damaged(tenant, `checkpoint ${stored.size} holds a note of ${signed.origin} at size ${signed.size}`);
+      }
+      return { tenantId: tenant, size: signed.size, rootHash: signed.rootHash, note: stored.note };
+    }
     throw new NotFoundError(
       size === 0n
         ? `tenant "${tenant}" has no checkpoint yet: one is signed within the checkpoint interval of its first event`
@@ -193,13 +199,15 @@ export class AuditTrail {
   }
 }
 
-/** A proof the server cannot verify itself means its stored log is damaged: fail, loudly. */
-function checkServed(verify: () => void, tenant: string): void {
+/** A proof or note the server cannot verify itself means its stored log is damaged: fail, loudly. */
+function checkServed<T>(verify: () => T, tenant: string): T {
   try {
-    verify();
+    return verify();
   } catch (err) {
-    throw new Error(`the audit log of tenant "${tenant}" is damaged: a proof built from it does not verify`, {
-      cause: err,
-    });
+    throw damaged(tenant, `what it would serve does not verify: ${(err as Error).message}`, err);
   }
+}
+
+function damaged(tenant: string, detail: string, cause?: unknown): Error {
+  return new Error(`the audit log of tenant "${tenant}" is damaged: ${detail}`, { cause });
 }

@@ -161,6 +161,15 @@ export function openCheckpoint(note: string, verifierKey: string): Checkpoint {
   return parseBody(text);
 }
 
+/**
+ * The note a saved file holds. A signed note ends with the newline of its last signature line;
+ * tools that print it as a line (`jq -r .checkpoint.note > cp.txt`) add one more, which is
+ * dropped. Only that one: anything else stays for openCheckpoint to judge.
+ */
+export function noteOfFile(text: string): string {
+  return text.endsWith("\n\n") ? text.slice(0, -1) : text;
+}
+
 /** Reads an Ed25519 private key from PKCS#8 PEM text; throws CheckpointError for any other key type. */
 export function privateKeyFromPem(pem: string): KeyObject {
   let key: KeyObject;

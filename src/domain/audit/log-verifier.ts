@@ -24,6 +24,10 @@ export interface EntryToVerify {
 export interface SignedCheckpoint {
   size: bigint;
   note: string;
+  /** The root stored beside the note, which must be the one the note signs; absent in a file. */
+  rootHash?: Uint8Array;
+  /** How findings name it; `checkpoint <size>` by default. */
+  label?: string;
 }
 
 /** Findings kept in full; past this only their number grows. */
@@ -44,6 +48,8 @@ export class LogVerifier {
   readonly findings: Finding[] = [];
   /** What a reader should know that is not wrong (events still queued for the log, say). */
   readonly notes: string[] = [];
+  /** What nothing here proves wrong but an auditor should look into (a log no checkpoint covers, say). */
+  readonly warnings: string[] = [];
   findingCount = 0;
   checkpointsVerified = 0;
 
@@ -75,15 +81,18 @@ export class LogVerifier {
     return this.#range.root();
   }
 
-  /** Queues checkpoints to check once the log reaches their size; give them in ascending size. */
+  /** Queues checkpoints to check once the log reaches their size; give them before the walk passes it. */
   expectCheckpoints(checkpoints: readonly SignedCheckpoint[]): void {
     for (const checkpoint of checkpoints) {
       if (checkpoint.size < this.size || (checkpoint.size === this.size && this.size > 0n)) {
-        this.#find({ problem: `checkpoint ${checkpoint.size} came after the log passed its size` });
+        this.#find({ problem: `${labelOf(checkpoint)} came after the log passed its size` });
       } else if (checkpoint.size === 0n) {
         this.#checkCheckpoint(checkpoint);
       } else {
-        this.#pending.push(checkpoint);
+        // Kept in size order; checkpoints mostly come in that order, so this looks back a step at most.
+        let at = this.#pending.length;
+        while (at > 0 && this.#pending[at - 1].size > checkpoint.size) at--;
+        this.#pending.splice(at, 0, checkpoint);
       }
     }
   }
@@ -133,7 +142,7 @@ export class LogVerifier {
   finish(): void {
     for (const checkpoint of this.#pending.splice(0)) {
       this.#find({
-        problem: `checkpoint ${checkpoint.size} signs more entries than the log holds (${this.size}): entries were removed`,
+        problem: `${labelOf(checkpoint)} signs more entries than the log holds (${this.size}): entries were removed`,
       });
     }
   }
@@ -150,14 +159,17 @@ export class LogVerifier {
         throw new CheckpointError(`its origin is "${signed.origin}", not "${this.#origin}"`);
       if (signed.size !== checkpoint.size) throw new CheckpointError(`its note states size ${signed.size}`);
       if (!equal(signed.rootHash, this.root())) {
+        throw new CheckpointError(`it signs root ${base64(signed.rootHash)}, the entries give ${base64(this.root())}`);
+      }
+      if (checkpoint.rootHash && !equal(checkpoint.rootHash, signed.rootHash)) {
         throw new CheckpointError(
-          `it signs root ${Buffer.from(signed.rootHash).toString("base64")}, the entries give ${Buffer.from(this.root()).toString("base64")}`,
+          `the root stored beside its note is ${base64(checkpoint.rootHash)}, the note signs ${base64(signed.rootHash)}`,
         );
       }
       this.checkpointsVerified++;
     } catch (err) {
       if (!(err instanceof CheckpointError)) throw err;
-      this.#find({ problem: `checkpoint ${checkpoint.size} does not verify: ${err.message}` });
+      this.#find({ problem: `${labelOf(checkpoint)} does not verify: ${err.message}` });
     }
   }
 
@@ -172,3 +184,5 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 const hex = (bytes: Uint8Array) => asBuffer(bytes).toString("hex");
+const base64 = (bytes: Uint8Array) => asBuffer(bytes).toString("base64");
+const labelOf = (checkpoint: SignedCheckpoint) => checkpoint.label ?? `checkpoint ${checkpoint.size}`;

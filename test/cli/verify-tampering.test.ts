@@ -1,0 +1,218 @@
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UNRESTRICTED } from "../../src/domain/access.ts";
+import { integrateQueued } from "../../src/domain/audit/audit-trail.ts";
+import { CompactRange, leafHash } from "../../src/domain/audit/merkle.ts";
+import { EventService } from "../../src/domain/event-service.ts";
+import { PageTokenCodec } from "../../src/domain/page-token.ts";
+import { testSigner } from "../support/audit.ts";
+import { storeKinds } from "../support/databases.ts";
+import { makeEvent } from "../support/events.ts";
+import { runCli, tempDir } from "./run-cli.ts";
+import { EVENTS, type LogTemplate, logTemplate, type TamperedLog, TENANT } from "./tampered-log.ts";
+
+/**
+ * `chaukas verify` against what a database superuser can do behind the server's back: change the
+ * columns queries find events by, cut the log back with its checkpoints, replace a checkpoint's
+ * stored root, switch off the write-once triggers and row-level security. On both stores.
+ */
+
+// Each test copies a database and runs the CLI in a child process: slow on a loaded 2-core machine.
+const SLOW = 120_000;
+const signer = testSigner();
+const dir = tempDir();
+afterAll(() => dir.remove());
+
+/** A saved checkpoint file as `jq -r .checkpoint.note > cp.txt` writes it: the note and a newline. */
+function savedCheckpoint(note: string, name = "cp.txt"): string {
+  const file = join(dir.path, name);
+  writeFileSync(file, `${note}\n`);
+  return file;
+}
+
+describe.each(await storeKinds())("chaukas verify on a tampered %s log", (kind) => {
+  let template: LogTemplate;
+  beforeAll(async () => {
+    template = await logTemplate(kind, signer);
+  }, SLOW);
+  afterAll(() => template.drop());
+
+  const verify = (log: TamperedLog, ...args: string[]) =>
+    runCli(["verify", "--tenant", TENANT, "--public-key", signer.verifierKey, ...log.storeArgs, ...args]);
+
+  /** A test run on a fresh copy of the log, dropped afterwards. */
+  const onACopy = (name: string, body: (log: TamperedLog) => Promise<void>) =>
+    it(
+      name,
+      async () => {
+        const log = await template.copy();
+        try {
+          await body(log);
+        } finally {
+          await log.drop();
+        }
+      },
+      SLOW,
+    );
+
+  onACopy("finds an intact log OK, with no warning, and a saved checkpoint in it", async (log) => {
+    const result = await verify(log, "--checkpoint", savedCheckpoint(template.notes.get(20n) ?? ""));
+    expect(result.stdout).toMatch(
+      new RegExp(`^OK: ${EVENTS} entries, root \\S+; 5 signed checkpoint\\(s\\) verify\n$`),
+    );
+    expect(result.code).toBe(0);
+  });
+
+  onACopy("names every column a query filters on that no longer holds what the event's payload gives", async (log) => {
+    await log.tamper(`
+      UPDATE events SET project_id = 'other' WHERE event_id = 'e1';
+      UPDATE events SET session_id = 'elsewhere' WHERE event_id = 'e2';
+      UPDATE events SET trace_id = NULL WHERE event_id = 'e3';
+      UPDATE events SET span_id = 'span-x' WHERE event_id = 'e4';
+      UPDATE events SET agent_id = 'agent-x' WHERE event_id = 'e5';
+      UPDATE events SET type = 99 WHERE event_id = 'e6';
+      UPDATE events SET status = 5 WHERE event_id = 'e7';
+      UPDATE events SET severity = 4 WHERE event_id = 'e8';
+      UPDATE events SET ts_ns = ts_ns + 1 WHERE event_id = 'e9';
+      UPDATE events SET tags = '{prod}' WHERE event_id = 'e10';
+      UPDATE events SET search = to_tsvector('simple', 'nothing') WHERE event_id = 'e11';`);
+    const result = await verify(log);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^FAILED: 11 problem\(s\) in 40 entries/);
+    const altered = (position: number, column: string, stored: string, derived: string) =>
+      expect(result.stdout).toContain(
+        `position ${position}: event e${position}'s ${column} was altered: it holds ${stored}, its payload gives ${derived}`,
+      );
+    altered(1, "project_id", '"other"', '"web"');
+    altered(2, "session_id", '"elsewhere"', '"session-1"');
+    altered(3, "trace_id", "NULL", '"trace-1"');
+    altered(4, "span_id", '"span-x"', '"span-4"');
+    altered(5, "agent_id", '"agent-x"', '"agent-1"');
+    altered(6, "type", '"99"', '"10"');
+    altered(7, "status", '"5"', '"1"');
+    altered(8, "severity", '"4"', '"2"');
+    expect(result.stdout).toMatch(/position 9: event e9's ts_ns was altered: it holds "\d+", its payload gives "\d+"/);
+    altered(10, "tags", '"{prod}"', '"{prod,eu}"');
+    altered(11, "search", `"'nothing':1"`, `"'planner':1"`);
+  });
+
+  onACopy(
+    "warns of a log cut back with all its checkpoints, and fails against a checkpoint saved before",
+    async (log) => {
+      await cutBack(log, 30);
+      const alone = await verify(log);
+      expect(alone.stdout).toMatch(/^OK: 30 entries, root \S+; 0 signed checkpoint\(s\) verify\n/);
+      expect(alone.stdout).toContain(
+        "warning: the log has 30 entries but the database holds no signed checkpoint: if a running server has not just signed them, " +
+          "checkpoints may have been removed with entries after them; check a checkpoint saved earlier with --checkpoint FILE",
+      );
+
+      const saved = await verify(log, "--checkpoint", savedCheckpoint(template.notes.get(40n) ?? ""));
+      expect(saved.code).toBe(1);
+      expect(saved.stdout).toMatch(/^FAILED: 1 problem\(s\) in 30 entries/);
+      expect(saved.stdout).toContain(
+        "the saved checkpoint (size 40) signs more entries than the log holds (30): entries were removed",
+      );
+      // A checkpoint from before the cut still verifies: the log kept its first 20 entries.
+      const older = await verify(log, "--checkpoint", savedCheckpoint(template.notes.get(20n) ?? ""));
+      expect(older.code).toBe(0);
+    },
+  );
+
+  onACopy("warns of entries after the latest stored checkpoint", async (log) => {
+    await log.tamper("DELETE FROM audit_checkpoints WHERE size = 40");
+    const result = await verify(log);
+    expect(result.stdout).toMatch(/^OK: 40 entries, root \S+; 3 signed checkpoint\(s\) verify\n/);
+    expect(result.stdout).toContain(
+      "warning: entries 30..39 are in no signed checkpoint (the latest is of size 30): if a running server",
+    );
+    expect(result.code).toBe(0);
+  });
+
+  onACopy("fails when the log's head row is gone", async (log) => {
+    await log.tamper("DELETE FROM audit_heads");
+    const result = await verify(log);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("the log's head is missing, 40 were found");
+  });
+
+  onACopy("refuses a saved checkpoint the log does not extend, or not signed by the key", async (log) => {
+    // The last event replaced by another, appended as the server would: the same size, another root.
+    await cutBack(log, EVENTS - 1);
+    const store = await log.open();
+    try {
+      const events = new EventService(store, new PageTokenCodec(randomBytes(32)));
+      await events.ingestBatch(UNRESTRICTED, [makeEvent({ tenantId: TENANT, eventId: "forged" })]);
+      await integrateQueued(store.audit);
+    } finally {
+      await store.close();
+    }
+    const alone = await verify(log);
+    expect(alone.stdout).toMatch(/^OK: 40 entries, root \S+; 0 signed checkpoint\(s\) verify\n/);
+    const forked = await verify(log, "--checkpoint", savedCheckpoint(template.notes.get(40n) ?? ""));
+    expect(forked.code).toBe(1);
+    expect(forked.stdout).toMatch(
+      /the saved checkpoint \(size 40\) does not verify: it signs root \S+, the entries give \S+/,
+    );
+
+    const foreign = testSigner();
+    const note = template.notes.get(20n) ?? "";
+    const [origin, size, root] = note.split("\n");
+    const unsigned = foreign.sign({ origin, size: BigInt(size), rootHash: Buffer.from(root, "base64") });
+    const other = await verify(log, "--checkpoint", savedCheckpoint(unsigned, "other-key.txt"));
+    expect(other.code).toBe(1);
+    expect(other.stdout).toMatch(/the saved checkpoint \(size 20\) does not verify: note has no signature by /);
+  });
+
+  onACopy("fails when a checkpoint's stored root is not the one its note signs", async (log) => {
+    await log.tamper(`UPDATE audit_checkpoints SET root_hash = sha256(root_hash) WHERE size = 40`);
+    const result = await verify(log);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(
+      /checkpoint 40 does not verify: the root stored beside its note is \S+, the note signs \S+/,
+    );
+  });
+
+  onACopy("reports write-once triggers and row-level security switched off", async (log) => {
+    await log.tamper(`
+      ALTER TABLE events DISABLE TRIGGER events_append_only;
+      ALTER TABLE audit_leaves ENABLE REPLICA TRIGGER audit_leaves_no_truncate;
+      DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints;
+      ALTER TABLE audit_nodes NO FORCE ROW LEVEL SECURITY;
+      ALTER TABLE ingest_queue DISABLE ROW LEVEL SECURITY;`);
+    const result = await verify(log);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^FAILED: 5 problem\(s\) in 40 entries/);
+    for (const line of [
+      "the write-once trigger events_append_only on events is disabled: its rows can be changed or removed",
+      "the write-once trigger audit_leaves_no_truncate on audit_leaves is enabled only for replication sessions",
+      "the write-once trigger audit_checkpoints_append_only on audit_checkpoints is missing",
+      "tenant isolation on audit_nodes is weakened: row-level security is not forced on the table's owner",
+      "tenant isolation on ingest_queue is off: row-level security is disabled",
+    ])
+      expect(result.stdout).toContain(line);
+  });
+});
+
+/**
+ * Removes the log's entries from `size` on with their events and every checkpoint, and sets its
+ * head to what the remaining entries give: the log as it would be had they never been stored.
+ */
+async function cutBack(log: TamperedLog, size: number): Promise<void> {
+  const leaves = await log.query<{ content_hash: Uint8Array }>(
+    "SELECT content_hash FROM audit_leaves WHERE tenant_id = $1 AND position < $2 ORDER BY position",
+    [TENANT, size],
+  );
+  const range = CompactRange.empty();
+  for (const leaf of leaves) range.append(leafHash(leaf.content_hash));
+  const hex = (bytes: Uint8Array) => `'\\x${Buffer.from(bytes).toString("hex")}'::bytea`;
+  await log.tamper(`
+    DELETE FROM events WHERE event_id IN (SELECT event_id FROM audit_leaves WHERE position >= ${size});
+    DELETE FROM audit_leaves WHERE position >= ${size};
+    DELETE FROM audit_nodes WHERE (index + 1) * power(2, level) > ${size};
+    DELETE FROM audit_checkpoints;
+    UPDATE audit_heads SET size = ${size}, compact_range = ${hex(Buffer.concat(range.hashes))},
+      last_content_hash = ${hex(leaves[size - 1].content_hash)};`);
+}
