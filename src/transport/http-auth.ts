@@ -6,24 +6,39 @@ declare module "fastify" {
   interface FastifyRequest {
     /** The authenticated caller; set for every route not marked `config: { public: true }`. */
     principal?: Principal;
+    /** Why an RPC is refused; its Connect handler answers it before reading the body (service/auth.ts). */
+    refusal?: Error;
   }
   interface FastifyContextConfig {
-    /** Served without a key (health probes, the OpenAPI document). */
+    /** Served without a key (health probes, the OpenAPI document, Healthz, GetPublicKey). */
     public?: boolean;
+    /** A Connect route (Connect, gRPC, gRPC-Web), whose refusals need that protocol's answer. */
+    rpc?: boolean;
   }
 }
 
-/** Authenticates the plain HTTP routes of this plugin, as the Connect interceptor does for RPCs. */
-export function httpAuth(app: FastifyInstance, authenticator: Authenticator): void {
+/**
+ * The one gate in front of every route, RPCs included: checks the API key from the headers in
+ * `onRequest`, before any body byte is read. Plain routes are refused through their JSON error handler (http-errors.ts); an RPC's refusal
+ * is handed to its Connect handler, which answers it in the request's protocol, still unread.
+ */
+export function requestGate(app: FastifyInstance, authenticator: Authenticator): void {
   app.decorateRequest("principal", undefined);
-  // onRequest: a caller without a valid key is refused before its body is read or parsed.
+  app.decorateRequest("refusal", undefined);
   app.addHook("onRequest", async (request) => {
-    if (request.routeOptions.config.public) return;
-    const apiKey = request.headers["x-api-key"];
-    request.principal = await authenticator.authenticate({
-      authorization: request.headers.authorization,
-      apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey,
-    });
+    const { config } = request.routeOptions;
+    try {
+      if (!config.public) {
+        const apiKey = request.headers["x-api-key"];
+        request.principal = await authenticator.authenticate({
+          authorization: request.headers.authorization,
+          apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey,
+        });
+      }
+    } catch (err) {
+      if (!config.rpc) throw err;
+      request.refusal = err as Error;
+    }
   });
 }
 

@@ -1,4 +1,11 @@
-import { Code, ConnectError, createContextKey, createContextValues, type Interceptor } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  createContextKey,
+  createContextValues,
+  type HandlerContext,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
 
@@ -56,10 +63,23 @@ export function rpcLogging(app: FastifyInstance) {
     }
   };
 
+  /** Wraps Connect's request gate, so the RPCs it refuses unread are logged with their code too. */
+  const gated =
+    (gate: (ctx: HandlerContext) => Promise<void>) =>
+    async (ctx: HandlerContext): Promise<void> => {
+      try {
+        await gate(ctx);
+      } catch (err) {
+        const outcome = ctx.values.get(outcomeKey);
+        if (outcome) outcome.code = codeToString(ConnectError.from(err).code);
+        throw err;
+      }
+    };
+
   const contextValues = (request: FastifyRequest) =>
     createContextValues().set(outcomeKey, outcomes.get(request)).set(loggerKey, request.log);
 
-  return { interceptor, contextValues };
+  return { interceptor, gated, contextValues };
 }
 
 const loggerKey = createContextKey<FastifyBaseLogger | undefined>(undefined);
