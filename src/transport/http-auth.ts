@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Principal } from "../domain/access.ts";
 import type { Authenticator } from "../domain/authenticator.ts";
+import { type BodyBudget, bodyBytesOf } from "./body-budget.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -17,16 +18,34 @@ declare module "fastify" {
   }
 }
 
+export interface RequestGateOptions {
+  authenticator: Authenticator;
+  bodyBudget: BodyBudget;
+  maxBodyBytes: number;
+}
+
 /**
- * The one gate in front of every route, RPCs included: checks the API key from the headers in
- * `onRequest`, before any body byte is read. Plain routes are refused through their JSON error handler (http-errors.ts); an RPC's refusal
+ * The one gate in front of every route, RPCs included: checks the API key from the headers, then
+ * reserves the request's body bytes in the budget, all in `onRequest`, before any body byte is
+ * read. Plain routes are refused through their JSON error handler (http-errors.ts); an RPC's refusal
  * is handed to its Connect handler, which answers it in the request's protocol, still unread.
  */
-export function requestGate(app: FastifyInstance, authenticator: Authenticator): void {
+export function requestGate(
+  app: FastifyInstance,
+  { authenticator, bodyBudget, maxBodyBytes }: RequestGateOptions,
+): void {
   app.decorateRequest("principal", undefined);
   app.decorateRequest("refusal", undefined);
-  app.addHook("onRequest", async (request) => {
+  app.addHook("onRequest", async (request, reply) => {
     const { config } = request.routeOptions;
+    // 'close' comes when the answer is done and when the request is aborted, whatever happened;
+    // listened to before authenticating, which may wait, so an abort meanwhile is seen too.
+    let closed = false;
+    let release = () => {};
+    reply.raw.once("close", () => {
+      closed = true;
+      release();
+    });
     try {
       if (!config.public) {
         const apiKey = request.headers["x-api-key"];
@@ -35,6 +54,7 @@ export function requestGate(app: FastifyInstance, authenticator: Authenticator):
           apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey,
         });
       }
+      if (!closed) release = bodyBudget.reserve(bodyBytesOf(request.raw, maxBodyBytes));
     } catch (err) {
       if (!config.rpc) throw err;
       request.refusal = err as Error;

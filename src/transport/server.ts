@@ -16,6 +16,7 @@ import { clientServiceHandlers } from "../service/client-service.ts";
 import { serverServiceHandlers } from "../service/server-service.ts";
 import { wireIngestRoutes } from "../service/wire-ingest.ts";
 import { binaryBodiesOnly, rpcCodecConstraint } from "./binary-rpc.ts";
+import type { BodyBudget } from "./body-budget.ts";
 import { ANSWER_COMPRESSIONS } from "./compression.ts";
 import { requestGate } from "./http-auth.ts";
 import { httpErrorHandler } from "./http-errors.ts";
@@ -28,6 +29,8 @@ export interface ServerOptions {
   /** Checkpoints and proofs of the audit trail, served by chaukas.backend.v1.AuditService. */
   audit: AuditTrail;
   maxBodyBytes: number;
+  /** Bounds the bytes of request bodies held in memory at once, across all requests. */
+  bodyBudget: BodyBudget;
   corsOrigins: string[];
   tls?: OnePortOptions["tls"];
   shutdownTimeoutMs: number;
@@ -73,7 +76,11 @@ export async function buildServer(events: EventService, options: ServerOptions):
   const logging = rpcLogging(app);
   // After CORS, which answers preflights itself; the root error handler answers unknown paths.
   httpErrorHandler(app);
-  requestGate(app, options.authenticator);
+  requestGate(app, {
+    authenticator: options.authenticator,
+    bodyBudget: options.bodyBudget,
+    maxBodyBytes: options.maxBodyBytes,
+  });
   const connectOptions = {
     readMaxBytes: options.maxBodyBytes,
     acceptCompression: ANSWER_COMPRESSIONS,
