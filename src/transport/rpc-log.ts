@@ -1,6 +1,7 @@
 import {
   Code,
   ConnectError,
+  type ContextValues,
   createContextKey,
   createContextValues,
   type HandlerContext,
@@ -50,15 +51,7 @@ export function rpcLogging(app: FastifyInstance) {
       if (outcome) outcome.code = "ok";
       return res;
     } catch (err) {
-      const connectError = ConnectError.from(err);
-      if (outcome) outcome.code = codeToString(connectError.code);
-      const log = req.contextValues.get(loggerKey);
-      if (connectError.code === Code.Internal || connectError.code === Code.Unknown) {
-        log?.error({ err, procedure: req.url }, "rpc failed with an internal error");
-      } else if (connectError.code === Code.ResourceExhausted) {
-        // The message carries the bound and the pressure that made ingest refuse this request.
-        log?.warn({ procedure: req.url, reason: connectError.rawMessage }, "ingest refused: over the ingest bound");
-      }
+      recordFailure(req.contextValues, req.url, err);
       throw err;
     }
   };
@@ -70,8 +63,7 @@ export function rpcLogging(app: FastifyInstance) {
       try {
         await gate(ctx);
       } catch (err) {
-        const outcome = ctx.values.get(outcomeKey);
-        if (outcome) outcome.code = codeToString(ConnectError.from(err).code);
+        recordFailure(ctx.values, ctx.url, err);
         throw err;
       }
     };
@@ -83,3 +75,17 @@ export function rpcLogging(app: FastifyInstance) {
 }
 
 const loggerKey = createContextKey<FastifyBaseLogger | undefined>(undefined);
+
+/** Notes a failed RPC's code for its log line; logs internal errors with their cause, and overload refusals. */
+function recordFailure(values: ContextValues, procedure: string, err: unknown): void {
+  const connectError = ConnectError.from(err);
+  const outcome = values.get(outcomeKey);
+  if (outcome) outcome.code = codeToString(connectError.code);
+  const log = values.get(loggerKey);
+  if (connectError.code === Code.Internal || connectError.code === Code.Unknown) {
+    log?.error({ err, procedure }, "rpc failed with an internal error");
+  } else if (connectError.code === Code.ResourceExhausted) {
+    // The message carries the bound and the pressure that made ingest refuse this request.
+    log?.warn({ procedure, reason: connectError.rawMessage }, "ingest refused: over the ingest bound");
+  }
+}
