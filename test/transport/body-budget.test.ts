@@ -1,3 +1,4 @@
+import http from "node:http";
 import http2 from "node:http2";
 import { create, toBinary, toJson } from "@bufbuild/protobuf";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -139,6 +140,23 @@ describe("the plain routes", () => {
 });
 
 describe("bytes are given back however a request ends", () => {
+  it("when it is answered on a keep-alive connection that stays open", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const body = jsonBatch(A_BYTES);
+    const status = await new Promise<number>((resolve, reject) => {
+      const headers = { "content-type": "application/json", "content-length": body.length };
+      const req = http.request(`${server.baseUrl}${BATCH}`, { method: "POST", agent, headers }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+    expect(status).toBe(200);
+    await until(() => budget.reservedBytes === 0, "given back the answered request's bytes");
+    agent.destroy();
+  });
+
   it("when the client goes away in the middle of the body", async () => {
     const held = await holdH1(BATCH, "application/json", jsonBatch(A_BYTES));
     expect(budget.reservedBytes).toBe(A_BYTES);
