@@ -17,6 +17,7 @@ import { toEventRecord } from "../src/domain/event-record.ts";
 import { eventViolations } from "../src/domain/event-rules.ts";
 import { ALL_TENANTS, type EventRecord } from "../src/store/event-store.ts";
 import { openEventStore } from "../src/store/open-store.ts";
+import { BURST_TARGET_GROWTH_MIB, type BurstResult, burstTable, measureBurst } from "./burst.ts";
 import { copyChunk, encodeCopy, prepareCopyConnection } from "./copy.ts";
 import { BIG_TENANT, type CorpusOptions, corpusEvents, DEFAULT_CORPUS, Random, sessions } from "./corpus.ts";
 import {
@@ -52,7 +53,9 @@ postgres://postgres@127.0.0.1:5432/postgres), measures, drops it, prints a table
   --grpc-streams N       concurrent calls per connection (default 2; 4 for single events)
   --sdk-clients N        concurrent SDK clients, one keep-alive connection each (default 8)
   --only LIST            comma-separated parts: ceiling,ingest,audit-off,tax,query,embedded (default
-                         all of these), and soak: sustained gRPC batch ingest, RSS sampled every 10 s
+                         all of these), and soak: sustained gRPC batch ingest, RSS sampled every 10 s,
+                         and burst: 300 concurrent ~3.9 MB Connect JSON batches, without and with a key,
+                         on each store (bench/burst.ts: RSS growth and Healthz p99)
   --soak-seconds N       how long the soak runs (default 600)
   --deep-page-size N     page_size while walking to page 1000 of a tenant's stream (default 10)
   --render FILE.json     measure nothing: print an earlier run's tables (targets judged again)
@@ -98,7 +101,7 @@ interface Options {
 
 const PARTS = ["ceiling", "ingest", "audit-off", "tax", "query", "embedded"];
 /** Parts only `--only` runs: they take minutes of machine time on purpose. */
-const OPT_IN_PARTS = ["soak"];
+const OPT_IN_PARTS = ["soak", "burst"];
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -860,6 +863,23 @@ async function main(): Promise<void> {
 
     if (o.parts.has("soak")) results.soak = await soakRun(o, events, db, tmp);
 
+    if (o.parts.has("burst")) {
+      const burst = await measureBurst(
+        {
+          requests: o.tiny ? 20 : 300,
+          bodyBytes: o.tiny ? 500_000 : 3_900_000,
+          stores: ["embedded", "postgres"],
+          keys: ["none", "valid"],
+          databaseUrl: o.databaseUrl,
+          serverLogLevel: o.serverLogLevel,
+          serverFlags: [],
+        },
+        log,
+      );
+      results.burst = burst;
+      console.log(burstTable(burst));
+    }
+
     if (o.parts.has("tax")) {
       await db.reset("events");
       const server = await startServer({
@@ -986,6 +1006,7 @@ interface Report {
   ceiling?: Awaited<ReturnType<typeof ceilingRuns>>;
   ingest?: Record<string, IngestResult>;
   soak?: Awaited<ReturnType<typeof soakRun>>;
+  burst?: BurstResult[];
   /** The same ingest with --disable-audit-trail. */
   ingestAuditOff?: Record<string, IngestResult>;
   embedded?: Record<string, IngestResult>;
@@ -1107,6 +1128,13 @@ function targets(r: Report): Report["targets"] {
       target: `memory flat under sustained load (${r.soak.seconds} s, ${thousands(r.soak.events)} events)`,
       measured: `peak RSS ${early} MiB in minute 2, ${late} MiB in the last minute`,
       met: met(early > 0 ? late <= early * 1.1 : undefined),
+    });
+  }
+  for (const b of r.burst ?? []) {
+    out.push({
+      target: `burst of ${b.requests} large requests, ${b.keyed ? "with" : "without"} a key (${b.store}): RSS grows < ${BURST_TARGET_GROWTH_MIB} MiB, Healthz answers`,
+      measured: `+${b.peakRssGrowthMib} MiB over ${b.rssBeforeMib} MiB; Healthz p99 ${b.healthz.p99Ms} ms (${b.healthz.count} answered, ${b.healthz.failed} failed)`,
+      met: met(b.peakRssGrowthMib < BURST_TARGET_GROWTH_MIB && b.healthz.count > 0),
     });
   }
   const rss = [...Object.values(r.ingest ?? {}).map((x) => x.peakRssMb), ...(r.query ? [r.query.peakRssMb] : [])];

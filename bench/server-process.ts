@@ -19,6 +19,8 @@ export interface ServerStart {
   nodeFlags?: string[];
   /** Extra server flags, e.g. `--disable-audit-trail`. */
   serverFlags?: string[];
+  /** Check API keys (the first admin key is written to `<data dir>/admin-key`); default: without keys. */
+  keys?: boolean;
 }
 
 /**
@@ -37,7 +39,7 @@ const START = (() => {
 
 /**
  * The server as `npm start` runs it, in its own process (`node dist/src/main.js`), on a free loopback
- * port, without keys (--insecure-no-auth, allowed on 127.0.0.1) and without the per-key rate limit.
+ * port, without keys unless asked (--insecure-no-auth, allowed on 127.0.0.1) and without the per-key rate limit.
  * Its logs go to a file, so reading them costs the bench nothing while it measures.
  */
 export class ServerProcess {
@@ -63,7 +65,7 @@ export class ServerProcess {
       "127.0.0.1",
       "--port",
       "0",
-      "--insecure-no-auth",
+      ...(options.keys ? [] : ["--insecure-no-auth"]),
       "--rate-limit",
       "0",
     ];

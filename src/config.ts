@@ -20,6 +20,7 @@ export interface Config {
   sdkPathPrefix: string;
   maxInflightEvents: number;
   maxIngestHeapMb?: number;
+  maxInflightBodyMb: number;
   insecureNoAuth: boolean;
   rateLimit: number;
   failedAuthLimit: number;
@@ -195,6 +196,15 @@ export const SETTINGS: readonly Setting[] = [
       "Ingest bound: refuse ingest while the JS heap holds more than this many MiB. Default: 3/4 of Node's heap limit.",
   },
   {
+    key: "maxInflightBodyMb",
+    flag: "max-inflight-body-mb",
+    env: "CHAUKAS_MAX_INFLIGHT_BODY_MB",
+    defaultValue: "64",
+    parse: positiveInt,
+    description:
+      'Most MiB of request bodies held in memory at once, across all requests. A request reserves its Content-Length (the whole `--max-body-bytes` when undeclared or compressed) before its body is read; past the bound it is refused unread (HTTP 503 "high memory usage" / `resource_exhausted`) with Retry-After.',
+  },
+  {
     key: "rateLimit",
     flag: "rate-limit",
     env: "CHAUKAS_RATE_LIMIT",
@@ -295,6 +305,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   }
   if (result.migrateDatabaseUrl && !result.databaseUrl) {
     throw new ConfigError("--migrate-database-url needs --database-url: the embedded database has one role");
+  }
+  // A body the budget cannot hold would be refused however often it is retried.
+  if (result.maxInflightBodyMb * 1024 * 1024 < result.maxBodyBytes) {
+    throw new ConfigError("--max-inflight-body-mb must hold at least one body of --max-body-bytes");
   }
   return result;
 }

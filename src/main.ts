@@ -15,6 +15,7 @@ import { RateLimiter } from "./domain/rate-limiter.ts";
 import { DataDirLockedError } from "./store/data-dir-lock.ts";
 import { openEventStore } from "./store/open-store.ts";
 import { SchemaBehindError } from "./store/serving-role.ts";
+import { BodyBudget } from "./transport/body-budget.ts";
 import { buildServer } from "./transport/server.ts";
 
 /** Starts the server from flags and environment; stops gracefully on SIGTERM/SIGINT. */
@@ -62,7 +63,11 @@ async function main(): Promise<void> {
     maxInFlightEvents: config.maxInflightEvents,
     maxHeapBytes: config.maxIngestHeapMb ? config.maxIngestHeapMb * 1024 * 1024 : defaultMaxHeapBytes(),
   });
-  log.info({ ingestBounds: gate.options }, "ingest is refused past these bounds");
+  const bodyBudget = new BodyBudget(config.maxInflightBodyMb * 1024 * 1024);
+  log.info(
+    { ingestBounds: gate.options, maxInflightBodyBytes: bodyBudget.maxBytes },
+    "ingest is refused past these bounds",
+  );
   const events = new EventService(store, new PageTokenCodec(pageTokenKey), {
     gate,
     rbac: authenticator.enforced,
@@ -75,6 +80,7 @@ async function main(): Promise<void> {
     audit,
     authenticator,
     maxBodyBytes: config.maxBodyBytes,
+    bodyBudget,
     corsOrigins: config.corsOrigins,
     tls:
       config.tlsCertFile && config.tlsKeyFile

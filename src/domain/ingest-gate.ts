@@ -1,4 +1,5 @@
 import { getHeapStatistics } from "node:v8";
+import { releaseOnce } from "./release-once.ts";
 
 const HEAP_SAMPLE_MS = 50;
 
@@ -55,12 +56,9 @@ export class IngestGate {
       );
     }
     this.#inFlightEvents += events;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
+    return releaseOnce(() => {
       this.#inFlightEvents -= events;
-    };
+    });
   }
 
   pressure(): IngestPressure {

@@ -1,13 +1,13 @@
-import { type ContextValues, createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import { type ContextValues, createContextKey, type HandlerContext } from "@connectrpc/connect";
+import type { FastifyRequest, RouteOptions } from "fastify";
 import type { Principal } from "../domain/access.ts";
-import type { Authenticator } from "../domain/authenticator.ts";
 import { UnauthenticatedError } from "../domain/errors.ts";
 import { mapDomainErrors } from "./connect-errors.ts";
 
-/** The authenticated caller of an RPC, set by the auth interceptor. */
+/** The authenticated caller of an RPC, from the request gate (transport/http-auth.ts). */
 const principalKey = createContextKey<Principal | undefined>(undefined, { description: "authenticated caller" });
-/** The address an RPC came from (server.ts sets it), for the limit on failed authentications. */
-export const clientAddressKey = createContextKey<string | undefined>(undefined, { description: "client address" });
+/** Why the request gate refused this RPC. */
+const refusalKey = createContextKey<Error | undefined>(undefined, { description: "refusal" });
 
 /**
  * RPCs anyone may call: load-balancer probes must not need a key, and an auditor the checkpoint
@@ -15,24 +15,34 @@ export const clientAddressKey = createContextKey<string | undefined>(undefined, 
  */
 const PUBLIC_METHODS = new Set(["Healthz", "GetPublicKey"]);
 
-/** Authenticates every RPC but Healthz from `Authorization: Bearer` or `X-Api-Key`. */
-export function authInterceptor(authenticator: Authenticator): Interceptor {
-  return (next) => async (req) => {
-    if (!PUBLIC_METHODS.has(req.method.name)) {
-      const principal = await mapDomainErrors(() =>
-        authenticator.authenticate({
-          authorization: req.header.get("authorization"),
-          apiKey: req.header.get("x-api-key"),
-          clientAddress: req.contextValues.get(clientAddressKey),
-        }),
-      );
-      req.contextValues.set(principalKey, principal);
-    }
-    return next(req);
-  };
+/**
+ * An onRoute hook for the Connect plugins' routes (`/<service>/<method>`): marks them as RPCs, and
+ * those of PUBLIC_METHODS as public, for the request gate.
+ */
+export function markRpcRoute(route: RouteOptions): void {
+  const method = route.url.slice(route.url.lastIndexOf("/") + 1);
+  route.config = { ...route.config, rpc: true, public: PUBLIC_METHODS.has(method) };
 }
 
-/** The caller of this RPC. Refuses (rather than defaulting to anyone) if the interceptor did not run. */
+/** Carries the request gate's outcome (caller or refusal) from the Fastify request into the RPC's context. */
+export function withGateOutcome(request: FastifyRequest, values: ContextValues): ContextValues {
+  return values.set(principalKey, request.principal).set(refusalKey, request.refusal);
+}
+
+/**
+ * Connect's request gate, run before the body is received: answers the request gate's refusal
+ * (unauthenticated, resource_exhausted) in the RPC's protocol, so a refused RPC is never read.
+ */
+export async function answerRefusal(ctx: HandlerContext): Promise<void> {
+  const refusal = ctx.values.get(refusalKey);
+  if (refusal) {
+    await mapDomainErrors(async () => {
+      throw refusal;
+    });
+  }
+}
+
+/** The caller of this RPC. Refuses (rather than defaulting to anyone) if the request gate did not run. */
 export function principalOf(ctx: HandlerContext | { values: ContextValues }): Principal {
   const principal = ctx.values.get(principalKey);
   if (!principal) throw new UnauthenticatedError("not authenticated");

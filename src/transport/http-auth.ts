@@ -1,30 +1,65 @@
 import type { FastifyInstance } from "fastify";
 import type { Principal } from "../domain/access.ts";
 import type { Authenticator } from "../domain/authenticator.ts";
+import { type BodyBudget, bodyBytesOf } from "./body-budget.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
     /** The authenticated caller; set for every route not marked `config: { public: true }`. */
     principal?: Principal;
+    /** Why an RPC is refused; its Connect handler answers it before reading the body (service/auth.ts). */
+    refusal?: Error;
   }
   interface FastifyContextConfig {
-    /** Served without a key (health probes, the OpenAPI document). */
+    /** Served without a key (health probes, the OpenAPI document, Healthz, GetPublicKey). */
     public?: boolean;
+    /** A Connect route (Connect, gRPC, gRPC-Web), whose refusals need that protocol's answer. */
+    rpc?: boolean;
   }
 }
 
-/** Authenticates the plain HTTP routes of this plugin, as the Connect interceptor does for RPCs. */
-export function httpAuth(app: FastifyInstance, authenticator: Authenticator): void {
+export interface RequestGateOptions {
+  authenticator: Authenticator;
+  bodyBudget: BodyBudget;
+  maxBodyBytes: number;
+}
+
+/**
+ * The one gate in front of every route, RPCs included: checks the API key from the headers, then
+ * reserves the request's body bytes in the budget, all in `onRequest`, before any body byte is
+ * read. Plain routes are refused through their JSON error handler (http-errors.ts); an RPC's refusal
+ * is handed to its Connect handler, which answers it in the request's protocol, still unread.
+ */
+export function requestGate(
+  app: FastifyInstance,
+  { authenticator, bodyBudget, maxBodyBytes }: RequestGateOptions,
+): void {
   app.decorateRequest("principal", undefined);
-  // onRequest: a caller without a valid key is refused before its body is read or parsed.
-  app.addHook("onRequest", async (request) => {
-    if (request.routeOptions.config.public) return;
-    const apiKey = request.headers["x-api-key"];
-    request.principal = await authenticator.authenticate({
-      authorization: request.headers.authorization,
-      apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey,
-      clientAddress: request.ip,
+  app.decorateRequest("refusal", undefined);
+  app.addHook("onRequest", async (request, reply) => {
+    const { config } = request.routeOptions;
+    // 'close' comes when the answer is done and when the request is aborted, whatever happened;
+    // listened to before authenticating, which may wait, so an abort meanwhile is seen too.
+    let closed = false;
+    let release = () => {};
+    reply.raw.once("close", () => {
+      closed = true;
+      release();
     });
+    try {
+      if (!config.public) {
+        const apiKey = request.headers["x-api-key"];
+        request.principal = await authenticator.authenticate({
+          authorization: request.headers.authorization,
+          apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey,
+          clientAddress: request.ip,
+        });
+      }
+      if (!closed) release = bodyBudget.reserve(bodyBytesOf(request.raw, maxBodyBytes));
+    } catch (err) {
+      if (!config.rpc) throw err;
+      request.refusal = err as Error;
+    }
   });
 }
 

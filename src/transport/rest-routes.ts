@@ -2,12 +2,11 @@ import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import type { FastifyInstance } from "fastify";
 import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { CapabilitiesSchema, QueryRequestSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
-import type { Authenticator } from "../domain/authenticator.ts";
 import { type FieldViolation, InvalidArgumentError } from "../domain/errors.ts";
 import { fromStoredEvent } from "../domain/event-record.ts";
 import type { EventService, RejectedEvent } from "../domain/event-service.ts";
 import { eventFromRestJson, eventToRestJson, fromRestJson, toRestJson } from "../domain/formats/rest-json.ts";
-import { httpAuth, principalOfRequest } from "./http-auth.ts";
+import { principalOfRequest } from "./http-auth.ts";
 import { httpErrorHandler } from "./http-errors.ts";
 import { openApiDocument } from "./openapi.ts";
 
@@ -18,12 +17,8 @@ const REQUIRED_EVENT_PROPERTIES = ["event_id", "type", "status", "timestamp", "s
  * The spec's public REST API ("Chaukas Public API" 1.0.5) in its own JSON shape (see
  * domain/formats/rest-json.ts), and the OpenAPI document that describes it at /openapi.json.
  */
-export async function restRoutes(
-  app: FastifyInstance,
-  { events, authenticator }: { events: EventService; authenticator: Authenticator },
-): Promise<void> {
+export async function restRoutes(app: FastifyInstance, { events }: { events: EventService }): Promise<void> {
   httpErrorHandler(app);
-  httpAuth(app, authenticator);
 
   const openApi = openApiDocument();
   app.get("/openapi.json", { config: { public: true } }, async () => openApi);

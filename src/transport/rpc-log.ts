@@ -1,4 +1,12 @@
-import { Code, ConnectError, createContextKey, createContextValues, type Interceptor } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  createContextKey,
+  createContextValues,
+  type HandlerContext,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
 
@@ -43,29 +51,27 @@ export function rpcLogging(app: FastifyInstance) {
       if (outcome) outcome.code = "ok";
       return res;
     } catch (err) {
-      const connectError = ConnectError.from(err);
-      if (outcome) outcome.code = codeToString(connectError.code);
-      const log = req.contextValues.get(loggerKey);
-      if (connectError.code === Code.Internal || connectError.code === Code.Unknown) {
-        log?.error({ err, procedure: pathOf(req.url) }, "rpc failed with an internal error");
-      } else if (connectError.code === Code.ResourceExhausted) {
-        // The message carries the bound and the pressure that made ingest refuse this request.
-        log?.warn(
-          { procedure: pathOf(req.url), reason: connectError.rawMessage },
-          "ingest refused: over the ingest bound",
-        );
-      } else if (connectError.code === Code.Unavailable) {
-        // The answer says only that the database cannot serve; the log keeps its own error.
-        log?.warn({ err, procedure: pathOf(req.url) }, "rpc failed: the database is unavailable");
-      }
+      recordFailure(req.contextValues, req.url, err);
       throw err;
     }
   };
 
+  /** Wraps Connect's request gate, so the RPCs it refuses unread are logged with their code too. */
+  const gated =
+    (gate: (ctx: HandlerContext) => Promise<void>) =>
+    async (ctx: HandlerContext): Promise<void> => {
+      try {
+        await gate(ctx);
+      } catch (err) {
+        recordFailure(ctx.values, ctx.url, err);
+        throw err;
+      }
+    };
+
   const contextValues = (request: FastifyRequest) =>
     createContextValues().set(outcomeKey, outcomes.get(request)).set(loggerKey, request.log);
 
-  return { interceptor, contextValues };
+  return { interceptor, gated, contextValues };
 }
 
 const loggerKey = createContextKey<FastifyBaseLogger | undefined>(undefined);
@@ -74,4 +80,25 @@ const loggerKey = createContextKey<FastifyBaseLogger | undefined>(undefined);
 function pathOf(url: string): string {
   const end = url.search(/[?#]/);
   return end === -1 ? url : url.slice(0, end);
+}
+
+/**
+ * Notes a failed RPC's code for its log line; logs internal errors with their cause, overload
+ * refusals, and database outages with the database's own error.
+ */
+function recordFailure(values: ContextValues, url: string, err: unknown): void {
+  const procedure = pathOf(url);
+  const connectError = ConnectError.from(err);
+  const outcome = values.get(outcomeKey);
+  if (outcome) outcome.code = codeToString(connectError.code);
+  const log = values.get(loggerKey);
+  if (connectError.code === Code.Internal || connectError.code === Code.Unknown) {
+    log?.error({ err, procedure }, "rpc failed with an internal error");
+  } else if (connectError.code === Code.ResourceExhausted) {
+    // The message carries the bound and the pressure that made ingest refuse this request.
+    log?.warn({ procedure, reason: connectError.rawMessage }, "ingest refused: over the ingest bound");
+  } else if (connectError.code === Code.Unavailable) {
+    // The answer says only that the database cannot serve; the log keeps its own error.
+    log?.warn({ err, procedure }, "rpc failed: the database is unavailable");
+  }
 }

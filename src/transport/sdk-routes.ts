@@ -2,16 +2,14 @@ import { type DescMessage, fromBinary, fromJson, type JsonValue, type MessageSha
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { IngestEventBatchWireSchema } from "../../gen/chaukas/backend/v1/ingest_wire_pb.ts";
 import { IngestEventBatchRequestSchema, IngestEventRequestSchema } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
-import type { Authenticator } from "../domain/authenticator.ts";
 import { InvalidArgumentError } from "../domain/errors.ts";
 import type { EventService } from "../domain/event-service.ts";
 import { jsonRegistry } from "../domain/formats/registry.ts";
-import { httpAuth, principalOfRequest } from "./http-auth.ts";
+import { principalOfRequest } from "./http-auth.ts";
 import { httpErrorHandler } from "./http-errors.ts";
 
 export interface SdkRoutesOptions {
   events: EventService;
-  authenticator: Authenticator;
 }
 
 const PROTOBUF_TYPES = ["application/x-protobuf", "application/protobuf", "application/octet-stream"];
@@ -22,10 +20,9 @@ const PROTOBUF_TYPES = ["application/x-protobuf", "application/protobuf", "appli
  * IngestEventBatchRequest. The same messages are accepted as protobuf JSON. Register it with
  * Fastify's `prefix` to serve an endpoint such as `https://host/api`.
  */
-export async function sdkRoutes(app: FastifyInstance, { events, authenticator }: SdkRoutesOptions): Promise<void> {
+export async function sdkRoutes(app: FastifyInstance, { events }: SdkRoutesOptions): Promise<void> {
   app.addContentTypeParser(PROTOBUF_TYPES, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
   httpErrorHandler(app);
-  httpAuth(app, authenticator);
 
   app.post("/events", async (request) => {
     const { event } = decodeBody(IngestEventRequestSchema, request);

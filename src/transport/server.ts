@@ -11,13 +11,16 @@ import type { Authenticator } from "../domain/authenticator.ts";
 import type { EventService } from "../domain/event-service.ts";
 import { jsonRegistry } from "../domain/formats/registry.ts";
 import { auditServiceHandlers } from "../service/audit-service.ts";
-import { authInterceptor, clientAddressKey } from "../service/auth.ts";
+import { answerRefusal, markRpcRoute, withGateOutcome } from "../service/auth.ts";
 import { clientServiceHandlers } from "../service/client-service.ts";
 import { serverServiceHandlers } from "../service/server-service.ts";
 import { wireIngestRoutes } from "../service/wire-ingest.ts";
 import { binaryBodiesOnly, rpcCodecConstraint } from "./binary-rpc.ts";
+import type { BodyBudget } from "./body-budget.ts";
 import { ANSWER_COMPRESSIONS } from "./compression.ts";
 import { checkEnvelopeFlags } from "./envelope-flags.ts";
+import { requestGate } from "./http-auth.ts";
+import { httpErrorHandler } from "./http-errors.ts";
 import { createOnePortServer, type OnePortOptions, type RequestHandler } from "./one-port.ts";
 import { restRoutes } from "./rest-routes.ts";
 import { rpcLogging } from "./rpc-log.ts";
@@ -27,10 +30,12 @@ export interface ServerOptions {
   /** Checkpoints and proofs of the audit trail, served by chaukas.backend.v1.AuditService. */
   audit: AuditTrail;
   maxBodyBytes: number;
+  /** Bounds the bytes of request bodies held in memory at once, across all requests. */
+  bodyBudget: BodyBudget;
   corsOrigins: string[];
   tls?: OnePortOptions["tls"];
   shutdownTimeoutMs: number;
-  /** Checks API keys on every route but health probes (NO_AUTH with --insecure-no-auth). */
+  /** Checks API keys on every route but the public ones (NO_AUTH with --insecure-no-auth). */
   authenticator: Authenticator;
   /** Where the Python SDK's `/events` routes live, e.g. `/api`; empty for the root. */
   sdkPathPrefix: string;
@@ -71,36 +76,46 @@ export async function buildServer(events: EventService, options: ServerOptions):
 
   const logging = rpcLogging(app);
   checkEnvelopeFlags(app);
+  // After CORS, which answers preflights itself; the root error handler answers unknown paths.
+  httpErrorHandler(app);
+  requestGate(app, {
+    authenticator: options.authenticator,
+    bodyBudget: options.bodyBudget,
+    maxBodyBytes: options.maxBodyBytes,
+  });
   const connectOptions = {
     readMaxBytes: options.maxBodyBytes,
     acceptCompression: ANSWER_COMPRESSIONS,
     // Unknown JSON fields and enum names are refused rather than silently dropped: an unknown
     // severity must not be stored as UNSPECIFIED and answered "accepted".
     jsonOptions: { registry: jsonRegistry, ignoreUnknownFields: false },
-    // Logging outermost, so refused calls are logged with their code too.
-    interceptors: [logging.interceptor, authInterceptor(options.authenticator)],
-    contextValues: (request: FastifyRequest) => logging.contextValues(request).set(clientAddressKey, request.ip),
+    interceptors: [logging.interceptor],
+    // The request gate's refusals are answered before the body is read.
+    requestGate: logging.gated(answerRefusal),
+    contextValues: (request: FastifyRequest) => withGateOutcome(request, logging.contextValues(request)),
     shutdownTimeoutMs: options.shutdownTimeoutMs,
   };
-  await app.register(fastifyConnectPlugin, {
-    ...connectOptions,
-    routes: (router) => {
-      router.service(ChaukasServerService, serverServiceHandlers(events, app.log));
-      router.service(ChaukasClientService, clientServiceHandlers(events, app.log));
-      router.service(AuditService, auditServiceHandlers(options.audit));
-    },
-  });
-  // Binary ingest batches go to the same methods reading each event from its bytes (wire-ingest.ts).
-  await app.register(async (binary) => {
-    binary.addHook("onRoute", binaryBodiesOnly);
-    await binary.register(fastifyConnectPlugin, {
+  await app.register(async (rpc) => {
+    rpc.addHook("onRoute", markRpcRoute);
+    await rpc.register(fastifyConnectPlugin, {
       ...connectOptions,
-      routes: (router) => wireIngestRoutes(router, events, app.log),
+      routes: (router) => {
+        router.service(ChaukasServerService, serverServiceHandlers(events, app.log));
+        router.service(ChaukasClientService, clientServiceHandlers(events, app.log));
+        router.service(AuditService, auditServiceHandlers(options.audit));
+      },
+    });
+    // Binary ingest batches go to the same methods reading each event from its bytes (wire-ingest.ts).
+    await rpc.register(async (binary) => {
+      binary.addHook("onRoute", binaryBodiesOnly);
+      await binary.register(fastifyConnectPlugin, {
+        ...connectOptions,
+        routes: (router) => wireIngestRoutes(router, events, app.log),
+      });
     });
   });
   // Plain HTTP routes, each plugin with its own body parsers and JSON error answers.
-  const { authenticator } = options;
-  await app.register(sdkRoutes, { events, authenticator, prefix: options.sdkPathPrefix });
-  await app.register(restRoutes, { events, authenticator });
+  await app.register(sdkRoutes, { events, prefix: options.sdkPathPrefix });
+  await app.register(restRoutes, { events });
   return app;
 }

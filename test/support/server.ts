@@ -5,6 +5,7 @@ import { NO_AUTH } from "../../src/domain/authenticator.ts";
 import { EventService } from "../../src/domain/event-service.ts";
 import type { IngestGate } from "../../src/domain/ingest-gate.ts";
 import { PageTokenCodec } from "../../src/domain/page-token.ts";
+import { BodyBudget } from "../../src/transport/body-budget.ts";
 import { buildServer, type ServerOptions } from "../../src/transport/server.ts";
 import { testAuditTrail } from "./audit.ts";
 import { openTestStore, type StoreKind } from "./databases.ts";
@@ -12,6 +13,10 @@ import { openTestStore, type StoreKind } from "./databases.ts";
 /** What test servers run with unless a test says otherwise. */
 export const TEST_SERVER_OPTIONS = {
   maxBodyBytes: 4 * 1024 * 1024,
+  // A getter, so each server spread from these options gets a budget of its own.
+  get bodyBudget() {
+    return new BodyBudget(64 * 1024 * 1024);
+  },
   corsOrigins: [],
   shutdownTimeoutMs: 1000,
   sdkPathPrefix: "",
