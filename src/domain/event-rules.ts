@@ -3,12 +3,14 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import {
   AuthorSchema,
   type Event,
+  EventSchema,
   EventStatusSchema,
   EventType,
   EventTypeSchema,
   SeveritySchema,
 } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import type { FieldViolation } from "./errors.ts";
+import { nonFiniteNumberViolations } from "./non-finite-numbers.ts";
 import { timestampProblem } from "./timestamps.ts";
 
 /** Limits that keep one event's index entries bounded; the payload itself is bounded by the body limit. */
@@ -69,6 +71,17 @@ export function eventViolations(event: IngestFields | undefined, prefix: string)
     if (tag.length > MAX_TAG_LENGTH) report(`tags[${i}]`, `is longer than ${MAX_TAG_LENGTH} characters`);
     if (tag.includes("\0")) report(`tags[${i}]`, NUL_PROBLEM);
   });
+  return violations;
+}
+
+/**
+ * eventViolations, and what only the whole decoded event shows: google.protobuf.Value numbers that
+ * proto3 JSON cannot carry (non-finite-numbers.ts), refused so that every stored event can be read
+ * as JSON. An event read from its wire bytes holds none (event-wire.ts).
+ */
+export function decodedEventViolations(event: Event | undefined, prefix: string): FieldViolation[] {
+  const violations = eventViolations(event, prefix);
+  if (event) violations.push(...nonFiniteNumberViolations(EventSchema, event, prefix));
   return violations;
 }
 

@@ -1,0 +1,146 @@
+/**
+ * A google.protobuf.Value number may be NaN or ±Infinity in binary protobuf, but proto3 JSON has
+ * no way to write it (a double field is written as the string "NaN", a Value cannot be), so
+ * protobuf-es refuses to write such a message as JSON at all. Ingest refuses these numbers
+ * (nonFiniteNumberViolations); an event that holds one all the same (stored before that rule, or
+ * written underneath) is written to JSON with each such number as the string "NaN", "Infinity" or
+ * "-Infinity" (withJsonSafeNumbers), while binary answers keep its bytes.
+ *
+ * Values sit in Struct, Value and ListValue fields at any depth, and in extensions: a
+ * google.protobuf.Any of a type the JSON registry knows is written unpacked, so it is looked into.
+ */
+import {
+  type DescField,
+  type DescMessage,
+  type JsonObject,
+  type JsonValue,
+  type Message,
+  toBinary,
+} from "@bufbuild/protobuf";
+import { type Any, anyUnpack, type Value } from "@bufbuild/protobuf/wkt";
+import type { FieldViolation } from "./errors.ts";
+import { jsonRegistry } from "./formats/registry.ts";
+
+/** Called with each non-finite number and where it is; returns its replacement, or undefined to keep it. */
+type OnNonFinite = (path: string, number: number) => string | undefined;
+
+/** Every non-finite Value number in the message, named by its path under `prefix` (proto field names). */
+export function nonFiniteNumberViolations(desc: DescMessage, message: Message, prefix: string): FieldViolation[] {
+  const violations: FieldViolation[] = [];
+  walkMessage(desc, message, prefix, (field, number) => {
+    violations.push({ field, description: `number_value ${number} cannot be represented in proto3 JSON` });
+    return undefined;
+  });
+  return violations;
+}
+
+/** The message, changed in place: each non-finite Value number becomes its name as a string. */
+export function withJsonSafeNumbers<T extends Message>(desc: DescMessage, message: T): T {
+  walkMessage(desc, message, "", (_, number) => String(number));
+  return message;
+}
+
+const STRUCT = "google.protobuf.Struct";
+const VALUE = "google.protobuf.Value";
+const ANY = "google.protobuf.Any";
+
+// biome-ignore lint/suspicious/noExplicitAny: fields are read by their descriptor's local name.
+type Local = any;
+
+/** Walks a message in its local (generated) form; returns whether anything in it was replaced. */
+function walkMessage(desc: DescMessage, message: Local, path: string, on: OnNonFinite): boolean {
+  if (desc.typeName === VALUE) {
+    const value = message as Value;
+    if (value.kind.case === "numberValue" && !Number.isFinite(value.kind.value)) {
+      const replacement = on(path, value.kind.value);
+      if (replacement === undefined) return false;
+      value.kind = { case: "stringValue", value: replacement };
+      return true;
+    }
+  }
+  if (desc.typeName === ANY) return walkAny(message as Any, path, on);
+  let changed = false;
+  for (const field of desc.fields) {
+    const at = path ? `${path}.${field.name}` : field.name;
+    const value = localValue(field, message);
+    if (value === undefined) continue;
+    switch (field.fieldKind) {
+      case "message":
+        changed = walkField(field.message, field, value, at, on) || changed;
+        break;
+      case "list":
+        if (field.listKind !== "message") break;
+        (value as Local[]).forEach((item, i) => {
+          changed = walkField(field.message, field, item, `${at}[${i}]`, on) || changed;
+        });
+        break;
+      case "map":
+        if (field.mapKind !== "message") break;
+        for (const [key, item] of Object.entries(value as Record<string, Local>)) {
+          changed = walkField(field.message, field, item, `${at}[${JSON.stringify(key)}]`, on) || changed;
+        }
+        break;
+    }
+  }
+  return changed;
+}
+
+/** A message-typed value of a field: a Struct held as a JsonObject (outside Value), or a message. */
+function walkField(desc: DescMessage, field: DescField, value: Local, path: string, on: OnNonFinite): boolean {
+  if (desc.typeName === STRUCT && field.parent.typeName !== VALUE) return walkJsonObject(value, path, on);
+  return walkMessage(desc, value, path, on);
+}
+
+/** A Struct in protobuf-es's JSON form, named as its message form: `fields["key"]`, `struct_value`, `list_value.values[i]`. */
+function walkJsonObject(object: JsonObject, path: string, on: OnNonFinite): boolean {
+  let changed = false;
+  for (const key of Object.keys(object)) {
+    changed = walkJsonIn(object, key, `${path}.fields[${JSON.stringify(key)}]`, on) || changed;
+  }
+  return changed;
+}
+
+/** The JSON value at `parent[key]`, replaced there if it is a number `on` replaces. */
+function walkJsonIn(parent: JsonObject | JsonValue[], key: string | number, path: string, on: OnNonFinite): boolean {
+  const value = (parent as Record<string | number, JsonValue>)[key];
+  if (typeof value === "number") {
+    const replacement = Number.isFinite(value) ? undefined : on(path, value);
+    if (replacement === undefined) return false;
+    // Defined, not assigned: assigning to a key "__proto__" would not set it.
+    Object.defineProperty(parent, key, { value: replacement, writable: true, enumerable: true, configurable: true });
+    return true;
+  }
+  if (value === null || typeof value !== "object") return false;
+  if (!Array.isArray(value)) return walkJsonObject(value, `${path}.struct_value`, on);
+  let changed = false;
+  for (let i = 0; i < value.length; i++) {
+    changed = walkJsonIn(value, i, `${path}.list_value.values[${i}]`, on) || changed;
+  }
+  return changed;
+}
+
+/**
+ * An Any of a type the registry knows, unpacked, walked, and packed again if changed. One whose
+ * bytes do not decode holds no Value this walk can name.
+ */
+function walkAny(any: Any, path: string, on: OnNonFinite): boolean {
+  let message: Message | undefined;
+  try {
+    message = anyUnpack(any, jsonRegistry);
+  } catch {
+    return false;
+  }
+  const desc = message && jsonRegistry.getMessage(message.$typeName);
+  if (message === undefined || desc === undefined) return false;
+  const at = `${path}[${message.$typeName}]`;
+  if (!walkMessage(desc, message, at, on)) return false;
+  any.value = toBinary(desc, message);
+  return true;
+}
+
+/** A field's value in the message's local form; undefined when unset (or another oneof member is). */
+function localValue(field: DescField, message: Local): unknown {
+  if (field.oneof === undefined) return message[field.localName];
+  const oneof = message[field.oneof.localName];
+  return oneof?.case === field.localName ? oneof.value : undefined;
+}

@@ -1,0 +1,198 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { create, createRegistry, toBinary } from "@bufbuild/protobuf";
+import { anyPack, file_google_protobuf_struct, ValueSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import type { FastifyInstance } from "fastify";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IngestEventBatchRequestSchema } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
+import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { file_chaukas_spec_common_v1_query, SortOrder } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import type { AuditTrail } from "../../src/domain/audit/audit-trail.ts";
+import { EventService } from "../../src/domain/event-service.ts";
+import { readWireEvent } from "../../src/domain/event-wire.ts";
+import { PageTokenCodec } from "../../src/domain/page-token.ts";
+import type { EventStore } from "../../src/store/event-store.ts";
+import { openEventStore } from "../../src/store/open-store.ts";
+import { buildServer } from "../../src/transport/server.ts";
+import { tempDir } from "../cli/run-cli.ts";
+import { testAuditTrail } from "../support/audit.ts";
+import { createTestDatabase, type StoreKind, storeKinds } from "../support/databases.ts";
+import { makeEvent } from "../support/events.ts";
+import { TEST_SERVER_OPTIONS } from "../support/server.ts";
+
+// Opening a store, starting a server and running the CLI take seconds each on a shared machine.
+const SLOW = 120_000;
+
+/** A Value number proto3 JSON cannot carry, packed as an extension. */
+const packedNumber = (value: number) =>
+  anyPack(ValueSchema, create(ValueSchema, { kind: { case: "numberValue", value } }));
+
+/**
+ * Events each holding Value numbers proto3 JSON cannot carry, where they can be: in metadata,
+ * deep in a Struct of the content, and packed in an extension.
+ */
+function poisonedEvents(sessionId: string): { metadata: Event; content: Event; extension: Event } {
+  return {
+    metadata: makeEvent({ sessionId, metadata: { x: Number.NaN, fine: 1.5 } }),
+    content: makeEvent({
+      sessionId,
+      content: {
+        case: "toolCall",
+        value: { name: "calc", arguments: { list: [1, { deep: Number.POSITIVE_INFINITY }] } },
+      },
+    }),
+    extension: makeEvent({ sessionId, extensions: [packedNumber(Number.NEGATIVE_INFINITY)] }),
+  };
+}
+
+/** What each poisoned event is refused for, under the prefix that names it in the request. */
+const REASONS = {
+  metadata: (at: string) => `${at}.metadata.fields["x"]: number_value NaN cannot be represented in proto3 JSON`,
+  content: (at: string) =>
+    `${at}.tool_call.arguments.fields["list"].list_value.values[1].struct_value.fields["deep"]: number_value Infinity cannot be represented in proto3 JSON`,
+  extension: (at: string) =>
+    `${at}.extensions[0][google.protobuf.Value]: number_value -Infinity cannot be represented in proto3 JSON`,
+};
+
+/** JSON clients unpack the Value extension: they need its type. */
+const _registry = createRegistry(file_chaukas_spec_common_v1_query, file_google_protobuf_struct);
+
+const BINARY_TRANSPORTS: { name: string; make: (baseUrl: string) => Transport }[] = [
+  {
+    name: "Connect binary",
+    make: (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
+  },
+  { name: "gRPC", make: (baseUrl) => createGrpcTransport({ baseUrl }) },
+  { name: "gRPC-Web", make: (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }) },
+];
+
+describe("readWireEvent leaves non-finite Value numbers to the full decode, which names them", () => {
+  it.each(Object.entries(poisonedEvents("s")))("in %s", (_, event) => {
+    expect(readWireEvent(toBinary(EventSchema, event))).toBeUndefined();
+  });
+
+  it("still reads finite numbers from the wire, in extensions too", () => {
+    const event = makeEvent({ metadata: { x: 1e308, y: -0.5 }, extensions: [packedNumber(3)] });
+    expect(readWireEvent(toBinary(EventSchema, event))).toBeDefined();
+  });
+});
+
+/** A store of the given kind that outlives the server over it, and the CLI flags that reach it. */
+async function openStore(
+  kind: StoreKind,
+): Promise<{ store: EventStore; cliArgs: string[]; remove: () => Promise<void> }> {
+  const quiet = { info: () => {}, error: () => {} };
+  if (kind === "postgres") {
+    const db = await createTestDatabase();
+    const store = await openEventStore({ kind, databaseUrl: db.url, poolSize: 4 }, quiet);
+    return { store, cliArgs: ["--database-url", db.url], remove: db.drop };
+  }
+  const dir = tempDir();
+  const dataDir = join(dir.path, "data");
+  const store = await openEventStore({ kind, dataDir }, quiet);
+  return { store, cliArgs: ["--data-dir", dataDir], remove: async () => dir.remove() };
+}
+
+const kinds = await storeKinds();
+
+describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", (kind) => {
+  let store: EventStore;
+  let remove: () => Promise<void>;
+  let app: FastifyInstance;
+  let audit: AuditTrail;
+  let baseUrl: string;
+  let logged = "";
+
+  beforeAll(async () => {
+    ({ store, remove } = await openStore(kind));
+    audit = testAuditTrail(store);
+    const logger = pino(
+      { level: "warn" },
+      {
+        write: (line: string) => {
+          logged += line;
+        },
+      },
+    );
+    const events = new EventService(store, new PageTokenCodec(randomBytes(32)));
+    app = await buildServer(events, { ...TEST_SERVER_OPTIONS, audit, logger });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  }, SLOW);
+  afterAll(async () => {
+    await app.close();
+    await store.close().catch(() => {}); // the export test closes it first
+    await remove();
+  }, SLOW);
+
+  const sessionEvents = async (sessionId: string, transport: Transport) => {
+    const client = createClient(ChaukasServerService, transport);
+    const { response } = await client.queryEvents({
+      query: { filter: { tenantId: "acme", sessionId }, orderByTime: SortOrder.ASC },
+    });
+    return response?.events ?? [];
+  };
+
+  describe.each(BINARY_TRANSPORTS)("ingest over $name", ({ make }) => {
+    it("rejects each event holding one in a batch, with its id and reason, and stores the others", async () => {
+      const sessionId = `nan-${randomUUID()}`;
+      const good = makeEvent({ sessionId, metadata: { x: 1 } });
+      const bad = poisonedEvents(sessionId);
+      const client = createClient(ChaukasServerService, make(baseUrl));
+      const batchId = randomUUID();
+      const answer = await client.ingestEventBatch({
+        eventBatch: { batchId, events: [bad.metadata, good, bad.content, bad.extension] },
+      });
+      expect(answer.acceptedCount).toBe(1);
+      expect(answer.rejectedEventIds).toEqual([bad.metadata.eventId, bad.content.eventId, bad.extension.eventId]);
+      const rejection = logged.split("\n").find((line) => line.includes(batchId));
+      expect(rejection).toBeDefined();
+      const reasons = JSON.parse(rejection as string).rejected.map((r: { reason: string }) => r.reason);
+      expect(reasons).toEqual([
+        REASONS.metadata("event_batch.events[0]"),
+        REASONS.content("event_batch.events[2]"),
+        REASONS.extension("event_batch.events[3]"),
+      ]);
+      expect((await sessionEvents(sessionId, make(baseUrl))).map((e) => e.eventId)).toEqual([good.eventId]);
+    });
+
+    it("refuses a single event holding one with invalid_argument and the reason", async () => {
+      const client = createClient(ChaukasServerService, make(baseUrl));
+      for (const [place, event] of Object.entries(poisonedEvents(`nan-${randomUUID()}`))) {
+        const err = await client.ingestEvent({ event }).then(
+          () => undefined,
+          (e) => ConnectError.from(e),
+        );
+        expect(err?.code, place).toBe(Code.InvalidArgument);
+        expect(err?.rawMessage).toBe(REASONS[place as keyof typeof REASONS]("event"));
+      }
+    });
+  });
+
+  it("the SDK's binary batch route rejects them with their reasons", async () => {
+    const sessionId = `nan-${randomUUID()}`;
+    const good = makeEvent({ sessionId });
+    const bad = poisonedEvents(sessionId);
+    const body = toBinary(
+      IngestEventBatchRequestSchema,
+      create(IngestEventBatchRequestSchema, { eventBatch: { events: [good, bad.content, bad.extension] } }),
+    );
+    const res = await fetch(`${baseUrl}/events/batch`, {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf" },
+      body,
+    });
+    expect(res.status).toBe(200);
+    const answer = (await res.json()) as { accepted: number; rejections: unknown[] };
+    expect(answer.accepted).toBe(1);
+    expect(answer.rejections).toEqual([
+      { event_id: bad.content.eventId, reason: REASONS.content("event_batch.events[1]") },
+      { event_id: bad.extension.eventId, reason: REASONS.extension("event_batch.events[2]") },
+    ]);
+  });
+});
