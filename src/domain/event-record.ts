@@ -6,6 +6,7 @@ import { checkpointId } from "./audit/audit-trail.ts";
 import { canonicalBinary } from "./audit/canonical-binary.ts";
 import { sha256 } from "./bytes.ts";
 import type { WireEvent } from "./event-wire.ts";
+import { withJsonSafeNumbers } from "./non-finite-numbers.ts";
 import { searchText } from "./search-text.ts";
 import { timestampToNs } from "./timestamps.ts";
 
@@ -71,6 +72,14 @@ export function fromStoredEvent(row: StoredEvent): Event {
   const integrity = integrityFields(row);
   if (integrity) Object.assign(event, integrity);
   return event;
+}
+
+/**
+ * A stored event as served in JSON: fromStoredEvent, with each google.protobuf.Value number that
+ * proto3 JSON cannot carry written as a string (non-finite-numbers.ts).
+ */
+export function storedEventForJson(row: StoredEvent): Event {
+  return withJsonSafeNumbers(EventSchema, fromStoredEvent(row));
 }
 
 /**

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { create, createRegistry, toBinary } from "@bufbuild/protobuf";
-import { anyPack, file_google_protobuf_struct, ValueSchema } from "@bufbuild/protobuf/wkt";
+import { create, createRegistry, type JsonObject, toBinary } from "@bufbuild/protobuf";
+import { anyPack, anyUnpack, file_google_protobuf_struct, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import type { FastifyInstance } from "fastify";
@@ -13,13 +13,15 @@ import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events
 import { file_chaukas_spec_common_v1_query, SortOrder } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
 import type { AuditTrail } from "../../src/domain/audit/audit-trail.ts";
+import { canonicalPayload, toEventRecord } from "../../src/domain/event-record.ts";
 import { EventService } from "../../src/domain/event-service.ts";
 import { readWireEvent } from "../../src/domain/event-wire.ts";
 import { PageTokenCodec } from "../../src/domain/page-token.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
 import { openEventStore } from "../../src/store/open-store.ts";
 import { buildServer } from "../../src/transport/server.ts";
-import { tempDir } from "../cli/run-cli.ts";
+import { runCli, tempDir } from "../cli/run-cli.ts";
+import { restPost } from "../rest/rest-client.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { createTestDatabase, type StoreKind, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -60,7 +62,7 @@ const REASONS = {
 };
 
 /** JSON clients unpack the Value extension: they need its type. */
-const _registry = createRegistry(file_chaukas_spec_common_v1_query, file_google_protobuf_struct);
+const registry = createRegistry(file_chaukas_spec_common_v1_query, file_google_protobuf_struct);
 
 const BINARY_TRANSPORTS: { name: string; make: (baseUrl: string) => Transport }[] = [
   {
@@ -102,6 +104,7 @@ const kinds = await storeKinds();
 
 describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", (kind) => {
   let store: EventStore;
+  let cliArgs: string[];
   let remove: () => Promise<void>;
   let app: FastifyInstance;
   let audit: AuditTrail;
@@ -109,7 +112,7 @@ describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", 
   let logged = "";
 
   beforeAll(async () => {
-    ({ store, remove } = await openStore(kind));
+    ({ store, cliArgs, remove } = await openStore(kind));
     audit = testAuditTrail(store);
     const logger = pino(
       { level: "warn" },
@@ -194,5 +197,77 @@ describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", 
       { event_id: bad.content.eventId, reason: REASONS.content("event_batch.events[1]") },
       { event_id: bad.extension.eventId, reason: REASONS.extension("event_batch.events[2]") },
     ]);
+  });
+
+  describe("one stored all the same is answered by every read", () => {
+    const sessionId = `stored-${randomUUID()}`;
+    const before = makeEvent({ sessionId });
+    const { metadata, content, extension } = poisonedEvents(sessionId);
+    const after = makeEvent({ sessionId });
+    const stored = [before, metadata, content, extension, after];
+
+    beforeAll(async () => {
+      // Beneath ingest, as an event stored before the rule was.
+      await store.insertEvents({ tenantId: "acme" }, stored.map(toEventRecord));
+      await audit.integrateAndSign();
+    }, SLOW);
+
+    it("in Connect JSON, each such number as a string", async () => {
+      const transport = createConnectTransport({
+        baseUrl,
+        httpVersion: "1.1",
+        useBinaryFormat: false,
+        jsonOptions: { registry },
+      });
+      const events = await sessionEvents(sessionId, transport);
+      expect(events.map((e) => e.eventId)).toEqual(stored.map((e) => e.eventId));
+      expect(events[1].metadata).toEqual({ x: "NaN", fine: 1.5 });
+      expect(events[2].content.value).toMatchObject({ arguments: { list: [1, { deep: "Infinity" }] } });
+      const packed = anyUnpack(events[3].extensions[0], ValueSchema);
+      expect(packed?.kind).toEqual({ case: "stringValue", value: "-Infinity" });
+    });
+
+    it.each(BINARY_TRANSPORTS)("in $name, as stored", async ({ make }) => {
+      const events = await sessionEvents(sessionId, make(baseUrl));
+      expect(events.map((e) => e.eventId)).toEqual(stored.map((e) => e.eventId));
+      expect(events.map((e) => Buffer.from(canonicalPayload(e)).toString("hex"))).toEqual(
+        stored.map((e) => Buffer.from(canonicalPayload(e)).toString("hex")),
+      );
+      expect(events[1].metadata?.x).toBeNaN();
+    });
+
+    it("in the REST API, each such number as a string", async () => {
+      const answer = await restPost(baseUrl, "/v1/query", {
+        filter: { tenant_id: "acme", session_id: sessionId },
+        order_by_time: "ASC",
+      });
+      expect(answer.status).toBe(200);
+      const events: JsonObject[] = answer.body.events;
+      expect(events.map((e) => e.event_id)).toEqual(stored.map((e) => e.eventId));
+      expect(events[1].metadata).toEqual({ x: "NaN", fine: 1.5 });
+      expect(events[2].content).toMatchObject({ kind: "tool_call", arguments: { list: [1, { deep: "Infinity" }] } });
+    });
+
+    it(
+      "in `chaukas export`, which exits 0 with every line",
+      async () => {
+        await app.close();
+        await store.close(); // the embedded store's data dir is the CLI's now
+        const result = await runCli(["export", "--tenant", "acme", "--session", sessionId, ...cliArgs]);
+        expect(result.stderr).not.toMatch(/error/i);
+        expect(result.code).toBe(0);
+        const lines = result.stdout
+          .split("\n")
+          .filter((l) => l !== "")
+          .map((l) => JSON.parse(l));
+        expect(lines.map((l) => l.event_id)).toEqual(stored.map((e) => e.eventId));
+        expect(lines[1].metadata).toEqual({ x: "NaN", fine: 1.5 });
+        expect(lines[2].tool_call.arguments).toEqual({ list: [1, { deep: "Infinity" }] });
+        expect(lines[3].extensions).toEqual([
+          { "@type": "type.googleapis.com/google.protobuf.Value", value: "-Infinity" },
+        ]);
+      },
+      SLOW,
+    );
   });
 });
