@@ -2,7 +2,7 @@ import { logOrigin } from "../domain/audit/audit-trail.ts";
 import { parseVerifierKey } from "../domain/audit/checkpoint.ts";
 import { type EntryToVerify, LogVerifier } from "../domain/audit/log-verifier.ts";
 import { sha256 } from "../domain/bytes.ts";
-import { canonicalPayload } from "../domain/event-record.ts";
+import { contentHashFromJson } from "../domain/event-record.ts";
 import { type AuditLog, STORED_NODE_MIN_LEVEL } from "../store/audit-log.ts";
 import { ALL_TENANTS } from "../store/event-store.ts";
 import { Progress } from "./progress.ts";
@@ -118,7 +118,7 @@ export async function verifyExport(
       eventId: event.eventId,
       contentHash: Buffer.from(event.contentHash, "hex"),
       hashPrev: Buffer.from(event.hashPrev, "hex"),
-      actualContentHash: sha256(canonicalPayload(event)),
+      actualContentHash: contentHashFromJson(event),
     };
     if (event.contentHash === "") {
       verifier.report({

@@ -1,4 +1,4 @@
-import { fromBinary } from "@bufbuild/protobuf";
+import { clone, fromBinary } from "@bufbuild/protobuf";
 import { BinaryReader, type BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import type { EventRecord, StoredEvent } from "../store/event-store.ts";
@@ -6,7 +6,7 @@ import { checkpointId } from "./audit/audit-trail.ts";
 import { canonicalBinary } from "./audit/canonical-binary.ts";
 import { sha256 } from "./bytes.ts";
 import type { WireEvent } from "./event-wire.ts";
-import { withJsonSafeNumbers } from "./non-finite-numbers.ts";
+import { withJsonSafeNumbers, withNonFiniteNumbersRestored } from "./non-finite-numbers.ts";
 import { searchText } from "./search-text.ts";
 import { timestampToNs } from "./timestamps.ts";
 
@@ -53,6 +53,19 @@ export function canonicalPayload(event: Event): Uint8Array {
     return canonicalBinary(EventSchema, event);
   }
   return canonicalBinary(EventSchema, { ...event, hashPrev: "", contentHash: "", wormProofId: "" });
+}
+
+/**
+ * The content hash of an event read back from JSON (an export): the SHA-256 of its canonical
+ * encoding or, when that is not the hash the event claims, of the encoding with its Value strings
+ * "NaN", "Infinity" and "-Infinity" as the numbers JSON wrote them for (non-finite-numbers.ts).
+ */
+export function contentHashFromJson(event: Event): Uint8Array {
+  const hash = sha256(canonicalPayload(event));
+  const claimed = event.contentHash.toLowerCase();
+  if (claimed === "" || hash.toString("hex") === claimed) return hash;
+  const restored = sha256(canonicalPayload(withNonFiniteNumbersRestored(EventSchema, clone(EventSchema, event))));
+  return restored.toString("hex") === claimed ? restored : hash;
 }
 
 /**

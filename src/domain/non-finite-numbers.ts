@@ -4,7 +4,8 @@
  * protobuf-es refuses to write such a message as JSON at all. Ingest refuses these numbers
  * (nonFiniteNumberViolations); an event that holds one all the same (stored before that rule, or
  * written underneath) is written to JSON with each such number as the string "NaN", "Infinity" or
- * "-Infinity" (withJsonSafeNumbers), while binary answers keep its bytes.
+ * "-Infinity" (withJsonSafeNumbers), while binary answers keep its bytes. Offline verification of
+ * an export turns them back (withNonFiniteNumbersRestored) when that gives the hash the log signed.
  *
  * Values sit in Struct, Value and ListValue fields at any depth, and in extensions: a
  * google.protobuf.Any of a type the JSON registry knows is written unpacked, so it is looked into.
@@ -21,14 +22,18 @@ import { type Any, anyUnpack, type Value } from "@bufbuild/protobuf/wkt";
 import type { FieldViolation } from "./errors.ts";
 import { jsonRegistry } from "./formats/registry.ts";
 
-/** Called with each non-finite number and where it is; returns its replacement, or undefined to keep it. */
-type OnNonFinite = (path: string, number: number) => string | undefined;
+/** Called with each Value number and string and where it is; returns its replacement, or undefined to keep it. */
+type OnLeaf = (path: string, leaf: number | string) => number | string | undefined;
+
+const isNonFinite = (leaf: number | string): leaf is number => typeof leaf === "number" && !Number.isFinite(leaf);
 
 /** Every non-finite Value number in the message, named by its path under `prefix` (proto field names). */
 export function nonFiniteNumberViolations(desc: DescMessage, message: Message, prefix: string): FieldViolation[] {
   const violations: FieldViolation[] = [];
-  walkMessage(desc, message, prefix, (field, number) => {
-    violations.push({ field, description: `number_value ${number} cannot be represented in proto3 JSON` });
+  walkMessage(desc, message, prefix, (field, leaf) => {
+    if (isNonFinite(leaf)) {
+      violations.push({ field, description: `number_value ${leaf} cannot be represented in proto3 JSON` });
+    }
     return undefined;
   });
   return violations;
@@ -36,7 +41,20 @@ export function nonFiniteNumberViolations(desc: DescMessage, message: Message, p
 
 /** The message, changed in place: each non-finite Value number becomes its name as a string. */
 export function withJsonSafeNumbers<T extends Message>(desc: DescMessage, message: T): T {
-  walkMessage(desc, message, "", (_, number) => String(number));
+  walkMessage(desc, message, "", (_, leaf) => (isNonFinite(leaf) ? String(leaf) : undefined));
+  return message;
+}
+
+const NON_FINITE_NAMES = new Set(["NaN", "Infinity", "-Infinity"]);
+
+/**
+ * The message, changed in place: each Value string "NaN", "Infinity" or "-Infinity" becomes that
+ * number again, undoing withJsonSafeNumbers (and changing a string that was one all along).
+ */
+export function withNonFiniteNumbersRestored<T extends Message>(desc: DescMessage, message: T): T {
+  walkMessage(desc, message, "", (_, leaf) =>
+    typeof leaf === "string" && NON_FINITE_NAMES.has(leaf) ? Number(leaf) : undefined,
+  );
   return message;
 }
 
@@ -48,13 +66,16 @@ const ANY = "google.protobuf.Any";
 type Local = any;
 
 /** Walks a message in its local (generated) form; returns whether anything in it was replaced. */
-function walkMessage(desc: DescMessage, message: Local, path: string, on: OnNonFinite): boolean {
+function walkMessage(desc: DescMessage, message: Local, path: string, on: OnLeaf): boolean {
   if (desc.typeName === VALUE) {
     const value = message as Value;
-    if (value.kind.case === "numberValue" && !Number.isFinite(value.kind.value)) {
+    if (value.kind.case === "numberValue" || value.kind.case === "stringValue") {
       const replacement = on(path, value.kind.value);
       if (replacement === undefined) return false;
-      value.kind = { case: "stringValue", value: replacement };
+      value.kind =
+        typeof replacement === "number"
+          ? { case: "numberValue", value: replacement }
+          : { case: "stringValue", value: replacement };
       return true;
     }
   }
@@ -86,13 +107,13 @@ function walkMessage(desc: DescMessage, message: Local, path: string, on: OnNonF
 }
 
 /** A message-typed value of a field: a Struct held as a JsonObject (outside Value), or a message. */
-function walkField(desc: DescMessage, field: DescField, value: Local, path: string, on: OnNonFinite): boolean {
+function walkField(desc: DescMessage, field: DescField, value: Local, path: string, on: OnLeaf): boolean {
   if (desc.typeName === STRUCT && field.parent.typeName !== VALUE) return walkJsonObject(value, path, on);
   return walkMessage(desc, value, path, on);
 }
 
 /** A Struct in protobuf-es's JSON form, named as its message form: `fields["key"]`, `struct_value`, `list_value.values[i]`. */
-function walkJsonObject(object: JsonObject, path: string, on: OnNonFinite): boolean {
+function walkJsonObject(object: JsonObject, path: string, on: OnLeaf): boolean {
   let changed = false;
   for (const key of Object.keys(object)) {
     changed = walkJsonIn(object, key, `${path}.fields[${JSON.stringify(key)}]`, on) || changed;
@@ -101,10 +122,10 @@ function walkJsonObject(object: JsonObject, path: string, on: OnNonFinite): bool
 }
 
 /** The JSON value at `parent[key]`, replaced there if it is a number `on` replaces. */
-function walkJsonIn(parent: JsonObject | JsonValue[], key: string | number, path: string, on: OnNonFinite): boolean {
+function walkJsonIn(parent: JsonObject | JsonValue[], key: string | number, path: string, on: OnLeaf): boolean {
   const value = (parent as Record<string | number, JsonValue>)[key];
-  if (typeof value === "number") {
-    const replacement = Number.isFinite(value) ? undefined : on(path, value);
+  if (typeof value === "number" || typeof value === "string") {
+    const replacement = on(path, value);
     if (replacement === undefined) return false;
     // Defined, not assigned: assigning to a key "__proto__" would not set it.
     Object.defineProperty(parent, key, { value: replacement, writable: true, enumerable: true, configurable: true });
@@ -123,7 +144,7 @@ function walkJsonIn(parent: JsonObject | JsonValue[], key: string | number, path
  * An Any of a type the registry knows, unpacked, walked, and packed again if changed. One whose
  * bytes do not decode holds no Value this walk can name.
  */
-function walkAny(any: Any, path: string, on: OnNonFinite): boolean {
+function walkAny(any: Any, path: string, on: OnLeaf): boolean {
   let message: Message | undefined;
   try {
     message = anyUnpack(any, jsonRegistry);

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { create, createRegistry, type JsonObject, toBinary } from "@bufbuild/protobuf";
@@ -12,6 +13,7 @@ import { IngestEventBatchRequestSchema } from "../../gen/chaukas/spec/client/v1/
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { file_chaukas_spec_common_v1_query, SortOrder } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import { UNRESTRICTED } from "../../src/domain/access.ts";
 import type { AuditTrail } from "../../src/domain/audit/audit-trail.ts";
 import { canonicalPayload, toEventRecord } from "../../src/domain/event-record.ts";
 import { EventService } from "../../src/domain/event-service.ts";
@@ -22,7 +24,7 @@ import { openEventStore } from "../../src/store/open-store.ts";
 import { buildServer } from "../../src/transport/server.ts";
 import { runCli, tempDir } from "../cli/run-cli.ts";
 import { restPost } from "../rest/rest-client.ts";
-import { testAuditTrail } from "../support/audit.ts";
+import { testAuditTrail, testSigner } from "../support/audit.ts";
 import { createTestDatabase, type StoreKind, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
 import { TEST_SERVER_OPTIONS } from "../support/server.ts";
@@ -110,10 +112,11 @@ describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", 
   let audit: AuditTrail;
   let baseUrl: string;
   let logged = "";
+  const signer = testSigner();
 
   beforeAll(async () => {
     ({ store, cliArgs, remove } = await openStore(kind));
-    audit = testAuditTrail(store);
+    audit = testAuditTrail(store, signer);
     const logger = pino(
       { level: "warn" },
       {
@@ -205,11 +208,13 @@ describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", 
     const { metadata, content, extension } = poisonedEvents(sessionId);
     const after = makeEvent({ sessionId });
     const stored = [before, metadata, content, extension, after];
+    let checkpointNote: string;
 
     beforeAll(async () => {
       // Beneath ingest, as an event stored before the rule was.
       await store.insertEvents({ tenantId: "acme" }, stored.map(toEventRecord));
       await audit.integrateAndSign();
+      checkpointNote = (await audit.checkpoint(UNRESTRICTED, "acme", 0n)).note;
     }, SLOW);
 
     it("in Connect JSON, each such number as a string", async () => {
@@ -249,23 +254,46 @@ describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", 
     });
 
     it(
-      "in `chaukas export`, which exits 0 with every line",
+      "in `chaukas export`, which exits 0 with every line, and the export verifies offline",
       async () => {
         await app.close();
         await store.close(); // the embedded store's data dir is the CLI's now
-        const result = await runCli(["export", "--tenant", "acme", "--session", sessionId, ...cliArgs]);
+        const result = await runCli(["export", "--tenant", "acme", ...cliArgs]);
         expect(result.stderr).not.toMatch(/error/i);
         expect(result.code).toBe(0);
         const lines = result.stdout
           .split("\n")
           .filter((l) => l !== "")
-          .map((l) => JSON.parse(l));
+          .map((l) => JSON.parse(l))
+          .filter((l) => l.session_id === sessionId);
         expect(lines.map((l) => l.event_id)).toEqual(stored.map((e) => e.eventId));
         expect(lines[1].metadata).toEqual({ x: "NaN", fine: 1.5 });
         expect(lines[2].tool_call.arguments).toEqual({ list: [1, { deep: "Infinity" }] });
         expect(lines[3].extensions).toEqual([
           { "@type": "type.googleapis.com/google.protobuf.Value", value: "-Infinity" },
         ]);
+
+        // Each line re-hashes to the hash the log signed: the strings are read back as the numbers.
+        const dir = tempDir();
+        try {
+          const exported = join(dir.path, "acme.jsonl");
+          const checkpoint = join(dir.path, "checkpoint.txt");
+          writeFileSync(exported, result.stdout);
+          writeFileSync(checkpoint, checkpointNote);
+          const verified = await runCli([
+            "verify",
+            "--export",
+            exported,
+            "--checkpoint",
+            checkpoint,
+            "--public-key",
+            signer.verifierKey,
+          ]);
+          expect(verified.stdout).toMatch(/^OK: \d+ entries/);
+          expect(verified.code).toBe(0);
+        } finally {
+          dir.remove();
+        }
       },
       SLOW,
     );
