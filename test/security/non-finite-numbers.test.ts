@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { create, createRegistry, type JsonObject, toBinary } from "@bufbuild/protobuf";
+import { create, createRegistry, type JsonObject, toBinary, toJson } from "@bufbuild/protobuf";
 import { anyPack, anyUnpack, file_google_protobuf_struct, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
@@ -178,6 +178,46 @@ describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", 
         expect(err?.rawMessage).toBe(REASONS[place as keyof typeof REASONS]("event"));
       }
     });
+  });
+
+  // JSON has no NaN, but a number too large for a double parses as ±Infinity.
+  const overflowing = (event: Event) =>
+    JSON.stringify(toJson(EventSchema, event, { registry })).replace('"x":0', '"x":-1e999');
+
+  it("Connect JSON ingest refuses a number that overflows to -Infinity, alone in a batch", async () => {
+    const sessionId = `nan-${randomUUID()}`;
+    const good = makeEvent({ sessionId });
+    const bad = makeEvent({ sessionId, metadata: { x: 0 } });
+    const post = (method: string, body: string) =>
+      fetch(`${baseUrl}/${ChaukasServerService.typeName}/${method}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+    const single = await post("IngestEvent", `{"event":${overflowing(bad)}}`);
+    expect(single.status).toBe(400);
+    expect(((await single.json()) as { message: string }).message).toBe(
+      'event.metadata.fields["x"]: number_value -Infinity cannot be represented in proto3 JSON',
+    );
+    const batch = await post(
+      "IngestEventBatch",
+      `{"eventBatch":{"events":[${overflowing(bad)},${JSON.stringify(toJson(EventSchema, good))}]}}`,
+    );
+    expect(await batch.json()).toMatchObject({ acceptedCount: 1, rejectedEventIds: [bad.eventId] });
+  });
+
+  it("the REST API refuses it too, with the reason", async () => {
+    const body =
+      '{"events":[{"event_id":"rest-inf","tenant_id":"acme","project_id":"web","session_id":"s",' +
+      '"type":"SESSION_START","status":"STARTED","timestamp":"2026-02-03T04:05:06Z","metadata":{"x":1e999}}]}';
+    const answer = await restPost(baseUrl, "/v1/events/batch", body);
+    expect(answer.status).toBe(202);
+    expect(answer.body.rejections).toEqual([
+      {
+        event_id: "rest-inf",
+        reason: 'events[0].metadata.fields["x"]: number_value Infinity cannot be represented in proto3 JSON',
+      },
+    ]);
   });
 
   it("the SDK's binary batch route rejects them with their reasons", async () => {
