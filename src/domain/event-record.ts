@@ -6,7 +6,7 @@ import { checkpointId } from "./audit/audit-trail.ts";
 import { canonicalBinary } from "./audit/canonical-binary.ts";
 import { sha256 } from "./bytes.ts";
 import type { WireEvent } from "./event-wire.ts";
-import { withJsonSafeNumbers, withNonFiniteNumbersRestored } from "./non-finite-numbers.ts";
+import { jsonWritable, withNonFiniteNumbersRestored } from "./json-unwritable.ts";
 import { searchText } from "./search-text.ts";
 import { timestampToNs } from "./timestamps.ts";
 
@@ -58,7 +58,7 @@ export function canonicalPayload(event: Event): Uint8Array {
 /**
  * The content hash of an event read back from JSON (an export): the SHA-256 of its canonical
  * encoding or, when that is not the hash the event claims, of the encoding with its Value strings
- * "NaN", "Infinity" and "-Infinity" as the numbers JSON wrote them for (non-finite-numbers.ts).
+ * "NaN", "Infinity" and "-Infinity" as the numbers JSON wrote them for (json-unwritable.ts).
  */
 export function contentHashFromJson(event: Event): Uint8Array {
   const hash = sha256(canonicalPayload(event));
@@ -88,11 +88,12 @@ export function fromStoredEvent(row: StoredEvent): Event {
 }
 
 /**
- * A stored event as served in JSON: fromStoredEvent, with each google.protobuf.Value number that
- * proto3 JSON cannot carry written as a string (non-finite-numbers.ts).
+ * A stored event as served in JSON: fromStoredEvent, changed where proto3 JSON cannot write it
+ * (json-unwritable.ts): NaN and ±Infinity Value numbers as strings, extensions it cannot unpack
+ * as empty.
  */
 export function storedEventForJson(row: StoredEvent): Event {
-  return withJsonSafeNumbers(EventSchema, fromStoredEvent(row));
+  return jsonWritable(EventSchema, fromStoredEvent(row));
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   SeveritySchema,
 } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import type { FieldViolation } from "./errors.ts";
-import { nonFiniteNumberViolations } from "./non-finite-numbers.ts";
+import { jsonUnwritableViolations } from "./json-unwritable.ts";
 import { timestampProblem } from "./timestamps.ts";
 
 /** Limits that keep one event's index entries bounded; the payload itself is bounded by the body limit. */
@@ -75,13 +75,14 @@ export function eventViolations(event: IngestFields | undefined, prefix: string)
 }
 
 /**
- * eventViolations, and what only the whole decoded event shows: google.protobuf.Value numbers that
- * proto3 JSON cannot carry (non-finite-numbers.ts), refused so that every stored event can be read
- * as JSON. An event read from its wire bytes holds none (event-wire.ts).
+ * eventViolations, and what only the whole decoded event shows: what proto3 JSON cannot write
+ * (json-unwritable.ts: NaN and ±Infinity Value numbers, extensions it cannot unpack), refused so
+ * that every stored event can be read as JSON. An event read from its wire bytes holds none
+ * (event-wire.ts).
  */
 export function decodedEventViolations(event: Event | undefined, prefix: string): FieldViolation[] {
   const violations = eventViolations(event, prefix);
-  if (event) violations.push(...nonFiniteNumberViolations(EventSchema, event, prefix));
+  if (event) violations.push(...jsonUnwritableViolations(EventSchema, event, prefix));
   return violations;
 }
 

@@ -5,7 +5,7 @@ import { canonicalFromWire } from "./audit/canonical-wire.ts";
 import { LEN, lengthEnd, readVarint, skipValue, varintEnd } from "./audit/wire-scan.ts";
 import { asBuffer } from "./bytes.ts";
 import type { IngestFields } from "./event-rules.ts";
-import { nonFiniteNumberViolations } from "./non-finite-numbers.ts";
+import { jsonUnwritableViolations } from "./json-unwritable.ts";
 import { SEARCHED_FIELDS, type Searchable } from "./search-text.ts";
 
 /**
@@ -27,10 +27,10 @@ const INTEGRITY_FIELDS = [
 
 /**
  * The event in `bytes`, or undefined when it must be decoded instead: bytes that only a full
- * decode can settle (canonical-wire.ts), a google.protobuf.Value number that is not finite (in
- * the event, or packed in an extension), for the decoded event's checks to name (event-rules.ts),
- * or an empty tenant_id or project_id, which the caller's key may fill in (access.ts), changing
- * the event.
+ * decode can settle (canonical-wire.ts), what proto3 JSON cannot write (json-unwritable.ts: a
+ * Value number that is not finite, in the event or packed in an extension, or an extension it
+ * cannot unpack), for the decoded event's checks to name (event-rules.ts), or an empty
+ * tenant_id or project_id, which the caller's key may fill in (access.ts), changing the event.
  */
 export function readWireEvent(bytes: Uint8Array): WireEvent | undefined {
   const src = asBuffer(bytes);
@@ -41,7 +41,7 @@ export function readWireEvent(bytes: Uint8Array): WireEvent | undefined {
   const fields = readFields(src, 0, src.length, EVENT_FIELDS) as unknown as WireEvent["fields"] &
     Pick<Event, "extensions">;
   if (fields.tenantId === "" || fields.projectId === "") return undefined;
-  if (fields.extensions.some((any) => nonFiniteNumberViolations(AnySchema, any, "").length > 0)) return undefined;
+  if (fields.extensions.some((any) => jsonUnwritableViolations(AnySchema, any, "").length > 0)) return undefined;
   return { fields, payload };
 }
 

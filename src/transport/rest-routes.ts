@@ -4,7 +4,7 @@ import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { CapabilitiesSchema, QueryRequestSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import type { Authenticator } from "../domain/authenticator.ts";
 import { type FieldViolation, InvalidArgumentError } from "../domain/errors.ts";
-import { storedEventForJson } from "../domain/event-record.ts";
+import { fromStoredEvent } from "../domain/event-record.ts";
 import type { EventService, RejectedEvent } from "../domain/event-service.ts";
 import { eventFromRestJson, eventToRestJson, fromRestJson, toRestJson } from "../domain/formats/rest-json.ts";
 import { httpAuth, principalOfRequest } from "./http-auth.ts";
@@ -81,7 +81,7 @@ export async function restRoutes(
     }
     const page = await events.queryEvents(principalOfRequest(request), fromRestJson(QueryRequestSchema, body), "");
     return {
-      events: page.events.map((event) => eventToRestJson(storedEventForJson(event))),
+      events: page.events.map((event) => eventToRestJson(fromStoredEvent(event))),
       next_page_token: page.nextPageToken,
     };
   });

@@ -1,14 +1,18 @@
 /**
- * A google.protobuf.Value number may be NaN or ±Infinity in binary protobuf, but proto3 JSON has
- * no way to write it (a double field is written as the string "NaN", a Value cannot be), so
- * protobuf-es refuses to write such a message as JSON at all. Ingest refuses these numbers
- * (nonFiniteNumberViolations); an event that holds one all the same (stored before that rule, or
- * written underneath) is written to JSON with each such number as the string "NaN", "Infinity" or
- * "-Infinity" (withJsonSafeNumbers), while binary answers keep its bytes. Offline verification of
- * an export turns them back (withNonFiniteNumbersRestored) when that gives the hash the log signed.
+ * What proto3 JSON cannot write, though binary protobuf carries it, so that protobuf-es refuses to
+ * write the whole message as JSON:
+ * - a google.protobuf.Value number that is NaN or ±Infinity (a double field is written as the
+ *   string "NaN"; a Value cannot be);
+ * - an extension (google.protobuf.Any) whose type_url names no message type, or whose value does
+ *   not decode as the type the JSON registry knows by that name (JSON writes an Any unpacked).
+ * Ingest refuses both (jsonUnwritableViolations). An event that holds one all the same (stored
+ * before that rule, or written underneath) is written to JSON by jsonWritable: each such number
+ * as the string "NaN", "Infinity" or "-Infinity", each such extension as an empty Any (`{}`),
+ * while binary answers keep its bytes. Offline verification of an export turns the numbers back
+ * (withNonFiniteNumbersRestored) when that gives the hash the log signed.
  *
- * Values sit in Struct, Value and ListValue fields at any depth, and in extensions: a
- * google.protobuf.Any of a type the JSON registry knows is written unpacked, so it is looked into.
+ * Values sit in Struct, Value and ListValue fields at any depth, and in extensions: an Any of a
+ * type the JSON registry knows is written unpacked, so it is looked into.
  */
 import {
   type DescField,
@@ -22,29 +26,50 @@ import { type Any, anyUnpack, type Value } from "@bufbuild/protobuf/wkt";
 import type { FieldViolation } from "./errors.ts";
 import { jsonRegistry } from "./formats/registry.ts";
 
-/** Called with each Value number and string and where it is; returns its replacement, or undefined to keep it. */
-type OnLeaf = (leaf: number | string, path: Path) => number | string | undefined;
+/** What a walk does with each Value number and string, and with each extension JSON cannot write. */
+interface Visitor {
+  /** Returns the leaf's replacement, or undefined to keep it. */
+  leaf(leaf: number | string, path: Path): number | string | undefined;
+  /** Returns whether it changed the extension. */
+  unwritable(any: Any, problem: string, path: Path): boolean;
+}
 
 const isNonFinite = (leaf: number | string): leaf is number => typeof leaf === "number" && !Number.isFinite(leaf);
 
-/** Every non-finite Value number in the message, named by its path under `prefix` (proto field names). */
-export function nonFiniteNumberViolations(desc: DescMessage, message: Message, prefix: string): FieldViolation[] {
+/** Everything in the message that JSON cannot write, each named by its path under `prefix` (proto field names). */
+export function jsonUnwritableViolations(desc: DescMessage, message: Message, prefix: string): FieldViolation[] {
   const violations: FieldViolation[] = [];
-  walkMessage(desc, message, new Path(prefix), (leaf, path) => {
-    if (isNonFinite(leaf)) {
-      violations.push({
-        field: path.toString(),
-        description: `number_value ${leaf} cannot be represented in proto3 JSON`,
-      });
-    }
-    return undefined;
+  walkMessage(desc, message, new Path(prefix), {
+    leaf: (leaf, path) => {
+      if (isNonFinite(leaf)) {
+        violations.push({
+          field: path.toString(),
+          description: `number_value ${leaf} cannot be represented in proto3 JSON`,
+        });
+      }
+      return undefined;
+    },
+    unwritable: (_, problem, path) => {
+      violations.push({ field: path.toString(), description: `cannot be represented in proto3 JSON: ${problem}` });
+      return false;
+    },
   });
   return violations;
 }
 
-/** The message, changed in place: each non-finite Value number becomes its name as a string. */
-export function withJsonSafeNumbers<T extends Message>(desc: DescMessage, message: T): T {
-  walkMessage(desc, message, new Path(""), (leaf) => (isNonFinite(leaf) ? String(leaf) : undefined));
+/**
+ * The message, changed in place so that JSON can write it: each non-finite Value number becomes
+ * its name as a string, and each extension JSON cannot write an empty Any.
+ */
+export function jsonWritable<T extends Message>(desc: DescMessage, message: T): T {
+  walkMessage(desc, message, new Path(""), {
+    leaf: (leaf) => (isNonFinite(leaf) ? String(leaf) : undefined),
+    unwritable: (any) => {
+      any.typeUrl = "";
+      any.value = new Uint8Array(0);
+      return true;
+    },
+  });
   return message;
 }
 
@@ -52,12 +77,13 @@ const NON_FINITE_NAMES = new Set(["NaN", "Infinity", "-Infinity"]);
 
 /**
  * The message, changed in place: each Value string "NaN", "Infinity" or "-Infinity" becomes that
- * number again, undoing withJsonSafeNumbers (and changing a string that was one all along).
+ * number again, undoing jsonWritable (and changing a string that was one all along).
  */
 export function withNonFiniteNumbersRestored<T extends Message>(desc: DescMessage, message: T): T {
-  walkMessage(desc, message, new Path(""), (leaf) =>
-    typeof leaf === "string" && NON_FINITE_NAMES.has(leaf) ? Number(leaf) : undefined,
-  );
+  walkMessage(desc, message, new Path(""), {
+    leaf: (leaf) => (typeof leaf === "string" && NON_FINITE_NAMES.has(leaf) ? Number(leaf) : undefined),
+    unwritable: () => false,
+  });
   return message;
 }
 
@@ -104,11 +130,11 @@ const ANY = "google.protobuf.Any";
 type Local = any;
 
 /** Walks a message in its local (generated) form; returns whether anything in it was replaced. */
-function walkMessage(desc: DescMessage, message: Local, path: Path, on: OnLeaf): boolean {
+function walkMessage(desc: DescMessage, message: Local, path: Path, on: Visitor): boolean {
   if (desc.typeName === VALUE) {
     const value = message as Value;
     if (value.kind.case === "numberValue" || value.kind.case === "stringValue") {
-      const replacement = on(value.kind.value, path);
+      const replacement = on.leaf(value.kind.value, path);
       if (replacement === undefined) return false;
       value.kind =
         typeof replacement === "number"
@@ -184,13 +210,13 @@ function reachesValue(desc: DescMessage): boolean {
 }
 
 /** A message-typed value of a field: a Struct held as a JsonObject (outside Value), or a message. */
-function walkField(desc: DescMessage, field: DescField, value: Local, path: Path, on: OnLeaf): boolean {
+function walkField(desc: DescMessage, field: DescField, value: Local, path: Path, on: Visitor): boolean {
   if (desc.typeName === STRUCT && field.parent.typeName !== VALUE) return walkJsonObject(value, path, on);
   return walkMessage(desc, value, path, on);
 }
 
 /** A Struct in protobuf-es's JSON form, named as its message form: `fields["key"]`, `struct_value`, `list_value.values[i]`. */
-function walkJsonObject(object: JsonObject, path: Path, on: OnLeaf): boolean {
+function walkJsonObject(object: JsonObject, path: Path, on: Visitor): boolean {
   let changed = false;
   for (const key of Object.keys(object)) {
     path.push("fields", key);
@@ -201,10 +227,10 @@ function walkJsonObject(object: JsonObject, path: Path, on: OnLeaf): boolean {
 }
 
 /** The JSON value at `parent[key]`, replaced there if it is a leaf `on` replaces. */
-function walkJsonIn(parent: JsonObject | JsonValue[], key: string | number, path: Path, on: OnLeaf): boolean {
+function walkJsonIn(parent: JsonObject | JsonValue[], key: string | number, path: Path, on: Visitor): boolean {
   const value = (parent as Record<string | number, JsonValue>)[key];
   if (typeof value === "number" || typeof value === "string") {
-    const replacement = on(value, path);
+    const replacement = on.leaf(value, path);
     if (replacement === undefined) return false;
     // Defined, not assigned: assigning to a key "__proto__" would not set it.
     Object.defineProperty(parent, key, { value: replacement, writable: true, enumerable: true, configurable: true });
@@ -227,18 +253,22 @@ function walkJsonIn(parent: JsonObject | JsonValue[], key: string | number, path
 }
 
 /**
- * An Any of a type the registry knows, unpacked, walked, and packed again if changed. One whose
- * bytes do not decode holds no Value this walk can name.
+ * An Any: unpacked when the JSON registry knows its type, walked, and packed again if changed; one
+ * that JSON cannot write goes to the visitor. An empty type_url is written as `{}`.
  */
-function walkAny(any: Any, path: Path, on: OnLeaf): boolean {
+function walkAny(any: Any, path: Path, on: Visitor): boolean {
+  if (any.typeUrl === "") return false;
   let message: Message | undefined;
   try {
     message = anyUnpack(any, jsonRegistry);
-  } catch {
-    return false;
+  } catch (err) {
+    const typeName = any.typeUrl.slice(any.typeUrl.lastIndexOf("/") + 1);
+    return on.unwritable(any, `its value is not a valid ${typeName}: ${(err as Error).message}`, path);
   }
   const desc = message && jsonRegistry.getMessage(message.$typeName);
-  if (message === undefined || desc === undefined) return false;
+  if (message === undefined || desc === undefined) {
+    return on.unwritable(any, `its type_url ${JSON.stringify(any.typeUrl)} names no message type`, path);
+  }
   path.push(`[${message.$typeName}]`);
   const changed = walkMessage(desc, message, path, on);
   path.pop();

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { create, createRegistry, type JsonObject, toBinary, toJson } from "@bufbuild/protobuf";
-import { anyPack, anyUnpack, file_google_protobuf_struct, ValueSchema } from "@bufbuild/protobuf/wkt";
+import { AnySchema, anyPack, anyUnpack, file_google_protobuf_struct, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import type { FastifyInstance } from "fastify";
@@ -63,6 +63,28 @@ const REASONS = {
     `${at}.extensions[0][google.protobuf.Value]: number_value -Infinity cannot be represented in proto3 JSON`,
 };
 
+/**
+ * Events whose extension JSON cannot unpack: bytes that are not the type named, and a type_url
+ * naming no type; and one of a type the server does not know, which JSON shows by name alone.
+ */
+function extensionEvents(sessionId: string, tenantId = "acme") {
+  const extended = (typeUrl: string, ...value: number[]) =>
+    makeEvent({ tenantId, sessionId, extensions: [create(AnySchema, { typeUrl, value: Uint8Array.from(value) })] });
+  return {
+    // A length-delimited field 1 whose 5 bytes are missing.
+    badBytes: extended("type.googleapis.com/google.protobuf.Struct", 0x0a, 0x05),
+    badUrl: extended("type.googleapis.com/not a type", 0x08, 0x01),
+    unknown: extended("type.googleapis.com/example.v1.Unknown", 0x08, 0x01),
+  };
+}
+
+const EXTENSION_REASONS = {
+  badBytes: (at: string) =>
+    `${at}.extensions[0]: cannot be represented in proto3 JSON: its value is not a valid google.protobuf.Struct: premature EOF`,
+  badUrl: (at: string) =>
+    `${at}.extensions[0]: cannot be represented in proto3 JSON: its type_url "type.googleapis.com/not a type" names no message type`,
+};
+
 /** JSON clients unpack the Value extension: they need its type. */
 const registry = createRegistry(file_chaukas_spec_common_v1_query, file_google_protobuf_struct);
 
@@ -104,7 +126,7 @@ async function openStore(
 
 const kinds = await storeKinds();
 
-describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", (kind) => {
+describe.each(kinds)("what proto3 JSON cannot write, on the %s store", (kind) => {
   let store: EventStore;
   let cliArgs: string[];
   let remove: () => Promise<void>;
@@ -136,10 +158,10 @@ describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", 
     await remove();
   }, SLOW);
 
-  const sessionEvents = async (sessionId: string, transport: Transport) => {
+  const sessionEvents = async (sessionId: string, transport: Transport, tenantId = "acme") => {
     const client = createClient(ChaukasServerService, transport);
     const { response } = await client.queryEvents({
-      query: { filter: { tenantId: "acme", sessionId }, orderByTime: SortOrder.ASC },
+      query: { filter: { tenantId, sessionId }, orderByTime: SortOrder.ASC },
     });
     return response?.events ?? [];
   };
@@ -165,6 +187,28 @@ describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", 
         REASONS.extension("event_batch.events[3]"),
       ]);
       expect((await sessionEvents(sessionId, make(baseUrl))).map((e) => e.eventId)).toEqual([good.eventId]);
+    });
+
+    it("rejects each event with an extension JSON cannot unpack, and stores one of an unknown type", async () => {
+      const sessionId = `ext-${randomUUID()}`;
+      // Another tenant's: JSON shows an unknown type by name alone, so its export cannot verify.
+      const { badBytes, badUrl, unknown } = extensionEvents(sessionId, "other");
+      const client = createClient(ChaukasServerService, make(baseUrl));
+      const batchId = randomUUID();
+      const answer = await client.ingestEventBatch({ eventBatch: { batchId, events: [badBytes, unknown, badUrl] } });
+      expect(answer.rejectedEventIds).toEqual([badBytes.eventId, badUrl.eventId]);
+      const rejection = logged.split("\n").find((line) => line.includes(batchId));
+      expect(JSON.parse(rejection as string).rejected.map((r: { reason: string }) => r.reason)).toEqual([
+        EXTENSION_REASONS.badBytes("event_batch.events[0]"),
+        EXTENSION_REASONS.badUrl("event_batch.events[2]"),
+      ]);
+      const err = await client.ingestEvent({ event: badUrl }).then(
+        () => undefined,
+        (e) => ConnectError.from(e),
+      );
+      expect(err?.rawMessage).toBe(EXTENSION_REASONS.badUrl("event"));
+      const stored = await sessionEvents(sessionId, make(baseUrl), "other");
+      expect(stored.map((e) => e.eventId)).toEqual([unknown.eventId]);
     });
 
     it("refuses a single event holding one with invalid_argument and the reason", async () => {
@@ -248,11 +292,15 @@ describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", 
     const { metadata, content, extension } = poisonedEvents(sessionId);
     const after = makeEvent({ sessionId });
     const stored = [before, metadata, content, extension, after];
+    // Another tenant's: its export cannot verify (JSON drops what it cannot unpack).
+    const { badBytes, badUrl } = extensionEvents(sessionId, "other");
+    const otherStored = [badBytes, badUrl];
     let checkpointNote: string;
 
     beforeAll(async () => {
       // Beneath ingest, as an event stored before the rule was.
       await store.insertEvents({ tenantId: "acme" }, stored.map(toEventRecord));
+      await store.insertEvents({ tenantId: "other" }, otherStored.map(toEventRecord));
       await audit.integrateAndSign();
       checkpointNote = (await audit.checkpoint(UNRESTRICTED, "acme", 0n)).note;
     }, SLOW);
@@ -270,6 +318,11 @@ describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", 
       expect(events[2].content.value).toMatchObject({ arguments: { list: [1, { deep: "Infinity" }] } });
       const packed = anyUnpack(events[3].extensions[0], ValueSchema);
       expect(packed?.kind).toEqual({ case: "stringValue", value: "-Infinity" });
+
+      // An extension JSON cannot unpack is written as an empty Any.
+      const others = await sessionEvents(sessionId, transport, "other");
+      expect(others.map((e) => e.eventId)).toEqual(otherStored.map((e) => e.eventId));
+      expect(others.map((e) => e.extensions.map((x) => x.typeUrl))).toEqual([[""], [""]]);
     });
 
     it.each(BINARY_TRANSPORTS)("in $name, as stored", async ({ make }) => {
@@ -279,6 +332,8 @@ describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", 
         stored.map((e) => Buffer.from(canonicalPayload(e)).toString("hex")),
       );
       expect(events[1].metadata?.x).toBeNaN();
+      const others = await sessionEvents(sessionId, make(baseUrl), "other");
+      expect(others.map((e) => e.extensions)).toEqual(otherStored.map((e) => e.extensions));
     });
 
     it("in the REST API, each such number as a string", async () => {
@@ -291,6 +346,18 @@ describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", 
       expect(events.map((e) => e.event_id)).toEqual(stored.map((e) => e.eventId));
       expect(events[1].metadata).toEqual({ x: "NaN", fine: 1.5 });
       expect(events[2].content).toMatchObject({ kind: "tool_call", arguments: { list: [1, { deep: "Infinity" }] } });
+
+      // Extensions travel raw here, whatever they hold.
+      const others = await restPost(baseUrl, "/v1/query", {
+        filter: { tenant_id: "other", session_id: sessionId },
+        order_by_time: "ASC",
+      });
+      expect(others.status).toBe(200);
+      expect(others.body.events.map((e: JsonObject) => e.extensions)).toEqual(
+        otherStored.map((e) => [
+          { type_url: e.extensions[0].typeUrl, value: Buffer.from(e.extensions[0].value).toString("base64") },
+        ]),
+      );
     });
 
     it(
@@ -298,14 +365,17 @@ describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", 
       async () => {
         await app.close();
         await store.close(); // the embedded store's data dir is the CLI's now
+        // biome-ignore lint/suspicious/noExplicitAny: a test reads any JSON line
+        const sessionLines = (stdout: string): any[] =>
+          stdout
+            .split("\n")
+            .filter((l) => l !== "")
+            .map((l) => JSON.parse(l))
+            .filter((l) => l.session_id === sessionId);
         const result = await runCli(["export", "--tenant", "acme", ...cliArgs]);
         expect(result.stderr).not.toMatch(/error/i);
         expect(result.code).toBe(0);
-        const lines = result.stdout
-          .split("\n")
-          .filter((l) => l !== "")
-          .map((l) => JSON.parse(l))
-          .filter((l) => l.session_id === sessionId);
+        const lines = sessionLines(result.stdout);
         expect(lines.map((l) => l.event_id)).toEqual(stored.map((e) => e.eventId));
         expect(lines[1].metadata).toEqual({ x: "NaN", fine: 1.5 });
         expect(lines[2].tool_call.arguments).toEqual({ list: [1, { deep: "Infinity" }] });
@@ -334,6 +404,12 @@ describe.each(kinds)("Value numbers proto3 JSON cannot carry, on the %s store", 
         } finally {
           dir.remove();
         }
+
+        const other = await runCli(["export", "--tenant", "other", ...cliArgs]);
+        expect(other.code).toBe(0);
+        expect(sessionLines(other.stdout).map((l) => [l.event_id, l.extensions])).toEqual(
+          otherStored.map((e) => [e.eventId, [{}]]),
+        );
       },
       SLOW,
     );
