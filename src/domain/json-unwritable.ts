@@ -4,7 +4,8 @@
  * - a google.protobuf.Value number that is NaN or ±Infinity (a double field is written as the
  *   string "NaN"; a Value cannot be);
  * - an extension (google.protobuf.Any) whose type_url names no message type, or whose value does
- *   not decode as the type the JSON registry knows by that name (JSON writes an Any unpacked).
+ *   not decode as the type the JSON registry knows by that name (JSON writes an Any unpacked), or
+ *   that holds Anys nested more than MAX_NESTED_ANYS deep.
  * Ingest refuses both (jsonUnwritableViolations). An event that holds one all the same (stored
  * before that rule, or written underneath) is written to JSON by jsonWritable: each such number
  * as the string "NaN", "Infinity" or "-Infinity", each such extension as an empty Any (`{}`),
@@ -94,6 +95,8 @@ export function withNonFiniteNumbersRestored<T extends Message>(desc: DescMessag
 class Path {
   readonly #parts: string[] = [];
   readonly #keys: (string | number | undefined)[] = [];
+  /** How many unpacked Anys the walk is inside. */
+  anys = 0;
 
   constructor(prefix: string) {
     if (prefix !== "") this.push(prefix);
@@ -253,11 +256,21 @@ function walkJsonIn(parent: JsonObject | JsonValue[], key: string | number, path
 }
 
 /**
+ * Anys packed in Anys are each decoded on their own, so no decode limits their nesting: writing
+ * thousands of them as JSON exhausted the stack. Well below the 100 nested messages at which
+ * protobuf-es stops reading JSON, so that clients can read the answer too.
+ */
+const MAX_NESTED_ANYS = 64;
+
+/**
  * An Any: unpacked when the JSON registry knows its type, walked, and packed again if changed; one
  * that JSON cannot write goes to the visitor. An empty type_url is written as `{}`.
  */
 function walkAny(any: Any, path: Path, on: Visitor): boolean {
   if (any.typeUrl === "") return false;
+  if (path.anys >= MAX_NESTED_ANYS) {
+    return on.unwritable(any, `it holds extensions nested more than ${MAX_NESTED_ANYS} deep`, path);
+  }
   let message: Message | undefined;
   try {
     message = anyUnpack(any, jsonRegistry);
@@ -270,7 +283,9 @@ function walkAny(any: Any, path: Path, on: Visitor): boolean {
     return on.unwritable(any, `its type_url ${JSON.stringify(any.typeUrl)} names no message type`, path);
   }
   path.push(`[${message.$typeName}]`);
+  path.anys++;
   const changed = walkMessage(desc, message, path, on);
+  path.anys--;
   path.pop();
   if (changed) any.value = toBinary(desc, message);
   return changed;

@@ -3,7 +3,14 @@ import { writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { create, createRegistry, type JsonObject, toBinary, toJson } from "@bufbuild/protobuf";
-import { AnySchema, anyPack, anyUnpack, file_google_protobuf_struct, ValueSchema } from "@bufbuild/protobuf/wkt";
+import {
+  AnySchema,
+  anyPack,
+  anyUnpack,
+  file_google_protobuf_any,
+  file_google_protobuf_struct,
+  ValueSchema,
+} from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import type { FastifyInstance } from "fastify";
@@ -85,8 +92,12 @@ const EXTENSION_REASONS = {
     `${at}.extensions[0]: cannot be represented in proto3 JSON: its type_url "type.googleapis.com/not a type" names no message type`,
 };
 
-/** JSON clients unpack the Value extension: they need its type. */
-const registry = createRegistry(file_chaukas_spec_common_v1_query, file_google_protobuf_struct);
+/** JSON clients unpack the extensions: they need their types. */
+const registry = createRegistry(
+  file_chaukas_spec_common_v1_query,
+  file_google_protobuf_struct,
+  file_google_protobuf_any,
+);
 
 const BINARY_TRANSPORTS: { name: string; make: (baseUrl: string) => Transport }[] = [
   {
@@ -284,6 +295,32 @@ describe.each(kinds)("what proto3 JSON cannot write, on the %s store", (kind) =>
       { event_id: bad.content.eventId, reason: REASONS.content("event_batch.events[1]") },
       { event_id: bad.extension.eventId, reason: REASONS.extension("event_batch.events[2]") },
     ]);
+  });
+
+  it("an extension holding thousands of nested Anys is refused at ingest, and answered in JSON if stored", async () => {
+    const sessionId = `deep-${randomUUID()}`;
+    let any = anyPack(AnySchema, create(AnySchema));
+    for (let i = 0; i < 5000; i++) any = anyPack(AnySchema, any);
+    const deep = makeEvent({ tenantId: "deep", sessionId, extensions: [any] });
+    const good = makeEvent({ tenantId: "deep", sessionId });
+    const client = createClient(ChaukasServerService, createGrpcTransport({ baseUrl }));
+    const batchId = randomUUID();
+    const answer = await client.ingestEventBatch({ eventBatch: { batchId, events: [good, deep] } });
+    expect(answer.rejectedEventIds).toEqual([deep.eventId]);
+    const rejection = JSON.parse(logged.split("\n").find((line) => line.includes(batchId)) as string);
+    expect(rejection.rejected[0].reason).toMatch(
+      /^event_batch\.events\[1\]\.extensions\[0\](\[google\.protobuf\.Any\]){64}: cannot be represented in proto3 JSON: it holds extensions nested more than 64 deep$/,
+    );
+
+    await store.insertEvents({ tenantId: "deep" }, [toEventRecord(deep)]);
+    const json = createConnectTransport({
+      baseUrl,
+      httpVersion: "1.1",
+      useBinaryFormat: false,
+      jsonOptions: { registry },
+    });
+    const events = await sessionEvents(sessionId, json, "deep");
+    expect(events.map((e) => e.eventId)).toEqual([good.eventId, deep.eventId].sort((a, b) => (a < b ? -1 : 1)));
   });
 
   describe("one stored all the same is answered by every read", () => {
