@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import type { Writable } from "node:stream";
-import { fromStoredEvent } from "../domain/event-record.ts";
+import { storedEventForJson } from "../domain/event-record.ts";
 import { formatSdkLine } from "../domain/formats/sdk-jsonl.ts";
 import { ALL_TENANTS, type EventCursor, type EventFilter, type EventReader } from "../store/event-store.ts";
 import { Progress } from "./progress.ts";
@@ -20,7 +20,7 @@ export async function exportJsonl(store: EventReader, filter: EventFilter, out: 
   for (;;) {
     const page = await store.queryEvents(ALL_TENANTS, { filter, ascending: true, limit: PAGE_SIZE, after });
     for (const row of page) {
-      if (!out.write(`${formatSdkLine(fromStoredEvent(row))}\n`)) await once(out, "drain");
+      if (!out.write(`${formatSdkLine(storedEventForJson(row))}\n`)) await once(out, "drain");
     }
     written += page.length;
     progress.update(written, total ? written / total : undefined);

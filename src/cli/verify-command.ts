@@ -3,7 +3,7 @@ import { logOrigin } from "../domain/audit/audit-trail.ts";
 import { noteOfFile, parseVerifierKey } from "../domain/audit/checkpoint.ts";
 import { type EntryToVerify, LogVerifier } from "../domain/audit/log-verifier.ts";
 import { asBuffer, sha256 } from "../domain/bytes.ts";
-import { canonicalPayload, storedEventRecord } from "../domain/event-record.ts";
+import { contentHashFromJson, storedEventRecord } from "../domain/event-record.ts";
 import { type AuditLog, type LogEntry, STORED_NODE_MIN_LEVEL } from "../store/audit-log.ts";
 import { ALL_TENANTS, type EventRecord, type EventStore } from "../store/event-store.ts";
 import { Progress } from "./progress.ts";
@@ -186,7 +186,7 @@ export async function verifyExport(
       eventId: event.eventId,
       contentHash: Buffer.from(event.contentHash, "hex"),
       hashPrev: Buffer.from(event.hashPrev, "hex"),
-      actualContentHash: sha256(canonicalPayload(event)),
+      actualContentHash: contentHashFromJson(event),
     };
     if (event.contentHash === "") {
       verifier.report({

@@ -2,7 +2,7 @@ import { create, type DescField } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { type QueryResponse, QueryResponseSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import type { StoredEvent } from "../store/event-store.ts";
-import { fromStoredEvent, writeStoredEvent } from "./event-record.ts";
+import { storedEventForJson, writeStoredEvent } from "./event-record.ts";
 
 /** One page of a query: the stored events, in order, and the token of the next page ("" if last). */
 export interface EventPage {
@@ -12,7 +12,10 @@ export interface EventPage {
 
 /** The page as a QueryResponse with every event decoded: for JSON answers. */
 export function decodedQueryResponse(page: EventPage): QueryResponse {
-  return create(QueryResponseSchema, { events: page.events.map(fromStoredEvent), nextPageToken: page.nextPageToken });
+  return create(QueryResponseSchema, {
+    events: page.events.map(storedEventForJson),
+    nextPageToken: page.nextPageToken,
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { fromBinary } from "@bufbuild/protobuf";
+import { clone, fromBinary } from "@bufbuild/protobuf";
 import { BinaryReader, type BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import type { EventRecord, StoredEvent } from "../store/event-store.ts";
@@ -6,6 +6,7 @@ import { checkpointId } from "./audit/audit-trail.ts";
 import { canonicalBinary } from "./audit/canonical-binary.ts";
 import { sha256 } from "./bytes.ts";
 import type { WireEvent } from "./event-wire.ts";
+import { jsonWritable, withNonFiniteNumbersRestored } from "./json-unwritable.ts";
 import { searchText } from "./search-text.ts";
 import { timestampToNs } from "./timestamps.ts";
 
@@ -63,6 +64,19 @@ export function canonicalPayload(event: Event): Uint8Array {
 }
 
 /**
+ * The content hash of an event read back from JSON (an export): the SHA-256 of its canonical
+ * encoding or, when that is not the hash the event claims, of the encoding with its Value strings
+ * "NaN", "Infinity" and "-Infinity" as the numbers JSON wrote them for (json-unwritable.ts).
+ */
+export function contentHashFromJson(event: Event): Uint8Array {
+  const hash = sha256(canonicalPayload(event));
+  const claimed = event.contentHash.toLowerCase();
+  if (claimed === "" || hash.toString("hex") === claimed) return hash;
+  const restored = sha256(canonicalPayload(withNonFiniteNumbersRestored(EventSchema, clone(EventSchema, event))));
+  return restored.toString("hex") === claimed ? restored : hash;
+}
+
+/**
  * What is wrong with the event's own content_hash, set by a client that hashes what it sends;
  * undefined when it is empty or agrees with the record's (hex, either case).
  */
@@ -79,6 +93,15 @@ export function fromStoredEvent(row: StoredEvent): Event {
   const integrity = integrityFields(row);
   if (integrity) Object.assign(event, integrity);
   return event;
+}
+
+/**
+ * A stored event as served in JSON: fromStoredEvent, changed where proto3 JSON cannot write it
+ * (json-unwritable.ts): NaN and ±Infinity Value numbers as strings, extensions it cannot unpack
+ * as empty.
+ */
+export function storedEventForJson(row: StoredEvent): Event {
+  return jsonWritable(EventSchema, fromStoredEvent(row));
 }
 
 /**

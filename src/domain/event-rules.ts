@@ -3,6 +3,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import {
   AuthorSchema,
   type Event,
+  EventSchema,
   EventStatusSchema,
   EventType,
   EventTypeSchema,
@@ -10,6 +11,7 @@ import {
 } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import type { FieldViolation } from "./errors.ts";
 import { NUL_PROBLEM } from "./ids.ts";
+import { jsonUnwritableViolations } from "./json-unwritable.ts";
 import { timestampProblem } from "./timestamps.ts";
 
 /** Limits that keep one event's index entries bounded; the payload itself is bounded by the body limit. */
@@ -67,6 +69,18 @@ export function eventViolations(event: IngestFields | undefined, prefix: string)
     if (tag.length > MAX_TAG_LENGTH) report(`tags[${i}]`, `is longer than ${MAX_TAG_LENGTH} characters`);
     if (tag.includes("\0")) report(`tags[${i}]`, NUL_PROBLEM);
   });
+  return violations;
+}
+
+/**
+ * eventViolations, and what only the whole decoded event shows: what proto3 JSON cannot write
+ * (json-unwritable.ts: NaN and ±Infinity Value numbers, extensions it cannot unpack), refused so
+ * that every stored event can be read as JSON. An event read from its wire bytes holds none
+ * (event-wire.ts).
+ */
+export function decodedEventViolations(event: Event | undefined, prefix: string): FieldViolation[] {
+  const violations = eventViolations(event, prefix);
+  if (event) violations.push(...jsonUnwritableViolations(EventSchema, event, prefix));
   return violations;
 }
 

@@ -17,7 +17,7 @@ import { authorize, type Principal, scopeEvent, scopeRead, tenantScope } from ".
 import { type FieldViolation, InvalidArgumentError, PermissionDeniedError, UnavailableError } from "./errors.ts";
 import type { EventPage } from "./event-page.ts";
 import { contentHashProblem, toEventRecord, wireEventRecord } from "./event-record.ts";
-import { eventViolations, snakeCase } from "./event-rules.ts";
+import { decodedEventViolations, eventViolations, snakeCase } from "./event-rules.ts";
 import { readWireEvent, type WireEvent } from "./event-wire.ts";
 import { idViolations } from "./ids.ts";
 import { defaultMaxHeapBytes, IngestGate, type IngestGateOptions } from "./ingest-gate.ts";
@@ -97,7 +97,7 @@ export class EventService {
     authorize(principal, "ingest");
     const outOfScope = event && scopeEvent(principal, event);
     if (outOfScope) throw new PermissionDeniedError(outOfScope);
-    const violations = eventViolations(event, fieldPrefix);
+    const violations = decodedEventViolations(event, fieldPrefix);
     if (violations.length > 0 || !event) throw new InvalidArgumentError(violations);
     const release = this.#gate.admit(1);
     try {
@@ -144,7 +144,11 @@ export class EventService {
         const fields = read.fields;
         const id = fields.eventId || `#${index}`;
         const outOfScope = scopeEvent(principal, fields);
-        const violations = outOfScope ? [] : eventViolations(fields, at);
+        const violations = outOfScope
+          ? []
+          : read.decoded
+            ? decodedEventViolations(read.decoded, at)
+            : eventViolations(fields, at);
         const record = outOfScope || violations.length > 0 ? undefined : read.record();
         const hashProblem = record && contentHashProblem(fields, record);
         if (hashProblem) violations.push({ field: `${at}.content_hash`, description: hashProblem });
@@ -311,16 +315,18 @@ function timeRangeBounds(
 }
 
 /**
- * An event of a batch: its fields to check and how to make its record once they pass, or why
- * its bytes cannot be decoded.
+ * An event of a batch: its fields to check (and the whole event, when decoded) and how to make
+ * its record once they pass, or why its bytes cannot be decoded.
  */
-function readBatchEvent(item: Event | Uint8Array): { fields: WireEvent["fields"]; record: () => EventRecord } | string {
-  if (!(item instanceof Uint8Array)) return { fields: item, record: () => toEventRecord(item) };
+function readBatchEvent(
+  item: Event | Uint8Array,
+): { fields: WireEvent["fields"]; decoded?: Event; record: () => EventRecord } | string {
+  if (!(item instanceof Uint8Array)) return { fields: item, decoded: item, record: () => toEventRecord(item) };
   const wire = readWireEvent(item);
   if (wire !== undefined) return { fields: wire.fields, record: () => wireEventRecord(wire) };
   try {
     const event = fromBinary(EventSchema, item);
-    return { fields: event, record: () => toEventRecord(event) };
+    return { fields: event, decoded: event, record: () => toEventRecord(event) };
   } catch (err) {
     return `is not a valid ${EventSchema.typeName}: ${(err as Error).message}`;
   }

@@ -1,9 +1,11 @@
-import type { DescField, DescMessage, JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { type DescField, type DescMessage, fromBinary, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { AnySchema } from "@bufbuild/protobuf/wkt";
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { canonicalFromWire } from "./audit/canonical-wire.ts";
 import { LEN, lengthEnd, readVarint, skipValue, varintEnd } from "./audit/wire-scan.ts";
 import { asBuffer } from "./bytes.ts";
 import type { IngestFields } from "./event-rules.ts";
+import { jsonUnwritableViolations } from "./json-unwritable.ts";
 import { SEARCHED_FIELDS, type Searchable } from "./search-text.ts";
 
 /**
@@ -25,8 +27,10 @@ const INTEGRITY_FIELDS = [
 
 /**
  * The event in `bytes`, or undefined when it must be decoded instead: bytes that only a full
- * decode can settle (canonical-wire.ts), or an empty tenant_id or project_id, which the caller's
- * key may fill in (access.ts), changing the event.
+ * decode can settle (canonical-wire.ts), what proto3 JSON cannot write (json-unwritable.ts: a
+ * Value number that is not finite, in the event or packed in an extension, or an extension it
+ * cannot unpack), for the decoded event's checks to name (event-rules.ts), or an empty
+ * tenant_id or project_id, which the caller's key may fill in (access.ts), changing the event.
  */
 export function readWireEvent(bytes: Uint8Array): WireEvent | undefined {
   const src = asBuffer(bytes);
@@ -34,8 +38,10 @@ export function readWireEvent(bytes: Uint8Array): WireEvent | undefined {
   if (payload === undefined) return undefined;
   // The bytes are now known to be well formed: each singular field once, strings valid UTF-8.
   // EVENT_FIELDS reads every field of WireEvent["fields"], each set to its default if absent.
-  const fields = readFields(src, 0, src.length, EVENT_FIELDS) as unknown as WireEvent["fields"];
+  const fields = readFields(src, 0, src.length, EVENT_FIELDS) as unknown as WireEvent["fields"] &
+    Pick<Event, "extensions">;
   if (fields.tenantId === "" || fields.projectId === "") return undefined;
+  if (fields.extensions.some((any) => jsonUnwritableViolations(AnySchema, any, "").length > 0)) return undefined;
   return { fields, payload };
 }
 
@@ -78,6 +84,14 @@ for (const field of EventSchema.oneofs.find((o) => o.localName === "content")?.f
     repeated: false,
   });
 }
+
+// Extensions, decoded: an Any may pack a Value (readWireEvent).
+EVENT_FIELDS.set(EventSchema.field.extensions.number, {
+  name: "extensions",
+  read: (src, start, end) => fromBinary(AnySchema, src.subarray(start, end)),
+  initial: () => [],
+  repeated: true,
+});
 
 function readersFor(desc: DescMessage, names: readonly string[]): FieldReaders {
   const readers: FieldReaders = new Map();

@@ -13,6 +13,7 @@
  * - a tag or varint longer than its minimal encoding, or an integer out of its type's range;
  * - a wire type other than the field's, groups, repeated numbers, maps (but Struct's);
  * - invalid UTF-8 in a string (decoded as U+FFFD), a NaN (whose bits the encoder normalises);
+ * - a google.protobuf.Value number that is not finite, which ingest refuses: the decode names it;
  * - in Struct, Value and ListValue: unknown fields (the JSON form drops them), a Value without
  *   exactly one kind, a null_value other than 0 (all read as null), and a map entry other than
  *   its key then its value (decoding fills what is missing; a repeated key keeps the last);
@@ -380,9 +381,12 @@ function moveStruct(src: Buffer, start: number, end: number, out: Uint8Array, at
   return release(base, sortedAt, at);
 }
 
-const isNumber = valueCheckOf(ScalarType.DOUBLE);
+/** A finite double: its exponent not all ones (NaN, ±Infinity). */
+function isFiniteNumber(src: Buffer, start: number): boolean {
+  return (src.readUInt32LE(start + 4) & 0x7ff00000) !== 0x7ff00000;
+}
 
-/** google.protobuf.Value: exactly one kind, null_value 0, a number not NaN, a string of UTF-8. */
+/** google.protobuf.Value: exactly one kind, null_value 0, a finite number, a string of UTF-8. */
 function moveValue(src: Buffer, start: number, end: number, out: Uint8Array, at: number, depth: number): number {
   const tag = src[start];
   const size = end - start;
@@ -390,7 +394,7 @@ function moveValue(src: Buffer, start: number, end: number, out: Uint8Array, at:
     case 0x08: // null_value
       return size === 2 && src[start + 1] === 0 ? write(src, out, start, end, at) : -1;
     case 0x11: // number_value
-      return size === 9 && isNumber(src, start + 1, end) ? write(src, out, start, end, at) : -1;
+      return size === 9 && isFiniteNumber(src, start + 1) ? write(src, out, start, end, at) : -1;
     case 0x20: // bool_value
       return size === 2 && src[start + 1] <= 1 ? write(src, out, start, end, at) : -1;
   }

@@ -11,6 +11,7 @@ import {
 import { type Any, AnySchema } from "@bufbuild/protobuf/wkt";
 import { type Event, EventSchema } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { type FieldViolation, InvalidArgumentError } from "../errors.ts";
+import { jsonWritable } from "../json-unwritable.ts";
 
 /**
  * The JSON shape of the spec's public REST API (OpenAPI "Chaukas Public API" 1.0.5), which differs
@@ -54,9 +55,12 @@ export function toRestJson<Desc extends DescMessage>(
   return restShape(schema, toJson(schema, message, { useProtoFieldName: true, alwaysEmitImplicit })) as JsonObject;
 }
 
-/** One Event as REST JSON. */
+/**
+ * One Event as REST JSON. Extensions travel raw; NaN and ±Infinity Value numbers are written as
+ * strings (json-unwritable.ts), changed in the event itself.
+ */
 export function eventToRestJson(event: Event): JsonObject {
-  const json = toRestJson(EventSchema, { ...event, extensions: [] });
+  const json = toRestJson(EventSchema, jsonWritable(EventSchema, { ...event, extensions: [] }));
   if (event.extensions.length > 0) {
     json.extensions = event.extensions.map((any) => ({
       type_url: any.typeUrl,
