@@ -34,9 +34,12 @@ describe("the server process stopping (npm start)", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("cuts a request still in flight at --shutdown-timeout-ms, ignores a second SIGTERM, and exits 0", // Liveness bound: the process has a 1 s shutdown timeout and cuts connections 1 s later; without
+  // Liveness bound: the process has a 1 s shutdown timeout and cuts connections 1 s later; without
   // that cut, the hanging request would hold it for the 300 s request timeout and this fails.
-  { timeout: 60_000 }, async () => {
+  const timeout = 60_000;
+  it("cuts a request still in flight at --shutdown-timeout-ms, ignores a second SIGTERM, and exits 0", {
+    timeout,
+  }, async () => {
     const server = await startServerProcess([
       "--data-dir",
       dataDir,
