@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { isIP } from "node:net";
 import { join } from "node:path";
 import { pino } from "pino";
 import { setUpAuditTrail } from "./audit-setup.ts";
@@ -12,6 +11,7 @@ import { defaultMaxHeapBytes, IngestGate } from "./domain/ingest-gate.ts";
 import { bootstrapAdminKey } from "./domain/key-admin.ts";
 import { PageTokenCodec } from "./domain/page-token.ts";
 import { RateLimiter } from "./domain/rate-limiter.ts";
+import { isLoopback } from "./loopback.ts";
 import { DataDirLockedError } from "./store/data-dir-lock.ts";
 import { openEventStore } from "./store/open-store.ts";
 import { SchemaBehindError } from "./store/serving-role.ts";
@@ -136,10 +136,6 @@ function announceFirstKey(first: { id: string; secret: string }, dataDir: string
       `and saved in ${file} (readable only by you). Create others with: npx chaukas keys create\n\n` +
       `${first.secret}\n\n`,
   );
-}
-
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
 }
 
 main().catch((err) => {

@@ -9,9 +9,17 @@ export interface Served {
   /**
    * Closes gracefully and tells whether that finished within `deadlineMs`; if it did not, the
    * remaining connections are cut so the server is closed either way when this resolves.
+   * `deadlineMs` must fall before the server's own shutdown timeout, or a connection the server
+   * cuts itself would pass for one that closed gracefully.
    */
   closeGracefully(deadlineMs: number): Promise<boolean>;
 }
+
+/**
+ * The shutdown timeout of these servers: far past any test's close deadline, so only a close that
+ * finishes by itself beats the deadline (test servers elsewhere cut connections after 2 s).
+ */
+const SHUTDOWN_TIMEOUT_MS = 60_000;
 
 /**
  * The real server (buildServer) over the given EventService on an ephemeral loopback port. Unlike
@@ -22,7 +30,8 @@ export async function serve(
   events: EventService,
   options: Partial<ServerOptions> & Pick<ServerOptions, "audit">,
 ): Promise<Served> {
-  const app = await buildServer(events, { ...TEST_SERVER_OPTIONS, ...options });
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
+  const app = await buildServer(events, { ...TEST_SERVER_OPTIONS, shutdownTimeoutMs, ...options });
   const sockets = new Set<Socket>();
   app.server.on("connection", (socket: Socket) => {
     sockets.add(socket);
@@ -39,6 +48,9 @@ export async function serve(
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     async closeGracefully(deadlineMs) {
+      if (deadlineMs >= shutdownTimeoutMs) {
+        throw new Error(`a close deadline of ${deadlineMs} ms does not fall before the shutdown timeout`);
+      }
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), deadlineMs);

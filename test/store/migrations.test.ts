@@ -7,10 +7,11 @@ import { runner } from "node-pg-migrate";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { integrateQueued } from "../../src/domain/audit/audit-trail.ts";
+import { createApiKey } from "../../src/domain/key-admin.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
 import { ALL_TENANTS } from "../../src/store/event-store.ts";
 import { openEventStore } from "../../src/store/open-store.ts";
-import { createTestDatabase, storeKinds } from "../support/databases.ts";
+import { ADMIN_URL, createTestDatabase, storeKinds } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
 
 /** Opening a store migrates its database exactly once, however many processes open it together. */
@@ -241,3 +242,132 @@ describe.each(kinds.filter((k) => k === "embedded"))("migrations on the %s store
     }
   });
 });
+
+/**
+ * The schema as the catalog describes it: tables and columns (with storage and compression),
+ * indexes, constraints, triggers, policies, functions, row-level security and privileges; the
+ * migrations table aside.
+ */
+async function schemaOf(client: pg.Client): Promise<string[]> {
+  const queries = [
+    `SELECT format('column %s.%s %s %s null=%s default=%s storage=%s compression=%s', c.relname, a.attname,
+       format_type(a.atttypid, a.atttypmod), a.attgenerated, NOT a.attnotnull, pg_get_expr(d.adbin, d.adrelid),
+       a.attstorage, a.attcompression)
+     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped`,
+    `SELECT format('table %s rls=%s force=%s', relname, relrowsecurity, relforcerowsecurity)
+     FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p')`,
+    `SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public'`,
+    `SELECT format('constraint %s %s', conrelid::regclass, pg_get_constraintdef(oid))
+     FROM pg_constraint WHERE connamespace = 'public'::regnamespace`,
+    `SELECT format('trigger %s enabled=%s', pg_get_triggerdef(oid), tgenabled) FROM pg_trigger
+     WHERE NOT tgisinternal AND tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)`,
+    `SELECT format('policy %s %s %s %s %s %s', tablename, policyname, cmd, roles, qual, with_check)
+     FROM pg_policies WHERE schemaname = 'public'`,
+    `SELECT format('function %s %s %s', p.oid::regprocedure, p.proleakproof, p.prosrc)
+     FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace`,
+    `SELECT format('grant %s %s %s', table_name, grantee, privilege_type)
+     FROM information_schema.role_table_grants WHERE table_schema = 'public' AND grantee <> 'postgres'`,
+  ];
+  const lines: string[] = [];
+  for (const sql of queries) {
+    const { rows } = await client.query<Record<string, string>>(sql);
+    lines.push(...rows.map((row) => Object.values(row)[0]));
+  }
+  // node-pg-migrate's own bookkeeping table is there from the first step on.
+  return lines.filter((line) => !line.includes("schema_migrations")).sort();
+}
+
+describe.each(kinds.filter((k) => k === "postgres"))("every migration's down step on the %s store", () => {
+  it("undoes exactly its up step on a copy of a populated database, down to none, and all apply again", {
+    timeout: 120_000,
+  }, async () => {
+    // The schema after each number of migrations, step by step on an empty database.
+    const fresh = await createTestDatabase();
+    const steps: string[][] = [];
+    await withClient(fresh.url, async (client) => {
+      steps.push(await schemaOf(client));
+      for (const _ of MIGRATIONS) {
+        await runMigrations(client, "up", 1);
+        steps.push(await schemaOf(client));
+      }
+    });
+    await fresh.drop();
+    // Each migration changes the schema, so each comparison below tells one step from its neighbours.
+    for (let i = 1; i < steps.length; i++) expect(steps[i], MIGRATIONS[i - 1]).not.toEqual(steps[i - 1]);
+
+    // A database with data in every table a migration touches: events, keys, audit log, rollups.
+    const populated = await createTestDatabase();
+    const store = await openEventStore(
+      { kind: "postgres", databaseUrl: populated.url, poolSize: 1 },
+      recordingLog().log,
+    );
+    await store.insertEvents(
+      ALL_TENANTS,
+      ["a", "b", "c"].flatMap((tenantId) =>
+        [1, 2].map((n) => eventRecord({ tenantId, eventId: `${tenantId}-${n}`, sessionId: `s-${n}`, type: n })),
+      ),
+    );
+    await integrateQueued(store.audit);
+    await store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "a", eventId: "a-queued" })]);
+    await createApiKey(store.keys, { tenantId: "a", role: "admin", projects: [] });
+    await store.close();
+
+    const copy = await copyOfDatabase(populated.url);
+    try {
+      await withClient(copy.url, async (client) => {
+        expect(await schemaOf(client)).toEqual(steps[MIGRATIONS.length]);
+        for (let applied = MIGRATIONS.length; applied > 0; applied--) {
+          const undone = await runMigrations(client, "down", 1);
+          expect(undone.map((m) => m.name)).toEqual([MIGRATIONS[applied - 1]]);
+          expect(await schemaOf(client), `after undoing ${MIGRATIONS[applied - 1]}`).toEqual(steps[applied - 1]);
+        }
+        const reapplied = await runMigrations(client, "up", MIGRATIONS.length);
+        expect(reapplied.map((m) => m.name)).toEqual(MIGRATIONS);
+        expect(await schemaOf(client)).toEqual(steps[MIGRATIONS.length]);
+      });
+      // The store works on the schema built again.
+      const again = await openEventStore({ kind: "postgres", databaseUrl: copy.url, poolSize: 1 }, recordingLog().log);
+      try {
+        await again.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "migrations", eventId: "after" })]);
+        expect(await eventIds(again)).toEqual(["after"]);
+      } finally {
+        await again.close();
+      }
+      // The original is untouched by what was done to its copy.
+      await withClient(populated.url, async (client) => {
+        expect((await client.query("SELECT count(*)::int AS n FROM events")).rows[0].n).toBe(7);
+      });
+    } finally {
+      await copy.drop();
+      await populated.drop();
+    }
+  });
+});
+
+async function withClient(url: string, use: (client: pg.Client) => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new database made from `url`'s as its template (no one may be connected to that one meanwhile). */
+async function copyOfDatabase(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const source = new URL(url).pathname.slice(1);
+  const name = `${source}_copy`;
+  await withClient(ADMIN_URL, async (admin) => {
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${source}`);
+  });
+  const copy = new URL(url);
+  copy.pathname = `/${name}`;
+  return {
+    url: copy.toString(),
+    drop: () =>
+      withClient(ADMIN_URL, async (admin) => void (await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
+  };
+}

@@ -8,6 +8,7 @@ import {
   QueryEventsRequestSchema,
   QueryEventsResponseSchema,
 } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import { storeKinds } from "../support/databases.ts";
 import { EVERY_CONTENT, fullEvent, withoutIntegrity } from "../support/events.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { h1Request } from "./raw-http.ts";
@@ -27,7 +28,7 @@ const DECOMPRESS: Record<string, (body: Buffer) => Buffer> = {
   br: (body) => zlib.brotliDecompressSync(body),
 };
 
-describe("compressed answers", () => {
+describe.each(await storeKinds())("compressed answers from the %s store", (kind) => {
   let server: TestServer;
   const sessionId = "compressed-answers";
   const events = Array.from({ length: 40 }, (_, i) => {
@@ -43,7 +44,7 @@ describe("compressed answers", () => {
   );
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer(kind);
     const batch = create(IngestEventBatchRequestSchema, { eventBatch: { batchId: sessionId, events } });
     const ingested = await post(server.port, "IngestEventBatch", toBinary(IngestEventBatchRequestSchema, batch));
     expect(ingested.status).toBe(200);
