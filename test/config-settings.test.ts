@@ -28,6 +28,15 @@ const SAMPLES: Record<keyof Config, Sample> = {
     refused: [],
   },
   dataDir: { byDefault: "./data", other: "/from/env", raw: "/var/lib/chaukas", value: "/var/lib/chaukas", refused: [] },
+  migrateDatabaseUrl: {
+    byDefault: undefined,
+    other: "postgres://owner@env/y",
+    raw: "postgres://owner@db/x",
+    value: "postgres://owner@db/x",
+    refused: [],
+  },
+  dbStatementTimeoutMs: { byDefault: 30_000, other: "100", raw: "0", value: 0, refused: ["-1", "5s"] },
+  dbConnectTimeoutMs: { byDefault: 10_000, other: "100", raw: "2500", value: 2500, refused: ["0", "-1", "1s"] },
   pgPoolSize: { byDefault: 10, other: "3", raw: "20", value: 20, refused: ["0", "-5", "1.5", "ten"] },
   tlsCertFile: {
     byDefault: undefined,
@@ -56,6 +65,8 @@ const SAMPLES: Record<keyof Config, Sample> = {
   },
   maxInflightEvents: { byDefault: 50_000, other: "7", raw: "100", value: 100, refused: ["0", "many"] },
   maxIngestHeapMb: { byDefault: undefined, other: "64", raw: "512", value: 512, refused: ["0", "512MB"] },
+  maxInflightBodyMb: { byDefault: 64, other: "96", raw: "128", value: 128, refused: ["0", "lots"] },
+  failedAuthLimit: { byDefault: 10, other: "5", raw: "0", value: 0, refused: ["-1", "1.5"] },
   rateLimit: { byDefault: 1000, other: "5", raw: "0", value: 0, refused: ["-1", "1.5", "fast"] },
   insecureNoAuth: { byDefault: false, other: "no", raw: "yes", value: true, refused: ["maybe", "on"] },
   auditKeyFile: {
@@ -76,9 +87,19 @@ const SAMPLES: Record<keyof Config, Sample> = {
   disableAuditTrail: { byDefault: false, other: "false", raw: "1", value: true, refused: ["2", "off"] },
 };
 
-/** The certificate and the key only come together, so a config giving one gives both. */
-function withTlsPartner(key: keyof Config, given: Record<string, string>, as: "flag" | "env"): Record<string, string> {
-  const partner = key === "tlsCertFile" ? "tlsKeyFile" : key === "tlsKeyFile" ? "tlsCertFile" : undefined;
+/**
+ * Settings that only come with another: the certificate and the key together, and the migrations'
+ * database URL with the serving one.
+ */
+const PARTNERS: Partial<Record<keyof Config, keyof Config>> = {
+  tlsCertFile: "tlsKeyFile",
+  tlsKeyFile: "tlsCertFile",
+  migrateDatabaseUrl: "databaseUrl",
+};
+
+/** `given`, plus the setting's partner where it needs one. */
+function withPartner(key: keyof Config, given: Record<string, string>, as: "flag" | "env"): Record<string, string> {
+  const partner = PARTNERS[key];
   if (!partner) return given;
   const setting = SETTINGS.find((s) => s.key === partner);
   if (!setting) throw new Error(`no setting ${partner}`);
@@ -105,14 +126,14 @@ describe("every setting of SETTINGS", () => {
     });
 
     it("is read from its environment variable", () => {
-      const env = withTlsPartner(setting.key, { [setting.env]: sample.raw }, "env");
+      const env = withPartner(setting.key, { [setting.env]: sample.raw }, "env");
       expect(loadConfig([], env)[setting.key]).toEqual(sample.value);
     });
 
     it("is read from its flag, which wins over the variable", () => {
       // A yes/no flag takes no value: given, it is true.
       const argv = isYesNo(sample) ? [`--${setting.flag}`] : [`--${setting.flag}=${sample.raw}`];
-      const partner = Object.entries(withTlsPartner(setting.key, {}, "flag")).map(([flag, raw]) => `${flag}=${raw}`);
+      const partner = Object.entries(withPartner(setting.key, {}, "flag")).map(([flag, raw]) => `${flag}=${raw}`);
       expect(loadConfig([...argv, ...partner], {})[setting.key]).toEqual(sample.value);
       expect(loadConfig([...argv, ...partner], { [setting.env]: sample.other })[setting.key]).toEqual(sample.value);
     });
