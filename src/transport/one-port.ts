@@ -132,9 +132,20 @@ function closeUnreadRequests(
   res: http.ServerResponse | http2.Http2ServerResponse,
 ): void {
   if (req instanceof http2.Http2ServerRequest) {
-    res.once("finish", () => {
-      if (!req.readableEnded && !req.stream.closed) req.stream.close(http2.constants.NGHTTP2_NO_ERROR);
-    });
+    // Not on the response's "finish": Http2ServerResponse emits that only once its stream has
+    // closed, which a client blocked on flow control mid-body never lets happen. Node's compat API
+    // ends an answer with trailers (END_STREAM), submitted on the turn after "wantTrailers"; the
+    // reset must follow them, as Node's own reset does for a body it never read at all.
+    const { stream } = req;
+    stream.once("wantTrailers", () =>
+      setImmediate(() => {
+        if (req.readableEnded || stream.closed) return;
+        stream.close(http2.constants.NGHTTP2_NO_ERROR);
+        // After a NO_ERROR reset Node keeps the stream until its buffered body is read, which no
+        // one does once the request is dropped (Connect destroys it); the reset is sent anyway.
+        stream.destroy();
+      }),
+    );
   } else if (res instanceof http.ServerResponse) {
     // Every header write goes through writeHead, implicit ones too. `complete`: the parser has
     // the whole message (true at once for a request without a body).

@@ -164,10 +164,7 @@ describe("after refusing a large body it has not read to the end", () => {
   it("gRPC over HTTP/2, the client keeping its session after a call within the limit (baseline): the server closes", () =>
     sessionKeptAfterCall("gRPC", 1024));
 
-  // KNOWN DEFECT, marked `fails` so the suite stays green and flips once fixed: after a refused
-  // call the server's HTTP/2 session does not end by itself; only the shutdown timeout's forced
-  // close ended it, which hid this while that came first (2 s) and the close deadline second (5 s).
-  it.fails.each([
+  it.each([
     ["gRPC", 16 * LIMIT],
     ["Connect", 16 * LIMIT],
   ] as const)(
