@@ -59,9 +59,10 @@ export async function inTenantScope<T>(
       "tenantId" in scope
         ? `SET LOCAL ROLE chaukas_tenant; SELECT set_config('chaukas.tenant_id', ${client.escapeLiteral(scope.tenantId)}, true)`
         : "SET LOCAL ROLE chaukas_all_tenants";
-    // One round trip to open the transaction, take the role and set the scope.
-    await client.query(`BEGIN; ${scoped}`);
     try {
+      // One round trip to open the transaction, take the role and set the scope. Inside the try: a
+      // role that cannot be taken leaves the transaction open and aborted, to be rolled back.
+      await client.query(`BEGIN; ${scoped}`);
       const result = await body(client);
       await client.query("COMMIT");
       return result;

@@ -31,7 +31,9 @@ EXCEPTION WHEN duplicate_object OR unique_violation THEN
 END $$;
 DO $$
 BEGIN
-  IF NOT pg_has_role('chaukas_tenant', 'MEMBER') THEN
+  -- From PostgreSQL 16 a CREATEROLE owner is made a member of each role it creates, with ADMIN but
+  -- without SET: only SET lets it take the role.
+  IF NOT pg_has_role('chaukas_tenant', CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END) THEN
     GRANT chaukas_tenant TO CURRENT_USER;
   END IF;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN

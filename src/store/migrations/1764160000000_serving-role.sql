@@ -35,7 +35,9 @@ BEGIN
     ['chaukas_all_tenants', 'chaukas_app'],
     ['chaukas_all_tenants', current_user::text]
   ] LOOP
-    IF NOT pg_has_role(grant_[2], grant_[1], 'MEMBER') THEN
+    -- From PostgreSQL 16 a CREATEROLE owner is made a member of each role it creates, with ADMIN
+    -- but without SET: only SET lets a member take the role.
+    IF NOT pg_has_role(grant_[2], grant_[1], CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END) THEN
       BEGIN
         EXECUTE format('GRANT %I TO %I', grant_[1], grant_[2]);
       EXCEPTION WHEN duplicate_object OR unique_violation THEN
