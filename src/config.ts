@@ -220,7 +220,7 @@ export const SETTINGS: readonly Setting[] = [
     defaultValue: "10",
     parse: nonNegativeInt,
     description:
-      "Failed authentications per second each client address may make (bursts up to ten times that), per server process; 0 turns it off. Past it, every request from that address that needs a key is refused unread: HTTP 429 / `resource_exhausted` with Retry-After. Behind a proxy all clients share its address.",
+      "Failed authentications per second each client address may make (bursts up to ten times that), per server process; 0 turns it off. Past it, every request from that address whose key must be looked up in the database is refused unread: HTTP 429 / `resource_exhausted` with Retry-After. Behind a proxy all clients share its address.",
   },
   {
     key: "insecureNoAuth",

@@ -26,13 +26,16 @@ export const NO_AUTH: Authenticator = { enforced: false, authenticate: async () 
  * An id found in no key is remembered as long, so made-up ids cost one lookup each per period.
  */
 export const KEY_CACHE_MS = 1000;
-/** Unknown ids remembered at most (least recently seen dropped first): made-up ids cannot fill memory. */
+/** Unknown ids remembered at most (the longest remembered dropped first): made-up ids cannot fill memory. */
 export const UNKNOWN_KEY_CACHE_SIZE = 10_000;
 /** last_used_at is written at most this often per key and process. */
 const RECORD_USE_EVERY_MS = 60_000;
 
 export interface KeyAuthenticatorOptions {
-  /** Failed authentications allowed per client address; while one is over, it is refused unread. */
+  /**
+   * Failed authentications allowed per client address; while one is over, its requests that would
+   * need a key lookup are refused, unread. A key already in the cache is still served.
+   */
   failureLimiter?: RateLimiter;
   unknownKeyCacheSize?: number;
   /** The clock, in milliseconds. */
@@ -73,9 +76,8 @@ export class KeyAuthenticator implements Authenticator {
 
   async authenticate(credentials: Credentials): Promise<Principal> {
     const address = credentials.clientAddress;
-    if (address !== undefined) this.#failureLimiter?.check(address, this.#now());
     try {
-      return await this.#authenticate(credentials);
+      return await this.#authenticate(credentials, address);
     } catch (err) {
       if (address !== undefined && err instanceof UnauthenticatedError) {
         this.#failureLimiter?.spend(address, this.#now());
@@ -84,13 +86,13 @@ export class KeyAuthenticator implements Authenticator {
     }
   }
 
-  async #authenticate(credentials: Credentials): Promise<Principal> {
+  async #authenticate(credentials: Credentials, address: string | undefined): Promise<Principal> {
     const presented = bearer(credentials.authorization) ?? credentials.apiKey?.trim();
     if (!presented) {
       throw new UnauthenticatedError("missing API key: send Authorization: Bearer <key> or X-Api-Key: <key>");
     }
     const parsed = parseKey(presented);
-    const key = parsed && (await this.#find(parsed.id));
+    const key = parsed && (await this.#find(parsed.id, address));
     if (!parsed || !key || !secretMatches(parsed.secretPart, key.secretHash)) {
       throw new UnauthenticatedError("invalid API key");
     }
@@ -100,7 +102,7 @@ export class KeyAuthenticator implements Authenticator {
     return { kind: "key", keyId: key.id, tenantId: key.tenantId, role: key.role, projects: key.projects };
   }
 
-  async #find(id: string): Promise<StoredKey | undefined> {
+  async #find(id: string, address: string | undefined): Promise<StoredKey | undefined> {
     const now = this.#now();
     const cached = this.#cache.get(id);
     if (cached && now - cached.readMs < KEY_CACHE_MS) return cached.key;
@@ -108,6 +110,8 @@ export class KeyAuthenticator implements Authenticator {
     if (unknownSince !== undefined && now - unknownSince < KEY_CACHE_MS) return undefined;
     const pending = this.#lookups.get(id);
     if (pending) return pending;
+    // The limit guards the database: only what would cost a lookup is refused.
+    if (address !== undefined) this.#failureLimiter?.check(address, now);
     const lookup = this.#keys.findKey(id).finally(() => this.#lookups.delete(id));
     this.#lookups.set(id, lookup);
     const key = await lookup;

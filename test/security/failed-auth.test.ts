@@ -99,6 +99,11 @@ describe("failed authentications per client address", () => {
     await expect(from("192.0.2.2", secret)).resolves.toMatchObject({ tenantId: "acme" });
     now += 1000;
     await expect(from("192.0.2.1", secret)).resolves.toMatchObject({ tenantId: "acme" });
+    // A key in the cache costs no lookup: it is served while its address is over the limit.
+    for (const id of ["failedeeeeee", "failedffffff", "failedgggggg"])
+      await from("192.0.2.1", unknownKey(id)).catch(() => {});
+    await expect(from("192.0.2.1", unknownKey("failedhhhhhh"))).rejects.toBeInstanceOf(RateLimitedError);
+    await expect(from("192.0.2.1", secret)).resolves.toMatchObject({ tenantId: "acme" });
   });
 
   it("is enforced end to end: HTTP 429 with Retry-After, and resource_exhausted over RPC", async () => {
