@@ -27,7 +27,7 @@ import { DataDirLockedError } from "./store/data-dir-lock.ts";
 import type { EventStore } from "./store/event-store.ts";
 import type { MigrationLog } from "./store/migrate.ts";
 import { openEventStore } from "./store/open-store.ts";
-import { migrateWith, SchemaBehindError } from "./store/serving-role.ts";
+import { migrateWith, SchemaBehindError, ServingRoleNotGrantedError } from "./store/serving-role.ts";
 
 const USAGE = `usage: chaukas <command> [options]
 
@@ -239,6 +239,7 @@ run(process.argv.slice(2)).then(
       err instanceof ConfigError ||
       err instanceof DataDirLockedError ||
       err instanceof SchemaBehindError ||
+      err instanceof ServingRoleNotGrantedError ||
       err instanceof InvalidArgumentError ||
       err instanceof CheckpointError ||
       err instanceof TypeError ||

@@ -14,7 +14,7 @@ import { RateLimiter } from "./domain/rate-limiter.ts";
 import { isLoopback } from "./loopback.ts";
 import { DataDirLockedError } from "./store/data-dir-lock.ts";
 import { openEventStore } from "./store/open-store.ts";
-import { SchemaBehindError } from "./store/serving-role.ts";
+import { SchemaBehindError, ServingRoleNotGrantedError } from "./store/serving-role.ts";
 import { BodyBudget } from "./transport/body-budget.ts";
 import { buildServer } from "./transport/server.ts";
 
@@ -139,7 +139,12 @@ function announceFirstKey(first: { id: string; secret: string }, dataDir: string
 }
 
 main().catch((err) => {
-  if (err instanceof ConfigError || err instanceof DataDirLockedError || err instanceof SchemaBehindError) {
+  if (
+    err instanceof ConfigError ||
+    err instanceof DataDirLockedError ||
+    err instanceof SchemaBehindError ||
+    err instanceof ServingRoleNotGrantedError
+  ) {
     console.error(`chaukas: ${err.message}`);
   } else {
     console.error("chaukas: failed to start", err);

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { logOrigin } from "../domain/audit/audit-trail.ts";
-import { noteOfFile, parseVerifierKey } from "../domain/audit/checkpoint.ts";
+import { CheckpointError, noteOfFile, parseVerifierKey } from "../domain/audit/checkpoint.ts";
 import { type EntryToVerify, LogVerifier } from "../domain/audit/log-verifier.ts";
 import { asBuffer, sha256 } from "../domain/bytes.ts";
 import { contentHashFromJson, storedEventRecord } from "../domain/event-record.ts";
@@ -225,14 +225,18 @@ export async function verifyExport(
 function checkpointSize(note: string): { size: bigint } {
   const line = note.split("\n")[1] ?? "";
   if (!/^\d+$/.test(line))
-    throw new Error("the checkpoint file is not a checkpoint note (its second line is not a size)");
+    throw new CheckpointError("the checkpoint file is not a checkpoint note (its second line is not a size)");
   return { size: BigInt(line) };
 }
 
 /** The tenant a checkpoint is of: the last part of its origin, `<log name>/<tenant, percent-encoded>`. */
 export function tenantOfCheckpoint(note: string): string {
   const origin = note.split("\n")[0];
-  return decodeURIComponent(origin.slice(origin.lastIndexOf("/") + 1));
+  try {
+    return decodeURIComponent(origin.slice(origin.lastIndexOf("/") + 1));
+  } catch {
+    throw new CheckpointError(`the checkpoint's origin "${origin}" does not end in a percent-encoded tenant`);
+  }
 }
 
 /** Prints the outcome; returns the exit code (0: the log verifies). */

@@ -13,7 +13,6 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { setTimeout } from "node:timers/promises";
-import { flockSync } from "fs-ext-extra-prebuilt";
 import { isExiting } from "./process-exit.ts";
 
 /** The embedded database is single-process: a second process must fail clearly, not corrupt it. */
@@ -42,9 +41,12 @@ export async function lockDataDir(dataDir: string): Promise<() => void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(realpathSync(dataDir), "chaukas.lock");
   const deadline = Date.now() + EXITING_HOLDER_WAIT_MS;
+  // Loaded here, not at the top: a native module that only the embedded store needs must not stop
+  // a PostgreSQL server or the CLI from starting where it has no build.
+  const { flockSync } = await import("fs-ext-extra-prebuilt");
   for (;;) {
     const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
-    if (!tryLock(fd)) {
+    if (!tryLock(fd, flockSync)) {
       closeSync(fd);
       const holder = holderOf(path);
       if (holder === undefined || !isExiting(holder) || Date.now() > deadline) {
@@ -69,7 +71,7 @@ export async function lockDataDir(dataDir: string): Promise<() => void> {
 }
 
 /** Takes the lock without waiting; false when another open file holds it. */
-function tryLock(fd: number): boolean {
+function tryLock(fd: number, flockSync: (fd: number, flags: "exnb") => void): boolean {
   try {
     flockSync(fd, "exnb");
     return true;

@@ -18,6 +18,17 @@ export class SchemaBehindError extends Error {
   }
 }
 
+/** The serving login may not read the schema's bookkeeping: it was not made a member of chaukas_app. */
+export class ServingRoleNotGrantedError extends Error {
+  constructor(role: string) {
+    super(
+      `role "${role}" may not read the schema's tables: make it a member of chaukas_app ` +
+        `(GRANT chaukas_app TO "${role}", as the schema's owner or an administrator; see docs/deployment.md)`,
+    );
+    this.name = "ServingRoleNotGrantedError";
+  }
+}
+
 /**
  * Makes the schema current before `pool` serves. Migrations run on a connection of their own,
  * closed afterwards and without the pool's statement bound (a schema change may take long on a big
@@ -39,7 +50,7 @@ export async function prepareSchema(
       `database role "${role.name}" serves requests and can alter the schema: it could switch off ` +
         "write-once and row-level security. Serve as a role without those rights (see docs/deployment.md)",
     );
-  } else if (!(await isMigrated(pool))) {
+  } else if (!(await isMigrated(pool, role.name))) {
     // Also where `urls.owner` named another database than the pool's.
     throw new SchemaBehindError(role.name);
   }
@@ -70,15 +81,22 @@ async function servingRole(pool: pg.Pool): Promise<{ name: string; canAlterSchem
   return { name: rows[0].name, canAlterSchema: rows[0].can_alter };
 }
 
-/** Whether every migration of this server is applied (false where the serving role may not even look). */
-async function isMigrated(pool: pg.Pool): Promise<boolean> {
+/** Whether every migration of this server is applied. */
+async function isMigrated(pool: pg.Pool, role: string): Promise<boolean> {
   try {
     const { rows } = await runQuery<{ name: string }>(pool, "SELECT name FROM schema_migrations");
     const applied = new Set(rows.map((row) => row.name));
     return MIGRATION_NAMES.every((name) => applied.has(name));
   } catch (err) {
-    // No table yet, or one from before the serving role could read it.
-    if ((err as { code?: string }).code === "42P01" || (err as { code?: string }).code === "42501") return false;
-    throw err;
+    const code = (err as { code?: string }).code;
+    if (code === "42P01") return false; // no schema yet
+    if (code !== "42501") throw err;
+    // Not readable: a schema from before the serving role (behind), or a login never granted it.
+    const { rows } = await runQuery<{ granted: boolean }>(
+      pool,
+      "SELECT to_regrole('chaukas_app') IS NULL OR pg_has_role('chaukas_app', 'USAGE') AS granted",
+    );
+    if (rows[0].granted) return false;
+    throw new ServingRoleNotGrantedError(role);
   }
 }

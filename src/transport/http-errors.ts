@@ -33,7 +33,7 @@ export function httpErrorHandler(app: FastifyInstance): void {
         .send({ error: "resource_exhausted", message: err.message });
     }
     if (err instanceof OverloadedError) {
-      request.log.warn({ reason: err.message }, "ingest refused: over the ingest bound");
+      request.log.warn({ reason: err.message }, "request refused: over a bound");
       return reply
         .code(503)
         .header("retry-after", String(err.retryAfterSeconds))

@@ -95,8 +95,8 @@ function recordFailure(values: ContextValues, url: string, err: unknown): void {
   if (connectError.code === Code.Internal || connectError.code === Code.Unknown) {
     log?.error({ err, procedure }, "rpc failed with an internal error");
   } else if (connectError.code === Code.ResourceExhausted) {
-    // The message carries the bound and the pressure that made ingest refuse this request.
-    log?.warn({ procedure, reason: connectError.rawMessage }, "ingest refused: over the ingest bound");
+    // The message names the bound (ingest, body bytes, rate, failed authentications) and its pressure.
+    log?.warn({ procedure, reason: connectError.rawMessage }, "rpc refused: over a bound");
   } else if (connectError.code === Code.Unavailable) {
     // The answer says only that the database cannot serve; the log keeps its own error.
     log?.warn({ err, procedure }, "rpc failed: the database is unavailable");

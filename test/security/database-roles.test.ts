@@ -89,6 +89,7 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
   const suffix = randomBytes(6).toString("hex");
   const owner = `chaukas_test_owner_${suffix}`;
   const server = `chaukas_test_server_${suffix}`;
+  const stray = `chaukas_test_stray_${suffix}`;
   const dataDir = mkdtempSync(join(tmpdir(), "chaukas-roles-"));
   const drops: (() => Promise<void>)[] = [];
 
@@ -99,13 +100,15 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
       // As docs/deployment.md says: an owner with no right to create roles, and a serving login.
       await admin.query(`CREATE ROLE ${owner} LOGIN IN ROLE chaukas_tenant, chaukas_all_tenants`);
       await admin.query(`CREATE ROLE ${server} LOGIN IN ROLE chaukas_app`);
+      // A login an administrator forgot to make a member of chaukas_app.
+      await admin.query(`CREATE ROLE ${stray} LOGIN`);
     });
   });
 
   afterAll(async () => {
     killServerProcesses();
     for (const drop of drops) await drop();
-    await withClient(ADMIN_URL, (admin) => admin.query(`DROP ROLE IF EXISTS ${server}, ${owner}`));
+    await withClient(ADMIN_URL, (admin) => admin.query(`DROP ROLE IF EXISTS ${server}, ${stray}, ${owner}`));
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -180,6 +183,20 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
     }, PROCESSES_TIMEOUT_MS);
 
     const asServer = <T>(body: (client: pg.Client) => Promise<T>) => withClient(asRole(db.url, server), body);
+
+    test("a login that is not a member of chaukas_app is told so at start, not to migrate", async () => {
+      const child = spawn(
+        process.execPath,
+        [join(ROOT, "dist", "src", "main.js"), "--port", "0", "--data-dir", join(dataDir, "stray")],
+        { env: { ...process.env, DATABASE_URL: asRole(db.url, stray) }, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stderr = "";
+      child.stderr.on("data", (chunk) => {
+        stderr += chunk;
+      });
+      expect(await exitOf(child)).toBe(1);
+      expect(stderr).toContain(`role "${stray}" may not read the schema's tables: make it a member of chaukas_app`);
+    });
 
     test.each(WRITE_ONCE_TABLES)("cannot disable or drop the write-once triggers of %s", async (table) => {
       await asServer(async (client) => {
