@@ -9,8 +9,23 @@ import type pg from "pg";
 /** Tables whose rows never change, each with these two triggers calling chaukas_refuse_change(). */
 const WRITE_ONCE_TABLES = ["events", "audit_leaves", "audit_nodes", "audit_checkpoints"];
 const WRITE_ONCE_TRIGGERS = ["_append_only", "_no_truncate"];
-/** Tables of events and logs under tenant isolation. */
-const TENANT_TABLES = ["events", "ingest_queue", "audit_heads", "audit_leaves", "audit_nodes", "audit_checkpoints"];
+/** Tables of events, their logs and their statistics under tenant isolation. */
+const TENANT_TABLES = [
+  "events",
+  "ingest_queue",
+  "audit_heads",
+  "audit_leaves",
+  "audit_nodes",
+  "audit_checkpoints",
+  "stats_hourly",
+  "stats_daily",
+  "stats_sessions",
+  "stats_session_hours",
+  "stats_session_totals",
+  "stats_one_hour_sessions",
+];
+/** Each tenant table's one policy, `<table>_tenant_isolation`, as the serving-role migration writes it. */
+const TENANT_POLICY = "tenant_id = current_setting('chaukas.tenant_id', true) OR current_user = 'chaukas_all_tenants'";
 
 /** pg_trigger.tgenabled: 'O' fires in origin (normal) sessions, 'A' always; 'R' only on replicas, 'D' never. */
 const TRIGGER_STATES: Record<string, string> = { D: "disabled", R: "enabled only for replication sessions" };
@@ -57,5 +72,65 @@ export async function missingSafeguards(client: pg.ClientBase): Promise<string[]
     else if (!enabled) problems.push(`${isolation} is off: row-level security is disabled`);
     else if (!forced) problems.push(`${isolation} is weakened: row-level security is not forced on the table's owner`);
   }
+  problems.push(...(await alteredPolicies(client)), ...(await rolesBypassingIsolation(client)));
   return problems;
+}
+
+/**
+ * Policies that are not exactly the tenant isolation policy: one altered, missing, limited to some
+ * commands or roles, or another permissive policy beside it (permissive policies add up, so any
+ * other one widens what is visible). The expected text is PostgreSQL's own rendering of
+ * TENANT_POLICY, made on a throwaway table, so it matches whatever the server version prints.
+ */
+async function alteredPolicies(client: pg.ClientBase): Promise<string[]> {
+  await client.query("BEGIN");
+  let expected: string;
+  try {
+    await client.query("CREATE TEMP TABLE chaukas_policy_probe (tenant_id text)");
+    await client.query(`CREATE POLICY probe ON chaukas_policy_probe USING (${TENANT_POLICY})`);
+    const { rows } = await client.query<{ text: string }>(
+      "SELECT pg_get_expr(polqual, polrelid) AS text FROM pg_policy WHERE polrelid = 'chaukas_policy_probe'::regclass",
+    );
+    expected = rows[0].text;
+  } finally {
+    await client.query("ROLLBACK");
+  }
+  const { rows: policies } = await client.query<{
+    table_name: string;
+    name: string;
+    as_expected: boolean;
+  }>(
+    `SELECT t.table_name, p.polname AS name,
+            p.polname = t.table_name || '_tenant_isolation' AND p.polcmd = '*' AND p.polroles = '{0}'
+              AND pg_get_expr(p.polqual, p.polrelid) = $2 AND pg_get_expr(p.polwithcheck, p.polrelid) = $2 AS as_expected
+     FROM unnest($1::text[]) WITH ORDINALITY AS t(table_name, n)
+     JOIN pg_policy p ON p.polrelid = to_regclass(t.table_name)
+     ORDER BY t.n, p.polname`,
+    [TENANT_TABLES, expected],
+  );
+  const problems: string[] = [];
+  for (const table of TENANT_TABLES) {
+    const own = policies.filter((policy) => policy.table_name === table);
+    if (!own.some((policy) => policy.name === `${table}_tenant_isolation`)) {
+      problems.push(`tenant isolation on ${table} is off: its policy ${table}_tenant_isolation is missing`);
+    }
+    for (const policy of own.filter((p) => !p.as_expected)) {
+      problems.push(
+        `tenant isolation on ${table} is altered: policy ${policy.name} is not the tenant isolation policy`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** Serving roles that row-level security does not apply to (superusers aside, which bypass everything). */
+async function rolesBypassingIsolation(client: pg.ClientBase): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT rolname AS name FROM pg_roles
+     WHERE rolbypassrls AND NOT rolsuper AND to_regrole('chaukas_app') IS NOT NULL AND pg_has_role(oid, 'chaukas_app', 'MEMBER')
+     ORDER BY 1`,
+  );
+  return rows.map(
+    ({ name }) => `role ${name} serves as chaukas_app with BYPASSRLS: tenant isolation does not apply to it`,
+  );
 }
