@@ -27,7 +27,7 @@ export const NO_AUTH: Authenticator = { enforced: false, authenticate: async () 
  */
 export const KEY_CACHE_MS = 1000;
 /** Unknown ids remembered at most (the longest remembered dropped first): made-up ids cannot fill memory. */
-export const UNKNOWN_KEY_CACHE_SIZE = 10_000;
+const UNKNOWN_KEY_CACHE_SIZE = 10_000;
 /** last_used_at is written at most this often per key and process. */
 const RECORD_USE_EVERY_MS = 60_000;
 
