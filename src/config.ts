@@ -199,10 +199,10 @@ export const SETTINGS: readonly Setting[] = [
     key: "maxInflightBodyMb",
     flag: "max-inflight-body-mb",
     env: "CHAUKAS_MAX_INFLIGHT_BODY_MB",
-    defaultValue: "64",
+    defaultValue: "48",
     parse: positiveInt,
     description:
-      'Most MiB of request bodies held in memory at once, across all requests. A request reserves its Content-Length (the whole `--max-body-bytes` when undeclared or compressed) before its body is read; past the bound it is refused unread (HTTP 503 "high memory usage" / `resource_exhausted`) with Retry-After.',
+      'Most MiB of request bodies held in memory at once, across all requests. A request reserves its Content-Length (the whole `--max-body-bytes` when compressed, or undeclared on a plain route; an RPC without one reserves 64 KiB and more as its body arrives) before its body is read; past the bound it is refused (HTTP 503 "high memory usage" / `resource_exhausted`) with Retry-After.',
   },
   {
     key: "rateLimit",

@@ -65,7 +65,7 @@ const SAMPLES: Record<keyof Config, Sample> = {
   },
   maxInflightEvents: { byDefault: 50_000, other: "7", raw: "100", value: 100, refused: ["0", "many"] },
   maxIngestHeapMb: { byDefault: undefined, other: "64", raw: "512", value: 512, refused: ["0", "512MB"] },
-  maxInflightBodyMb: { byDefault: 64, other: "96", raw: "128", value: 128, refused: ["0", "lots"] },
+  maxInflightBodyMb: { byDefault: 48, other: "96", raw: "128", value: 128, refused: ["0", "lots"] },
   failedAuthLimit: { byDefault: 10, other: "5", raw: "0", value: 0, refused: ["-1", "1.5"] },
   rateLimit: { byDefault: 1000, other: "5", raw: "0", value: 0, refused: ["-1", "1.5", "fast"] },
   insecureNoAuth: { byDefault: false, other: "no", raw: "yes", value: true, refused: ["maybe", "on"] },

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import type { Principal } from "../domain/access.ts";
 import type { Authenticator } from "../domain/authenticator.ts";
-import { type BodyBudget, bodyBytesOf } from "./body-budget.ts";
+import { mapDomainErrors } from "../service/connect-errors.ts";
+import { type BodyBudget, bodyBytesOf, GROWTH_STEP_BYTES, meteredBody } from "./body-budget.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -9,6 +10,8 @@ declare module "fastify" {
     principal?: Principal;
     /** Why an RPC is refused; its Connect handler answers it before reading the body (service/auth.ts). */
     refusal?: Error;
+    /** Grows the budget's reservation for an RPC body of undeclared length as it arrives. */
+    bodyReceived?: (bytes: number) => void;
   }
   interface FastifyContextConfig {
     /** Served without a key (health probes, the OpenAPI document, Healthz, GetPublicKey). */
@@ -36,6 +39,7 @@ export function requestGate(
 ): void {
   app.decorateRequest("principal", undefined);
   app.decorateRequest("refusal", undefined);
+  app.decorateRequest("bodyReceived", undefined);
   app.addHook("onRequest", async (request, reply) => {
     const { config } = request.routeOptions;
     // 'close' comes when the answer is done and when the request is aborted, whatever happened;
@@ -55,11 +59,30 @@ export function requestGate(
           clientAddress: request.ip,
         });
       }
-      if (!closed) release = bodyBudget.reserve(bodyBytesOf(request.raw, maxBodyBytes));
+      if (!closed) {
+        const bytes = bodyBytesOf(request.raw, maxBodyBytes);
+        if (bytes !== undefined) release = bodyBudget.reserve(bytes);
+        else if (!config.rpc) release = bodyBudget.reserve(maxBodyBytes);
+        else {
+          // gRPC clients declare no length: reserving the whole limit for each call would let a
+          // few calls fill the budget. Connect reads `request.body` instead (see below).
+          const reservation = bodyBudget.reserveGrowing(Math.min(GROWTH_STEP_BYTES, maxBodyBytes), maxBodyBytes);
+          release = reservation.release;
+          request.bodyReceived = reservation.grow;
+        }
+      }
     } catch (err) {
       if (!config.rpc) throw err;
       request.refusal = err as Error;
     }
+  });
+  // After the envelope check's preHandler (server.ts), whose body this meters in turn. Past the
+  // bound, the RPC fails mid-body with the same answer a refusal up front gets.
+  app.addHook("preHandler", async (request) => {
+    const { bodyReceived } = request;
+    if (!bodyReceived) return;
+    const body = (request.body as AsyncIterable<Uint8Array> | undefined) ?? request.raw;
+    request.body = meteredBody(body, (bytes) => mapDomainErrors(async () => bodyReceived(bytes)));
   });
 }
 

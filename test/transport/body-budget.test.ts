@@ -2,11 +2,14 @@ import http from "node:http";
 import http2 from "node:http2";
 import { create, toBinary, toJson } from "@bufbuild/protobuf";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { IngestEventBatchRequestSchema } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
+import {
+  type IngestEventBatchRequest,
+  IngestEventBatchRequestSchema,
+} from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { ConfigError, loadConfig } from "../../src/config.ts";
 import { jsonRegistry } from "../../src/domain/formats/registry.ts";
 import { eventToRestJson } from "../../src/domain/formats/rest-json.ts";
-import { BodyBudget } from "../../src/transport/body-budget.ts";
+import { BodyBudget, GROWTH_STEP_BYTES } from "../../src/transport/body-budget.ts";
 import { makeEvent } from "../support/events.ts";
 import { type HeldAnswer, HeldH1Request, HeldH2Request, until } from "../support/held-request.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
@@ -117,6 +120,53 @@ describe("gRPC over HTTP/2, whose bodies have no declared length", () => {
   });
 });
 
+describe("gRPC bodies larger than what they reserve up front", () => {
+  // A body limit far above the budget: were each call to reserve the limit, none would fit.
+  const BIG_LIMIT = 1024 * KIB;
+  const SMALL_BUDGET = 4 * GROWTH_STEP_BYTES;
+  const headers = { ":path": BATCH, "content-type": "application/grpc+proto", te: "trailers" };
+  const growing = new BodyBudget(SMALL_BUDGET);
+  let own: TestServer;
+  let ownSession: http2.ClientHttp2Session;
+
+  beforeAll(async () => {
+    own = await startTestServer("embedded", { maxBodyBytes: BIG_LIMIT, bodyBudget: growing });
+    ownSession = http2.connect(own.baseUrl);
+  });
+  afterAll(async () => {
+    ownSession.close();
+    await own.close();
+  });
+  afterEach(() => until(() => growing.reservedBytes === 0, "given back every reserved byte"));
+
+  function send(body: Buffer): Promise<HeldAnswer> {
+    const request = new HeldH2Request(ownSession, headers, body);
+    request.finish(new Uint8Array());
+    return answered(request);
+  }
+
+  it("reserve a step up front, so as many calls are held at once as steps fit in the budget", async () => {
+    const held: HeldH2Request[] = [];
+    for (let i = 0; i < 4; i++) {
+      held.push(new HeldH2Request(ownSession, headers, grpcBatch().subarray(0, 3)));
+      await held[i].continued;
+    }
+    expect(growing.reservedBytes).toBe(SMALL_BUDGET);
+    const fifth = await send(grpcBatch());
+    expect({ ...fifth.headers, ...fifth.trailers }).toMatchObject({ "grpc-status": "8", "retry-after": "1" });
+    for (const request of held) request.finish(grpcBatch().subarray(3));
+    for (const request of held) expect((await answered(request)).trailers).toMatchObject({ "grpc-status": "0" });
+  });
+
+  it("grow as the body arrives: one that outgrows the budget is refused mid-body, retryable; one that fits is served", async () => {
+    const outgrows = await send(grpcBatchOf(SMALL_BUDGET + 64 * KIB));
+    expect({ ...outgrows.headers, ...outgrows.trailers }).toMatchObject({ "grpc-status": "8", "retry-after": "1" });
+    await until(() => growing.reservedBytes === 0, "given back the refused call's bytes");
+    const fits = await send(grpcBatchOf(2 * GROWTH_STEP_BYTES));
+    expect(fits.trailers).toMatchObject({ "grpc-status": "0" });
+  });
+});
+
 describe("the plain routes", () => {
   it("refuse B on the SDK's route with 503 'high memory usage' and Retry-After while A is held, serve it after", async () => {
     const a = jsonBatch(A_BYTES);
@@ -191,7 +241,19 @@ function restBatch(bytes: number): Buffer {
 
 /** A gRPC message: an IngestEventBatchRequest of one event behind its 5-byte prefix. */
 function grpcBatch(): Buffer {
-  const batch = create(IngestEventBatchRequestSchema, { eventBatch: { events: [makeEvent()] } });
+  return grpcMessage(create(IngestEventBatchRequestSchema, { eventBatch: { events: [makeEvent()] } }));
+}
+
+/** A gRPC message of a batch of events about `bytes` long in all. */
+function grpcBatchOf(bytes: number): Buffer {
+  const events = [];
+  for (let size = 0; size < bytes; size += 512) {
+    events.push(makeEvent({ metadata: { padding: "x".repeat(400) } }));
+  }
+  return grpcMessage(create(IngestEventBatchRequestSchema, { eventBatch: { events } }));
+}
+
+function grpcMessage(batch: IngestEventBatchRequest): Buffer {
   const message = toBinary(IngestEventBatchRequestSchema, batch);
   const prefix = Buffer.alloc(5);
   prefix.writeUInt32BE(message.length, 1);
