@@ -1,3 +1,4 @@
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
@@ -13,8 +14,8 @@ postgres://postgres@127.0.0.1:5432/postgres), measures, drops it, prints a table
   --embedded-events N    events per embedded (PGlite) batch run (default 5000), and a fifth of that
                          for its single-event run
   --seed N               corpus seed (default 42)
-  --out FILE             JSON results (default bench/results/<UTC date and time>-<parts>.json; a .md
-                         table beside it)
+  --out FILE             JSON results (default bench/results/<UTC start>-<parts>.json, with --tiny in
+                         the temporary directory); a .md table beside it
   --database-url URL     PostgreSQL server to use (default DATABASE_URL)
   --grpc-connections N   HTTP/2 connections for gRPC ingest (default 4)
   --grpc-streams N       concurrent calls per connection (default 2; 4 for single events)
@@ -150,9 +151,12 @@ export function parseOptions(argv: string[], now = new Date()): Options {
   };
 }
 
-/** bench/results/2026-12-02T0136Z-full.json: when the run started (UTC) and what it measured. */
+/**
+ * bench/results/2026-12-02T0136Z-full.json: when the run started (UTC) and what it measured. A tiny
+ * run's figures say nothing worth keeping: they go to the system's temporary directory.
+ */
 function defaultOut(now: Date, tiny: boolean, only: string | undefined): string {
   const stamp = now.toISOString().slice(0, 16).replace(":", "");
-  const what = tiny ? "tiny" : only ? only.split(",").join("+") : "full";
-  return join(RESULTS_DIR, `${stamp}Z-${what}.json`);
+  if (tiny) return join(tmpdir(), `chaukas-bench-${stamp}Z-tiny.json`);
+  return join(RESULTS_DIR, `${stamp}Z-${only ? only.split(",").join("+") : "full"}.json`);
 }
