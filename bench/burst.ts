@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { BenchDatabase } from "./database.ts";
+import { log } from "./log.ts";
 import { processMemory } from "./meters.ts";
 import { startBenchServer } from "./server.ts";
 import { latency, mib, table } from "./stats.ts";
@@ -183,7 +184,7 @@ async function burstOnce(
 }
 
 /** Every case on every store, one fresh server process each. */
-export async function measureBurst(o: BurstOptions, log: (line: string) => void): Promise<BurstResult[]> {
+export async function measureBurst(o: BurstOptions): Promise<BurstResult[]> {
   const body = batchBody(o.bodyBytes);
   const tmp = mkdtempSync(join(os.tmpdir(), "chaukas-burst-"));
   const results: BurstResult[] = [];
@@ -242,18 +243,15 @@ if (import.meta.main) {
       "server-flags": { type: "string" },
     },
   });
-  const results = await measureBurst(
-    {
-      requests: Number(values.requests ?? 300),
-      bodyBytes: Math.round(Number(values["body-mb"] ?? 3.9) * 1_000_000),
-      stores: (values.stores ?? "embedded,postgres").split(",") as BurstOptions["stores"],
-      keys: (values.keys ?? "none,valid").split(",") as BurstOptions["keys"],
-      serverFlags: (values["server-flags"] ?? "").split(" ").filter(Boolean),
-      databaseUrl: values["database-url"] ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
-      serverLogLevel: "info",
-    },
-    (line) => process.stderr.write(`${line}\n`),
-  );
+  const results = await measureBurst({
+    requests: Number(values.requests ?? 300),
+    bodyBytes: Math.round(Number(values["body-mb"] ?? 3.9) * 1_000_000),
+    stores: (values.stores ?? "embedded,postgres").split(",") as BurstOptions["stores"],
+    keys: (values.keys ?? "none,valid").split(",") as BurstOptions["keys"],
+    serverFlags: (values["server-flags"] ?? "").split(" ").filter(Boolean),
+    databaseUrl: values["database-url"] ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
+    serverLogLevel: "info",
+  });
   console.log(burstTable(results));
   const over = results.filter((r) => r.peakRssGrowthMib >= BURST_TARGET_GROWTH_MIB || r.healthz.count === 0);
   console.log(

@@ -7,7 +7,6 @@ import type { Machine } from "./machine.ts";
 import type { QueryReport } from "./query-part.ts";
 import type { SoakResult } from "./soak.ts";
 import { markdownTable, round, table, thousands } from "./stats.ts";
-import type { Verdict } from "./targets.ts";
 import type { TaxResult } from "./tax.ts";
 
 /** What a run measured: the JSON file it writes, without the verdicts. */
@@ -40,6 +39,13 @@ export interface Figures {
   frameworkTax?: Record<string, TaxResult>;
   query?: QueryReport;
   embedded?: IngestRuns;
+}
+
+/** A target, what the run measured for it, and whether that meets it. */
+export interface Verdict {
+  target: string;
+  measured: string;
+  met: string;
 }
 
 /** A run's JSON file: its figures and each target's verdict. */

@@ -117,18 +117,15 @@ async function measure(ctx: BenchContext, run: Pick<Figures, "startedAt" | "mach
   }
   if (o.parts.has("soak")) f.soak = await soakPart(ctx, corpus);
   if (o.parts.has("burst")) {
-    f.burst = await measureBurst(
-      {
-        requests: o.tiny ? 20 : 300,
-        bodyBytes: o.tiny ? 500_000 : 3_900_000,
-        stores: ["embedded", "postgres"],
-        keys: ["none", "valid"],
-        databaseUrl: o.databaseUrl,
-        serverLogLevel: o.serverLogLevel,
-        serverFlags: [],
-      },
-      log,
-    );
+    f.burst = await measureBurst({
+      requests: o.tiny ? 20 : 300,
+      bodyBytes: o.tiny ? 500_000 : 3_900_000,
+      stores: ["embedded", "postgres"],
+      keys: ["none", "valid"],
+      databaseUrl: o.databaseUrl,
+      serverLogLevel: o.serverLogLevel,
+      serverFlags: [],
+    });
     console.log(burstTable(f.burst));
   }
   if (o.parts.has("tax")) f.frameworkTax = await taxPart(ctx);

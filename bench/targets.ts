@@ -1,6 +1,6 @@
 import { BURST_TARGET_GROWTH_MIB } from "./burst.ts";
 import type { IngestMode, IngestResult } from "./ingest.ts";
-import type { Figures } from "./report.ts";
+import type { Figures, Verdict } from "./report.ts";
 import { round, thousands } from "./stats.ts";
 
 /** A target the server is held to, and where a run's report has the figure that answers it. */
@@ -15,12 +15,6 @@ interface Target {
   optional?: boolean;
   /** Promised at 10M events: a figure over fewer events says how it scales, not whether it is met. */
   at10M?: boolean;
-}
-
-export interface Verdict {
-  target: string;
-  measured: string;
-  met: string;
 }
 
 const QUERIES = ["sessionTimeline", "trace", "typeAndTime", "textRare", "textCommon", "deepPage"];
