@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   log(`wrote ${o.out}`);
 }
 
-/** Runs the parts `--only` chose, in the order of `PARTS`, on one corpus. */
+/** Runs the parts `--only` chose, one after the other, on one corpus. */
 async function measure(ctx: BenchContext, run: Pick<Figures, "startedAt" | "machine">): Promise<Figures> {
   const { o, db } = ctx;
   // Migrations, with their progress in the bench's log.
@@ -93,10 +93,11 @@ async function measure(ctx: BenchContext, run: Pick<Figures, "startedAt" | "mach
   const corpus = ingestCorpus(o);
   log(`corpus: ${JSON.stringify(corpus.summary)}`);
   const f: Figures = {
-    ...run,
+    startedAt: run.startedAt,
     command: command(),
     tiny: o.tiny,
     seconds: 0,
+    machine: run.machine,
     options: reportedOptions(o),
     corpus: corpus.summary,
   };
