@@ -17,8 +17,10 @@ import os from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import pg from "pg";
-import { ServerProcess } from "./server-process.ts";
+import { BenchDatabase } from "./database.ts";
+import { log } from "./log.ts";
+import { processMemory } from "./meters.ts";
+import { startBenchServer } from "./server.ts";
 import { latency, mib, table } from "./stats.ts";
 
 const BATCH = "/chaukas.spec.server.v1.ChaukasServerService/IngestEventBatch";
@@ -135,13 +137,9 @@ async function burstOnce(
 ): Promise<BurstResult> {
   const label = `${store}-${keyed ? "key" : "nokey"}`;
   const dataDir = join(tmp, label);
-  let database: string | undefined;
-  if (store === "postgres") {
-    database = `chaukas_burst_${randomBytes(6).toString("hex")}`;
-    await adminQuery(o.databaseUrl, `CREATE DATABASE ${database}`);
-  }
-  const databaseUrl = database ? withDatabase(o.databaseUrl, database) : undefined;
-  const server = await ServerProcess.start({
+  const database = store === "postgres" ? await BenchDatabase.create(o.databaseUrl) : undefined;
+  const databaseUrl = database?.url;
+  const server = await startBenchServer({
     databaseUrl,
     dataDir,
     keys: true,
@@ -153,10 +151,10 @@ async function burstOnce(
     const key = readFileSync(join(dataDir, "admin-key"), "utf8").trim();
     // Let start-up garbage settle, so the level before the burst is the server at rest.
     await sleep(2000);
-    const before = server.memory().rssBytes;
+    const before = processMemory(server.pid).rssBytes;
     let peak = before;
     const sampler = setInterval(() => {
-      peak = Math.max(peak, server.memory().rssBytes);
+      peak = Math.max(peak, processMemory(server.pid).rssBytes);
     }, 20);
     const headers = keyed ? { authorization: `Bearer ${key}` } : {};
     const started = performance.now();
@@ -166,7 +164,7 @@ async function burstOnce(
     // The peak may come just after the last answer, while the last batches are written and freed.
     await sleep(1000);
     clearInterval(sampler);
-    peak = Math.max(peak, server.memory().rssBytes);
+    peak = Math.max(peak, processMemory(server.pid).rssBytes);
     const counts: Record<string, number> = {};
     for (const status of statuses) counts[status] = (counts[status] ?? 0) + 1;
     return {
@@ -181,12 +179,12 @@ async function burstOnce(
     };
   } finally {
     await server.stop();
-    if (database) await adminQuery(o.databaseUrl, `DROP DATABASE IF EXISTS ${database}`);
+    await database?.drop();
   }
 }
 
 /** Every case on every store, one fresh server process each. */
-export async function measureBurst(o: BurstOptions, log: (line: string) => void): Promise<BurstResult[]> {
+export async function measureBurst(o: BurstOptions): Promise<BurstResult[]> {
   const body = batchBody(o.bodyBytes);
   const tmp = mkdtempSync(join(os.tmpdir(), "chaukas-burst-"));
   const results: BurstResult[] = [];
@@ -234,22 +232,6 @@ export function burstTable(results: readonly BurstResult[]): string {
   );
 }
 
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
 if (import.meta.main) {
   const { values } = parseArgs({
     options: {
@@ -261,18 +243,15 @@ if (import.meta.main) {
       "server-flags": { type: "string" },
     },
   });
-  const results = await measureBurst(
-    {
-      requests: Number(values.requests ?? 300),
-      bodyBytes: Math.round(Number(values["body-mb"] ?? 3.9) * 1_000_000),
-      stores: (values.stores ?? "embedded,postgres").split(",") as BurstOptions["stores"],
-      keys: (values.keys ?? "none,valid").split(",") as BurstOptions["keys"],
-      serverFlags: (values["server-flags"] ?? "").split(" ").filter(Boolean),
-      databaseUrl: values["database-url"] ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
-      serverLogLevel: "info",
-    },
-    (line) => process.stderr.write(`${line}\n`),
-  );
+  const results = await measureBurst({
+    requests: Number(values.requests ?? 300),
+    bodyBytes: Math.round(Number(values["body-mb"] ?? 3.9) * 1_000_000),
+    stores: (values.stores ?? "embedded,postgres").split(",") as BurstOptions["stores"],
+    keys: (values.keys ?? "none,valid").split(",") as BurstOptions["keys"],
+    serverFlags: (values["server-flags"] ?? "").split(" ").filter(Boolean),
+    databaseUrl: values["database-url"] ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
+    serverLogLevel: "info",
+  });
   console.log(burstTable(results));
   const over = results.filter((r) => r.peakRssGrowthMib >= BURST_TARGET_GROWTH_MIB || r.healthz.count === 0);
   console.log(

@@ -9,8 +9,9 @@ import {
   IngestEventBatchRequestSchema,
   IngestEventRequestSchema,
 } from "../gen/chaukas/spec/server/v1/server_pb.ts";
-import { SDK_HEADERS } from "../test/sdk/sdk-like.ts";
-import { Random, uuid7 } from "./corpus.ts";
+import { uuid7 } from "../kit/corpus.ts";
+import { Random } from "../kit/random.ts";
+import { SDK_HEADERS } from "../kit/sdk-headers.ts";
 import { grpcFrame, RawGrpcConnection } from "./raw-grpc.ts";
 
 /**

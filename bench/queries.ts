@@ -8,8 +8,9 @@ import {
   type TimeRangeSchema,
 } from "../gen/chaukas/spec/common/v1/query_pb.ts";
 import { ChaukasServerService, QueryEventsResponseSchema } from "../gen/chaukas/spec/server/v1/server_pb.ts";
-import { Random } from "./corpus.ts";
+import { Random } from "../kit/random.ts";
 import { GrpcConnections } from "./load.ts";
+import { log } from "./log.ts";
 import { grpcFrame, RawGrpcConnection } from "./raw-grpc.ts";
 import { type Latency, latency, percentile } from "./stats.ts";
 
@@ -84,7 +85,6 @@ export async function measureQueries(
   baseUrl: string,
   targets: QueryTargets,
   options: QueryOptions,
-  log: (line: string) => void,
 ): Promise<Record<string, QueryResult>> {
   const raw = new RawGrpcConnection(baseUrl, { acceptGzip: true });
   const grpc = new GrpcConnections(baseUrl, 1);

@@ -2,7 +2,10 @@ import http from "node:http";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ChaukasServerService } from "../gen/chaukas/spec/server/v1/server_pb.ts";
+import { type BenchContext, startServer } from "./context.ts";
 import { GrpcConnections, post, type RunTotals, runConcurrently } from "./load.ts";
+import { log } from "./log.ts";
+import { processCpuSeconds } from "./meters.ts";
 import { type Latency, latency, round } from "./stats.ts";
 
 export interface TaxResult extends Latency {
@@ -34,12 +37,10 @@ function countConnections(agent: http.Agent): () => number {
  * gRPC over HTTP/2, with the same number of requests and the same concurrency. The client runs
  * on the same two cores as the server, so these figures include its cost too.
  */
-export async function measureTax(
+async function measureTax(
   baseUrl: string,
   serverCpuSeconds: () => number,
-  requests: number,
-  concurrency: number,
-  log: (line: string) => void,
+  { requests, concurrency }: { requests: number; concurrency: number },
 ): Promise<Record<string, TaxResult>> {
   let cpu = { server: 0, client: process.cpuUsage() };
   const summarize = (what: string, totals: RunTotals): TaxResult => {
@@ -136,4 +137,18 @@ export async function measureTax(
     }
   }
   return results;
+}
+
+/** The framework tax on a server over the emptied database. */
+export async function taxPart(ctx: BenchContext): Promise<Record<string, TaxResult>> {
+  await ctx.db.emptyIngested();
+  const server = await startServer(ctx, "tax", { databaseUrl: ctx.db.url });
+  try {
+    return await measureTax(server.baseUrl, () => processCpuSeconds(server.pid), {
+      requests: ctx.o.taxRequests,
+      concurrency: ctx.o.taxConcurrency,
+    });
+  } finally {
+    await server.stop();
+  }
 }

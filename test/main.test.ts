@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { exitOf, killServerProcesses, MAIN, startServerProcess } from "./support/server-process.ts";
+import { exitOf, killServerProcesses, MAIN, startServerProcess } from "../kit/server-process.ts";
 
 function rpc(baseUrl: string, method: string, body: unknown, key?: string): Promise<Response> {
   return fetch(`${baseUrl}/chaukas.spec.server.v1.ChaukasServerService/${method}`, {

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { exitOf, killServerProcesses, type ServerProcess, startServerProcess } from "../kit/server-process.ts";
 import { createTestDatabase, storeKinds } from "./support/databases.ts";
-import { exitOf, killServerProcesses, type ServerProcess, startServerProcess } from "./support/server-process.ts";
 
 /**
  * A page token is signed with a key kept in the database (server_secrets), not in the process: a
@@ -88,15 +88,15 @@ describe("page tokens across server processes (npm start)", async () => {
         const env = { DATABASE_URL: db.url };
         // One data directory for the audit signing key both share (the database is the store).
         const args = serverArgs(join(dir, "postgres"));
-        const one = await startServerProcess(args, env);
-        const two = await startServerProcess(args, env);
+        const one = await startServerProcess(args, { env });
+        const two = await startServerProcess(args, { env });
         await storeFive(one);
         const first = await page(one);
         expect(first.ids).toEqual(["e1", "e2"]);
         const second = await page(two, first.next);
         expect(second.ids).toEqual(["e3", "e4"]);
         await stop(one);
-        const restarted = await startServerProcess(args, env);
+        const restarted = await startServerProcess(args, { env });
         expect(await page(restarted, second.next)).toEqual({ ids: ["e5"], next: "" });
         // And the other way round: a token the restarted process issued works in the one that ran on.
         expect(await page(two, (await page(restarted, first.next)).next)).toEqual({ ids: ["e5"], next: "" });

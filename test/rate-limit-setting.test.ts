@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { exitOf, killServerProcesses, startServerProcess } from "./support/server-process.ts";
+import { exitOf, killServerProcesses, startServerProcess } from "../kit/server-process.ts";
 
 /** What --rate-limit does in the server process (npm start); the bucket itself: test/domain/rate-limiter.test.ts. */
 describe("--rate-limit", () => {

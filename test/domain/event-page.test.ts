@@ -1,9 +1,9 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
-import { corpusEvents, DEFAULT_CORPUS } from "../../bench/corpus.ts";
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { QueryEventsResponseSchema } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import { corpusEvents, DEFAULT_CORPUS } from "../../kit/corpus.ts";
 import { decodedQueryResponse, type EventPage, encodedQueryResponse } from "../../src/domain/event-page.ts";
 import { fromStoredEvent, toEventRecord, writeStoredEvent } from "../../src/domain/event-record.ts";
 import type { LogEntryRef, StoredEvent } from "../../src/store/event-store.ts";

@@ -1,7 +1,7 @@
 import { fromBinary, type JsonObject, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { corpusEvents, DEFAULT_CORPUS } from "../../bench/corpus.ts";
 import { EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { corpusEvents, DEFAULT_CORPUS } from "../../kit/corpus.ts";
 import { toEventRecord, wireEventRecord } from "../../src/domain/event-record.ts";
 import { eventViolations } from "../../src/domain/event-rules.ts";
 import { readWireEvent } from "../../src/domain/event-wire.ts";

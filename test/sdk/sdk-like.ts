@@ -4,6 +4,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { TimestampSchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { IngestEventBatchRequestSchema, IngestEventRequestSchema } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { Author, type Event, EventStatus, EventType, Severity } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { SDK_HEADERS } from "../../kit/sdk-headers.ts";
 import { EVERY_CONTENT, fullEvent } from "../support/events.ts";
 import { QueryClient } from "../support/query-client.ts";
 import { startTestServer } from "../support/server.ts";
@@ -15,16 +16,6 @@ import { startTestServer } from "../support/server.ts";
 
 export const TENANT = "sdk-tenant";
 export const PROJECT = "sdk-project";
-
-/** The headers httpx sends for the SDK (Host and Content-Length are added by node:http). */
-export const SDK_HEADERS = {
-  accept: "*/*",
-  "accept-encoding": "gzip, deflate",
-  connection: "keep-alive",
-  "user-agent": "chaukas-sdk/0.1.0",
-  "content-type": "application/x-protobuf",
-  authorization: "Bearer test-key",
-};
 
 let lastMs = 0;
 let sequence = 0;

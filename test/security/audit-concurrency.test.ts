@@ -5,6 +5,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { AuditService } from "../../gen/chaukas/backend/v1/audit_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import { exitOf, type ServerProcess, startServerProcess } from "../../kit/server-process.ts";
 import { UNRESTRICTED } from "../../src/domain/access.ts";
 import { CheckpointSigner, openCheckpoint, privateKeyFromPem } from "../../src/domain/audit/checkpoint.ts";
 import { verifyConsistency } from "../../src/domain/audit/merkle.ts";
@@ -15,7 +16,6 @@ import { runCli, tempDir } from "../cli/run-cli.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { createTestDatabase, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
-import { exitOf, type ServerProcess, startServerProcess } from "../support/server-process.ts";
 
 const TENANT = "busy";
 const WRITERS_PER_SERVER = 4;

@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { exitOf, killServerProcesses, startServerProcess } from "../../kit/server-process.ts";
 import { runCli } from "../cli/run-cli.ts";
 import { ADMIN_URL, createTestDatabase, openTestStore, storeKinds } from "../support/databases.ts";
-import { exitOf, killServerProcesses, startServerProcess } from "../support/server-process.ts";
 
 /**
  * The deployment docs/deployment.md describes: the group roles exist (created by an administrator,
@@ -139,14 +139,14 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
       expect(migrated.code).toBe(0);
       expect(migrated.stderr).toMatch(/applied migration \d+_serving-role\n.*the schema is up to date\n$/s);
 
-      const started = await startServerProcess(args, serving);
+      const started = await startServerProcess(args, { env: serving });
       expect(started.output()).not.toContain("can alter the schema");
       await servesNormally(started.baseUrl, readFileSync(join(dataDir, "admin-key"), "utf8").trim());
       started.child.kill("SIGTERM");
       expect(await exitOf(started.child)).toBe(0);
 
       // The owner serving alone still works, with a warning that points at the docs.
-      const alone = await startServerProcess(args, { DATABASE_URL: asRole(db.url, owner) });
+      const alone = await startServerProcess(args, { env: { DATABASE_URL: asRole(db.url, owner) } });
       expect(alone.output()).toContain(
         `database role \\"${owner}\\" serves requests and can alter the schema: it could switch off write-once and row-level security`,
       );
@@ -166,10 +166,7 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
       // The server's own start-up with --migrate-database-url, and two tenants' events through it.
       const started = await startServerProcess(
         ["--data-dir", join(dataDir, "second"), "--checkpoint-interval-ms", "50"],
-        {
-          DATABASE_URL: asRole(db.url, server),
-          CHAUKAS_MIGRATE_DATABASE_URL: asRole(db.url, owner),
-        },
+        { env: { DATABASE_URL: asRole(db.url, server), CHAUKAS_MIGRATE_DATABASE_URL: asRole(db.url, owner) } },
       );
       expect(started.output()).not.toContain("can alter the schema");
       await servesNormally(started.baseUrl, readFileSync(join(dataDir, "second", "admin-key"), "utf8").trim());

@@ -8,6 +8,7 @@ import { ChaukasClientService } from "../../gen/chaukas/spec/client/v1/client_pb
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { QueryRequestSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import { SDK_HEADERS } from "../../kit/sdk-headers.ts";
 import { UNRESTRICTED } from "../../src/domain/access.ts";
 import { KeyAuthenticator } from "../../src/domain/authenticator.ts";
 import { decodedQueryResponse } from "../../src/domain/event-page.ts";
@@ -16,7 +17,7 @@ import { eventToRestJson } from "../../src/domain/formats/rest-json.ts";
 import { createApiKey } from "../../src/domain/key-admin.ts";
 import { PageTokenCodec } from "../../src/domain/page-token.ts";
 import { buildServer } from "../../src/transport/server.ts";
-import { batchRequestBytes, eventRequestBytes, SDK_HEADERS, SdkHttp } from "../sdk/sdk-like.ts";
+import { batchRequestBytes, eventRequestBytes, SdkHttp } from "../sdk/sdk-like.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";

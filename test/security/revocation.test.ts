@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startServerProcess } from "../../kit/server-process.ts";
 import { KEY_CACHE_MS } from "../../src/domain/authenticator.ts";
 import { createApiKey } from "../../src/domain/key-admin.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
 import { openEventStore } from "../../src/store/open-store.ts";
 import { createTestDatabase, storeKinds } from "../support/databases.ts";
-import { startServerProcess } from "../support/server-process.ts";
 
 // A second server process needs a database two processes can share: PostgreSQL (CI always has it).
 describe.skipIf(!(await storeKinds()).includes("postgres"))("revocation across server processes", () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Random } from "../../kit/random.ts";
 import type { EventStore, StoredEvent } from "../../src/store/event-store.ts";
 import { ALL_TENANTS } from "../../src/store/event-store.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
-import { Random } from "../support/random.ts";
 import { eventRecord } from "../support/records.ts";
 
 /** The EventStore contract, on the records the domain hands it (no protobuf involved). */

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { SortOrder } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { Random } from "../../kit/random.ts";
 import { UNRESTRICTED } from "../../src/domain/access.ts";
 import type { EventService } from "../../src/domain/event-service.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
-import { Random } from "../support/random.ts";
 import { byTime, expectInvalid, ids, nsToTimestamp, queryAll, request, serviceOver } from "./fixtures.ts";
 
 /** Keyset pagination: complete, in order, stable under concurrent ingest, and tamper-proof tokens. */

@@ -6,6 +6,7 @@ import { type Client, Code } from "@connectrpc/connect";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import { killServerProcesses, startServerProcess } from "../../kit/server-process.ts";
 import { EventService } from "../../src/domain/event-service.ts";
 import { PageTokenCodec } from "../../src/domain/page-token.ts";
 import type { DatabaseTimeouts } from "../../src/store/database-timeouts.ts";
@@ -15,7 +16,6 @@ import { serve } from "../service/serve.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { createTestDatabase, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
-import { killServerProcesses, startServerProcess } from "../support/server-process.ts";
 
 /**
  * Requests that wait on the events table while another session holds it locked: the statement
@@ -138,8 +138,7 @@ describe.skipIf(!kinds.includes("postgres"))(
         const dataDir = mkdtempSync(join(tmpdir(), "chaukas-timeout-"));
         closers.push(async () => rmSync(dataDir, { recursive: true, force: true }));
         const server = await startServerProcess(["--insecure-no-auth", "--data-dir", dataDir], {
-          DATABASE_URL: db.url,
-          CHAUKAS_DB_STATEMENT_TIMEOUT_MS: "1000",
+          env: { DATABASE_URL: db.url, CHAUKAS_DB_STATEMENT_TIMEOUT_MS: "1000" },
         });
         const client = connectClient(ChaukasServerService, server.baseUrl);
 

@@ -2,13 +2,13 @@ import { create } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Event, EventType, EventTypeSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { TimeRangeSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { Random } from "../../kit/random.ts";
 import { UNRESTRICTED } from "../../src/domain/access.ts";
 import { integrateQueued } from "../../src/domain/audit/audit-trail.ts";
 import type { EventService, Stats } from "../../src/domain/event-service.ts";
 import { ALL_TENANTS, type EventStore } from "../../src/store/event-store.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
-import { Random } from "../support/random.ts";
 import { eventNs, expectInvalid, nsToTimestamp, serviceOver } from "./fixtures.ts";
 
 /** eventStats (GetEventStats) against the same numbers computed by brute force in JS. */

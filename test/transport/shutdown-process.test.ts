@@ -3,7 +3,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { exitOf, killServerProcesses, type ServerProcess, startServerProcess } from "../support/server-process.ts";
+import { exitOf, killServerProcesses, type ServerProcess, startServerProcess } from "../../kit/server-process.ts";
 
 /** A raw connection that records everything the server sends and when it closes. */
 function openConnection(port: number): Promise<{ socket: net.Socket; received: () => string; closed: Promise<void> }> {

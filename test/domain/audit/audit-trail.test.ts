@@ -3,6 +3,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventSchema } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { QueryRequestSchema } from "../../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { Random } from "../../../kit/random.ts";
 import { type Principal, UNRESTRICTED } from "../../../src/domain/access.ts";
 import type { AuditTrail } from "../../../src/domain/audit/audit-trail.ts";
 import { openCheckpoint } from "../../../src/domain/audit/checkpoint.ts";
@@ -20,7 +21,6 @@ import type { EventStore } from "../../../src/store/event-store.ts";
 import { testAuditTrail, testSigner } from "../../support/audit.ts";
 import { openTestStore, storeKinds } from "../../support/databases.ts";
 import { makeEvent } from "../../support/events.ts";
-import { Random } from "../../support/random.ts";
 
 /** Checkpoints and proofs served by the AuditTrail from a real store, checked by the RFC 9162 verifiers. */
 

@@ -8,7 +8,7 @@ import {
   EventType,
   Severity,
 } from "../gen/chaukas/spec/common/v1/events_pb.ts";
-import { Random } from "../test/support/random.ts";
+import { Random } from "./random.ts";
 
 /**
  * A deterministic corpus of agent runs shaped like what the Python SDK (chaukas-sdk 0.1.0) sends
@@ -18,9 +18,6 @@ import { Random } from "../test/support/random.ts";
  * the final output. UUIDv7 ids, a span tree, many tenants and projects. The same seed gives the
  * same events, byte for byte.
  */
-
-// The bench and the tests share one seeded generator.
-export { Random };
 
 const HEX = "0123456789abcdef";
 

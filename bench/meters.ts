@@ -1,0 +1,72 @@
+import { readFileSync } from "node:fs";
+
+/** Linux's USER_HZ: /proc reports CPU time in these ticks. */
+const TICKS_PER_SECOND = 100;
+
+/** A process's resident memory now and its peak since it started (VmRSS, VmHWM), in bytes. */
+export function processMemory(pid: number): { rssBytes: number; peakRssBytes: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
+  return { rssBytes: kb("VmRSS"), peakRssBytes: kb("VmHWM") };
+}
+
+/** CPU seconds (user + system) of any process, 0 when it is gone. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may contain spaces) start at field 3; utime and stime are 14, 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** Samples a process's memory while a run goes on; `stop` returns the peak seen (VmHWM included). */
+export function sampleMemory(pid: number, everyMs = 100): { stop: () => number } {
+  let peak = 0;
+  const sample = () => {
+    try {
+      const m = processMemory(pid);
+      peak = Math.max(peak, m.rssBytes, m.peakRssBytes);
+    } catch {
+      // the process is gone; keep what was seen
+    }
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      return peak;
+    },
+  };
+}
+
+/** CPU seconds every core of the machine spent busy (not idle, not waiting for I/O) so far. */
+export function machineBusySeconds(): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0];
+  const [user, nice, system, _idle, _iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq + (steal ?? 0)) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU accounting for one measured run: what the server, the bench itself and the database used,
+ * and what everything else on the machine used meanwhile (other work skews the figures).
+ */
+export class CpuMeter {
+  readonly #busy0 = machineBusySeconds();
+  readonly #self0 = process.cpuUsage();
+
+  /** `server` and `postgres` are the CPU seconds those used during the run, measured by the caller. */
+  finish(server: number, postgres: number): { benchCpuSeconds: number; otherCpuSeconds: number } {
+    const busy = machineBusySeconds() - this.#busy0;
+    const self = process.cpuUsage(this.#self0);
+    const bench = (self.user + self.system) / 1e6;
+    return {
+      benchCpuSeconds: Math.round(bench * 100) / 100,
+      otherCpuSeconds: Math.max(0, Math.round((busy - bench - server - postgres) * 100) / 100),
+    };
+  }
+}

@@ -1,0 +1,136 @@
+import { writeFileSync } from "node:fs";
+import type { BurstResult } from "./burst.ts";
+import type { CeilingReport, CeilingResult } from "./ceiling.ts";
+import type { IngestResult, IngestRuns } from "./ingest.ts";
+import type { CorpusSummary } from "./ingest-corpus.ts";
+import type { Machine } from "./machine.ts";
+import type { QueryReport } from "./query-part.ts";
+import type { SoakResult } from "./soak.ts";
+import { markdownTable, round, table, thousands } from "./stats.ts";
+import type { TaxResult } from "./tax.ts";
+
+/** What a run measured: the JSON file it writes, without the verdicts. */
+export interface Figures {
+  startedAt: string;
+  command: string;
+  tiny: boolean;
+  seconds: number;
+  machine: Machine;
+  options: {
+    queryEvents: number;
+    ingestEvents: number;
+    singleEvents: number;
+    embeddedEvents: number;
+    embeddedSingleEvents: number;
+    grpcConnections: number;
+    grpcStreams: number;
+    singleStreams: number;
+    sdkClients: number;
+    copyChunk: number;
+    serverLogLevel: string;
+  };
+  corpus: CorpusSummary;
+  ceiling?: CeilingReport;
+  ingest?: IngestRuns;
+  /** The same ingest with --disable-audit-trail. */
+  ingestAuditOff?: IngestRuns;
+  soak?: SoakResult;
+  burst?: BurstResult[];
+  frameworkTax?: Record<string, TaxResult>;
+  query?: QueryReport;
+  embedded?: IngestRuns;
+}
+
+/** A target, what the run measured for it, and whether that meets it. */
+export interface Verdict {
+  target: string;
+  measured: string;
+  met: string;
+}
+
+/** A run's JSON file: its figures and each target's verdict. */
+export interface Report extends Figures {
+  targets: Verdict[];
+}
+
+const QUERY_ROWS: Record<string, string> = {
+  sessionTimeline: "query: one session's timeline",
+  sessionTimelineDecoded: "query: the same, decoded by connect-es (reference)",
+  trace: "query: one trace",
+  typeAndTime: "query: type + one-day range",
+  textRare: "query: text search, rare word",
+  textCommon: "query: text search, common word",
+  deepPage: "query: pages",
+  statsDay: "stats: one day",
+  statsMonth: "stats: 30 days",
+  statsAll: "stats: all time",
+};
+
+const TAX_ROWS: Record<string, string> = {
+  fastifyGet: "tax: GET /healthz (Fastify, HTTP/1.1)",
+  connectHealthz: "tax: Healthz, Connect JSON, HTTP/1.1",
+  grpcHealthz: "tax: Healthz, gRPC, HTTP/2",
+};
+
+/** The measurements table: one row per run, the ingest ones as a share of the COPY ceiling. */
+function measurementRows(r: Report) {
+  const header = ["measurement", "events/s", "MB/s", "p50 ms", "p99 ms", "peak RSS MiB", "of COPY", "other load"];
+  const rows: (string | number)[][] = [];
+  const pct = (x: number | undefined) => (x === undefined ? "" : `${round(x * 100, 1)}%`);
+  const ceiling = r.ceiling?.eventsPerSec;
+  // The share of the machine other processes used meanwhile: their CPU seconds per second, per core.
+  const others = (x: { otherCpuSeconds: number; seconds: number }) =>
+    pct(x.otherCpuSeconds / x.seconds / r.machine.nproc);
+  if (r.ceiling) {
+    const c = r.ceiling;
+    const copy = (label: string, x: CeilingResult, ratio?: number) =>
+      rows.push([label, thousands(x.eventsPerSec), x.mbPerSec, "", "", "", pct(ratio), others(x)]);
+    copy("COPY ceiling, 1 connection (staged, to_tsvector)", c.staged1);
+    copy("COPY ceiling, 2 connections", c.staged2);
+    copy("COPY raw (no tsvector, no ON CONFLICT), 2 conns", c.raw);
+    copy("server's INSERT, batches of 500, no server", c.serverSql, c.serverSql.eventsPerSec / c.eventsPerSec);
+  }
+  const ingestRow = (label: string, x: IngestResult | undefined) => {
+    if (!x) return;
+    const ratio = x.ratioToCopyCeiling ?? (ceiling ? x.eventsPerSec / ceiling : undefined);
+    rows.push([label, thousands(x.eventsPerSec), x.mbPerSec, x.p50Ms, x.p99Ms, x.peakRssMb, pct(ratio), others(x)]);
+  };
+  ingestRow("PostgreSQL: gRPC batches of 500", r.ingest?.grpcBatch500);
+  ingestRow("PostgreSQL: SDK POST /events/batch of 20", r.ingest?.sdkBatch20);
+  ingestRow("PostgreSQL: gRPC IngestEvent (1 event)", r.ingest?.singleEvent);
+  ingestRow("PostgreSQL, audit trail off: gRPC batches of 500", r.ingestAuditOff?.grpcBatch500);
+  ingestRow("PostgreSQL, audit trail off: SDK batches of 20", r.ingestAuditOff?.sdkBatch20);
+  ingestRow("embedded (PGlite): gRPC batches of 500", r.embedded?.grpcBatch500);
+  ingestRow("embedded (PGlite): SDK batches of 20", r.embedded?.sdkBatch20);
+  ingestRow("embedded (PGlite): gRPC IngestEvent", r.embedded?.singleEvent);
+  if (r.query) {
+    const q = r.query;
+    for (const [key, label] of Object.entries(QUERY_ROWS)) {
+      const x = q.results[key];
+      if (!x) continue;
+      const name = key === "deepPage" ? `${label} 1..${x.count} of a tenant, ${q.pageSize} per page` : label;
+      rows.push([`${name} @ ${thousands(q.events)}`, "", "", x.p50Ms, x.p99Ms, "", "", ""]);
+    }
+  }
+  if (r.frameworkTax) {
+    for (const [key, label] of Object.entries(TAX_ROWS)) {
+      const t = r.frameworkTax[key];
+      if (!t) continue;
+      const cpu = `${thousands(t.requestsPerSec)} req/s, server ${t.serverCpuUsPerRequest} µs CPU/req`;
+      rows.push([`${label}: ${cpu}`, "", "", t.p50Ms, t.p99Ms, "", "", ""]);
+    }
+  }
+  return { header, rows };
+}
+
+/** Prints the report's tables and writes them as Markdown beside its JSON file (X.json -> X.md). */
+export function render(report: Report, jsonFile: string): void {
+  const { header, rows } = measurementRows(report);
+  const verdicts = report.targets.map((t) => [t.target, t.measured, t.met]);
+  const verdictHeader = ["target", "measured", "met"];
+  const markdown = `${markdownTable(header, rows)}\n\n${markdownTable(verdictHeader, verdicts)}\n`;
+  writeFileSync(`${jsonFile.replace(/\.json$/, "")}.md`, markdown);
+  console.log(table(header, rows));
+  console.log();
+  console.log(table(verdictHeader, verdicts));
+}

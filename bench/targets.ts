@@ -1,0 +1,161 @@
+import { BURST_TARGET_GROWTH_MIB } from "./burst.ts";
+import type { IngestMode, IngestResult } from "./ingest.ts";
+import type { Figures, Verdict } from "./report.ts";
+import { round, thousands } from "./stats.ts";
+
+/** A target the server is held to, and where a run's report has the figure that answers it. */
+interface Target {
+  /** What the server promises. */
+  target: string;
+  /** The figure and how it reads; `value` undefined: not enough to judge; no figure: not measured. */
+  figure: (r: Figures) => { value?: number; reads: string } | undefined;
+  /** Met when the value is at least, at most, or below this. */
+  bound: { atLeast: number } | { atMost: number } | { below: number };
+  /** A row only when the run measured it (the opt-in parts). */
+  optional?: boolean;
+  /** Promised at 10M events: a figure over fewer events says how it scales, not whether it is met. */
+  at10M?: boolean;
+}
+
+const QUERIES = ["sessionTimeline", "trace", "typeAndTime", "textRare", "textCommon", "deepPage"];
+const STATS = ["statsDay", "statsMonth", "statsAll"];
+const BURSTS = [
+  ["embedded", false],
+  ["embedded", true],
+  ["postgres", false],
+  ["postgres", true],
+] as const;
+
+const shareOfCeiling = (x: IngestResult | undefined) =>
+  x?.ratioToCopyCeiling === undefined
+    ? undefined
+    : {
+        value: x.ratioToCopyCeiling,
+        reads: `${round(x.ratioToCopyCeiling * 100, 1)}% (${thousands(x.eventsPerSec)} events/s)`,
+      };
+
+/** What the audit trail costs: how far below the same run with --disable-audit-trail. */
+function auditCost(r: Figures, mode: IngestMode) {
+  const on = r.ingest?.[mode];
+  const off = r.ingestAuditOff?.[mode];
+  if (!on || !off) return undefined;
+  const cost = 1 - on.eventsPerSec / off.eventsPerSec;
+  return {
+    value: cost,
+    reads: `${round(Math.abs(cost) * 100, 1)}% ${cost < 0 ? "above" : "below"} (${thousands(on.eventsPerSec)} vs ${thousands(off.eventsPerSec)} events/s)`,
+  };
+}
+
+/** The slowest of `kinds` by p99, at the size the run loaded. */
+function worstP99(r: Figures, kinds: string[]) {
+  if (!r.query) return undefined;
+  const q = r.query.results;
+  const measured = kinds.filter((k) => q[k]);
+  if (!measured.length) return undefined;
+  const worst = measured.reduce((a, b) => (q[a].p99Ms >= q[b].p99Ms ? a : b));
+  const at = `at ${thousands(r.query.events)} events${r.query.events >= 10_000_000 ? "" : ", not 10M"}`;
+  return { value: q[worst].p99Ms, reads: `${q[worst].p99Ms} ms, ${worst} (${at})` };
+}
+
+const eventsPerSec = (x: IngestResult | undefined) =>
+  x ? { value: x.eventsPerSec, reads: `${thousands(x.eventsPerSec)} events/s` } : undefined;
+
+/** The targets, in the order a report lists them. */
+export const TARGETS: readonly Target[] = [
+  {
+    target: "gRPC batches of 500 >= 50% of the COPY ceiling",
+    figure: (r) => shareOfCeiling(r.ingest?.grpcBatch500),
+    bound: { atLeast: 0.5 },
+  },
+  {
+    target: "SDK batches of 20 >= 25% of the COPY ceiling",
+    figure: (r) => shareOfCeiling(r.ingest?.sdkBatch20),
+    bound: { atLeast: 0.25 },
+  },
+  {
+    target: "audit trail on: no more than 10% below off (gRPC batches of 500)",
+    figure: (r) => auditCost(r, "grpcBatch500"),
+    bound: { atMost: 0.1 },
+  },
+  {
+    target: "audit trail on: no more than 10% below off (SDK batches of 20)",
+    figure: (r) => auditCost(r, "sdkBatch20"),
+    bound: { atMost: 0.1 },
+  },
+  {
+    target: "memory flat under sustained load: last minute's peak RSS <= 110% of minute 2's",
+    figure: ({ soak }) =>
+      soak && {
+        value: soak.secondMinutePeakRssMb > 0 ? soak.lastMinutePeakRssMb / soak.secondMinutePeakRssMb : undefined,
+        reads: `peak RSS ${soak.secondMinutePeakRssMb} MiB in minute 2, ${soak.lastMinutePeakRssMb} MiB in the last minute (${soak.seconds} s, ${thousands(soak.events)} events)`,
+      },
+    bound: { atMost: 1.1 },
+    optional: true,
+  },
+  ...BURSTS.map(
+    ([store, keyed]): Target => ({
+      target: `burst of large requests, ${keyed ? "with" : "without"} a key (${store}): RSS grows < ${BURST_TARGET_GROWTH_MIB} MiB, Healthz answers`,
+      figure: (r) => {
+        const b = r.burst?.find((x) => x.store === store && x.keyed === keyed);
+        return (
+          b && {
+            value: b.healthz.count > 0 ? b.peakRssGrowthMib : Number.POSITIVE_INFINITY,
+            reads: `${b.requests} requests: +${b.peakRssGrowthMib} MiB over ${b.rssBeforeMib} MiB; Healthz p99 ${b.healthz.p99Ms} ms (${b.healthz.count} answered, ${b.healthz.failed} failed)`,
+          }
+        );
+      },
+      bound: { below: BURST_TARGET_GROWTH_MIB },
+      optional: true,
+    }),
+  ),
+  {
+    target: "server peak RSS <= 256 MB (PostgreSQL runs)",
+    figure: (r) => {
+      const rss = [...Object.values(r.ingest ?? {}).map((x) => x.peakRssMb), ...(r.query ? [r.query.peakRssMb] : [])];
+      if (!rss.length) return undefined;
+      const peak = Math.max(...rss);
+      return { value: peak * 1024 * 1024, reads: `${peak} MiB (${round((peak * 1024 * 1024) / 1e6)} MB)` };
+    },
+    bound: { atMost: 256e6 },
+  },
+  {
+    target: "embedded >= 1,000 events/s (gRPC batches)",
+    figure: (r) => eventsPerSec(r.embedded?.grpcBatch500),
+    bound: { atLeast: 1000 },
+  },
+  {
+    target: "embedded >= 1,000 events/s (single events)",
+    figure: (r) => eventsPerSec(r.embedded?.singleEvent),
+    bound: { atLeast: 1000 },
+  },
+  {
+    target: "query p99 <= 20 ms at 10M events (worst query)",
+    figure: (r) => worstP99(r, QUERIES),
+    bound: { atMost: 20 },
+    at10M: true,
+  },
+  {
+    target: "stats p99 <= 50 ms at 10M events (worst range)",
+    figure: (r) => worstP99(r, STATS),
+    bound: { atMost: 50 },
+    at10M: true,
+  },
+];
+
+function meets(value: number, bound: Target["bound"]): boolean {
+  if ("atLeast" in bound) return value >= bound.atLeast;
+  if ("atMost" in bound) return value <= bound.atMost;
+  return value < bound.below;
+}
+
+/** Each target with what this run measured and whether that meets it. */
+export function judge(r: Figures): Verdict[] {
+  return TARGETS.flatMap((t) => {
+    const figure = t.figure(r);
+    if (!figure) return t.optional ? [] : [{ target: t.target, measured: "not measured", met: "not measured" }];
+    if (figure.value === undefined) return [{ target: t.target, measured: figure.reads, met: "not measured" }];
+    const met = meets(figure.value, t.bound) ? "met" : "missed";
+    const full = !t.at10M || (r.query?.events ?? 0) >= 10_000_000;
+    return [{ target: t.target, measured: figure.reads, met: full ? met : `${met} at this size` }];
+  });
+}
