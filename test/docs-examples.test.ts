@@ -25,6 +25,8 @@ const ROOT = join(import.meta.dirname, "..");
 const NOT_RUN = /^<!-- not run: (.+) -->$/;
 const SERVER_STOPPED = "<!-- run with the server stopped -->";
 const DOCUMENTED_ADDRESS = "127.0.0.1:50051";
+/** What the examples run besides `npx chaukas`: a Debian machine has them with `apt-get install curl jq openssl`. */
+const TOOLS = ["bash", "curl", "jq", "openssl", "base64", "awk"];
 
 interface Example {
   /** `file:line` of the opening fence. */
@@ -98,6 +100,8 @@ describe("the shell examples of README.md and docs/", () => {
   }
 
   beforeAll(async () => {
+    const missing = TOOLS.filter((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0);
+    if (missing.length > 0) throw new Error(`the documentation's examples need ${missing.join(", ")} on PATH`);
     // `npx chaukas` resolves to the repository's CLI, never to the registry.
     mkdirSync(join(workDir, "node_modules", ".bin"), { recursive: true });
     symlinkSync(join(ROOT, "src", "cli.ts"), join(workDir, "node_modules", ".bin", "chaukas"));
