@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,19 +6,10 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { exitOf, killServerProcesses, type ServerProcess, startServerProcess } from "./support/server-process.ts";
 
 /**
- * Runs every shell example (```sh, ```bash, ```console) of README.md and docs/**\/*.md as written,
- * in document order (README first, then docs/ by path), against one server started as `npm start`
- * does, on an embedded database in a temporary directory that is also the examples' working
- * directory (so `data/admin-key` is the server's first admin key, and files they write stay there).
- *
- * Conventions, stated in docs/development.md:
- * - the comment line right above a block may say `<!-- not run: <reason> -->` (the block is listed,
- *   never run) or `<!-- run with the server stopped -->` (the CLI on the embedded database, which
- *   one process holds at a time: the server is stopped for it and started again after);
- * - `127.0.0.1:50051` is replaced with the test server's address;
- * - `CHAUKAS_KEY` is exported, holding the first admin key;
- * - `curl` fails on an HTTP error status (`--fail-with-body`), so an example that gets a refusal fails;
- * - each block runs with `bash -e -o pipefail`; `npx chaukas` is the repository's CLI.
+ * Runs every shell example of README.md and docs/**\/*.md as written, in document order, against
+ * one server started as `npm start` does, on an embedded database in a temporary directory that is
+ * also the examples' working directory. The conventions (markers above a block, CHAUKAS_KEY, the
+ * address, curl failing on an HTTP error) are stated in docs/development.md.
  */
 
 const ROOT = join(import.meta.dirname, "..");
@@ -74,6 +65,27 @@ function examplesOf(file: string): Example[] {
   return found;
 }
 
+/** Runs a block as a script; asynchronously, so that the test server's output keeps flowing meanwhile. */
+function runBash(
+  code: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; output: string }> {
+  const child = spawn("bash", ["-e", "-o", "pipefail", "-c", code], {
+    cwd,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 90_000,
+  });
+  let output = "";
+  const collect = (chunk: Buffer) => {
+    output += chunk;
+  };
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
+  return new Promise((resolve) => child.once("close", (status) => resolve({ status, output })));
+}
+
 const examples = markdownFiles().flatMap(examplesOf);
 const notRun = examples.filter((example) => example.notRun !== undefined);
 
@@ -81,7 +93,6 @@ describe("the shell examples of README.md and docs/", () => {
   const workDir = mkdtempSync(join(tmpdir(), "chaukas-docs-"));
   const dataDir = join(workDir, "data");
   let server: ServerProcess | undefined;
-  let key = "";
   let env: NodeJS.ProcessEnv = {};
 
   async function start(): Promise<ServerProcess> {
@@ -104,18 +115,18 @@ describe("the shell examples of README.md and docs/", () => {
     if (missing.length > 0) throw new Error(`the documentation's examples need ${missing.join(", ")} on PATH`);
     // `npx chaukas` resolves to the repository's CLI, never to the registry.
     mkdirSync(join(workDir, "node_modules", ".bin"), { recursive: true });
-    symlinkSync(join(ROOT, "src", "cli.ts"), join(workDir, "node_modules", ".bin", "chaukas"));
+    const { bin } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+    symlinkSync(join(ROOT, bin.chaukas), join(workDir, "node_modules", ".bin", "chaukas"));
     symlinkSync(join(ROOT, "docs"), join(workDir, "docs"));
     const bashEnv = join(workDir, ".bash-env");
     writeFileSync(bashEnv, 'curl() { command curl --fail-with-body "$@"; }\n');
     server = await start();
-    key = readFileSync(join(dataDir, "admin-key"), "utf8").trim();
     const { CHAUKAS_DATA_DIR: _, ...inherited } = process.env;
     env = {
       ...inherited,
       PATH: `${join(ROOT, "node_modules", ".bin")}:${process.env.PATH}`,
       BASH_ENV: bashEnv,
-      CHAUKAS_KEY: key,
+      CHAUKAS_KEY: readFileSync(join(dataDir, "admin-key"), "utf8").trim(),
       DATABASE_URL: "",
       npm_config_offline: "true",
       npm_config_update_notifier: "false",
@@ -140,20 +151,11 @@ describe("the shell examples of README.md and docs/", () => {
       if (example.serverStopped) await stop();
       else server ??= await start();
       const address = new URL(server?.baseUrl ?? `http://${DOCUMENTED_ADDRESS}`).host;
-      const result = spawnSync(
-        "bash",
-        ["-e", "-o", "pipefail", "-c", example.code.replaceAll(DOCUMENTED_ADDRESS, address)],
-        {
-          cwd: workDir,
-          env,
-          encoding: "utf8",
-          timeout: 90_000,
-        },
-      );
-      const output = `${result.stdout}${result.stderr}`;
-      expect(result.status, `${example.where} failed:\n${example.code}\n--- output (in ${workDir}):\n${output}`).toBe(
-        0,
-      );
+      const result = await runBash(example.code.replaceAll(DOCUMENTED_ADDRESS, address), workDir, env);
+      expect(
+        result.status,
+        `${example.where} failed:\n${example.code}\n--- output (in ${workDir}):\n${result.output}`,
+      ).toBe(0);
     },
     120_000,
   );
