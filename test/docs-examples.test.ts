@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { exitOf, killServerProcesses, type ServerProcess, startServerProcess } from "./support/server-process.ts";
+import { exitOf, killServerProcesses, type ServerProcess, startServerProcess } from "../kit/server-process.ts";
 
 /**
  * Runs every shell example of README.md and docs/**\/*.md as written, in document order, against
