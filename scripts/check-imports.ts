@@ -8,9 +8,9 @@ const root = join(import.meta.dirname, "..");
 // Each layer, the files it holds (first match wins), and the layers it may import besides itself.
 // Inbound adapters -> use cases -> store contracts <- store implementations; codec and lib import nothing of ours.
 const layers: { name: string; holds: RegExp; mayImport: string[] }[] = [
-  { name: "main", holds: /^src\/main\.ts$/, mayImport: ["app", "config"] },
+  { name: "main", holds: /^src\/main\.ts$/, mayImport: ["app", "config", "lib"] },
   { name: "cli", holds: /^src\/cli\//, mayImport: ["app", "config", "core", "store", "codec", "lib"] },
-  { name: "app", holds: /^src\/app\.ts$/, mayImport: ["config", "api", "core", "store", "sql", "codec", "lib"] },
+  { name: "app", holds: /^src\/app(\.ts$|\/)/, mayImport: ["config", "api", "core", "store", "sql", "codec", "lib"] },
   { name: "config", holds: /^src\/config\.ts$/, mayImport: ["lib"] },
   { name: "api", holds: /^src\/api\//, mayImport: ["core", "store", "codec", "lib"] },
   { name: "core", holds: /^src\/core\//, mayImport: ["store", "codec", "lib"] },

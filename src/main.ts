@@ -2,21 +2,21 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
-import { setUpAuditTrail } from "./audit-setup.ts";
+import { BodyBudget } from "./api/http/body-budget.ts";
+import { buildServer } from "./api/server.ts";
+import { setUpAuditTrail } from "./app/audit-setup.ts";
 import { ConfigError, loadConfig } from "./config.ts";
-import { Checkpointer } from "./domain/audit/checkpointer.ts";
-import { KeyAuthenticator, NO_AUTH } from "./domain/authenticator.ts";
-import { EventService } from "./domain/event-service.ts";
-import { defaultMaxHeapBytes, IngestGate } from "./domain/ingest-gate.ts";
-import { bootstrapAdminKey } from "./domain/key-admin.ts";
-import { PageTokenCodec } from "./domain/page-token.ts";
-import { RateLimiter } from "./domain/rate-limiter.ts";
-import { isLoopback } from "./loopback.ts";
-import { DataDirLockedError } from "./store/data-dir-lock.ts";
-import { openEventStore } from "./store/open-store.ts";
-import { SchemaBehindError } from "./store/serving-role.ts";
-import { BodyBudget } from "./transport/body-budget.ts";
-import { buildServer } from "./transport/server.ts";
+import { Checkpointer } from "./core/audit/checkpointer.ts";
+import { KeyAuthenticator, NO_AUTH } from "./core/authenticator.ts";
+import { EventService } from "./core/event-service.ts";
+import { defaultMaxHeapBytes, IngestGate } from "./core/ingest-gate.ts";
+import { bootstrapAdminKey } from "./core/key-admin.ts";
+import { PageTokenCodec } from "./core/page-token.ts";
+import { RateLimiter } from "./core/rate-limiter.ts";
+import { isLoopback } from "./lib/loopback.ts";
+import { DataDirLockedError } from "./store/sql/data-dir-lock.ts";
+import { openEventStore } from "./store/sql/open-store.ts";
+import { SchemaBehindError } from "./store/sql/serving-role.ts";
 
 /** Starts the server from flags and environment; stops gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {

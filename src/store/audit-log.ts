@@ -1,4 +1,4 @@
-import type { NodeId } from "../domain/audit/merkle.ts";
+import type { NodeId } from "../lib/merkle.ts";
 import type { TenantScope } from "./event-store.ts";
 
 /**

@@ -139,7 +139,7 @@ export interface EventStore extends EventWriter, EventReader {
   findSharedSecret(name: string): Promise<Uint8Array | undefined>;
   /**
    * The write-once triggers and row-level security of events and logs that are missing or
-   * switched off, one sentence each (see sql-safeguards.ts).
+   * switched off, one sentence each (see sql/safeguards.ts).
    */
   missingSafeguards(): Promise<string[]>;
   /** Resolves when the database answers a trivial query. */

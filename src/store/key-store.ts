@@ -1,4 +1,4 @@
-import type { Role } from "../domain/api-keys.ts";
+import type { Role } from "../core/api-keys.ts";
 
 export interface StoredKey {
   id: string;

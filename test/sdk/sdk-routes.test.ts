@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IngestEventBatchWireSchema } from "../../gen/chaukas/backend/v1/ingest_wire_pb.ts";
 import { IngestEventBatchRequestSchema, IngestEventRequestSchema } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { type Event, EventSchema, EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
-import { jsonRegistry } from "../../src/domain/formats/registry.ts";
+import { jsonRegistry } from "../../src/codec/formats/registry.ts";
 import { storeKinds } from "../support/databases.ts";
 import { withoutIntegrity } from "../support/events.ts";
 import type { QueryClient } from "../support/query-client.ts";

@@ -5,11 +5,11 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import { pino } from "pino";
 import { expect, test } from "vitest";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
-import { KeyAuthenticator } from "../../src/domain/authenticator.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import { createApiKey } from "../../src/domain/key-admin.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
-import { buildServer } from "../../src/transport/server.ts";
+import { buildServer } from "../../src/api/server.ts";
+import { KeyAuthenticator } from "../../src/core/authenticator.ts";
+import { EventService } from "../../src/core/event-service.ts";
+import { createApiKey } from "../../src/core/key-admin.ts";
+import { PageTokenCodec } from "../../src/core/page-token.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { openTestStore } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";

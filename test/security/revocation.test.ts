@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { KEY_CACHE_MS } from "../../src/domain/authenticator.ts";
-import { createApiKey } from "../../src/domain/key-admin.ts";
+import { KEY_CACHE_MS } from "../../src/core/authenticator.ts";
+import { createApiKey } from "../../src/core/key-admin.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/open-store.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
 import { createTestDatabase, storeKinds } from "../support/databases.ts";
 import { startServerProcess } from "../support/server-process.ts";
 

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EventService } from "../../src/domain/event-service.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
+import { EventService } from "../../src/core/event-service.ts";
+import { PageTokenCodec } from "../../src/core/page-token.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/open-store.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { ADMIN_URL, createTestDatabase, openTestStore, storeKinds } from "../support/databases.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";

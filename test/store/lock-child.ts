@@ -5,7 +5,7 @@ import { ALL_TENANTS } from "../../src/store/event-store.ts";
  * - "read": the ids of the stored events (then closes), or the error that opening raised;
  * - "hold": stores an event, prints its ids, then keeps the store open until stdin ends.
  */
-import { openEventStore } from "../../src/store/open-store.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
 import { eventRecord } from "../support/records.ts";
 
 const [mode, dataDir] = process.argv.slice(2);

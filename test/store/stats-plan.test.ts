@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hourOf, planStats } from "../../src/store/sql-event-stats.ts";
+import { hourOf, planStats } from "../../src/store/sql/event-stats.ts";
 import { Random } from "../support/random.ts";
 
 /** How a stats range is split between the rollups and the events themselves. */

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import type { AuditTrail } from "../../src/domain/audit/audit-trail.ts";
-import { NO_AUTH } from "../../src/domain/authenticator.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import type { IngestGate } from "../../src/domain/ingest-gate.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
-import { BodyBudget } from "../../src/transport/body-budget.ts";
-import { buildServer, type ServerOptions } from "../../src/transport/server.ts";
+import { BodyBudget } from "../../src/api/http/body-budget.ts";
+import { buildServer, type ServerOptions } from "../../src/api/server.ts";
+import type { AuditTrail } from "../../src/core/audit/audit-trail.ts";
+import { NO_AUTH } from "../../src/core/authenticator.ts";
+import { EventService } from "../../src/core/event-service.ts";
+import type { IngestGate } from "../../src/core/ingest-gate.ts";
+import { PageTokenCodec } from "../../src/core/page-token.ts";
 import { testAuditTrail } from "./audit.ts";
 import { openTestStore, type StoreKind } from "./databases.ts";
 

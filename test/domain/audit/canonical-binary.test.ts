@@ -27,7 +27,7 @@ import { describe, expect, it } from "vitest";
 import { type Event, EventSchema, Severity } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { TimeRangeSchema } from "../../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { GetEventStatsResponseSchema } from "../../../gen/chaukas/spec/server/v1/server_pb.ts";
-import { canonicalBinary } from "../../../src/domain/audit/canonical-binary.ts";
+import { canonicalBinary } from "../../../src/codec/canonical-binary.ts";
 import { EVERY_CONTENT, fullEvent, makeEvent } from "../../support/events.ts";
 import { Random } from "../../support/random.ts";
 

@@ -3,8 +3,8 @@ import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { StructSchema, TimestampSchema, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { EventSchema } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
-import { canonicalBinary } from "../../../src/domain/audit/canonical-binary.ts";
-import { canonicalFromWire } from "../../../src/domain/audit/canonical-wire.ts";
+import { canonicalBinary } from "../../../src/codec/canonical-binary.ts";
+import { canonicalFromWire } from "../../../src/codec/canonical-wire.ts";
 import { EVERY_CONTENT, fullEvent, makeEvent } from "../../support/events.ts";
 import { Random } from "../../support/random.ts";
 

@@ -1,0 +1,70 @@
+import type { FastifyInstance } from "fastify";
+import type { Principal } from "../../core/access.ts";
+import type { Authenticator } from "../../core/authenticator.ts";
+import { type BodyBudget, bodyBytesOf } from "./body-budget.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The authenticated caller; set for every route not marked `config: { public: true }`. */
+    principal?: Principal;
+    /** Why an RPC is refused; its Connect handler answers it before reading the body (api/rpc/auth.ts). */
+    refusal?: Error;
+  }
+  interface FastifyContextConfig {
+    /** Served without a key (health probes, the OpenAPI document, Healthz, GetPublicKey). */
+    public?: boolean;
+    /** A Connect route (Connect, gRPC, gRPC-Web), whose refusals need that protocol's answer. */
+    rpc?: boolean;
+  }
+}
+
+export interface RequestGateOptions {
+  authenticator: Authenticator;
+  bodyBudget: BodyBudget;
+  maxBodyBytes: number;
+}
+
+/**
+ * The one gate in front of every route, RPCs included: checks the API key from the headers, then
+ * reserves the request's body bytes in the budget, all in `onRequest`, before any body byte is
+ * read. Plain routes are refused through their JSON error handler (http-errors.ts); an RPC's refusal
+ * is handed to its Connect handler, which answers it in the request's protocol, still unread.
+ */
+export function requestGate(
+  app: FastifyInstance,
+  { authenticator, bodyBudget, maxBodyBytes }: RequestGateOptions,
+): void {
+  app.decorateRequest("principal", undefined);
+  app.decorateRequest("refusal", undefined);
+  app.addHook("onRequest", async (request, reply) => {
+    const { config } = request.routeOptions;
+    // 'close' comes when the answer is done and when the request is aborted, whatever happened;
+    // listened to before authenticating, which may wait, so an abort meanwhile is seen too.
+    let closed = false;
+    let release = () => {};
+    reply.raw.once("close", () => {
+      closed = true;
+      release();
+    });
+    try {
+      if (!config.public) {
+        const apiKey = request.headers["x-api-key"];
+        request.principal = await authenticator.authenticate({
+          authorization: request.headers.authorization,
+          apiKey: Array.isArray(apiKey) ? apiKey[0] : apiKey,
+          clientAddress: request.ip,
+        });
+      }
+      if (!closed) release = bodyBudget.reserve(bodyBytesOf(request.raw, maxBodyBytes));
+    } catch (err) {
+      if (!config.rpc) throw err;
+      request.refusal = err as Error;
+    }
+  });
+}
+
+/** The caller of this request; refuses if authentication did not run. */
+export function principalOfRequest(request: { principal?: Principal }): Principal {
+  if (!request.principal) throw new Error("route served without authentication");
+  return request.principal;
+}
