@@ -1,7 +1,7 @@
 import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { PermissionDeniedError } from "../lib/errors.ts";
-import { ALL_TENANTS, type TenantScope } from "../store/event-store.ts";
-import type { Role } from "./api-keys.ts";
+import type { Role } from "../store/key-store.ts";
+import { ALL_TENANTS, type TenantScope } from "../store/tenant-scope.ts";
 
 /** Who is calling: an API key, or (with --insecure-no-auth, and for the local CLI) anyone. */
 export type Principal =

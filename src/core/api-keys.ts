@@ -8,9 +8,6 @@ import { sha256 } from "../lib/bytes.ts";
  * safe, and comparison is constant-time.
  */
 
-export const ROLES = ["ingest", "read", "admin"] as const;
-export type Role = (typeof ROLES)[number];
-
 const PREFIX = "chk_";
 const ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789";
 const ID_LENGTH = 12;
@@ -43,8 +40,4 @@ export function secretMatches(secretPart: string, storedHash: Uint8Array): boole
 
 function hashSecret(secretPart: string): Buffer {
   return sha256(secretPart);
-}
-
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
 }

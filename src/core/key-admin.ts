@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from "../lib/errors.ts";
 import type { KeyStore, StoredKey } from "../store/key-store.ts";
-import { generateKey, isRole, type Role } from "./api-keys.ts";
+import { isRole, type Role } from "../store/key-store.ts";
+import { generateKey } from "./api-keys.ts";
 
 export interface KeySpec {
   tenantId: string;

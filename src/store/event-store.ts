@@ -1,5 +1,6 @@
 import type { AuditLog } from "./audit-log.ts";
 import type { KeyStore } from "./key-store.ts";
+import type { TenantScope } from "./tenant-scope.ts";
 
 /**
  * The storage interface. The ingest path (EventWriter) and the query path (EventReader) are kept
@@ -93,14 +94,6 @@ export interface EventStats {
   /** Mean of (last SESSION_END - first SESSION_START) over sessions that have both in range. */
   avgSessionDurationMs: number;
 }
-
-/**
- * The rows a statement may touch, enforced by the database (row-level security) beneath the
- * filters: one tenant's, or every tenant's for work that is not tenant-scoped by design (the
- * local CLI, a server run with --insecure-no-auth).
- */
-export type TenantScope = { tenantId: string } | { allTenants: true };
-export const ALL_TENANTS: TenantScope = { allTenants: true };
 
 export interface EventWriter {
   /**

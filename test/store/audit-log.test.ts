@@ -3,7 +3,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CompactRange, type NodeId } from "../../src/lib/merkle.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
-import { ALL_TENANTS } from "../../src/store/event-store.ts";
+import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { openTestStore, type StoreKind, storeKinds } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
 

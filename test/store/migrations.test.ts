@@ -9,8 +9,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { integrateQueued } from "../../src/core/audit/audit-trail.ts";
 import { createApiKey } from "../../src/core/key-admin.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
-import { ALL_TENANTS } from "../../src/store/event-store.ts";
 import { openEventStore } from "../../src/store/sql/open-store.ts";
+import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { ADMIN_URL, createTestDatabase, storeKinds } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
 

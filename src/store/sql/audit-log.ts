@@ -8,7 +8,7 @@ import {
   STORED_NODE_MIN_LEVEL,
   type StoredCheckpoint,
 } from "../audit-log.ts";
-import { ALL_TENANTS, type TenantScope } from "../event-store.ts";
+import { ALL_TENANTS, type TenantScope } from "../tenant-scope.ts";
 import { TAKE_QUEUED_AND_ROLL_UP } from "./event-stats.ts";
 import { inTenantScope, packed } from "./pool.ts";
 

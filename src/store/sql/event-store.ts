@@ -9,9 +9,9 @@ import type {
   EventStore,
   StatsQuery,
   StoredEvent,
-  TenantScope,
 } from "../event-store.ts";
 import type { KeyStore } from "../key-store.ts";
+import type { TenantScope } from "../tenant-scope.ts";
 import { SqlAuditLog } from "./audit-log.ts";
 import {
   INDEX_COLUMNS,

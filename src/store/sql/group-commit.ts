@@ -1,5 +1,6 @@
 import { UnavailableError } from "../../lib/errors.ts";
-import type { EventRecord, TenantScope } from "../event-store.ts";
+import type { EventRecord } from "../event-store.ts";
+import type { TenantScope } from "../tenant-scope.ts";
 
 type Write = (scope: TenantScope, records: readonly EventRecord[]) => Promise<void>;
 

@@ -1,6 +1,5 @@
 import type pg from "pg";
-import type { Role } from "../../core/api-keys.ts";
-import type { KeyStore, NewStoredKey, StoredKey } from "../key-store.ts";
+import type { KeyStore, NewStoredKey, Role, StoredKey } from "../key-store.ts";
 import { runQuery, withClient } from "./pool.ts";
 
 interface KeyRow {

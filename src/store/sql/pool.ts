@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { UnavailableError } from "../../lib/errors.ts";
-import type { TenantScope } from "../event-store.ts";
+import type { TenantScope } from "../tenant-scope.ts";
 import { databaseFailure } from "./database-errors.ts";
 
 /**
