@@ -4,17 +4,15 @@ import {
   type ChaukasClientService,
   GetCapabilitiesResponseSchema,
   HealthzResponseSchema,
-  type IngestEventBatchResponse,
-  IngestEventBatchResponseSchema,
   IngestEventResponseSchema,
   QueryEventsResponseSchema,
 } from "../../../gen/chaukas/spec/client/v1/client_pb.ts";
 import type { EventService } from "../../core/event-service.ts";
 import { principalOf } from "./auth.ts";
 import { mapDomainErrors } from "./connect-errors.ts";
+import { clientIngestBatch } from "./ingest-batch.ts";
 import { queryResponseFor } from "./query-response.ts";
-import { logRejections, type RejectionLog } from "./rejection-log.ts";
-import type { BatchHandler } from "./wire-ingest.ts";
+import type { RejectionLog } from "./rejection-log.ts";
 
 /**
  * chaukas.spec.client.v1.ChaukasClientService: the same use cases as the server service, with the
@@ -51,14 +49,4 @@ export function clientServiceHandlers(
         }),
       ),
   };
-}
-
-/** IngestEventBatch with the client package's empty response: rejected events are only logged. */
-export function clientIngestBatch(events: EventService, log: RejectionLog): BatchHandler<IngestEventBatchResponse> {
-  return (req, ctx) =>
-    mapDomainErrors(async () => {
-      const outcome = await events.ingestBatch(principalOf(ctx), req.eventBatch?.events ?? []);
-      logRejections(log, req.eventBatch?.batchId ?? "", outcome.rejected);
-      return create(IngestEventBatchResponseSchema);
-    });
 }

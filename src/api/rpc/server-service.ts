@@ -5,18 +5,15 @@ import {
   GetCapabilitiesResponseSchema,
   GetEventStatsResponseSchema,
   HealthzResponseSchema,
-  type IngestEventBatchResponse,
-  IngestEventBatchResponseSchema,
   IngestEventResponseSchema,
   QueryEventsResponseSchema,
 } from "../../../gen/chaukas/spec/server/v1/server_pb.ts";
 import type { EventService } from "../../core/event-service.ts";
 import { principalOf } from "./auth.ts";
 import { mapDomainErrors } from "./connect-errors.ts";
+import { serverIngestBatch } from "./ingest-batch.ts";
 import { queryResponseFor } from "./query-response.ts";
 import type { RejectionLog } from "./rejection-log.ts";
-import { logRejections } from "./rejection-log.ts";
-import type { BatchHandler } from "./wire-ingest.ts";
 
 /** chaukas.spec.server.v1.ChaukasServerService: thin handlers over the EventService. */
 export function serverServiceHandlers(
@@ -57,20 +54,4 @@ export function serverServiceHandlers(
     getEventStats: (req, ctx) =>
       mapDomainErrors(async () => create(GetEventStatsResponseSchema, await events.eventStats(principalOf(ctx), req))),
   };
-}
-
-/** IngestEventBatch, answering with the accepted and rejected counts and the rejected ids. */
-export function serverIngestBatch(events: EventService, log: RejectionLog): BatchHandler<IngestEventBatchResponse> {
-  return (req, ctx) =>
-    mapDomainErrors(async () => {
-      const batch = req.eventBatch;
-      const outcome = await events.ingestBatch(principalOf(ctx), batch?.events ?? []);
-      logRejections(log, batch?.batchId ?? "", outcome.rejected);
-      return create(IngestEventBatchResponseSchema, {
-        batchId: batch?.batchId,
-        acceptedCount: outcome.acceptedCount,
-        rejectedCount: outcome.rejected.length,
-        rejectedEventIds: outcome.rejected.map((r) => r.eventId),
-      });
-    });
 }

@@ -1,21 +1,11 @@
 import type { DescMethodUnary } from "@bufbuild/protobuf";
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import type { ConnectRouter } from "@connectrpc/connect";
 import { IngestEventBatchWireSchema } from "../../../gen/chaukas/backend/v1/ingest_wire_pb.ts";
 import { ChaukasClientService } from "../../../gen/chaukas/spec/client/v1/client_pb.ts";
-import type { Event } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { ChaukasServerService } from "../../../gen/chaukas/spec/server/v1/server_pb.ts";
 import type { EventService } from "../../core/event-service.ts";
-import { clientIngestBatch } from "./client-service.ts";
+import { clientIngestBatch, serverIngestBatch } from "./ingest-batch.ts";
 import type { RejectionLog } from "./rejection-log.ts";
-import { serverIngestBatch } from "./server-service.ts";
-
-/** An IngestEventBatchRequest of either spec service, its events decoded or still bytes. */
-export interface BatchRequest {
-  eventBatch?: { batchId: string; events: readonly (Event | Uint8Array)[] };
-}
-
-/** An ingest batch handler for either form of the request. */
-export type BatchHandler<Res> = (req: BatchRequest, ctx: HandlerContext) => Promise<Res>;
 
 /**
  * Both services' IngestEventBatch methods, reading the request as chaukas.backend.v1.IngestEventBatchWire:
