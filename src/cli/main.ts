@@ -1,23 +1,17 @@
 #!/usr/bin/env node
-import { randomBytes } from "node:crypto";
 import { accessSync, createWriteStream, existsSync, constants as fsConstants, readFileSync } from "node:fs";
 import { finished } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { fromJson } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { VERIFIER_KEY_SECRET } from "../app/audit-setup.ts";
-import { ConfigError } from "../config.ts";
+import { eventService, isStartupProblem, migrateSchema, openCliStore } from "../app.ts";
+import { ConfigError, resolveSetting } from "../config.ts";
 import { integrateQueued } from "../core/audit/audit-trail.ts";
 import { CheckpointError } from "../core/audit/checkpoint.ts";
-import { EventService } from "../core/event-service.ts";
-import { PageTokenCodec } from "../core/page-token.ts";
 import { InvalidArgumentError } from "../lib/errors.ts";
 import { timestampToNs } from "../lib/timestamps.ts";
 import type { EventStore } from "../store/event-store.ts";
-import { DataDirLockedError } from "../store/sql/data-dir-lock.ts";
-import type { MigrationLog } from "../store/sql/migrate.ts";
-import { openEventStore } from "../store/sql/open-store.ts";
-import { migrateWith, SchemaBehindError } from "../store/sql/serving-role.ts";
 import { exportJsonl } from "./export-command.ts";
 import { importJsonl } from "./import-command.ts";
 import { KEYS_USAGE, keysCommand } from "./keys-command.ts";
@@ -64,7 +58,7 @@ async function run(argv: string[]): Promise<number> {
     if (positionals.length !== 1) return usage(2, "import takes exactly one file");
     accessSync(positionals[0], fsConstants.R_OK); // before the store: a typo must not create a data dir
     return withStore(values, async (store) => {
-      const events = new EventService(store, new PageTokenCodec(randomBytes(32)));
+      const events = eventService(store);
       const summary = await importJsonl(positionals[0], events, (line) => console.error(line));
       // Positions in the audit log now; the next server start signs their checkpoint.
       await integrateQueued(store.audit);
@@ -156,12 +150,12 @@ async function run(argv: string[]): Promise<number> {
   if (command === "migrate") {
     const { values } = parseArgs({ args: rest, options: STORE_FLAGS });
     if (values.help) return usage(0);
-    const databaseUrl =
-      values["database-url"] || process.env.CHAUKAS_MIGRATE_DATABASE_URL || process.env.DATABASE_URL || undefined;
-    const log = { info: (line: string) => console.error(line) };
-    // The embedded database migrates as it opens.
-    if (databaseUrl) await migrateWith(databaseUrl, log);
-    else await withStore(values, async () => 0, log);
+    const ownerUrl =
+      values["database-url"] ||
+      resolveSetting("migrateDatabaseUrl", undefined, process.env) ||
+      resolveSetting("databaseUrl", undefined, process.env);
+    const dataDir = resolveSetting("dataDir", values["data-dir"], process.env);
+    await migrateSchema(ownerUrl, dataDir, { info: (line: string) => console.error(line) });
     console.error("the schema is up to date");
     return 0;
   }
@@ -172,14 +166,13 @@ async function run(argv: string[]): Promise<number> {
 async function withStore(
   flags: { "database-url"?: string; "data-dir"?: string },
   body: (store: EventStore) => Promise<number>,
-  migrationLog: MigrationLog = { info: () => {} },
 ): Promise<number> {
-  const databaseUrl = flags["database-url"] ?? process.env.DATABASE_URL;
-  const store = await openEventStore(
-    databaseUrl
-      ? { kind: "postgres", databaseUrl, poolSize: 4 }
-      : { kind: "embedded", dataDir: flags["data-dir"] ?? process.env.CHAUKAS_DATA_DIR ?? "./data" },
-    { ...migrationLog, error: (obj: unknown, msg: string) => console.error(msg, obj) },
+  const store = await openCliStore(
+    {
+      databaseUrl: resolveSetting("databaseUrl", flags["database-url"], process.env),
+      dataDir: resolveSetting("dataDir", flags["data-dir"], process.env),
+    },
+    { info: () => {}, error: (obj: unknown, msg: string) => console.error(msg, obj) },
   );
   try {
     return await body(store);
@@ -236,9 +229,7 @@ run(process.argv.slice(2)).then(
     // An unknown option or a missing option value is a usage error, as an unknown command is.
     if (String(err?.code).startsWith("ERR_PARSE_ARGS_")) process.exit(usage(2, err.message));
     const known =
-      err instanceof ConfigError ||
-      err instanceof DataDirLockedError ||
-      err instanceof SchemaBehindError ||
+      isStartupProblem(err) ||
       err instanceof InvalidArgumentError ||
       err instanceof CheckpointError ||
       err instanceof TypeError ||

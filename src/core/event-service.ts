@@ -61,6 +61,12 @@ export interface Stats {
   avgSessionDurationMs: number;
 }
 
+export interface EventServiceOptions {
+  gate?: IngestGate;
+  rbac?: boolean;
+  auditTrail?: boolean;
+}
+
 /**
  * The use cases of the spec's services, shared by ChaukasServerService and ChaukasClientService
  * and by every protocol: ingest, query, stats, health, capabilities.
@@ -76,11 +82,7 @@ export class EventService {
    * `rbac`: whether callers are authenticated by API key (false with --insecure-no-auth).
    * `auditTrail`: whether stored events join the signed, append-only audit log.
    */
-  constructor(
-    store: EventStore,
-    pageTokens: PageTokenCodec,
-    options: { gate?: IngestGate; rbac?: boolean; auditTrail?: boolean } = {},
-  ) {
+  constructor(store: EventStore, pageTokens: PageTokenCodec, options: EventServiceOptions = {}) {
     this.#store = store;
     this.#pageTokens = pageTokens;
     this.#gate = options.gate ?? new IngestGate(DEFAULT_INGEST_BOUNDS);
