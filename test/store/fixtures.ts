@@ -1,14 +1,13 @@
-import { randomBytes } from "node:crypto";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { expect } from "vitest";
 import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { type QueryRequest, QueryRequestSchema, SortOrder } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { eventService } from "../../src/app.ts";
 import { UNRESTRICTED } from "../../src/core/access.ts";
 import type { EventPage } from "../../src/core/event-page.ts";
 import { fromStoredEvent } from "../../src/core/event-record.ts";
-import { EventService } from "../../src/core/event-service.ts";
-import { PageTokenCodec } from "../../src/core/page-token.ts";
+import type { EventService } from "../../src/core/event-service.ts";
 import { InvalidArgumentError } from "../../src/lib/errors.ts";
 import { timestampToNs } from "../../src/lib/timestamps.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
@@ -17,7 +16,7 @@ export type QueryInit = MessageInitShape<typeof QueryRequestSchema>;
 
 /** The domain service over `store`, with a fresh page-token key. */
 export function serviceOver(store: EventStore): EventService {
-  return new EventService(store, new PageTokenCodec(randomBytes(32)));
+  return eventService(store);
 }
 
 const NS_PER_SECOND = 1_000_000_000n;

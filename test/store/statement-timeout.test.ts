@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,8 +5,7 @@ import { type Client, Code } from "@connectrpc/connect";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
-import { EventService } from "../../src/core/event-service.ts";
-import { PageTokenCodec } from "../../src/core/page-token.ts";
+import { eventService } from "../../src/app.ts";
 import type { DatabaseTimeouts } from "../../src/store/sql/database-timeouts.ts";
 import { openEventStore } from "../../src/store/sql/open-store.ts";
 import { connectClient, connectErrorOf, newSession, storedEvents } from "../service/rpc.ts";
@@ -43,7 +41,7 @@ describe.skipIf(!kinds.includes("postgres"))(
     async function serveWith(timeouts: DatabaseTimeouts): Promise<Client<typeof ChaukasServerService>> {
       const log = { info: () => {}, error: () => {} };
       const store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 2, timeouts }, log);
-      const served = await serve(new EventService(store, new PageTokenCodec(randomBytes(32))), {
+      const served = await serve(eventService(store), {
         audit: testAuditTrail(store),
       });
       closers.push(
