@@ -4,6 +4,14 @@ type Strategy = NonNullable<NonNullable<FastifyServerOptions["routerOptions"]>["
 type RouteHandler = NonNullable<ReturnType<ReturnType<Strategy["storage"]>["get"]>>;
 
 /**
+ * Whether an RPC's messages are protobuf binary: every codec but JSON (`application/json`,
+ * `application/connect+json`, `application/grpc+json`, `application/grpc-web+json`).
+ */
+export function isBinaryBody(contentType: string | undefined): boolean {
+  return !/json/i.test(contentType ?? "");
+}
+
+/**
  * A route constraint (Fastify's `constraints`) on the codec of an RPC's body: "binary" for
  * protobuf (gRPC, gRPC-Web, Connect), "json" otherwise. A route constrained to "binary" takes
  * those requests; the same path's unconstrained route takes the rest.
@@ -17,8 +25,7 @@ export const rpcCodecConstraint: Strategy = {
       set: (codec, handler) => void handlers.set(codec, handler),
     };
   },
-  deriveConstraint: (req: FastifyRequest["raw"]) =>
-    /json/i.test(req.headers["content-type"] ?? "") ? "json" : "binary",
+  deriveConstraint: (req: FastifyRequest["raw"]) => (isBinaryBody(req.headers["content-type"]) ? "binary" : "json"),
   validate(codec) {
     if (codec !== "binary" && codec !== "json") throw new Error(`rpcCodec is "binary" or "json", not ${codec}`);
   },
