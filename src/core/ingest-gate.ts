@@ -1,20 +1,8 @@
 import { getHeapStatistics } from "node:v8";
+import { OverloadedError } from "../lib/errors.ts";
 import { releaseOnce } from "../lib/release-once.ts";
 
 const HEAP_SAMPLE_MS = 50;
-
-/** Ingest is refused because the server is over its bound; the client should retry later, smaller. */
-export class OverloadedError extends Error {
-  /** How long the client should wait before retrying. */
-  readonly retryAfterSeconds: number;
-
-  constructor(message: string, retryAfterSeconds: number) {
-    // The Python SDK halves its batch when a 503 body says "high memory usage" (any case).
-    super(`high memory usage: ${message}; retry later with a smaller batch`);
-    this.name = "OverloadedError";
-    this.retryAfterSeconds = retryAfterSeconds;
-  }
-}
 
 export interface IngestGateOptions {
   /** Most events being validated and written at once, across all requests. */

@@ -1,4 +1,4 @@
-/** Errors the domain raises; the service layer maps each to its Connect code. */
+/** Errors the domain raises; api/error-answers.ts says how every protocol answers each. */
 
 export interface FieldViolation {
   /** Proto field path, e.g. `event.tenant_id`. */
@@ -68,5 +68,18 @@ export class FailedPreconditionError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "FailedPreconditionError";
+  }
+}
+
+/** Ingest is refused because the server is over its bound; the client should retry later, smaller. */
+export class OverloadedError extends Error {
+  /** How long the client should wait before retrying. */
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number) {
+    // The Python SDK halves its batch when a 503 body says "high memory usage" (any case).
+    super(`high memory usage: ${message}; retry later with a smaller batch`);
+    this.name = "OverloadedError";
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }

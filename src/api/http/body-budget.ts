@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
-import { OverloadedError } from "../../core/ingest-gate.ts";
+import { OverloadedError } from "../../lib/errors.ts";
 import { releaseOnce } from "../../lib/release-once.ts";
 
 /**

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Principal } from "../../core/access.ts";
 import type { Authenticator } from "../../core/authenticator.ts";
+import { UnauthenticatedError } from "../../lib/errors.ts";
 import { type BodyBudget, bodyBytesOf } from "./body-budget.ts";
 
 declare module "fastify" {
@@ -63,8 +64,8 @@ export function requestGate(
   });
 }
 
-/** The caller of this request; refuses if authentication did not run. */
+/** The caller of this request. Refuses (rather than defaulting to anyone) if the request gate did not run. */
 export function principalOfRequest(request: { principal?: Principal }): Principal {
-  if (!request.principal) throw new Error("route served without authentication");
+  if (!request.principal) throw new UnauthenticatedError("not authenticated");
   return request.principal;
 }

@@ -1,12 +1,6 @@
 import type { FastifyError, FastifyInstance } from "fastify";
-import { OverloadedError } from "../../core/ingest-gate.ts";
-import {
-  InvalidArgumentError,
-  PermissionDeniedError,
-  RateLimitedError,
-  UnauthenticatedError,
-  UnavailableError,
-} from "../../lib/errors.ts";
+import { InvalidArgumentError, OverloadedError, UnavailableError } from "../../lib/errors.ts";
+import { errorAnswer } from "../error-answers.ts";
 
 /**
  * Error answers of the plain HTTP routes (the SDK's and the public REST API), as JSON:
@@ -14,37 +8,18 @@ import {
  */
 export function httpErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
-    if (err instanceof InvalidArgumentError) {
-      return reply.code(400).send({ error: "invalid_argument", message: err.message, violations: err.violations });
-    }
-    if (err instanceof UnauthenticatedError) {
-      return reply
-        .code(401)
-        .header("www-authenticate", "Bearer")
-        .send({ error: "unauthenticated", message: err.message });
-    }
-    if (err instanceof PermissionDeniedError) {
-      return reply.code(403).send({ error: "permission_denied", message: err.message });
-    }
-    if (err instanceof RateLimitedError) {
-      return reply
-        .code(429)
-        .header("retry-after", String(err.retryAfterSeconds))
-        .send({ error: "resource_exhausted", message: err.message });
-    }
-    if (err instanceof OverloadedError) {
-      request.log.warn({ reason: err.message }, "ingest refused: over the ingest bound");
-      return reply
-        .code(503)
-        .header("retry-after", String(err.retryAfterSeconds))
-        .send({ error: "unavailable", message: err.message });
-    }
-    if (err instanceof UnavailableError) {
-      request.log.warn({ err }, "request failed: the database is unavailable");
-      return reply
-        .code(503)
-        .header("retry-after", String(err.retryAfterSeconds))
-        .send({ error: "unavailable", message: err.message });
+    const answer = errorAnswer(err);
+    if (answer) {
+      if (err instanceof OverloadedError) {
+        request.log.warn({ reason: err.message }, "ingest refused: over the ingest bound");
+      } else if (err instanceof UnavailableError) {
+        request.log.warn({ err }, "request failed: the database is unavailable");
+      }
+      // RFC 9110: a 401 names the scheme that would be accepted.
+      if (answer.status === 401) reply.header("www-authenticate", "Bearer");
+      if (answer.retryAfterSeconds !== undefined) reply.header("retry-after", String(answer.retryAfterSeconds));
+      const violations = err instanceof InvalidArgumentError ? { violations: err.violations } : {};
+      return reply.code(answer.status).send({ error: answer.error, message: err.message, ...violations });
     }
     const status = "statusCode" in err && typeof err.statusCode === "number" ? err.statusCode : 500;
     if (status >= 500) {
