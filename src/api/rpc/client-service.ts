@@ -1,18 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import {
-  type ChaukasClientService,
-  GetCapabilitiesResponseSchema,
-  HealthzResponseSchema,
-  IngestEventResponseSchema,
-  QueryEventsResponseSchema,
-} from "../../../gen/chaukas/spec/client/v1/client_pb.ts";
+import { ChaukasClientService, IngestEventResponseSchema } from "../../../gen/chaukas/spec/client/v1/client_pb.ts";
 import type { EventService } from "../../core/event-service.ts";
 import { principalOf } from "./auth.ts";
 import { mapDomainErrors } from "./connect-errors.ts";
 import { clientIngestBatch } from "./ingest-batch.ts";
-import { queryResponseFor } from "./query-response.ts";
 import type { RejectionLog } from "./rejection-log.ts";
+import { sharedHandlers } from "./shared-handlers.ts";
 
 /**
  * chaukas.spec.client.v1.ChaukasClientService: the same use cases as the server service, with the
@@ -23,16 +17,7 @@ export function clientServiceHandlers(
   log: RejectionLog,
 ): ServiceImpl<typeof ChaukasClientService> {
   return {
-    healthz: () =>
-      mapDomainErrors(async () => {
-        await events.checkHealth();
-        return create(HealthzResponseSchema);
-      }),
-
-    getCapabilities: (_, ctx) =>
-      mapDomainErrors(async () =>
-        create(GetCapabilitiesResponseSchema, { capabilities: events.capabilities(principalOf(ctx)) }),
-      ),
+    ...sharedHandlers(ChaukasClientService, events),
 
     ingestEvent: (req, ctx) =>
       mapDomainErrors(async () => {
@@ -41,12 +26,5 @@ export function clientServiceHandlers(
       }),
 
     ingestEventBatch: clientIngestBatch(events, log),
-
-    queryEvents: (req, ctx) =>
-      mapDomainErrors(async () =>
-        create(QueryEventsResponseSchema, {
-          response: queryResponseFor(ctx, await events.queryEvents(principalOf(ctx), req.query)),
-        }),
-      ),
   };
 }

@@ -1,19 +1,16 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
-  type ChaukasServerService,
-  GetCapabilitiesResponseSchema,
+  ChaukasServerService,
   GetEventStatsResponseSchema,
-  HealthzResponseSchema,
   IngestEventResponseSchema,
-  QueryEventsResponseSchema,
 } from "../../../gen/chaukas/spec/server/v1/server_pb.ts";
 import type { EventService } from "../../core/event-service.ts";
 import { principalOf } from "./auth.ts";
 import { mapDomainErrors } from "./connect-errors.ts";
 import { serverIngestBatch } from "./ingest-batch.ts";
-import { queryResponseFor } from "./query-response.ts";
 import type { RejectionLog } from "./rejection-log.ts";
+import { sharedHandlers } from "./shared-handlers.ts";
 
 /** chaukas.spec.server.v1.ChaukasServerService: thin handlers over the EventService. */
 export function serverServiceHandlers(
@@ -21,16 +18,7 @@ export function serverServiceHandlers(
   log: RejectionLog,
 ): ServiceImpl<typeof ChaukasServerService> {
   return {
-    healthz: () =>
-      mapDomainErrors(async () => {
-        await events.checkHealth();
-        return create(HealthzResponseSchema);
-      }),
-
-    getCapabilities: (_, ctx) =>
-      mapDomainErrors(async () =>
-        create(GetCapabilitiesResponseSchema, { capabilities: events.capabilities(principalOf(ctx)) }),
-      ),
+    ...sharedHandlers(ChaukasServerService, events),
 
     ingestEvent: (req, ctx) =>
       mapDomainErrors(async () => {
@@ -43,13 +31,6 @@ export function serverServiceHandlers(
       }),
 
     ingestEventBatch: serverIngestBatch(events, log),
-
-    queryEvents: (req, ctx) =>
-      mapDomainErrors(async () =>
-        create(QueryEventsResponseSchema, {
-          response: queryResponseFor(ctx, await events.queryEvents(principalOf(ctx), req.query)),
-        }),
-      ),
 
     getEventStats: (req, ctx) =>
       mapDomainErrors(async () => create(GetEventStatsResponseSchema, await events.eventStats(principalOf(ctx), req))),
