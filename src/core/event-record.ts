@@ -7,7 +7,7 @@ import { searchText } from "../codec/search-text.ts";
 import { sha256 } from "../lib/bytes.ts";
 import { timestampToNs } from "../lib/timestamps.ts";
 import type { EventRecord, StoredEvent } from "../store/event-store.ts";
-import { checkpointId } from "./audit/audit-trail.ts";
+import { checkpointId } from "./audit/checkpoint.ts";
 import type { WireEvent } from "./event-wire.ts";
 
 /**

@@ -9,7 +9,8 @@ import {
   GetInclusionProofResponseSchema,
   GetPublicKeyResponseSchema,
 } from "../../../gen/chaukas/backend/v1/audit_pb.ts";
-import { type AuditTrail, checkpointId } from "../../core/audit/audit-trail.ts";
+import type { AuditTrail } from "../../core/audit/audit-trail.ts";
+import { checkpointId } from "../../core/audit/checkpoint.ts";
 import type { StoredCheckpoint } from "../../store/audit-log.ts";
 import { principalOf } from "./auth.ts";
 import { mapDomainErrors } from "./connect-errors.ts";

@@ -33,11 +33,6 @@ export async function integrateQueued(audit: AuditLog): Promise<number> {
   }
 }
 
-/** What Event.worm_proof_id holds: the name of the first checkpoint that includes the event. */
-export function checkpointId(size: bigint): string {
-  return `checkpoint/${size}`;
-}
-
 /** The origin line of a tenant's checkpoints: one log per tenant under the server's log name. */
 export function logOrigin(logName: string, tenantId: string): string {
   return `${logName}/${encodeURIComponent(tenantId)}`;

@@ -237,3 +237,8 @@ function hasControlChar(text: string, newlineAllowed: boolean): boolean {
   }
   return false;
 }
+
+/** What Event.worm_proof_id holds: the name of the first checkpoint that includes the event. */
+export function checkpointId(size: bigint): string {
+  return `checkpoint/${size}`;
+}
