@@ -1,5 +1,6 @@
-import { ALL_TENANTS, type EventRecord } from "../src/store/event-store.ts";
-import { openEventStore } from "../src/store/open-store.ts";
+import type { EventRecord } from "../src/store/event-store.ts";
+import { openEventStore } from "../src/store/sql/open-store.ts";
+import { ALL_TENANTS } from "../src/store/tenant-scope.ts";
 import type { BenchContext } from "./context.ts";
 import { type CopyMode, copyChunk, encodeCopy, prepareCopyConnection } from "./copy.ts";
 import { cpuDelta, QUIET_LOG } from "./database.ts";

@@ -1,7 +1,7 @@
 import type { Event } from "../gen/chaukas/spec/common/v1/events_pb.ts";
 import { corpusEvents, DEFAULT_CORPUS } from "../kit/corpus.ts";
-import { toEventRecord } from "../src/domain/event-record.ts";
-import { eventViolations } from "../src/domain/event-rules.ts";
+import { toEventRecord } from "../src/core/event-record.ts";
+import { eventViolations } from "../src/core/event-rules.ts";
 import type { EventRecord } from "../src/store/event-store.ts";
 import type { Options } from "./options.ts";
 import { round } from "./stats.ts";

@@ -1,10 +1,10 @@
 import type { Event } from "../gen/chaukas/spec/common/v1/events_pb.ts";
 import { BIG_TENANT, type CorpusOptions, DEFAULT_CORPUS, sessions } from "../kit/corpus.ts";
 import { Random } from "../kit/random.ts";
-import { integrateQueued } from "../src/domain/audit/audit-trail.ts";
-import { toEventRecord } from "../src/domain/event-record.ts";
+import { integrateQueued } from "../src/core/audit/audit-trail.ts";
+import { toEventRecord } from "../src/core/event-record.ts";
 import type { EventRecord } from "../src/store/event-store.ts";
-import { openEventStore } from "../src/store/open-store.ts";
+import { openEventStore } from "../src/store/sql/open-store.ts";
 import { type BenchContext, startServer } from "./context.ts";
 import { copyChunk, encodeCopy, prepareCopyConnection } from "./copy.ts";
 import { QUIET_LOG } from "./database.ts";

@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { killServerProcesses } from "../kit/server-process.ts";
-import { openEventStore } from "../src/store/open-store.ts";
+import { openEventStore } from "../src/store/sql/open-store.ts";
 import { burstTable, measureBurst } from "./burst.ts";
 import { ceilingPart } from "./ceiling.ts";
 import { type BenchContext, startServer } from "./context.ts";

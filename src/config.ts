@@ -292,12 +292,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   const config: Record<string, unknown> = {};
   for (const setting of SETTINGS) {
     const flagValue = values[setting.flag] === true ? "true" : values[setting.flag];
-    // An empty value counts as not given: `CHAUKAS_PORT=` must mean the default port, not no port.
-    const raw = [flagValue, env[setting.env], setting.defaultValue].find((v) => typeof v === "string" && v !== "") as
-      | string
-      | undefined;
-    if (raw !== undefined) config[setting.key] = setting.parse(raw, `--${setting.flag}/${setting.env}`);
-    else if (setting.unset !== undefined) config[setting.key] = setting.unset;
+    const value = settingValue(setting, flagValue, env);
+    if (value !== undefined) config[setting.key] = value;
   }
   const result = config as unknown as Config;
   if (Boolean(result.tlsCertFile) !== Boolean(result.tlsKeyFile)) {
@@ -311,6 +307,24 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     throw new ConfigError("--max-inflight-body-mb must hold at least one body of --max-body-bytes");
   }
   return result;
+}
+
+/**
+ * One setting as the server would take it: from `flagValue`, else its environment variable, else
+ * its default. The CLI resolves its database settings this way.
+ */
+export function resolveSetting<K extends keyof Config>(key: K, flagValue: unknown, env: NodeJS.ProcessEnv): Config[K] {
+  const setting = SETTINGS.find((s) => s.key === key);
+  if (!setting) throw new Error(`no setting ${key}`);
+  return settingValue(setting, flagValue, env) as Config[K];
+}
+
+function settingValue(setting: Setting, flagValue: unknown, env: NodeJS.ProcessEnv): unknown {
+  // An empty value counts as not given: `CHAUKAS_PORT=` must mean the default port, not no port.
+  const raw = [flagValue, env[setting.env], setting.defaultValue].find((v) => typeof v === "string" && v !== "") as
+    | string
+    | undefined;
+  return raw === undefined ? setting.unset : setting.parse(raw, `--${setting.flag}/${setting.env}`);
 }
 
 function yesNo(raw: string, name: string): boolean {

@@ -1,22 +1,7 @@
-import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { pino } from "pino";
-import { setUpAuditTrail } from "./audit-setup.ts";
+import { buildServerApp, isStartupProblem } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
-import { Checkpointer } from "./domain/audit/checkpointer.ts";
-import { KeyAuthenticator, NO_AUTH } from "./domain/authenticator.ts";
-import { EventService } from "./domain/event-service.ts";
-import { defaultMaxHeapBytes, IngestGate } from "./domain/ingest-gate.ts";
-import { bootstrapAdminKey } from "./domain/key-admin.ts";
-import { PageTokenCodec } from "./domain/page-token.ts";
-import { RateLimiter } from "./domain/rate-limiter.ts";
-import { isLoopback } from "./loopback.ts";
-import { DataDirLockedError } from "./store/data-dir-lock.ts";
-import { openEventStore } from "./store/open-store.ts";
-import { SchemaBehindError, ServingRoleNotGrantedError } from "./store/serving-role.ts";
-import { BodyBudget } from "./transport/body-budget.ts";
-import { buildServer } from "./transport/server.ts";
+import { isLoopback } from "./lib/loopback.ts";
 
 /** Starts the server from flags and environment; stops gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -25,75 +10,7 @@ async function main(): Promise<void> {
     throw new ConfigError(`--insecure-no-auth is for local experiments: refusing to serve ${config.host} without keys`);
   }
   const log = pino({ level: config.logLevel, redact: ["req.headers.authorization", 'req.headers["x-api-key"]'] });
-  const store = await openEventStore(
-    config.databaseUrl
-      ? {
-          kind: "postgres",
-          databaseUrl: config.databaseUrl,
-          migrateDatabaseUrl: config.migrateDatabaseUrl,
-          poolSize: config.pgPoolSize,
-          timeouts: { statementMs: config.dbStatementTimeoutMs, connectMs: config.dbConnectTimeoutMs },
-          auditTrail: !config.disableAuditTrail,
-        }
-      : { kind: "embedded", dataDir: config.dataDir, auditTrail: !config.disableAuditTrail },
-    { info: (msg) => log.info(msg), warn: (msg) => log.warn(msg), error: (obj, msg) => log.error(obj, msg) },
-  );
-
-  let authenticator = NO_AUTH;
-  if (config.insecureNoAuth) {
-    log.warn("--insecure-no-auth: anyone who can reach this port can read and write every tenant's events");
-  } else {
-    const rateLimiter = config.rateLimit > 0 ? new RateLimiter(config.rateLimit, config.rateLimit * 2) : undefined;
-    const failureLimiter =
-      config.failedAuthLimit > 0
-        ? new RateLimiter(config.failedAuthLimit, config.failedAuthLimit * 10, "failed authentications/s from")
-        : undefined;
-    authenticator = new KeyAuthenticator(
-      store.keys,
-      rateLimiter,
-      (err) => log.warn({ err }, "recording key use failed"),
-      { failureLimiter },
-    );
-    const first = await bootstrapAdminKey(store.keys);
-    if (first) announceFirstKey(first, config.dataDir);
-  }
-
-  const pageTokenKey = await store.sharedSecret("page-token-key", () => randomBytes(32));
-  const gate = new IngestGate({
-    maxInFlightEvents: config.maxInflightEvents,
-    maxHeapBytes: config.maxIngestHeapMb ? config.maxIngestHeapMb * 1024 * 1024 : defaultMaxHeapBytes(),
-  });
-  const bodyBudget = new BodyBudget(config.maxInflightBodyMb * 1024 * 1024);
-  log.info(
-    { ingestBounds: gate.options, maxInflightBodyBytes: bodyBudget.maxBytes },
-    "ingest is refused past these bounds",
-  );
-  const events = new EventService(store, new PageTokenCodec(pageTokenKey), {
-    gate,
-    rbac: authenticator.enforced,
-    auditTrail: !config.disableAuditTrail,
-  });
-  if (config.disableAuditTrail) log.warn("--disable-audit-trail: events stored now will never be in the audit log");
-  const audit = await setUpAuditTrail(store, config, log);
-  const checkpointer = new Checkpointer(audit, config.checkpointIntervalMs, log);
-  const app = await buildServer(events, {
-    audit,
-    authenticator,
-    maxBodyBytes: config.maxBodyBytes,
-    bodyBudget,
-    corsOrigins: config.corsOrigins,
-    tls:
-      config.tlsCertFile && config.tlsKeyFile
-        ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
-        : undefined,
-    shutdownTimeoutMs: config.shutdownTimeoutMs,
-    sdkPathPrefix: config.sdkPathPrefix,
-    logger: log,
-  });
-  app.addHook("onClose", async () => {
-    await checkpointer.stop();
-    await store.close();
-  });
+  const { server: app, checkpointer, authenticator } = await buildServerApp(config, log);
 
   let stopping = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -123,28 +40,8 @@ async function main(): Promise<void> {
   );
 }
 
-/**
- * The first admin key is shown once, on stdout and not through the logger, and kept in a file only
- * the owner can read, so a fresh install is usable at once and closed to everyone else.
- */
-function announceFirstKey(first: { id: string; secret: string }, dataDir: string): void {
-  mkdirSync(dataDir, { recursive: true });
-  const file = join(dataDir, "admin-key");
-  writeFileSync(file, `${first.secret}\n`, { mode: 0o600 });
-  process.stdout.write(
-    `\nCreated the first API key: admin of tenant "default" (id ${first.id}). It is shown only this once,\n` +
-      `and saved in ${file} (readable only by you). Create others with: npx chaukas keys create\n\n` +
-      `${first.secret}\n\n`,
-  );
-}
-
 main().catch((err) => {
-  if (
-    err instanceof ConfigError ||
-    err instanceof DataDirLockedError ||
-    err instanceof SchemaBehindError ||
-    err instanceof ServingRoleNotGrantedError
-  ) {
+  if (isStartupProblem(err)) {
     console.error(`chaukas: ${err.message}`);
   } else {
     console.error("chaukas: failed to start", err);

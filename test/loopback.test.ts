@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isLoopback } from "../src/loopback.ts";
+import { isLoopback } from "../src/lib/loopback.ts";
 
 // Where --insecure-no-auth may serve (src/main.ts refuses every other address).
 describe("isLoopback", () => {

@@ -1,8 +1,9 @@
 import { once } from "node:events";
 import type { Writable } from "node:stream";
-import { storedEventForJson } from "../domain/event-record.ts";
-import { formatSdkLine } from "../domain/formats/sdk-jsonl.ts";
-import { ALL_TENANTS, type EventCursor, type EventFilter, type EventReader } from "../store/event-store.ts";
+import { formatSdkLine } from "../codec/formats/sdk-jsonl.ts";
+import { storedEventForJson } from "../core/event-record.ts";
+import type { EventCursor, EventFilter, EventReader } from "../store/event-store.ts";
+import { ALL_TENANTS } from "../store/tenant-scope.ts";
 import { Progress } from "./progress.ts";
 
 const PAGE_SIZE = 1000;

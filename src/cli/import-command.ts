@@ -1,8 +1,8 @@
 import { statSync } from "node:fs";
 import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
-import { UNRESTRICTED } from "../domain/access.ts";
-import { eventViolations } from "../domain/event-rules.ts";
-import type { EventService } from "../domain/event-service.ts";
+import { UNRESTRICTED } from "../core/access.ts";
+import { eventViolations } from "../core/event-rules.ts";
+import type { EventService } from "../core/event-service.ts";
 import { Progress } from "./progress.ts";
 import { readSdkFile } from "./sdk-file.ts";
 

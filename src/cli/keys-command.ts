@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { createApiKey } from "../domain/key-admin.ts";
+import { createApiKey } from "../core/key-admin.ts";
 import type { KeyStore, StoredKey } from "../store/key-store.ts";
 
 export const KEYS_USAGE = `  keys create --tenant T --role ingest|read|admin [--project P]...

@@ -1,7 +1,7 @@
 import { createReadStream, type ReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
-import { parseSdkLine } from "../domain/formats/sdk-jsonl.ts";
+import { parseSdkLine } from "../codec/formats/sdk-jsonl.ts";
 
 /** One non-blank line of an SDK JSON Lines file: its event, or why it is not one. */
 export type SdkFileLine = { lineNumber: number; event: Event } | { lineNumber: number; problem: string };

@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
-import { logOrigin } from "../domain/audit/audit-trail.ts";
-import { CheckpointError, noteOfFile, parseVerifierKey } from "../domain/audit/checkpoint.ts";
-import { type EntryToVerify, LogVerifier } from "../domain/audit/log-verifier.ts";
-import { asBuffer, sha256 } from "../domain/bytes.ts";
-import { contentHashFromJson, storedEventRecord } from "../domain/event-record.ts";
+import { logOrigin } from "../core/audit/audit-trail.ts";
+import { CheckpointError, noteOfFile, parseVerifierKey } from "../core/audit/checkpoint.ts";
+import { type EntryToVerify, LogVerifier } from "../core/audit/log-verifier.ts";
+import { contentHashFromJson, storedEventRecord } from "../core/event-record.ts";
+import { asBuffer, sha256 } from "../lib/bytes.ts";
 import { type AuditLog, type LogEntry, STORED_NODE_MIN_LEVEL } from "../store/audit-log.ts";
-import { ALL_TENANTS, type EventRecord, type EventStore } from "../store/event-store.ts";
+import type { EventRecord, EventStore } from "../store/event-store.ts";
+import { ALL_TENANTS } from "../store/tenant-scope.ts";
 import { Progress } from "./progress.ts";
 import { readSdkFile } from "./sdk-file.ts";
 

@@ -1,5 +1,5 @@
-import type { NodeId } from "../domain/audit/merkle.ts";
-import type { TenantScope } from "./event-store.ts";
+import type { NodeId } from "../lib/merkle.ts";
+import type { TenantScope } from "./tenant-scope.ts";
 
 /**
  * The stored side of the audit trail: one append-only Merkle log per tenant. EventWriter.insertEvents

@@ -1,5 +1,6 @@
 import type { AuditLog } from "./audit-log.ts";
 import type { KeyStore } from "./key-store.ts";
+import type { TenantScope } from "./tenant-scope.ts";
 
 /**
  * The storage interface. The ingest path (EventWriter) and the query path (EventReader) are kept
@@ -94,14 +95,6 @@ export interface EventStats {
   avgSessionDurationMs: number;
 }
 
-/**
- * The rows a statement may touch, enforced by the database (row-level security) beneath the
- * filters: one tenant's, or every tenant's for work that is not tenant-scoped by design (the
- * local CLI, a server run with --insecure-no-auth).
- */
-export type TenantScope = { tenantId: string } | { allTenants: true };
-export const ALL_TENANTS: TenantScope = { allTenants: true };
-
 export interface EventWriter {
   /**
    * Stores the records in one transaction and queues the new ones, in the given order, for their
@@ -139,7 +132,7 @@ export interface EventStore extends EventWriter, EventReader {
   findSharedSecret(name: string): Promise<Uint8Array | undefined>;
   /**
    * The write-once triggers and row-level security of events and logs that are missing or
-   * switched off, one sentence each (see sql-safeguards.ts).
+   * switched off, one sentence each (see sql/safeguards.ts).
    */
   missingSafeguards(): Promise<string[]>;
   /** Resolves when the database answers a trivial query. */

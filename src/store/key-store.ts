@@ -1,4 +1,10 @@
-import type { Role } from "../domain/api-keys.ts";
+/** The roles a key can hold; core/access.ts says what each may do. */
+export const ROLES = ["ingest", "read", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
 
 export interface StoredKey {
   id: string;

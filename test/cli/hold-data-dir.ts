@@ -2,7 +2,7 @@
  * Run by import-export.test.ts as a separate process: `node hold-data-dir.ts DIR` opens the
  * embedded store in DIR, prints "ready" (or the error), and keeps it open until stdin ends.
  */
-import { openEventStore } from "../../src/store/open-store.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
 
 const quiet = { info: () => {}, error: () => {} };
 try {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { equals } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
-import { formatSdkLine, parseSdkLine } from "../../src/domain/formats/sdk-jsonl.ts";
+import { formatSdkLine, parseSdkLine } from "../../src/codec/formats/sdk-jsonl.ts";
 import { createTestDatabase } from "../support/databases.ts";
 import { EVERY_CONTENT, fullEvent, withoutIntegrity } from "../support/events.ts";
 import { runCli, tempDir } from "./run-cli.ts";

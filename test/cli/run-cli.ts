@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 
-const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
+const CLI = new URL("../../src/cli/main.ts", import.meta.url).pathname;
 const HOLDER = new URL("./hold-data-dir.ts", import.meta.url).pathname;
 
 export interface CliResult {
@@ -15,7 +15,7 @@ export interface CliResult {
 }
 
 /**
- * Runs the real CLI (`node src/cli.ts ...args`) as a child process and collects its output.
+ * Runs the real CLI (`node src/cli/main.ts ...args`) as a child process and collects its output.
  * DATABASE_URL and CHAUKAS_DATA_DIR are cleared unless `env` sets them, so a test picks its store.
  */
 export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {

@@ -4,12 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
-import { UNRESTRICTED } from "../../src/domain/access.ts";
-import type { CheckpointSigner } from "../../src/domain/audit/checkpoint.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
+import { eventService } from "../../src/app.ts";
+import { UNRESTRICTED } from "../../src/core/access.ts";
+import type { CheckpointSigner } from "../../src/core/audit/checkpoint.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/open-store.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { ADMIN_URL, createTestDatabase, type StoreKind } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -52,7 +51,7 @@ export async function logTemplate(kind: StoreKind, signer: CheckpointSigner): Pr
   const store = await openEventStore(template.storeOptions, quiet);
   const notes = new Map<bigint, string>();
   try {
-    const events = new EventService(store, new PageTokenCodec(randomBytes(32)));
+    const events = eventService(store);
     const trail = testAuditTrail(store, signer);
     for (let batch = 0; batch < 4; batch++) {
       const ids = Array.from({ length: EVENTS / 4 }, (_, i) => batch * 10 + i);

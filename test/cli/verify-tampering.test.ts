@@ -2,11 +2,10 @@ import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UNRESTRICTED } from "../../src/domain/access.ts";
-import { integrateQueued } from "../../src/domain/audit/audit-trail.ts";
-import { CompactRange, leafHash } from "../../src/domain/audit/merkle.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
+import { eventService } from "../../src/app.ts";
+import { UNRESTRICTED } from "../../src/core/access.ts";
+import { integrateQueued } from "../../src/core/audit/audit-trail.ts";
+import { CompactRange, leafHash } from "../../src/lib/merkle.ts";
 import { testSigner } from "../support/audit.ts";
 import { storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -143,7 +142,7 @@ describe.each(await storeKinds())("chaukas verify on a tampered %s log", (kind) 
     await cutBack(log, EVENTS - 1);
     const store = await log.open();
     try {
-      const events = new EventService(store, new PageTokenCodec(randomBytes(32)));
+      const events = eventService(store);
       await events.ingestBatch(UNRESTRICTED, [makeEvent({ tenantId: TENANT, eventId: "forged" })]);
       await integrateQueued(store.audit);
     } finally {

@@ -1,12 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UNRESTRICTED } from "../../src/domain/access.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
-import { openEventStore } from "../../src/store/open-store.ts";
+import { eventService } from "../../src/app.ts";
+import { UNRESTRICTED } from "../../src/core/access.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
 import { testAuditTrail, testSigner } from "../support/audit.ts";
 import { createTestDatabase, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -35,7 +33,7 @@ async function signedLog(): Promise<Log> {
   const db = await createTestDatabase();
   const store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 2 }, quiet);
   try {
-    const events = new EventService(store, new PageTokenCodec(randomBytes(32)));
+    const events = eventService(store);
     const trail = testAuditTrail(store, signer);
     for (let batch = 0; batch < 4; batch++) {
       const ids = Array.from({ length: EVENTS / 4 }, (_, i) => `e${batch * 10 + i}`);

@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { QueryEventsResponseSchema } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
 import { corpusEvents, DEFAULT_CORPUS } from "../../kit/corpus.ts";
-import { decodedQueryResponse, type EventPage, encodedQueryResponse } from "../../src/domain/event-page.ts";
-import { fromStoredEvent, toEventRecord, writeStoredEvent } from "../../src/domain/event-record.ts";
+import { decodedQueryResponse, type EventPage, encodedQueryResponse } from "../../src/core/event-page.ts";
+import { fromStoredEvent, toEventRecord, writeStoredEvent } from "../../src/core/event-record.ts";
 import type { LogEntryRef, StoredEvent } from "../../src/store/event-store.ts";
 import { EVERY_CONTENT, fullEvent, makeEvent } from "../support/events.ts";
 

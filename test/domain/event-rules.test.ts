@@ -8,7 +8,7 @@ import {
   EventType,
   type Severity,
 } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
-import { eventViolations, MAX_ID_LENGTH, MAX_TAG_LENGTH, MAX_TAGS } from "../../src/domain/event-rules.ts";
+import { eventViolations, MAX_ID_LENGTH, MAX_TAG_LENGTH, MAX_TAGS } from "../../src/core/event-rules.ts";
 import { EVERY_CONTENT, fullEvent, makeEvent } from "../support/events.ts";
 
 type EventInit = MessageInitShape<typeof EventSchema>;

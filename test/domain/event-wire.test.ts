@@ -2,9 +2,9 @@ import { fromBinary, type JsonObject, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { corpusEvents, DEFAULT_CORPUS } from "../../kit/corpus.ts";
-import { toEventRecord, wireEventRecord } from "../../src/domain/event-record.ts";
-import { eventViolations } from "../../src/domain/event-rules.ts";
-import { readWireEvent } from "../../src/domain/event-wire.ts";
+import { toEventRecord, wireEventRecord } from "../../src/core/event-record.ts";
+import { eventViolations } from "../../src/core/event-rules.ts";
+import { readWireEvent } from "../../src/core/event-wire.ts";
 import type { EventRecord } from "../../src/store/event-store.ts";
 import { EVERY_CONTENT, fullEvent, makeEvent } from "../support/events.ts";
 

@@ -3,8 +3,8 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { QueryFilterSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
-import { InvalidArgumentError } from "../../src/domain/errors.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
+import { PageTokenCodec } from "../../src/core/page-token.ts";
+import { InvalidArgumentError } from "../../src/lib/errors.ts";
 
 const codec = new PageTokenCodec(randomBytes(32));
 const filterInit = { tenantId: "acme", sessionId: "s-1", types: [EventType.AGENT_START] };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RateLimitedError } from "../../src/domain/errors.ts";
-import { RateLimiter } from "../../src/domain/rate-limiter.ts";
+import { RateLimiter } from "../../src/core/rate-limiter.ts";
+import { RateLimitedError } from "../../src/lib/errors.ts";
 
 /** Buckets for keys anyone can make up (client addresses) are bounded in number. */
 describe("RateLimiter's bound on buckets", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RateLimitedError } from "../../src/domain/errors.ts";
-import { RateLimiter } from "../../src/domain/rate-limiter.ts";
+import { RateLimiter } from "../../src/core/rate-limiter.ts";
+import { RateLimitedError } from "../../src/lib/errors.ts";
 
 /** The seconds `take` says to wait, or "taken" when it took a token. */
 function tryTake(limiter: RateLimiter, key: string, nowMs: number): number | "taken" {

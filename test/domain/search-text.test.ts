@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import type { EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
-import { MAX_SEARCH_TEXT, searchText } from "../../src/domain/search-text.ts";
+import { MAX_SEARCH_TEXT, searchText } from "../../src/codec/search-text.ts";
 import { makeEvent } from "../support/events.ts";
 
 /** The words of the search text of an event with this content (and agent name, when given). */

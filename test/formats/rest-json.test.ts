@@ -5,8 +5,8 @@ import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { describe, expect, test } from "vitest";
 import { Author, EventSchema, EventStatus, EventType, Severity } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { QueryRequestSchema, SortOrder } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
-import { InvalidArgumentError } from "../../src/domain/errors.ts";
-import { eventFromRestJson, eventToRestJson, fromRestJson, toRestJson } from "../../src/domain/formats/rest-json.ts";
+import { eventFromRestJson, eventToRestJson, fromRestJson, toRestJson } from "../../src/codec/formats/rest-json.ts";
+import { InvalidArgumentError } from "../../src/lib/errors.ts";
 import { EVERY_CONTENT, fullEvent, makeEvent } from "../support/events.ts";
 
 describe("the public REST API's JSON shape", () => {

@@ -4,7 +4,7 @@ import { create, equals } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { describe, expect, test } from "vitest";
 import { Author, EventSchema, EventStatus, EventType, Severity } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
-import { formatSdkLine, parseSdkLine } from "../../src/domain/formats/sdk-jsonl.ts";
+import { formatSdkLine, parseSdkLine } from "../../src/codec/formats/sdk-jsonl.ts";
 import { EVERY_CONTENT, fullEvent } from "../support/events.ts";
 
 describe("the Python SDK's file-mode JSON Lines", () => {

@@ -13,7 +13,7 @@ import {
   Severity,
   SeveritySchema,
 } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
-import { eventFromRestJson, eventToRestJson } from "../../src/domain/formats/rest-json.ts";
+import { eventFromRestJson, eventToRestJson } from "../../src/codec/formats/rest-json.ts";
 import { storeKinds } from "../support/databases.ts";
 import { EVERY_CONTENT, fullEvent, withoutIntegrity } from "../support/events.ts";
 import { QueryClient } from "../support/query-client.ts";

@@ -5,7 +5,7 @@ import { createConnectTransport, createGrpcTransport, Http2SessionManager } from
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChaukasClientService } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
-import { IngestGate } from "../../src/domain/ingest-gate.ts";
+import { IngestGate } from "../../src/core/ingest-gate.ts";
 import { storeKinds } from "../support/databases.ts";
 import { withoutIntegrity } from "../support/events.ts";
 import type { QueryClient } from "../support/query-client.ts";

@@ -4,7 +4,7 @@ import { IngestEventBatchWireSchema } from "../../gen/chaukas/backend/v1/ingest_
 import { IngestEventBatchRequestSchema, IngestEventRequestSchema } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { type Event, EventSchema, EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { SDK_HEADERS } from "../../kit/sdk-headers.ts";
-import { jsonRegistry } from "../../src/domain/formats/registry.ts";
+import { jsonRegistry } from "../../src/codec/formats/registry.ts";
 import { storeKinds } from "../support/databases.ts";
 import { withoutIntegrity } from "../support/events.ts";
 import type { QueryClient } from "../support/query-client.ts";

@@ -1,14 +1,12 @@
-import { randomBytes } from "node:crypto";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IngestEventBatchRequestSchema } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
-import { KeyAuthenticator } from "../../src/domain/authenticator.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import { createApiKey } from "../../src/domain/key-admin.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
-import { buildServer } from "../../src/transport/server.ts";
+import { buildServer } from "../../src/api/server.ts";
+import { eventService } from "../../src/app.ts";
+import { KeyAuthenticator } from "../../src/core/authenticator.ts";
+import { createApiKey } from "../../src/core/key-admin.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { openTestStore } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -35,7 +33,7 @@ let close: () => Promise<void> = async () => {};
 beforeAll(async () => {
   const opened = await openTestStore("embedded");
   secret = (await createApiKey(opened.store.keys, { tenantId: "acme", role: "admin", projects: [] })).secret;
-  const events = new EventService(opened.store, new PageTokenCodec(randomBytes(32)), { rbac: true });
+  const events = eventService(opened.store, { rbac: true });
   const authenticator = new KeyAuthenticator(opened.store.keys, undefined, () => {});
   const app = await buildServer(events, { ...TEST_SERVER_OPTIONS, audit: testAuditTrail(opened.store), authenticator });
   await app.listen({ host: "127.0.0.1", port: 0 });

@@ -6,13 +6,12 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { AuditService } from "../../gen/chaukas/backend/v1/audit_pb.ts";
 import { ChaukasClientService } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
-import { UNRESTRICTED } from "../../src/domain/access.ts";
-import { KeyAuthenticator } from "../../src/domain/authenticator.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import { eventToRestJson } from "../../src/domain/formats/rest-json.ts";
-import { createApiKey } from "../../src/domain/key-admin.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
-import { buildServer } from "../../src/transport/server.ts";
+import { buildServer } from "../../src/api/server.ts";
+import { eventService } from "../../src/app.ts";
+import { eventToRestJson } from "../../src/codec/formats/rest-json.ts";
+import { UNRESTRICTED } from "../../src/core/access.ts";
+import { KeyAuthenticator } from "../../src/core/authenticator.ts";
+import { createApiKey } from "../../src/core/key-admin.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -85,7 +84,7 @@ describe.each(await storeKinds())("every RPC x every protocol x every kind of ke
     secrets.set("malformed key", "not-a-key");
     secrets.set("unknown key", `chk_abcdefghijkm_${randomBytes(32).toString("base64url")}`);
 
-    const events = new EventService(opened.store, new PageTokenCodec(randomBytes(32)), { rbac: true });
+    const events = eventService(opened.store, { rbac: true });
     const audit = testAuditTrail(opened.store);
     // One signed event of acme/web, for the audit RPCs to prove.
     await events.ingestEvent(UNRESTRICTED, makeEvent({ tenantId: "acme", projectId: "web", eventId: AUDITED }));

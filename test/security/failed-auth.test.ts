@@ -1,14 +1,13 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KEY_CACHE_MS, KeyAuthenticator } from "../../src/domain/authenticator.ts";
-import { RateLimitedError, UnauthenticatedError } from "../../src/domain/errors.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import { createApiKey } from "../../src/domain/key-admin.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
-import { RateLimiter } from "../../src/domain/rate-limiter.ts";
+import { buildServer } from "../../src/api/server.ts";
+import { eventService } from "../../src/app.ts";
+import { KEY_CACHE_MS, KeyAuthenticator } from "../../src/core/authenticator.ts";
+import { createApiKey } from "../../src/core/key-admin.ts";
+import { RateLimiter } from "../../src/core/rate-limiter.ts";
+import { RateLimitedError, UnauthenticatedError } from "../../src/lib/errors.ts";
 import type { KeyStore } from "../../src/store/key-store.ts";
-import { buildServer } from "../../src/transport/server.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { openTestStore } from "../support/databases.ts";
 import { TEST_SERVER_OPTIONS } from "../support/server.ts";
@@ -108,7 +107,7 @@ describe("failed authentications per client address", () => {
 
   it("is enforced end to end: HTTP 429 with Retry-After, and resource_exhausted over RPC", async () => {
     const failureLimiter = new RateLimiter(1, 2, "failed authentications/s from");
-    const events = new EventService(opened.store, new PageTokenCodec(randomBytes(32)), { rbac: true });
+    const events = eventService(opened.store, { rbac: true });
     const app = await buildServer(events, {
       ...TEST_SERVER_OPTIONS,
       audit: testAuditTrail(opened.store),

@@ -9,14 +9,14 @@ import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events
 import { QueryRequestSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
 import { SDK_HEADERS } from "../../kit/sdk-headers.ts";
-import { UNRESTRICTED } from "../../src/domain/access.ts";
-import { KeyAuthenticator } from "../../src/domain/authenticator.ts";
-import { decodedQueryResponse } from "../../src/domain/event-page.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import { eventToRestJson } from "../../src/domain/formats/rest-json.ts";
-import { createApiKey } from "../../src/domain/key-admin.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
-import { buildServer } from "../../src/transport/server.ts";
+import { buildServer } from "../../src/api/server.ts";
+import { eventService } from "../../src/app.ts";
+import { eventToRestJson } from "../../src/codec/formats/rest-json.ts";
+import { UNRESTRICTED } from "../../src/core/access.ts";
+import { KeyAuthenticator } from "../../src/core/authenticator.ts";
+import { decodedQueryResponse } from "../../src/core/event-page.ts";
+import type { EventService } from "../../src/core/event-service.ts";
+import { createApiKey } from "../../src/core/key-admin.ts";
 import { batchRequestBytes, eventRequestBytes, SdkHttp } from "../sdk/sdk-like.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
@@ -146,7 +146,7 @@ describe.each(await storeKinds())("what an ingest key limited to one project may
   beforeAll(async () => {
     const opened = await openTestStore(kind);
     webOnly = (await createApiKey(opened.store.keys, { tenantId: "acme", role: "ingest", projects: ["web"] })).secret;
-    events = new EventService(opened.store, new PageTokenCodec(randomBytes(32)), { rbac: true });
+    events = eventService(opened.store, { rbac: true });
     const authenticator = new KeyAuthenticator(opened.store.keys, undefined, () => {});
     const app = await buildServer(events, {
       ...TEST_SERVER_OPTIONS,

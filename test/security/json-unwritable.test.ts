@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -20,15 +20,14 @@ import { IngestEventBatchRequestSchema } from "../../gen/chaukas/spec/client/v1/
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { file_chaukas_spec_common_v1_query, SortOrder } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
-import { UNRESTRICTED } from "../../src/domain/access.ts";
-import type { AuditTrail } from "../../src/domain/audit/audit-trail.ts";
-import { canonicalPayload, toEventRecord } from "../../src/domain/event-record.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import { readWireEvent } from "../../src/domain/event-wire.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
+import { buildServer } from "../../src/api/server.ts";
+import { eventService } from "../../src/app.ts";
+import { UNRESTRICTED } from "../../src/core/access.ts";
+import type { AuditTrail } from "../../src/core/audit/audit-trail.ts";
+import { canonicalPayload, toEventRecord } from "../../src/core/event-record.ts";
+import { readWireEvent } from "../../src/core/event-wire.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/open-store.ts";
-import { buildServer } from "../../src/transport/server.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
 import { runCli, tempDir } from "../cli/run-cli.ts";
 import { restPost } from "../rest/rest-client.ts";
 import { testAuditTrail, testSigner } from "../support/audit.ts";
@@ -158,7 +157,7 @@ describe.each(kinds)("what proto3 JSON cannot write, on the %s store", (kind) =>
         },
       },
     );
-    const events = new EventService(store, new PageTokenCodec(randomBytes(32)));
+    const events = eventService(store);
     app = await buildServer(events, { ...TEST_SERVER_OPTIONS, audit, logger });
     await app.listen({ host: "127.0.0.1", port: 0 });
     baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { KeyAuthenticator } from "../../src/domain/authenticator.ts";
-import { createApiKey } from "../../src/domain/key-admin.ts";
+import { KeyAuthenticator } from "../../src/core/authenticator.ts";
+import { createApiKey } from "../../src/core/key-admin.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
 import type { KeyStore } from "../../src/store/key-store.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";

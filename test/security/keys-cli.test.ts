@@ -6,7 +6,7 @@ import { afterAll, expect, test } from "vitest";
 
 // Each call starts the CLI on an embedded database: seconds apiece when the whole suite shares the machine.
 const CLI_TEST_TIMEOUT = 120_000;
-const CLI = join(import.meta.dirname, "..", "..", "src", "cli.ts");
+const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
 const dataDir = mkdtempSync(join(tmpdir(), "chaukas-keys-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 

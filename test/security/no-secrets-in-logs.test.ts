@@ -5,11 +5,10 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import { pino } from "pino";
 import { expect, test } from "vitest";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
-import { KeyAuthenticator } from "../../src/domain/authenticator.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import { createApiKey } from "../../src/domain/key-admin.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
-import { buildServer } from "../../src/transport/server.ts";
+import { buildServer } from "../../src/api/server.ts";
+import { eventService } from "../../src/app.ts";
+import { KeyAuthenticator } from "../../src/core/authenticator.ts";
+import { createApiKey } from "../../src/core/key-admin.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { openTestStore } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -30,7 +29,7 @@ test("no key secret reaches the logs, at the most verbose level, whatever the re
       },
     },
   );
-  const events = new EventService(opened.store, new PageTokenCodec(randomBytes(32)), { rbac: true });
+  const events = eventService(opened.store, { rbac: true });
   const app = await buildServer(events, {
     ...TEST_SERVER_OPTIONS,
     audit: testAuditTrail(opened.store),

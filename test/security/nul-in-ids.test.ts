@@ -1,7 +1,7 @@
 import { toJson } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
-import { eventToRestJson } from "../../src/domain/formats/rest-json.ts";
+import { eventToRestJson } from "../../src/codec/formats/rest-json.ts";
 import { makeEvent } from "../support/events.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 

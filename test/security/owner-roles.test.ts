@@ -5,9 +5,9 @@ import { PGlite } from "@electric-sql/pglite";
 import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import pg from "pg";
 import { expect, it } from "vitest";
-import { ALL_TENANTS } from "../../src/store/event-store.ts";
-import { migrate } from "../../src/store/migrate.ts";
-import { inTenantScope } from "../../src/store/pool.ts";
+import { migrate } from "../../src/store/sql/migrate.ts";
+import { inTenantScope } from "../../src/store/sql/pool.ts";
+import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 
 const quietLog = { info: () => {} };
 

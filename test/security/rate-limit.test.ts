@@ -2,9 +2,9 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { expect, test } from "vitest";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
-import { KeyAuthenticator } from "../../src/domain/authenticator.ts";
-import { createApiKey } from "../../src/domain/key-admin.ts";
-import { RateLimiter } from "../../src/domain/rate-limiter.ts";
+import { KeyAuthenticator } from "../../src/core/authenticator.ts";
+import { createApiKey } from "../../src/core/key-admin.ts";
+import { RateLimiter } from "../../src/core/rate-limiter.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { startTestServer } from "../support/server.ts";
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startServerProcess } from "../../kit/server-process.ts";
-import { KEY_CACHE_MS } from "../../src/domain/authenticator.ts";
-import { createApiKey } from "../../src/domain/key-admin.ts";
+import { KEY_CACHE_MS } from "../../src/core/authenticator.ts";
+import { createApiKey } from "../../src/core/key-admin.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/open-store.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
 import { createTestDatabase, storeKinds } from "../support/databases.ts";
 
 // A second server process needs a database two processes can share: PostgreSQL (CI always has it).

@@ -1,8 +1,8 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { toEventRecord } from "../../src/domain/event-record.ts";
-import { ALL_TENANTS } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/open-store.ts";
+import { toEventRecord } from "../../src/core/event-record.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
+import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { createTestDatabase, openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
 

@@ -1,16 +1,14 @@
-import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditService } from "../../gen/chaukas/backend/v1/audit_pb.ts";
-import { UNRESTRICTED } from "../../src/domain/access.ts";
-import type { AuditTrail } from "../../src/domain/audit/audit-trail.ts";
-import { openCheckpoint } from "../../src/domain/audit/checkpoint.ts";
-import { verifyInclusion } from "../../src/domain/audit/merkle.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
-import { buildServer } from "../../src/transport/server.ts";
+import { buildServer } from "../../src/api/server.ts";
+import { eventService } from "../../src/app.ts";
+import { UNRESTRICTED } from "../../src/core/access.ts";
+import type { AuditTrail } from "../../src/core/audit/audit-trail.ts";
+import { openCheckpoint } from "../../src/core/audit/checkpoint.ts";
+import { verifyInclusion } from "../../src/lib/merkle.ts";
 import { testAuditTrail, testSigner } from "../support/audit.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -33,7 +31,7 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("AuditService over a
 
   beforeAll(async () => {
     const opened = await openTestStore("postgres");
-    const events = new EventService(opened.store, new PageTokenCodec(randomBytes(32)));
+    const events = eventService(opened.store);
     trail = testAuditTrail(opened.store);
     const app = await buildServer(events, { ...TEST_SERVER_OPTIONS, audit: trail });
     await app.listen({ host: "127.0.0.1", port: 0 });

@@ -3,8 +3,8 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditService } from "../../gen/chaukas/backend/v1/audit_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
-import { openCheckpoint, parseVerifierKey } from "../../src/domain/audit/checkpoint.ts";
-import { verifyConsistency, verifyInclusion } from "../../src/domain/audit/merkle.ts";
+import { openCheckpoint, parseVerifierKey } from "../../src/core/audit/checkpoint.ts";
+import { verifyConsistency, verifyInclusion } from "../../src/lib/merkle.ts";
 import { storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { IngestEventBatchWireSchema } from "../../gen/chaukas/backend/v1/ingest_wire_pb.ts";
 import { EventSchema, EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { ChaukasServerService, IngestEventBatchResponseSchema } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
-import { MAX_BATCH_EVENTS } from "../../src/domain/event-service.ts";
+import { MAX_BATCH_EVENTS } from "../../src/core/event-service.ts";
 import { storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";

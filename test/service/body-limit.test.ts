@@ -1,12 +1,11 @@
-import { randomBytes } from "node:crypto";
 import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChaukasServerService, IngestEventRequestSchema } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
-import type { AuditTrail } from "../../src/domain/audit/audit-trail.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
+import { eventService } from "../../src/app.ts";
+import type { AuditTrail } from "../../src/core/audit/audit-trail.ts";
+import type { EventService } from "../../src/core/event-service.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { openTestStore } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -29,7 +28,7 @@ let audit: AuditTrail;
 beforeAll(async () => {
   const test = await openTestStore("embedded");
   closeStore = test.close;
-  events = new EventService(test.store, new PageTokenCodec(randomBytes(32)));
+  events = eventService(test.store);
   audit = testAuditTrail(test.store);
   served = await serve(events, { audit, maxBodyBytes: LIMIT });
   port = Number(new URL(served.baseUrl).port);

@@ -1,10 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EventService } from "../../src/domain/event-service.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
+import { eventService } from "../../src/app.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/open-store.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { ADMIN_URL, createTestDatabase, openTestStore, storeKinds } from "../support/databases.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
@@ -60,7 +58,7 @@ describe("on a working server", () => {
  * carry a deadline, so a Healthz that never answers fails as deadline_exceeded instead of hanging.
  */
 async function expectHealthGoesUnavailable(store: EventStore, makeUnreachable: () => Promise<void>) {
-  const served = await serve(new EventService(store, new PageTokenCodec(randomBytes(32))), {
+  const served = await serve(eventService(store), {
     audit: testAuditTrail(store),
   });
   const deadline = { timeoutMs: 10_000 };

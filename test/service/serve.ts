@@ -1,6 +1,6 @@
 import type { AddressInfo, Socket } from "node:net";
-import type { EventService } from "../../src/domain/event-service.ts";
-import { buildServer, type ServerOptions } from "../../src/transport/server.ts";
+import { buildServer, type ServerOptions } from "../../src/api/server.ts";
+import type { EventService } from "../../src/core/event-service.ts";
 import { TEST_SERVER_OPTIONS } from "../support/server.ts";
 
 export interface Served {

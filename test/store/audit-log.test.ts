@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CompactRange, type NodeId } from "../../src/domain/audit/merkle.ts";
+import { CompactRange, type NodeId } from "../../src/lib/merkle.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
-import { ALL_TENANTS } from "../../src/store/event-store.ts";
+import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { openTestStore, type StoreKind, storeKinds } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
 

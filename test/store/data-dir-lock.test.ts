@@ -7,10 +7,10 @@ import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DataDirLockedError } from "../../src/store/data-dir-lock.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
-import { ALL_TENANTS } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/open-store.ts";
+import { DataDirLockedError } from "../../src/store/sql/data-dir-lock.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
+import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { eventRecord } from "../support/records.ts";
 
 /** The embedded store's data directory is one process's at a time; a crashed holder's lock is taken over. */

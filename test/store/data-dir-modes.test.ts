@@ -2,8 +2,8 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALL_TENANTS } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/open-store.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
+import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { eventRecord } from "../support/records.ts";
 
 /** The embedded data directory is its owner's alone: 0700, and no file in it open to group or others. */

@@ -6,8 +6,9 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ALL_TENANTS, type EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/open-store.ts";
+import type { EventStore } from "../../src/store/event-store.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
+import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 
 /**
  * The data-directory lock is an OS lock the kernel drops when its holder dies: a holder killed a

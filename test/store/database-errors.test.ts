@@ -1,8 +1,8 @@
 import net from "node:net";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { UnavailableError } from "../../src/domain/errors.ts";
-import { databaseFailure } from "../../src/store/database-errors.ts";
+import { UnavailableError } from "../../src/lib/errors.ts";
+import { databaseFailure } from "../../src/store/sql/database-errors.ts";
 
 /** A server error as node-postgres reports it. */
 function sqlError(code: string, message: string): pg.DatabaseError {

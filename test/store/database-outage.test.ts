@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -8,12 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IngestEventBatchRequestSchema } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
-import { KeyAuthenticator } from "../../src/domain/authenticator.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import { bootstrapAdminKey } from "../../src/domain/key-admin.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
+import { eventService } from "../../src/app.ts";
+import { KeyAuthenticator } from "../../src/core/authenticator.ts";
+import { bootstrapAdminKey } from "../../src/core/key-admin.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/open-store.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
 import { type Served, serve } from "../service/serve.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { type PrivateCluster, privateClustersAvailable, startPrivateCluster } from "../support/private-cluster.ts";
@@ -219,7 +218,7 @@ describe.skipIf(!privateClustersAvailable())("when the PostgreSQL under a runnin
     store = await openEventStore({ kind: "postgres", databaseUrl: cluster.url, poolSize: 2, timeouts: TIMEOUTS }, log);
     const key = await bootstrapAdminKey(store.keys);
     if (!key) throw new Error("the new database already had a key");
-    served = await serve(new EventService(store, new PageTokenCodec(randomBytes(32))), {
+    served = await serve(eventService(store), {
       audit: testAuditTrail(store),
       authenticator: new KeyAuthenticator(store.keys, undefined, () => {}),
     });

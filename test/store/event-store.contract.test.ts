@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Random } from "../../kit/random.ts";
 import type { EventStore, StoredEvent } from "../../src/store/event-store.ts";
-import { ALL_TENANTS } from "../../src/store/event-store.ts";
+import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
 

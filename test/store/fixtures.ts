@@ -1,23 +1,22 @@
-import { randomBytes } from "node:crypto";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { expect } from "vitest";
 import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { type QueryRequest, QueryRequestSchema, SortOrder } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
-import { UNRESTRICTED } from "../../src/domain/access.ts";
-import { InvalidArgumentError } from "../../src/domain/errors.ts";
-import type { EventPage } from "../../src/domain/event-page.ts";
-import { fromStoredEvent } from "../../src/domain/event-record.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
-import { timestampToNs } from "../../src/domain/timestamps.ts";
+import { eventService } from "../../src/app.ts";
+import { UNRESTRICTED } from "../../src/core/access.ts";
+import type { EventPage } from "../../src/core/event-page.ts";
+import { fromStoredEvent } from "../../src/core/event-record.ts";
+import type { EventService } from "../../src/core/event-service.ts";
+import { InvalidArgumentError } from "../../src/lib/errors.ts";
+import { timestampToNs } from "../../src/lib/timestamps.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
 
 export type QueryInit = MessageInitShape<typeof QueryRequestSchema>;
 
 /** The domain service over `store`, with a fresh page-token key. */
 export function serviceOver(store: EventStore): EventService {
-  return new EventService(store, new PageTokenCodec(randomBytes(32)));
+  return eventService(store);
 }
 
 const NS_PER_SECOND = 1_000_000_000n;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { UnavailableError } from "../../src/domain/errors.ts";
-import { GroupCommit } from "../../src/store/group-commit.ts";
+import { UnavailableError } from "../../src/lib/errors.ts";
+import { GroupCommit } from "../../src/store/sql/group-commit.ts";
 import { eventRecord } from "../support/records.ts";
 
 describe("group commit while the database is unavailable", () => {

@@ -1,7 +1,8 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EventRecord, EventStore, StoredEvent, TenantScope } from "../../src/store/event-store.ts";
-import { DEFAULT_GROUP_COMMIT } from "../../src/store/sql-event-store.ts";
+import type { EventRecord, EventStore, StoredEvent } from "../../src/store/event-store.ts";
+import { DEFAULT_GROUP_COMMIT } from "../../src/store/sql/event-store.ts";
+import type { TenantScope } from "../../src/store/tenant-scope.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
 

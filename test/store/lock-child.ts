@@ -1,11 +1,11 @@
-import { ALL_TENANTS } from "../../src/store/event-store.ts";
 /**
  * Run by data-dir-lock.test.ts in a child process: `node lock-child.ts <mode> <dataDir>`.
  * Opens the embedded store on dataDir and prints one JSON line per step to stdout:
  * - "read": the ids of the stored events (then closes), or the error that opening raised;
  * - "hold": stores an event, prints its ids, then keeps the store open until stdin ends.
  */
-import { openEventStore } from "../../src/store/open-store.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
+import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { eventRecord } from "../support/records.ts";
 
 const [mode, dataDir] = process.argv.slice(2);

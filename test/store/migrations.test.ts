@@ -6,17 +6,17 @@ import { PGlite } from "@electric-sql/pglite";
 import { runner } from "node-pg-migrate";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { integrateQueued } from "../../src/domain/audit/audit-trail.ts";
-import { createApiKey } from "../../src/domain/key-admin.ts";
+import { integrateQueued } from "../../src/core/audit/audit-trail.ts";
+import { createApiKey } from "../../src/core/key-admin.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
-import { ALL_TENANTS } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/open-store.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
+import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { ADMIN_URL, createTestDatabase, storeKinds } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
 
 /** Opening a store migrates its database exactly once, however many processes open it together. */
 
-const MIGRATIONS_DIR = fileURLToPath(new URL("../../src/store/migrations", import.meta.url));
+const MIGRATIONS_DIR = fileURLToPath(new URL("../../src/store/sql/migrations", import.meta.url));
 const MIGRATIONS = readdirSync(MIGRATIONS_DIR)
   .filter((f) => f.endsWith(".sql"))
   .map((f) => f.slice(0, -".sql".length))

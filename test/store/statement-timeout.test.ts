@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,10 +6,9 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
 import { killServerProcesses, startServerProcess } from "../../kit/server-process.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
-import type { DatabaseTimeouts } from "../../src/store/database-timeouts.ts";
-import { openEventStore } from "../../src/store/open-store.ts";
+import { eventService } from "../../src/app.ts";
+import type { DatabaseTimeouts } from "../../src/store/sql/database-timeouts.ts";
+import { openEventStore } from "../../src/store/sql/open-store.ts";
 import { connectClient, connectErrorOf, newSession, storedEvents } from "../service/rpc.ts";
 import { serve } from "../service/serve.ts";
 import { testAuditTrail } from "../support/audit.ts";
@@ -43,7 +41,7 @@ describe.skipIf(!kinds.includes("postgres"))(
     async function serveWith(timeouts: DatabaseTimeouts): Promise<Client<typeof ChaukasServerService>> {
       const log = { info: () => {}, error: () => {} };
       const store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 2, timeouts }, log);
-      const served = await serve(new EventService(store, new PageTokenCodec(randomBytes(32))), {
+      const served = await serve(eventService(store), {
         audit: testAuditTrail(store),
       });
       closers.push(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Random } from "../../kit/random.ts";
-import { hourOf, planStats } from "../../src/store/sql-event-stats.ts";
+import { hourOf, planStats } from "../../src/store/sql/event-stats.ts";
 
 /** How a stats range is split between the rollups and the events themselves. */
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Event, EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
-import { UNRESTRICTED } from "../../src/domain/access.ts";
-import type { EventService } from "../../src/domain/event-service.ts";
+import { UNRESTRICTED } from "../../src/core/access.ts";
+import type { EventService } from "../../src/core/event-service.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
 import { ids, queryAll, serviceOver } from "./fixtures.ts";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UNRESTRICTED } from "../../src/domain/access.ts";
-import type { EventService } from "../../src/domain/event-service.ts";
+import { UNRESTRICTED } from "../../src/core/access.ts";
+import type { EventService } from "../../src/core/event-service.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
 import { expectInvalid, nsToTimestamp, queryAll, request, serviceOver } from "./fixtures.ts";

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
-import { AuditTrail } from "../../src/domain/audit/audit-trail.ts";
-import { CheckpointSigner } from "../../src/domain/audit/checkpoint.ts";
+import { AuditTrail } from "../../src/core/audit/audit-trail.ts";
+import { CheckpointSigner } from "../../src/core/audit/checkpoint.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
 
 /** Tests' log name: the origin of every checkpoint is `chaukas.test/<tenant>`. */

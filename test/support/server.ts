@@ -1,12 +1,10 @@
-import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import type { AuditTrail } from "../../src/domain/audit/audit-trail.ts";
-import { NO_AUTH } from "../../src/domain/authenticator.ts";
-import { EventService } from "../../src/domain/event-service.ts";
-import type { IngestGate } from "../../src/domain/ingest-gate.ts";
-import { PageTokenCodec } from "../../src/domain/page-token.ts";
-import { BodyBudget } from "../../src/transport/body-budget.ts";
-import { buildServer, type ServerOptions } from "../../src/transport/server.ts";
+import { BodyBudget } from "../../src/api/http/body-budget.ts";
+import { buildServer, type ServerOptions } from "../../src/api/server.ts";
+import { eventService } from "../../src/app.ts";
+import type { AuditTrail } from "../../src/core/audit/audit-trail.ts";
+import { NO_AUTH } from "../../src/core/authenticator.ts";
+import type { IngestGate } from "../../src/core/ingest-gate.ts";
 import { testAuditTrail } from "./audit.ts";
 import { openTestStore, type StoreKind } from "./databases.ts";
 
@@ -44,7 +42,7 @@ export async function startTestServer(
   gate?: IngestGate,
 ): Promise<TestServer> {
   const { store, close: closeStore } = await openTestStore(kind);
-  const events = new EventService(store, new PageTokenCodec(randomBytes(32)), { gate });
+  const events = eventService(store, { gate });
   const audit = testAuditTrail(store);
   const app = await buildServer(events, { ...TEST_SERVER_OPTIONS, audit, ...options });
   await app.listen({ host: "127.0.0.1", port: 0 });

@@ -6,10 +6,10 @@ import {
   type IngestEventBatchRequest,
   IngestEventBatchRequestSchema,
 } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
+import { BodyBudget, GROWTH_STEP_BYTES } from "../../src/api/http/body-budget.ts";
+import { jsonRegistry } from "../../src/codec/formats/registry.ts";
+import { eventToRestJson } from "../../src/codec/formats/rest-json.ts";
 import { ConfigError, loadConfig } from "../../src/config.ts";
-import { jsonRegistry } from "../../src/domain/formats/registry.ts";
-import { eventToRestJson } from "../../src/domain/formats/rest-json.ts";
-import { BodyBudget, GROWTH_STEP_BYTES } from "../../src/transport/body-budget.ts";
 import { makeEvent } from "../support/events.ts";
 import { type HeldAnswer, HeldH1Request, HeldH2Request, until } from "../support/held-request.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";

@@ -1,11 +1,11 @@
 import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { createOnePortServer, type OnePortOptions } from "../../src/transport/one-port.ts";
+import { createOnePortServer, type OnePortOptions } from "../../src/api/one-port.ts";
 import { h1Request } from "./raw-http.ts";
 
 /**
- * Connections that are not well-formed HTTP, against the one-port listener itself (src/transport/
+ * Connections that are not well-formed HTTP, against the one-port listener itself (src/api/
  * one-port.ts) with short timeouts of its own: buildServer's are minutes long. Each test's liveness
  * bound is its timeout: a connection the server never drops fails it instead of passing.
  */

@@ -1,22 +1,22 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventSchema } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { QueryRequestSchema } from "../../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { Random } from "../../../kit/random.ts";
-import { type Principal, UNRESTRICTED } from "../../../src/domain/access.ts";
-import type { AuditTrail } from "../../../src/domain/audit/audit-trail.ts";
-import { openCheckpoint } from "../../../src/domain/audit/checkpoint.ts";
-import { leafHash, verifyConsistency, verifyInclusion } from "../../../src/domain/audit/merkle.ts";
+import { eventService } from "../../../src/app.ts";
+import { type Principal, UNRESTRICTED } from "../../../src/core/access.ts";
+import type { AuditTrail } from "../../../src/core/audit/audit-trail.ts";
+import { openCheckpoint } from "../../../src/core/audit/checkpoint.ts";
+import { fromStoredEvent } from "../../../src/core/event-record.ts";
+import type { EventService } from "../../../src/core/event-service.ts";
 import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
-} from "../../../src/domain/errors.ts";
-import { fromStoredEvent } from "../../../src/domain/event-record.ts";
-import { EventService } from "../../../src/domain/event-service.ts";
-import { PageTokenCodec } from "../../../src/domain/page-token.ts";
+} from "../../../src/lib/errors.ts";
+import { leafHash, verifyConsistency, verifyInclusion } from "../../../src/lib/merkle.ts";
 import type { EventStore } from "../../../src/store/event-store.ts";
 import { testAuditTrail, testSigner } from "../../support/audit.ts";
 import { openTestStore, storeKinds } from "../../support/databases.ts";
@@ -42,7 +42,7 @@ describe.each(await storeKinds())("AuditTrail on the %s store", (kind) => {
   beforeAll(async () => {
     ({ store, close } = await openTestStore(kind));
     trail = testAuditTrail(store, signer);
-    events = new EventService(store, new PageTokenCodec(randomBytes(32)));
+    events = eventService(store);
   });
   afterAll(() => close());
 

@@ -28,7 +28,7 @@ import { type Event, EventSchema, Severity } from "../../../gen/chaukas/spec/com
 import { TimeRangeSchema } from "../../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { GetEventStatsResponseSchema } from "../../../gen/chaukas/spec/server/v1/server_pb.ts";
 import { Random } from "../../../kit/random.ts";
-import { canonicalBinary } from "../../../src/domain/audit/canonical-binary.ts";
+import { canonicalBinary } from "../../../src/codec/canonical-binary.ts";
 import { EVERY_CONTENT, fullEvent, makeEvent } from "../../support/events.ts";
 
 type EventInit = MessageInitShape<typeof EventSchema>;

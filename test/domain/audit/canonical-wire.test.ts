@@ -4,8 +4,8 @@ import { StructSchema, TimestampSchema, ValueSchema } from "@bufbuild/protobuf/w
 import { describe, expect, it } from "vitest";
 import { EventSchema } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { Random } from "../../../kit/random.ts";
-import { canonicalBinary } from "../../../src/domain/audit/canonical-binary.ts";
-import { canonicalFromWire } from "../../../src/domain/audit/canonical-wire.ts";
+import { canonicalBinary } from "../../../src/codec/canonical-binary.ts";
+import { canonicalFromWire } from "../../../src/codec/canonical-wire.ts";
 import { EVERY_CONTENT, fullEvent, makeEvent } from "../../support/events.ts";
 
 const hex = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : Buffer.from(bytes).toString("hex"));

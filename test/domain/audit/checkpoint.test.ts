@@ -20,7 +20,7 @@ import {
   openCheckpoint,
   parseVerifierKey,
   privateKeyFromPem,
-} from "../../../src/domain/audit/checkpoint.ts";
+} from "../../../src/core/audit/checkpoint.ts";
 
 const DASH = "\u2014";
 

@@ -17,7 +17,7 @@ import {
   rangeSubtrees,
   verifyConsistency,
   verifyInclusion,
-} from "../../../src/domain/audit/merkle.ts";
+} from "../../../src/lib/merkle.ts";
 
 // The transparency-dev/merkle vectors, vendored with their origin and licence (vendor/README.md).
 const VECTORS = new URL("../../../vendor/transparency-dev-merkle/", import.meta.url);

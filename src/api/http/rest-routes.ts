@@ -1,0 +1,96 @@
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import type { FastifyInstance } from "fastify";
+import type { Event } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { CapabilitiesSchema, QueryRequestSchema } from "../../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { eventFromRestJson, eventToRestJson, fromRestJson, toRestJson } from "../../codec/formats/rest-json.ts";
+import { fromStoredEvent } from "../../core/event-record.ts";
+import type { EventService, RejectedEvent } from "../../core/event-service.ts";
+import { type FieldViolation, InvalidArgumentError } from "../../lib/errors.ts";
+import { principalOfRequest } from "./http-auth.ts";
+import { httpErrorHandler } from "./http-errors.ts";
+import { openApiDocument } from "./openapi.ts";
+
+/** Properties the published OpenAPI document marks as required on an Event. */
+const REQUIRED_EVENT_PROPERTIES = ["event_id", "type", "status", "timestamp", "session_id"];
+
+/**
+ * The spec's public REST API ("Chaukas Public API" 1.0.5) in its own JSON shape (see
+ * codec/formats/rest-json.ts), and the OpenAPI document that describes it at /openapi.json.
+ */
+export async function restRoutes(app: FastifyInstance, { events }: { events: EventService }): Promise<void> {
+  httpErrorHandler(app);
+
+  const openApi = openApiDocument();
+  app.get("/openapi.json", { config: { public: true } }, async () => openApi);
+
+  app.get("/healthz", { config: { public: true } }, async () => {
+    await events.checkHealth();
+    return { status: "ok" };
+  });
+
+  // Every capability is listed, false ones too (protobuf JSON would omit them).
+  app.get("/v1/capabilities", async (request) =>
+    toRestJson(CapabilitiesSchema, events.capabilities(principalOfRequest(request)), { alwaysEmitImplicit: true }),
+  );
+
+  app.post("/v1/events", async (request, reply) => {
+    const event = parseEvent(request.body as JsonValue, "");
+    await events.ingestEvent(principalOfRequest(request), event, "");
+    return reply.code(202).send({ event_id: event.eventId, status: "accepted", processed_at: Date.now() });
+  });
+
+  app.post("/v1/events/batch", async (request, reply) => {
+    const body = request.body as JsonObject | null;
+    if (!isObject(body) || !Array.isArray(body.events)) {
+      throw new InvalidArgumentError([{ field: "events", description: "is required and must be an array" }]);
+    }
+    // An event that cannot even be parsed is rejected alone; the domain checks the others.
+    const parsed: Event[] = [];
+    const indexes: number[] = [];
+    const unparsed: RejectedEvent[] = [];
+    for (const [index, json] of body.events.entries()) {
+      try {
+        parsed.push(parseEvent(json, `events[${index}]`));
+        indexes.push(index);
+      } catch (err) {
+        if (!(err instanceof InvalidArgumentError)) throw err;
+        const id = isObject(json) && typeof json.event_id === "string" && json.event_id ? json.event_id : `#${index}`;
+        unparsed.push({ index, eventId: id, reason: err.message });
+      }
+    }
+    const outcome = await events.ingestBatch(principalOfRequest(request), parsed, "events", indexes);
+    const rejected = [...unparsed, ...outcome.rejected].sort((a, b) => a.index - b.index);
+    return reply.code(202).send({
+      batch_id: typeof body.batch_id === "string" ? body.batch_id : "",
+      accepted_count: outcome.acceptedCount,
+      rejected_count: rejected.length,
+      rejected_event_ids: rejected.map((r) => r.eventId),
+      rejections: rejected.map((r) => ({ event_id: r.eventId, reason: r.reason })),
+    });
+  });
+
+  app.post("/v1/query", async (request) => {
+    const body = request.body as JsonValue;
+    if (!isObject(body) || !isObject(body.filter)) {
+      throw new InvalidArgumentError([{ field: "filter", description: "is required" }]);
+    }
+    const page = await events.queryEvents(principalOfRequest(request), fromRestJson(QueryRequestSchema, body), "");
+    return {
+      events: page.events.map((event) => eventToRestJson(fromStoredEvent(event))),
+      next_page_token: page.nextPageToken,
+    };
+  });
+}
+
+/** Parses one REST event: the properties the published API requires, then its JSON shape. */
+function parseEvent(json: JsonValue, path: string): Event {
+  const missing: FieldViolation[] = REQUIRED_EVENT_PROPERTIES.filter(
+    (name) => !isObject(json) || json[name] === undefined || json[name] === null || json[name] === "",
+  ).map((name) => ({ field: path ? `${path}.${name}` : name, description: "is required" }));
+  if (missing.length > 0) throw new InvalidArgumentError(missing);
+  return eventFromRestJson(json, path);
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,69 @@
+import { type DescMessage, fromBinary, fromJson, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { IngestEventBatchWireSchema } from "../../../gen/chaukas/backend/v1/ingest_wire_pb.ts";
+import {
+  IngestEventBatchRequestSchema,
+  IngestEventRequestSchema,
+} from "../../../gen/chaukas/spec/client/v1/client_pb.ts";
+import { jsonRegistry } from "../../codec/formats/registry.ts";
+import type { EventService } from "../../core/event-service.ts";
+import { InvalidArgumentError } from "../../lib/errors.ts";
+import { principalOfRequest } from "./http-auth.ts";
+import { httpErrorHandler } from "./http-errors.ts";
+
+export interface SdkRoutesOptions {
+  events: EventService;
+}
+
+const PROTOBUF_TYPES = ["application/x-protobuf", "application/protobuf", "application/octet-stream"];
+
+/**
+ * The routes the Python SDK (chaukas-sdk) posts to: `{endpoint}/events` with a binary
+ * chaukas.spec.client.v1.IngestEventRequest and `{endpoint}/events/batch` with an
+ * IngestEventBatchRequest. The same messages are accepted as protobuf JSON. Register it with
+ * Fastify's `prefix` to serve an endpoint such as `https://host/api`.
+ */
+export async function sdkRoutes(app: FastifyInstance, { events }: SdkRoutesOptions): Promise<void> {
+  app.addContentTypeParser(PROTOBUF_TYPES, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+  httpErrorHandler(app);
+
+  app.post("/events", async (request) => {
+    const { event } = decodeBody(IngestEventRequestSchema, request);
+    await events.ingestEvent(principalOfRequest(request), event);
+    return { accepted: 1, rejected: 0, rejected_event_ids: [], rejections: [] };
+  });
+
+  app.post("/events/batch", async (request) => {
+    // A binary batch keeps its events as bytes, for the event service to read (event-wire.ts).
+    const { eventBatch } = Buffer.isBuffer(request.body)
+      ? decodeBody(IngestEventBatchWireSchema, request, IngestEventBatchRequestSchema.typeName)
+      : decodeBody(IngestEventBatchRequestSchema, request);
+    const outcome = await events.ingestBatch(principalOfRequest(request), eventBatch?.events ?? []);
+    return {
+      batch_id: eventBatch?.batchId ?? "",
+      accepted: outcome.acceptedCount,
+      rejected: outcome.rejected.length,
+      rejected_event_ids: outcome.rejected.map((r) => r.eventId),
+      rejections: outcome.rejected.map((r) => ({ event_id: r.eventId, reason: r.reason })),
+    };
+  });
+}
+
+/**
+ * Binary protobuf, or protobuf JSON (already parsed by Fastify), into the request message;
+ * errors name the message as `typeName` (a wire twin's spec message).
+ */
+function decodeBody<Desc extends DescMessage>(
+  schema: Desc,
+  request: FastifyRequest,
+  typeName = schema.typeName,
+): MessageShape<Desc> {
+  try {
+    if (Buffer.isBuffer(request.body)) return fromBinary(schema, request.body);
+    return fromJson(schema, (request.body ?? {}) as JsonValue, { registry: jsonRegistry });
+  } catch (err) {
+    throw new InvalidArgumentError([
+      { field: "body", description: `is not a valid ${typeName}: ${(err as Error).message}` },
+    ]);
+  }
+}

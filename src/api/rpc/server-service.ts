@@ -1,0 +1,38 @@
+import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  ChaukasServerService,
+  GetEventStatsResponseSchema,
+  IngestEventResponseSchema,
+} from "../../../gen/chaukas/spec/server/v1/server_pb.ts";
+import type { EventService } from "../../core/event-service.ts";
+import { principalOf } from "./auth.ts";
+import { mapDomainErrors } from "./connect-errors.ts";
+import { serverIngestBatch } from "./ingest-batch.ts";
+import type { RejectionLog } from "./rejection-log.ts";
+import { sharedHandlers } from "./shared-handlers.ts";
+
+/** chaukas.spec.server.v1.ChaukasServerService: thin handlers over the EventService. */
+export function serverServiceHandlers(
+  events: EventService,
+  log: RejectionLog,
+): ServiceImpl<typeof ChaukasServerService> {
+  return {
+    ...sharedHandlers(ChaukasServerService, events),
+
+    ingestEvent: (req, ctx) =>
+      mapDomainErrors(async () => {
+        await events.ingestEvent(principalOf(ctx), req.event);
+        return create(IngestEventResponseSchema, {
+          eventId: req.event?.eventId,
+          status: "accepted",
+          processedAt: BigInt(Date.now()),
+        });
+      }),
+
+    ingestEventBatch: serverIngestBatch(events, log),
+
+    getEventStats: (req, ctx) =>
+      mapDomainErrors(async () => create(GetEventStatsResponseSchema, await events.eventStats(principalOf(ctx), req))),
+  };
+}

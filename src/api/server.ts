@@ -1,0 +1,121 @@
+import type http from "node:http";
+import { cors as connectCors } from "@connectrpc/connect";
+import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
+import fastifyCors from "@fastify/cors";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
+import { AuditService } from "../../gen/chaukas/backend/v1/audit_pb.ts";
+import { ChaukasClientService } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
+import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import { jsonRegistry } from "../codec/formats/registry.ts";
+import type { AuditTrail } from "../core/audit/audit-trail.ts";
+import type { Authenticator } from "../core/authenticator.ts";
+import type { EventService } from "../core/event-service.ts";
+import type { BodyBudget } from "./http/body-budget.ts";
+import { requestGate } from "./http/http-auth.ts";
+import { httpErrorHandler } from "./http/http-errors.ts";
+import { restRoutes } from "./http/rest-routes.ts";
+import { sdkRoutes } from "./http/sdk-routes.ts";
+import { createOnePortServer, type OnePortOptions, type RequestHandler } from "./one-port.ts";
+import { auditServiceHandlers } from "./rpc/audit-service.ts";
+import { answerRefusal, markRpcRoute, withGateOutcome } from "./rpc/auth.ts";
+import { binaryBodiesOnly, rpcCodecConstraint } from "./rpc/binary-rpc.ts";
+import { clientServiceHandlers } from "./rpc/client-service.ts";
+import { ANSWER_COMPRESSIONS } from "./rpc/compression.ts";
+import { checkEnvelopeFlags } from "./rpc/envelope-flags.ts";
+import { rpcLogging } from "./rpc/rpc-log.ts";
+import { serverServiceHandlers } from "./rpc/server-service.ts";
+import { wireIngestRoutes } from "./rpc/wire-ingest.ts";
+
+export interface ServerOptions {
+  /** Checkpoints and proofs of the audit trail, served by chaukas.backend.v1.AuditService. */
+  audit: AuditTrail;
+  maxBodyBytes: number;
+  /** Bounds the bytes of request bodies held in memory at once, across all requests. */
+  bodyBudget: BodyBudget;
+  corsOrigins: string[];
+  tls?: OnePortOptions["tls"];
+  shutdownTimeoutMs: number;
+  /** Checks API keys on every route but the public ones (NO_AUTH with --insecure-no-auth). */
+  authenticator: Authenticator;
+  /** Where the Python SDK's `/events` routes live, e.g. `/api`; empty for the root. */
+  sdkPathPrefix: string;
+  /** A pino logger, or false for none. */
+  logger: FastifyBaseLogger | false;
+}
+
+/**
+ * The HTTP server: both spec services and the audit service over gRPC, gRPC-Web and Connect on one port, the Python SDK's
+ * routes and the spec's public REST API beside them, CORS for browsers, and one log line per
+ * request. Call `listen` on the result.
+ */
+export async function buildServer(events: EventService, options: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    // rpc-log.ts writes one line per request instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.maxBodyBytes,
+    routerOptions: { constraints: { rpcCodec: rpcCodecConstraint } },
+    // Fastify's types expect an http.Server; it only calls listen/close/address on it.
+    serverFactory: (handler) =>
+      createOnePortServer(handler as RequestHandler, {
+        tls: options.tls,
+        idleTimeoutMs: 65_000,
+        requestTimeoutMs: 300_000,
+        // Connect aborts in-flight handlers at shutdownTimeoutMs; connections go a moment later.
+        forceCloseAfterMs: options.shutdownTimeoutMs + 1000,
+      }) as unknown as http.Server,
+  });
+
+  await app.register(fastifyCors, {
+    origin: options.corsOrigins,
+    methods: [...connectCors.allowedMethods],
+    allowedHeaders: [...connectCors.allowedHeaders, "Authorization", "X-Api-Key"],
+    exposedHeaders: [...connectCors.exposedHeaders],
+    maxAge: 7200,
+  });
+
+  const logging = rpcLogging(app);
+  checkEnvelopeFlags(app);
+  // After CORS, which answers preflights itself; the root error handler answers unknown paths.
+  httpErrorHandler(app);
+  requestGate(app, {
+    authenticator: options.authenticator,
+    bodyBudget: options.bodyBudget,
+    maxBodyBytes: options.maxBodyBytes,
+  });
+  const connectOptions = {
+    readMaxBytes: options.maxBodyBytes,
+    acceptCompression: ANSWER_COMPRESSIONS,
+    // Unknown JSON fields and enum names are refused rather than silently dropped: an unknown
+    // severity must not be stored as UNSPECIFIED and answered "accepted".
+    jsonOptions: { registry: jsonRegistry, ignoreUnknownFields: false },
+    interceptors: [logging.interceptor],
+    // The request gate's refusals are answered before the body is read.
+    requestGate: logging.gated(answerRefusal),
+    contextValues: (request: FastifyRequest) => withGateOutcome(request, logging.contextValues(request)),
+    shutdownTimeoutMs: options.shutdownTimeoutMs,
+  };
+  await app.register(async (rpc) => {
+    rpc.addHook("onRoute", markRpcRoute);
+    await rpc.register(fastifyConnectPlugin, {
+      ...connectOptions,
+      routes: (router) => {
+        router.service(ChaukasServerService, serverServiceHandlers(events, app.log));
+        router.service(ChaukasClientService, clientServiceHandlers(events, app.log));
+        router.service(AuditService, auditServiceHandlers(options.audit));
+      },
+    });
+    // Binary ingest batches go to the same methods reading each event from its bytes (wire-ingest.ts).
+    await rpc.register(async (binary) => {
+      binary.addHook("onRoute", binaryBodiesOnly);
+      await binary.register(fastifyConnectPlugin, {
+        ...connectOptions,
+        routes: (router) => wireIngestRoutes(router, events, app.log),
+      });
+    });
+  });
+  // Plain HTTP routes, each plugin with its own body parsers and JSON error answers.
+  await app.register(sdkRoutes, { events, prefix: options.sdkPathPrefix });
+  await app.register(restRoutes, { events });
+  return app;
+}

@@ -1,0 +1,165 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { BodyBudget } from "./api/http/body-budget.ts";
+import { buildServer } from "./api/server.ts";
+import { setUpAuditTrail } from "./app/audit-setup.ts";
+import { type Config, ConfigError } from "./config.ts";
+import { Checkpointer } from "./core/audit/checkpointer.ts";
+import { type Authenticator, KeyAuthenticator, NO_AUTH } from "./core/authenticator.ts";
+import { EventService, type EventServiceOptions } from "./core/event-service.ts";
+import { defaultMaxHeapBytes, IngestGate } from "./core/ingest-gate.ts";
+import { bootstrapAdminKey } from "./core/key-admin.ts";
+import { PageTokenCodec } from "./core/page-token.ts";
+import { RateLimiter } from "./core/rate-limiter.ts";
+import type { EventStore } from "./store/event-store.ts";
+import { DataDirLockedError } from "./store/sql/data-dir-lock.ts";
+import { openEventStore, type StoreLog } from "./store/sql/open-store.ts";
+import { migrateWith, SchemaBehindError, ServingRoleNotGrantedError } from "./store/sql/serving-role.ts";
+
+/**
+ * The composition root: the one place that builds the application's parts from its settings, for
+ * the server (main.ts), the CLI (cli/main.ts) and the tests.
+ */
+
+/** The event use cases over `store`. Page tokens signed with a random key last as long as the process. */
+export function eventService(
+  store: EventStore,
+  options: EventServiceOptions & { pageTokenKey?: Uint8Array } = {},
+): EventService {
+  const { pageTokenKey = randomBytes(32), ...rest } = options;
+  return new EventService(store, new PageTokenCodec(pageTokenKey), rest);
+}
+
+/**
+ * The CLI's database, named by the same settings as the server's: statements unbounded (its work is
+ * long) and a small pool.
+ */
+export function openCliStore(settings: Pick<Config, "databaseUrl" | "dataDir">, log: StoreLog): Promise<EventStore> {
+  return openEventStore(
+    settings.databaseUrl
+      ? { kind: "postgres", databaseUrl: settings.databaseUrl, poolSize: 4 }
+      : { kind: "embedded", dataDir: settings.dataDir },
+    log,
+  );
+}
+
+/** Creates or upgrades the schema: as the role of `ownerUrl` in PostgreSQL, else by opening the embedded database. */
+export async function migrateSchema(
+  ownerUrl: string | undefined,
+  dataDir: string,
+  log: { info(msg: string): void },
+): Promise<void> {
+  if (ownerUrl) return migrateWith(ownerUrl, log);
+  const store = await openCliStore({ dataDir }, { ...log, error: (obj, msg) => console.error(msg, obj) });
+  await store.close();
+}
+
+/** Start-up errors whose message says all the operator needs: bad settings, a data directory in use, a schema behind. */
+export function isStartupProblem(err: unknown): err is Error {
+  return (
+    err instanceof ConfigError ||
+    err instanceof DataDirLockedError ||
+    err instanceof SchemaBehindError ||
+    err instanceof ServingRoleNotGrantedError
+  );
+}
+
+export interface ServerApp {
+  /** Closing it also stops the checkpointer and closes the store. */
+  server: FastifyInstance;
+  checkpointer: Checkpointer;
+  authenticator: Authenticator;
+}
+
+/** The server: its store, authenticator, ingest bounds, use cases and audit trail, behind every protocol. */
+export async function buildServerApp(config: Config, log: Logger): Promise<ServerApp> {
+  const store = await openEventStore(
+    config.databaseUrl
+      ? {
+          kind: "postgres",
+          databaseUrl: config.databaseUrl,
+          migrateDatabaseUrl: config.migrateDatabaseUrl,
+          poolSize: config.pgPoolSize,
+          timeouts: { statementMs: config.dbStatementTimeoutMs, connectMs: config.dbConnectTimeoutMs },
+          auditTrail: !config.disableAuditTrail,
+        }
+      : { kind: "embedded", dataDir: config.dataDir, auditTrail: !config.disableAuditTrail },
+    { info: (msg) => log.info(msg), warn: (msg) => log.warn(msg), error: (obj, msg) => log.error(obj, msg) },
+  );
+
+  let authenticator = NO_AUTH;
+  if (config.insecureNoAuth) {
+    log.warn("--insecure-no-auth: anyone who can reach this port can read and write every tenant's events");
+  } else {
+    const rateLimiter = config.rateLimit > 0 ? new RateLimiter(config.rateLimit, config.rateLimit * 2) : undefined;
+    const failureLimiter =
+      config.failedAuthLimit > 0
+        ? new RateLimiter(config.failedAuthLimit, config.failedAuthLimit * 10, "failed authentications/s from")
+        : undefined;
+    authenticator = new KeyAuthenticator(
+      store.keys,
+      rateLimiter,
+      (err) => log.warn({ err }, "recording key use failed"),
+      { failureLimiter },
+    );
+    const first = await bootstrapAdminKey(store.keys);
+    if (first) announceFirstKey(first, config.dataDir);
+  }
+
+  const pageTokenKey = await store.sharedSecret("page-token-key", () => randomBytes(32));
+  const gate = new IngestGate({
+    maxInFlightEvents: config.maxInflightEvents,
+    maxHeapBytes: config.maxIngestHeapMb ? config.maxIngestHeapMb * 1024 * 1024 : defaultMaxHeapBytes(),
+  });
+  const bodyBudget = new BodyBudget(config.maxInflightBodyMb * 1024 * 1024);
+  log.info(
+    { ingestBounds: gate.options, maxInflightBodyBytes: bodyBudget.maxBytes },
+    "ingest is refused past these bounds",
+  );
+  const events = eventService(store, {
+    pageTokenKey,
+    gate,
+    rbac: authenticator.enforced,
+    auditTrail: !config.disableAuditTrail,
+  });
+  if (config.disableAuditTrail) log.warn("--disable-audit-trail: events stored now will never be in the audit log");
+  const audit = await setUpAuditTrail(store, config, log);
+  const checkpointer = new Checkpointer(audit, config.checkpointIntervalMs, log);
+  const server = await buildServer(events, {
+    audit,
+    authenticator,
+    maxBodyBytes: config.maxBodyBytes,
+    bodyBudget,
+    corsOrigins: config.corsOrigins,
+    tls:
+      config.tlsCertFile && config.tlsKeyFile
+        ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
+        : undefined,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    sdkPathPrefix: config.sdkPathPrefix,
+    logger: log,
+  });
+  server.addHook("onClose", async () => {
+    await checkpointer.stop();
+    await store.close();
+  });
+  return { server, checkpointer, authenticator };
+}
+
+/**
+ * The first admin key is shown once, on stdout and not through the logger, and kept in a file only
+ * the owner can read, so a fresh install is usable at once and closed to everyone else.
+ */
+function announceFirstKey(first: { id: string; secret: string }, dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, "admin-key");
+  writeFileSync(file, `${first.secret}\n`, { mode: 0o600 });
+  process.stdout.write(
+    `\nCreated the first API key: admin of tenant "default" (id ${first.id}). It is shown only this once,\n` +
+      `and saved in ${file} (readable only by you). Create others with: npx chaukas keys create\n\n` +
+      `${first.secret}\n\n`,
+  );
+}

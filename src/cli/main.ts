@@ -1,0 +1,241 @@
+#!/usr/bin/env node
+import { accessSync, createWriteStream, existsSync, constants as fsConstants, readFileSync } from "node:fs";
+import { finished } from "node:stream/promises";
+import { parseArgs } from "node:util";
+import { fromJson } from "@bufbuild/protobuf";
+import { TimestampSchema } from "@bufbuild/protobuf/wkt";
+import { VERIFIER_KEY_SECRET } from "../app/audit-setup.ts";
+import { eventService, isStartupProblem, migrateSchema, openCliStore } from "../app.ts";
+import { ConfigError, resolveSetting } from "../config.ts";
+import { integrateQueued } from "../core/audit/audit-trail.ts";
+import { CheckpointError } from "../core/audit/checkpoint.ts";
+import { InvalidArgumentError } from "../lib/errors.ts";
+import { timestampToNs } from "../lib/timestamps.ts";
+import type { EventStore } from "../store/event-store.ts";
+import { exportJsonl } from "./export-command.ts";
+import { importJsonl } from "./import-command.ts";
+import { KEYS_USAGE, keysCommand } from "./keys-command.ts";
+import {
+  printVerification,
+  readCheckpointFile,
+  tenantOfCheckpoint,
+  verifyDatabase,
+  verifyExport,
+} from "./verify-command.ts";
+
+const USAGE = `usage: chaukas <command> [options]
+
+commands:
+  import FILE.jsonl     load events written by the Python SDK's file mode (JSON Lines)
+  export --tenant T [--project P] [--session S] [--since TIME] [--until TIME] [--out FILE]
+                        write events in the same format, oldest first (stdout by default)
+${KEYS_USAGE}
+  verify --tenant T [--public-key KEY] [--checkpoint FILE]
+                        recompute the tenant's audit log from the database and check every
+                        checkpoint; KEY (a C2SP verifier key, or a file holding one) defaults to
+                        the one the database recorded; FILE, a checkpoint note saved earlier,
+                        must be in the log as it is now (nothing was cut back since)
+  verify --export FILE --checkpoint FILE --public-key KEY [--tenant T]
+                        check an export against a signed checkpoint, with no database at all
+  migrate               create or upgrade the schema, as the role that owns it: --database-url,
+                        else CHAUKAS_MIGRATE_DATABASE_URL, else DATABASE_URL (docs/deployment.md)
+
+database (as for the server): --database-url URL or DATABASE_URL for PostgreSQL; otherwise the
+embedded database in --data-dir DIR or CHAUKAS_DATA_DIR (default ./data), which must not be in use
+by a running server.`;
+
+const STORE_FLAGS = {
+  "database-url": { type: "string" },
+  "data-dir": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === "import") {
+    const { values, positionals } = parseArgs({ args: rest, options: STORE_FLAGS, allowPositionals: true });
+    if (values.help) return usage(0);
+    if (positionals.length !== 1) return usage(2, "import takes exactly one file");
+    accessSync(positionals[0], fsConstants.R_OK); // before the store: a typo must not create a data dir
+    return withStore(values, async (store) => {
+      const events = eventService(store);
+      const summary = await importJsonl(positionals[0], events, (line) => console.error(line));
+      // Positions in the audit log now; the next server start signs their checkpoint.
+      await integrateQueued(store.audit);
+      console.error(
+        `imported ${positionals[0]}: ${summary.lines} lines, ${summary.accepted} events accepted ` +
+          `(already stored ones are kept once), ${summary.badLines} bad lines, ${summary.seconds.toFixed(1)} s`,
+      );
+      return summary.badLines > 0 ? 1 : 0;
+    });
+  }
+  if (command === "export") {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        ...STORE_FLAGS,
+        tenant: { type: "string" },
+        project: { type: "string" },
+        session: { type: "string" },
+        since: { type: "string" },
+        until: { type: "string" },
+        out: { type: "string", short: "o" },
+      },
+    });
+    if (values.help) return usage(0);
+    if (!values.tenant) return usage(2, "export needs --tenant");
+    const filter = {
+      tenantId: values.tenant,
+      projectId: values.project,
+      sessionId: values.session,
+      startNs: values.since === undefined ? undefined : parseTime(values.since, "--since"),
+      endNs: values.until === undefined ? undefined : parseTime(values.until, "--until"),
+    };
+    return withStore(values, async (store) => {
+      const out = values.out ? createWriteStream(values.out) : process.stdout;
+      const written = await exportJsonl(store, filter, out);
+      if (values.out) {
+        out.end();
+        await finished(out);
+      }
+      console.error(`exported ${written} events${values.out ? ` to ${values.out}` : ""}`);
+      return 0;
+    });
+  }
+  if (command === "keys") {
+    const { values } = parseArgs({ args: rest, options: STORE_FLAGS, strict: false });
+    return withStore(values as { "database-url"?: string; "data-dir"?: string }, (store) =>
+      keysCommand(
+        withoutStoreFlags(rest),
+        store.keys,
+        (line) => console.log(line),
+        (line) => console.error(line),
+      ),
+    );
+  }
+  if (command === "verify") {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        ...STORE_FLAGS,
+        tenant: { type: "string" },
+        "public-key": { type: "string" },
+        export: { type: "string" },
+        checkpoint: { type: "string" },
+      },
+    });
+    if (values.help) return usage(0);
+    const print = (line: string) => console.log(line);
+    if (values.export !== undefined) {
+      if (!values.checkpoint || !values["public-key"]) {
+        return usage(2, "verify --export needs --checkpoint and --public-key");
+      }
+      const note = readCheckpointFile(values.checkpoint);
+      const tenant = values.tenant ?? tenantOfCheckpoint(note);
+      const key = verifierKeyArgument(values["public-key"]);
+      return printVerification(await verifyExport(values.export, note, key, tenant), print);
+    }
+    const saved = values.checkpoint === undefined ? undefined : readCheckpointFile(values.checkpoint);
+    const tenant = values.tenant ?? (saved && tenantOfCheckpoint(saved));
+    if (!tenant) return usage(2, "verify needs --tenant or --checkpoint (or --export for an offline check)");
+    return withStore(values, async (store) => {
+      const recorded = await store.findSharedSecret(VERIFIER_KEY_SECRET);
+      const key = values["public-key"]
+        ? verifierKeyArgument(values["public-key"])
+        : recorded && Buffer.from(recorded).toString();
+      if (!key) throw new ConfigError("no server has signed checkpoints in this database yet; pass --public-key");
+      return printVerification(await verifyDatabase(store, tenant, key, saved), print);
+    });
+  }
+  if (command === "migrate") {
+    const { values } = parseArgs({ args: rest, options: STORE_FLAGS });
+    if (values.help) return usage(0);
+    const ownerUrl =
+      values["database-url"] ||
+      resolveSetting("migrateDatabaseUrl", undefined, process.env) ||
+      resolveSetting("databaseUrl", undefined, process.env);
+    const dataDir = resolveSetting("dataDir", values["data-dir"], process.env);
+    await migrateSchema(ownerUrl, dataDir, { info: (line: string) => console.error(line) });
+    console.error("the schema is up to date");
+    return 0;
+  }
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") return usage(0);
+  return usage(2, `unknown command "${command}"`);
+}
+
+async function withStore(
+  flags: { "database-url"?: string; "data-dir"?: string },
+  body: (store: EventStore) => Promise<number>,
+): Promise<number> {
+  const store = await openCliStore(
+    {
+      databaseUrl: resolveSetting("databaseUrl", flags["database-url"], process.env),
+      dataDir: resolveSetting("dataDir", flags["data-dir"], process.env),
+    },
+    { info: () => {}, error: (obj: unknown, msg: string) => console.error(msg, obj) },
+  );
+  try {
+    return await body(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** A C2SP verifier key given inline, or the path of a file that holds one. */
+function verifierKeyArgument(value: string): string {
+  return existsSync(value) ? readFileSync(value, "utf8").trim() : value;
+}
+
+/** The arguments without --database-url/--data-dir (and their values), for subcommand parsers. */
+function withoutStoreFlags(args: string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--database-url" || arg === "--data-dir") i++;
+    else if (!arg.startsWith("--database-url=") && !arg.startsWith("--data-dir=")) kept.push(arg);
+  }
+  return kept;
+}
+
+/** RFC 3339, or a naive ISO-8601 time meaning UTC (as the SDK writes), to nanoseconds. */
+function parseTime(text: string, flag: string): bigint {
+  // Lenient about the forms Date.parse took: a date alone, no seconds, a space for T, +hhmm.
+  const iso = text
+    .trim()
+    .toUpperCase()
+    .replace(/^(\d{4}-\d\d-\d\d)$/, "$1T00:00:00")
+    .replace(/^(\d{4}-\d\d-\d\d) /, "$1T")
+    .replace(/T(\d\d:\d\d)(?=$|Z|[+-])/, "T$1:00")
+    .replace(/([+-]\d\d)(\d\d)$/, "$1:$2");
+  const zoned = /(Z|[+-]\d\d:\d\d)$/.test(iso) ? iso : `${iso}Z`;
+  // Parsed as a Timestamp so every digit counts: Date.parse keeps milliseconds, and the SDK writes
+  // microseconds.
+  try {
+    return timestampToNs(fromJson(TimestampSchema, zoned));
+  } catch {
+    throw new ConfigError(`${flag} must be an ISO-8601 time, got "${text}"`);
+  }
+}
+
+function usage(code: number, problem?: string): number {
+  if (problem) console.error(`chaukas: ${problem}\n`);
+  (code === 0 ? console.log : console.error)(USAGE);
+  return code;
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    // An unknown option or a missing option value is a usage error, as an unknown command is.
+    if (String(err?.code).startsWith("ERR_PARSE_ARGS_")) process.exit(usage(2, err.message));
+    const known =
+      isStartupProblem(err) ||
+      err instanceof InvalidArgumentError ||
+      err instanceof CheckpointError ||
+      err instanceof TypeError ||
+      // A file that cannot be read (ENOENT, EACCES, EISDIR): its message says it all.
+      typeof err?.syscall === "string";
+    console.error(`chaukas: ${known ? err.message : (err?.stack ?? err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,152 @@
+import { clone, fromBinary } from "@bufbuild/protobuf";
+import { BinaryReader, type BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { canonicalBinary } from "../codec/canonical-binary.ts";
+import { jsonWritable, withNonFiniteNumbersRestored } from "../codec/json-unwritable.ts";
+import { searchText } from "../codec/search-text.ts";
+import { sha256 } from "../lib/bytes.ts";
+import { timestampToNs } from "../lib/timestamps.ts";
+import type { EventRecord, StoredEvent } from "../store/event-store.ts";
+import { checkpointId } from "./audit/checkpoint.ts";
+import type { WireEvent } from "./event-wire.ts";
+
+/**
+ * Maps a validated event to what the store keeps: index columns plus the whole message in its
+ * canonical encoding with the integrity fields empty, whose SHA-256 is the event's content hash.
+ * The server fills hash_prev, content_hash and worm_proof_id when the event is read.
+ */
+export function toEventRecord(event: Event): EventRecord {
+  return eventRecord(event, canonicalPayload(event));
+}
+
+/** The same record for an event read from its wire bytes, whose fields have been validated. */
+export function wireEventRecord({ fields, payload }: WireEvent): EventRecord {
+  return eventRecord(fields, payload);
+}
+
+/**
+ * The record ingest made of a stored event, again, from its payload (the canonical encoding): what
+ * its index columns must hold.
+ */
+export function storedEventRecord(payload: Uint8Array): EventRecord {
+  return eventRecord(fromBinary(EventSchema, payload), payload);
+}
+
+function eventRecord(event: WireEvent["fields"], payload: Uint8Array): EventRecord {
+  return {
+    tenantId: event.tenantId,
+    eventId: event.eventId,
+    projectId: event.projectId,
+    sessionId: event.sessionId,
+    traceId: event.traceId,
+    spanId: event.spanId,
+    agentId: event.agentId,
+    type: event.type,
+    status: event.status,
+    severity: event.severity,
+    // biome-ignore lint/style/noNonNullAssertion: validated by eventViolations
+    timestampNs: timestampToNs(event.timestamp!),
+    tags: event.tags,
+    searchText: searchText(event),
+    payload,
+    contentHash: sha256(payload),
+  };
+}
+
+/** The bytes content_hash is the SHA-256 of: the canonical encoding with the integrity fields empty. */
+export function canonicalPayload(event: Event): Uint8Array {
+  // Most events arrive without them: encoded as they are, since copying the message cost a
+  // quarter of the encoding.
+  if (event.hashPrev === "" && event.contentHash === "" && event.wormProofId === "") {
+    return canonicalBinary(EventSchema, event);
+  }
+  return canonicalBinary(EventSchema, { ...event, hashPrev: "", contentHash: "", wormProofId: "" });
+}
+
+/**
+ * The content hash of an event read back from JSON (an export): the SHA-256 of its canonical
+ * encoding or, when that is not the hash the event claims, of the encoding with its Value strings
+ * "NaN", "Infinity" and "-Infinity" as the numbers JSON wrote them for (json-unwritable.ts).
+ */
+export function contentHashFromJson(event: Event): Uint8Array {
+  const hash = sha256(canonicalPayload(event));
+  const claimed = event.contentHash.toLowerCase();
+  if (claimed === "" || hash.toString("hex") === claimed) return hash;
+  const restored = sha256(canonicalPayload(withNonFiniteNumbersRestored(EventSchema, clone(EventSchema, event))));
+  return restored.toString("hex") === claimed ? restored : hash;
+}
+
+/**
+ * What is wrong with the event's own content_hash, set by a client that hashes what it sends;
+ * undefined when it is empty or agrees with the record's (hex, either case).
+ */
+export function contentHashProblem(event: Pick<Event, "contentHash">, record: EventRecord): string | undefined {
+  if (event.contentHash === "") return undefined; // most clients send none: no hex to make
+  const actual = Buffer.from(record.contentHash).toString("hex");
+  if (event.contentHash.toLowerCase() === actual) return undefined;
+  return `does not match the event: the SHA-256 of its canonical encoding is ${actual}`;
+}
+
+/** A stored event as served: the message with its integrity fields filled from its log entry. */
+export function fromStoredEvent(row: StoredEvent): Event {
+  const event = fromBinary(EventSchema, row.payload);
+  const integrity = integrityFields(row);
+  if (integrity) Object.assign(event, integrity);
+  return event;
+}
+
+/**
+ * A stored event as served in JSON: fromStoredEvent, changed where proto3 JSON cannot write it
+ * (json-unwritable.ts): NaN and ±Infinity Value numbers as strings, extensions it cannot unpack
+ * as empty.
+ */
+export function storedEventForJson(row: StoredEvent): Event {
+  return jsonWritable(EventSchema, fromStoredEvent(row));
+}
+
+/**
+ * Writes a stored event as served, in protobuf binary: the bytes `toBinary(EventSchema,
+ * fromStoredEvent(row))` gives, without decoding the payload. Decoding and encoding again cost
+ * more than the database's part of a query. The payload is the canonical encoding, fields in
+ * number order, with the integrity fields empty, so they are written into their place: before the
+ * first field numbered above them.
+ */
+export function writeStoredEvent(writer: BinaryWriter, row: StoredEvent): BinaryWriter {
+  const integrity = integrityFields(row);
+  if (!integrity) return writer.raw(row.payload);
+  // Fields 1 to 20 are all known, so unknown fields (written after the known ones) are above them too.
+  const at = offsetOfFieldAbove(row.payload, EventSchema.field.wormProofId.number);
+  writer.raw(row.payload.subarray(0, at));
+  for (const [field, value] of [
+    [EventSchema.field.hashPrev, integrity.hashPrev],
+    [EventSchema.field.contentHash, integrity.contentHash],
+    [EventSchema.field.wormProofId, integrity.wormProofId],
+  ] as const) {
+    if (value !== "") writer.tag(field.number, WireType.LengthDelimited).string(value); // proto3: "" is absent
+  }
+  return writer.raw(row.payload.subarray(at));
+}
+
+type IntegrityFields = Pick<Event, "hashPrev" | "contentHash" | "wormProofId">;
+
+function integrityFields(row: StoredEvent): IntegrityFields | undefined {
+  const entry = row.logEntry;
+  if (!entry) return undefined;
+  return {
+    hashPrev: Buffer.from(entry.hashPrev).toString("hex"),
+    contentHash: Buffer.from(entry.contentHash).toString("hex"),
+    wormProofId: entry.checkpointSize === undefined ? "" : checkpointId(entry.checkpointSize),
+  };
+}
+
+/** Where the first top-level field numbered above `fieldNo` starts in `bytes`; their length if none does. */
+function offsetOfFieldAbove(bytes: Uint8Array, fieldNo: number): number {
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    const start = reader.pos;
+    const [no, wireType] = reader.tag();
+    if (no > fieldNo) return start;
+    reader.skip(wireType, no);
+  }
+  return bytes.byteLength;
+}

@@ -1,0 +1,335 @@
+import { create, fromBinary } from "@bufbuild/protobuf";
+import {
+  type Event,
+  EventSchema,
+  type EventType,
+  EventTypeSchema,
+} from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import {
+  type Capabilities,
+  CapabilitiesSchema,
+  type QueryRequest,
+  SortOrder,
+  type TimeRange,
+} from "../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { type FieldViolation, InvalidArgumentError, PermissionDeniedError, UnavailableError } from "../lib/errors.ts";
+import { timestampProblem, timestampToNs } from "../lib/timestamps.ts";
+import type { EventFilter, EventRecord, EventStore } from "../store/event-store.ts";
+import { authorize, type Principal, scopeEvent, scopeRead, tenantScope } from "./access.ts";
+import type { EventPage } from "./event-page.ts";
+import { contentHashProblem, toEventRecord, wireEventRecord } from "./event-record.ts";
+import { decodedEventViolations, eventViolations, snakeCase } from "./event-rules.ts";
+import { readWireEvent, type WireEvent } from "./event-wire.ts";
+import { idViolations } from "./ids.ts";
+import { defaultMaxHeapBytes, IngestGate, type IngestGateOptions } from "./ingest-gate.ts";
+import type { PageTokenCodec } from "./page-token.ts";
+
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
+export const MAX_BATCH_EVENTS = 10_000;
+/** How long Healthz waits for the database before it answers `unavailable`. */
+export const HEALTH_CHECK_TIMEOUT_MS = 5_000;
+export const DEFAULT_INGEST_BOUNDS: IngestGateOptions = {
+  maxInFlightEvents: 50_000,
+  maxHeapBytes: defaultMaxHeapBytes(),
+};
+
+export interface RejectedEvent {
+  /** The event's place in the request's list. */
+  index: number;
+  /** The event's id, or `#<index>` in the batch when it has none. */
+  eventId: string;
+  reason: string;
+}
+
+export interface BatchOutcome {
+  acceptedCount: number;
+  rejected: RejectedEvent[];
+}
+
+export interface StatsRequest {
+  tenantId: string;
+  projectId: string;
+  timeRange?: TimeRange;
+}
+
+export interface Stats {
+  totalEvents: bigint;
+  totalSessions: bigint;
+  /** Keyed by the full enum name, e.g. `EVENT_TYPE_AGENT_START`. */
+  eventsByType: Record<string, bigint>;
+  avgSessionDurationMs: number;
+}
+
+export interface EventServiceOptions {
+  gate?: IngestGate;
+  rbac?: boolean;
+  auditTrail?: boolean;
+}
+
+/**
+ * The use cases of the spec's services, shared by ChaukasServerService and ChaukasClientService
+ * and by every protocol: ingest, query, stats, health, capabilities.
+ */
+export class EventService {
+  readonly #store: EventStore;
+  readonly #pageTokens: PageTokenCodec;
+  readonly #gate: IngestGate;
+  readonly #rbac: boolean;
+  readonly #auditTrail: boolean;
+
+  /**
+   * `rbac`: whether callers are authenticated by API key (false with --insecure-no-auth).
+   * `auditTrail`: whether stored events join the signed, append-only audit log.
+   */
+  constructor(store: EventStore, pageTokens: PageTokenCodec, options: EventServiceOptions = {}) {
+    this.#store = store;
+    this.#pageTokens = pageTokens;
+    this.#gate = options.gate ?? new IngestGate(DEFAULT_INGEST_BOUNDS);
+    this.#rbac = options.rbac ?? false;
+    this.#auditTrail = options.auditTrail ?? true;
+  }
+
+  /**
+   * Validates and stores one event; resolves once it is committed. Re-sending it is harmless.
+   * An empty tenant_id (or project_id) takes the caller's key's. `fieldPrefix` is where the
+   * event sits in the request, for error messages.
+   */
+  async ingestEvent(principal: Principal, event: Event | undefined, fieldPrefix = "event"): Promise<void> {
+    authorize(principal, "ingest");
+    const outOfScope = event && scopeEvent(principal, event);
+    if (outOfScope) throw new PermissionDeniedError(outOfScope);
+    const violations = decodedEventViolations(event, fieldPrefix);
+    if (violations.length > 0 || !event) throw new InvalidArgumentError(violations);
+    const release = this.#gate.admit(1);
+    try {
+      const record = toEventRecord(event);
+      const hashProblem = contentHashProblem(event, record);
+      if (hashProblem)
+        throw new InvalidArgumentError([{ field: `${fieldPrefix}.content_hash`, description: hashProblem }]);
+      await this.#store.insertEvents(tenantScope(principal), [record]);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Stores every valid event of the batch in one transaction and reports the others: invalid,
+   * undecodable, or outside the caller's scope. Events come decoded, or as their protobuf bytes
+   * (read by event-wire.ts, decoded only when it cannot read them). `fieldPrefix` names the
+   * events list in error messages, and `indexes` each event's place in it when some of the
+   * request's events were set aside before.
+   */
+  async ingestBatch(
+    principal: Principal,
+    events: readonly (Event | Uint8Array)[],
+    fieldPrefix = "event_batch.events",
+    indexes: readonly number[] = events.map((_, i) => i),
+  ): Promise<BatchOutcome> {
+    authorize(principal, "ingest");
+    if (events.length > MAX_BATCH_EVENTS) {
+      throw new InvalidArgumentError([{ field: fieldPrefix, description: `has more than ${MAX_BATCH_EVENTS} events` }]);
+    }
+    // Admitted before any work, so a refused batch costs nothing and is not half stored.
+    const release = this.#gate.admit(events.length);
+    try {
+      const records = [];
+      const rejected: RejectedEvent[] = [];
+      for (const [k, item] of events.entries()) {
+        const index = indexes[k];
+        const at = `${fieldPrefix}[${index}]`;
+        const read = readBatchEvent(item);
+        if (typeof read === "string") {
+          rejected.push({ index, eventId: `#${index}`, reason: `${at}: ${read}` });
+          continue;
+        }
+        const fields = read.fields;
+        const id = fields.eventId || `#${index}`;
+        const outOfScope = scopeEvent(principal, fields);
+        const violations = outOfScope
+          ? []
+          : read.decoded
+            ? decodedEventViolations(read.decoded, at)
+            : eventViolations(fields, at);
+        const record = outOfScope || violations.length > 0 ? undefined : read.record();
+        const hashProblem = record && contentHashProblem(fields, record);
+        if (hashProblem) violations.push({ field: `${at}.content_hash`, description: hashProblem });
+        if (outOfScope) rejected.push({ index, eventId: id, reason: outOfScope });
+        else if (violations.length > 0)
+          rejected.push({ index, eventId: id, reason: new InvalidArgumentError(violations).message });
+        else if (record) records.push(record);
+      }
+      await this.#store.insertEvents(tenantScope(principal), records);
+      return { acceptedCount: records.length, rejected };
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * One page of events, as stored: the caller encodes them for its answer (event-page.ts).
+   * `fieldPrefix` is where the QueryRequest sits in the request, for error messages.
+   */
+  async queryEvents(
+    principal: Principal,
+    request: QueryRequest | undefined,
+    fieldPrefix = "query",
+  ): Promise<EventPage> {
+    authorize(principal, "read");
+    const at = (field: string) => (fieldPrefix ? `${fieldPrefix}.${field}` : field);
+    const filter = request?.filter && {
+      ...request.filter,
+      ...scopeRead(principal, request.filter.tenantId, request.filter.projectId),
+    };
+    if (!request || !filter?.tenantId) {
+      throw new InvalidArgumentError([{ field: at("filter.tenant_id"), description: "is required" }]);
+    }
+    const violations: FieldViolation[] = [];
+    const pageSize = request.pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.pageSize, MAX_PAGE_SIZE);
+    if (pageSize < 0) violations.push({ field: at("page_size"), description: "must not be negative" });
+    if (!SORT_ORDERS.has(request.orderByTime)) {
+      violations.push({ field: at("order_by_time"), description: `${request.orderByTime} is not a SortOrder` });
+    }
+    // Ids are compared as stored, so NUL cannot match and is refused; text_query is only words.
+    const ids: Record<string, string> = {};
+    for (const key of ["tenantId", "projectId", "sessionId", "agentId", "spanId", "traceId"] as const) {
+      ids[at(`filter.${snakeCase(key)}`)] = filter[key];
+    }
+    filter.tags.forEach((tag, i) => {
+      ids[at(`filter.tags[${i}]`)] = tag;
+    });
+    violations.push(...idViolations(ids));
+    const range = timeRangeBounds(filter.time, at("filter.time"), violations);
+    if (violations.length > 0) throw new InvalidArgumentError(violations);
+
+    const ascending = request.orderByTime === SortOrder.ASC;
+    const after = request.pageToken
+      ? this.#pageTokens.decode(request.pageToken, filter, ascending, at("page_token"))
+      : undefined;
+    const storeFilter: EventFilter = {
+      tenantId: filter.tenantId,
+      projectId: filter.projectId,
+      sessionId: filter.sessionId,
+      agentId: filter.agentId,
+      spanId: filter.spanId,
+      traceId: filter.traceId,
+      types: filter.types,
+      statuses: filter.statuses,
+      severities: filter.severities,
+      tags: filter.tags,
+      textQuery: filter.textQuery.trim(),
+      ...range,
+    };
+    // One extra row tells whether another page exists without a second query. A read of one
+    // tenant runs in that tenant's scope whoever asks: the same rows, and under row-level
+    // security PostgreSQL estimates the rows of a tenant scope far better than those of all
+    // tenants (a common word's newest matches: an index walk in time order, not a sort of all).
+    const rows = await this.#store.queryEvents(
+      { tenantId: filter.tenantId },
+      {
+        filter: storeFilter,
+        ascending,
+        limit: pageSize + 1,
+        after,
+      },
+    );
+    const page = rows.slice(0, pageSize);
+    const last = page.at(-1);
+    return {
+      events: page,
+      nextPageToken: rows.length > pageSize && last ? this.#pageTokens.encode(filter, ascending, last) : "",
+    };
+  }
+
+  async eventStats(principal: Principal, request: StatsRequest): Promise<Stats> {
+    authorize(principal, "read");
+    const { tenantId, projectId } = scopeRead(principal, request.tenantId, request.projectId);
+    if (!tenantId) throw new InvalidArgumentError([{ field: "tenant_id", description: "is required" }]);
+    const violations = idViolations({ tenant_id: tenantId, project_id: projectId });
+    const range = timeRangeBounds(request.timeRange, "time_range", violations);
+    if (violations.length > 0) throw new InvalidArgumentError(violations);
+    const stats = await this.#store.eventStats({ tenantId }, { tenantId, projectId, ...range });
+    const eventsByType: Record<string, bigint> = {};
+    for (const [type, count] of stats.eventsByType) {
+      eventsByType[EventTypeSchema.value[type as EventType]?.name ?? String(type)] = count;
+    }
+    return { ...stats, eventsByType };
+  }
+
+  /** Throws UnavailableError when the database does not answer, or not within HEALTH_CHECK_TIMEOUT_MS. */
+  async checkHealth(): Promise<void> {
+    // Bounded: behind a silent network (a partition, a hung host) the ping never settles, and
+    // Healthz hung with it instead of answering `unavailable`.
+    const ping = this.#store.ping();
+    ping.catch(() => {}); // an abandoned ping failing later is not news
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${HEALTH_CHECK_TIMEOUT_MS} ms`)),
+        HEALTH_CHECK_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([ping, timeout]);
+    } catch (err) {
+      throw new UnavailableError("the database cannot be reached", { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** True only for what this server really does today. */
+  capabilities(principal: Principal): Capabilities {
+    authorize(principal, "read");
+    // Stored events and their log refuse UPDATE and DELETE in the database itself (write once).
+    return create(CapabilitiesSchema, {
+      wormRetention: true,
+      auditProofs: this.#auditTrail,
+      distributedQuery: false,
+      rbac: this.#rbac,
+      sso: false,
+      policyDecisions: true,
+      dataAccessEvents: true,
+    });
+  }
+}
+
+const SORT_ORDERS = new Set<number>(Object.values(SortOrder));
+
+/** A TimeRange as store bounds: start inclusive, end exclusive, either may be absent. */
+function timeRangeBounds(
+  range: TimeRange | undefined,
+  field: string,
+  violations: FieldViolation[],
+): { startNs?: bigint; endNs?: bigint } {
+  const bounds: { startNs?: bigint; endNs?: bigint } = {};
+  for (const side of ["start", "end"] as const) {
+    const ts = range?.[side];
+    if (!ts) continue;
+    const problem = timestampProblem(ts);
+    if (problem) violations.push({ field: `${field}.${side}`, description: problem });
+    else bounds[`${side}Ns`] = timestampToNs(ts);
+  }
+  if (bounds.startNs !== undefined && bounds.endNs !== undefined && bounds.endNs < bounds.startNs) {
+    violations.push({ field: `${field}.end`, description: "is before start" });
+  }
+  return bounds;
+}
+
+/**
+ * An event of a batch: its fields to check (and the whole event, when decoded) and how to make
+ * its record once they pass, or why its bytes cannot be decoded.
+ */
+function readBatchEvent(
+  item: Event | Uint8Array,
+): { fields: WireEvent["fields"]; decoded?: Event; record: () => EventRecord } | string {
+  if (!(item instanceof Uint8Array)) return { fields: item, decoded: item, record: () => toEventRecord(item) };
+  const wire = readWireEvent(item);
+  if (wire !== undefined) return { fields: wire.fields, record: () => wireEventRecord(wire) };
+  try {
+    const event = fromBinary(EventSchema, item);
+    return { fields: event, decoded: event, record: () => toEventRecord(event) };
+  } catch (err) {
+    return `is not a valid ${EventSchema.typeName}: ${(err as Error).message}`;
+  }
+}

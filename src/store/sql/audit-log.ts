@@ -1,0 +1,347 @@
+import type pg from "pg";
+import { asBuffer } from "../../lib/bytes.ts";
+import { CompactRange, HASH_SIZE, leafHash, type NodeId } from "../../lib/merkle.ts";
+import {
+  type AuditLog,
+  type LogEntry,
+  type LogHead,
+  STORED_NODE_MIN_LEVEL,
+  type StoredCheckpoint,
+} from "../audit-log.ts";
+import { ALL_TENANTS, type TenantScope } from "../tenant-scope.ts";
+import { TAKE_QUEUED_AND_ROLL_UP } from "./event-stats.ts";
+import { inTenantScope, packed } from "./pool.ts";
+
+/** An event waiting for its place in its tenant's log. */
+interface PendingLeaf {
+  tenantId: string;
+  eventId: string;
+  contentHash: Uint8Array;
+}
+
+/**
+ * Appends queued events, in the given order, to their tenants' logs. The integrator's advisory
+ * lock already makes it the only appender; the head rows are locked too (created if absent, in
+ * one sorted order), so positions stay unique even if that lock were ever bypassed.
+ */
+async function appendToLogs(client: pg.PoolClient, records: readonly PendingLeaf[]): Promise<void> {
+  const byTenant = new Map<string, PendingLeaf[]>();
+  for (const record of records) {
+    const list = byTenant.get(record.tenantId);
+    if (list) list.push(record);
+    else byTenant.set(record.tenantId, [record]);
+  }
+  const tenants = [...byTenant.keys()].sort();
+  const { rows: heads } = await client.query<HeadRow>({
+    name: "lock-audit-heads",
+    text: LOCK_HEADS,
+    values: [tenants],
+  });
+
+  const leaves = new Columns(5);
+  const nodes = new Columns(4);
+  const updated = new Columns(4);
+  for (const head of heads) {
+    const range = new CompactRange(Number(head.size), splitHashes(head.compact_range));
+    let previous: Uint8Array = head.last_content_hash;
+    // biome-ignore lint/style/noNonNullAssertion: heads are the tenants of byTenant
+    for (const record of byTenant.get(head.tenant_id)!) {
+      leaves.push(head.tenant_id, String(range.size), record.eventId, record.contentHash, previous);
+      range.append(leafHash(record.contentHash), (id, hash) => {
+        if (id.level >= STORED_NODE_MIN_LEVEL) nodes.push(head.tenant_id, id.level, String(id.index), hash);
+      });
+      previous = record.contentHash;
+    }
+    updated.push(head.tenant_id, String(range.size), Buffer.concat(range.hashes), asBuffer(previous));
+  }
+  const [leafTenants, positions, eventIds, contentHashes, previousHashes] = leaves.arrays;
+  const [nodeTenants, levels, indexes, nodeHashes] = nodes.arrays;
+  await client.query({
+    name: "append-audit-log",
+    text: APPEND,
+    values: [
+      leafTenants,
+      positions,
+      eventIds,
+      ...packed(contentHashes as Uint8Array[]),
+      ...packed(previousHashes as Uint8Array[]),
+      nodeTenants,
+      levels,
+      indexes,
+      ...packed(nodeHashes as Uint8Array[]),
+      ...updated.arrays,
+    ],
+  });
+}
+
+/** The AuditLog in SQL, over the same pool and tenant isolation as the events. */
+export class SqlAuditLog implements AuditLog {
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async integrate(limit: number): Promise<number> {
+    return inTenantScope(this.#pool, ALL_TENANTS, async (client) => {
+      // One integrator at a time per database; another process's round will take these.
+      const { rows: lock } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS locked", [
+        INTEGRATOR_LOCK,
+      ]);
+      if (!lock[0].locked) return 0;
+      // Taken off the queue, rolled up and appended in one transaction: exactly once each.
+      const { rows } = await client.query<{
+        tenant_id: string;
+        event_id: string;
+        content_hash: Buffer;
+        to_log: boolean;
+      }>({ name: "take-queued-and-roll-up", text: TAKE_QUEUED_AND_ROLL_UP, values: [limit] });
+      const leaves = rows
+        .filter((row) => row.to_log)
+        .map((row) => ({ tenantId: row.tenant_id, eventId: row.event_id, contentHash: row.content_hash }));
+      if (leaves.length > 0) await appendToLogs(client, leaves);
+      return rows.length;
+    });
+  }
+
+  async pendingEvents(scope: TenantScope, tenantId: string, eventId?: string): Promise<number> {
+    const { rows } = await this.#query<{ n: number }>(
+      scope,
+      "SELECT count(*)::int AS n FROM ingest_queue WHERE to_log AND tenant_id = $1 AND ($2::text IS NULL OR event_id = $2)",
+      [tenantId, eventId ?? null],
+    );
+    return rows[0].n;
+  }
+
+  async headsAhead(): Promise<LogHead[]> {
+    const { rows } = await this.#query<HeadRow>(
+      ALL_TENANTS,
+      `SELECT tenant_id, size, compact_range FROM audit_heads h
+       WHERE size > coalesce((SELECT max(size) FROM audit_checkpoints c WHERE c.tenant_id = h.tenant_id), 0)`,
+    );
+    return rows.map(toHead);
+  }
+
+  async head(scope: TenantScope, tenantId: string): Promise<LogHead | undefined> {
+    const { rows } = await this.#query<HeadRow>(
+      scope,
+      "SELECT tenant_id, size, compact_range FROM audit_heads WHERE tenant_id = $1",
+      [tenantId],
+    );
+    return rows[0] && toHead(rows[0]);
+  }
+
+  async addCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
+    await this.#query(
+      { tenantId: checkpoint.tenantId },
+      `INSERT INTO audit_checkpoints (tenant_id, size, root_hash, note) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (tenant_id, size) DO NOTHING`,
+      [checkpoint.tenantId, String(checkpoint.size), asBuffer(checkpoint.rootHash), checkpoint.note],
+    );
+  }
+
+  async checkpoint(scope: TenantScope, tenantId: string, size?: bigint): Promise<StoredCheckpoint | undefined> {
+    const { rows } = await this.#query<CheckpointRow>(
+      scope,
+      `SELECT tenant_id, size, root_hash, note FROM audit_checkpoints
+       WHERE tenant_id = $1 AND ($2::int8 IS NULL OR size = $2::int8) ORDER BY size DESC LIMIT 1`,
+      [tenantId, size === undefined ? null : String(size)],
+    );
+    return rows[0] && toCheckpoint(rows[0]);
+  }
+
+  async checkpoints(
+    scope: TenantScope,
+    tenantId: string,
+    fromSize: bigint,
+    limit: number,
+  ): Promise<StoredCheckpoint[]> {
+    const { rows } = await this.#query<CheckpointRow>(
+      scope,
+      `SELECT tenant_id, size, root_hash, note FROM audit_checkpoints
+       WHERE tenant_id = $1 AND size >= $2::int8 ORDER BY size LIMIT $3`,
+      [tenantId, String(fromSize), limit],
+    );
+    return rows.map(toCheckpoint);
+  }
+
+  async entry(scope: TenantScope, tenantId: string, eventId: string): Promise<LogEntry | undefined> {
+    const { rows } = await this.#query<EntryRow>(
+      scope,
+      `${SELECT_ENTRIES} WHERE l.tenant_id = $1 AND l.event_id = $2`,
+      [tenantId, eventId],
+    );
+    return rows[0] && toEntry(rows[0]);
+  }
+
+  async entries(scope: TenantScope, tenantId: string, from: bigint, limit: number): Promise<LogEntry[]> {
+    const { rows } = await this.#query<EntryRow>(
+      scope,
+      `${SELECT_ENTRIES} WHERE l.tenant_id = $1 AND l.position >= $2::int8 ORDER BY l.position LIMIT $3`,
+      [tenantId, String(from), limit],
+    );
+    return rows.map(toEntry);
+  }
+
+  async subtreeHashes(scope: TenantScope, tenantId: string, ids: readonly NodeId[]): Promise<Uint8Array[]> {
+    const high = ids.filter((id) => id.level >= STORED_NODE_MIN_LEVEL);
+    const low = ids.filter((id) => id.level < STORED_NODE_MIN_LEVEL);
+    const positions = low.flatMap((id) => leafPositions(id));
+    const [stored, leaves] = await inTenantScope(this.#pool, scope, async (client) => [
+      await selectNodes(client, tenantId, high),
+      (
+        await client.query<{ position: string; content_hash: Buffer }>(
+          "SELECT position, content_hash FROM audit_leaves WHERE tenant_id = $1 AND position = ANY($2::int8[])",
+          [tenantId, positions.map(String)],
+        )
+      ).rows,
+    ]);
+    const leafHashes = new Map(leaves.map((row) => [Number(row.position), leafHash(row.content_hash)]));
+    return ids.map((id) => {
+      if (id.level >= STORED_NODE_MIN_LEVEL) return required(stored.get(nodeKey(id)), id);
+      // A small subtree's hash is the root of its leaves alone.
+      const range = CompactRange.empty();
+      for (const position of leafPositions(id))
+        range.append(required(leafHashes.get(position), { level: 0, index: position }));
+      return range.root();
+    });
+  }
+
+  async storedNodes(scope: TenantScope, tenantId: string, ids: readonly NodeId[]): Promise<(Uint8Array | undefined)[]> {
+    const stored = await inTenantScope(this.#pool, scope, (client) => selectNodes(client, tenantId, ids));
+    return ids.map((id) => stored.get(nodeKey(id)));
+  }
+
+  async eventsOutsideLog(scope: TenantScope, tenantId: string, limit: number): Promise<string[]> {
+    const { rows } = await this.#query<{ event_id: string }>(
+      scope,
+      `SELECT event_id FROM events e WHERE tenant_id = $1
+         AND NOT EXISTS (SELECT 1 FROM audit_leaves l WHERE l.tenant_id = e.tenant_id AND l.event_id = e.event_id)
+         AND NOT EXISTS (SELECT 1 FROM ingest_queue q WHERE q.to_log AND q.tenant_id = e.tenant_id AND q.event_id = e.event_id)
+       ORDER BY event_id LIMIT $2`,
+      [tenantId, limit],
+    );
+    return rows.map((row) => row.event_id);
+  }
+
+  #query<R extends pg.QueryResultRow>(scope: TenantScope, text: string, values: unknown[] = []) {
+    return inTenantScope(this.#pool, scope, (client) => client.query<R>(text, values));
+  }
+}
+
+/** The advisory lock key of the integrator ("chaukas audit integrator" in spirit; any fixed int8). */
+const INTEGRATOR_LOCK = "4242000002";
+
+const LOCK_HEADS = `
+INSERT INTO audit_heads (tenant_id, size, compact_range, last_content_hash)
+SELECT tenant_id, 0, '', '' FROM unnest($1::text[]) WITH ORDINALITY AS t(tenant_id, n) ORDER BY n
+ON CONFLICT (tenant_id) DO UPDATE SET size = audit_heads.size
+RETURNING tenant_id, size, compact_range, last_content_hash`;
+
+const APPEND = `
+WITH leaves AS (
+  INSERT INTO audit_leaves (tenant_id, position, event_id, content_hash, hash_prev)
+  SELECT tenant_id, position, event_id, substring($4::bytea FROM hash_at FOR hash_length),
+         substring($7::bytea FROM prev_at FOR prev_length)
+  FROM unnest($1::text[], $2::int8[], $3::text[], $5::int4[], $6::int4[], $8::int4[], $9::int4[])
+    AS t(tenant_id, position, event_id, hash_at, hash_length, prev_at, prev_length)
+), nodes AS (
+  INSERT INTO audit_nodes (tenant_id, level, index, hash)
+  SELECT tenant_id, level, index, substring($13::bytea FROM hash_at FOR hash_length)
+  FROM unnest($10::text[], $11::int2[], $12::int8[], $14::int4[], $15::int4[])
+    AS t(tenant_id, level, index, hash_at, hash_length)
+)
+UPDATE audit_heads h SET size = u.size, compact_range = u.compact_range, last_content_hash = u.last_content_hash
+FROM unnest($16::text[], $17::int8[], $18::bytea[], $19::bytea[]) AS u(tenant_id, size, compact_range, last_content_hash)
+WHERE h.tenant_id = u.tenant_id`;
+
+const SELECT_ENTRIES = `
+SELECT l.position, l.event_id, l.content_hash, l.hash_prev, e.payload, e.project_id
+FROM audit_leaves l LEFT JOIN events e ON e.tenant_id = l.tenant_id AND e.event_id = l.event_id`;
+
+interface HeadRow {
+  tenant_id: string;
+  size: string;
+  compact_range: Buffer;
+  last_content_hash: Buffer;
+}
+
+interface CheckpointRow {
+  tenant_id: string;
+  size: string;
+  root_hash: Buffer;
+  note: string;
+}
+
+interface EntryRow {
+  position: string;
+  event_id: string;
+  content_hash: Buffer;
+  hash_prev: Buffer;
+  payload: Buffer | null;
+  project_id: string | null;
+}
+
+/** Column arrays for one unnest() insert: push a row, pass `arrays` as parameters. */
+class Columns {
+  readonly arrays: unknown[][];
+
+  constructor(width: number) {
+    this.arrays = Array.from({ length: width }, () => []);
+  }
+
+  push(...row: unknown[]): void {
+    row.forEach((value, i) => {
+      this.arrays[i].push(value);
+    });
+  }
+}
+
+async function selectNodes(client: pg.PoolClient, tenantId: string, ids: readonly NodeId[]) {
+  const { rows } = await client.query<{ level: number; index: string; hash: Buffer }>(
+    `SELECT level, index, hash FROM audit_nodes
+     WHERE tenant_id = $1 AND (level, index) IN (SELECT * FROM unnest($2::int2[], $3::int8[]))`,
+    [tenantId, ids.map((id) => id.level), ids.map((id) => String(id.index))],
+  );
+  return new Map(rows.map((row) => [nodeKey({ level: row.level, index: Number(row.index) }), row.hash]));
+}
+
+function leafPositions(id: NodeId): number[] {
+  const width = 2 ** id.level;
+  return Array.from({ length: width }, (_, i) => id.index * width + i);
+}
+
+const nodeKey = (id: NodeId) => `${id.level}/${id.index}`;
+
+function required(hash: Uint8Array | undefined, id: NodeId): Uint8Array {
+  if (!hash) throw new Error(`audit log subtree ${nodeKey(id)} is not stored`);
+  return hash;
+}
+
+function splitHashes(bytes: Buffer): Uint8Array[] {
+  const hashes = [];
+  for (let i = 0; i < bytes.length; i += HASH_SIZE) hashes.push(bytes.subarray(i, i + HASH_SIZE));
+  return hashes;
+}
+
+const toHead = (row: HeadRow): LogHead => ({
+  tenantId: row.tenant_id,
+  size: BigInt(row.size),
+  compactRange: splitHashes(row.compact_range),
+});
+
+const toCheckpoint = (row: CheckpointRow): StoredCheckpoint => ({
+  tenantId: row.tenant_id,
+  size: BigInt(row.size),
+  rootHash: row.root_hash,
+  note: row.note,
+});
+
+const toEntry = (row: EntryRow): LogEntry => ({
+  position: BigInt(row.position),
+  eventId: row.event_id,
+  contentHash: row.content_hash,
+  hashPrev: row.hash_prev,
+  payload: row.payload ?? undefined,
+  projectId: row.project_id ?? undefined,
+});

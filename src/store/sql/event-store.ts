@@ -1,0 +1,266 @@
+import type pg from "pg";
+import type { AuditLog } from "../audit-log.ts";
+import type {
+  ColumnDifference,
+  EventFilter,
+  EventPageQuery,
+  EventRecord,
+  EventStats,
+  EventStore,
+  StatsQuery,
+  StoredEvent,
+} from "../event-store.ts";
+import type { KeyStore } from "../key-store.ts";
+import type { TenantScope } from "../tenant-scope.ts";
+import { SqlAuditLog } from "./audit-log.ts";
+import {
+  INDEX_COLUMNS,
+  INDEX_VALUES,
+  RECORD_FIELDS,
+  RECORD_PARAMETERS,
+  recordParameters,
+  selectColumnDifferences,
+  withoutNul,
+} from "./event-columns.ts";
+import { selectEventStats } from "./event-stats.ts";
+import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
+import { SqlKeyStore } from "./key-store.ts";
+import { inTenantScope, packed, runQuery, withClient } from "./pool.ts";
+import { missingSafeguards } from "./safeguards.ts";
+
+/**
+ * The EventStore in SQL, over a node-postgres pool. The same statements run on PostgreSQL and on
+ * PGlite (through its node-postgres adapter), so both stores behave alike.
+ */
+export class SqlEventStore implements EventStore {
+  readonly audit: AuditLog;
+  readonly keys: KeyStore;
+  readonly #pool: pg.Pool;
+  readonly #onClose: () => Promise<void>;
+  readonly #auditTrail: boolean;
+  readonly #groups: GroupCommit;
+
+  /**
+   * `auditTrail: false` stores events without ever appending them to the log (to measure its cost).
+   * `groupCommit`: how concurrent inserts share statements (see GroupCommit).
+   */
+  constructor(
+    pool: pg.Pool,
+    options: { auditTrail?: boolean; groupCommit?: GroupCommitOptions; onClose?: () => Promise<void> } = {},
+  ) {
+    this.audit = new SqlAuditLog(pool);
+    this.keys = new SqlKeyStore(pool);
+    this.#pool = pool;
+    this.#auditTrail = options.auditTrail ?? true;
+    this.#groups = new GroupCommit(
+      (scope, records) => this.#insertNow(scope, records),
+      options.groupCommit ?? DEFAULT_GROUP_COMMIT,
+    );
+    this.#onClose = options.onClose ?? (async () => {});
+  }
+
+  insertEvents(scope: TenantScope, records: readonly EventRecord[]): Promise<void> {
+    return this.#groups.insert(scope, records);
+  }
+
+  async #insertNow(scope: TenantScope, records: readonly EventRecord[]): Promise<void> {
+    // Of repeats the first is kept: ON CONFLICT cannot choose between rows of one statement.
+    const unique = firstOfEach(records);
+    if (unique.length === 0) return;
+    // One statement whatever the batch size: each column travels as one array parameter and
+    // unnest() turns them back into rows; bytes are packed (see packed()).
+    await inTenantScope(this.#pool, scope, (client) =>
+      client.query({
+        name: "insert-events-and-queue",
+        text: INSERT_EVENTS_AND_QUEUE,
+        values: [
+          ...recordParameters(unique),
+          ...packed(unique.map((r) => r.payload)),
+          ...packed(unique.map((r) => sha256Sized(r.contentHash))),
+          this.#auditTrail,
+        ],
+      }),
+    );
+  }
+
+  async queryEvents(scope: TenantScope, query: EventPageQuery): Promise<StoredEvent[]> {
+    const where = new WhereBuilder(query.filter);
+    const direction = query.ascending ? "ASC" : "DESC";
+    if (query.after) {
+      const ts = where.param(query.after.timestampNs.toString());
+      const id = where.param(query.after.eventId);
+      where.add(`(ts_ns, event_id) ${query.ascending ? ">" : "<"} (${ts}::bigint, ${id})`);
+    }
+    const limit = where.param(query.limit);
+    // The page first, then each event's log entry and the first checkpoint that includes it.
+    const { rows } = await inTenantScope(this.#pool, scope, (client) =>
+      client.query<PageRow>(
+        `WITH page AS (
+           SELECT tenant_id, event_id, ts_ns, payload FROM events WHERE ${where.sql()}
+           ORDER BY ts_ns ${direction}, event_id ${direction} LIMIT ${limit})
+         SELECT p.event_id, p.ts_ns, p.payload, l.position, l.content_hash, l.hash_prev,
+                (SELECT min(c.size) FROM audit_checkpoints c
+                 WHERE c.tenant_id = l.tenant_id AND c.size > l.position) AS checkpoint_size
+         FROM page p LEFT JOIN audit_leaves l ON l.tenant_id = p.tenant_id AND l.event_id = p.event_id
+         ORDER BY p.ts_ns ${direction}, p.event_id ${direction}`,
+        where.values,
+      ),
+    );
+    return rows.map((row) => ({
+      eventId: row.event_id,
+      timestampNs: BigInt(row.ts_ns),
+      payload: row.payload,
+      logEntry:
+        row.position === null
+          ? undefined
+          : {
+              position: BigInt(row.position),
+              contentHash: row.content_hash,
+              hashPrev: row.hash_prev,
+              checkpointSize: row.checkpoint_size === null ? undefined : BigInt(row.checkpoint_size),
+            },
+    }));
+  }
+
+  async columnDifferences(scope: TenantScope, records: readonly EventRecord[]): Promise<ColumnDifference[]> {
+    return inTenantScope(this.#pool, scope, (client) => selectColumnDifferences(client, records));
+  }
+
+  async eventStats(scope: TenantScope, query: StatsQuery): Promise<EventStats> {
+    return inTenantScope(this.#pool, scope, (client) => selectEventStats(client, query));
+  }
+
+  async sharedSecret(name: string, create: () => Uint8Array): Promise<Uint8Array> {
+    // Insert-if-absent and read in one statement, so concurrent first starts agree on one value.
+    const { rows } = await runQuery<{ value: Buffer }>(
+      this.#pool,
+      `WITH created AS (
+         INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value)
+       SELECT value FROM created UNION ALL SELECT value FROM server_secrets WHERE name = $1`,
+      [name, Buffer.from(create())],
+    );
+    return rows[0].value;
+  }
+
+  async findSharedSecret(name: string): Promise<Uint8Array | undefined> {
+    const { rows } = await runQuery<{ value: Buffer }>(this.#pool, "SELECT value FROM server_secrets WHERE name = $1", [
+      name,
+    ]);
+    return rows[0]?.value;
+  }
+
+  async missingSafeguards(): Promise<string[]> {
+    return withClient(this.#pool, missingSafeguards);
+  }
+
+  async ping(): Promise<void> {
+    await runQuery(this.#pool, "SELECT 1");
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+    await this.#onClose();
+  }
+}
+
+/** Two statements per tenant at once keep both of a small server's cores busy; more would wait for the pool. */
+export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { writers: 2, maxGroupEvents: 1_000 };
+
+interface PageRow {
+  event_id: string;
+  ts_ns: string;
+  payload: Buffer;
+  position: string | null;
+  content_hash: Buffer;
+  hash_prev: Buffer;
+  checkpoint_size: string | null;
+}
+
+/**
+ * Inserts the events and queues those stored now (not the ones already there) for the stats
+ * rollups and, when $20 is true, for their audit logs. Payloads and content hashes are packed
+ * (see packed()): $14 with $15 and $16, $17 with $18 and $19.
+ */
+const INSERT_EVENTS_AND_QUEUE = `
+WITH t AS (
+  SELECT ${RECORD_FIELDS}, substring($14::bytea FROM payload_at FOR payload_length) AS payload,
+         substring($17::bytea FROM hash_at FOR hash_length) AS content_hash, n
+  FROM unnest(${RECORD_PARAMETERS}, $15::int4[], $16::int4[], $18::int4[], $19::int4[]) WITH ORDINALITY
+    AS t(${RECORD_FIELDS}, payload_at, payload_length, hash_at, hash_length, n)
+), stored AS (
+  INSERT INTO events (${INDEX_COLUMNS.join(", ")}, payload)
+  SELECT ${INDEX_VALUES}, payload
+  FROM t ORDER BY n
+  ON CONFLICT (tenant_id, event_id) DO NOTHING
+  RETURNING tenant_id, event_id
+)
+INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log)
+SELECT t.tenant_id, t.event_id, t.content_hash, t.project_id, t.session_id, t.type, t.ts_ns, $20::boolean
+FROM t JOIN stored ON stored.tenant_id = t.tenant_id COLLATE "C" AND stored.event_id = t.event_id COLLATE "C"
+ORDER BY t.n`;
+
+/** A content hash is a SHA-256: anything else would make a leaf no one can recompute. */
+function sha256Sized(hash: Uint8Array): Uint8Array {
+  if (hash.byteLength !== 32) throw new Error(`a content hash is 32 bytes, not ${hash.byteLength}`);
+  return hash;
+}
+
+/** The records without repeats of a (tenant, event_id), each kept at its first place. */
+function firstOfEach(records: readonly EventRecord[]): EventRecord[] {
+  const seen = new Set<string>();
+  return records.filter((r) => {
+    const key = recordKey(r.tenantId, r.eventId);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+const recordKey = (tenantId: string, eventId: string) => `${tenantId}\0${eventId}`;
+
+/** Turns an EventFilter into a parameterised WHERE clause. */
+class WhereBuilder {
+  readonly values: unknown[] = [];
+  readonly #conditions: string[] = [];
+
+  constructor(filter: EventFilter) {
+    this.add(`tenant_id = ${this.param(filter.tenantId)}`);
+    this.#equals("project_id", filter.projectId);
+    this.#equals("session_id", filter.sessionId);
+    this.#equals("agent_id", filter.agentId);
+    this.#equals("span_id", filter.spanId);
+    this.#equals("trace_id", filter.traceId);
+    this.#anyOf("type", filter.types);
+    this.#anyOf("status", filter.statuses);
+    this.#anyOf("severity", filter.severities);
+    if (filter.tags?.length) this.add(`tags @> ${this.param(filter.tags)}::text[]`);
+    if (filter.textQuery) {
+      this.add(`search @@ websearch_to_tsquery('simple', ${this.param(withoutNul(filter.textQuery))})`);
+    }
+    if (filter.startNs !== undefined) this.add(`ts_ns >= ${this.param(filter.startNs.toString())}::bigint`);
+    if (filter.endNs !== undefined) this.add(`ts_ns < ${this.param(filter.endNs.toString())}::bigint`);
+  }
+
+  param(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+
+  add(condition: string): void {
+    this.#conditions.push(condition);
+  }
+
+  sql(): string {
+    return this.#conditions.join(" AND ");
+  }
+
+  #equals(column: string, value: string | undefined): void {
+    if (value) this.add(`${column} = ${this.param(value)}`);
+  }
+
+  #anyOf(column: string, values: number[] | undefined): void {
+    // A single value is written as `=` so the planner can match the partial indexes.
+    if (values?.length === 1) this.add(`${column} = ${this.param(values[0])}`);
+    else if (values?.length) this.add(`${column} = ANY(${this.param(values)}::int2[])`);
+  }
+}

@@ -1,0 +1,73 @@
+import { PGlite } from "@electric-sql/pglite";
+import { createPgConfig } from "@electric-sql/pglite/node-postgres";
+import pg from "pg";
+import type { EventStore } from "../event-store.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
+import { type DatabaseTimeouts, timeoutPoolConfig } from "./database-timeouts.ts";
+import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./event-store.ts";
+import { migrate } from "./migrate.ts";
+import { keepPrivate, removeGroupAndOtherAccess } from "./private-files.ts";
+import { prepareSchema, type SchemaLog } from "./serving-role.ts";
+
+export type StoreOptions = (
+  | {
+      kind: "postgres";
+      databaseUrl: string;
+      poolSize: number;
+      /** The owning role's connection, used only to migrate (see prepareSchema). */
+      migrateDatabaseUrl?: string;
+      /** Undefined: statements unbounded (the CLI's long work), connections within 10 s. */
+      timeouts?: DatabaseTimeouts;
+    }
+  /** `dataDir` undefined means in memory (tests). */
+  | { kind: "embedded"; dataDir?: string }
+) & { auditTrail?: boolean };
+
+export interface StoreLog extends SchemaLog {
+  error(obj: unknown, msg: string): void;
+}
+
+/** Opens the configured database, migrates it, and returns the store over it. */
+export async function openEventStore(options: StoreOptions, log: StoreLog): Promise<EventStore> {
+  if (options.kind === "postgres") {
+    // A database that stops answering must fail requests, not hold them and the pool forever.
+    const timeouts = timeoutPoolConfig(options.timeouts ?? { statementMs: 0, connectMs: 10_000 });
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      keepAlive: true,
+      ...timeouts,
+      max: options.poolSize,
+    });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    pool.on("error", (err) => log.error({ err }, "idle PostgreSQL connection failed"));
+    try {
+      await prepareSchema(pool, { serving: options.databaseUrl, owner: options.migrateDatabaseUrl }, log);
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new SqlEventStore(pool, { auditTrail: options.auditTrail });
+  }
+
+  const unlock = options.dataDir ? await lockDataDir(options.dataDir) : () => {};
+  try {
+    if (options.dataDir) keepPrivate(options.dataDir);
+    const db = await PGlite.create(options.dataDir ?? "memory://");
+    // A fresh directory's files come from PGlite's initdb, 0666 whatever the umask.
+    if (options.dataDir) removeGroupAndOtherAccess(options.dataDir);
+    const pool = new pg.Pool(createPgConfig(db));
+    await migrate(pool, log);
+    return new SqlEventStore(pool, {
+      auditTrail: options.auditTrail,
+      // PGlite runs one statement at a time: a second writer would only wait for the first.
+      groupCommit: { ...DEFAULT_GROUP_COMMIT, writers: 1 },
+      onClose: async () => {
+        await db.close();
+        unlock();
+      },
+    });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+}

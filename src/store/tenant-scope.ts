@@ -1,0 +1,7 @@
+/**
+ * The rows a statement may touch, enforced by the database (row-level security) beneath the
+ * filters: one tenant's, or every tenant's for work that is not tenant-scoped by design (the
+ * local CLI, a server run with --insecure-no-auth).
+ */
+export type TenantScope = { tenantId: string } | { allTenants: true };
+export const ALL_TENANTS: TenantScope = { allTenants: true };
