@@ -3,14 +3,13 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import pg from "pg";
 import { eventService } from "../../src/app.ts";
 import { UNRESTRICTED } from "../../src/core/access.ts";
 import type { CheckpointSigner } from "../../src/core/audit/checkpoint.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
 import { openEventStore } from "../../src/store/sql/open-store.ts";
 import { testAuditTrail } from "../support/audit.ts";
-import { ADMIN_URL, createTestDatabase, type StoreKind } from "../support/databases.ts";
+import { ADMIN_URL, createTestDatabase, type StoreKind, withPostgres } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
 import { tamperWith } from "../support/tamper.ts";
 
@@ -138,14 +137,4 @@ function embeddedTemplate(): Template {
       };
     },
   };
-}
-
-async function withPostgres<T>(url: string, body: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await body(client);
-  } finally {
-    await client.end();
-  }
 }

@@ -3,11 +3,11 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { exitOf, killServerProcesses, startServerProcess } from "../../kit/server-process.ts";
 import { runCli } from "../cli/run-cli.ts";
-import { ADMIN_URL, createTestDatabase, openTestStore, storeKinds } from "../support/databases.ts";
+import { ADMIN_URL, createTestDatabase, openTestStore, storeKinds, withPostgres } from "../support/databases.ts";
 
 /**
  * The deployment docs/deployment.md describes: the group roles exist (created by an administrator,
@@ -20,16 +20,6 @@ import { ADMIN_URL, createTestDatabase, openTestStore, storeKinds } from "../sup
 const ROOT = join(import.meta.dirname, "..", "..");
 const WRITE_ONCE_TABLES = ["events", "audit_leaves", "audit_nodes", "audit_checkpoints"];
 
-async function withClient<T>(url: string, body: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await body(client);
-  } finally {
-    await client.end();
-  }
-}
-
 /** `url` with another user (trust authentication: no password). */
 function asRole(url: string, role: string): string {
   const u = new URL(url);
@@ -41,7 +31,7 @@ function asRole(url: string, role: string): string {
 /** A new database owned by `owner`, dropped by the returned function. */
 async function databaseOwnedBy(owner: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const db = await createTestDatabase();
-  await withClient(ADMIN_URL, (admin) =>
+  await withPostgres(ADMIN_URL, (admin) =>
     admin.query(`ALTER DATABASE ${new URL(db.url).pathname.slice(1)} OWNER TO ${owner}`),
   );
   return db;
@@ -96,7 +86,7 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
   beforeAll(async () => {
     // The group roles, as a superuser's first migration creates them in a new cluster.
     await (await openTestStore("postgres")).close();
-    await withClient(ADMIN_URL, async (admin) => {
+    await withPostgres(ADMIN_URL, async (admin) => {
       // As docs/deployment.md says: an owner with no right to create roles, and a serving login.
       await admin.query(`CREATE ROLE ${owner} LOGIN IN ROLE chaukas_tenant, chaukas_all_tenants`);
       await admin.query(`CREATE ROLE ${server} LOGIN IN ROLE chaukas_app`);
@@ -108,7 +98,7 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
   afterAll(async () => {
     killServerProcesses();
     for (const drop of drops) await drop();
-    await withClient(ADMIN_URL, (admin) => admin.query(`DROP ROLE IF EXISTS ${server}, ${stray}, ${owner}`));
+    await withPostgres(ADMIN_URL, (admin) => admin.query(`DROP ROLE IF EXISTS ${server}, ${stray}, ${owner}`));
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -172,14 +162,14 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
       await servesNormally(started.baseUrl, readFileSync(join(dataDir, "second", "admin-key"), "utf8").trim());
       started.child.kill("SIGTERM");
       expect(await exitOf(started.child)).toBe(0);
-      await withClient(asRole(db.url, owner), (client) =>
+      await withPostgres(asRole(db.url, owner), (client) =>
         client.query(`BEGIN; SET LOCAL ROLE chaukas_all_tenants;
           INSERT INTO events (tenant_id, event_id, project_id, session_id, type, status, severity, ts_ns, search, payload)
           VALUES ('other', 'o-1', 'p', 's', 1, 0, 0, 0, '', ''); COMMIT`),
       );
     }, PROCESSES_TIMEOUT_MS);
 
-    const asServer = <T>(body: (client: pg.Client) => Promise<T>) => withClient(asRole(db.url, server), body);
+    const asServer = <T>(body: (client: pg.Client) => Promise<T>) => withPostgres(asRole(db.url, server), body);
 
     test("a login that is not a member of chaukas_app is told so at start, not to migrate", async () => {
       const child = spawn(
@@ -204,7 +194,7 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
         await expect(client.query(`DROP TRIGGER ${table}_append_only ON ${table}`)).rejects.toThrow(/must be owner/);
         await expect(client.query(`DROP TRIGGER ${table}_no_truncate ON ${table}`)).rejects.toThrow(/must be owner/);
       });
-      const { rows } = await withClient(db.url, (admin) =>
+      const { rows } = await withPostgres(db.url, (admin) =>
         admin.query(
           "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal ORDER BY 1",
           [table],
@@ -254,16 +244,16 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
       });
       // A role that may take one tenant's scope may not take all of them.
       const reader = `chaukas_test_reader_${suffix}`;
-      await withClient(ADMIN_URL, (admin) => admin.query(`CREATE ROLE ${reader} LOGIN IN ROLE chaukas_tenant`));
+      await withPostgres(ADMIN_URL, (admin) => admin.query(`CREATE ROLE ${reader} LOGIN IN ROLE chaukas_tenant`));
       try {
-        await withClient(asRole(db.url, reader), async (client) => {
+        await withPostgres(asRole(db.url, reader), async (client) => {
           await client.query("BEGIN; SET LOCAL ROLE chaukas_tenant; SET LOCAL chaukas.all_tenants = 'on'");
           expect((await client.query("SELECT count(*)::int AS n FROM events")).rows).toEqual([{ n: 0 }]);
           await client.query("ROLLBACK");
           await expect(client.query("SET ROLE chaukas_all_tenants")).rejects.toThrow(/permission denied/);
         });
       } finally {
-        await withClient(ADMIN_URL, (admin) => admin.query(`DROP OWNED BY ${reader}; DROP ROLE ${reader}`));
+        await withPostgres(ADMIN_URL, (admin) => admin.query(`DROP OWNED BY ${reader}; DROP ROLE ${reader}`));
       }
     });
   });

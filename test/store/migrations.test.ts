@@ -11,7 +11,7 @@ import { createApiKey } from "../../src/core/key-admin.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
 import { openEventStore } from "../../src/store/sql/open-store.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
-import { ADMIN_URL, createTestDatabase, storeKinds } from "../support/databases.ts";
+import { ADMIN_URL, createTestDatabase, storeKinds, withPostgres } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
 
 /** Opening a store migrates its database exactly once, however many processes open it together. */
@@ -286,7 +286,7 @@ describe.each(kinds.filter((k) => k === "postgres"))("every migration's down ste
     // The schema after each number of migrations, step by step on an empty database.
     const fresh = await createTestDatabase();
     const steps: string[][] = [];
-    await withClient(fresh.url, async (client) => {
+    await withPostgres(fresh.url, async (client) => {
       steps.push(await schemaOf(client));
       for (const _ of MIGRATIONS) {
         await runMigrations(client, "up", 1);
@@ -316,7 +316,7 @@ describe.each(kinds.filter((k) => k === "postgres"))("every migration's down ste
 
     const copy = await copyOfDatabase(populated.url);
     try {
-      await withClient(copy.url, async (client) => {
+      await withPostgres(copy.url, async (client) => {
         expect(await schemaOf(client)).toEqual(steps[MIGRATIONS.length]);
         for (let applied = MIGRATIONS.length; applied > 0; applied--) {
           const undone = await runMigrations(client, "down", 1);
@@ -336,7 +336,7 @@ describe.each(kinds.filter((k) => k === "postgres"))("every migration's down ste
         await again.close();
       }
       // The original is untouched by what was done to its copy.
-      await withClient(populated.url, async (client) => {
+      await withPostgres(populated.url, async (client) => {
         expect((await client.query("SELECT count(*)::int AS n FROM events")).rows[0].n).toBe(7);
       });
     } finally {
@@ -346,21 +346,11 @@ describe.each(kinds.filter((k) => k === "postgres"))("every migration's down ste
   });
 });
 
-async function withClient(url: string, use: (client: pg.Client) => Promise<void>): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await use(client);
-  } finally {
-    await client.end();
-  }
-}
-
 /** A new database made from `url`'s as its template (no one may be connected to that one meanwhile). */
 async function copyOfDatabase(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const source = new URL(url).pathname.slice(1);
   const name = `${source}_copy`;
-  await withClient(ADMIN_URL, async (admin) => {
+  await withPostgres(ADMIN_URL, async (admin) => {
     await admin.query(`CREATE DATABASE ${name} TEMPLATE ${source}`);
   });
   const copy = new URL(url);
@@ -368,6 +358,9 @@ async function copyOfDatabase(url: string): Promise<{ url: string; drop: () => P
   return {
     url: copy.toString(),
     drop: () =>
-      withClient(ADMIN_URL, async (admin) => void (await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
+      withPostgres(
+        ADMIN_URL,
+        async (admin) => void (await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
+      ),
   };
 }

@@ -31,6 +31,17 @@ export async function storeKinds(): Promise<StoreKind[]> {
   return ["embedded"];
 }
 
+/** Runs `body` on a connection of its own to `url`, closed afterwards. */
+export async function withPostgres<T>(url: string, body: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await body(client);
+  } finally {
+    await client.end();
+  }
+}
+
 /** A brand-new PostgreSQL database, dropped by the returned function. */
 export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `chaukas_test_${randomBytes(6).toString("hex")}`;
