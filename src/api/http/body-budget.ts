@@ -63,13 +63,13 @@ export class BodyBudget {
 /** What a body of undeclared length reserves before it arrives, and grows by. */
 export const GROWTH_STEP_BYTES = 64 * 1024;
 
-/** Passes `body` through, telling `received` of each chunk before it is passed on. */
+/** Passes `body` through, telling `received` (which may throw to end it) of each chunk before it is passed on. */
 export async function* meteredBody(
   body: AsyncIterable<Uint8Array>,
-  received: (bytes: number) => Promise<void>,
+  received: (bytes: number) => void,
 ): AsyncGenerator<Uint8Array> {
   for await (const chunk of body) {
-    await received(chunk.byteLength);
+    received(chunk.byteLength);
     yield chunk;
   }
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Principal } from "../../core/access.ts";
 import type { Authenticator } from "../../core/authenticator.ts";
 import { UnauthenticatedError } from "../../lib/errors.ts";
-import { mapDomainErrors } from "../rpc/connect-errors.ts";
+import { connectErrorOf } from "../rpc/connect-errors.ts";
 import { type BodyBudget, bodyBytesOf, GROWTH_STEP_BYTES, meteredBody } from "./body-budget.ts";
 
 declare module "fastify" {
@@ -83,7 +83,13 @@ export function requestGate(
     const { bodyReceived } = request;
     if (!bodyReceived) return;
     const body = (request.body as AsyncIterable<Uint8Array> | undefined) ?? request.raw;
-    request.body = meteredBody(body, (bytes) => mapDomainErrors(async () => bodyReceived(bytes)));
+    request.body = meteredBody(body, (bytes) => {
+      try {
+        bodyReceived(bytes);
+      } catch (err) {
+        throw connectErrorOf(err);
+      }
+    });
   });
 }
 

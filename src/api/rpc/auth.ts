@@ -2,7 +2,7 @@ import { type ContextValues, createContextKey, type HandlerContext } from "@conn
 import type { FastifyRequest, RouteOptions } from "fastify";
 import type { Principal } from "../../core/access.ts";
 import { UnauthenticatedError } from "../../lib/errors.ts";
-import { mapDomainErrors } from "./connect-errors.ts";
+import { connectErrorOf } from "./connect-errors.ts";
 
 /** The authenticated caller of an RPC, from the request gate (api/http/http-auth.ts). */
 const principalKey = createContextKey<Principal | undefined>(undefined, { description: "authenticated caller" });
@@ -35,11 +35,7 @@ export function withGateOutcome(request: FastifyRequest, values: ContextValues):
  */
 export async function answerRefusal(ctx: HandlerContext): Promise<void> {
   const refusal = ctx.values.get(refusalKey);
-  if (refusal) {
-    await mapDomainErrors(async () => {
-      throw refusal;
-    });
-  }
+  if (refusal) throw connectErrorOf(refusal);
 }
 
 /** The caller of this RPC. Refuses (rather than defaulting to anyone) if the request gate did not run. */

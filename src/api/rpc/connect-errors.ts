@@ -6,13 +6,18 @@ export async function mapDomainErrors<T>(body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } catch (err) {
-    const answer = errorAnswer(err);
-    if (!answer) throw err;
-    // The delay travels as a Retry-After header (Connect) or trailer (gRPC, gRPC-Web).
-    const metadata =
-      answer.retryAfterSeconds === undefined
-        ? undefined
-        : new Headers({ "retry-after": String(answer.retryAfterSeconds) });
-    throw new ConnectError((err as Error).message, answer.code, metadata, undefined, err);
+    throw connectErrorOf(err);
   }
+}
+
+/** A domain error as its ConnectError (error-answers.ts); any other error as it is. */
+export function connectErrorOf(err: unknown): unknown {
+  const answer = errorAnswer(err);
+  if (!answer) return err;
+  // The delay travels as a Retry-After header (Connect) or trailer (gRPC, gRPC-Web).
+  const metadata =
+    answer.retryAfterSeconds === undefined
+      ? undefined
+      : new Headers({ "retry-after": String(answer.retryAfterSeconds) });
+  return new ConnectError((err as Error).message, answer.code, metadata, undefined, err);
 }
