@@ -8,6 +8,8 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 RUN npm ci --no-audit --no-fund
 COPY gen ./gen
 COPY src ./src
+# The dashboard (ui/build.ts, esbuild) is built into dist/ui beside the server.
+COPY ui ./ui
 RUN npm run build
 
 FROM node:24-slim

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { BodyBudget } from "./api/http/body-budget.ts";
-import { buildServer } from "./api/server.ts";
+import { buildServer, type ServerOptions } from "./api/server.ts";
 import { setUpAuditTrail } from "./app/audit-setup.ts";
 import { type Config, ConfigError } from "./config.ts";
 import { Checkpointer } from "./core/audit/checkpointer.ts";
@@ -141,12 +141,27 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     sdkPathPrefix: config.sdkPathPrefix,
     logger: log,
+    ui: dashboard(config, log),
   });
   server.addHook("onClose", async () => {
     await checkpointer.stop();
     await store.close();
   });
   return { server, checkpointer, authenticator };
+}
+
+/** The dashboard as `npm run build` leaves it in dist/ui, unless turned off or not built. */
+function dashboard(config: Config, log: Logger): ServerOptions["ui"] {
+  if (config.disableUi) return undefined;
+  // The package's root: two levels up from dist/src/app.js, one from src/app.ts.
+  let root = import.meta.dirname;
+  while (!existsSync(join(root, "package.json")) && dirname(root) !== root) root = dirname(root);
+  const dir = join(root, "dist", "ui");
+  if (!existsSync(join(dir, "index.html"))) {
+    log.warn(`the dashboard is not built (no ${dir}/index.html): run npm run build to serve it at /`);
+    return undefined;
+  }
+  return { dir, transport: config.uiTransport };
 }
 
 /**

@@ -28,6 +28,8 @@ export interface Config {
   auditLogName: string;
   checkpointIntervalMs: number;
   disableAuditTrail: boolean;
+  disableUi: boolean;
+  uiTransport: "grpc-web" | "connect";
 }
 
 interface Setting {
@@ -265,6 +267,28 @@ export const SETTINGS: readonly Setting[] = [
     parse: yesNo,
     description:
       "Store events without appending them to the audit log (for measuring its cost; they are still queued for the stats rollups). Events stored so are never in the log: `chaukas verify` lists them.",
+  },
+  {
+    key: "disableUi",
+    flag: "disable-ui",
+    env: "CHAUKAS_DISABLE_UI",
+    defaultValue: "false",
+    parse: yesNo,
+    description:
+      "Do not serve the dashboard at `/` (see [docs/dashboard.md](docs/dashboard.md)); the APIs are served either way.",
+  },
+  {
+    key: "uiTransport",
+    flag: "ui-transport",
+    env: "CHAUKAS_UI_TRANSPORT",
+    defaultValue: "connect",
+    parse: (raw, name) => {
+      if (raw !== "connect" && raw !== "grpc-web")
+        throw new ConfigError(`${name} must be connect or grpc-web, got "${raw}"`);
+      return raw;
+    },
+    description:
+      "The protocol the dashboard's page speaks to this server: `connect` (Connect JSON) or `grpc-web` (binary).",
   },
 ];
 

@@ -85,6 +85,14 @@ const SAMPLES: Record<keyof Config, Sample> = {
   },
   checkpointIntervalMs: { byDefault: 1000, other: "5000", raw: "250", value: 250, refused: ["0", "1s"] },
   disableAuditTrail: { byDefault: false, other: "false", raw: "1", value: true, refused: ["2", "off"] },
+  disableUi: { byDefault: false, other: "false", raw: "true", value: true, refused: ["2", "off"] },
+  uiTransport: {
+    byDefault: "connect",
+    other: "connect",
+    raw: "grpc-web",
+    value: "grpc-web",
+    refused: ["grpc", "json", "GRPC-WEB"],
+  },
 };
 
 /**

@@ -15,6 +15,7 @@ import { requestGate } from "./http/http-auth.ts";
 import { httpErrorHandler } from "./http/http-errors.ts";
 import { restRoutes } from "./http/rest-routes.ts";
 import { sdkRoutes } from "./http/sdk-routes.ts";
+import { type UiOptions, uiRoutes } from "./http/ui-routes.ts";
 import { createOnePortServer, type OnePortOptions, type RequestHandler } from "./one-port.ts";
 import { auditServiceHandlers } from "./rpc/audit-service.ts";
 import { answerRefusal, markRpcRoute, withGateOutcome } from "./rpc/auth.ts";
@@ -41,11 +42,13 @@ export interface ServerOptions {
   sdkPathPrefix: string;
   /** A pino logger, or false for none. */
   logger: FastifyBaseLogger | false;
+  /** The dashboard at `/` (ui-routes.ts); undefined: not served. */
+  ui?: Omit<UiOptions, "sdkPathPrefix">;
 }
 
 /**
  * The HTTP server: both spec services and the audit service over gRPC, gRPC-Web and Connect on one port, the Python SDK's
- * routes and the spec's public REST API beside them, CORS for browsers, and one log line per
+ * routes and the spec's public REST API beside them, the dashboard, CORS for browsers, and one log line per
  * request. Call `listen` on the result.
  */
 export async function buildServer(events: EventService, options: ServerOptions): Promise<FastifyInstance> {
@@ -117,5 +120,6 @@ export async function buildServer(events: EventService, options: ServerOptions):
   // Plain HTTP routes, each plugin with its own body parsers and JSON error answers.
   await app.register(sdkRoutes, { events, prefix: options.sdkPathPrefix });
   await app.register(restRoutes, { events });
+  if (options.ui) await app.register(uiRoutes, { ...options.ui, sdkPathPrefix: options.sdkPathPrefix });
   return app;
 }

@@ -40,7 +40,9 @@ export async function openCheckpoint(note: string, key: VerifierKey): Promise<Si
   const split = note.lastIndexOf("\n\n");
   if (split < 0 || !note.endsWith("\n")) throw new Error("the note is not a signed note");
   const text = note.slice(0, split + 1);
-  const publicKey = await crypto.subtle.importKey("raw", key.publicKey, { name: "Ed25519" }, false, ["verify"]);
+  const publicKey = await crypto.subtle.importKey("raw", Uint8Array.from(key.publicKey), { name: "Ed25519" }, false, [
+    "verify",
+  ]);
   let verified = false;
   for (const line of note.slice(split + 2, -1).split("\n")) {
     if (!line.startsWith(SIG_PREFIX)) throw new Error("the note has a malformed signature line");
@@ -50,7 +52,10 @@ export async function openCheckpoint(note: string, key: VerifierKey): Promise<Si
     // Other keys' signatures are not ours to judge (signed-note: ignore them).
     if (name !== key.name || !equalBytes(blob.slice(0, 4), key.keyId)) continue;
     const signature = blob.slice(4);
-    if (signature.length !== 64 || !(await crypto.subtle.verify("Ed25519", publicKey, signature, encoder.encode(text)))) {
+    if (
+      signature.length !== 64 ||
+      !(await crypto.subtle.verify("Ed25519", publicKey, signature, encoder.encode(text)))
+    ) {
       throw new Error(`the signature by ${key.name} does not verify`);
     }
     verified = true;

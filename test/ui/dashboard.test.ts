@@ -1,0 +1,169 @@
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
+import { BIG_TENANT, DEFAULT_CORPUS, type Session, sessions } from "../../kit/corpus.ts";
+import { storeKinds } from "../support/databases.ts";
+import { launchChromium, type WatchedPage, watchedPage } from "./browser.ts";
+import { type DashboardServer, startDashboardServer } from "./dashboard-server.ts";
+
+/**
+ * The dashboard in real Chromium against the server as `npm start` runs it, on both stores and
+ * both of the page's transports: sessions stored by SDK-shaped batches, read with a read key.
+ */
+
+/** Sessions of the SDK-shaped corpus that started within the last hour, all of one tenant. */
+function recentSessions(count: number): Session[] {
+  const corpus = sessions({
+    ...DEFAULT_CORPUS,
+    tenants: 1,
+    bigTenantShare: 1,
+    startMs: Date.now() - 3_600_000,
+    spanDays: 0.02,
+    expectedEvents: 50 * count,
+  });
+  return Array.from({ length: count }, () => corpus.next().value as Session);
+}
+
+// Each test drives a browser against a server process: generous bounds on a shared, busy machine.
+describe.each(await storeKinds())("the dashboard on the %s store", { timeout: 120_000 }, (kind) => {
+  const transport = kind === "embedded" ? "connect" : "grpc-web";
+  let server: DashboardServer;
+  let browser: Browser;
+  const stored = recentSessions(4);
+  // The session the waterfall tests open: the one with the most kinds of rows, an error among them.
+  const shown = stored.find((session) => session.events.some((event) => event.type === EventType.ERROR)) ?? stored[0];
+
+  beforeAll(async () => {
+    server = await startDashboardServer(kind, BIG_TENANT, ["--ui-transport", transport]);
+    browser = await launchChromium();
+    for (const session of stored) await server.ingest(session.events);
+    await untilSealed(
+      server,
+      stored.reduce((n, session) => n + session.events.length, 0),
+    );
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function open(path: string, colorScheme?: "light" | "dark"): Promise<WatchedPage> {
+    const watched = await watchedPage(browser, server.baseUrl, { colorScheme });
+    // A failing test leaves a screenshot of what the page showed.
+    onTestFailed(async ({ task }) =>
+      watched.screenshot(`failed-${kind}-${task.name.slice(0, 40).replace(/\W+/g, "-")}`),
+    );
+    await watched.page.goto(`${server.baseUrl}${path}`);
+    return watched;
+  }
+
+  async function signIn(watched: WatchedPage, key = server.readKey): Promise<void> {
+    await watched.page.getByLabel("API key").fill(key);
+    await watched.page.getByRole("button", { name: "Sign in" }).click();
+  }
+
+  const sessionPath = (session: Session, extra = "") =>
+    `/sessions/${encodeURIComponent(session.sessionId)}?tenant=${session.tenantId}&project=${session.projectId}${extra}`;
+
+  it(`serves the page with --ui-transport ${transport}, and signs in with a read key only`, async () => {
+    const watched = await open("/");
+    const { page } = watched;
+    expect(await page.locator('meta[name="chaukas-transport"]').getAttribute("content")).toBe(transport);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await watched.screenshot(`sign-in-${kind}`);
+    await signIn(watched, "chk_not_a_real_key");
+    await expect(page.getByRole("alert").textContent()).resolves.toContain("The API key was not accepted");
+    // The refusal is an answer the page shows, not a failure of the page.
+    watched.problems.splice(0, watched.problems.length, ...watched.problems.filter((p) => !p.includes("401")));
+    await signIn(watched);
+    await page.getByRole("link", { name: "Sessions" }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem("chaukas.apiKey"))).toBe(server.readKey);
+    expect(watched.problems).toEqual([]);
+  });
+
+  it("opens a session's waterfall, an event's content, and its proof checked in the page", async () => {
+    const watched = await open(sessionPath(shown));
+    const { page } = watched;
+    await signIn(watched);
+    const waterfall = page.getByRole("grid", { name: "Waterfall" });
+    // Every event read (the count stops showing "…" once the last page is in).
+    await page
+      .locator(".fact", { hasText: "Events" })
+      .getByText(String(shown.events.length), { exact: true })
+      .waitFor();
+    // The session's span is the root; its agents, model and tool calls are rows beneath it.
+    await expect(waterfall.locator(".vrow").first().textContent()).resolves.toContain("session");
+    expect(await waterfall.locator(".kind-tag.kind-model").count()).toBeGreaterThan(0);
+    await watched.screenshot(`session-${kind}`);
+
+    // A model call: its request messages and response, then its proof, verified in this page.
+    await waterfall
+      .locator(".vrow", { has: page.locator(".kind-tag.kind-model") })
+      .first()
+      .click();
+    const detail = page.getByRole("complementary", { name: "Event" });
+    await detail.getByRole("heading", { name: "Model call" }).first().waitFor();
+    await detail.getByText("Request", { exact: true }).first().waitFor();
+    await detail
+      .getByText(/Verified in checkpoint \d+/)
+      .first()
+      .waitFor();
+    await expect(detail.textContent()).resolves.not.toContain("Not verified");
+    await expect(detail.textContent()).resolves.toContain("The event shown hashes to its content hash");
+    expect(page.url()).toContain("event=");
+    await watched.screenshot(`event-model-call-${kind}`);
+
+    // Errors are hard to miss: the facts bar leads to the first one, which shows its message.
+    await page.getByRole("button", { name: /show first/ }).click();
+    await detail.locator(".error-box").first().waitFor();
+    await watched.screenshot(`event-error-${kind}`);
+
+    // The URL holds the selection: a reload (a shared link) opens the same event.
+    const selected = new URL(page.url()).searchParams.get("event");
+    await page.reload();
+    await detail.locator(".event-card").first().waitFor();
+    await expect(detail.textContent()).resolves.toContain(selected);
+    expect(watched.problems).toEqual([]);
+  });
+
+  it("follows prefers-color-scheme", async () => {
+    const watched = await open(sessionPath(shown), "dark");
+    await signIn(watched);
+    await watched.page.getByRole("grid", { name: "Waterfall" }).locator(".vrow").first().waitFor();
+    const background = await watched.page.evaluate("getComputedStyle(document.body).backgroundColor");
+    expect(background).toBe("rgb(18, 21, 27)");
+    await watched.screenshot(`session-dark-${kind}`);
+    expect(watched.problems).toEqual([]);
+  });
+});
+
+/** Waits until the integrator has put `count` events in a signed checkpoint (each has a worm_proof_id). */
+async function untilSealed(server: DashboardServer, count: number): Promise<void> {
+  const client = createClient(
+    ChaukasServerService,
+    createConnectTransport({
+      baseUrl: server.baseUrl,
+      httpVersion: "1.1",
+      interceptors: [
+        (next) => (request) => {
+          request.header.set("authorization", `Bearer ${server.readKey}`);
+          return next(request);
+        },
+      ],
+    }),
+  );
+  for (;;) {
+    let sealed = 0;
+    let pageToken = "";
+    do {
+      const { response } = await client.queryEvents({ query: { filter: {}, pageSize: 1000, pageToken } });
+      sealed += response?.events.filter((event) => event.wormProofId).length ?? 0;
+      pageToken = response?.nextPageToken ?? "";
+    } while (pageToken);
+    if (sealed >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

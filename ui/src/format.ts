@@ -1,0 +1,64 @@
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+
+/** How the page writes times, durations and amounts: compact, and the same everywhere. */
+
+export const millisOf = (ts: Timestamp | undefined): number =>
+  ts ? Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6) : 0;
+
+/** Nanoseconds since the epoch, for ordering and durations below a millisecond. */
+export const nanosOf = (ts: Timestamp | undefined): bigint =>
+  ts ? ts.seconds * 1_000_000_000n + BigInt(ts.nanos) : 0n;
+
+const absolute = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "short",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hour12: false,
+});
+
+export const absoluteTime = (ms: number) => absolute.format(ms);
+
+/** ISO 8601 in UTC with milliseconds, for titles and copying. */
+export const isoTime = (ms: number) => new Date(ms).toISOString();
+
+export function relativeTime(ms: number, now = Date.now()): string {
+  const seconds = Math.round((now - ms) / 1000);
+  if (Math.abs(seconds) < 45) return "just now";
+  const units: [string, number][] = [
+    ["d", 86400],
+    ["h", 3600],
+    ["min", 60],
+  ];
+  for (const [unit, size] of units) {
+    if (Math.abs(seconds) >= size) {
+      const n = Math.round(Math.abs(seconds) / size);
+      return seconds > 0 ? `${n} ${unit} ago` : `in ${n} ${unit}`;
+    }
+  }
+  return `${Math.abs(seconds)} s ago`;
+}
+
+/** 840 µs, 12 ms, 3.4 s, 2 min 5 s, 1 h 3 min. */
+export function duration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "–";
+  if (ms < 1) return `${Math.round(ms * 1000)} µs`;
+  if (ms < 1000) return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return `${Math.floor(ms / 3_600_000)} h ${Math.round((ms % 3_600_000) / 60_000)} min`;
+}
+
+const counts = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
+export const count = (n: number | bigint) => (Number(n) < 10_000 ? Number(n).toLocaleString() : counts.format(n));
+
+export const money = (amount: number, currency = "USD") =>
+  amount === 0
+    ? "–"
+    : new Intl.NumberFormat(undefined, {
+        style: "currency",
+        currency: currency || "USD",
+        maximumSignificantDigits: amount < 1 ? 3 : 6,
+      }).format(amount);

@@ -1,0 +1,55 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import type { QueryFilterSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { type Api, errorText } from "./api.ts";
+
+export type LiveState = { state: "off" } | { state: "following" } | { state: "failed"; reason: string };
+
+/**
+ * Follows the events matching `filter` (TailService.TailEvents) while `enabled`, handing each to
+ * `onEvent`. When the server ends the stream (time limit, slow reader, restart) it resumes from the
+ * last cursor after a pause, so nothing is missed or seen twice.
+ */
+export function useLiveTail(
+  api: Api,
+  filter: MessageInitShape<typeof QueryFilterSchema>,
+  enabled: boolean,
+  onEvent: (event: Event) => void,
+): LiveState {
+  const [state, setState] = useState<LiveState>({ state: "off" });
+  const handler = useRef(onEvent);
+  handler.current = onEvent;
+  const filterKey = JSON.stringify(filter, (_, value) => (typeof value === "bigint" ? String(value) : value));
+
+  useEffect(() => {
+    if (!enabled) {
+      setState({ state: "off" });
+      return;
+    }
+    const abort = new AbortController();
+    let cursor = "";
+    const follow = async () => {
+      while (!abort.signal.aborted) {
+        try {
+          setState({ state: "following" });
+          for await (const item of api.tail.tailEvents(
+            { filter: { ...filter, time: undefined }, cursor },
+            { signal: abort.signal },
+          )) {
+            if (item.cursor) cursor = item.cursor;
+            if (item.item.case === "event") handler.current(item.item.value);
+          }
+        } catch (err) {
+          if (abort.signal.aborted) return;
+          setState({ state: "failed", reason: errorText(err) });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    };
+    void follow();
+    return () => abort.abort();
+    // The filter is compared by value (filterKey): a new object with the same fields is the same tail.
+  }, [api, filterKey, enabled]);
+  return state;
+}

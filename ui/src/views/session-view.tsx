@@ -1,0 +1,166 @@
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import type { Event } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { SortOrder } from "../../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { type Api, errorText, isUnauthenticated } from "../api.ts";
+import { EventDetail } from "../components/event-detail.tsx";
+import { LiveToggle } from "../components/live-toggle.tsx";
+import { VirtualList } from "../components/virtual-list.tsx";
+import { WaterfallAxis, WaterfallRowView } from "../components/waterfall-row.tsx";
+import { absoluteTime, count, duration, relativeTime } from "../format.ts";
+import { useLiveTail } from "../live.ts";
+import { navigate, onLinkClick, urlOf } from "../router.ts";
+import { buildWaterfall, isFailure } from "../waterfall/tree.ts";
+
+const PAGE_SIZE = 1000;
+const ROW_HEIGHT = 26;
+/** Beyond this the page stops reading and says so: the waterfall is for one session, not a tenant. */
+const MAX_EVENTS = 200_000;
+
+/** One session as a waterfall of its spans, with the selected row's events beside it. */
+export function SessionView(props: { api: Api; sessionId: string; params: URLSearchParams; onAuthFailed: () => void }) {
+  const { api, sessionId, params } = props;
+  const tenantId = params.get("tenant") ?? "";
+  const projectId = params.get("project") ?? "";
+  const live = params.get("live") === "1";
+  const filter = useMemo(() => ({ tenantId, projectId, sessionId }), [tenantId, projectId, sessionId]);
+  const [events, setEvents] = useState<Event[]>([]);
+  const [state, setState] = useState<{ loading: boolean; error?: string; truncated?: boolean }>({ loading: true });
+
+  useEffect(() => {
+    const abort = new AbortController();
+    setEvents([]);
+    setState({ loading: true });
+    (async () => {
+      let pageToken = "";
+      let loaded: Event[] = [];
+      do {
+        const { response } = await api.events.queryEvents(
+          { query: { filter, pageSize: PAGE_SIZE, pageToken, orderByTime: SortOrder.ASC } },
+          { signal: abort.signal },
+        );
+        loaded = loaded.concat(response?.events ?? []);
+        pageToken = response?.nextPageToken ?? "";
+        // Draws what has come so far: a long session is readable before its last page arrives.
+        setEvents(loaded);
+      } while (pageToken && loaded.length < MAX_EVENTS);
+      setState({ loading: false, truncated: pageToken !== "" });
+    })().catch((err) => {
+      if (abort.signal.aborted) return;
+      if (isUnauthenticated(err)) props.onAuthFailed();
+      setState({ loading: false, error: errorText(err) });
+    });
+    return () => abort.abort();
+  }, [api, filter]);
+
+  // Live: new events join the waterfall, a batch per animation frame.
+  const arrived = useRef<Event[]>([]);
+  const tail = useLiveTail(api, filter, live, (event) => {
+    if (arrived.current.push(event) > 1) return;
+    requestAnimationFrame(() => {
+      const batch = arrived.current;
+      arrived.current = [];
+      setEvents((before) => {
+        const known = new Set(before.map((e) => e.eventId));
+        return before.concat(batch.filter((e) => !known.has(e.eventId)));
+      });
+    });
+  });
+
+  const waterfall = useMemo(() => buildWaterfall(events), [events]);
+  const selectedEventId = params.get("event") ?? "";
+  const selectedIndex = useMemo(
+    () => waterfall.rows.findIndex((row) => row.events.some((event) => event.eventId === selectedEventId)),
+    [waterfall, selectedEventId],
+  );
+  const select = (index: number) => {
+    const row = waterfall.rows[index];
+    if (row)
+      navigate(urlOf(location.pathname, { ...Object.fromEntries(params), event: row.events[0].eventId }), {
+        replace: true,
+      });
+  };
+  const errors = useMemo(() => events.filter(isFailure), [events]);
+  const firstError = waterfall.rows.findIndex((row) => row.failed);
+  const startMs = Number(waterfall.startNs / 1_000_000n);
+  const spanMs = Number(waterfall.endNs - waterfall.startNs) / 1e6;
+
+  return (
+    <section class="view session-view">
+      <div class="view-head">
+        <a class="back" href={urlOf("/sessions", { project: projectId || undefined })} onClick={onLinkClick}>
+          ← Sessions
+        </a>
+        <h1 class="ellipsis" title={sessionId}>
+          {sessionId}
+        </h1>
+        <LiveToggle path={location.pathname} params={params} live={tail} />
+      </div>
+      <dl class="facts">
+        <Fact name="Project" value={projectId || events[0]?.projectId || "–"} />
+        <Fact
+          name="Started"
+          value={events.length ? relativeTime(startMs) : "–"}
+          title={events.length ? absoluteTime(startMs) : ""}
+        />
+        <Fact name="Duration" value={events.length ? duration(spanMs) : "–"} />
+        <Fact name="Events" value={`${count(events.length)}${state.loading ? "…" : ""}`} />
+        <Fact name="Spans" value={count(waterfall.rows.filter((row) => row.kind !== "event").length)} />
+        <div class={errors.length ? "fact fact-error" : "fact"}>
+          <dt>Errors</dt>
+          <dd>
+            {errors.length ? (
+              <button type="button" class="link danger" onClick={() => select(firstError)}>
+                {count(errors.length)} — show first
+              </button>
+            ) : (
+              "none"
+            )}
+          </dd>
+        </div>
+      </dl>
+      {state.error ? (
+        <p class="error banner" role="alert">
+          {state.error}
+        </p>
+      ) : null}
+      {state.truncated ? <p class="banner">Showing the first {count(MAX_EVENTS)} events of this session.</p> : null}
+      {!state.loading && !state.error && events.length === 0 ? (
+        <div class="empty">
+          <p>No events in this session{tenantId ? ` of tenant ${tenantId}` : ""}.</p>
+        </div>
+      ) : (
+        <div class="split">
+          <VirtualList
+            label="Waterfall"
+            items={waterfall.rows}
+            rowHeight={ROW_HEIGHT}
+            selectedIndex={selectedIndex}
+            onSelect={select}
+            onOpen={select}
+            header={<WaterfallAxis spanMs={spanMs} />}
+            renderRow={(row) => <WaterfallRowView row={row} waterfall={waterfall} />}
+          />
+          <aside class="detail" aria-label="Event">
+            {selectedIndex >= 0 ? (
+              <EventDetail api={api} row={waterfall.rows[selectedIndex]} sessionStartNs={waterfall.startNs} />
+            ) : (
+              <div class="empty">
+                <p>Select a row to see its events.</p>
+                <p class="muted small">↑ ↓ move · Enter opens · the URL keeps the selection</p>
+              </div>
+            )}
+          </aside>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Fact({ name, value, title }: { name: string; value: string; title?: string }) {
+  return (
+    <div class="fact">
+      <dt>{name}</dt>
+      <dd title={title}>{value}</dd>
+    </div>
+  );
+}

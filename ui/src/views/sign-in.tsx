@@ -1,0 +1,50 @@
+import { useState } from "preact/hooks";
+import { createApi, errorText } from "../api.ts";
+
+/**
+ * The API key form. The key is tried with one small read before it is kept, so a wrong key is
+ * said at once; what it may see afterwards is the server's decision (role, tenant, projects).
+ */
+export function SignIn({ onSignedIn }: { onSignedIn: (key: string) => void }) {
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const key = String(new FormData(event.currentTarget as HTMLFormElement).get("key") ?? "").trim();
+    if (!key) return setError("Enter an API key.");
+    setBusy(true);
+    setError("");
+    try {
+      await createApi(key).events.queryEvents({ query: { filter: {}, pageSize: 1 } });
+      onSignedIn(key);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="signin">
+      <form class="card signin-card" onSubmit={submit}>
+        <div class="brand">
+          <span class="brand-mark" aria-hidden="true" />
+          Chaukas
+        </div>
+        <h1>Sign in</h1>
+        <p class="muted">
+          With an API key of this server (<code>chaukas keys create --role read</code>). It is kept in this tab only.
+        </p>
+        <label for="key">API key</label>
+        <input id="key" name="key" type="password" autoComplete="off" spellcheck={false} />
+        {error ? (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        ) : null}
+        <button type="submit" disabled={busy}>
+          {busy ? "Checking…" : "Sign in"}
+        </button>
+      </form>
+    </div>
+  );
+}
