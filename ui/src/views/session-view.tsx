@@ -103,7 +103,7 @@ export function SessionView(props: { api: Api; sessionId: string; params: URLSea
           title={events.length ? absoluteTime(startMs) : ""}
         />
         <Fact name="Duration" value={events.length ? duration(spanMs) : "–"} />
-        <Fact name="Events" value={`${count(events.length)}${state.loading ? "…" : ""}`} />
+        <Fact name="Events" value={`${events.length.toLocaleString()}${state.loading ? "…" : ""}`} />
         <Fact name="Spans" value={count(waterfall.rows.filter((row) => row.kind !== "event").length)} />
         <div class={errors.length ? "fact fact-error" : "fact"}>
           <dt>Errors</dt>
