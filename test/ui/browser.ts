@@ -27,6 +27,8 @@ export async function watchedPage(
     colorScheme: options.colorScheme,
   });
   const page = await context.newPage();
+  // The test's own timeout bounds every wait; Playwright's 30 s default is short on a busy machine.
+  page.setDefaultTimeout(150_000);
   const problems: string[] = [];
   const origin = new URL(baseUrl).origin;
   page.on("console", (message) => {

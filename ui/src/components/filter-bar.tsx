@@ -59,7 +59,7 @@ export function FilterBar({
       {choice("status", "Status", any(EventStatus))}
       {choice("severity", "Severity", any(Severity))}
       {text("tags", "Tags", "a, b")}
-      {filters.tenant ? text("tenant", "Tenant", "the key's") : null}
+      {text("tenant", "Tenant", "the key's")}
     </form>
   );
 }
