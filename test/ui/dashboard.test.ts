@@ -129,6 +129,92 @@ describe.each(await storeKinds())("the dashboard on the %s store", { timeout: 12
     expect(watched.problems).toEqual([]);
   });
 
+  it("lists the sessions of a time range, filtered by the URL, and opens one", async () => {
+    const watched = await open("/sessions");
+    const { page } = watched;
+    await signIn(watched);
+    const list = page.getByRole("grid", { name: "Sessions" });
+    for (const session of stored) await list.getByText(session.sessionId).waitFor();
+    expect(Number(await list.getAttribute("aria-rowcount"))).toBe(stored.length);
+    const row = list.locator(".vrow", { hasText: shown.sessionId });
+    await expect(row.locator(".error-count").textContent()).resolves.toMatch(/^[1-9]/);
+    await watched.screenshot(`sessions-${kind}`);
+
+    // A filter typed in the bar goes to the URL; the URL alone gives the same view.
+    const searched = stored.find((session) => session.orderIds.length > 0) ?? stored[0];
+    const word = searched.orderIds[0] ?? searched.sessionId;
+    await page.getByLabel("Search").fill(word);
+    await page.getByLabel("Search").press("Enter");
+    await page.waitForURL((url) => url.searchParams.get("q") === word);
+    await list.locator(".vrow").first().waitFor();
+    await expect(list.getAttribute("aria-rowcount")).resolves.toBe("1");
+    await list.getByText(searched.sessionId).waitFor();
+    const shared = await open(`/sessions?q=${encodeURIComponent(word)}&range=all`);
+    await signIn(shared);
+    await shared.page.getByRole("grid", { name: "Sessions" }).getByText(searched.sessionId).waitFor();
+    await expect(shared.page.getByRole("grid", { name: "Sessions" }).getAttribute("aria-rowcount")).resolves.toBe("1");
+    await expect(shared.page.getByLabel("Time").inputValue()).resolves.toBe("all");
+
+    // Opening a session from the list.
+    await list.getByText(searched.sessionId).click();
+    await page.waitForURL((url) => url.pathname === `/sessions/${searched.sessionId}`);
+    await page.getByRole("grid", { name: "Waterfall" }).locator(".vrow").first().waitFor();
+    expect(watched.problems).toEqual([]);
+    expect(shared.problems).toEqual([]);
+  });
+
+  it("shows statistics of the stored events", async () => {
+    const watched = await open("/stats?range=all");
+    await signIn(watched);
+    const total = stored.reduce((n, session) => n + session.events.length, 0);
+    await watched.page
+      .locator(".tile", { hasText: "Events" })
+      .getByText(total.toLocaleString("en-US"), { exact: true })
+      .waitFor();
+    await watched.page
+      .locator(".tile", { hasText: "Sessions" })
+      .getByText(String(stored.length), { exact: true })
+      .waitFor();
+    await watched.page.getByRole("heading", { name: "Events by type" }).waitFor();
+    await watched.page.locator(".barlist-label", { hasText: "MODEL_INVOCATION_START" }).first().waitFor();
+    await watched.page.getByRole("img", { name: "Events over time" }).waitFor();
+    await watched.screenshot(`stats-${kind}`);
+    expect(watched.problems).toEqual([]);
+  });
+
+  it("follows a session live, and new sessions in the list, while events are ingested", async () => {
+    const [first, second] = recentSessions(2).map((session) => ({
+      ...session,
+      sessionId: `${session.sessionId}-live`,
+      events: session.events.map((event) => ({
+        ...event,
+        sessionId: `${session.sessionId}-live`,
+        eventId: `${event.eventId}-live`,
+      })),
+    }));
+    const watched = await open(sessionPath(first, "&live=1"));
+    const { page } = watched;
+    await signIn(watched);
+    await page.locator('.live-toggle.following[aria-pressed="true"]').waitFor();
+    await server.ingest(first.events.slice(0, 5));
+    await page.locator(".fact", { hasText: "Events" }).getByText("5", { exact: true }).waitFor();
+    await server.ingest(first.events.slice(5));
+    await page
+      .locator(".fact", { hasText: "Events" })
+      .getByText(String(first.events.length), { exact: true })
+      .waitFor();
+    await page.getByRole("grid", { name: "Waterfall" }).locator(".vrow").first().waitFor();
+    await watched.screenshot(`session-live-${kind}`);
+
+    const list = await open("/sessions?live=1");
+    await signIn(list);
+    await list.page.locator('.live-toggle.following[aria-pressed="true"]').waitFor();
+    await server.ingest(second.events);
+    await list.page.getByRole("grid", { name: "Sessions" }).getByText(second.sessionId).waitFor();
+    expect(watched.problems).toEqual([]);
+    expect(list.problems).toEqual([]);
+  });
+
   it("follows prefers-color-scheme", async () => {
     const watched = await open(sessionPath(shown), "dark");
     await signIn(watched);

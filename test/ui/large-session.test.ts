@@ -1,3 +1,4 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { Browser } from "playwright-core";
@@ -12,12 +13,12 @@ import { launchChromium, watchedPage } from "./browser.ts";
 /** A 20,000-event session opens and scrolls with a bounded DOM: the waterfall is virtualised. */
 
 const EVENTS = 20_000;
-const START_S = BigInt(Math.floor(Date.now() / 1000) - 3600);
+const START_MS = Date.now() - 3_600_000;
 
 /** One session: its root span, then agents, each with tool calls (START/END sharing a span id). */
 function bigSession(): Event[] {
   const events: Event[] = [];
-  const at = (i: number) => ({ seconds: START_S + BigInt(Math.floor(i / 100)), nanos: (i % 100) * 10_000_000 });
+  const at = (i: number) => timestampFromMs(START_MS + i * 10);
   const add = (init: Parameters<typeof makeEvent>[0]) =>
     events.push(
       makeEvent({ tenantId: "acme", projectId: "web", sessionId: "big", timestamp: at(events.length), ...init }),

@@ -61,7 +61,10 @@ export function StatsView({
   const total = Number(usage?.totalEvents ?? 0);
   const errorRate = total ? (Number(usage?.errors ?? 0) / total) * 100 : 0;
   const byType = Object.entries(usage?.eventsByType ?? {})
-    .map(([type, n]) => ({ label: type, value: Number(n), text: count(n), danger: type === "ERROR" }))
+    .map(([type, n]) => {
+      const label = type.replace(/^EVENT_TYPE_/, "");
+      return { label, value: Number(n), text: count(n), danger: label === "ERROR" };
+    })
     .sort((a, b) => b.value - a.value);
   const keyBars = (rows: UsageByKey[], pick: (row: UsageByKey) => number, text: (n: number) => string) =>
     rows
