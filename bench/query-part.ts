@@ -7,6 +7,7 @@ import type { EventRecord } from "../src/store/event-store.ts";
 import { openEventStore } from "../src/store/sql/open-store.ts";
 import { type BenchContext, startServer } from "./context.ts";
 import { copyChunk, encodeCopy, prepareCopyConnection } from "./copy.ts";
+import { measureDashboard } from "./dashboard.ts";
 import { QUIET_LOG } from "./database.ts";
 import { log, progress } from "./log.ts";
 import { processMemory } from "./meters.ts";
@@ -54,6 +55,7 @@ export async function queryPart(ctx: BenchContext): Promise<QueryReport> {
       pageSize: o.deepPageSize,
       commonWord: "refund",
     });
+    Object.assign(results, await measureDashboard(server.baseUrl, targets, o.tiny ? 1 : 10));
     return {
       events: o.queryEvents,
       pageSize: o.deepPageSize,

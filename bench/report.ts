@@ -61,6 +61,8 @@ const QUERY_ROWS: Record<string, string> = {
   textRare: "query: text search, rare word",
   textCommon: "query: text search, common word",
   deepPage: "query: pages",
+  dashboardSession: "dashboard: first view, one session's waterfall",
+  dashboardSessions: "dashboard: first view, the sessions list",
   statsDay: "stats: one day",
   statsMonth: "stats: 30 days",
   statsAll: "stats: all time",
