@@ -6,7 +6,7 @@ import { EventDetail } from "../components/event-detail.tsx";
 import { LiveToggle } from "../components/live-toggle.tsx";
 import { VirtualList } from "../components/virtual-list.tsx";
 import { WaterfallAxis, WaterfallRowView } from "../components/waterfall-row.tsx";
-import { absoluteTime, count, duration, relativeTime } from "../format.ts";
+import { absoluteTime, count, duration, money, relativeTime } from "../format.ts";
 import { useLiveTail } from "../live.ts";
 import { navigate, onLinkClick, urlOf } from "../router.ts";
 import { buildWaterfall, isFailure } from "../waterfall/tree.ts";
@@ -80,6 +80,7 @@ export function SessionView(props: { api: Api; sessionId: string; params: URLSea
       });
   };
   const errors = useMemo(() => events.filter(isFailure), [events]);
+  const usage = useMemo(() => usageOf(events), [events]);
   const firstError = waterfall.rows.findIndex((row) => row.failed);
   const startMs = Number(waterfall.startNs / 1_000_000n);
   const spanMs = Number(waterfall.endNs - waterfall.startNs) / 1e6;
@@ -105,6 +106,8 @@ export function SessionView(props: { api: Api; sessionId: string; params: URLSea
         <Fact name="Duration" value={events.length ? duration(spanMs) : "–"} />
         <Fact name="Events" value={`${events.length.toLocaleString()}${state.loading ? "…" : ""}`} />
         <Fact name="Spans" value={count(waterfall.rows.filter((row) => row.kind !== "event").length)} />
+        <Fact name="Tokens" value={usage.tokens ? count(usage.tokens) : "–"} />
+        <Fact name="Cost" value={money(usage.cost)} />
         <div class={errors.length ? "fact fact-error" : "fact"}>
           <dt>Errors</dt>
           <dd>
@@ -154,6 +157,18 @@ export function SessionView(props: { api: Api; sessionId: string; params: URLSea
       )}
     </section>
   );
+}
+
+/** Tokens and cost as the sessions list counts them: a model call's own figures, else its CostDetails. */
+function usageOf(events: Event[]): { tokens: number; cost: number } {
+  let tokens = 0;
+  let cost = 0;
+  for (const event of events) {
+    const llm = event.content.case === "llmInvocation" ? event.content.value : undefined;
+    tokens += llm?.totalTokens || (llm ? llm.promptTokens + llm.completionTokens : 0) || event.cost?.totalTokens || 0;
+    cost += event.cost?.totalCost ?? 0;
+  }
+  return { tokens, cost };
 }
 
 function Fact({ name, value, title }: { name: string; value: string; title?: string }) {
