@@ -1,3 +1,4 @@
+import type { EventUsage } from "../codec/event-usage.ts";
 import type { AuditLog } from "./audit-log.ts";
 import type { KeyStore } from "./key-store.ts";
 import type { TenantScope } from "./tenant-scope.ts";
@@ -25,6 +26,8 @@ export interface EventRecord {
   tags: string[];
   /** Text for the full-text index; indexed, not stored. */
   searchText: string;
+  /** Its figures for the session and usage views: carried to their rollups, not stored with the event. */
+  usage: EventUsage;
   /** The whole Event in its canonical protobuf binary, integrity fields empty. */
   payload: Uint8Array;
   /** SHA-256 of `payload`: the event's leaf in its tenant's audit log. */
