@@ -285,7 +285,7 @@ function expectSessions(got: SessionSummary[], want: ExpectedSession[]): void {
       endNs: s.endTime && timestampToNs(s.endTime),
     })),
   ).toEqual(want.map((w) => ({ ...w.summary, startNs: w.startNs, endNs: w.endNs })));
-  got.forEach((s, i) => expectClose(s.totalCost, want[i].cost));
+  for (const [i, s] of got.entries()) expectClose(s.totalCost, want[i].cost);
 }
 
 function expectUsage(got: GetUsageResponse, want: ExpectedUsage): void {
@@ -298,7 +298,7 @@ function expectUsage(got: GetUsageResponse, want: ExpectedUsage): void {
       sessionsStarted: b.sessionsStarted,
     })),
   ).toEqual(want.overTime.map(({ cost: _, ...b }) => b));
-  got.overTime.forEach((b, i) => expectClose(b.totalCost, want.overTime[i].cost));
+  for (const [i, b] of got.overTime.entries()) expectClose(b.totalCost, want.overTime[i].cost);
   expect(got.eventsByType).toEqual(want.eventsByType);
   expect([got.totalEvents, got.totalSessions, got.errors]).toEqual([want.totalEvents, want.totalSessions, want.errors]);
   for (const [gotKeys, wantKeys] of [
