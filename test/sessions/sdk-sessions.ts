@@ -224,7 +224,7 @@ export function expectedSessions(events: Event[]): ExpectedSession[] {
     groups.set(key, [...(groups.get(key) ?? []), e]);
   }
   const sessions = [...groups.values()].map((group): ExpectedSession => {
-    const times = group.map(eventNs);
+    const times = group.map(eventNs).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const latestOf = (list: Event[]) =>
       list.reduce<Event | undefined>((a, b) => (a && !later(b, a) ? a : b), undefined);
     const lastEnd = latestOf(group.filter((e) => e.type === EventType.SESSION_END));
@@ -233,8 +233,8 @@ export function expectedSessions(events: Event[]): ExpectedSession[] {
     return {
       projectId,
       sessionId,
-      startNs: times.reduce((a, b) => (b < a ? b : a)),
-      endNs: times.reduce((a, b) => (b > a ? b : a)),
+      startNs: times[0],
+      endNs: times[times.length - 1],
       events: group,
       summary: {
         tenantId,

@@ -3,11 +3,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type GetUsageResponse,
-  SessionService,
-  type SessionSummary,
-} from "../../gen/chaukas/backend/v1/sessions_pb.ts";
+import { SessionService, type SessionSummary } from "../../gen/chaukas/backend/v1/sessions_pb.ts";
 import { type Event, EventStatus, EventTypeSchema, Severity } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import type { QueryFilterSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
@@ -16,14 +12,13 @@ import { buildServer } from "../../src/api/server.ts";
 import { eventService } from "../../src/app.ts";
 import { KeyAuthenticator } from "../../src/core/authenticator.ts";
 import { createApiKey } from "../../src/core/key-admin.ts";
-import { timestampToNs } from "../../src/lib/timestamps.ts";
 import { nsToTimestamp } from "../store/fixtures.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { TEST_SERVER_OPTIONS } from "../support/server.ts";
+import { expectSessions, expectUsage } from "./expectations.ts";
 import {
   type ExpectedSession,
-  type ExpectedUsage,
   expectedSessions,
   expectedUsage,
   HOUR_NS,
@@ -265,68 +260,6 @@ async function allPages(
     pageToken = page.nextPageToken;
   } while (pageToken);
   return got;
-}
-
-function expectSessions(got: SessionSummary[], want: ExpectedSession[]): void {
-  expect(
-    got.map((s) => ({
-      tenantId: s.tenantId,
-      projectId: s.projectId,
-      sessionId: s.sessionId,
-      eventCount: s.eventCount,
-      agents: s.agents,
-      modelCalls: s.modelCalls,
-      toolCalls: s.toolCalls,
-      totalTokens: s.totalTokens,
-      errors: s.errors,
-      maxSeverity: s.maxSeverity,
-      status: s.status,
-      startNs: s.startTime && timestampToNs(s.startTime),
-      endNs: s.endTime && timestampToNs(s.endTime),
-    })),
-  ).toEqual(want.map((w) => ({ ...w.summary, startNs: w.startNs, endNs: w.endNs })));
-  for (const [i, s] of got.entries()) expectClose(s.totalCost, want[i].cost);
-}
-
-function expectUsage(got: GetUsageResponse, want: ExpectedUsage): void {
-  expect(
-    got.overTime.map((b) => ({
-      startNs: b.startTime && timestampToNs(b.startTime),
-      events: b.events,
-      errors: b.errors,
-      totalTokens: b.totalTokens,
-      sessionsStarted: b.sessionsStarted,
-    })),
-  ).toEqual(want.overTime.map(({ cost: _, ...b }) => b));
-  for (const [i, b] of got.overTime.entries()) expectClose(b.totalCost, want.overTime[i].cost);
-  expect(got.eventsByType).toEqual(want.eventsByType);
-  expect([got.totalEvents, got.totalSessions, got.errors]).toEqual([want.totalEvents, want.totalSessions, want.errors]);
-  for (const [gotKeys, wantKeys] of [
-    [got.byModel, want.byModel],
-    [got.byAgent, want.byAgent],
-  ] as const) {
-    expect(gotKeys.map((k) => k.key).sort()).toEqual([...wantKeys.keys()].sort());
-    for (const k of gotKeys) {
-      // biome-ignore lint/style/noNonNullAssertion: the keys were just compared
-      const { cost, ...figures } = wantKeys.get(k.key)!;
-      expect({
-        calls: k.calls,
-        inputTokens: k.inputTokens,
-        outputTokens: k.outputTokens,
-        totalTokens: k.totalTokens,
-        errors: k.errors,
-      }).toEqual(figures);
-      expectClose(k.totalCost, cost);
-    }
-    // Largest spend in tokens first.
-    const tokens = gotKeys.map((k) => k.totalTokens);
-    expect(tokens).toEqual([...tokens].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)));
-  }
-}
-
-/** Sums of doubles added in another order agree to rounding. */
-function expectClose(got: number, want: number): void {
-  expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want)));
 }
 
 async function expectCode(call: () => Promise<unknown>, code: Code): Promise<void> {
