@@ -9,15 +9,14 @@ import {
 } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { type FieldViolation, InvalidArgumentError, PermissionDeniedError, UnavailableError } from "../lib/errors.ts";
 import type { EventRecord, EventStore } from "../store/event-store.ts";
-import { authorize, type Principal, scopeEvent, scopeRead, tenantScope } from "./access.ts";
+import { authorize, type Principal, scopeEvent, tenantScope } from "./access.ts";
 import type { EventPage } from "./event-page.ts";
 import { contentHashProblem, toEventRecord, wireEventRecord } from "./event-record.ts";
 import { decodedEventViolations, eventViolations } from "./event-rules.ts";
 import { readWireEvent, type WireEvent } from "./event-wire.ts";
-import { idViolations } from "./ids.ts";
 import { defaultMaxHeapBytes, IngestGate, type IngestGateOptions } from "./ingest-gate.ts";
 import type { PageTokenCodec } from "./page-token.ts";
-import { namedByType, pageSizeOf, readQueryFilter, timeRangeBounds } from "./query-filter.ts";
+import { namedByType, pageSizeOf, readQueryFilter, readScopedRange } from "./query-filter.ts";
 import { SessionViews } from "./session-views.ts";
 
 export const MAX_BATCH_EVENTS = 10_000;
@@ -210,12 +209,10 @@ export class EventService {
 
   async eventStats(principal: Principal, request: StatsRequest): Promise<Stats> {
     authorize(principal, "read");
-    const { tenantId, projectId } = scopeRead(principal, request.tenantId, request.projectId);
-    if (!tenantId) throw new InvalidArgumentError([{ field: "tenant_id", description: "is required" }]);
-    const violations = idViolations({ tenant_id: tenantId, project_id: projectId });
-    const range = timeRangeBounds(request.timeRange, "time_range", violations);
+    const violations: FieldViolation[] = [];
+    const query = readScopedRange(principal, request, violations);
     if (violations.length > 0) throw new InvalidArgumentError(violations);
-    const stats = await this.#store.eventStats({ tenantId }, { tenantId, projectId, ...range });
+    const stats = await this.#store.eventStats({ tenantId: query.tenantId }, query);
     return { ...stats, eventsByType: namedByType(stats.eventsByType) };
   }
 

@@ -55,6 +55,21 @@ export function readQueryFilter(
   return { filter, storeFilter };
 }
 
+/**
+ * The tenant, project and time range of a read of figures (GetEventStats, GetUsage) in the
+ * caller's scope; problems are added to `violations`, a missing tenant is thrown at once.
+ */
+export function readScopedRange(
+  principal: Principal,
+  request: { tenantId: string; projectId: string; timeRange?: TimeRange },
+  violations: FieldViolation[],
+): { tenantId: string; projectId: string; startNs?: bigint; endNs?: bigint } {
+  const { tenantId, projectId } = scopeRead(principal, request.tenantId, request.projectId);
+  if (!tenantId) throw new InvalidArgumentError([{ field: "tenant_id", description: "is required" }]);
+  violations.push(...idViolations({ tenant_id: tenantId, project_id: projectId }));
+  return { tenantId, projectId, ...timeRangeBounds(request.timeRange, "time_range", violations) };
+}
+
 /** A TimeRange as store bounds: start inclusive, end exclusive, either may be absent. */
 export function timeRangeBounds(
   range: TimeRange | undefined,

@@ -15,10 +15,9 @@ import type { EventStatus, Severity } from "../../gen/chaukas/spec/common/v1/eve
 import { type FieldViolation, InvalidArgumentError } from "../lib/errors.ts";
 import { nsToTimestamp } from "../lib/timestamps.ts";
 import type { EventStore, SessionCursor, UsageKeyFigures } from "../store/event-store.ts";
-import { authorize, type Principal, scopeRead } from "./access.ts";
-import { idViolations } from "./ids.ts";
+import { authorize, type Principal } from "./access.ts";
 import type { PageTokenCodec } from "./page-token.ts";
-import { namedByType, pageSizeOf, readQueryFilter, timeRangeBounds } from "./query-filter.ts";
+import { namedByType, pageSizeOf, readQueryFilter, readScopedRange } from "./query-filter.ts";
 
 /** A GetUsage without a start covers this much before its end (now, without one). */
 export const DEFAULT_USAGE_RANGE_SECONDS = 86_400;
@@ -89,10 +88,8 @@ export class SessionViews {
 
   async usage(principal: Principal, request: GetUsageRequest): Promise<GetUsageResponse> {
     authorize(principal, "read");
-    const { tenantId, projectId } = scopeRead(principal, request.tenantId, request.projectId);
-    if (!tenantId) throw new InvalidArgumentError([{ field: "tenant_id", description: "is required" }]);
-    const violations = idViolations({ tenant_id: tenantId, project_id: projectId });
-    const bounds = timeRangeBounds(request.timeRange, "time_range", violations);
+    const violations: FieldViolation[] = [];
+    const { tenantId, projectId, ...bounds } = readScopedRange(principal, request, violations);
     if (request.bucketSeconds < 0n || request.bucketSeconds % 60n !== 0n) {
       violations.push({ field: "bucket_seconds", description: "must be a whole number of minutes (a multiple of 60)" });
     }
@@ -116,8 +113,11 @@ export class SessionViews {
 
     const scope = { tenantId };
     const query = { tenantId, projectId, ...range };
-    const figures = await this.#store.usage(scope, { ...query, bucketSeconds: Number(bucketSeconds) });
-    const stats = await this.#store.eventStats(scope, query);
+    // Two statements, at once where the store has more than one connection.
+    const [figures, stats] = await Promise.all([
+      this.#store.usage(scope, { ...query, bucketSeconds: Number(bucketSeconds) }),
+      this.#store.eventStats(scope, query),
+    ]);
     let sessions = 0n;
     let errors = 0n;
     for (const bucket of figures.buckets) {
