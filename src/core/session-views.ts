@@ -12,6 +12,7 @@ import {
   UsageByKeySchema,
 } from "../../gen/chaukas/backend/v1/sessions_pb.ts";
 import type { EventStatus, Severity } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { QueryFilterSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { type FieldViolation, InvalidArgumentError } from "../lib/errors.ts";
 import { nsToTimestamp } from "../lib/timestamps.ts";
 import type { EventStore, SessionCursor, UsageKeyFigures } from "../store/event-store.ts";
@@ -47,7 +48,9 @@ export class SessionViews {
   async listSessions(principal: Principal, request: ListSessionsRequest): Promise<ListSessionsResponse> {
     authorize(principal, "read");
     const violations: FieldViolation[] = [];
-    const { filter, storeFilter } = readQueryFilter(principal, request.filter, (field) => field, violations);
+    // No filter is the empty one: every session of the key's tenant (and projects).
+    const requested = request.filter ?? create(QueryFilterSchema);
+    const { filter, storeFilter } = readQueryFilter(principal, requested, (field) => field, violations);
     const pageSize = pageSizeOf(request.pageSize, "page_size", violations);
     if (violations.length > 0) throw new InvalidArgumentError(violations);
     const after = request.pageToken

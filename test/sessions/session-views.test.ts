@@ -221,6 +221,8 @@ describe.each(await storeKinds())("session views on the %s store", (kind) => {
     await expectCode(() => views("ingest").listSessions({ filter: {} }), Code.PermissionDenied);
     await expectCode(() => views("ingest").getUsage({}), Code.PermissionDenied);
     await expectCode(() => views().listSessions({ filter: {} }), Code.Unauthenticated);
+    // No filter at all: the key's tenant.
+    expectSessions((await views("admin of globex").listSessions({ pageSize: 50 })).sessions, expectedSessions(GLOBEX));
   });
 
   it("refuses bad requests and a page token of another filter", async () => {
