@@ -4,6 +4,7 @@ import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastifyCors from "@fastify/cors";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
 import { AuditService } from "../../gen/chaukas/backend/v1/audit_pb.ts";
+import { SessionService } from "../../gen/chaukas/backend/v1/sessions_pb.ts";
 import { ChaukasClientService } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
 import { jsonRegistry } from "../codec/formats/registry.ts";
@@ -25,6 +26,7 @@ import { ANSWER_COMPRESSIONS } from "./rpc/compression.ts";
 import { checkEnvelopeFlags } from "./rpc/envelope-flags.ts";
 import { rpcLogging } from "./rpc/rpc-log.ts";
 import { serverServiceHandlers } from "./rpc/server-service.ts";
+import { sessionServiceHandlers } from "./rpc/session-service.ts";
 import { wireIngestRoutes } from "./rpc/wire-ingest.ts";
 
 export interface ServerOptions {
@@ -47,7 +49,7 @@ export interface ServerOptions {
 }
 
 /**
- * The HTTP server: both spec services and the audit service over gRPC, gRPC-Web and Connect on one port, the Python SDK's
+ * The HTTP server: both spec services, the audit service and the session views over gRPC, gRPC-Web and Connect on one port, the Python SDK's
  * routes and the spec's public REST API beside them, the dashboard, CORS for browsers, and one log line per
  * request. Call `listen` on the result.
  */
@@ -106,6 +108,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
         router.service(ChaukasServerService, serverServiceHandlers(events, app.log));
         router.service(ChaukasClientService, clientServiceHandlers(events, app.log));
         router.service(AuditService, auditServiceHandlers(options.audit));
+        router.service(SessionService, sessionServiceHandlers(events.sessions));
       },
     });
     // Binary ingest batches go to the same methods reading each event from its bytes (wire-ingest.ts).

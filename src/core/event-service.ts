@@ -1,10 +1,5 @@
 import { create, fromBinary } from "@bufbuild/protobuf";
-import {
-  type Event,
-  EventSchema,
-  type EventType,
-  EventTypeSchema,
-} from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import {
   type Capabilities,
   CapabilitiesSchema,
@@ -13,19 +8,17 @@ import {
   type TimeRange,
 } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { type FieldViolation, InvalidArgumentError, PermissionDeniedError, UnavailableError } from "../lib/errors.ts";
-import { timestampProblem, timestampToNs } from "../lib/timestamps.ts";
-import type { EventFilter, EventRecord, EventStore } from "../store/event-store.ts";
-import { authorize, type Principal, scopeEvent, scopeRead, tenantScope } from "./access.ts";
+import type { EventRecord, EventStore } from "../store/event-store.ts";
+import { authorize, type Principal, scopeEvent, tenantScope } from "./access.ts";
 import type { EventPage } from "./event-page.ts";
 import { contentHashProblem, toEventRecord, wireEventRecord } from "./event-record.ts";
-import { decodedEventViolations, eventViolations, snakeCase } from "./event-rules.ts";
+import { decodedEventViolations, eventViolations } from "./event-rules.ts";
 import { readWireEvent, type WireEvent } from "./event-wire.ts";
-import { idViolations } from "./ids.ts";
 import { defaultMaxHeapBytes, IngestGate, type IngestGateOptions } from "./ingest-gate.ts";
 import type { PageTokenCodec } from "./page-token.ts";
+import { namedByType, pageSizeOf, readQueryFilter, readScopedRange } from "./query-filter.ts";
+import { SessionViews } from "./session-views.ts";
 
-export const DEFAULT_PAGE_SIZE = 100;
-export const MAX_PAGE_SIZE = 1000;
 export const MAX_BATCH_EVENTS = 10_000;
 /** How long Healthz waits for the database before it answers `unavailable`. */
 export const HEALTH_CHECK_TIMEOUT_MS = 5_000;
@@ -77,6 +70,8 @@ export class EventService {
   readonly #gate: IngestGate;
   readonly #rbac: boolean;
   readonly #auditTrail: boolean;
+  /** The dashboard's session and usage views, over the same store and page-token key. */
+  readonly sessions: SessionViews;
 
   /**
    * `rbac`: whether callers are authenticated by API key (false with --insecure-no-auth).
@@ -88,6 +83,7 @@ export class EventService {
     this.#gate = options.gate ?? new IngestGate(DEFAULT_INGEST_BOUNDS);
     this.#rbac = options.rbac ?? false;
     this.#auditTrail = options.auditTrail ?? true;
+    this.sessions = new SessionViews(store, pageTokens);
   }
 
   /**
@@ -177,49 +173,19 @@ export class EventService {
   ): Promise<EventPage> {
     authorize(principal, "read");
     const at = (field: string) => (fieldPrefix ? `${fieldPrefix}.${field}` : field);
-    const filter = request?.filter && {
-      ...request.filter,
-      ...scopeRead(principal, request.filter.tenantId, request.filter.projectId),
-    };
-    if (!request || !filter?.tenantId) {
-      throw new InvalidArgumentError([{ field: at("filter.tenant_id"), description: "is required" }]);
-    }
+    if (!request) throw new InvalidArgumentError([{ field: at("filter.tenant_id"), description: "is required" }]);
     const violations: FieldViolation[] = [];
-    const pageSize = request.pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.pageSize, MAX_PAGE_SIZE);
-    if (pageSize < 0) violations.push({ field: at("page_size"), description: "must not be negative" });
+    const { filter, storeFilter } = readQueryFilter(principal, request.filter, at, violations);
+    const pageSize = pageSizeOf(request.pageSize, at("page_size"), violations);
     if (!SORT_ORDERS.has(request.orderByTime)) {
       violations.push({ field: at("order_by_time"), description: `${request.orderByTime} is not a SortOrder` });
     }
-    // Ids are compared as stored, so NUL cannot match and is refused; text_query is only words.
-    const ids: Record<string, string> = {};
-    for (const key of ["tenantId", "projectId", "sessionId", "agentId", "spanId", "traceId"] as const) {
-      ids[at(`filter.${snakeCase(key)}`)] = filter[key];
-    }
-    filter.tags.forEach((tag, i) => {
-      ids[at(`filter.tags[${i}]`)] = tag;
-    });
-    violations.push(...idViolations(ids));
-    const range = timeRangeBounds(filter.time, at("filter.time"), violations);
     if (violations.length > 0) throw new InvalidArgumentError(violations);
 
     const ascending = request.orderByTime === SortOrder.ASC;
     const after = request.pageToken
       ? this.#pageTokens.decode(request.pageToken, filter, ascending, at("page_token"))
       : undefined;
-    const storeFilter: EventFilter = {
-      tenantId: filter.tenantId,
-      projectId: filter.projectId,
-      sessionId: filter.sessionId,
-      agentId: filter.agentId,
-      spanId: filter.spanId,
-      traceId: filter.traceId,
-      types: filter.types,
-      statuses: filter.statuses,
-      severities: filter.severities,
-      tags: filter.tags,
-      textQuery: filter.textQuery.trim(),
-      ...range,
-    };
     // One extra row tells whether another page exists without a second query. A read of one
     // tenant runs in that tenant's scope whoever asks: the same rows, and under row-level
     // security PostgreSQL estimates the rows of a tenant scope far better than those of all
@@ -243,17 +209,11 @@ export class EventService {
 
   async eventStats(principal: Principal, request: StatsRequest): Promise<Stats> {
     authorize(principal, "read");
-    const { tenantId, projectId } = scopeRead(principal, request.tenantId, request.projectId);
-    if (!tenantId) throw new InvalidArgumentError([{ field: "tenant_id", description: "is required" }]);
-    const violations = idViolations({ tenant_id: tenantId, project_id: projectId });
-    const range = timeRangeBounds(request.timeRange, "time_range", violations);
+    const violations: FieldViolation[] = [];
+    const query = readScopedRange(principal, request, violations);
     if (violations.length > 0) throw new InvalidArgumentError(violations);
-    const stats = await this.#store.eventStats({ tenantId }, { tenantId, projectId, ...range });
-    const eventsByType: Record<string, bigint> = {};
-    for (const [type, count] of stats.eventsByType) {
-      eventsByType[EventTypeSchema.value[type as EventType]?.name ?? String(type)] = count;
-    }
-    return { ...stats, eventsByType };
+    const stats = await this.#store.eventStats({ tenantId: query.tenantId }, query);
+    return { ...stats, eventsByType: namedByType(stats.eventsByType) };
   }
 
   /** Throws UnavailableError when the database does not answer, or not within HEALTH_CHECK_TIMEOUT_MS. */
@@ -295,26 +255,6 @@ export class EventService {
 }
 
 const SORT_ORDERS = new Set<number>(Object.values(SortOrder));
-
-/** A TimeRange as store bounds: start inclusive, end exclusive, either may be absent. */
-function timeRangeBounds(
-  range: TimeRange | undefined,
-  field: string,
-  violations: FieldViolation[],
-): { startNs?: bigint; endNs?: bigint } {
-  const bounds: { startNs?: bigint; endNs?: bigint } = {};
-  for (const side of ["start", "end"] as const) {
-    const ts = range?.[side];
-    if (!ts) continue;
-    const problem = timestampProblem(ts);
-    if (problem) violations.push({ field: `${field}.${side}`, description: problem });
-    else bounds[`${side}Ns`] = timestampToNs(ts);
-  }
-  if (bounds.startNs !== undefined && bounds.endNs !== undefined && bounds.endNs < bounds.startNs) {
-    violations.push({ field: `${field}.end`, description: "is before start" });
-  }
-  return bounds;
-}
 
 /**
  * An event of a batch: its fields to check (and the whole event, when decoded) and how to make

@@ -2,13 +2,16 @@ import type pg from "pg";
 import type { AuditLog } from "../audit-log.ts";
 import type {
   ColumnDifference,
-  EventFilter,
   EventPageQuery,
   EventRecord,
   EventStats,
   EventStore,
+  SessionFigures,
+  SessionQuery,
   StatsQuery,
   StoredEvent,
+  UsageFigures,
+  UsageQuery,
 } from "../event-store.ts";
 import type { KeyStore } from "../key-store.ts";
 import type { TenantScope } from "../tenant-scope.ts";
@@ -20,13 +23,15 @@ import {
   RECORD_PARAMETERS,
   recordParameters,
   selectColumnDifferences,
-  withoutNul,
 } from "./event-columns.ts";
+import { WhereBuilder } from "./event-filter.ts";
 import { selectEventStats } from "./event-stats.ts";
 import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import { SqlKeyStore } from "./key-store.ts";
 import { inTenantScope, packed, runQuery, withClient } from "./pool.ts";
 import { missingSafeguards } from "./safeguards.ts";
+import { selectSessions, selectUsage } from "./session-views.ts";
+import { USAGE_COLUMNS, usageParameters, usageParameterTypes } from "./usage-rollup.ts";
 
 /**
  * The EventStore in SQL, over a node-postgres pool. The same statements run on PostgreSQL and on
@@ -78,6 +83,7 @@ export class SqlEventStore implements EventStore {
           ...packed(unique.map((r) => r.payload)),
           ...packed(unique.map((r) => sha256Sized(r.contentHash))),
           this.#auditTrail,
+          ...usageParameters(unique.map((r) => r.usage)),
         ],
       }),
     );
@@ -130,6 +136,14 @@ export class SqlEventStore implements EventStore {
     return inTenantScope(this.#pool, scope, (client) => selectEventStats(client, query));
   }
 
+  async listSessions(scope: TenantScope, query: SessionQuery): Promise<SessionFigures[]> {
+    return inTenantScope(this.#pool, scope, (client) => selectSessions(client, query));
+  }
+
+  async usage(scope: TenantScope, query: UsageQuery): Promise<UsageFigures> {
+    return inTenantScope(this.#pool, scope, (client) => selectUsage(client, query));
+  }
+
   async sharedSecret(name: string, create: () => Uint8Array): Promise<Uint8Array> {
     // Insert-if-absent and read in one statement, so concurrent first starts agree on one value.
     const { rows } = await runQuery<{ value: Buffer }>(
@@ -179,14 +193,14 @@ interface PageRow {
 /**
  * Inserts the events and queues those stored now (not the ones already there) for the stats
  * rollups and, when $20 is true, for their audit logs. Payloads and content hashes are packed
- * (see packed()): $14 with $15 and $16, $17 with $18 and $19.
+ * (see packed()): $14 with $15 and $16, $17 with $18 and $19. $21 on: the usage figures, queued only.
  */
 const INSERT_EVENTS_AND_QUEUE = `
 WITH t AS (
   SELECT ${RECORD_FIELDS}, substring($14::bytea FROM payload_at FOR payload_length) AS payload,
-         substring($17::bytea FROM hash_at FOR hash_length) AS content_hash, n
-  FROM unnest(${RECORD_PARAMETERS}, $15::int4[], $16::int4[], $18::int4[], $19::int4[]) WITH ORDINALITY
-    AS t(${RECORD_FIELDS}, payload_at, payload_length, hash_at, hash_length, n)
+         substring($17::bytea FROM hash_at FOR hash_length) AS content_hash, ${USAGE_COLUMNS.join(", ")}, n
+  FROM unnest(${RECORD_PARAMETERS}, $15::int4[], $16::int4[], $18::int4[], $19::int4[], ${usageParameterTypes(21)})
+    WITH ORDINALITY AS t(${RECORD_FIELDS}, payload_at, payload_length, hash_at, hash_length, ${USAGE_COLUMNS.join(", ")}, n)
 ), stored AS (
   INSERT INTO events (${INDEX_COLUMNS.join(", ")}, payload)
   SELECT ${INDEX_VALUES}, payload
@@ -194,8 +208,10 @@ WITH t AS (
   ON CONFLICT (tenant_id, event_id) DO NOTHING
   RETURNING tenant_id, event_id
 )
-INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log)
-SELECT t.tenant_id, t.event_id, t.content_hash, t.project_id, t.session_id, t.type, t.ts_ns, $20::boolean
+INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log,
+                         status, severity, ${USAGE_COLUMNS.join(", ")}, in_usage)
+SELECT t.tenant_id, t.event_id, t.content_hash, t.project_id, t.session_id, t.type, t.ts_ns, $20::boolean,
+       t.status, t.severity, ${USAGE_COLUMNS.map((c) => `t.${c}`).join(", ")}, true
 FROM t JOIN stored ON stored.tenant_id = t.tenant_id COLLATE "C" AND stored.event_id = t.event_id COLLATE "C"
 ORDER BY t.n`;
 
@@ -217,50 +233,3 @@ function firstOfEach(records: readonly EventRecord[]): EventRecord[] {
 }
 
 const recordKey = (tenantId: string, eventId: string) => `${tenantId}\0${eventId}`;
-
-/** Turns an EventFilter into a parameterised WHERE clause. */
-class WhereBuilder {
-  readonly values: unknown[] = [];
-  readonly #conditions: string[] = [];
-
-  constructor(filter: EventFilter) {
-    this.add(`tenant_id = ${this.param(filter.tenantId)}`);
-    this.#equals("project_id", filter.projectId);
-    this.#equals("session_id", filter.sessionId);
-    this.#equals("agent_id", filter.agentId);
-    this.#equals("span_id", filter.spanId);
-    this.#equals("trace_id", filter.traceId);
-    this.#anyOf("type", filter.types);
-    this.#anyOf("status", filter.statuses);
-    this.#anyOf("severity", filter.severities);
-    if (filter.tags?.length) this.add(`tags @> ${this.param(filter.tags)}::text[]`);
-    if (filter.textQuery) {
-      this.add(`search @@ websearch_to_tsquery('simple', ${this.param(withoutNul(filter.textQuery))})`);
-    }
-    if (filter.startNs !== undefined) this.add(`ts_ns >= ${this.param(filter.startNs.toString())}::bigint`);
-    if (filter.endNs !== undefined) this.add(`ts_ns < ${this.param(filter.endNs.toString())}::bigint`);
-  }
-
-  param(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-
-  add(condition: string): void {
-    this.#conditions.push(condition);
-  }
-
-  sql(): string {
-    return this.#conditions.join(" AND ");
-  }
-
-  #equals(column: string, value: string | undefined): void {
-    if (value) this.add(`${column} = ${this.param(value)}`);
-  }
-
-  #anyOf(column: string, values: number[] | undefined): void {
-    // A single value is written as `=` so the planner can match the partial indexes.
-    if (values?.length === 1) this.add(`${column} = ${this.param(values[0])}`);
-    else if (values?.length) this.add(`${column} = ANY(${this.param(values)}::int2[])`);
-  }
-}
