@@ -1,5 +1,6 @@
 import type { AuditLog } from "./audit-log.ts";
 import type { KeyStore } from "./key-store.ts";
+import type { TailSource } from "./tail-source.ts";
 import type { TenantScope } from "./tenant-scope.ts";
 
 /**
@@ -123,7 +124,7 @@ export interface ColumnDifference {
 }
 
 /** The database: events, and beside them their audit logs, API keys and shared secrets. */
-export interface EventStore extends EventWriter, EventReader {
+export interface EventStore extends EventWriter, EventReader, TailSource {
   readonly audit: AuditLog;
   readonly keys: KeyStore;
   /** A secret shared by every process on this database, created on first use. */
