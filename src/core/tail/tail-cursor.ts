@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "../../lib/errors.ts";
-import type { TailPosition } from "../../store/tail-source.ts";
+import type { TailPosition } from "../../store/event-store.ts";
 
 const VERSION = 1;
 const HEADER_BYTES = 9;

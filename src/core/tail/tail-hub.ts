@@ -1,6 +1,6 @@
 import type { QueryFilter } from "../../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { type FieldViolation, InvalidArgumentError, LimitReachedError, UnavailableError } from "../../lib/errors.ts";
-import type { TailSource } from "../../store/tail-source.ts";
+import type { TailSource } from "../../store/event-store.ts";
 import { authorize, type Principal } from "../access.ts";
 import { readFilter } from "../read-filter.ts";
 import { decodeTailCursor } from "./tail-cursor.ts";

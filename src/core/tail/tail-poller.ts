@@ -1,4 +1,4 @@
-import type { TailPosition, TailSource } from "../../store/tail-source.ts";
+import type { TailPosition, TailSource } from "../../store/event-store.ts";
 import { isAfter } from "./tail-cursor.ts";
 import type { TailStream } from "./tail-stream.ts";
 

@@ -1,5 +1,4 @@
-import type { EventFilter } from "../../store/event-store.ts";
-import type { TailPosition, TailRead } from "../../store/tail-source.ts";
+import type { EventFilter, TailPosition, TailRead } from "../../store/event-store.ts";
 import { isAfter } from "./tail-cursor.ts";
 
 export type EndReason = "time-limit" | "slow-subscriber" | "shutdown";

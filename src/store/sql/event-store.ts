@@ -9,9 +9,11 @@ import type {
   EventStore,
   StatsQuery,
   StoredEvent,
+  TailPosition,
+  TailRead,
+  TailSource,
 } from "../event-store.ts";
 import type { KeyStore } from "../key-store.ts";
-import type { TailPosition, TailRead, TailSource } from "../tail-source.ts";
 import type { TenantScope } from "../tenant-scope.ts";
 import { SqlAuditLog } from "./audit-log.ts";
 import {

@@ -1,6 +1,5 @@
 import type pg from "pg";
-import type { EventFilter } from "../event-store.ts";
-import type { TailPosition, TailRead } from "../tail-source.ts";
+import type { EventFilter, TailPosition, TailRead } from "../event-store.ts";
 import { WhereBuilder } from "./where-builder.ts";
 
 /**
