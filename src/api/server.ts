@@ -111,7 +111,11 @@ export async function buildServer(events: EventService, options: ServerOptions):
         router.service(ChaukasServerService, serverServiceHandlers(events, app.log));
         router.service(ChaukasClientService, clientServiceHandlers(events, app.log));
         router.service(AuditService, auditServiceHandlers(options.audit));
-        if (options.tail) router.service(TailService, tailServiceHandlers(options.tail));
+        // Each streamed message would be compressed alone: a zlib stream per event cost the server
+        // more than the rest of the tail together, for ~1 KB messages.
+        if (options.tail) {
+          router.service(TailService, tailServiceHandlers(options.tail), { compressMinBytes: Number.MAX_SAFE_INTEGER });
+        }
       },
     });
     // Binary ingest batches go to the same methods reading each event from its bytes (wire-ingest.ts).

@@ -1,0 +1,182 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { TailService } from "../gen/chaukas/backend/v1/tail_pb.ts";
+import type { Event } from "../gen/chaukas/spec/common/v1/events_pb.ts";
+import { ChaukasServerService } from "../gen/chaukas/spec/server/v1/server_pb.ts";
+import { type BenchContext, startServer } from "./context.ts";
+import type { IngestCorpus } from "./ingest-corpus.ts";
+import { grpcBatches, runGrpcBatches } from "./load.ts";
+import { log } from "./log.ts";
+import { latency, round, thousands } from "./stats.ts";
+
+export interface TailReport {
+  tails: number;
+  /** The tenant every tail follows: the corpus's biggest. */
+  tenantEventsShare: number;
+  /** gRPC batches of 500 as fast as the server takes them, without and with the tails open. */
+  ingestWithoutTails: number;
+  ingestWithTails: number;
+  /** Streams the server ended as too slow during the run with tails (each resumed at once from its cursor). */
+  slowEnds: number;
+  paced: {
+    eventsPerSec: number;
+    seconds: number;
+    /** (tail, event) deliveries timed, and those still missing when the run ended. */
+    deliveries: number;
+    missing: number;
+    p50Ms: number;
+    p99Ms: number;
+    maxMs: number;
+  };
+}
+
+const TAILS = 10;
+const PACED_EVENTS_PER_SEC = 1000;
+const PACED_BATCH = 10;
+
+/**
+ * The live tail under ingest: 10 tails of the corpus's biggest tenant, each resuming from its
+ * cursor whenever the server ends it. First ingest as fast as it goes, without then with the tails;
+ * then a paced 1,000 events/s, timing each event from its batch's acknowledgement to its arrival
+ * on every tail (an event can arrive before its acknowledgement: that counts as 0).
+ */
+export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise<TailReport> {
+  const { o, db } = ctx;
+  await db.emptyIngested();
+  const server = await startServer(ctx, "tail", { databaseUrl: db.url }, ["--tail-heartbeat-ms", "500"]);
+  const renamed = (pass: string) => corpus.events.map((e) => ({ ...e, eventId: `${e.eventId}-${pass}` }) as Event);
+  const flat = async (pass: string) => {
+    const totals = await runGrpcBatches(
+      server.baseUrl,
+      grpcBatches(renamed(pass), o.grpcBatch, o.seed),
+      o.grpcConnections,
+      o.grpcStreams,
+    );
+    return round(totals.events / totals.seconds);
+  };
+  try {
+    await runGrpcBatches(
+      server.baseUrl,
+      grpcBatches(corpus.warm, o.grpcBatch, o.seed + 1),
+      o.grpcConnections,
+      o.grpcStreams,
+    );
+    log("tail: ingest without tails");
+    const ingestWithoutTails = await flat("t0");
+
+    const tenant = biggestTenant(corpus.events);
+    const tails = Array.from({ length: TAILS }, () => new BenchTail(server.baseUrl, tenant.id));
+    await Promise.all(tails.map((t) => t.opened));
+    log(`tail: ingest with ${TAILS} tails of ${tenant.id}`);
+    const ingestWithTails = await flat("t1");
+
+    log(`tail: ${PACED_EVENTS_PER_SEC} events/s for ${o.tiny ? 3 : 20} s with ${TAILS} tails`);
+    for (const t of tails) t.arrivals.clear();
+    const acked = await pacedIngest(server.baseUrl, renamed("t2"), o.tiny ? 3 : 20);
+    const expected = [...acked].filter(([id]) => tenant.ids.has(id.slice(0, id.lastIndexOf("-"))));
+    // Let the last deliveries arrive (bounded: what is still missing is reported).
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && tails.some((t) => expected.some(([id]) => !t.arrivals.has(id)))) await sleep(50);
+    const samples: number[] = [];
+    let missing = 0;
+    for (const t of tails) {
+      for (const [id, ackAt] of expected) {
+        const at = t.arrivals.get(id);
+        if (at === undefined) missing++;
+        else samples.push(Math.max(0, at - ackAt));
+      }
+    }
+    const slowEnds = tails.reduce((n, t) => n + t.slowEnds, 0);
+    for (const t of tails) t.close();
+    const l = latency(samples);
+    const report: TailReport = {
+      tails: TAILS,
+      tenantEventsShare: round(tenant.ids.size / corpus.events.length, 3),
+      ingestWithoutTails,
+      ingestWithTails,
+      slowEnds,
+      paced: {
+        eventsPerSec: PACED_EVENTS_PER_SEC,
+        seconds: o.tiny ? 3 : 20,
+        deliveries: samples.length,
+        missing,
+        p50Ms: l.p50Ms,
+        p99Ms: l.p99Ms,
+        maxMs: round(Math.max(0, ...samples), 1),
+      },
+    };
+    log(
+      `tail: ${thousands(ingestWithoutTails)} events/s without tails, ${thousands(ingestWithTails)} with; paced p99 ${l.p99Ms} ms over ${thousands(samples.length)} deliveries, ${missing} missing`,
+    );
+    return report;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The corpus's tenant with the most events, and its events' original ids. */
+function biggestTenant(events: readonly Event[]): { id: string; ids: Set<string> } {
+  const byTenant = new Map<string, Set<string>>();
+  for (const e of events) byTenant.set(e.tenantId, (byTenant.get(e.tenantId) ?? new Set()).add(e.eventId));
+  const [id, ids] = [...byTenant].reduce((a, b) => (b[1].size > a[1].size ? b : a));
+  return { id, ids };
+}
+
+/** Sends batches of PACED_BATCH at PACED_EVENTS_PER_SEC for `seconds`; returns each event's acknowledgement time. */
+async function pacedIngest(baseUrl: string, events: readonly Event[], seconds: number): Promise<Map<string, number>> {
+  const client = createClient(ChaukasServerService, createGrpcTransport({ baseUrl }));
+  const acked = new Map<string, number>();
+  const batches = Math.min(Math.floor(events.length / PACED_BATCH), (seconds * PACED_EVENTS_PER_SEC) / PACED_BATCH);
+  const intervalMs = (1000 * PACED_BATCH) / PACED_EVENTS_PER_SEC;
+  const started = performance.now();
+  const sent: Promise<void>[] = [];
+  for (let b = 0; b < batches; b++) {
+    const due = started + b * intervalMs;
+    if (due > performance.now()) await sleep(due - performance.now());
+    const batch = events.slice(b * PACED_BATCH, (b + 1) * PACED_BATCH);
+    sent.push(
+      client.ingestEventBatch({ eventBatch: { events: batch } }).then(() => {
+        const now = performance.now();
+        for (const e of batch) acked.set(e.eventId, now);
+      }),
+    );
+  }
+  await Promise.all(sent);
+  return acked;
+}
+
+/** One subscriber: records when each event arrives, and reopens from its cursor when the server ends the stream. */
+class BenchTail {
+  readonly arrivals = new Map<string, number>();
+  slowEnds = 0;
+  readonly opened: Promise<void>;
+  readonly #abort = new AbortController();
+
+  constructor(baseUrl: string, tenantId: string) {
+    const client = createClient(TailService, createConnectTransport({ baseUrl, httpVersion: "2" }));
+    this.opened = new Promise((resolve) => {
+      void this.#follow(client, tenantId, resolve);
+    });
+  }
+
+  async #follow(client: ReturnType<typeof createClient<typeof TailService>>, tenantId: string, opened: () => void) {
+    let cursor = "";
+    while (!this.#abort.signal.aborted) {
+      try {
+        for await (const res of client.tailEvents({ filter: { tenantId }, cursor }, { signal: this.#abort.signal })) {
+          cursor = res.cursor;
+          if (res.item.case === "event") this.arrivals.set(res.item.value.eventId, performance.now());
+          else if (res.item.case === "heartbeat") opened();
+          else if (res.item.case === "end") this.slowEnds++;
+        }
+      } catch (err) {
+        if (!this.#abort.signal.aborted) throw err;
+      }
+    }
+  }
+
+  close(): void {
+    this.#abort.abort();
+  }
+}
