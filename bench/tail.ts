@@ -70,14 +70,16 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
     await Promise.all(tails.map((t) => t.opened));
     log(`tail: ingest with ${TAILS} tails of ${tenant.id}`);
     const ingestWithTails = await flat("t1");
+    // The paced run starts once every tail has caught up with this one.
+    const t1 = [...tenant.ids].map((id) => `${id}-t1`);
+    await until(() => tails.every((t) => t1.every((id) => t.arrivals.has(id))), 60_000);
 
     log(`tail: ${PACED_EVENTS_PER_SEC} events/s for ${o.tiny ? 3 : 20} s with ${TAILS} tails`);
     for (const t of tails) t.arrivals.clear();
     const acked = await pacedIngest(server.baseUrl, renamed("t2"), o.tiny ? 3 : 20);
     const expected = [...acked].filter(([id]) => tenant.ids.has(id.slice(0, id.lastIndexOf("-"))));
     // Let the last deliveries arrive (bounded: what is still missing is reported).
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && tails.some((t) => expected.some(([id]) => !t.arrivals.has(id)))) await sleep(50);
+    await until(() => tails.every((t) => expected.every(([id]) => t.arrivals.has(id))), 10_000);
     const samples: number[] = [];
     let missing = 0;
     for (const t of tails) {
@@ -113,6 +115,12 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
   } finally {
     await server.stop();
   }
+}
+
+/** Resolves once `check` holds, or after `ms`. */
+async function until(check: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && !check()) await sleep(50);
 }
 
 /** The corpus's tenant with the most events, and its events' original ids. */

@@ -1,8 +1,9 @@
+import { equals } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { TailEnd_Reason } from "../../gen/chaukas/backend/v1/tail_pb.ts";
-import { EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { type Event, EventSchema, EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
 import { TailReader } from "./tail-reader.ts";
@@ -23,13 +24,19 @@ describe.each(await storeKinds())("the live tail (%s)", (kind) => {
 
   const transports = () => ({
     connect: tailClient(createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "2" })),
+    connectJson: tailClient(
+      createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "1.1", useBinaryFormat: false }),
+    ),
     grpc: tailClient(createGrpcTransport({ baseUrl: server.baseUrl })),
     grpcWeb: tailClient(createGrpcWebTransport({ baseUrl: server.baseUrl, httpVersion: "1.1" })),
   });
 
+  /** Every event written, by id. */
+  const sent = new Map<string, Event>();
   /** Writes `count` events of acme in one batch (one transaction); returns their ids in order. */
   const write = async (count: number, init: Parameters<typeof makeEvent>[0] = {}) => {
     const events = Array.from({ length: count }, () => makeEvent({ tenantId: "acme", ...init }));
+    for (const event of events) sent.set(event.eventId, event);
     const res = await ingestClient(server.baseUrl).ingestEventBatch(
       { eventBatch: { events } },
       { headers: server.keys.admin },
@@ -45,7 +52,7 @@ describe.each(await storeKinds())("the live tail (%s)", (kind) => {
       new TailReader(clients.grpc, server.keys.admin, {}),
       new TailReader(clients.grpcWeb, server.keys.read, { tenantId: "acme" }),
     ];
-    const webOnly = new TailReader(clients.connect, server.keys.readWeb, {
+    const webOnly = new TailReader(clients.connectJson, server.keys.readWeb, {
       tenantId: "",
       types: [EventType.TOOL_CALL_START],
     });
@@ -83,8 +90,15 @@ describe.each(await storeKinds())("the live tail (%s)", (kind) => {
     const queriedIds = queried.response?.events.map((e) => e.eventId) ?? [];
     expect(queriedIds.filter((id) => all.includes(id)).sort()).toEqual([...all].sort());
 
-    // A key limited to project web sees web's events only, in the same order.
+    // A key limited to project web sees web's events only, in the same order; in JSON as in binary.
     expect(await webOnly.events(web.size)).toEqual(seen[0].filter((id) => web.has(id)));
+    // Each event as it was written, in binary (the stored bytes spliced in) as in JSON.
+    for (const tail of [tails[0], webOnly]) {
+      for (const { item } of tail.responses) {
+        if (item.case === "event")
+          expect(equals(EventSchema, item.value, sent.get(item.value.eventId) as Event)).toBe(true);
+      }
+    }
 
     // A cursor resumes exactly after its event: from the 37th on, the rest in the same order.
     const at = tails[0].responses.filter((r) => r.item.case === "event")[36].cursor;

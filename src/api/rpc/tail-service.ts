@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
@@ -8,11 +9,13 @@ import {
   TailEventsResponseSchema,
   type TailService,
 } from "../../../gen/chaukas/backend/v1/tail_pb.ts";
-import { storedEventForJson } from "../../core/event-record.ts";
+import { storedEventForJson, writeStoredEvent } from "../../core/event-record.ts";
 import { encodeTailCursor } from "../../core/tail/tail-cursor.ts";
 import type { TailHub } from "../../core/tail/tail-hub.ts";
 import type { EndReason, TailItem } from "../../core/tail/tail-stream.ts";
+import type { StoredEvent } from "../../store/event-store.ts";
 import { principalOf } from "./auth.ts";
+import { isBinaryBody } from "./binary-rpc.ts";
 import { connectErrorOf } from "./connect-errors.ts";
 
 const END_REASONS: Record<EndReason, TailEnd_Reason> = {
@@ -28,9 +31,10 @@ export function tailServiceHandlers(hub: TailHub): ServiceImpl<typeof TailServic
       const stream = await hub.open(principalOf(ctx), req.filter, req.cursor).catch((err) => {
         throw connectErrorOf(err);
       });
+      const binary = isBinaryBody(ctx.requestHeader.get("content-type") ?? undefined);
       try {
         for (let item = await stream.next(ctx.signal); item; item = await stream.next(ctx.signal)) {
-          yield response(item);
+          yield response(item, binary);
         }
       } finally {
         stream.close();
@@ -39,12 +43,15 @@ export function tailServiceHandlers(hub: TailHub): ServiceImpl<typeof TailServic
   };
 }
 
-function response(item: TailItem): TailEventsResponse {
+/** An item as its response; for binary codecs an event's stored bytes go out as they are (see eventRecord). */
+function response(item: TailItem, binary: boolean): TailEventsResponse {
   const cursor = encodeTailCursor(item.position);
   switch (item.kind) {
     case "event": {
-      const event = storedEventForJson({ eventId: item.position.eventId, timestampNs: 0n, payload: item.payload });
-      return create(TailEventsResponseSchema, { item: { case: "event", value: event }, cursor });
+      const stored: StoredEvent = { eventId: item.position.eventId, timestampNs: 0n, payload: item.payload };
+      if (binary)
+        return Object.assign(create(TailEventsResponseSchema, { cursor }), { $unknown: [eventRecord(stored)] });
+      return create(TailEventsResponseSchema, { item: { case: "event", value: storedEventForJson(stored) }, cursor });
     }
     case "heartbeat":
       return create(TailEventsResponseSchema, { item: { case: "heartbeat", value: { time: timestampNow() } }, cursor });
@@ -54,4 +61,14 @@ function response(item: TailItem): TailEventsResponse {
         cursor,
       });
   }
+}
+
+/**
+ * The `event` field as a raw protobuf record, which protobuf-es writes as it is: the same bytes
+ * as the decoded event would encode to, without decoding it (as encodedQueryResponse does). The
+ * message reads as having no event, so only a binary answer may carry it.
+ */
+function eventRecord(stored: StoredEvent) {
+  const data = writeStoredEvent(new BinaryWriter().fork(), stored).join().finish();
+  return { no: TailEventsResponseSchema.field.event.number, wireType: WireType.LengthDelimited, data };
 }
