@@ -144,7 +144,7 @@ export const TARGETS: readonly Target[] = [
       const cost = 1 - tail.ingestWithTails / tail.ingestWithoutTails;
       return {
         value: cost,
-        reads: `${round(Math.abs(cost) * 100, 1)}% ${cost < 0 ? "above" : "below"} (${thousands(tail.ingestWithTails)} vs ${thousands(tail.ingestWithoutTails)} events/s; ${tail.slowEnds} slow-subscriber ends)`,
+        reads: `${round(Math.abs(cost) * 100, 1)}% ${cost < 0 ? "above" : "below"} (${thousands(tail.ingestWithTails)} vs ${thousands(tail.ingestWithoutTails)} events/s; ${tail.slowEnds} slow-subscriber ends, ${tail.failures} failed calls)`,
       };
     },
     bound: { atMost: 0.1 },
