@@ -127,11 +127,19 @@ describe.each(await storeKinds())("the live tail (%s)", (kind) => {
     expect(await codeOf(server.keys.read, { tenantId: "acme", sessionId: "a\0b" })).toBe(Code.InvalidArgument);
   });
 
-  test("an idle stream sends heartbeats whose cursor resumes it", async () => {
+  test("a stream with nothing to send sends heartbeats, while its tenant is busy too, whose cursor resumes it", async () => {
     const { connect } = transports();
     const idle = new TailReader(connect, server.keys.read, { tenantId: "acme", sessionId: "idle-session" });
     await idle.until("heartbeat");
+    // Other sessions' events keep the tenant's poller reading meanwhile.
+    let busy = true;
+    const writing = (async () => {
+      while (busy) await write(1, { sessionId: "busy-session" });
+    })();
+    await idle.until("heartbeat");
     const second = await idle.until("heartbeat");
+    busy = false;
+    await writing;
     idle.cancel();
     const [id] = await write(1, { sessionId: "idle-session" });
     const resumed = new TailReader(connect, server.keys.read, { sessionId: "idle-session" }, second?.cursor);

@@ -79,6 +79,8 @@ export class TailHub {
       });
       this.#streams.add(stream);
       poller.add(stream);
+      // Opened while the server was closing (during the horizon's read): it ends at once.
+      if (this.#closed) stream.stop("shutdown");
       return stream;
     } catch (err) {
       this.#release(key);

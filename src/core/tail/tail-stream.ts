@@ -31,8 +31,9 @@ export class TailStream {
   readonly #buffer: TailItem[] = [];
   /** After the last event read into the buffer, or the horizon when everything before it was read. */
   #readTo: TailPosition;
-  /** After the last item handed out. */
+  /** After the last item handed out, and when (ms since the epoch; at first, when the stream opened). */
   #sentTo: TailPosition;
+  #sentAt = Date.now();
   #bufferedEvents = 0;
   #following = true;
   #stopping: EndReason | undefined;
@@ -108,10 +109,10 @@ export class TailStream {
     while (!this.#ended && !signal.aborted) {
       const item = this.#nextNow();
       if (item) return this.#send(item);
-      const heartbeatDue = Date.now() + this.#options.heartbeatMs;
-      const timedOut = await this.#wait(signal, Math.min(heartbeatDue, this.#options.deadline));
-      if (timedOut && Date.now() >= this.#options.deadline) this.stop("time-limit");
-      else if (timedOut) return this.#send({ kind: "heartbeat", position: this.#readTo });
+      const heartbeatDue = this.#sentAt + this.#options.heartbeatMs;
+      if (Date.now() >= this.#options.deadline) this.stop("time-limit");
+      else if (Date.now() >= heartbeatDue) return this.#send({ kind: "heartbeat", position: this.#readTo });
+      else await this.#wait(signal, Math.min(heartbeatDue, this.#options.deadline));
     }
     return undefined;
   }
@@ -129,6 +130,7 @@ export class TailStream {
 
   #send(item: TailItem): TailItem {
     this.#sentTo = item.position;
+    this.#sentAt = Date.now();
     if (item.kind === "end") {
       this.#ended = true;
       this.#detach();
@@ -136,19 +138,18 @@ export class TailStream {
     return item;
   }
 
-  /** Resolves true after `until` (ms since the epoch), false when woken or aborted before. */
-  #wait(signal: AbortSignal, until: number): Promise<boolean> {
+  /** Resolves at `until` (ms since the epoch), or before when woken or aborted. */
+  #wait(signal: AbortSignal, until: number): Promise<void> {
     return new Promise((resolve) => {
-      const done = (timedOut: boolean) => {
+      const done = () => {
         clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
+        signal.removeEventListener("abort", done);
         this.#wake = undefined;
-        resolve(timedOut);
+        resolve();
       };
-      const onAbort = () => done(false);
-      const timer = setTimeout(() => done(true), Math.max(0, until - Date.now()));
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#wake = () => done(false);
+      const timer = setTimeout(done, Math.max(0, until - Date.now()));
+      signal.addEventListener("abort", done, { once: true });
+      this.#wake = done;
     });
   }
 
