@@ -93,6 +93,10 @@ const SAMPLES: Record<keyof Config, Sample> = {
     value: "grpc-web",
     refused: ["grpc", "json", "GRPC-WEB"],
   },
+  tailHeartbeatMs: { byDefault: 15_000, other: "500", raw: "30000", value: 30_000, refused: ["0", "15s"] },
+  tailMaxStreamMs: { byDefault: 1_800_000, other: "1000", raw: "60000", value: 60_000, refused: ["0", "1h"] },
+  tailBufferEvents: { byDefault: 1000, other: "10", raw: "5000", value: 5000, refused: ["0", "-1"] },
+  maxTailsPerKey: { byDefault: 10, other: "2", raw: "50", value: 50, refused: ["0", "many"] },
 };
 
 /**

@@ -2,6 +2,7 @@ import type pg from "pg";
 import type { AuditLog } from "../audit-log.ts";
 import type {
   ColumnDifference,
+  EventFilter,
   EventPageQuery,
   EventRecord,
   EventStats,
@@ -10,6 +11,9 @@ import type {
   SessionQuery,
   StatsQuery,
   StoredEvent,
+  TailPosition,
+  TailRead,
+  TailSource,
   UsageFigures,
   UsageQuery,
 } from "../event-store.ts";
@@ -31,13 +35,14 @@ import { SqlKeyStore } from "./key-store.ts";
 import { inTenantScope, packed, runQuery, withClient } from "./pool.ts";
 import { missingSafeguards } from "./safeguards.ts";
 import { selectSessions, selectUsage } from "./session-views.ts";
+import { selectTail, selectTailHorizon } from "./tail-reads.ts";
 import { USAGE_COLUMNS, usageParameters, usageParameterTypes } from "./usage-rollup.ts";
 
 /**
  * The EventStore in SQL, over a node-postgres pool. The same statements run on PostgreSQL and on
  * PGlite (through its node-postgres adapter), so both stores behave alike.
  */
-export class SqlEventStore implements EventStore {
+export class SqlEventStore implements EventStore, TailSource {
   readonly audit: AuditLog;
   readonly keys: KeyStore;
   readonly #pool: pg.Pool;
@@ -130,6 +135,18 @@ export class SqlEventStore implements EventStore {
 
   async columnDifferences(scope: TenantScope, records: readonly EventRecord[]): Promise<ColumnDifference[]> {
     return inTenantScope(this.#pool, scope, (client) => selectColumnDifferences(client, records));
+  }
+
+  async readTail(scope: TenantScope, filter: EventFilter, after: TailPosition, limit: number): Promise<TailRead> {
+    return inTenantScope(this.#pool, scope, (client) => selectTail(client, filter, after, limit));
+  }
+
+  async tailHorizon(
+    scope: TenantScope,
+    tenantId: string,
+    after: TailPosition,
+  ): Promise<{ horizon: bigint; newer: boolean }> {
+    return inTenantScope(this.#pool, scope, (client) => selectTailHorizon(client, tenantId, after));
   }
 
   async eventStats(scope: TenantScope, query: StatsQuery): Promise<EventStats> {
