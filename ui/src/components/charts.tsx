@@ -40,8 +40,9 @@ export interface Point {
 
 /** Columns over time with a labelled axis; each column's title gives its exact figures. */
 export function TimeChart({ points, label, unit }: { points: Point[]; label: string; unit: string }) {
-  const width = 720;
-  const height = 160;
+  // About the width it is drawn at, so its text stays at its font size.
+  const width = 1300;
+  const height = 200;
   const pad = { left: 44, right: 8, top: 8, bottom: 22 };
   if (points.length === 0) return <p class="muted">Nothing in this range</p>;
   const max = Math.max(...points.map((p) => p.value), 1);
@@ -80,8 +81,14 @@ export function TimeChart({ points, label, unit }: { points: Point[]; label: str
           ) : null}
         </g>
       ))}
-      {labels.map((i) => (
-        <text key={i} class="axis" x={pad.left + i * step + step / 2} y={height - 6} text-anchor="middle">
+      {labels.map((i, n) => (
+        <text
+          key={i}
+          class="axis"
+          x={n === 0 ? pad.left : n === 2 ? width - pad.right : pad.left + i * step + step / 2}
+          y={height - 6}
+          text-anchor={n === 0 ? "start" : n === 2 ? "end" : "middle"}
+        >
           {absoluteTime(points[i].startMs)}
         </text>
       ))}
