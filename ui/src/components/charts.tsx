@@ -49,7 +49,8 @@ export function TimeChart({ points, label, unit }: { points: Point[]; label: str
   const step = (width - pad.left - pad.right) / points.length;
   const y = (value: number) => pad.top + (height - pad.top - pad.bottom) * (1 - value / max);
   const ticks = [0, max / 2, max];
-  const labels = [0, Math.floor(points.length / 2), points.length - 1];
+  const labels = [...new Set([0, Math.floor(points.length / 2), points.length - 1])];
+  const last = labels.length - 1;
   return (
     <svg class="timechart" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={label}>
       {ticks.map((tick) => (
@@ -85,9 +86,9 @@ export function TimeChart({ points, label, unit }: { points: Point[]; label: str
         <text
           key={i}
           class="axis"
-          x={n === 0 ? pad.left : n === 2 ? width - pad.right : pad.left + i * step + step / 2}
+          x={n === 0 ? pad.left : n === last ? width - pad.right : pad.left + i * step + step / 2}
           y={height - 6}
-          text-anchor={n === 0 ? "start" : n === 2 ? "end" : "middle"}
+          text-anchor={n === 0 ? "start" : n === last ? "end" : "middle"}
         >
           {absoluteTime(points[i].startMs)}
         </text>
