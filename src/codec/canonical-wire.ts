@@ -22,8 +22,7 @@
  */
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { FeatureSet_FieldPresence, isWrapperDesc } from "@bufbuild/protobuf/wkt";
-import { asBuffer } from "../lib/bytes.ts";
-import { BIT32, BIT64, LEN, lengthEnd, readVarint, skipValue, VARINT, varintEnd } from "./wire-scan.ts";
+import { BIT32, BIT64, LEN, VARINT, WireReader } from "./wire-reader.ts";
 
 /**
  * The canonical encoding of the `desc` message in `bytes`, leaving out the top-level fields
@@ -34,7 +33,8 @@ export function canonicalFromWire(
   bytes: Uint8Array,
   omit: readonly number[] = [],
 ): Uint8Array | undefined {
-  const src = asBuffer(bytes);
+  const reader = new WireReader(bytes);
+  const src = reader.buf;
   // From Buffer's pool when small, and at most as long as the input; omitted fields shorten it.
   const out = Buffer.allocUnsafe(src.length);
   top = 0;
@@ -43,8 +43,8 @@ export function canonicalFromWire(
   const plan = planOf(desc);
   const length =
     plan.json === undefined
-      ? permute(plan, src, 0, src.length, out, 0, omit, 0)
-      : move(plan, src, 0, src.length, out, 0, 0);
+      ? permute(plan, reader, 0, src.length, out, 0, omit, 0)
+      : move(plan, reader, 0, src.length, out, 0, 0);
   // A message with huge numbers of fields grew the stacks; they are not kept at that size.
   if (stack.length > KEPT_STACK) stack = new Int32Array(REC * 1024);
   if (orders.length > KEPT_STACK) orders = new Int32Array(1024);
@@ -260,7 +260,7 @@ let top = 0;
  */
 function permute(
   plan: MessagePlan,
-  src: Buffer,
+  reader: WireReader,
   start: number,
   end: number,
   out: Uint8Array,
@@ -269,26 +269,26 @@ function permute(
   depth: number,
 ): number {
   if (depth > MAX_DEPTH || !plan.usable) return -1;
+  const src = reader.buf;
   const base = top;
   let sorted = true;
   let previousRank = -1;
-  for (let pos = start; pos < end; ) {
-    const fieldStart = pos;
-    const tag = readVarint(src, pos, end);
+  reader.at(start, end);
+  while (reader.pos < end) {
+    const fieldStart = reader.pos;
+    const tag = reader.tag();
     if (tag < 0) return -1;
     const no = tag >>> 3;
     const wireType = tag & 7;
     if (no === 0) return -1;
-    const valueStart = varintEnd;
-    pos = skipValue(src, valueStart, end, wireType);
-    if (pos < 0) return -1;
+    const contentStart = reader.skip(wireType);
+    if (contentStart < 0) return -1;
+    const pos = reader.pos;
     const field = plan.fields[no];
-    let contentStart = valueStart;
     if (field === undefined) {
       if (plan.closed) return -1;
     } else {
       if (wireType !== field.wireType) return -1;
-      if (wireType === LEN) contentStart = lengthEnd;
       if (field.check !== undefined && !field.check(src, contentStart, pos)) return -1;
     }
     if (omit.length !== 0 && omit.includes(no)) continue;
@@ -321,23 +321,31 @@ function permute(
     } else {
       // The record's tag and length, then the message it holds moved into place.
       const content = stack[rec + 2];
-      at = move(field.message, src, content, fieldEnd, out, write(src, out, fieldStart, content, at), depth + 1);
+      at = move(field.message, reader, content, fieldEnd, out, write(src, out, fieldStart, content, at), depth + 1);
     }
   }
   return release(base, sortedAt, at);
 }
 
 /** Checks and writes a message held in a field, as permute does. */
-function move(plan: MessagePlan, src: Buffer, start: number, end: number, out: Uint8Array, at: number, depth: number) {
+function move(
+  plan: MessagePlan,
+  reader: WireReader,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  at: number,
+  depth: number,
+): number {
   switch (plan.json) {
     case "struct":
-      return moveStruct(src, start, end, out, at, depth);
+      return moveStruct(reader, start, end, out, at, depth);
     case "value":
-      return moveValue(src, start, end, out, at, depth);
+      return moveValue(reader, start, end, out, at, depth);
     case "list":
-      return moveList(src, start, end, out, at, depth);
+      return moveList(reader, start, end, out, at, depth);
     default:
-      return permute(plan, src, start, end, out, at, NONE, depth);
+      return permute(plan, reader, start, end, out, at, NONE, depth);
   }
 }
 
@@ -346,19 +354,24 @@ function move(plan: MessagePlan, src: Buffer, start: number, end: number, out: U
 // only their own fields are accepted.
 
 /** google.protobuf.Struct: map entries (1), each its key then its Value, sorted by key. */
-function moveStruct(src: Buffer, start: number, end: number, out: Uint8Array, at: number, depth: number): number {
+function moveStruct(
+  reader: WireReader,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  at: number,
+  depth: number,
+): number {
   if (depth > MAX_DEPTH) return -1;
+  const src = reader.buf;
   const base = top;
   let sorted = true;
   for (let pos = start; pos < end; ) {
     const fieldStart = pos;
     if (src[pos] !== 0x0a) return release(base, -1, -1);
-    const length = readVarint(src, pos + 1, end);
-    const content = varintEnd;
-    if (length < 0 || content + length > end || !readEntry(src, content, content + length)) {
-      return release(base, -1, -1);
-    }
-    pos = content + length;
+    const content = reader.at(pos + 1, end).skip(LEN);
+    pos = reader.pos;
+    if (content < 0 || !readEntry(reader, content, pos)) return release(base, -1, -1);
     if (top > base && compareKeys(src, stack[top - REC + 4], stack[top - REC + 5], entryKeyStart, entryKeyEnd) > 0) {
       sorted = false;
     }
@@ -376,7 +389,7 @@ function moveStruct(src: Buffer, start: number, end: number, out: Uint8Array, at
       }
     }
     const valueStart = stack[rec + 6];
-    at = moveValue(src, valueStart, stack[rec + 3], out, write(src, out, stack[rec + 1], valueStart, at), depth + 1);
+    at = moveValue(reader, valueStart, stack[rec + 3], out, write(src, out, stack[rec + 1], valueStart, at), depth + 1);
   }
   return release(base, sortedAt, at);
 }
@@ -387,7 +400,8 @@ function isFiniteNumber(src: Buffer, start: number): boolean {
 }
 
 /** google.protobuf.Value: exactly one kind, null_value 0, a finite number, a string of UTF-8. */
-function moveValue(src: Buffer, start: number, end: number, out: Uint8Array, at: number, depth: number): number {
+function moveValue(reader: WireReader, start: number, end: number, out: Uint8Array, at: number, depth: number): number {
+  const src = reader.buf;
   const tag = src[start];
   const size = end - start;
   switch (tag) {
@@ -399,31 +413,31 @@ function moveValue(src: Buffer, start: number, end: number, out: Uint8Array, at:
       return size === 2 && src[start + 1] <= 1 ? write(src, out, start, end, at) : -1;
   }
   if (size < 2) return -1;
-  const length = readVarint(src, start + 1, end);
-  const content = varintEnd;
-  if (length < 0 || content + length !== end) return -1;
+  const content = reader.at(start + 1, end).skip(LEN);
+  if (content < 0 || reader.pos !== end) return -1;
   switch (tag) {
     case 0x1a: // string_value
       return isUtf8(src, content, end) ? write(src, out, start, end, at) : -1;
     case 0x2a: // struct_value
-      return moveStruct(src, content, end, out, write(src, out, start, content, at), depth + 1);
+      return moveStruct(reader, content, end, out, write(src, out, start, content, at), depth + 1);
     case 0x32: // list_value
-      return moveList(src, content, end, out, write(src, out, start, content, at), depth + 1);
+      return moveList(reader, content, end, out, write(src, out, start, content, at), depth + 1);
     default:
       return -1;
   }
 }
 
 /** google.protobuf.ListValue: Values (1), in order. */
-function moveList(src: Buffer, start: number, end: number, out: Uint8Array, at: number, depth: number): number {
+function moveList(reader: WireReader, start: number, end: number, out: Uint8Array, at: number, depth: number): number {
   if (depth > MAX_DEPTH) return -1;
+  const src = reader.buf;
   for (let pos = start; pos < end && at >= 0; ) {
     if (src[pos] !== 0x0a) return -1;
-    const length = readVarint(src, pos + 1, end);
-    const content = varintEnd;
-    if (length < 0 || content + length > end) return -1;
-    at = moveValue(src, content, content + length, out, write(src, out, pos, content, at), depth + 1);
-    pos = content + length;
+    const content = reader.at(pos + 1, end).skip(LEN);
+    if (content < 0) return -1;
+    const valueEnd = reader.pos;
+    at = moveValue(reader, content, valueEnd, out, write(src, out, pos, content, at), depth + 1);
+    pos = valueEnd;
   }
   return at;
 }
@@ -544,15 +558,13 @@ let entryKeyEnd = -1;
 let entryValueStart = -1;
 
 /** A map entry as encoders write it: the key (1, valid UTF-8) then the value (2), nothing else. */
-function readEntry(src: Buffer, start: number, end: number): boolean {
+function readEntry(reader: WireReader, start: number, end: number): boolean {
+  const src = reader.buf;
   if (src[start] !== 0x0a) return false;
-  const keyLength = readVarint(src, start + 1, end);
-  if (keyLength < 0) return false;
-  entryKeyStart = varintEnd;
-  entryKeyEnd = varintEnd + keyLength;
-  if (entryKeyEnd >= end || !isUtf8(src, entryKeyStart, entryKeyEnd)) return false;
+  entryKeyStart = reader.at(start + 1, end).skip(LEN);
+  entryKeyEnd = reader.pos;
+  if (entryKeyStart < 0 || entryKeyEnd >= end || !isUtf8(src, entryKeyStart, entryKeyEnd)) return false;
   if (src[entryKeyEnd] !== 0x12) return false;
-  const valueLength = readVarint(src, entryKeyEnd + 1, end);
-  entryValueStart = varintEnd;
-  return valueLength >= 0 && varintEnd + valueLength === end;
+  entryValueStart = reader.at(entryKeyEnd + 1, end).skip(LEN);
+  return entryValueStart >= 0 && reader.pos === end;
 }
