@@ -2,6 +2,7 @@ import { type DescField, type DescMessage, fromBinary, type JsonObject, type Jso
 import { AnySchema } from "@bufbuild/protobuf/wkt";
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { canonicalFromWire } from "../codec/canonical-wire.ts";
+import { INDEXED_ENUMS, OPTIONAL_IDS, REQUIRED_IDS } from "../codec/event-fields.ts";
 import { jsonUnwritableViolations } from "../codec/json-unwritable.ts";
 import { SEARCHED_FIELDS, type Searchable } from "../codec/search-text.ts";
 import { WireReader } from "../codec/wire-reader.ts";
@@ -51,20 +52,12 @@ type Reader = (reader: WireReader, start: number, end: number) => unknown;
 
 /** Event fields read from the wire: what IngestFields, Searchable and the record hold. */
 const EVENT_FIELDS = readersFor(EventSchema, [
-  "eventId",
-  "tenantId",
-  "projectId",
-  "sessionId",
-  "spanId",
-  "parentSpanId",
-  "traceId",
-  "agentId",
+  ...REQUIRED_IDS,
+  ...OPTIONAL_IDS,
+  ...INDEXED_ENUMS,
   "agentName",
   "contentHash",
   "tags",
-  "type",
-  "status",
-  "severity",
   "author",
   "timestamp",
 ]);

@@ -1,3 +1,4 @@
+import type { IndexedEnum, IndexedId } from "../codec/event-fields.ts";
 import type { AuditLog } from "./audit-log.ts";
 import type { KeyStore } from "./key-store.ts";
 import type { TenantScope } from "./tenant-scope.ts";
@@ -8,18 +9,11 @@ import type { TenantScope } from "./tenant-scope.ts";
  * Nothing here knows about HTTP or protobuf: events arrive already validated and encoded.
  */
 
-/** One event, ready to store. Empty optional ids are `""` and stored as NULL. */
-export interface EventRecord {
-  tenantId: string;
-  eventId: string;
-  projectId: string;
-  sessionId: string;
-  traceId: string;
-  spanId: string;
-  agentId: string;
-  type: number;
-  status: number;
-  severity: number;
+/**
+ * One event, ready to store: its indexed ids and enums (codec/event-fields.ts) as the Event holds
+ * them, and what is made of it. Empty optional ids are `""` and stored as NULL.
+ */
+export interface EventRecord extends Record<IndexedId, string>, Record<IndexedEnum, number> {
   /** Event.timestamp in nanoseconds since the Unix epoch. */
   timestampNs: bigint;
   tags: string[];
