@@ -1,7 +1,8 @@
 /**
- * The canonical encoding of canonical-binary.ts, made straight from a message's wire bytes
- * without decoding it into objects: decoding built about 4 KB of objects per event, a third of
- * the ingest CPU went to collecting them, and most of the rest to building and encoding them.
+ * The canonical encoding (canonical-rules.ts) made straight from a message's wire bytes, as
+ * canonical-binary.ts makes it from the decoded message: decoding built about 4 KB of objects
+ * per event, a third of the ingest CPU went to collecting them, and most of the rest to building
+ * and encoding them.
  *
  * It takes the bytes encoders write in practice. Those decode and encode again to a permutation
  * of themselves (known fields into number order with unknown fields after them, map entries
@@ -22,7 +23,8 @@
  */
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { FeatureSet_FieldPresence, isWrapperDesc } from "@bufbuild/protobuf/wkt";
-import { BIT32, BIT64, LEN, VARINT, WireReader } from "./wire-reader.ts";
+import { compareUtf8Bytes, wireTypeOf } from "./canonical-rules.ts";
+import { LEN, WireReader } from "./wire-reader.ts";
 
 /**
  * The canonical encoding of the `desc` message in `bytes`, leaving out the top-level fields
@@ -143,24 +145,6 @@ function fieldPlanOf(field: DescField): FieldPlan | undefined {
     }
     case "map":
       return undefined; // sorting and merging map entries is left to the full decode (Struct has its own)
-  }
-}
-
-function wireTypeOf(type: ScalarType): number {
-  switch (type) {
-    case ScalarType.STRING:
-    case ScalarType.BYTES:
-      return LEN;
-    case ScalarType.DOUBLE:
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
-      return BIT64;
-    case ScalarType.FLOAT:
-    case ScalarType.FIXED32:
-    case ScalarType.SFIXED32:
-      return BIT32;
-    default:
-      return VARINT;
   }
 }
 
@@ -372,7 +356,10 @@ function moveStruct(
     const content = reader.at(pos + 1, end).skip(LEN);
     pos = reader.pos;
     if (content < 0 || !readEntry(reader, content, pos)) return release(base, -1, -1);
-    if (top > base && compareKeys(src, stack[top - REC + 4], stack[top - REC + 5], entryKeyStart, entryKeyEnd) > 0) {
+    if (
+      top > base &&
+      compareUtf8Bytes(src, stack[top - REC + 4], stack[top - REC + 5], entryKeyStart, entryKeyEnd) > 0
+    ) {
       sorted = false;
     }
     push(1, fieldStart, entryKeyStart, pos, entryKeyStart, entryKeyEnd, entryValueStart);
@@ -384,7 +371,7 @@ function moveStruct(
     if (i > 0) {
       // A repeated key: decoding keeps the last value, in the first one's place.
       const before = sortedAt < 0 ? rec - REC : orders[sortedAt + i - 1];
-      if (compareKeys(src, stack[before + 4], stack[before + 5], stack[rec + 4], stack[rec + 5]) === 0) {
+      if (compareUtf8Bytes(src, stack[before + 4], stack[before + 5], stack[rec + 4], stack[rec + 5]) === 0) {
         return release(base, sortedAt, -1);
       }
     }
@@ -539,17 +526,7 @@ const INSERTION_SORT_MAX = 32;
 function precedes(src: Buffer, a: number, b: number): boolean {
   if (stack[a] !== stack[b]) return stack[a] < stack[b];
   if (stack[a + 4] < 0) return false;
-  return compareKeys(src, stack[a + 4], stack[a + 5], stack[b + 4], stack[b + 5]) < 0;
-}
-
-/** Bytewise, a prefix first: the order of UTF-8 strings by code point. */
-function compareKeys(src: Buffer, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
-  const n = Math.min(aEnd - aStart, bEnd - bStart);
-  for (let i = 0; i < n; i++) {
-    const d = src[aStart + i] - src[bStart + i];
-    if (d !== 0) return d;
-  }
-  return aEnd - aStart - (bEnd - bStart);
+  return compareUtf8Bytes(src, stack[a + 4], stack[a + 5], stack[b + 4], stack[b + 5]) < 0;
 }
 
 // readEntry leaves the key's span and where the value's content starts here.

@@ -2,10 +2,10 @@ import { WireType } from "@bufbuild/protobuf/wire";
 import { asBuffer } from "../lib/bytes.ts";
 
 // The wire types as plain numbers, for switches on the hot path.
-export const VARINT: number = WireType.Varint;
-export const BIT64: number = WireType.Bit64;
+const VARINT: number = WireType.Varint;
+const BIT64: number = WireType.Bit64;
 export const LEN: number = WireType.LengthDelimited;
-export const BIT32: number = WireType.Bit32;
+const BIT32: number = WireType.Bit32;
 
 /**
  * A cursor over protobuf wire bytes `buf[pos..end)`, reading in place without allocating: the one
