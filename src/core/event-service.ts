@@ -16,6 +16,7 @@ import { type FieldViolation, InvalidArgumentError, PermissionDeniedError, Unava
 import { timestampProblem, timestampToNs } from "../lib/timestamps.ts";
 import type { EventFilter, EventRecord, EventStore } from "../store/event-store.ts";
 import { authorize, type Principal, scopeEvent, scopeRead, tenantScope } from "./access.ts";
+import type { BatchOutcome, RejectedEvent } from "./batch-outcome.ts";
 import type { EventPage } from "./event-page.ts";
 import { contentHashProblem, toEventRecord, wireEventRecord } from "./event-record.ts";
 import { decodedEventViolations, eventViolations, snakeCase } from "./event-rules.ts";
@@ -33,19 +34,6 @@ export const DEFAULT_INGEST_BOUNDS: IngestGateOptions = {
   maxInFlightEvents: 50_000,
   maxHeapBytes: defaultMaxHeapBytes(),
 };
-
-export interface RejectedEvent {
-  /** The event's place in the request's list. */
-  index: number;
-  /** The event's id, or `#<index>` in the batch when it has none. */
-  eventId: string;
-  reason: string;
-}
-
-export interface BatchOutcome {
-  acceptedCount: number;
-  rejected: RejectedEvent[];
-}
 
 export interface StatsRequest {
   tenantId: string;

@@ -3,9 +3,11 @@ import type { FastifyInstance } from "fastify";
 import type { Event } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { CapabilitiesSchema, QueryRequestSchema } from "../../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { eventFromRestJson, eventToRestJson, fromRestJson, toRestJson } from "../../codec/formats/rest-json.ts";
+import { type RejectedEvent, withEarlierRejections } from "../../core/batch-outcome.ts";
 import { fromStoredEvent } from "../../core/event-record.ts";
-import type { EventService, RejectedEvent } from "../../core/event-service.ts";
+import type { EventService } from "../../core/event-service.ts";
 import { type FieldViolation, InvalidArgumentError } from "../../lib/errors.ts";
+import { restBatchAnswer } from "./batch-answers.ts";
 import { principalOfRequest } from "./http-auth.ts";
 import { httpErrorHandler } from "./http-errors.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -59,14 +61,8 @@ export async function restRoutes(app: FastifyInstance, { events }: { events: Eve
       }
     }
     const outcome = await events.ingestBatch(principalOfRequest(request), parsed, "events", indexes);
-    const rejected = [...unparsed, ...outcome.rejected].sort((a, b) => a.index - b.index);
-    return reply.code(202).send({
-      batch_id: typeof body.batch_id === "string" ? body.batch_id : "",
-      accepted_count: outcome.acceptedCount,
-      rejected_count: rejected.length,
-      rejected_event_ids: rejected.map((r) => r.eventId),
-      rejections: rejected.map((r) => ({ event_id: r.eventId, reason: r.reason })),
-    });
+    const batchId = typeof body.batch_id === "string" ? body.batch_id : "";
+    return reply.code(202).send(restBatchAnswer(batchId, withEarlierRejections(outcome, unparsed)));
   });
 
   app.post("/v1/query", async (request) => {

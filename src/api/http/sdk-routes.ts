@@ -6,8 +6,10 @@ import {
   IngestEventRequestSchema,
 } from "../../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { jsonRegistry } from "../../codec/formats/registry.ts";
+import { ONE_ACCEPTED } from "../../core/batch-outcome.ts";
 import type { EventService } from "../../core/event-service.ts";
 import { InvalidArgumentError } from "../../lib/errors.ts";
+import { sdkBatchAnswer } from "./batch-answers.ts";
 import { principalOfRequest } from "./http-auth.ts";
 import { httpErrorHandler } from "./http-errors.ts";
 
@@ -30,7 +32,7 @@ export async function sdkRoutes(app: FastifyInstance, { events }: SdkRoutesOptio
   app.post("/events", async (request) => {
     const { event } = decodeBody(IngestEventRequestSchema, request);
     await events.ingestEvent(principalOfRequest(request), event);
-    return { accepted: 1, rejected: 0, rejected_event_ids: [], rejections: [] };
+    return sdkBatchAnswer(ONE_ACCEPTED);
   });
 
   app.post("/events/batch", async (request) => {
@@ -39,13 +41,7 @@ export async function sdkRoutes(app: FastifyInstance, { events }: SdkRoutesOptio
       ? decodeBody(IngestEventBatchWireSchema, request, IngestEventBatchRequestSchema.typeName)
       : decodeBody(IngestEventBatchRequestSchema, request);
     const outcome = await events.ingestBatch(principalOfRequest(request), eventBatch?.events ?? []);
-    return {
-      batch_id: eventBatch?.batchId ?? "",
-      accepted: outcome.acceptedCount,
-      rejected: outcome.rejected.length,
-      rejected_event_ids: outcome.rejected.map((r) => r.eventId),
-      rejections: outcome.rejected.map((r) => ({ event_id: r.eventId, reason: r.reason })),
-    };
+    return { batch_id: eventBatch?.batchId ?? "", ...sdkBatchAnswer(outcome) };
   });
 }
 
