@@ -40,6 +40,10 @@ export interface LogEntry {
   projectId?: string;
 }
 
+/**
+ * Promise: each tenant's log only grows, every event queued for it gets exactly one position (no gaps),
+ * and what is read back (entries, subtree hashes, checkpoints) is what was appended.
+ */
 export interface AuditLog {
   /**
    * Takes up to `limit` events off the ingest queue, adds them to the stats rollups and appends

@@ -89,6 +89,11 @@ export interface EventStats {
   avgSessionDurationMs: number;
 }
 
+/**
+ * Promise: once insertEvents resolves, every record is durably stored, once per (tenant, event_id),
+ * and queued for the stats rollups and (with the audit trail on) its tenant's log; if it rejects,
+ * none of them is.
+ */
 export interface EventWriter {
   /**
    * Stores the records in one transaction and queues the new ones, in the given order, for their
@@ -98,6 +103,10 @@ export interface EventWriter {
   insertEvents(scope: TenantScope, records: readonly EventRecord[]): Promise<void>;
 }
 
+/**
+ * Promise: reads see every committed event of the scope and nothing of another tenant, in the
+ * order and pages asked, with each event's log entry once it has one.
+ */
 export interface EventReader {
   queryEvents(scope: TenantScope, query: EventPageQuery): Promise<StoredEvent[]>;
   eventStats(scope: TenantScope, query: StatsQuery): Promise<EventStats>;
@@ -116,7 +125,11 @@ export interface ColumnDifference {
   derived: string | null;
 }
 
-/** The database: events, and beside them their audit logs, API keys and shared secrets. */
+/**
+ * The database: events, and beside them their audit logs, API keys and shared secrets.
+ * Promise: one consistent database behind all of them, whichever process or store (PostgreSQL or
+ * embedded) serves it.
+ */
 export interface EventStore extends EventWriter, EventReader {
   readonly audit: AuditLog;
   readonly keys: KeyStore;
