@@ -7,10 +7,10 @@ import { BodyBudget } from "./api/http/body-budget.ts";
 import { buildServer } from "./api/server.ts";
 import { setUpAuditTrail } from "./app/audit-setup.ts";
 import { type Config, ConfigError } from "./config.ts";
-import { Checkpointer } from "./core/audit/checkpointer.ts";
 import { type Authenticator, KeyAuthenticator, NO_AUTH } from "./core/authenticator.ts";
 import { EventService, type EventServiceOptions } from "./core/event-service.ts";
 import { defaultMaxHeapBytes, IngestGate } from "./core/ingest-gate.ts";
+import { IngestQueueDrain } from "./core/ingest-queue-drain.ts";
 import { bootstrapAdminKey } from "./core/key-admin.ts";
 import { PageTokenCodec } from "./core/page-token.ts";
 import { RateLimiter } from "./core/rate-limiter.ts";
@@ -68,9 +68,9 @@ export function isStartupProblem(err: unknown): err is Error {
 }
 
 export interface ServerApp {
-  /** Closing it also stops the checkpointer and closes the store. */
+  /** Closing it also stops the ingest queue drain and closes the store. */
   server: FastifyInstance;
-  checkpointer: Checkpointer;
+  queueDrain: IngestQueueDrain;
   authenticator: Authenticator;
 }
 
@@ -127,7 +127,7 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
   });
   if (config.disableAuditTrail) log.warn("--disable-audit-trail: events stored now will never be in the audit log");
   const audit = await setUpAuditTrail(store, config, log);
-  const checkpointer = new Checkpointer(audit, config.checkpointIntervalMs, log);
+  const queueDrain = new IngestQueueDrain(audit, config.checkpointIntervalMs, log);
   const server = await buildServer(events, {
     audit,
     authenticator,
@@ -143,10 +143,10 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
     logger: log,
   });
   server.addHook("onClose", async () => {
-    await checkpointer.stop();
+    await queueDrain.stop();
     await store.close();
   });
-  return { server, checkpointer, authenticator };
+  return { server, queueDrain, authenticator };
 }
 
 /**

@@ -59,7 +59,7 @@ async function servesNormally(baseUrl: string, key: string): Promise<void> {
   const service = "chaukas.spec.server.v1.ChaukasServerService";
   const ingest = await rpc(baseUrl, `${service}/IngestEventBatch`, { eventBatch: { events: EVENTS } }, key);
   expect(await ingest.json()).toMatchObject({ acceptedCount: 2 });
-  // The checkpointer (all tenants' logs) signs within a few of its 50 ms rounds.
+  // The ingest queue drain (all tenants' logs) signs within a few of its 50 ms rounds.
   let proof: Response | undefined;
   for (let round = 0; round < 200 && proof?.status !== 200; round++) {
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -36,7 +36,7 @@ describe.each(await storeKinds())("audit log on the %s store", (kind: StoreKind)
   afterAll(() => close());
 
   const records = (tenantId: string, ids: string[]) => ids.map((eventId) => eventRecord({ tenantId, eventId }));
-  /** Stores the records, then runs the integrator as a server's checkpointer would. */
+  /** Stores the records, then runs the integrator as a server's ingest queue drain would. */
   const ingest = async (batch: ReturnType<typeof records>) => {
     await store.insertEvents(ALL_TENANTS, batch);
     await store.audit.integrate(10_000);

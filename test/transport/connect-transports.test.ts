@@ -114,7 +114,7 @@ describe.each(kinds)("round trip on the %s store", (kind) => {
         expect(ingested.eventId).toBe(event.eventId);
         expect(ingested.status).toBe("accepted");
 
-        await server.audit.integrateAndSign(); // what the server's checkpointer does every second
+        await server.audit.integrateAndSign(); // what the server's ingest queue drain does every second
         const { response } = await serverClient.queryEvents({
           query: { filter: { tenantId: event.tenantId, sessionId: event.sessionId } },
         });

@@ -96,7 +96,7 @@ describe.each(await storeKinds())("curl-style JSON POSTs (Connect unary), %s sto
 
     it("QueryEvents returns the events exactly as sent, timestamps to the nanosecond", async () => {
       const { start, end } = await storeSessions();
-      await server.audit.integrateAndSign(); // what the server's checkpointer does every second
+      await server.audit.integrateAndSign(); // what the server's ingest queue drain does every second
       const { json } = await post(SERVER, "QueryEvents", {
         query: { filter: { tenantId: start.tenantId, sessionId: "s-1" }, orderByTime: "SORT_ORDER_ASC" },
       });

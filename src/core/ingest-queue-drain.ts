@@ -1,25 +1,25 @@
-import type { AuditTrail } from "./audit-trail.ts";
+import type { AuditTrail } from "./audit/audit-trail.ts";
 
-export interface CheckpointerLog {
+export interface IngestQueueDrainLog {
   debug(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
 
 /**
- * Every `intervalMs`, moves the events stored since into their tenants' logs and signs a
- * checkpoint of each log that grew: an acknowledged event has its position and a signed
- * checkpoint within about one interval. Several servers on one database may all run one: one
+ * The ingest queue's drain: every `intervalMs`, takes the events stored since off `ingest_queue`
+ * into the stats rollups and their tenants' logs, and signs a checkpoint of each log that grew:
+ * an acknowledged event has its position and a signed checkpoint within about one interval. Several servers on one database may all run one: one
  * integrates at a time, and a checkpoint of a size already signed is kept as is.
  */
-export class Checkpointer {
+export class IngestQueueDrain {
   readonly #trail: AuditTrail;
   readonly #intervalMs: number;
-  readonly #log: CheckpointerLog;
+  readonly #log: IngestQueueDrainLog;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> = Promise.resolve();
   #stopped = false;
 
-  constructor(trail: AuditTrail, intervalMs: number, log: CheckpointerLog) {
+  constructor(trail: AuditTrail, intervalMs: number, log: IngestQueueDrainLog) {
     this.#trail = trail;
     this.#intervalMs = intervalMs;
     this.#log = log;
