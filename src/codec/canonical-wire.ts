@@ -19,7 +19,7 @@
  *   exactly one kind, a null_value other than 0 (all read as null), and a map entry other than
  *   its key then its value (decoding fills what is missing; a repeated key keeps the last);
  * - nesting deeper than MAX_DEPTH.
- * test/domain/audit/canonical-wire.test.ts holds it to canonicalBinary's output byte for byte.
+ * test/codec/canonical-wire.test.ts holds it to canonicalBinary's output byte for byte.
  */
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { FeatureSet_FieldPresence, isWrapperDesc } from "@bufbuild/protobuf/wkt";

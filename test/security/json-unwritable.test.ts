@@ -28,8 +28,8 @@ import { canonicalPayload, toEventRecord } from "../../src/core/event-record.ts"
 import { readWireEvent } from "../../src/core/event-wire.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
 import { openEventStore } from "../../src/store/sql/open-store.ts";
+import { restPost } from "../api/http/rest/rest-client.ts";
 import { runCli, tempDir } from "../cli/run-cli.ts";
-import { restPost } from "../rest/rest-client.ts";
 import { testAuditTrail, testSigner } from "../support/audit.ts";
 import { createTestDatabase, type StoreKind, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";

@@ -13,10 +13,10 @@ import { KeyAuthenticator } from "../../src/core/authenticator.ts";
 import { bootstrapAdminKey } from "../../src/core/key-admin.ts";
 import type { EventStore } from "../../src/store/event-store.ts";
 import { openEventStore } from "../../src/store/sql/open-store.ts";
-import { type Served, serve } from "../service/serve.ts";
+import { type Served, serve } from "../api/rpc/serve.ts";
+import { grpcJsClient } from "../api/transport/grpc-js-client.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { type PrivateCluster, privateClustersAvailable, startPrivateCluster } from "../support/private-cluster.ts";
-import { grpcJsClient } from "../transport/grpc-js-client.ts";
 
 /**
  * A server over a PostgreSQL cluster of the test's own, stopped and frozen under it: every protocol

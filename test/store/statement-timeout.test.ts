@@ -9,8 +9,8 @@ import { killServerProcesses, startServerProcess } from "../../kit/server-proces
 import { eventService } from "../../src/app.ts";
 import type { DatabaseTimeouts } from "../../src/store/sql/database-timeouts.ts";
 import { openEventStore } from "../../src/store/sql/open-store.ts";
-import { connectClient, connectErrorOf, newSession, storedEvents } from "../service/rpc.ts";
-import { serve } from "../service/serve.ts";
+import { connectClient, connectErrorOf, newSession, storedEvents } from "../api/rpc/rpc.ts";
+import { serve } from "../api/rpc/serve.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { createTestDatabase, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
