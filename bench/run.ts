@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { killServerProcesses } from "../kit/server-process.ts";
-import { openEventStore } from "../src/store/sql/open-store.ts";
+import { openDatabase } from "../src/store/sql/open-store.ts";
 import { burstTable, measureBurst } from "./burst.ts";
 import { ceilingPart } from "./ceiling.ts";
 import { type BenchContext, startServer } from "./context.ts";
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
 async function measure(ctx: BenchContext, run: Pick<Figures, "startedAt" | "machine">): Promise<Figures> {
   const { o, db } = ctx;
   // Migrations, with their progress in the bench's log.
-  const store = await openEventStore(
+  const store = await openDatabase(
     { kind: "postgres", databaseUrl: db.url, poolSize: 1 },
     { info: (m) => log(m), error: (_, m) => log(m) },
   );

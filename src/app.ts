@@ -14,9 +14,9 @@ import { IngestQueueDrain } from "./core/ingest-queue-drain.ts";
 import { bootstrapAdminKey } from "./core/key-admin.ts";
 import { PageTokenCodec } from "./core/page-token.ts";
 import { RateLimiter } from "./core/rate-limiter.ts";
-import type { EventStore } from "./store/event-store.ts";
+import type { Database } from "./store/database.ts";
 import { DataDirLockedError } from "./store/sql/data-dir-lock.ts";
-import { openEventStore, type StoreLog } from "./store/sql/open-store.ts";
+import { openDatabase, type StoreLog } from "./store/sql/open-store.ts";
 import { migrateWith, SchemaBehindError, ServingRoleNotGrantedError } from "./store/sql/serving-role.ts";
 
 /**
@@ -26,7 +26,7 @@ import { migrateWith, SchemaBehindError, ServingRoleNotGrantedError } from "./st
 
 /** The event use cases over `store`. Page tokens signed with a random key last as long as the process. */
 export function eventService(
-  store: EventStore,
+  store: Database,
   options: EventServiceOptions & { pageTokenKey?: Uint8Array } = {},
 ): EventService {
   const { pageTokenKey = randomBytes(32), ...rest } = options;
@@ -37,8 +37,8 @@ export function eventService(
  * The CLI's database, named by the same settings as the server's: statements unbounded (its work is
  * long) and a small pool.
  */
-export function openCliStore(settings: Pick<Config, "databaseUrl" | "dataDir">, log: StoreLog): Promise<EventStore> {
-  return openEventStore(
+export function openCliStore(settings: Pick<Config, "databaseUrl" | "dataDir">, log: StoreLog): Promise<Database> {
+  return openDatabase(
     settings.databaseUrl
       ? { kind: "postgres", databaseUrl: settings.databaseUrl, poolSize: 4 }
       : { kind: "embedded", dataDir: settings.dataDir },
@@ -76,7 +76,7 @@ export interface ServerApp {
 
 /** The server: its store, authenticator, ingest bounds, use cases and audit trail, behind every protocol. */
 export async function buildServerApp(config: Config, log: Logger): Promise<ServerApp> {
-  const store = await openEventStore(
+  const store = await openDatabase(
     config.databaseUrl
       ? {
           kind: "postgres",

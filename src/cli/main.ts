@@ -11,7 +11,7 @@ import { integrateQueued } from "../core/audit/audit-trail.ts";
 import { CheckpointError } from "../core/audit/checkpoint.ts";
 import { InvalidArgumentError } from "../lib/errors.ts";
 import { timestampToNs } from "../lib/timestamps.ts";
-import type { EventStore } from "../store/event-store.ts";
+import type { Database } from "../store/database.ts";
 import { exportJsonl } from "./export-command.ts";
 import { importJsonl } from "./import-command.ts";
 import { KEYS_USAGE, keysCommand } from "./keys-command.ts";
@@ -165,7 +165,7 @@ async function run(argv: string[]): Promise<number> {
 
 async function withStore(
   flags: { "database-url"?: string; "data-dir"?: string },
-  body: (store: EventStore) => Promise<number>,
+  body: (store: Database) => Promise<number>,
 ): Promise<number> {
   const store = await openCliStore(
     {

@@ -14,7 +14,8 @@ import {
 } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { type FieldViolation, InvalidArgumentError, PermissionDeniedError, UnavailableError } from "../lib/errors.ts";
 import { timestampProblem, timestampToNs } from "../lib/timestamps.ts";
-import type { EventFilter, EventRecord, EventStore } from "../store/event-store.ts";
+import type { Database } from "../store/database.ts";
+import type { EventFilter, EventRecord } from "../store/event-store.ts";
 import { authorize, type Principal, scopeEvent, scopeRead, tenantScope } from "./access.ts";
 import type { BatchOutcome, RejectedEvent } from "./batch-outcome.ts";
 import type { EventPage } from "./event-page.ts";
@@ -60,7 +61,7 @@ export interface EventServiceOptions {
  * and by every protocol: ingest, query, stats, health, capabilities.
  */
 export class EventService {
-  readonly #store: EventStore;
+  readonly #store: Database;
   readonly #pageTokens: PageTokenCodec;
   readonly #gate: IngestGate;
   readonly #rbac: boolean;
@@ -70,7 +71,7 @@ export class EventService {
    * `rbac`: whether callers are authenticated by API key (false with --insecure-no-auth).
    * `auditTrail`: whether stored events join the signed, append-only audit log.
    */
-  constructor(store: EventStore, pageTokens: PageTokenCodec, options: EventServiceOptions = {}) {
+  constructor(store: Database, pageTokens: PageTokenCodec, options: EventServiceOptions = {}) {
     this.#store = store;
     this.#pageTokens = pageTokens;
     this.#gate = options.gate ?? new IngestGate(DEFAULT_INGEST_BOUNDS);

@@ -1,6 +1,4 @@
 import type { IndexedEnum, IndexedId } from "../codec/event-fields.ts";
-import type { AuditLog } from "./audit-log.ts";
-import type { KeyStore } from "./key-store.ts";
 import type { TenantScope } from "./tenant-scope.ts";
 
 /**
@@ -123,26 +121,4 @@ export interface ColumnDifference {
   column: string;
   stored: string | null;
   derived: string | null;
-}
-
-/**
- * The database: events, and beside them their audit logs, API keys and shared secrets.
- * Promise: one consistent database behind all of them, whichever process or store (PostgreSQL or
- * embedded) serves it.
- */
-export interface EventStore extends EventWriter, EventReader {
-  readonly audit: AuditLog;
-  readonly keys: KeyStore;
-  /** A secret shared by every process on this database, created on first use. */
-  sharedSecret(name: string, create: () => Uint8Array): Promise<Uint8Array>;
-  /** The shared secret of that name, if one was created. */
-  findSharedSecret(name: string): Promise<Uint8Array | undefined>;
-  /**
-   * The write-once triggers and row-level security of events and logs that are missing or
-   * switched off, one sentence each (see sql/safeguards.ts).
-   */
-  missingSafeguards(): Promise<string[]>;
-  /** Resolves when the database answers a trivial query. */
-  ping(): Promise<void>;
-  close(): Promise<void>;
 }

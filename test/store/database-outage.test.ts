@@ -11,8 +11,8 @@ import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb
 import { eventService } from "../../src/app.ts";
 import { KeyAuthenticator } from "../../src/core/authenticator.ts";
 import { bootstrapAdminKey } from "../../src/core/key-admin.ts";
-import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/sql/open-store.ts";
+import type { Database } from "../../src/store/database.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { type Served, serve } from "../api/rpc/serve.ts";
 import { grpcJsClient } from "../api/transport/grpc-js-client.ts";
 import { testAuditTrail } from "../support/audit.ts";
@@ -207,7 +207,7 @@ const UNAVAILABLE = {
 
 describe.skipIf(!privateClustersAvailable())("when the PostgreSQL under a running server goes away", () => {
   let cluster: PrivateCluster;
-  let store: EventStore;
+  let store: Database;
   let served: Served;
   let clients: Clients;
 
@@ -215,7 +215,7 @@ describe.skipIf(!privateClustersAvailable())("when the PostgreSQL under a runnin
   beforeAll(async () => {
     cluster = await startPrivateCluster();
     const log = { info: () => {}, error: () => {} };
-    store = await openEventStore({ kind: "postgres", databaseUrl: cluster.url, poolSize: 2, timeouts: TIMEOUTS }, log);
+    store = await openDatabase({ kind: "postgres", databaseUrl: cluster.url, poolSize: 2, timeouts: TIMEOUTS }, log);
     const key = await bootstrapAdminKey(store.keys);
     if (!key) throw new Error("the new database already had a key");
     served = await serve(eventService(store), {

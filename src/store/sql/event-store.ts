@@ -1,12 +1,12 @@
 import type pg from "pg";
 import type { AuditLog } from "../audit-log.ts";
+import type { Database } from "../database.ts";
 import type {
   ColumnDifference,
   EventFilter,
   EventPageQuery,
   EventRecord,
   EventStats,
-  EventStore,
   StatsQuery,
   StoredEvent,
 } from "../event-store.ts";
@@ -29,10 +29,10 @@ import { inTenantScope, packed, runQuery, withClient } from "./pool.ts";
 import { missingSafeguards } from "./safeguards.ts";
 
 /**
- * The EventStore in SQL, over a node-postgres pool. The same statements run on PostgreSQL and on
+ * The Database in SQL, over a node-postgres pool. The same statements run on PostgreSQL and on
  * PGlite (through its node-postgres adapter), so both stores behave alike.
  */
-export class SqlEventStore implements EventStore {
+export class SqlEventStore implements Database {
   readonly audit: AuditLog;
   readonly keys: KeyStore;
   readonly #pool: pg.Pool;

@@ -1,7 +1,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import pg from "pg";
-import type { EventStore } from "../event-store.ts";
+import type { Database } from "../database.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { type DatabaseTimeouts, timeoutPoolConfig } from "./database-timeouts.ts";
 import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./event-store.ts";
@@ -28,7 +28,7 @@ export interface StoreLog extends SchemaLog {
 }
 
 /** Opens the configured database, migrates it, and returns the store over it. */
-export async function openEventStore(options: StoreOptions, log: StoreLog): Promise<EventStore> {
+export async function openDatabase(options: StoreOptions, log: StoreLog): Promise<Database> {
   if (options.kind === "postgres") {
     // A database that stops answering must fail requests, not hold them and the pool forever.
     const timeouts = timeoutPoolConfig(options.timeouts ?? { statementMs: 0, connectMs: 10_000 });

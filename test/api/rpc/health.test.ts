@@ -1,8 +1,8 @@
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventService } from "../../../src/app.ts";
-import type { EventStore } from "../../../src/store/event-store.ts";
-import { openEventStore } from "../../../src/store/sql/open-store.ts";
+import type { Database } from "../../../src/store/database.ts";
+import { openDatabase } from "../../../src/store/sql/open-store.ts";
 import { testAuditTrail } from "../../support/audit.ts";
 import { ADMIN_URL, createTestDatabase, openTestStore, storeKinds } from "../../support/databases.ts";
 import { startTestServer, type TestServer } from "../../support/server.ts";
@@ -57,7 +57,7 @@ describe("on a working server", () => {
  * (HTTP 503 for Connect), the server itself keeps answering what needs no database. Healthz calls
  * carry a deadline, so a Healthz that never answers fails as deadline_exceeded instead of hanging.
  */
-async function expectHealthGoesUnavailable(store: EventStore, makeUnreachable: () => Promise<void>) {
+async function expectHealthGoesUnavailable(store: Database, makeUnreachable: () => Promise<void>) {
   const served = await serve(eventService(store), {
     audit: testAuditTrail(store),
   });
@@ -99,7 +99,7 @@ describe("when the database cannot be reached", async () => {
     it("PostgreSQL: Healthz answers unavailable once the database is dropped under the running server", async () => {
       const db = await createTestDatabase();
       const log = { info: () => {}, error: () => {} };
-      const store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 2 }, log);
+      const store = await openDatabase({ kind: "postgres", databaseUrl: db.url, poolSize: 2 }, log);
       try {
         // DROP ... WITH (FORCE) ends the pool's open connections; reconnecting finds no database.
         await expectHealthGoesUnavailable(store, db.drop);
@@ -117,7 +117,7 @@ describe("when the database cannot be reached", async () => {
       viaProxy.hostname = "127.0.0.1";
       viaProxy.port = String(proxy.port);
       const log = { info: () => {}, error: () => {} };
-      const store = await openEventStore({ kind: "postgres", databaseUrl: viaProxy.toString(), poolSize: 2 }, log);
+      const store = await openDatabase({ kind: "postgres", databaseUrl: viaProxy.toString(), poolSize: 2 }, log);
       try {
         // No error reaches the pool: its queries just never get an answer.
         await expectHealthGoesUnavailable(store, async () => proxy.partition());

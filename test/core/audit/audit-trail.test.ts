@@ -17,7 +17,7 @@ import {
   PermissionDeniedError,
 } from "../../../src/lib/errors.ts";
 import { leafHash, verifyConsistency, verifyInclusion } from "../../../src/lib/merkle.ts";
-import type { EventStore } from "../../../src/store/event-store.ts";
+import type { Database } from "../../../src/store/database.ts";
 import { testAuditTrail, testSigner } from "../../support/audit.ts";
 import { openTestStore, storeKinds } from "../../support/databases.ts";
 import { makeEvent } from "../../support/events.ts";
@@ -34,7 +34,7 @@ const key = (tenantId: string, projects: string[] = []): Principal => ({
 
 describe.each(await storeKinds())("AuditTrail on the %s store", (kind) => {
   const signer = testSigner();
-  let store: EventStore;
+  let store: Database;
   let close: () => Promise<void>;
   let trail: AuditTrail;
   let events: EventService;
