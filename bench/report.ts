@@ -7,6 +7,7 @@ import type { Machine } from "./machine.ts";
 import type { QueryReport } from "./query-part.ts";
 import type { SoakResult } from "./soak.ts";
 import { markdownTable, round, table, thousands } from "./stats.ts";
+import type { TailReport } from "./tail.ts";
 import type { TaxResult } from "./tax.ts";
 
 /** What a run measured: the JSON file it writes, without the verdicts. */
@@ -39,6 +40,7 @@ export interface Figures {
   frameworkTax?: Record<string, TaxResult>;
   query?: QueryReport;
   embedded?: IngestRuns;
+  tail?: TailReport;
 }
 
 /** A target, what the run measured for it, and whether that meets it. */
@@ -103,6 +105,29 @@ function measurementRows(r: Report) {
   ingestRow("embedded (PGlite): gRPC batches of 500", r.embedded?.grpcBatch500);
   ingestRow("embedded (PGlite): SDK batches of 20", r.embedded?.sdkBatch20);
   ingestRow("embedded (PGlite): gRPC IngestEvent", r.embedded?.singleEvent);
+  if (r.tail) {
+    const t = r.tail;
+    rows.push([
+      `PostgreSQL: gRPC batches of 500, ${t.tails} tails open`,
+      thousands(t.ingestWithTails),
+      "",
+      "",
+      "",
+      "",
+      "",
+      "",
+    ]);
+    rows.push([
+      `live tail: ack -> delivery, ${t.tails} tails, ${thousands(t.paced.eventsPerSec)} events/s`,
+      "",
+      "",
+      t.paced.p50Ms,
+      t.paced.p99Ms,
+      "",
+      "",
+      "",
+    ]);
+  }
   if (r.query) {
     const q = r.query;
     for (const [key, label] of Object.entries(QUERY_ROWS)) {

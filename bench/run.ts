@@ -22,6 +22,7 @@ import { queryPart } from "./query-part.ts";
 import { type Figures, type Report, render } from "./report.ts";
 import { soakPart } from "./soak.ts";
 import { prettyJson, round, thousands } from "./stats.ts";
+import { tailPart } from "./tail.ts";
 import { judge } from "./targets.ts";
 import { taxPart } from "./tax.ts";
 
@@ -116,6 +117,7 @@ async function measure(ctx: BenchContext, run: Pick<Figures, "startedAt" | "mach
       modes: ["grpcBatch500", "sdkBatch20"],
     });
   }
+  if (o.parts.has("tail")) f.tail = await tailPart(ctx, corpus);
   if (o.parts.has("soak")) f.soak = await soakPart(ctx, corpus);
   if (o.parts.has("burst")) {
     f.burst = await measureBurst({

@@ -129,6 +129,27 @@ export const TARGETS: readonly Target[] = [
     bound: { atLeast: 1000 },
   },
   {
+    target: "live tail: p99 acknowledgement -> delivery <= 1 s (10 tails, 1,000 events/s)",
+    figure: ({ tail }) =>
+      tail && {
+        value: tail.paced.missing > 0 ? Number.POSITIVE_INFINITY : tail.paced.p99Ms,
+        reads: `${tail.paced.p99Ms} ms (p50 ${tail.paced.p50Ms} ms, max ${tail.paced.maxMs} ms; ${thousands(tail.paced.deliveries)} deliveries, ${tail.paced.missing} missing)`,
+      },
+    bound: { atMost: 1000 },
+  },
+  {
+    target: "live tail: ingest with 10 tails open no more than 10% below without (gRPC batches of 500)",
+    figure: ({ tail }) => {
+      if (!tail) return undefined;
+      const cost = 1 - tail.ingestWithTails / tail.ingestWithoutTails;
+      return {
+        value: cost,
+        reads: `${round(Math.abs(cost) * 100, 1)}% ${cost < 0 ? "above" : "below"} (${thousands(tail.ingestWithTails)} vs ${thousands(tail.ingestWithoutTails)} events/s; ${tail.slowEnds} slow-subscriber ends, ${tail.failures} failed calls)`,
+      };
+    },
+    bound: { atMost: 0.1 },
+  },
+  {
     target: "query p99 <= 20 ms at 10M events (worst query)",
     figure: (r) => worstP99(r, QUERIES),
     bound: { atMost: 20 },

@@ -14,6 +14,7 @@ import { IngestQueueDrain } from "./core/ingest-queue-drain.ts";
 import { bootstrapAdminKey } from "./core/key-admin.ts";
 import { PageTokenCodec } from "./core/page-token.ts";
 import { RateLimiter } from "./core/rate-limiter.ts";
+import { TailHub } from "./core/tail/tail-hub.ts";
 import type { Database } from "./store/database.ts";
 import { DataDirLockedError } from "./store/sql/data-dir-lock.ts";
 import { openDatabase, type StoreLog } from "./store/sql/open-store.ts";
@@ -66,6 +67,9 @@ export function isStartupProblem(err: unknown): err is Error {
     err instanceof ServingRoleNotGrantedError
   );
 }
+
+/** How often live tails look for new events: well inside the tail's 1 s target, a cheap statement while idle. */
+export const TAIL_POLL_MS = 100;
 
 export interface ServerApp {
   /** Closing it also stops the ingest queue drain and closes the store. */
@@ -128,8 +132,20 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
   if (config.disableAuditTrail) log.warn("--disable-audit-trail: events stored now will never be in the audit log");
   const audit = await setUpAuditTrail(store, config, log);
   const queueDrain = new IngestQueueDrain(audit, config.checkpointIntervalMs, log);
+  const tail = new TailHub(
+    store,
+    {
+      pollMs: TAIL_POLL_MS,
+      heartbeatMs: config.tailHeartbeatMs,
+      maxStreamMs: config.tailMaxStreamMs,
+      bufferEvents: config.tailBufferEvents,
+      maxTailsPerKey: config.maxTailsPerKey,
+    },
+    (err) => log.warn({ err }, "reading new events for live tails failed; trying again"),
+  );
   const server = await buildServer(events, {
     audit,
+    tail,
     authenticator,
     maxBodyBytes: config.maxBodyBytes,
     bodyBudget,

@@ -28,6 +28,10 @@ export interface Config {
   auditLogName: string;
   checkpointIntervalMs: number;
   disableAuditTrail: boolean;
+  tailHeartbeatMs: number;
+  tailMaxStreamMs: number;
+  tailBufferEvents: number;
+  maxTailsPerKey: number;
 }
 
 interface Setting {
@@ -265,6 +269,40 @@ export const SETTINGS: readonly Setting[] = [
     parse: yesNo,
     description:
       "Store events without appending them to the audit log (for measuring its cost; they are still queued for the stats rollups). Events stored so are never in the log: `chaukas verify` lists them.",
+  },
+  {
+    key: "tailHeartbeatMs",
+    flag: "tail-heartbeat-ms",
+    env: "CHAUKAS_TAIL_HEARTBEAT_MS",
+    defaultValue: "15000",
+    parse: positiveInt,
+    description: "Live tail: a stream with no event to send sends a heartbeat this often, so proxies keep it open.",
+  },
+  {
+    key: "tailMaxStreamMs",
+    flag: "tail-max-stream-ms",
+    env: "CHAUKAS_TAIL_MAX_STREAM_MS",
+    defaultValue: "1800000",
+    parse: positiveInt,
+    description: "Live tail: a stream ends itself this long after it opened, with a cursor to resume from.",
+  },
+  {
+    key: "tailBufferEvents",
+    flag: "tail-buffer-events",
+    env: "CHAUKAS_TAIL_BUFFER_EVENTS",
+    defaultValue: "1000",
+    parse: positiveInt,
+    description:
+      "Live tail: events a stream holds for a subscriber that reads more slowly than they arrive; past it the stream ends with a cursor to resume from.",
+  },
+  {
+    key: "maxTailsPerKey",
+    flag: "max-tails-per-key",
+    env: "CHAUKAS_MAX_TAILS_PER_KEY",
+    defaultValue: "10",
+    parse: positiveInt,
+    description:
+      "Live tail: streams one API key may hold open at once, per server process. Past it: `resource_exhausted`.",
   },
 ];
 

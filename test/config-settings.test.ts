@@ -85,6 +85,10 @@ const SAMPLES: Record<keyof Config, Sample> = {
   },
   checkpointIntervalMs: { byDefault: 1000, other: "5000", raw: "250", value: 250, refused: ["0", "1s"] },
   disableAuditTrail: { byDefault: false, other: "false", raw: "1", value: true, refused: ["2", "off"] },
+  tailHeartbeatMs: { byDefault: 15_000, other: "500", raw: "30000", value: 30_000, refused: ["0", "15s"] },
+  tailMaxStreamMs: { byDefault: 1_800_000, other: "1000", raw: "60000", value: 60_000, refused: ["0", "1h"] },
+  tailBufferEvents: { byDefault: 1000, other: "10", raw: "5000", value: 5000, refused: ["0", "-1"] },
+  maxTailsPerKey: { byDefault: 10, other: "2", raw: "50", value: 50, refused: ["0", "many"] },
 };
 
 /**

@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import {
   FailedPreconditionError,
   InvalidArgumentError,
+  LimitReachedError,
   NotFoundError,
   OverloadedError,
   PermissionDeniedError,
@@ -31,6 +32,7 @@ const ANSWERS: readonly [DomainError, Omit<ErrorAnswer, "retryAfterSeconds">][] 
   [NotFoundError, { code: Code.NotFound, status: 404, error: "not_found" }],
   [FailedPreconditionError, { code: Code.FailedPrecondition, status: 400, error: "failed_precondition" }],
   [RateLimitedError, { code: Code.ResourceExhausted, status: 429, error: "resource_exhausted" }],
+  [LimitReachedError, { code: Code.ResourceExhausted, status: 429, error: "resource_exhausted" }],
   // A 503 over HTTP: the Python SDK halves its batch when a 503 says "high memory usage".
   [OverloadedError, { code: Code.ResourceExhausted, status: 503, error: "unavailable" }],
   [UnavailableError, { code: Code.Unavailable, status: 503, error: "unavailable" }],

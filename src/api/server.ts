@@ -4,12 +4,14 @@ import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastifyCors from "@fastify/cors";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
 import { AuditService } from "../../gen/chaukas/backend/v1/audit_pb.ts";
+import { TailService } from "../../gen/chaukas/backend/v1/tail_pb.ts";
 import { ChaukasClientService } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
 import { jsonRegistry } from "../codec/formats/registry.ts";
 import type { AuditTrail } from "../core/audit/audit-trail.ts";
 import type { Authenticator } from "../core/authenticator.ts";
 import type { EventService } from "../core/event-service.ts";
+import type { TailHub } from "../core/tail/tail-hub.ts";
 import type { BodyBudget } from "./http/body-budget.ts";
 import { requestGate } from "./http/http-auth.ts";
 import { httpErrorHandler } from "./http/http-errors.ts";
@@ -24,11 +26,14 @@ import { ANSWER_COMPRESSIONS } from "./rpc/compression.ts";
 import { checkEnvelopeFlags } from "./rpc/envelope-flags.ts";
 import { rpcLogging } from "./rpc/rpc-log.ts";
 import { serverServiceHandlers } from "./rpc/server-service.ts";
+import { tailServiceHandlers } from "./rpc/tail-service.ts";
 import { wireIngestRoutes } from "./rpc/wire-ingest.ts";
 
 export interface ServerOptions {
   /** Checkpoints and proofs of the audit trail, served by chaukas.backend.v1.AuditService. */
   audit: AuditTrail;
+  /** The live tail, served by chaukas.backend.v1.TailService; without it the service is not served. */
+  tail?: TailHub;
   maxBodyBytes: number;
   /** Bounds the bytes of request bodies held in memory at once, across all requests. */
   bodyBudget: BodyBudget;
@@ -74,6 +79,9 @@ export async function buildServer(events: EventService, options: ServerOptions):
     maxAge: 7200,
   });
 
+  // Open tails end themselves (with a cursor to resume from) before connections are drained.
+  const tail = options.tail;
+  if (tail) app.addHook("preClose", async () => tail.close());
   const logging = rpcLogging(app);
   checkEnvelopeFlags(app);
   // After CORS, which answers preflights itself; the root error handler answers unknown paths.
@@ -103,6 +111,11 @@ export async function buildServer(events: EventService, options: ServerOptions):
         router.service(ChaukasServerService, serverServiceHandlers(events, app.log));
         router.service(ChaukasClientService, clientServiceHandlers(events, app.log));
         router.service(AuditService, auditServiceHandlers(options.audit));
+        // Each streamed message would be compressed alone: a zlib stream per event cost the server
+        // more than the rest of the tail together, for ~1 KB messages.
+        if (options.tail) {
+          router.service(TailService, tailServiceHandlers(options.tail), { compressMinBytes: Number.MAX_SAFE_INTEGER });
+        }
       },
     });
     // Binary ingest batches go to the same methods reading each event from its bytes (wire-ingest.ts).

@@ -13,18 +13,18 @@ import {
   type TimeRange,
 } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { type FieldViolation, InvalidArgumentError, PermissionDeniedError, UnavailableError } from "../lib/errors.ts";
-import { timestampProblem, timestampToNs } from "../lib/timestamps.ts";
 import type { Database } from "../store/database.ts";
-import type { EventFilter, EventRecord } from "../store/event-store.ts";
+import type { EventRecord } from "../store/event-store.ts";
 import { authorize, type Principal, scopeEvent, scopeRead, tenantScope } from "./access.ts";
 import type { BatchOutcome, RejectedEvent } from "./batch-outcome.ts";
 import type { EventPage } from "./event-page.ts";
 import { contentHashProblem, toEventRecord, wireEventRecord } from "./event-record.ts";
-import { decodedEventViolations, eventViolations, snakeCase } from "./event-rules.ts";
+import { decodedEventViolations, eventViolations } from "./event-rules.ts";
 import { readWireEvent, type WireEvent } from "./event-wire.ts";
 import { idViolations } from "./ids.ts";
 import { defaultMaxHeapBytes, IngestGate, type IngestGateOptions } from "./ingest-gate.ts";
 import type { PageTokenCodec } from "./page-token.ts";
+import { readFilter, timeRangeBounds } from "./read-filter.ts";
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
@@ -166,49 +166,20 @@ export class EventService {
   ): Promise<EventPage> {
     authorize(principal, "read");
     const at = (field: string) => (fieldPrefix ? `${fieldPrefix}.${field}` : field);
-    const filter = request?.filter && {
-      ...request.filter,
-      ...scopeRead(principal, request.filter.tenantId, request.filter.projectId),
-    };
-    if (!request || !filter?.tenantId) {
-      throw new InvalidArgumentError([{ field: at("filter.tenant_id"), description: "is required" }]);
-    }
+    if (!request) throw new InvalidArgumentError([{ field: at("filter.tenant_id"), description: "is required" }]);
     const violations: FieldViolation[] = [];
+    const { filter, storeFilter } = readFilter(principal, request.filter, at, violations);
     const pageSize = request.pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.pageSize, MAX_PAGE_SIZE);
     if (pageSize < 0) violations.push({ field: at("page_size"), description: "must not be negative" });
     if (!SORT_ORDERS.has(request.orderByTime)) {
       violations.push({ field: at("order_by_time"), description: `${request.orderByTime} is not a SortOrder` });
     }
-    // Ids are compared as stored, so NUL cannot match and is refused; text_query is only words.
-    const ids: Record<string, string> = {};
-    for (const key of ["tenantId", "projectId", "sessionId", "agentId", "spanId", "traceId"] as const) {
-      ids[at(`filter.${snakeCase(key)}`)] = filter[key];
-    }
-    filter.tags.forEach((tag, i) => {
-      ids[at(`filter.tags[${i}]`)] = tag;
-    });
-    violations.push(...idViolations(ids));
-    const range = timeRangeBounds(filter.time, at("filter.time"), violations);
     if (violations.length > 0) throw new InvalidArgumentError(violations);
 
     const ascending = request.orderByTime === SortOrder.ASC;
     const after = request.pageToken
       ? this.#pageTokens.decode(request.pageToken, filter, ascending, at("page_token"))
       : undefined;
-    const storeFilter: EventFilter = {
-      tenantId: filter.tenantId,
-      projectId: filter.projectId,
-      sessionId: filter.sessionId,
-      agentId: filter.agentId,
-      spanId: filter.spanId,
-      traceId: filter.traceId,
-      types: filter.types,
-      statuses: filter.statuses,
-      severities: filter.severities,
-      tags: filter.tags,
-      textQuery: filter.textQuery.trim(),
-      ...range,
-    };
     // One extra row tells whether another page exists without a second query. A read of one
     // tenant runs in that tenant's scope whoever asks: the same rows, and under row-level
     // security PostgreSQL estimates the rows of a tenant scope far better than those of all
@@ -284,26 +255,6 @@ export class EventService {
 }
 
 const SORT_ORDERS = new Set<number>(Object.values(SortOrder));
-
-/** A TimeRange as store bounds: start inclusive, end exclusive, either may be absent. */
-function timeRangeBounds(
-  range: TimeRange | undefined,
-  field: string,
-  violations: FieldViolation[],
-): { startNs?: bigint; endNs?: bigint } {
-  const bounds: { startNs?: bigint; endNs?: bigint } = {};
-  for (const side of ["start", "end"] as const) {
-    const ts = range?.[side];
-    if (!ts) continue;
-    const problem = timestampProblem(ts);
-    if (problem) violations.push({ field: `${field}.${side}`, description: problem });
-    else bounds[`${side}Ns`] = timestampToNs(ts);
-  }
-  if (bounds.startNs !== undefined && bounds.endNs !== undefined && bounds.endNs < bounds.startNs) {
-    violations.push({ field: `${field}.end`, description: "is before start" });
-  }
-  return bounds;
-}
 
 /**
  * An event of a batch: its fields to check (and the whole event, when decoded) and how to make

@@ -83,3 +83,11 @@ export class OverloadedError extends Error {
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
+
+/** The caller already holds as many of a bounded resource (open streams) as it may; closing one frees a place. */
+export class LimitReachedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LimitReachedError";
+  }
+}

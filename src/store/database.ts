@@ -1,5 +1,5 @@
 import type { AuditLog } from "./audit-log.ts";
-import type { EventReader, EventWriter } from "./event-store.ts";
+import type { EventReader, EventWriter, TailSource } from "./event-store.ts";
 import type { KeyStore } from "./key-store.ts";
 
 /**
@@ -7,7 +7,7 @@ import type { KeyStore } from "./key-store.ts";
  * Promise: one consistent database behind all of them, whichever process or store (PostgreSQL or
  * embedded) serves it.
  */
-export interface Database extends EventWriter, EventReader {
+export interface Database extends EventWriter, EventReader, TailSource {
   readonly audit: AuditLog;
   readonly keys: KeyStore;
   /** A secret shared by every process on this database, created on first use. */

@@ -9,6 +9,8 @@ import type {
   EventStats,
   StatsQuery,
   StoredEvent,
+  TailPosition,
+  TailRead,
 } from "../event-store.ts";
 import type { KeyStore } from "../key-store.ts";
 import type { TenantScope } from "../tenant-scope.ts";
@@ -20,13 +22,14 @@ import {
   RECORD_PARAMETERS,
   recordParameters,
   selectColumnDifferences,
-  withoutNul,
 } from "./event-columns.ts";
 import { selectEventStats } from "./event-stats.ts";
 import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import { SqlKeyStore } from "./key-store.ts";
 import { inTenantScope, packed, runQuery, withClient } from "./pool.ts";
 import { missingSafeguards } from "./safeguards.ts";
+import { selectTail, selectTailHorizon } from "./tail-reads.ts";
+import { WhereBuilder } from "./where-builder.ts";
 
 /**
  * The Database in SQL, over a node-postgres pool. The same statements run on PostgreSQL and on
@@ -126,6 +129,18 @@ export class SqlEventStore implements Database {
     return inTenantScope(this.#pool, scope, (client) => selectColumnDifferences(client, records));
   }
 
+  async readTail(scope: TenantScope, filter: EventFilter, after: TailPosition, limit: number): Promise<TailRead> {
+    return inTenantScope(this.#pool, scope, (client) => selectTail(client, filter, after, limit));
+  }
+
+  async tailHorizon(
+    scope: TenantScope,
+    tenantId: string,
+    after: TailPosition,
+  ): Promise<{ horizon: bigint; newer: boolean }> {
+    return inTenantScope(this.#pool, scope, (client) => selectTailHorizon(client, tenantId, after));
+  }
+
   async eventStats(scope: TenantScope, query: StatsQuery): Promise<EventStats> {
     return inTenantScope(this.#pool, scope, (client) => selectEventStats(client, query));
   }
@@ -217,50 +232,3 @@ function firstOfEach(records: readonly EventRecord[]): EventRecord[] {
 }
 
 const recordKey = (tenantId: string, eventId: string) => `${tenantId}\0${eventId}`;
-
-/** Turns an EventFilter into a parameterised WHERE clause. */
-class WhereBuilder {
-  readonly values: unknown[] = [];
-  readonly #conditions: string[] = [];
-
-  constructor(filter: EventFilter) {
-    this.add(`tenant_id = ${this.param(filter.tenantId)}`);
-    this.#equals("project_id", filter.projectId);
-    this.#equals("session_id", filter.sessionId);
-    this.#equals("agent_id", filter.agentId);
-    this.#equals("span_id", filter.spanId);
-    this.#equals("trace_id", filter.traceId);
-    this.#anyOf("type", filter.types);
-    this.#anyOf("status", filter.statuses);
-    this.#anyOf("severity", filter.severities);
-    if (filter.tags?.length) this.add(`tags @> ${this.param(filter.tags)}::text[]`);
-    if (filter.textQuery) {
-      this.add(`search @@ websearch_to_tsquery('simple', ${this.param(withoutNul(filter.textQuery))})`);
-    }
-    if (filter.startNs !== undefined) this.add(`ts_ns >= ${this.param(filter.startNs.toString())}::bigint`);
-    if (filter.endNs !== undefined) this.add(`ts_ns < ${this.param(filter.endNs.toString())}::bigint`);
-  }
-
-  param(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-
-  add(condition: string): void {
-    this.#conditions.push(condition);
-  }
-
-  sql(): string {
-    return this.#conditions.join(" AND ");
-  }
-
-  #equals(column: string, value: string | undefined): void {
-    if (value) this.add(`${column} = ${this.param(value)}`);
-  }
-
-  #anyOf(column: string, values: number[] | undefined): void {
-    // A single value is written as `=` so the planner can match the partial indexes.
-    if (values?.length === 1) this.add(`${column} = ${this.param(values[0])}`);
-    else if (values?.length) this.add(`${column} = ANY(${this.param(values)}::int2[])`);
-  }
-}

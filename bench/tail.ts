@@ -1,0 +1,260 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
+import { TailEventsRequestSchema } from "../gen/chaukas/backend/v1/tail_pb.ts";
+import { type Event, EventSchema } from "../gen/chaukas/spec/common/v1/events_pb.ts";
+import { ChaukasServerService } from "../gen/chaukas/spec/server/v1/server_pb.ts";
+import { type BenchContext, startServer } from "./context.ts";
+import type { IngestCorpus } from "./ingest-corpus.ts";
+import { grpcBatches, runGrpcBatches } from "./load.ts";
+import { log } from "./log.ts";
+import { latency, round, thousands } from "./stats.ts";
+
+export interface TailReport {
+  tails: number;
+  /** The tenant every tail follows: the corpus's biggest. */
+  tenantEventsShare: number;
+  /** gRPC batches of 500 as fast as the server takes them, without and with the tails open. */
+  ingestWithoutTails: number;
+  ingestWithTails: number;
+  /** Streams the server ended itself (too slow) and calls that failed, over both runs with tails (each resumed at once from its cursor). */
+  slowEnds: number;
+  failures: number;
+  paced: {
+    /** Achieved: PACED_EVENTS_PER_SEC unless the server could not keep up. */
+    eventsPerSec: number;
+    seconds: number;
+    /** (tail, event) deliveries timed, and those still missing when the run ended. */
+    deliveries: number;
+    missing: number;
+    p50Ms: number;
+    p99Ms: number;
+    maxMs: number;
+  };
+}
+
+const TAILS = 10;
+const PACED_EVENTS_PER_SEC = 1000;
+const PACED_BATCH = 10;
+
+/**
+ * The live tail under ingest: 10 tails of the corpus's biggest tenant, each resuming from its
+ * cursor whenever the server ends it. First ingest as fast as it goes, without then with the tails;
+ * then a paced 1,000 events/s, timing each event from its batch's acknowledgement to its arrival
+ * on every tail (an event can arrive before its acknowledgement: that counts as 0).
+ */
+export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise<TailReport> {
+  const { o, db } = ctx;
+  await db.emptyIngested();
+  const server = await startServer(ctx, "tail", { databaseUrl: db.url }, ["--tail-heartbeat-ms", "500"]);
+  const renamed = (pass: string) => corpus.events.map((e) => ({ ...e, eventId: `${e.eventId}-${pass}` }) as Event);
+  const flat = async (pass: string) => {
+    const totals = await runGrpcBatches(
+      server.baseUrl,
+      grpcBatches(renamed(pass), o.grpcBatch, o.seed),
+      o.grpcConnections,
+      o.grpcStreams,
+    );
+    return round(totals.events / totals.seconds);
+  };
+  try {
+    await runGrpcBatches(
+      server.baseUrl,
+      grpcBatches(corpus.warm, o.grpcBatch, o.seed + 1),
+      o.grpcConnections,
+      o.grpcStreams,
+    );
+    log("tail: ingest without tails");
+    const ingestWithoutTails = await flat("t0");
+
+    const tenant = biggestTenant(corpus.events);
+    const tails = Array.from({ length: TAILS }, () => new BenchTail(new URL(server.baseUrl).host, tenant.id));
+    await Promise.all(tails.map((t) => t.opened));
+    log(`tail: ingest with ${TAILS} tails of ${tenant.id}`);
+    const ingestWithTails = await flat("t1");
+    // The paced run starts once every tail has caught up with this one.
+    const t1 = [...tenant.ids].map((id) => `${id}-t1`);
+    await until(() => tails.every((t) => t1.every((id) => t.arrivals.has(id))), 60_000);
+
+    log(`tail: ${PACED_EVENTS_PER_SEC} events/s for ${o.tiny ? 3 : 20} s with ${TAILS} tails`);
+    for (const t of tails) t.arrivals.clear();
+    const { acked, eventsPerSec: pacedRate } = await pacedIngest(server.baseUrl, renamed("t2"), o.tiny ? 3 : 20);
+    const expected = [...acked].filter(([id]) => tenant.ids.has(id.slice(0, id.lastIndexOf("-"))));
+    // Let the last deliveries arrive (bounded: what is still missing is reported).
+    await until(() => tails.every((t) => expected.every(([id]) => t.arrivals.has(id))), 10_000);
+    const samples: number[] = [];
+    let missing = 0;
+    for (const t of tails) {
+      for (const [id, ackAt] of expected) {
+        const at = t.arrivals.get(id);
+        if (at === undefined) missing++;
+        else samples.push(Math.max(0, at - ackAt));
+      }
+    }
+    const slowEnds = tails.reduce((n, t) => n + t.slowEnds, 0);
+    const failures = tails.reduce((n, t) => n + t.failures, 0);
+    for (const t of tails) t.close();
+    const l = latency(samples);
+    const report: TailReport = {
+      tails: TAILS,
+      tenantEventsShare: round(tenant.ids.size / corpus.events.length, 3),
+      ingestWithoutTails,
+      ingestWithTails,
+      slowEnds,
+      failures,
+      paced: {
+        eventsPerSec: pacedRate,
+        seconds: o.tiny ? 3 : 20,
+        deliveries: samples.length,
+        missing,
+        p50Ms: l.p50Ms,
+        p99Ms: l.p99Ms,
+        maxMs: round(Math.max(0, ...samples), 1),
+      },
+    };
+    log(
+      `tail: ${thousands(ingestWithoutTails)} events/s without tails, ${thousands(ingestWithTails)} with; paced p99 ${l.p99Ms} ms over ${thousands(samples.length)} deliveries, ${missing} missing`,
+    );
+    return report;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Resolves once `check` holds, or after `ms`. */
+async function until(check: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && !check()) await sleep(50);
+}
+
+/** The corpus's tenant with the most events, and its events' original ids. */
+function biggestTenant(events: readonly Event[]): { id: string; ids: Set<string> } {
+  const byTenant = new Map<string, Set<string>>();
+  for (const e of events) byTenant.set(e.tenantId, (byTenant.get(e.tenantId) ?? new Set()).add(e.eventId));
+  const [id, ids] = [...byTenant].reduce((a, b) => (b[1].size > a[1].size ? b : a));
+  return { id, ids };
+}
+
+/** Most batches in flight: a server slower than the pace makes the pace slip, not the requests pile up. */
+const MAX_IN_FLIGHT = 32;
+
+/**
+ * Sends batches of PACED_BATCH at PACED_EVENTS_PER_SEC for `seconds` (slower if the server cannot
+ * keep up); returns each event's acknowledgement time and the rate achieved.
+ */
+async function pacedIngest(
+  baseUrl: string,
+  events: readonly Event[],
+  seconds: number,
+): Promise<{ acked: Map<string, number>; eventsPerSec: number }> {
+  const client = createClient(ChaukasServerService, createGrpcTransport({ baseUrl }));
+  const acked = new Map<string, number>();
+  const batches = Math.min(Math.floor(events.length / PACED_BATCH), (seconds * PACED_EVENTS_PER_SEC) / PACED_BATCH);
+  const intervalMs = (1000 * PACED_BATCH) / PACED_EVENTS_PER_SEC;
+  const started = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  for (let b = 0; b < batches; b++) {
+    const due = started + b * intervalMs;
+    if (due > performance.now()) await sleep(due - performance.now());
+    while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+    const batch = events.slice(b * PACED_BATCH, (b + 1) * PACED_BATCH);
+    const sent: Promise<void> = client.ingestEventBatch({ eventBatch: { events: batch } }).then(() => {
+      const now = performance.now();
+      for (const e of batch) acked.set(e.eventId, now);
+      inFlight.delete(sent);
+    });
+    inFlight.add(sent);
+  }
+  await Promise.all(inFlight);
+  return { acked, eventsPerSec: round(acked.size / ((performance.now() - started) / 1000)) };
+}
+
+/** What a bench tail reads of a response: the event's id (the event itself is not decoded), the item, the cursor. */
+interface LightResponse {
+  item: "event" | "heartbeat" | "end" | undefined;
+  eventId: string;
+  cursor: string;
+}
+
+/** Reads a TailEventsResponse's item, event id and cursor from its bytes, skipping the rest. */
+function lightResponse(bytes: Buffer): LightResponse {
+  const items = { 1: "event", 2: "heartbeat", 4: "end" } as const;
+  const out: LightResponse = { item: undefined, eventId: "", cursor: "" };
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    const [no, wireType] = reader.tag();
+    if (no === 3) out.cursor = reader.string();
+    else if (no === 1) {
+      out.item = "event";
+      const event = new BinaryReader(reader.bytes());
+      while (event.pos < event.len) {
+        const [field, type] = event.tag();
+        if (field === EventSchema.field.eventId.number) out.eventId = event.string();
+        else event.skip(type);
+      }
+    } else {
+      if (no in items) out.item = items[no as 2 | 4];
+      reader.skip(wireType);
+    }
+  }
+  return out;
+}
+
+/**
+ * One subscriber, through @grpc/grpc-js reading only what it needs of each response (decoding
+ * each event would cost the shared cores more than the server's part): records when each event
+ * arrives, and reopens from its cursor when the server ends the stream or the call fails.
+ */
+class BenchTail {
+  readonly arrivals = new Map<string, number>();
+  slowEnds = 0;
+  failures = 0;
+  readonly opened: Promise<void>;
+  readonly #client: grpc.Client;
+  readonly #tenantId: string;
+  #call: grpc.ClientReadableStream<LightResponse> | undefined;
+  #cursor = "";
+  #closed = false;
+  #onOpen: () => void = () => {};
+
+  constructor(address: string, tenantId: string) {
+    this.#client = new grpc.Client(address, grpc.credentials.createInsecure());
+    this.#tenantId = tenantId;
+    this.opened = new Promise((resolve) => {
+      this.#onOpen = resolve;
+    });
+    this.#follow();
+  }
+
+  #follow(): void {
+    const request = create(TailEventsRequestSchema, { filter: { tenantId: this.#tenantId }, cursor: this.#cursor });
+    const call = this.#client.makeServerStreamRequest(
+      "/chaukas.backend.v1.TailService/TailEvents",
+      (r: typeof request) => Buffer.from(toBinary(TailEventsRequestSchema, r)),
+      lightResponse,
+      request,
+    );
+    this.#call = call;
+    call.on("data", (res: LightResponse) => {
+      this.#cursor = res.cursor;
+      if (res.item === "event") this.arrivals.set(res.eventId, performance.now());
+      else if (res.item === "heartbeat") this.#onOpen();
+      else if (res.item === "end") this.slowEnds++;
+    });
+    call.on("error", () => {
+      if (!this.#closed) this.failures++;
+    });
+    call.on("status", () => {
+      if (!this.#closed) setImmediate(() => this.#follow());
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#call?.cancel();
+    this.#client.close();
+  }
+}

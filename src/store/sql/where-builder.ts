@@ -1,0 +1,49 @@
+import type { EventFilter } from "../event-store.ts";
+import { withoutNul } from "./event-columns.ts";
+
+/** Turns an EventFilter into a parameterised WHERE clause. */
+export class WhereBuilder {
+  readonly values: unknown[] = [];
+  readonly #conditions: string[] = [];
+
+  constructor(filter: EventFilter) {
+    this.add(`tenant_id = ${this.param(filter.tenantId)}`);
+    this.#equals("project_id", filter.projectId);
+    this.#equals("session_id", filter.sessionId);
+    this.#equals("agent_id", filter.agentId);
+    this.#equals("span_id", filter.spanId);
+    this.#equals("trace_id", filter.traceId);
+    this.#anyOf("type", filter.types);
+    this.#anyOf("status", filter.statuses);
+    this.#anyOf("severity", filter.severities);
+    if (filter.tags?.length) this.add(`tags @> ${this.param(filter.tags)}::text[]`);
+    if (filter.textQuery) {
+      this.add(`search @@ websearch_to_tsquery('simple', ${this.param(withoutNul(filter.textQuery))})`);
+    }
+    if (filter.startNs !== undefined) this.add(`ts_ns >= ${this.param(filter.startNs.toString())}::bigint`);
+    if (filter.endNs !== undefined) this.add(`ts_ns < ${this.param(filter.endNs.toString())}::bigint`);
+  }
+
+  param(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+
+  add(condition: string): void {
+    this.#conditions.push(condition);
+  }
+
+  sql(): string {
+    return this.#conditions.join(" AND ");
+  }
+
+  #equals(column: string, value: string | undefined): void {
+    if (value) this.add(`${column} = ${this.param(value)}`);
+  }
+
+  #anyOf(column: string, values: number[] | undefined): void {
+    // A single value is written as `=` so the planner can match the partial indexes.
+    if (values?.length === 1) this.add(`${column} = ${this.param(values[0])}`);
+    else if (values?.length) this.add(`${column} = ANY(${this.param(values)}::int2[])`);
+  }
+}

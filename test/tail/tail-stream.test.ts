@@ -1,0 +1,214 @@
+import { equals } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { TailEnd_Reason } from "../../gen/chaukas/backend/v1/tail_pb.ts";
+import { type Event, EventSchema, EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { storeKinds } from "../support/databases.ts";
+import { makeEvent } from "../support/events.ts";
+import { TailReader } from "./tail-reader.ts";
+import { ingestClient, startTailServer, type TailServer, tailClient } from "./tail-server.ts";
+
+const WRITERS = 5;
+const BATCHES_PER_WRITER = 8;
+const EVENTS_PER_BATCH = 5;
+const TOTAL = WRITERS * BATCHES_PER_WRITER * EVENTS_PER_BATCH;
+
+describe.each(await storeKinds())("the live tail (%s)", (kind) => {
+  let server: TailServer;
+  // Heartbeats every 200 ms: the first one tells a test its stream is open.
+  beforeAll(async () => {
+    server = await startTailServer(kind, { heartbeatMs: 200 });
+  });
+  afterAll(() => server?.close());
+
+  const transports = () => ({
+    connect: tailClient(createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "2" })),
+    connectJson: tailClient(
+      createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "1.1", useBinaryFormat: false }),
+    ),
+    grpc: tailClient(createGrpcTransport({ baseUrl: server.baseUrl })),
+    grpcWeb: tailClient(createGrpcWebTransport({ baseUrl: server.baseUrl, httpVersion: "1.1" })),
+  });
+
+  /** Every event written, by id. */
+  const sent = new Map<string, Event>();
+  /** Writes `count` events of acme in one batch (one transaction); returns their ids in order. */
+  const write = async (count: number, init: Parameters<typeof makeEvent>[0] = {}) => {
+    const events = Array.from({ length: count }, () => makeEvent({ tenantId: "acme", ...init }));
+    for (const event of events) sent.set(event.eventId, event);
+    const res = await ingestClient(server.baseUrl).ingestEventBatch(
+      { eventBatch: { events } },
+      { headers: server.keys.admin },
+    );
+    expect(res.acceptedCount).toBe(count);
+    return events.map((e) => e.eventId);
+  };
+
+  test("delivers every event once, in one order, over Connect, gRPC and gRPC-Web, with 5 writers at once; a filter and a cursor hold", async () => {
+    const clients = transports();
+    const tails = [
+      new TailReader(clients.connect, server.keys.read, { tenantId: "acme" }),
+      new TailReader(clients.grpc, server.keys.admin, {}),
+      new TailReader(clients.grpcWeb, server.keys.read, { tenantId: "acme" }),
+    ];
+    const webOnly = new TailReader(clients.connectJson, server.keys.readWeb, {
+      tenantId: "",
+      types: [EventType.TOOL_CALL_START],
+    });
+    for (const tail of [...tails, webOnly]) expect((await tail.until("heartbeat"))?.cursor).not.toBe("");
+
+    const written = await Promise.all(
+      Array.from({ length: WRITERS }, async (_, w) => {
+        const project = w % 2 === 0 ? "web" : "mobile";
+        const batches: string[][] = [];
+        for (let b = 0; b < BATCHES_PER_WRITER; b++) {
+          batches.push(await write(EVENTS_PER_BATCH, { projectId: project, type: EventType.TOOL_CALL_START }));
+        }
+        return { project, batches, ids: batches.flat() };
+      }),
+    );
+    const all = written.flatMap((w) => w.ids);
+    const web = new Set(written.filter((w) => w.project === "web").flatMap((w) => w.ids));
+
+    const seen = await Promise.all(tails.map((tail) => tail.events(TOTAL)));
+    expect(new Set(seen[0]).size).toBe(TOTAL);
+    expect([...seen[0]].sort()).toEqual([...all].sort());
+    // One order for every tail, whatever its protocol.
+    expect(seen[1]).toEqual(seen[0]);
+    expect(seen[2]).toEqual(seen[0]);
+    // Each writer's batches (transactions) arrive in the order it wrote them, each batch's events together.
+    for (const { ids, batches } of written) {
+      const batchOf = seen[0].filter((id) => ids.includes(id)).map((id) => batches.findIndex((b) => b.includes(id)));
+      expect(batchOf).toEqual(batches.flatMap((batch, i) => batch.map(() => i)));
+    }
+    // The same events QueryEvents finds.
+    const queried = await ingestClient(server.baseUrl).queryEvents(
+      { query: { filter: { tenantId: "acme" }, pageSize: 1000 } },
+      { headers: server.keys.read },
+    );
+    const queriedIds = queried.response?.events.map((e) => e.eventId) ?? [];
+    expect(queriedIds.filter((id) => all.includes(id)).sort()).toEqual([...all].sort());
+
+    // A key limited to project web sees web's events only, in the same order; in JSON as in binary.
+    expect(await webOnly.events(web.size)).toEqual(seen[0].filter((id) => web.has(id)));
+    // Each event as it was written, in binary (the stored bytes spliced in) as in JSON.
+    for (const tail of [tails[0], webOnly]) {
+      for (const { item } of tail.responses) {
+        if (item.case === "event")
+          expect(equals(EventSchema, item.value, sent.get(item.value.eventId) as Event)).toBe(true);
+      }
+    }
+
+    // A cursor resumes exactly after its event: from the 37th on, the rest in the same order.
+    const at = tails[0].responses.filter((r) => r.item.case === "event")[36].cursor;
+    const resumed = new TailReader(clients.grpc, server.keys.read, { tenantId: "acme" }, at);
+    expect(await resumed.events(TOTAL - 37)).toEqual(seen[0].slice(37));
+    for (const tail of [...tails, webOnly, resumed]) tail.cancel();
+  });
+
+  test("refuses what QueryEvents refuses: another tenant, a project outside the key's, an ingest key, no key, a bad cursor", async () => {
+    const { connect } = transports();
+    const codeOf = async (headers: Headers, filter: object, cursor = "") => {
+      try {
+        await new TailReader(connect, headers, filter, cursor).next();
+      } catch (err) {
+        return ConnectError.from(err).code;
+      }
+      return undefined;
+    };
+    expect(await codeOf(server.keys.read, { tenantId: "globex" })).toBe(Code.PermissionDenied);
+    expect(await codeOf(server.keys.otherTenant, { tenantId: "acme" })).toBe(Code.PermissionDenied);
+    expect(await codeOf(server.keys.readWeb, { tenantId: "acme", projectId: "mobile" })).toBe(Code.PermissionDenied);
+    expect(await codeOf(server.keys.ingest, { tenantId: "acme" })).toBe(Code.PermissionDenied);
+    expect(await codeOf(new Headers(), { tenantId: "acme" })).toBe(Code.Unauthenticated);
+    expect(await codeOf(server.keys.read, { tenantId: "acme" }, "not a cursor")).toBe(Code.InvalidArgument);
+    expect(await codeOf(server.keys.read, { tenantId: "acme" }, "AgAAAAAAAAAA")).toBe(Code.InvalidArgument);
+    expect(await codeOf(server.keys.read, { tenantId: "acme", sessionId: "a\0b" })).toBe(Code.InvalidArgument);
+  });
+
+  test("a stream with nothing to send sends heartbeats, while its tenant is busy too, whose cursor resumes it", async () => {
+    const { connect } = transports();
+    const idle = new TailReader(connect, server.keys.read, { tenantId: "acme", sessionId: "idle-session" });
+    await idle.until("heartbeat");
+    // Other sessions' events keep the tenant's poller reading meanwhile.
+    let busy = true;
+    const writing = (async () => {
+      while (busy) await write(1, { sessionId: "busy-session" });
+    })();
+    await idle.until("heartbeat");
+    const second = await idle.until("heartbeat");
+    busy = false;
+    await writing;
+    idle.cancel();
+    const [id] = await write(1, { sessionId: "idle-session" });
+    const resumed = new TailReader(connect, server.keys.read, { sessionId: "idle-session" }, second?.cursor);
+    expect(await resumed.events(1)).toEqual([id]);
+    resumed.cancel();
+  });
+});
+
+describe.each(await storeKinds())("the live tail's bounds (%s)", (kind) => {
+  let server: TailServer;
+  beforeAll(async () => {
+    server = await startTailServer(kind, { heartbeatMs: 200, bufferEvents: 5, maxStreamMs: 3000, maxTailsPerKey: 2 });
+  });
+  afterAll(() => server?.close());
+
+  const client = () => tailClient(createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "2" }));
+
+  test("a subscriber too slow for its buffer is ended with a cursor that resumes with nothing lost", async () => {
+    const filter = { tenantId: "acme", sessionId: "burst" };
+    const first = new TailReader(client(), server.keys.read, filter);
+    await first.until("heartbeat");
+    const events = Array.from({ length: 23 }, () => makeEvent({ tenantId: "acme", sessionId: "burst" }));
+    await ingestClient(server.baseUrl).ingestEventBatch({ eventBatch: { events } }, { headers: server.keys.admin });
+    const ids: string[] = [];
+    const reasons: number[] = [];
+    let tail = first;
+    for (;;) {
+      const end = await tail.until("end");
+      ids.push(...tail.eventIds);
+      if (end?.item.case !== "end" || end.item.value.reason !== TailEnd_Reason.SLOW_SUBSCRIBER) break;
+      reasons.push(end.item.value.reason);
+      if (ids.length === events.length) break;
+      tail = new TailReader(client(), server.keys.read, filter, end.cursor);
+    }
+    expect(reasons[0]).toBe(TailEnd_Reason.SLOW_SUBSCRIBER);
+    expect(ids).toEqual(events.map((e) => e.eventId));
+  });
+
+  test("a stream ends itself at the time limit, with a cursor that resumes it", async () => {
+    const filter = { tenantId: "acme", sessionId: "limited" };
+    const tail = new TailReader(client(), server.keys.read, filter);
+    const end = await tail.until("end");
+    expect(end?.item.case === "end" && end.item.value.reason).toBe(TailEnd_Reason.TIME_LIMIT);
+    const event = makeEvent({ tenantId: "acme", sessionId: "limited" });
+    await ingestClient(server.baseUrl).ingestEvent({ event }, { headers: server.keys.admin });
+    const resumed = new TailReader(client(), server.keys.read, filter, end?.cursor);
+    expect(await resumed.events(1)).toEqual([event.eventId]);
+    resumed.cancel();
+  });
+
+  test("a key holds at most its number of open tails (resource_exhausted past it)", async () => {
+    const open = [1, 2].map(() => new TailReader(client(), server.keys.readWeb, {}));
+    for (const tail of open) await tail.until("heartbeat");
+    const third = new TailReader(client(), server.keys.readWeb, {});
+    await expect(third.next()).rejects.toMatchObject({ code: Code.ResourceExhausted });
+    // Another key is not counted with it.
+    const other = new TailReader(client(), server.keys.read, { tenantId: "acme" });
+    expect((await other.until("heartbeat"))?.item.case).toBe("heartbeat");
+    other.cancel();
+    open[0].cancel();
+    // A closed stream frees its place once the server sees the cancel.
+    for (;;) {
+      const again = new TailReader(client(), server.keys.readWeb, {});
+      const item = await again.next().catch((err) => ConnectError.from(err));
+      if (item instanceof ConnectError) continue;
+      expect(item?.item.case).toBe("heartbeat");
+      again.cancel();
+      break;
+    }
+    open[1].cancel();
+  });
+});
