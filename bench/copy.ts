@@ -25,7 +25,7 @@ const TEXT_OID = 25;
 /** How a chunk is written (see above). */
 export type CopyMode = "staged" | "queued" | "raw";
 
-/** The staging table's columns, in COPY order; content_hash (last) only in `queued` mode. */
+/** The staging table's columns, in COPY order; content_hash and the usage figures (QUEUED_ONLY, last) only in `queued` mode. */
 const STAGED_COLUMNS = [
   ["tenant_id", "text"],
   ["event_id", "text"],
@@ -42,7 +42,14 @@ const STAGED_COLUMNS = [
   ["search_text", "text"],
   ["payload", "bytea"],
   ["content_hash", "bytea"],
+  ["agent", "text"],
+  ["model", "text"],
+  ["input_tokens", "int8"],
+  ["output_tokens", "int8"],
+  ["total_tokens", "int8"],
+  ["cost", "float8"],
 ];
+const QUEUED_ONLY = 7;
 
 /** Grows a buffer as rows are appended. */
 class Writer {
@@ -101,6 +108,12 @@ class Writer {
     this.#pos = this.#buf.writeBigInt64BE(v, this.#pos);
   }
 
+  float64Field(v: number): void {
+    this.#room(12);
+    this.#pos = this.#buf.writeInt32BE(8, this.#pos);
+    this.#pos = this.#buf.writeDoubleBE(v, this.#pos);
+  }
+
   textArray(items: readonly string[]): void {
     const encoded = items.map((s) => Buffer.from(s));
     const size = 12 + (items.length ? 8 : 0) + encoded.reduce((n, b) => n + 4 + b.length, 0);
@@ -122,7 +135,7 @@ class Writer {
 
 /** The staging columns a chunk of `mode` carries (the content hash only to be queued). */
 function stagedColumns(mode: "staged" | "queued") {
-  return mode === "queued" ? STAGED_COLUMNS : STAGED_COLUMNS.slice(0, -1);
+  return mode === "queued" ? STAGED_COLUMNS : STAGED_COLUMNS.slice(0, -QUEUED_ONLY);
 }
 
 /** One COPY's data: header, rows, trailer. */
@@ -160,7 +173,15 @@ export function encodeCopy(records: readonly EventRecord[], mode: CopyMode): Buf
       w.int32(0); // an empty tsvector: no lexemes
     }
     w.field(r.payload);
-    if (mode === "queued") w.field(r.contentHash);
+    if (mode === "queued") {
+      w.field(r.contentHash);
+      w.text(r.usage.agent.replaceAll("\0", " "));
+      w.text(r.usage.model.replaceAll("\0", " "));
+      w.int64Field(BigInt(r.usage.inputTokens));
+      w.int64Field(BigInt(r.usage.outputTokens));
+      w.int64Field(BigInt(r.usage.totalTokens));
+      w.float64Field(r.usage.cost);
+    }
   }
   w.int16(-1);
   return w.finish();
@@ -203,8 +224,10 @@ export async function copyChunk(
     await client.query(
       mode === "queued"
         ? `WITH stored AS (${insert} RETURNING tenant_id, event_id, project_id, session_id, type, ts_ns)
-           INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log)
-           SELECT s.tenant_id, s.event_id, st.content_hash, s.project_id, s.session_id, s.type, s.ts_ns, true
+           INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log,
+             status, severity, agent, model, input_tokens, output_tokens, total_tokens, cost, in_usage)
+           SELECT s.tenant_id, s.event_id, st.content_hash, s.project_id, s.session_id, s.type, s.ts_ns, true,
+                  st.status, st.severity, st.agent, st.model, st.input_tokens, st.output_tokens, st.total_tokens, st.cost, true
            FROM stored s JOIN staging st ON st.tenant_id = s.tenant_id AND st.event_id = s.event_id`
         : insert,
     );

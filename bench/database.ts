@@ -10,6 +10,9 @@ export const QUIET_LOG = { info: () => {}, error: () => {} };
 const SETUP_TABLES = ["schema_migrations", "api_keys", "server_secrets"];
 
 /** A scratch database on a PostgreSQL server, made for one run, and the bench's own connection to it. */
+/** SQLSTATE deadlock_detected. */
+const DEADLOCK_DETECTED = "40P01";
+
 export class BenchDatabase {
   readonly url: string;
   readonly name: string;
@@ -68,7 +71,19 @@ export class BenchDatabase {
    */
   async empty(tables: readonly string[]): Promise<void> {
     const triggers = (action: string) => tables.map((t) => `ALTER TABLE ${t} ${action} TRIGGER USER;`).join(" ");
-    await this.admin.query(`BEGIN; ${triggers("DISABLE")} TRUNCATE ${tables.join(", ")}; ${triggers("ENABLE")} COMMIT`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.admin.query(
+          `BEGIN; ${triggers("DISABLE")} TRUNCATE ${tables.join(", ")}; ${triggers("ENABLE")} COMMIT`,
+        );
+        break;
+      } catch (err) {
+        await this.admin.query("ROLLBACK").catch(() => {});
+        // A running server's integrator locks some of these tables in another order; PostgreSQL
+        // breaks such a deadlock by failing one side, and the next try finds them free.
+        if ((err as { code?: string }).code !== DEADLOCK_DETECTED || attempt === 5) throw err;
+      }
+    }
     await this.admin.query("CHECKPOINT");
   }
 

@@ -12,6 +12,7 @@ import { Random } from "../kit/random.ts";
 import { GrpcConnections } from "./load.ts";
 import { log } from "./log.ts";
 import { grpcFrame, RawGrpcConnection } from "./raw-grpc.ts";
+import { measureSessionViews } from "./session-views.ts";
 import { type Latency, latency, percentile } from "./stats.ts";
 
 /** What the loader kept of the corpus to aim queries at: the biggest tenant's sessions and words. */
@@ -212,6 +213,19 @@ export async function measureQueries(
     results.statsDay = await stats("GetEventStats over a random day", () => randomWindow(DAY_MS));
     results.statsMonth = await stats("GetEventStats over a random 30 days", () => randomWindow(30 * DAY_MS));
     results.statsAll = await stats("GetEventStats over all time", () => undefined);
+
+    Object.assign(
+      results,
+      await measureSessionViews({
+        baseUrl,
+        tenantId,
+        iterations: options.iterations,
+        spent,
+        randomWindow,
+        wholeCorpus: { start: ts(targets.startMs), end: ts(targets.endMs) },
+        commonWord: options.commonWord,
+      }),
+    );
   } finally {
     raw.close();
     grpc.close();

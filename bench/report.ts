@@ -5,6 +5,7 @@ import type { IngestResult, IngestRuns } from "./ingest.ts";
 import type { CorpusSummary } from "./ingest-corpus.ts";
 import type { Machine } from "./machine.ts";
 import type { QueryReport } from "./query-part.ts";
+import { SESSION_VIEWS } from "./session-views.ts";
 import type { SoakResult } from "./soak.ts";
 import { markdownTable, round, table, thousands } from "./stats.ts";
 import type { TailReport } from "./tail.ts";
@@ -66,6 +67,7 @@ const QUERY_ROWS: Record<string, string> = {
   statsDay: "stats: one day",
   statsMonth: "stats: 30 days",
   statsAll: "stats: all time",
+  ...SESSION_VIEWS,
 };
 
 const TAX_ROWS: Record<string, string> = {

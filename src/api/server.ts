@@ -4,6 +4,7 @@ import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastifyCors from "@fastify/cors";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
 import { AuditService } from "../../gen/chaukas/backend/v1/audit_pb.ts";
+import { SessionService } from "../../gen/chaukas/backend/v1/sessions_pb.ts";
 import { TailService } from "../../gen/chaukas/backend/v1/tail_pb.ts";
 import { ChaukasClientService } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
@@ -26,6 +27,7 @@ import { ANSWER_COMPRESSIONS } from "./rpc/compression.ts";
 import { checkEnvelopeFlags } from "./rpc/envelope-flags.ts";
 import { rpcLogging } from "./rpc/rpc-log.ts";
 import { serverServiceHandlers } from "./rpc/server-service.ts";
+import { sessionServiceHandlers } from "./rpc/session-service.ts";
 import { tailServiceHandlers } from "./rpc/tail-service.ts";
 import { wireIngestRoutes } from "./rpc/wire-ingest.ts";
 
@@ -49,7 +51,7 @@ export interface ServerOptions {
 }
 
 /**
- * The HTTP server: both spec services and the audit service over gRPC, gRPC-Web and Connect on one port, the Python SDK's
+ * The HTTP server: both spec services, the audit service and the session views over gRPC, gRPC-Web and Connect on one port, the Python SDK's
  * routes and the spec's public REST API beside them, CORS for browsers, and one log line per
  * request. Call `listen` on the result.
  */
@@ -111,6 +113,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
         router.service(ChaukasServerService, serverServiceHandlers(events, app.log));
         router.service(ChaukasClientService, clientServiceHandlers(events, app.log));
         router.service(AuditService, auditServiceHandlers(options.audit));
+        router.service(SessionService, sessionServiceHandlers(events.sessions));
         // Each streamed message would be compressed alone: a zlib stream per event cost the server
         // more than the rest of the tail together, for ~1 KB messages.
         if (options.tail) {

@@ -2,6 +2,7 @@ import { clone, fromBinary } from "@bufbuild/protobuf";
 import { type BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { canonicalBinary } from "../codec/canonical-binary.ts";
+import { eventUsage } from "../codec/event-usage.ts";
 import { jsonWritable, withNonFiniteNumbersRestored } from "../codec/json-unwritable.ts";
 import { searchText } from "../codec/search-text.ts";
 import { WireReader } from "../codec/wire-reader.ts";
@@ -49,6 +50,7 @@ function eventRecord(event: WireEvent["fields"], payload: Uint8Array): EventReco
     timestampNs: timestampToNs(event.timestamp!),
     tags: event.tags,
     searchText: searchText(event),
+    usage: eventUsage(event),
     payload,
     contentHash: sha256(payload),
   };

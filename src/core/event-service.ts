@@ -1,10 +1,5 @@
 import { create, fromBinary } from "@bufbuild/protobuf";
-import {
-  type Event,
-  EventSchema,
-  type EventType,
-  EventTypeSchema,
-} from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import {
   type Capabilities,
   CapabilitiesSchema,
@@ -15,19 +10,17 @@ import {
 import { type FieldViolation, InvalidArgumentError, PermissionDeniedError, UnavailableError } from "../lib/errors.ts";
 import type { Database } from "../store/database.ts";
 import type { EventRecord } from "../store/event-store.ts";
-import { authorize, type Principal, scopeEvent, scopeRead, tenantScope } from "./access.ts";
+import { authorize, type Principal, scopeEvent, tenantScope } from "./access.ts";
 import type { BatchOutcome, RejectedEvent } from "./batch-outcome.ts";
 import type { EventPage } from "./event-page.ts";
 import { contentHashProblem, toEventRecord, wireEventRecord } from "./event-record.ts";
 import { decodedEventViolations, eventViolations } from "./event-rules.ts";
 import { readWireEvent, type WireEvent } from "./event-wire.ts";
-import { idViolations } from "./ids.ts";
 import { defaultMaxHeapBytes, IngestGate, type IngestGateOptions } from "./ingest-gate.ts";
 import type { PageTokenCodec } from "./page-token.ts";
-import { readFilter, timeRangeBounds } from "./read-filter.ts";
+import { namedByType, pageSizeOf, readQueryFilter, readScopedRange } from "./query-filter.ts";
+import { SessionViews } from "./session-views.ts";
 
-export const DEFAULT_PAGE_SIZE = 100;
-export const MAX_PAGE_SIZE = 1000;
 export const MAX_BATCH_EVENTS = 10_000;
 /** How long Healthz waits for the database before it answers `unavailable`. */
 export const HEALTH_CHECK_TIMEOUT_MS = 5_000;
@@ -66,6 +59,8 @@ export class EventService {
   readonly #gate: IngestGate;
   readonly #rbac: boolean;
   readonly #auditTrail: boolean;
+  /** The dashboard's session and usage views, over the same store and page-token key. */
+  readonly sessions: SessionViews;
 
   /**
    * `rbac`: whether callers are authenticated by API key (false with --insecure-no-auth).
@@ -77,6 +72,7 @@ export class EventService {
     this.#gate = options.gate ?? new IngestGate(DEFAULT_INGEST_BOUNDS);
     this.#rbac = options.rbac ?? false;
     this.#auditTrail = options.auditTrail ?? true;
+    this.sessions = new SessionViews(store, pageTokens);
   }
 
   /**
@@ -168,9 +164,8 @@ export class EventService {
     const at = (field: string) => (fieldPrefix ? `${fieldPrefix}.${field}` : field);
     if (!request) throw new InvalidArgumentError([{ field: at("filter.tenant_id"), description: "is required" }]);
     const violations: FieldViolation[] = [];
-    const { filter, storeFilter } = readFilter(principal, request.filter, at, violations);
-    const pageSize = request.pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.pageSize, MAX_PAGE_SIZE);
-    if (pageSize < 0) violations.push({ field: at("page_size"), description: "must not be negative" });
+    const { filter, storeFilter } = readQueryFilter(principal, request.filter, at, violations);
+    const pageSize = pageSizeOf(request.pageSize, at("page_size"), violations);
     if (!SORT_ORDERS.has(request.orderByTime)) {
       violations.push({ field: at("order_by_time"), description: `${request.orderByTime} is not a SortOrder` });
     }
@@ -203,17 +198,11 @@ export class EventService {
 
   async eventStats(principal: Principal, request: StatsRequest): Promise<Stats> {
     authorize(principal, "read");
-    const { tenantId, projectId } = scopeRead(principal, request.tenantId, request.projectId);
-    if (!tenantId) throw new InvalidArgumentError([{ field: "tenant_id", description: "is required" }]);
-    const violations = idViolations({ tenant_id: tenantId, project_id: projectId });
-    const range = timeRangeBounds(request.timeRange, "time_range", violations);
+    const violations: FieldViolation[] = [];
+    const query = readScopedRange(principal, request, violations);
     if (violations.length > 0) throw new InvalidArgumentError(violations);
-    const stats = await this.#store.eventStats({ tenantId }, { tenantId, projectId, ...range });
-    const eventsByType: Record<string, bigint> = {};
-    for (const [type, count] of stats.eventsByType) {
-      eventsByType[EventTypeSchema.value[type as EventType]?.name ?? String(type)] = count;
-    }
-    return { ...stats, eventsByType };
+    const stats = await this.#store.eventStats({ tenantId: query.tenantId }, query);
+    return { ...stats, eventsByType: namedByType(stats.eventsByType) };
   }
 
   /** Throws UnavailableError when the database does not answer, or not within HEALTH_CHECK_TIMEOUT_MS. */

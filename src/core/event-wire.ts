@@ -1,8 +1,16 @@
-import { type DescField, type DescMessage, fromBinary, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import {
+  type DescField,
+  type DescMessage,
+  fromBinary,
+  type JsonObject,
+  type JsonValue,
+  ScalarType,
+} from "@bufbuild/protobuf";
 import { AnySchema } from "@bufbuild/protobuf/wkt";
-import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { CostDetailsSchema, type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { canonicalFromWire } from "../codec/canonical-wire.ts";
 import { INDEXED_ENUMS, OPTIONAL_IDS, REQUIRED_IDS } from "../codec/event-fields.ts";
+import { USAGE_FIELDS, type UsageSource } from "../codec/event-usage.ts";
 import { jsonUnwritableViolations } from "../codec/json-unwritable.ts";
 import { SEARCHED_FIELDS, type Searchable } from "../codec/search-text.ts";
 import { WireReader } from "../codec/wire-reader.ts";
@@ -14,7 +22,7 @@ import type { IngestFields } from "./event-rules.ts";
  * costs a fraction of a full decode and of the objects it leaves for the garbage collector.
  */
 export interface WireEvent {
-  fields: IngestFields & Searchable & Pick<Event, "agentId" | "traceId" | "spanId">;
+  fields: IngestFields & Searchable & UsageSource & Pick<Event, "agentId" | "traceId" | "spanId">;
   /** The canonical encoding with the integrity fields empty (event-record.ts). */
   payload: Uint8Array;
 }
@@ -50,7 +58,7 @@ type FieldReaders = Map<number, { name: string; read: Reader; initial: () => unk
 /** Reads a value from its bytes `start..end` (for length-delimited values: its content). */
 type Reader = (reader: WireReader, start: number, end: number) => unknown;
 
-/** Event fields read from the wire: what IngestFields, Searchable and the record hold. */
+/** Event fields read from the wire: what IngestFields, Searchable, UsageSource and the record hold. */
 const EVENT_FIELDS = readersFor(EventSchema, [
   ...REQUIRED_IDS,
   ...OPTIONAL_IDS,
@@ -62,10 +70,10 @@ const EVENT_FIELDS = readersFor(EventSchema, [
   "timestamp",
 ]);
 
-// The content oneof: each case's SEARCHED_FIELDS, read into `content` as { case, value }.
+// The content oneof: each case's SEARCHED_FIELDS (and USAGE_FIELDS), read into `content` as { case, value }.
 for (const field of EventSchema.oneofs.find((o) => o.localName === "content")?.fields ?? []) {
   const kind = field.localName as keyof typeof SEARCHED_FIELDS;
-  const names = SEARCHED_FIELDS[kind];
+  const names = kind === "llmInvocation" ? [...SEARCHED_FIELDS[kind], ...USAGE_FIELDS[kind]] : SEARCHED_FIELDS[kind];
   const readers = names.length === 0 ? undefined : readersFor(field.message as DescMessage, names);
   EVENT_FIELDS.set(field.number, {
     name: "content",
@@ -77,6 +85,15 @@ for (const field of EventSchema.oneofs.find((o) => o.localName === "content")?.f
     repeated: false,
   });
 }
+
+// The cost figures of USAGE_FIELDS.
+const COST_FIELDS = readersFor(CostDetailsSchema, USAGE_FIELDS.cost);
+EVENT_FIELDS.set(EventSchema.field.cost.number, {
+  name: "cost",
+  read: (src, start, end) => readFields(src, start, end, COST_FIELDS),
+  initial: () => undefined,
+  repeated: false,
+});
 
 // Extensions, decoded: an Any may pack a Value (readWireEvent).
 EVENT_FIELDS.set(EventSchema.field.extensions.number, {
@@ -99,6 +116,12 @@ function readersFor(desc: DescMessage, names: readonly string[]): FieldReaders {
 function readerOf(field: DescField): { read: Reader; initial: () => unknown; repeated: boolean } {
   if (field.fieldKind === "list" && field.listKind === "scalar")
     return { read: readString, initial: () => [], repeated: true };
+  if (field.fieldKind === "scalar" && field.scalar === ScalarType.INT32) {
+    return { read: readInt32, initial: () => 0, repeated: false };
+  }
+  if (field.fieldKind === "scalar" && field.scalar === ScalarType.DOUBLE) {
+    return { read: (reader, start) => reader.buf.readDoubleLE(start), initial: () => 0, repeated: false };
+  }
   if (field.fieldKind === "scalar") return { read: readString, initial: () => "", repeated: false };
   if (field.fieldKind === "enum") return { read: readUint32, initial: () => 0, repeated: false };
   if (field.fieldKind === "message" && field.message.typeName === "google.protobuf.Struct") {
@@ -149,6 +172,12 @@ function readString(reader: WireReader, start: number, end: number): string {
 
 function readUint32(reader: WireReader, start: number, end: number): number {
   return reader.at(start, end).varint();
+}
+
+/** An int32: negative ones are ten-byte varints, read as int64 and truncated as protobuf does. */
+function readInt32(reader: WireReader, start: number, end: number): number {
+  const value = reader.at(start, end).varint();
+  return value >= 0 && value <= 0x7fffffff ? value : Number(BigInt.asIntN(32, reader.at(start, end).int64()));
 }
 
 function readTimestamp(reader: WireReader, start: number, end: number): { seconds: bigint; nanos: number } {

@@ -6,6 +6,12 @@ import type { EventCursor } from "../store/event-store.ts";
 
 const MAC_BYTES = 16;
 
+/** A view's token: its fingerprint and position. */
+interface ViewTokenBody {
+  q: string;
+  p: string[];
+}
+
 interface TokenBody {
   /** Fingerprint of the filter and order the token was issued for. */
   q: string;
@@ -27,13 +33,35 @@ export class PageTokenCodec {
   }
 
   encode(filter: QueryFilter, ascending: boolean, cursor: EventCursor): string {
-    const body: TokenBody = { q: fingerprint(filter, ascending), t: cursor.timestampNs.toString(), e: cursor.eventId };
-    const data = Buffer.from(JSON.stringify(body));
-    return `${data.toString("base64url")}.${this.#mac(data).toString("base64url")}`;
+    return this.#seal({ q: fingerprint(filter, ascending), t: cursor.timestampNs.toString(), e: cursor.eventId });
   }
 
   /** `field` names the token in errors, e.g. `query.page_token`. */
   decode(token: string, filter: QueryFilter, ascending: boolean, field = "query.page_token"): EventCursor {
+    const body = this.#open(token, field, fingerprint(filter, ascending)) as TokenBody;
+    return { timestampNs: BigInt(body.t), eventId: body.e };
+  }
+
+  /** A token of another list than QueryEvents' (`view`, e.g. "sessions"), its position as strings. */
+  encodeView(view: string, filter: QueryFilter, position: readonly string[]): string {
+    return this.#seal({ q: fingerprint(filter, false, view), p: [...position] });
+  }
+
+  decodeView(view: string, token: string, filter: QueryFilter, field: string): string[] {
+    const body = this.#open(token, field, fingerprint(filter, false, view)) as ViewTokenBody;
+    if (!Array.isArray(body.p) || !body.p.every((part) => typeof part === "string")) {
+      throw invalidToken(field, "is not a token this server issued");
+    }
+    return body.p;
+  }
+
+  #seal(body: TokenBody | ViewTokenBody): string {
+    const data = Buffer.from(JSON.stringify(body));
+    return `${data.toString("base64url")}.${this.#mac(data).toString("base64url")}`;
+  }
+
+  /** The body of a token this server issued for the query of `expected` fingerprint. */
+  #open(token: string, field: string, expected: string): { q: string } {
     // Node decodes base64url leniently; a part that does not re-encode to itself was edited.
     const parts = token.split(".");
     const [data, mac, rest] = parts.map((part) => Buffer.from(part, "base64url"));
@@ -41,11 +69,11 @@ export class PageTokenCodec {
     if (!canonical || !data || !mac || rest || mac.length !== MAC_BYTES || !timingSafeEqual(mac, this.#mac(data))) {
       throw invalidToken(field, "is not a token this server issued");
     }
-    const body = JSON.parse(data.toString()) as TokenBody;
-    if (body.q !== fingerprint(filter, ascending)) {
+    const body = JSON.parse(data.toString()) as { q: string };
+    if (body.q !== expected) {
       throw invalidToken(field, "was issued for a different filter or order");
     }
-    return { timestampNs: BigInt(body.t), eventId: body.e };
+    return body;
   }
 
   #mac(data: Uint8Array): Buffer {
@@ -53,10 +81,12 @@ export class PageTokenCodec {
   }
 }
 
-function fingerprint(filter: QueryFilter, ascending: boolean): string {
+/** The query a token is bound to; `view` is "" for QueryEvents, whose tokens predate views. */
+function fingerprint(filter: QueryFilter, ascending: boolean, view = ""): string {
   return createHash("sha256")
     .update(toBinary(QueryFilterSchema, filter))
     .update(ascending ? "asc" : "desc")
+    .update(view)
     .digest("base64url")
     .slice(0, 22);
 }

@@ -1,4 +1,5 @@
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { create } from "@bufbuild/protobuf";
+import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
 
 const NS_PER_SECOND = 1_000_000_000n;
 /** Nanoseconds since the epoch are stored as int64: 1677-09-21 to 2262-04-11. */
@@ -7,6 +8,12 @@ const MAX_SECONDS = 9_223_372_035n;
 
 export function timestampToNs(ts: Pick<Timestamp, "seconds" | "nanos">): bigint {
   return ts.seconds * NS_PER_SECOND + BigInt(ts.nanos);
+}
+
+/** Nanoseconds since the epoch as a Timestamp (seconds rounded down, nanos 0..999999999). */
+export function nsToTimestamp(ns: bigint): Timestamp {
+  const nanos = ((ns % NS_PER_SECOND) + NS_PER_SECOND) % NS_PER_SECOND;
+  return create(TimestampSchema, { seconds: (ns - nanos) / NS_PER_SECOND, nanos: Number(nanos) });
 }
 
 /** Why `ts` cannot be stored, or undefined when it can. */

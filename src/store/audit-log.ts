@@ -48,6 +48,8 @@ export interface AuditLog {
   /**
    * Takes up to `limit` events off the ingest queue, adds them to the stats rollups and appends
    * those queued for the log to their tenants' logs, in one transaction; returns how many it took.
+   * With room left under `limit`, it also adds events stored before the usage rollups existed to
+   * them (counted in the result), until none are left.
    * Returns 0 without waiting when another process is integrating. Not tenant-scoped: a server job.
    */
   integrate(limit: number): Promise<number>;

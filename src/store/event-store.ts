@@ -1,4 +1,5 @@
 import type { IndexedEnum, IndexedId } from "../codec/event-fields.ts";
+import type { EventUsage } from "../codec/event-usage.ts";
 import type { TenantScope } from "./tenant-scope.ts";
 
 /**
@@ -17,6 +18,8 @@ export interface EventRecord extends Record<IndexedId, string>, Record<IndexedEn
   tags: string[];
   /** Text for the full-text index; indexed, not stored. */
   searchText: string;
+  /** Its figures for the session and usage views: carried to their rollups, not stored with the event. */
+  usage: EventUsage;
   /** The whole Event in its canonical protobuf binary, integrity fields empty. */
   payload: Uint8Array;
   /** SHA-256 of `payload`: the event's leaf in its tenant's audit log. */
@@ -88,6 +91,77 @@ export interface EventStats {
 }
 
 /**
+ * Sessions with at least one event matching `filter`, newest first by their start (earliest event);
+ * the filter's time range selects by that start, not by the matching events' times.
+ */
+export interface SessionQuery {
+  filter: EventFilter;
+  limit: number;
+  /** The last session of the previous page. */
+  after?: SessionCursor;
+}
+
+/** A position in the (start, project_id, session_id) order. */
+export interface SessionCursor {
+  startNs: bigint;
+  projectId: string;
+  sessionId: string;
+}
+
+/** A session's figures in one project, as the usage rollup has them (see SessionSummary in sessions.proto). */
+export interface SessionFigures {
+  tenantId: string;
+  projectId: string;
+  sessionId: string;
+  startNs: bigint;
+  endNs: bigint;
+  events: bigint;
+  agents: string[];
+  modelCalls: bigint;
+  toolCalls: bigint;
+  totalTokens: bigint;
+  totalCost: number;
+  errors: bigint;
+  maxSeverity: number;
+  status: number;
+}
+
+/** [startNs, endNs) in buckets of `bucketSeconds`; both ends are multiples of the bucket. */
+export interface UsageQuery {
+  tenantId: string;
+  projectId?: string;
+  startNs: bigint;
+  endNs: bigint;
+  bucketSeconds: number;
+}
+
+export interface UsageBucketFigures {
+  events: bigint;
+  errors: bigint;
+  totalTokens: bigint;
+  totalCost: number;
+  sessionsStarted: bigint;
+}
+
+export interface UsageKeyFigures {
+  /** Model calls: MODEL_INVOCATION_START events, or their END where there are more of those. */
+  calls: bigint;
+  inputTokens: bigint;
+  outputTokens: bigint;
+  totalTokens: bigint;
+  totalCost: number;
+  errors: bigint;
+}
+
+export interface UsageFigures {
+  /** One per bucket of the range, in order, empty ones included. */
+  buckets: UsageBucketFigures[];
+  /** By model name and by agent; events without one are only in the buckets. */
+  byModel: Map<string, UsageKeyFigures>;
+  byAgent: Map<string, UsageKeyFigures>;
+}
+
+/**
  * Promise: once insertEvents resolves, every record is durably stored, once per (tenant, event_id),
  * and queued for the stats rollups and (with the audit trail on) its tenant's log; if it rejects,
  * none of them is.
@@ -108,6 +182,10 @@ export interface EventWriter {
 export interface EventReader {
   queryEvents(scope: TenantScope, query: EventPageQuery): Promise<StoredEvent[]>;
   eventStats(scope: TenantScope, query: StatsQuery): Promise<EventStats>;
+  /** Sessions as rolled up by the integrator: those still queued are not listed yet. */
+  listSessions(scope: TenantScope, query: SessionQuery): Promise<SessionFigures[]>;
+  /** Usage from the rollups and the queue. */
+  usage(scope: TenantScope, query: UsageQuery): Promise<UsageFigures>;
   /**
    * Where the stored events of `records` hold, in a column queries filter on, another value than
    * the insert would make of the record: one difference per event and column, in record order.

@@ -1,5 +1,4 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { expect } from "vitest";
 import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { type QueryRequest, QueryRequestSchema, SortOrder } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
@@ -19,18 +18,7 @@ export function serviceOver(store: Database): EventService {
   return eventService(store);
 }
 
-const NS_PER_SECOND = 1_000_000_000n;
-
-/** Nanoseconds since the epoch as a Timestamp (nanos always 0..999999999, also before 1970). */
-export function nsToTimestamp(ns: bigint): Timestamp {
-  let seconds = ns / NS_PER_SECOND;
-  let nanos = ns % NS_PER_SECOND;
-  if (nanos < 0n) {
-    seconds -= 1n;
-    nanos += NS_PER_SECOND;
-  }
-  return create(TimestampSchema, { seconds, nanos: Number(nanos) });
-}
+export { nsToTimestamp } from "../../src/lib/timestamps.ts";
 
 export function eventNs(event: Event): bigint {
   // biome-ignore lint/style/noNonNullAssertion: every test event has a timestamp

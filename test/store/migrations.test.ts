@@ -1,9 +1,7 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
-import { runner } from "node-pg-migrate";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { integrateQueued } from "../../src/core/audit/audit-trail.ts";
@@ -12,27 +10,10 @@ import type { Database } from "../../src/store/database.ts";
 import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { ADMIN_URL, createTestDatabase, storeKinds, withPostgres } from "../support/databases.ts";
+import { MIGRATIONS, runMigrations } from "../support/migrations.ts";
 import { eventRecord } from "../support/records.ts";
 
 /** Opening a store migrates its database exactly once, however many processes open it together. */
-
-const MIGRATIONS_DIR = fileURLToPath(new URL("../../src/store/sql/migrations", import.meta.url));
-const MIGRATIONS = readdirSync(MIGRATIONS_DIR)
-  .filter((f) => f.endsWith(".sql"))
-  .map((f) => f.slice(0, -".sql".length))
-  .sort();
-
-/** Applies (up) or undoes (down) the next `count` migrations with the client, as node-pg-migrate does at start-up. */
-function runMigrations(client: pg.Client, direction: "up" | "down", count: number) {
-  return runner({
-    dbClient: client,
-    dir: MIGRATIONS_DIR,
-    direction,
-    count,
-    migrationsTable: "schema_migrations",
-    log: () => {},
-  });
-}
 
 /** A log that records the migrations openDatabase reports applying. */
 function recordingLog() {

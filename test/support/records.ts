@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { NO_USAGE } from "../../src/codec/event-usage.ts";
 import type { EventRecord } from "../../src/store/event-store.ts";
 
 /**
@@ -20,6 +21,7 @@ export function eventRecord(
     timestampNs: 1_764_072_000_000_000_000n,
     tags: [],
     searchText: "",
+    usage: NO_USAGE,
     payload: new TextEncoder().encode(init.eventId),
     ...init,
   };

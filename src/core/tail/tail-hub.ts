@@ -2,7 +2,7 @@ import type { QueryFilter } from "../../../gen/chaukas/spec/common/v1/query_pb.t
 import { type FieldViolation, InvalidArgumentError, LimitReachedError, UnavailableError } from "../../lib/errors.ts";
 import type { TailSource } from "../../store/event-store.ts";
 import { authorize, type Principal } from "../access.ts";
-import { readFilter } from "../read-filter.ts";
+import { readQueryFilter } from "../query-filter.ts";
 import { decodeTailCursor } from "./tail-cursor.ts";
 import { TailPoller } from "./tail-poller.ts";
 import { TailStream } from "./tail-stream.ts";
@@ -48,7 +48,7 @@ export class TailHub {
     if (this.#closed) throw new UnavailableError("the server is shutting down");
     const violations: FieldViolation[] = [];
     const at = (field: string) => field;
-    const { storeFilter } = readFilter(principal, requested && { ...requested, time: undefined }, at, violations);
+    const { storeFilter } = readQueryFilter(principal, requested && { ...requested, time: undefined }, at, violations);
     const from = cursor === "" ? undefined : tryCursor(cursor, violations);
     if (violations.length > 0) throw new InvalidArgumentError(violations);
     const key = principal.kind === "key" ? principal.keyId : "";

@@ -11,6 +11,7 @@ import {
 import { ALL_TENANTS, type TenantScope } from "../tenant-scope.ts";
 import { TAKE_QUEUED_AND_ROLL_UP } from "./event-stats.ts";
 import { inTenantScope, packed } from "./pool.ts";
+import { rollUpBackfill } from "./usage-rollup.ts";
 
 /** An event waiting for its place in its tenant's log. */
 interface PendingLeaf {
@@ -100,7 +101,9 @@ export class SqlAuditLog implements AuditLog {
         .filter((row) => row.to_log)
         .map((row) => ({ tenantId: row.tenant_id, eventId: row.event_id, contentHash: row.content_hash }));
       if (leaves.length > 0) await appendToLogs(client, leaves);
-      return rows.length;
+      // Events stored before the usage rollups existed, while any are left: after an upgrade.
+      const backfilled = await rollUpBackfill(client, limit - rows.length);
+      return rows.length + backfilled;
     });
   }
 

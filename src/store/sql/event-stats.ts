@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { EventStats, StatsQuery } from "../event-store.ts";
+import { usageRollup } from "./usage-rollup.ts";
 
 /**
  * GetEventStats from rollups (migration stats-rollups). The integrator takes events off the
@@ -179,7 +180,7 @@ WITH q AS (
   ON CONFLICT (tenant_id, project_id) DO UPDATE
   SET sessions = s.sessions + excluded.sessions, timed_sessions = s.timed_sessions + excluded.timed_sessions,
       duration_ns = s.duration_ns + excluded.duration_ns
-)
+), ${usageRollup("q WHERE in_usage")}
 SELECT tenant_id, event_id, content_hash, to_log FROM q ORDER BY queue_position`;
 
 /** $1 tenant, $2 project or NULL: all time from the totals and daily rows, plus the queue. */

@@ -7,10 +7,14 @@ import type {
   EventPageQuery,
   EventRecord,
   EventStats,
+  SessionFigures,
+  SessionQuery,
   StatsQuery,
   StoredEvent,
   TailPosition,
   TailRead,
+  UsageFigures,
+  UsageQuery,
 } from "../event-store.ts";
 import type { KeyStore } from "../key-store.ts";
 import type { TenantScope } from "../tenant-scope.ts";
@@ -23,13 +27,15 @@ import {
   recordParameters,
   selectColumnDifferences,
 } from "./event-columns.ts";
+import { WhereBuilder } from "./event-filter.ts";
 import { selectEventStats } from "./event-stats.ts";
 import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import { SqlKeyStore } from "./key-store.ts";
 import { inTenantScope, packed, runQuery, withClient } from "./pool.ts";
 import { missingSafeguards } from "./safeguards.ts";
+import { selectSessions, selectUsage } from "./session-views.ts";
 import { selectTail, selectTailHorizon } from "./tail-reads.ts";
-import { WhereBuilder } from "./where-builder.ts";
+import { USAGE_COLUMNS, usageParameters, usageParameterTypes } from "./usage-rollup.ts";
 
 /**
  * The Database in SQL, over a node-postgres pool. The same statements run on PostgreSQL and on
@@ -81,6 +87,7 @@ export class SqlEventStore implements Database {
           ...packed(unique.map((r) => r.payload)),
           ...packed(unique.map((r) => sha256Sized(r.contentHash))),
           this.#auditTrail,
+          ...usageParameters(unique.map((r) => r.usage)),
         ],
       }),
     );
@@ -145,6 +152,14 @@ export class SqlEventStore implements Database {
     return inTenantScope(this.#pool, scope, (client) => selectEventStats(client, query));
   }
 
+  async listSessions(scope: TenantScope, query: SessionQuery): Promise<SessionFigures[]> {
+    return inTenantScope(this.#pool, scope, (client) => selectSessions(client, query));
+  }
+
+  async usage(scope: TenantScope, query: UsageQuery): Promise<UsageFigures> {
+    return inTenantScope(this.#pool, scope, (client) => selectUsage(client, query));
+  }
+
   async sharedSecret(name: string, create: () => Uint8Array): Promise<Uint8Array> {
     // Insert-if-absent and read in one statement, so concurrent first starts agree on one value.
     const { rows } = await runQuery<{ value: Buffer }>(
@@ -194,14 +209,14 @@ interface PageRow {
 /**
  * Inserts the events and queues those stored now (not the ones already there) for the stats
  * rollups and, when $20 is true, for their audit logs. Payloads and content hashes are packed
- * (see packed()): $14 with $15 and $16, $17 with $18 and $19.
+ * (see packed()): $14 with $15 and $16, $17 with $18 and $19. $21 on: the usage figures, queued only.
  */
 const INSERT_EVENTS_AND_QUEUE = `
 WITH t AS (
   SELECT ${RECORD_FIELDS}, substring($14::bytea FROM payload_at FOR payload_length) AS payload,
-         substring($17::bytea FROM hash_at FOR hash_length) AS content_hash, n
-  FROM unnest(${RECORD_PARAMETERS}, $15::int4[], $16::int4[], $18::int4[], $19::int4[]) WITH ORDINALITY
-    AS t(${RECORD_FIELDS}, payload_at, payload_length, hash_at, hash_length, n)
+         substring($17::bytea FROM hash_at FOR hash_length) AS content_hash, ${USAGE_COLUMNS.join(", ")}, n
+  FROM unnest(${RECORD_PARAMETERS}, $15::int4[], $16::int4[], $18::int4[], $19::int4[], ${usageParameterTypes(21)})
+    WITH ORDINALITY AS t(${RECORD_FIELDS}, payload_at, payload_length, hash_at, hash_length, ${USAGE_COLUMNS.join(", ")}, n)
 ), stored AS (
   INSERT INTO events (${INDEX_COLUMNS.join(", ")}, payload)
   SELECT ${INDEX_VALUES}, payload
@@ -209,8 +224,10 @@ WITH t AS (
   ON CONFLICT (tenant_id, event_id) DO NOTHING
   RETURNING tenant_id, event_id
 )
-INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log)
-SELECT t.tenant_id, t.event_id, t.content_hash, t.project_id, t.session_id, t.type, t.ts_ns, $20::boolean
+INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log,
+                         status, severity, ${USAGE_COLUMNS.join(", ")}, in_usage)
+SELECT t.tenant_id, t.event_id, t.content_hash, t.project_id, t.session_id, t.type, t.ts_ns, $20::boolean,
+       t.status, t.severity, ${USAGE_COLUMNS.map((c) => `t.${c}`).join(", ")}, true
 FROM t JOIN stored ON stored.tenant_id = t.tenant_id COLLATE "C" AND stored.event_id = t.event_id COLLATE "C"
 ORDER BY t.n`;
 

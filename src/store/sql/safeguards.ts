@@ -23,6 +23,10 @@ const TENANT_TABLES = [
   "stats_session_hours",
   "stats_session_totals",
   "stats_one_hour_sessions",
+  "stats_session_usage",
+  "stats_usage_minutely",
+  "stats_usage_hourly",
+  "usage_backfill",
 ];
 /** Each tenant table's one policy, `<table>_tenant_isolation`, as the serving-role migration writes it. */
 const TENANT_POLICY = "tenant_id = current_setting('chaukas.tenant_id', true) OR current_user = 'chaukas_all_tenants'";

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { EventFilter, TailPosition, TailRead } from "../event-store.ts";
-import { WhereBuilder } from "./where-builder.ts";
+import { WhereBuilder } from "./event-filter.ts";
 
 /**
  * The live tail's reads (see docs/adr/0014-live-tail.md). The horizon is the xmin of the

@@ -1,12 +1,20 @@
 import type { EventFilter } from "../event-store.ts";
 import { withoutNul } from "./event-columns.ts";
 
-/** Turns an EventFilter into a parameterised WHERE clause. */
+/**
+ * A parameterised WHERE clause: an EventFilter's conditions on the columns of `events`, and any
+ * added. Builders that share `values` make parts of one statement (session-views.ts).
+ */
 export class WhereBuilder {
-  readonly values: unknown[] = [];
+  readonly values: unknown[];
   readonly #conditions: string[] = [];
 
-  constructor(filter: EventFilter) {
+  constructor(filter: EventFilter | undefined, values: unknown[] = []) {
+    this.values = values;
+    if (filter) this.#filter(filter);
+  }
+
+  #filter(filter: EventFilter): void {
     this.add(`tenant_id = ${this.param(filter.tenantId)}`);
     this.#equals("project_id", filter.projectId);
     this.#equals("session_id", filter.sessionId);
@@ -24,6 +32,7 @@ export class WhereBuilder {
     if (filter.endNs !== undefined) this.add(`ts_ns < ${this.param(filter.endNs.toString())}::bigint`);
   }
 
+  /** A placeholder for `value`. */
   param(value: unknown): string {
     this.values.push(value);
     return `$${this.values.length}`;
@@ -33,8 +42,9 @@ export class WhereBuilder {
     this.#conditions.push(condition);
   }
 
+  /** The conditions ANDed; TRUE for none. */
   sql(): string {
-    return this.#conditions.join(" AND ");
+    return this.#conditions.length === 0 ? "TRUE" : this.#conditions.join(" AND ");
   }
 
   #equals(column: string, value: string | undefined): void {
