@@ -72,7 +72,9 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
     for (const kind of ["fastifyGet", "connectHealthz", "grpcHealthz"]) {
       expect(report.frameworkTax[kind].requestsPerSec, kind).toBeGreaterThan(0);
     }
-    expect(report.targets.map((t: { target: string }) => t.target)).toHaveLength(9);
+    expect(report.otlp.otlpHttp.spansPerSec).toBeGreaterThan(0);
+    expect(report.otlp.ratioToGrpcBatch).toBeGreaterThan(0);
+    expect(report.targets.map((t: { target: string }) => t.target)).toHaveLength(10);
     // The same figures as a Markdown table beside the JSON.
     expect(readFileSync(join(dir, "tiny.md"), "utf8")).toMatch(/^\| measurement +\|/);
     // The bench dropped its database.
