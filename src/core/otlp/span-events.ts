@@ -80,7 +80,11 @@ export function spanEvents(span: Span, scope: ExportScope): Event[] | string {
   const content = spanContent(classified.role, attributes, timing);
   const roleEvents = ROLE_EVENTS[classified.role];
   const tags = [
-    ...new Set(["otel", ...(classified.embedding ? ["embedding"] : []), ...attributes.strings(OI.TAG_TAGS)]),
+    ...new Set([
+      "otel",
+      ...(classified.embedding ? ["embedding"] : []),
+      ...attributes.strings(OI.TAG_TAGS).filter((tag) => tag !== ""),
+    ]),
   ];
   const common = {
     tenantId: scope.tenantId,
