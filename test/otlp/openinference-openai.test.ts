@@ -44,6 +44,8 @@ describe.each(await storeKinds())("spans of the OpenInference OpenAI instrumenta
   let fakeOpenAi: Awaited<ReturnType<typeof startFakeOpenAi>>;
   let provider: TracerProvider;
   let instrumentation: OpenAIInstrumentation;
+  /** Called when a span ends: the instrumentation may end its span after the call's promise resolves. */
+  let spanEnded = () => {};
   beforeAll(async () => {
     server = await startOtlpServer(kind);
     fakeOpenAi = await startFakeOpenAi();
@@ -53,7 +55,16 @@ describe.each(await storeKinds())("spans of the OpenInference OpenAI instrumenta
     });
     provider = new TracerProvider({
       resource: resourceFromAttributes({ "service.name": "openai-agent" }),
-      spanProcessors: [new SimpleSpanProcessor({ exporter })],
+      // The exporting processor sees each span first, so its export is pending when spanEnded is called.
+      spanProcessors: [
+        new SimpleSpanProcessor({ exporter }),
+        {
+          onStart: () => {},
+          onEnd: () => spanEnded(),
+          forceFlush: async () => {},
+          shutdown: async () => {},
+        },
+      ],
     });
     instrumentation = new OpenAIInstrumentation({ tracerProvider: provider });
     // ESM imports cannot be patched on load: the class (which holds OpenAI.OpenAI) is patched instead.
@@ -69,12 +80,16 @@ describe.each(await storeKinds())("spans of the OpenInference OpenAI instrumenta
   it("stores a chat completion as input, model call with model, provider and tokens, and output", async () => {
     const client = new OpenAI({ apiKey: "sk-test", baseURL: fakeOpenAi.baseURL });
     const question = `What is the capital of France? (${Math.random()})`;
+    const ended = new Promise<void>((resolve) => {
+      spanEnded = resolve;
+    });
     const completion = await client.chat.completions.create({
       model: "gpt-4o",
       messages: [{ role: "user", content: question }],
       temperature: 0.1,
     });
     expect(completion.choices[0].message.content).toBe("Paris.");
+    await ended;
     await provider.forceFlush();
 
     const events = await server.query({ projectId: PROJECT, sessionId: "" });
