@@ -48,6 +48,6 @@ export function exportScope(
 }
 
 /** The session a span or log record names itself. */
-export function namedSession(attributes: Attributes): string | undefined {
+function namedSession(attributes: Attributes): string | undefined {
   return attributes.firstString(OI.SESSION_ID, ATTR_GEN_AI_CONVERSATION_ID);
 }
