@@ -18,6 +18,7 @@ import { ingestCorpus } from "./ingest-corpus.ts";
 import { elapsedSeconds, log } from "./log.ts";
 import { machineInfo } from "./machine.ts";
 import { type Options, parseOptions, USAGE } from "./options.ts";
+import { otlpPart } from "./otlp.ts";
 import { queryPart } from "./query-part.ts";
 import { type Figures, type Report, render } from "./report.ts";
 import { soakPart } from "./soak.ts";
@@ -108,6 +109,11 @@ async function measure(ctx: BenchContext, run: Pick<Figures, "startedAt" | "mach
     f.ingest = await ingestPart(ctx, corpus, { label: "postgres" });
     const ceiling = f.ceiling?.eventsPerSec;
     if (ceiling) for (const r of Object.values(f.ingest)) r.ratioToCopyCeiling = round(r.eventsPerSec / ceiling, 3);
+  }
+  if (o.parts.has("otlp")) {
+    f.otlp = await otlpPart(ctx, corpus, f.ingest?.grpcBatch500);
+    const ceiling = f.ceiling?.eventsPerSec;
+    if (ceiling) f.otlp.otlpHttp.ratioToCopyCeiling = round(f.otlp.otlpHttp.eventsPerSec / ceiling, 3);
   }
   if (o.parts.has("audit-off")) {
     // The same batch runs with the audit trail off: what the trail costs.

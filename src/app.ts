@@ -156,6 +156,7 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
         : undefined,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     sdkPathPrefix: config.sdkPathPrefix,
+    otlp: { maxBodyBytes: config.otlpMaxBodyBytes, pathPrefix: config.otlpPathPrefix },
     logger: log,
   });
   server.addHook("onClose", async () => {

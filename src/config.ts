@@ -18,6 +18,8 @@ export interface Config {
   logLevel: string;
   shutdownTimeoutMs: number;
   sdkPathPrefix: string;
+  otlpMaxBodyBytes: number;
+  otlpPathPrefix: string;
   maxInflightEvents: number;
   maxIngestHeapMb?: number;
   maxInflightBodyMb: number;
@@ -183,6 +185,24 @@ export const SETTINGS: readonly Setting[] = [
       "Path under which the SDK routes `/events` and `/events/batch` are mounted, e.g. `/api` when CHAUKAS_ENDPOINT is `https://host/api`.",
   },
   {
+    key: "otlpMaxBodyBytes",
+    flag: "otlp-max-body-bytes",
+    env: "CHAUKAS_OTLP_MAX_BODY_BYTES",
+    defaultValue: String(20 * 1024 * 1024),
+    parse: positiveInt,
+    description:
+      "Largest OTLP export accepted (OTLP/HTTP and OTLP/gRPC), in bytes, compressed and once gunzipped; larger ones are refused (HTTP 413 / `resource_exhausted`). See [docs/otlp.md](docs/otlp.md).",
+  },
+  {
+    key: "otlpPathPrefix",
+    flag: "otlp-path-prefix",
+    env: "CHAUKAS_OTLP_PATH_PREFIX",
+    parse: pathPrefix,
+    unset: "",
+    description:
+      "Path under which OTLP/HTTP's `/v1/traces` and `/v1/logs` are mounted, e.g. `/otlp` for `OTEL_EXPORTER_OTLP_ENDPOINT=https://host/otlp`.",
+  },
+  {
     key: "maxInflightEvents",
     flag: "max-inflight-events",
     env: "CHAUKAS_MAX_INFLIGHT_EVENTS",
@@ -341,8 +361,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     throw new ConfigError("--migrate-database-url needs --database-url: the embedded database has one role");
   }
   // A body the budget cannot hold would be refused however often it is retried.
-  if (result.maxInflightBodyMb * 1024 * 1024 < result.maxBodyBytes) {
-    throw new ConfigError("--max-inflight-body-mb must hold at least one body of --max-body-bytes");
+  if (result.maxInflightBodyMb * 1024 * 1024 < Math.max(result.maxBodyBytes, result.otlpMaxBodyBytes)) {
+    throw new ConfigError(
+      "--max-inflight-body-mb must hold at least one body of --max-body-bytes and one of --otlp-max-body-bytes",
+    );
   }
   return result;
 }

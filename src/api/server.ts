@@ -12,6 +12,7 @@ import { jsonRegistry } from "../codec/formats/registry.ts";
 import type { AuditTrail } from "../core/audit/audit-trail.ts";
 import type { Authenticator } from "../core/authenticator.ts";
 import type { EventService } from "../core/event-service.ts";
+import { OtlpIngest } from "../core/otlp/otlp-ingest.ts";
 import type { TailHub } from "../core/tail/tail-hub.ts";
 import type { BodyBudget } from "./http/body-budget.ts";
 import { requestGate } from "./http/http-auth.ts";
@@ -19,6 +20,8 @@ import { httpErrorHandler } from "./http/http-errors.ts";
 import { restRoutes } from "./http/rest-routes.ts";
 import { sdkRoutes } from "./http/sdk-routes.ts";
 import { createOnePortServer, type OnePortOptions, type RequestHandler } from "./one-port.ts";
+import { otlpRoutes } from "./otlp/otlp-routes.ts";
+import { otlpServices } from "./otlp/otlp-services.ts";
 import { auditServiceHandlers } from "./rpc/audit-service.ts";
 import { answerRefusal, markRpcRoute, withGateOutcome } from "./rpc/auth.ts";
 import { binaryBodiesOnly, rpcCodecConstraint } from "./rpc/binary-rpc.ts";
@@ -46,16 +49,20 @@ export interface ServerOptions {
   authenticator: Authenticator;
   /** Where the Python SDK's `/events` routes live, e.g. `/api`; empty for the root. */
   sdkPathPrefix: string;
+  /** OTLP/HTTP and OTLP/gRPC: the largest export body (compressed or not), and where `/v1/traces` and `/v1/logs` live. */
+  otlp: { maxBodyBytes: number; pathPrefix: string };
   /** A pino logger, or false for none. */
   logger: FastifyBaseLogger | false;
 }
 
 /**
- * The HTTP server: both spec services, the audit service and the session views over gRPC, gRPC-Web and Connect on one port, the Python SDK's
- * routes and the spec's public REST API beside them, CORS for browsers, and one log line per
+ * The HTTP server: both spec services, the audit service, the live tail and the session views over gRPC,
+ * gRPC-Web and Connect on one port, the Python SDK's routes, the spec's public REST API and OTLP
+ * (HTTP and gRPC) beside them, CORS for browsers, and one log line per
  * request. Call `listen` on the result.
  */
 export async function buildServer(events: EventService, options: ServerOptions): Promise<FastifyInstance> {
+  const otlp = new OtlpIngest(events);
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // rpc-log.ts writes one line per request instead of Fastify's two.
@@ -129,9 +136,21 @@ export async function buildServer(events: EventService, options: ServerOptions):
         routes: (router) => wireIngestRoutes(router, events, app.log),
       });
     });
+    // OTLP/gRPC exports may be as large as OTLP/HTTP ones.
+    await rpc.register(async (otlpRpc) => {
+      otlpRpc.addHook("onRoute", (route) => {
+        route.config = { ...route.config, maxBodyBytes: options.otlp.maxBodyBytes };
+      });
+      await otlpRpc.register(fastifyConnectPlugin, {
+        ...connectOptions,
+        readMaxBytes: options.otlp.maxBodyBytes,
+        routes: (router) => otlpServices(router, otlp),
+      });
+    });
   });
   // Plain HTTP routes, each plugin with its own body parsers and JSON error answers.
   await app.register(sdkRoutes, { events, prefix: options.sdkPathPrefix });
   await app.register(restRoutes, { events });
+  await app.register(otlpRoutes, { otlp, maxBodyBytes: options.otlp.maxBodyBytes, prefix: options.otlp.pathPrefix });
   return app;
 }

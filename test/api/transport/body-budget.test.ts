@@ -265,8 +265,11 @@ describe("the setting", () => {
     expect(() => loadConfig(["--max-inflight-body-mb", "1", "--max-body-bytes", String(2 * 1024 * 1024)], {})).toThrow(
       ConfigError,
     );
-    expect(loadConfig(["--max-inflight-body-mb", "2", "--max-body-bytes", String(2 * 1024 * 1024)], {})).toMatchObject({
-      maxInflightBodyMb: 2,
-    });
+    const otlpMiB = ["--otlp-max-body-bytes", String(1024 * 1024)];
+    expect(
+      loadConfig(["--max-inflight-body-mb", "2", "--max-body-bytes", String(2 * 1024 * 1024), ...otlpMiB], {}),
+    ).toMatchObject({ maxInflightBodyMb: 2 });
+    // The OTLP routes have their own limit, which the budget must hold too (20 MiB by default).
+    expect(() => loadConfig(["--max-inflight-body-mb", "16"], {})).toThrow(ConfigError);
   });
 });
