@@ -36,7 +36,9 @@ export interface TailReport {
   };
 }
 
+/** Tails and paced seconds of a run (--tiny: 2 tails for 2 s, to check the part works). */
 const TAILS = 10;
+const TINY_TAILS = 2;
 const PACED_EVENTS_PER_SEC = 1000;
 const PACED_BATCH = 10;
 
@@ -48,6 +50,8 @@ const PACED_BATCH = 10;
  */
 export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise<TailReport> {
   const { o, db } = ctx;
+  const tailCount = o.tiny ? TINY_TAILS : TAILS;
+  const pacedSeconds = o.tiny ? 2 : 20;
   await db.emptyIngested();
   const server = await startServer(ctx, "tail", { databaseUrl: db.url }, ["--tail-heartbeat-ms", "500"]);
   const renamed = (pass: string) => corpus.events.map((e) => ({ ...e, eventId: `${e.eventId}-${pass}` }) as Event);
@@ -71,17 +75,17 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
     const ingestWithoutTails = await flat("t0");
 
     const tenant = biggestTenant(corpus.events);
-    const tails = Array.from({ length: TAILS }, () => new BenchTail(new URL(server.baseUrl).host, tenant.id));
+    const tails = Array.from({ length: tailCount }, () => new BenchTail(new URL(server.baseUrl).host, tenant.id));
     await Promise.all(tails.map((t) => t.opened));
-    log(`tail: ingest with ${TAILS} tails of ${tenant.id}`);
+    log(`tail: ingest with ${tailCount} tails of ${tenant.id}`);
     const ingestWithTails = await flat("t1");
     // The paced run starts once every tail has caught up with this one.
     const t1 = [...tenant.ids].map((id) => `${id}-t1`);
     await until(() => tails.every((t) => t1.every((id) => t.arrivals.has(id))), 60_000);
 
-    log(`tail: ${PACED_EVENTS_PER_SEC} events/s for ${o.tiny ? 3 : 20} s with ${TAILS} tails`);
+    log(`tail: ${PACED_EVENTS_PER_SEC} events/s for ${pacedSeconds} s with ${tailCount} tails`);
     for (const t of tails) t.arrivals.clear();
-    const { acked, eventsPerSec: pacedRate } = await pacedIngest(server.baseUrl, renamed("t2"), o.tiny ? 3 : 20);
+    const { acked, eventsPerSec: pacedRate } = await pacedIngest(server.baseUrl, renamed("t2"), pacedSeconds);
     const expected = [...acked].filter(([id]) => tenant.ids.has(id.slice(0, id.lastIndexOf("-"))));
     // Let the last deliveries arrive (bounded: what is still missing is reported).
     await until(() => tails.every((t) => expected.every(([id]) => t.arrivals.has(id))), 10_000);
@@ -99,7 +103,7 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
     for (const t of tails) t.close();
     const l = latency(samples);
     const report: TailReport = {
-      tails: TAILS,
+      tails: tailCount,
       tenantEventsShare: round(tenant.ids.size / corpus.events.length, 3),
       ingestWithoutTails,
       ingestWithTails,
@@ -107,7 +111,7 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
       failures,
       paced: {
         eventsPerSec: pacedRate,
-        seconds: o.tiny ? 3 : 20,
+        seconds: pacedSeconds,
         deliveries: samples.length,
         missing,
         p50Ms: l.p50Ms,

@@ -2,6 +2,9 @@ import type { TailPosition, TailSource } from "../../store/event-store.ts";
 import { isAfter } from "./tail-cursor.ts";
 import type { TailStream } from "./tail-stream.ts";
 
+/** After a failed round (the database unavailable), the next one waits this long: one warning a second, not ten. */
+const RETRY_AFTER_ERROR_MS = 1000;
+
 /** Most events one read takes for one group of streams; a group with more reads again at once. */
 const READ_BATCH = 500;
 
@@ -52,15 +55,15 @@ export class TailPoller {
       this.#timer = undefined;
       this.#running = this.#poll()
         .then(
-          (more) => more,
+          (more) => (more ? 0 : this.#pollMs),
           (err) => {
             this.#onError(err);
-            return false;
+            return RETRY_AFTER_ERROR_MS;
           },
         )
-        .then((more) => {
+        .then((delay) => {
           this.#running = undefined;
-          this.#schedule(more ? 0 : this.#pollMs);
+          this.#schedule(delay);
         });
     }, delayMs);
   }
