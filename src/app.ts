@@ -4,8 +4,12 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { BodyBudget } from "./api/http/body-budget.ts";
+import { readinessRoute } from "./api/http/readiness-route.ts";
+import { addressOf, metricsRoute, serveMetrics } from "./api/metrics/metrics-route.ts";
+import { PrometheusMetrics } from "./api/metrics/prometheus.ts";
 import { buildServer } from "./api/server.ts";
 import { setUpAuditTrail } from "./app/audit-setup.ts";
+import { packageVersion } from "./app/package-version.ts";
 import { type Config, ConfigError } from "./config.ts";
 import { Checkpointer } from "./core/audit/checkpointer.ts";
 import { type Authenticator, KeyAuthenticator, NO_AUTH } from "./core/authenticator.ts";
@@ -14,6 +18,7 @@ import { defaultMaxHeapBytes, IngestGate } from "./core/ingest-gate.ts";
 import { bootstrapAdminKey } from "./core/key-admin.ts";
 import { PageTokenCodec } from "./core/page-token.ts";
 import { RateLimiter } from "./core/rate-limiter.ts";
+import { Readiness } from "./core/readiness.ts";
 import type { EventStore } from "./store/event-store.ts";
 import { DataDirLockedError } from "./store/sql/data-dir-lock.ts";
 import { openEventStore, type StoreLog } from "./store/sql/open-store.ts";
@@ -72,10 +77,22 @@ export interface ServerApp {
   server: FastifyInstance;
   checkpointer: Checkpointer;
   authenticator: Authenticator;
+  /** `GET /readyz`'s answer; drain() it on SIGTERM. */
+  readiness: Readiness;
 }
 
 /** The server: its store, authenticator, ingest bounds, use cases and audit trail, behind every protocol. */
 export async function buildServerApp(config: Config, log: Logger): Promise<ServerApp> {
+  // The store, pool and checkpointer the metrics read are made below; the metrics need them only when scraped.
+  const parts: { store?: EventStore; checkpointer?: Checkpointer } = {};
+  const metrics = new PrometheusMetrics(
+    {
+      connections: () => parts.store?.connections() ?? { open: 0, idle: 0, waiting: 0 },
+      queueDepth: async () => (parts.store ? parts.store.audit.queueDepth() : 0),
+      caughtUpAt: () => parts.checkpointer?.caughtUpAt,
+    },
+    { version: packageVersion(), tenantLabel: config.metricsTenantLabel },
+  );
   const store = await openEventStore(
     config.databaseUrl
       ? {
@@ -85,8 +102,9 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
           poolSize: config.pgPoolSize,
           timeouts: { statementMs: config.dbStatementTimeoutMs, connectMs: config.dbConnectTimeoutMs },
           auditTrail: !config.disableAuditTrail,
+          metrics,
         }
-      : { kind: "embedded", dataDir: config.dataDir, auditTrail: !config.disableAuditTrail },
+      : { kind: "embedded", dataDir: config.dataDir, auditTrail: !config.disableAuditTrail, metrics },
     { info: (msg) => log.info(msg), warn: (msg) => log.warn(msg), error: (obj, msg) => log.error(obj, msg) },
   );
 
@@ -103,18 +121,21 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
       store.keys,
       rateLimiter,
       (err) => log.warn({ err }, "recording key use failed"),
-      { failureLimiter },
+      { failureLimiter, metrics },
     );
     const first = await bootstrapAdminKey(store.keys);
     if (first) announceFirstKey(first, config.dataDir);
   }
 
   const pageTokenKey = await store.sharedSecret("page-token-key", () => randomBytes(32));
-  const gate = new IngestGate({
-    maxInFlightEvents: config.maxInflightEvents,
-    maxHeapBytes: config.maxIngestHeapMb ? config.maxIngestHeapMb * 1024 * 1024 : defaultMaxHeapBytes(),
-  });
-  const bodyBudget = new BodyBudget(config.maxInflightBodyMb * 1024 * 1024);
+  const gate = new IngestGate(
+    {
+      maxInFlightEvents: config.maxInflightEvents,
+      maxHeapBytes: config.maxIngestHeapMb ? config.maxIngestHeapMb * 1024 * 1024 : defaultMaxHeapBytes(),
+    },
+    metrics,
+  );
+  const bodyBudget = new BodyBudget(config.maxInflightBodyMb * 1024 * 1024, metrics);
   log.info(
     { ingestBounds: gate.options, maxInflightBodyBytes: bodyBudget.maxBytes },
     "ingest is refused past these bounds",
@@ -124,6 +145,7 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
     gate,
     rbac: authenticator.enforced,
     auditTrail: !config.disableAuditTrail,
+    metrics,
   });
   if (config.disableAuditTrail) log.warn("--disable-audit-trail: events stored now will never be in the audit log");
   const audit = await setUpAuditTrail(store, config, log);
@@ -141,12 +163,27 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     sdkPathPrefix: config.sdkPathPrefix,
     logger: log,
+    metrics,
+  });
+  Object.assign(parts, { store, checkpointer });
+  const readiness = new Readiness(store);
+  readinessRoute(server, readiness);
+  if (config.metrics === "on") metricsRoute(server, metrics);
+  const metricsAddress = config.metrics !== "on" && config.metrics !== "off" ? config.metrics : undefined;
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  // Before the server's own port opens, so a metrics address in use fails the start.
+  server.addHook("onReady", async () => {
+    if (!metricsAddress) return;
+    metricsServer = await serveMetrics(metrics, metricsAddress.host, metricsAddress.port);
+    log.info(`metrics served at ${addressOf(metricsServer)}/metrics`);
   });
   server.addHook("onClose", async () => {
+    metricsServer?.closeAllConnections();
+    metricsServer?.close();
     await checkpointer.stop();
     await store.close();
   });
-  return { server, checkpointer, authenticator };
+  return { server, checkpointer, authenticator, readiness };
 }
 
 /**

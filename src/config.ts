@@ -17,6 +17,7 @@ export interface Config {
   corsOrigins: string[];
   logLevel: string;
   shutdownTimeoutMs: number;
+  drainMs: number;
   sdkPathPrefix: string;
   maxInflightEvents: number;
   maxIngestHeapMb?: number;
@@ -28,7 +29,12 @@ export interface Config {
   auditLogName: string;
   checkpointIntervalMs: number;
   disableAuditTrail: boolean;
+  /** Where `GET /metrics` is served: on the server's port, nowhere, or on an address of its own. */
+  metrics: MetricsSetting;
+  metricsTenantLabel: boolean;
 }
+
+export type MetricsSetting = "on" | "off" | { host: string; port: number };
 
 interface Setting {
   key: keyof Config;
@@ -170,6 +176,15 @@ export const SETTINGS: readonly Setting[] = [
     description: "On SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted.",
   },
   {
+    key: "drainMs",
+    flag: "drain-ms",
+    env: "CHAUKAS_DRAIN_MS",
+    defaultValue: "0",
+    parse: nonNegativeInt,
+    description:
+      "On SIGTERM, how long `GET /readyz` answers 503 while everything is still served, before the port closes: give it your load balancer's time to notice (probe period × failures). SIGINT does not wait.",
+  },
+  {
     key: "sdkPathPrefix",
     flag: "sdk-path-prefix",
     env: "CHAUKAS_SDK_PATH_PREFIX",
@@ -266,6 +281,24 @@ export const SETTINGS: readonly Setting[] = [
     description:
       "Store events without appending them to the audit log (for measuring its cost; they are still queued for the stats rollups). Events stored so are never in the log: `chaukas verify` lists them.",
   },
+  {
+    key: "metrics",
+    flag: "metrics",
+    env: "CHAUKAS_METRICS",
+    defaultValue: "on",
+    parse: metricsSetting,
+    description:
+      "`GET /metrics` (Prometheus text format, no key needed): `on` serves it on the server's port, `off` nowhere, `HOST:PORT` (e.g. `127.0.0.1:9464`, `[::1]:9464`) on a plain-HTTP address of its own. See [docs/operations.md](docs/operations.md).",
+  },
+  {
+    key: "metricsTenantLabel",
+    flag: "metrics-tenant-label",
+    env: "CHAUKAS_METRICS_TENANT_LABEL",
+    defaultValue: "false",
+    parse: yesNo,
+    description:
+      "Label the accepted and rejected event counters with the tenant: one series per tenant, so only where tenants are few.",
+  },
 ];
 
 export class ConfigError extends Error {
@@ -348,6 +381,13 @@ function keyName(raw: string, name: string): string {
 function pathPrefix(raw: string, name: string): string {
   if (!/^(\/[\w.~-]+)+$/.test(raw)) throw new ConfigError(`${name} must look like /api or /a/b, got "${raw}"`);
   return raw;
+}
+
+function metricsSetting(raw: string, name: string): MetricsSetting {
+  if (raw === "on" || raw === "off") return raw;
+  const address = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(raw);
+  if (!address) throw new ConfigError(`${name} must be on, off or HOST:PORT, got "${raw}"`);
+  return { host: address[1] ?? address[2], port: portNumber(address[3], name) };
 }
 
 function portNumber(raw: string, name: string): number {

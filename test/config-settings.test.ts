@@ -55,6 +55,7 @@ const SAMPLES: Record<keyof Config, Sample> = {
     refused: [],
   },
   logLevel: { byDefault: "info", other: "warn", raw: "debug", value: "debug", refused: ["verbose", "INFO"] },
+  drainMs: { byDefault: 0, other: "100", raw: "15000", value: 15_000, refused: ["-1", "5s"] },
   shutdownTimeoutMs: { byDefault: 10_000, other: "99", raw: "2500", value: 2500, refused: ["0", "-1", "2.5s"] },
   sdkPathPrefix: {
     byDefault: "",
@@ -85,6 +86,14 @@ const SAMPLES: Record<keyof Config, Sample> = {
   },
   checkpointIntervalMs: { byDefault: 1000, other: "5000", raw: "250", value: 250, refused: ["0", "1s"] },
   disableAuditTrail: { byDefault: false, other: "false", raw: "1", value: true, refused: ["2", "off"] },
+  metrics: {
+    byDefault: "on",
+    other: "off",
+    raw: "[::1]:9464",
+    value: { host: "::1", port: 9464 },
+    refused: ["9464", "yes", "host:", ":9464", "host:99999", "[::1]"],
+  },
+  metricsTenantLabel: { byDefault: false, other: "false", raw: "true", value: true, refused: ["tenant"] },
 };
 
 /**

@@ -10,6 +10,7 @@ import { jsonRegistry } from "../codec/formats/registry.ts";
 import type { AuditTrail } from "../core/audit/audit-trail.ts";
 import type { Authenticator } from "../core/authenticator.ts";
 import type { EventService } from "../core/event-service.ts";
+import { type Metrics, NO_METRICS } from "../lib/metrics.ts";
 import type { BodyBudget } from "./http/body-budget.ts";
 import { requestGate } from "./http/http-auth.ts";
 import { httpErrorHandler } from "./http/http-errors.ts";
@@ -41,6 +42,8 @@ export interface ServerOptions {
   sdkPathPrefix: string;
   /** A pino logger, or false for none. */
   logger: FastifyBaseLogger | false;
+  /** Told of every request and ingested event; none when undefined. */
+  metrics?: Metrics;
 }
 
 /**
@@ -74,7 +77,8 @@ export async function buildServer(events: EventService, options: ServerOptions):
     maxAge: 7200,
   });
 
-  const logging = rpcLogging(app);
+  const metrics = options.metrics ?? NO_METRICS;
+  const logging = rpcLogging(app, metrics);
   checkEnvelopeFlags(app);
   // After CORS, which answers preflights itself; the root error handler answers unknown paths.
   httpErrorHandler(app);
@@ -100,8 +104,8 @@ export async function buildServer(events: EventService, options: ServerOptions):
     await rpc.register(fastifyConnectPlugin, {
       ...connectOptions,
       routes: (router) => {
-        router.service(ChaukasServerService, serverServiceHandlers(events, app.log));
-        router.service(ChaukasClientService, clientServiceHandlers(events, app.log));
+        router.service(ChaukasServerService, serverServiceHandlers(events, app.log, metrics));
+        router.service(ChaukasClientService, clientServiceHandlers(events, app.log, metrics));
         router.service(AuditService, auditServiceHandlers(options.audit));
       },
     });
@@ -110,12 +114,12 @@ export async function buildServer(events: EventService, options: ServerOptions):
       binary.addHook("onRoute", binaryBodiesOnly);
       await binary.register(fastifyConnectPlugin, {
         ...connectOptions,
-        routes: (router) => wireIngestRoutes(router, events, app.log),
+        routes: (router) => wireIngestRoutes(router, events, app.log, metrics),
       });
     });
   });
   // Plain HTTP routes, each plugin with its own body parsers and JSON error answers.
-  await app.register(sdkRoutes, { events, prefix: options.sdkPathPrefix });
-  await app.register(restRoutes, { events });
+  await app.register(sdkRoutes, { events, metrics, prefix: options.sdkPathPrefix });
+  await app.register(restRoutes, { events, metrics });
   return app;
 }

@@ -19,6 +19,8 @@ declare module "fastify" {
     public?: boolean;
     /** A Connect route (Connect, gRPC, gRPC-Web), whose refusals need that protocol's answer. */
     rpc?: boolean;
+    /** Which plain HTTP API the route belongs to, for the request metrics (rpc-log.ts). */
+    api?: "rest" | "sdk";
   }
 }
 

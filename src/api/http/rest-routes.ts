@@ -4,8 +4,9 @@ import type { Event } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { CapabilitiesSchema, QueryRequestSchema } from "../../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { eventFromRestJson, eventToRestJson, fromRestJson, toRestJson } from "../../codec/formats/rest-json.ts";
 import { fromStoredEvent } from "../../core/event-record.ts";
-import type { EventService, RejectedEvent } from "../../core/event-service.ts";
+import { type EventService, type RejectedEvent, tenantOf } from "../../core/event-service.ts";
 import { type FieldViolation, InvalidArgumentError } from "../../lib/errors.ts";
+import type { Metrics } from "../../lib/metrics.ts";
 import { principalOfRequest } from "./http-auth.ts";
 import { httpErrorHandler } from "./http-errors.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -17,8 +18,14 @@ const REQUIRED_EVENT_PROPERTIES = ["event_id", "type", "status", "timestamp", "s
  * The spec's public REST API ("Chaukas Public API" 1.0.5) in its own JSON shape (see
  * codec/formats/rest-json.ts), and the OpenAPI document that describes it at /openapi.json.
  */
-export async function restRoutes(app: FastifyInstance, { events }: { events: EventService }): Promise<void> {
+export async function restRoutes(
+  app: FastifyInstance,
+  { events, metrics }: { events: EventService; metrics: Metrics },
+): Promise<void> {
   httpErrorHandler(app);
+  app.addHook("onRoute", (route) => {
+    route.config = { ...route.config, api: "rest" };
+  });
 
   const openApi = openApiDocument();
   app.get("/openapi.json", { config: { public: true } }, async () => openApi);
@@ -35,6 +42,7 @@ export async function restRoutes(app: FastifyInstance, { events }: { events: Eve
 
   app.post("/v1/events", async (request, reply) => {
     const event = parseEvent(request.body as JsonValue, "");
+    metrics.eventsReceived("rest", 1);
     await events.ingestEvent(principalOfRequest(request), event, "");
     return reply.code(202).send({ event_id: event.eventId, status: "accepted", processed_at: Date.now() });
   });
@@ -44,6 +52,7 @@ export async function restRoutes(app: FastifyInstance, { events }: { events: Eve
     if (!isObject(body) || !Array.isArray(body.events)) {
       throw new InvalidArgumentError([{ field: "events", description: "is required and must be an array" }]);
     }
+    metrics.eventsReceived("rest", body.events.length);
     // An event that cannot even be parsed is rejected alone; the domain checks the others.
     const parsed: Event[] = [];
     const indexes: number[] = [];
@@ -54,6 +63,7 @@ export async function restRoutes(app: FastifyInstance, { events }: { events: Eve
         indexes.push(index);
       } catch (err) {
         if (!(err instanceof InvalidArgumentError)) throw err;
+        metrics.eventsRejected("invalid", tenantOf(principalOfRequest(request)), 1);
         const id = isObject(json) && typeof json.event_id === "string" && json.event_id ? json.event_id : `#${index}`;
         unparsed.push({ index, eventId: id, reason: err.message });
       }

@@ -8,11 +8,13 @@ import {
 import { jsonRegistry } from "../../codec/formats/registry.ts";
 import type { EventService } from "../../core/event-service.ts";
 import { InvalidArgumentError } from "../../lib/errors.ts";
+import type { Metrics } from "../../lib/metrics.ts";
 import { principalOfRequest } from "./http-auth.ts";
 import { httpErrorHandler } from "./http-errors.ts";
 
 export interface SdkRoutesOptions {
   events: EventService;
+  metrics: Metrics;
 }
 
 const PROTOBUF_TYPES = ["application/x-protobuf", "application/protobuf", "application/octet-stream"];
@@ -23,12 +25,16 @@ const PROTOBUF_TYPES = ["application/x-protobuf", "application/protobuf", "appli
  * IngestEventBatchRequest. The same messages are accepted as protobuf JSON. Register it with
  * Fastify's `prefix` to serve an endpoint such as `https://host/api`.
  */
-export async function sdkRoutes(app: FastifyInstance, { events }: SdkRoutesOptions): Promise<void> {
+export async function sdkRoutes(app: FastifyInstance, { events, metrics }: SdkRoutesOptions): Promise<void> {
   app.addContentTypeParser(PROTOBUF_TYPES, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
   httpErrorHandler(app);
+  app.addHook("onRoute", (route) => {
+    route.config = { ...route.config, api: "sdk" };
+  });
 
   app.post("/events", async (request) => {
     const { event } = decodeBody(IngestEventRequestSchema, request);
+    metrics.eventsReceived("sdk", 1);
     await events.ingestEvent(principalOfRequest(request), event);
     return { accepted: 1, rejected: 0, rejected_event_ids: [], rejections: [] };
   });
@@ -38,6 +44,7 @@ export async function sdkRoutes(app: FastifyInstance, { events }: SdkRoutesOptio
     const { eventBatch } = Buffer.isBuffer(request.body)
       ? decodeBody(IngestEventBatchWireSchema, request, IngestEventBatchRequestSchema.typeName)
       : decodeBody(IngestEventBatchRequestSchema, request);
+    metrics.eventsReceived("sdk", eventBatch?.events.length ?? 0);
     const outcome = await events.ingestBatch(principalOfRequest(request), eventBatch?.events ?? []);
     return {
       batch_id: eventBatch?.batchId ?? "",

@@ -1,7 +1,9 @@
 import { PGlite } from "@electric-sql/pglite";
 import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import pg from "pg";
+import type { Metrics } from "../../lib/metrics.ts";
 import type { EventStore } from "../event-store.ts";
+import { meteredStore } from "../metered-store.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { type DatabaseTimeouts, timeoutPoolConfig } from "./database-timeouts.ts";
 import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./event-store.ts";
@@ -21,7 +23,11 @@ export type StoreOptions = (
     }
   /** `dataDir` undefined means in memory (tests). */
   | { kind: "embedded"; dataDir?: string }
-) & { auditTrail?: boolean };
+) & {
+  auditTrail?: boolean;
+  /** Told of duplicates and of each store operation's duration; none when undefined. */
+  metrics?: Metrics;
+};
 
 export interface StoreLog extends SchemaLog {
   error(obj: unknown, msg: string): void;
@@ -29,6 +35,11 @@ export interface StoreLog extends SchemaLog {
 
 /** Opens the configured database, migrates it, and returns the store over it. */
 export async function openEventStore(options: StoreOptions, log: StoreLog): Promise<EventStore> {
+  const store = await openSqlStore(options, log);
+  return options.metrics ? meteredStore(store, options.metrics) : store;
+}
+
+async function openSqlStore(options: StoreOptions, log: StoreLog): Promise<EventStore> {
   if (options.kind === "postgres") {
     // A database that stops answering must fail requests, not hold them and the pool forever.
     const timeouts = timeoutPoolConfig(options.timeouts ?? { statementMs: 0, connectMs: 10_000 });
@@ -46,7 +57,7 @@ export async function openEventStore(options: StoreOptions, log: StoreLog): Prom
       await pool.end();
       throw err;
     }
-    return new SqlEventStore(pool, { auditTrail: options.auditTrail });
+    return new SqlEventStore(pool, { auditTrail: options.auditTrail, metrics: options.metrics });
   }
 
   const unlock = options.dataDir ? await lockDataDir(options.dataDir) : () => {};
@@ -59,6 +70,7 @@ export async function openEventStore(options: StoreOptions, log: StoreLog): Prom
     await migrate(pool, log);
     return new SqlEventStore(pool, {
       auditTrail: options.auditTrail,
+      metrics: options.metrics,
       // PGlite runs one statement at a time: a second writer would only wait for the first.
       groupCommit: { ...DEFAULT_GROUP_COMMIT, writers: 1 },
       onClose: async () => {
