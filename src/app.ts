@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { BodyBudget } from "./api/http/body-budget.ts";
@@ -23,6 +23,7 @@ import type { EventStore } from "./store/event-store.ts";
 import { DataDirLockedError } from "./store/sql/data-dir-lock.ts";
 import { openEventStore, type StoreLog } from "./store/sql/open-store.ts";
 import { migrateWith, SchemaBehindError, ServingRoleNotGrantedError } from "./store/sql/serving-role.ts";
+import { DatabaseStartupError } from "./store/sql/startup-errors.ts";
 
 /**
  * The composition root: the one place that builds the application's parts from its settings, for
@@ -68,7 +69,8 @@ export function isStartupProblem(err: unknown): err is Error {
     err instanceof ConfigError ||
     err instanceof DataDirLockedError ||
     err instanceof SchemaBehindError ||
-    err instanceof ServingRoleNotGrantedError
+    err instanceof ServingRoleNotGrantedError ||
+    err instanceof DatabaseStartupError
   );
 }
 
@@ -124,7 +126,7 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
       { failureLimiter, metrics },
     );
     const first = await bootstrapAdminKey(store.keys);
-    if (first) announceFirstKey(first, config.dataDir);
+    if (first) announceFirstKey(first, adminKeyFile(config));
   }
 
   const pageTokenKey = await store.sharedSecret("page-token-key", () => randomBytes(32));
@@ -187,16 +189,36 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
 }
 
 /**
- * The first admin key is shown once, on stdout and not through the logger, and kept in a file only
- * the owner can read, so a fresh install is usable at once and closed to everyone else.
+ * Where the first admin key of the configured store is kept: `admin-key` in the data directory for
+ * the embedded database, `admin-key-postgres-<host>-<port>-<database>` beside it for a PostgreSQL
+ * one, so that a key of one store never takes the place of another's.
  */
-function announceFirstKey(first: { id: string; secret: string }, dataDir: string): void {
-  mkdirSync(dataDir, { recursive: true });
-  const file = join(dataDir, "admin-key");
-  writeFileSync(file, `${first.secret}\n`, { mode: 0o600 });
+export function adminKeyFile(config: Pick<Config, "databaseUrl" | "dataDir">): string {
+  if (!config.databaseUrl) return join(config.dataDir, "admin-key");
+  const url = new URL(config.databaseUrl);
+  const database = decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username) || "postgres";
+  const name = [url.hostname || "localhost", url.port || "5432", database].join("-").replace(/[^\w.-]/g, "_");
+  return join(config.dataDir, `admin-key-postgres-${name}`);
+}
+
+/**
+ * The first admin key is shown once, on stdout and not through the logger, and kept in a file only
+ * the owner can read, so a fresh install is usable at once and closed to everyone else. An existing
+ * file is never overwritten: it may hold the only copy of another database's key.
+ */
+function announceFirstKey(first: { id: string; secret: string }, file: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  let saved: string;
+  try {
+    writeFileSync(file, `${first.secret}\n`, { mode: 0o600, flag: "wx" });
+    saved = `and saved in ${file} (readable only by you)`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    saved = `and NOT saved: ${file} already exists, and is left as it is`;
+  }
   process.stdout.write(
     `\nCreated the first API key: admin of tenant "default" (id ${first.id}). It is shown only this once,\n` +
-      `and saved in ${file} (readable only by you). Create others with: npx chaukas keys create\n\n` +
+      `${saved}. Create others with: npx chaukas keys create\n\n` +
       `${first.secret}\n\n`,
   );
 }

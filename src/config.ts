@@ -88,14 +88,14 @@ export const SETTINGS: readonly Setting[] = [
     key: "databaseUrl",
     flag: "database-url",
     env: "DATABASE_URL",
-    parse: text,
+    parse: postgresUrl,
     description: "PostgreSQL connection string. Unset: the embedded database (PGlite) in the data directory.",
   },
   {
     key: "migrateDatabaseUrl",
     flag: "migrate-database-url",
     env: "CHAUKAS_MIGRATE_DATABASE_URL",
-    parse: text,
+    parse: postgresUrl,
     description:
       "Connection string of the role that owns the schema, used only to migrate it at start; requests are served with `DATABASE_URL`'s role (see [docs/deployment.md](docs/deployment.md)).",
   },
@@ -380,6 +380,18 @@ function keyName(raw: string, name: string): string {
 
 function pathPrefix(raw: string, name: string): string {
   if (!/^(\/[\w.~-]+)+$/.test(raw)) throw new ConfigError(`${name} must look like /api or /a/b, got "${raw}"`);
+  return raw;
+}
+
+/** A PostgreSQL connection URL; the value is not repeated in the error, as it may hold a password. */
+function postgresUrl(raw: string, name: string): string {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(raw).protocol;
+  } catch {}
+  if (protocol !== "postgres:" && protocol !== "postgresql:") {
+    throw new ConfigError(`${name} is malformed: expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`);
+  }
   return raw;
 }
 

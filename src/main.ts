@@ -50,6 +50,10 @@ async function main(): Promise<void> {
 main().catch((err) => {
   if (isStartupProblem(err)) {
     console.error(`chaukas: ${err.message}`);
+  } else if (err?.code === "EADDRINUSE") {
+    console.error(
+      `chaukas: ${err.address}:${err.port} is already in use by another process: stop it, or choose another port (--port, or --metrics for the metrics)`,
+    );
   } else {
     console.error("chaukas: failed to start", err);
   }

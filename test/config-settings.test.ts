@@ -25,7 +25,7 @@ const SAMPLES: Record<keyof Config, Sample> = {
     other: "postgres://env/y",
     raw: "postgres://u@db/x",
     value: "postgres://u@db/x",
-    refused: [],
+    refused: ["not-a-url", "db.example.com:5432/x", "mysql://u@db/x"],
   },
   dataDir: { byDefault: "./data", other: "/from/env", raw: "/var/lib/chaukas", value: "/var/lib/chaukas", refused: [] },
   migrateDatabaseUrl: {
@@ -33,7 +33,7 @@ const SAMPLES: Record<keyof Config, Sample> = {
     other: "postgres://owner@env/y",
     raw: "postgres://owner@db/x",
     value: "postgres://owner@db/x",
-    refused: [],
+    refused: ["not-a-url"],
   },
   dbStatementTimeoutMs: { byDefault: 30_000, other: "100", raw: "0", value: 0, refused: ["-1", "5s"] },
   dbConnectTimeoutMs: { byDefault: 10_000, other: "100", raw: "2500", value: 2500, refused: ["0", "-1", "1s"] },

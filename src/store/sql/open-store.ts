@@ -10,6 +10,7 @@ import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./event-store.ts";
 import { migrate } from "./migrate.ts";
 import { keepPrivate, removeGroupAndOtherAccess } from "./private-files.ts";
 import { prepareSchema, type SchemaLog } from "./serving-role.ts";
+import { startupDatabaseError } from "./startup-errors.ts";
 
 export type StoreOptions = (
   | {
@@ -55,7 +56,7 @@ async function openSqlStore(options: StoreOptions, log: StoreLog): Promise<Event
       await prepareSchema(pool, { serving: options.databaseUrl, owner: options.migrateDatabaseUrl }, log);
     } catch (err) {
       await pool.end();
-      throw err;
+      throw startupDatabaseError(err, options.databaseUrl);
     }
     return new SqlEventStore(pool, { auditTrail: options.auditTrail, metrics: options.metrics });
   }
