@@ -13,7 +13,7 @@ import type { EventService } from "../core/event-service.ts";
 import { type Metrics, NO_METRICS } from "../lib/metrics.ts";
 import type { BodyBudget } from "./http/body-budget.ts";
 import { requestGate } from "./http/http-auth.ts";
-import { httpErrorHandler } from "./http/http-errors.ts";
+import { httpErrorHandler, notFoundHandler } from "./http/http-errors.ts";
 import { restRoutes } from "./http/rest-routes.ts";
 import { sdkRoutes } from "./http/sdk-routes.ts";
 import { createOnePortServer, type OnePortOptions, type RequestHandler } from "./one-port.ts";
@@ -82,6 +82,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
   checkEnvelopeFlags(app);
   // After CORS, which answers preflights itself; the root error handler answers unknown paths.
   httpErrorHandler(app);
+  notFoundHandler(app);
   requestGate(app, {
     authenticator: options.authenticator,
     bodyBudget: options.bodyBudget,

@@ -4,6 +4,7 @@ import type { Event } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { CapabilitiesSchema, QueryRequestSchema } from "../../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { eventFromRestJson, eventToRestJson, fromRestJson, toRestJson } from "../../codec/formats/rest-json.ts";
 import { fromStoredEvent } from "../../core/event-record.ts";
+import { snakeCase } from "../../core/event-rules.ts";
 import { type EventService, type RejectedEvent, tenantOf } from "../../core/event-service.ts";
 import { type FieldViolation, InvalidArgumentError } from "../../lib/errors.ts";
 import type { Metrics } from "../../lib/metrics.ts";
@@ -23,6 +24,8 @@ export async function restRoutes(
   { events, metrics }: { events: EventService; metrics: Metrics },
 ): Promise<void> {
   httpErrorHandler(app);
+  // Fastify reads text/plain as a string by default; the API takes JSON only (415 otherwise).
+  app.removeContentTypeParser("text/plain");
   app.addHook("onRoute", (route) => {
     route.config = { ...route.config, api: "rest" };
   });
@@ -92,12 +95,22 @@ export async function restRoutes(
   });
 }
 
-/** Parses one REST event: the properties the published API requires, then its JSON shape. */
+/**
+ * Parses one REST event: the properties the published API requires, then its JSON shape. A
+ * camelCase property (`sessionId`, as protobuf JSON spells it) is named with its REST spelling.
+ */
 function parseEvent(json: JsonValue, path: string): Event {
+  const at = (name: string) => (path ? `${path}.${name}` : name);
+  const camel: FieldViolation[] = Object.keys(isObject(json) ? json : {})
+    .filter((name) => /[A-Z]/.test(name))
+    .map((name) => ({
+      field: at(name),
+      description: `is not a REST property: the REST API spells it ${snakeCase(name)}`,
+    }));
   const missing: FieldViolation[] = REQUIRED_EVENT_PROPERTIES.filter(
     (name) => !isObject(json) || json[name] === undefined || json[name] === null || json[name] === "",
-  ).map((name) => ({ field: path ? `${path}.${name}` : name, description: "is required" }));
-  if (missing.length > 0) throw new InvalidArgumentError(missing);
+  ).map((name) => ({ field: at(name), description: "is required" }));
+  if (camel.length + missing.length > 0) throw new InvalidArgumentError([...camel, ...missing]);
   return eventFromRestJson(json, path);
 }
 

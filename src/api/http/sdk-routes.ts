@@ -28,6 +28,8 @@ const PROTOBUF_TYPES = ["application/x-protobuf", "application/protobuf", "appli
 export async function sdkRoutes(app: FastifyInstance, { events, metrics }: SdkRoutesOptions): Promise<void> {
   app.addContentTypeParser(PROTOBUF_TYPES, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
   httpErrorHandler(app);
+  // Fastify reads text/plain as a string by default; the SDK sends protobuf or JSON (415 otherwise).
+  app.removeContentTypeParser("text/plain");
   app.addHook("onRoute", (route) => {
     route.config = { ...route.config, api: "sdk" };
   });
