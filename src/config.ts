@@ -17,6 +17,7 @@ export interface Config {
   corsOrigins: string[];
   logLevel: string;
   shutdownTimeoutMs: number;
+  drainMs: number;
   sdkPathPrefix: string;
   otlpMaxBodyBytes: number;
   otlpPathPrefix: string;
@@ -34,7 +35,12 @@ export interface Config {
   tailMaxStreamMs: number;
   tailBufferEvents: number;
   maxTailsPerKey: number;
+  /** Where `GET /metrics` is served: on the server's port, nowhere, or on an address of its own. */
+  metrics: MetricsSetting;
+  metricsTenantLabel: boolean;
 }
+
+export type MetricsSetting = "on" | "off" | { host: string; port: number };
 
 interface Setting {
   key: keyof Config;
@@ -88,14 +94,14 @@ export const SETTINGS: readonly Setting[] = [
     key: "databaseUrl",
     flag: "database-url",
     env: "DATABASE_URL",
-    parse: text,
+    parse: postgresUrl,
     description: "PostgreSQL connection string. Unset: the embedded database (PGlite) in the data directory.",
   },
   {
     key: "migrateDatabaseUrl",
     flag: "migrate-database-url",
     env: "CHAUKAS_MIGRATE_DATABASE_URL",
-    parse: text,
+    parse: postgresUrl,
     description:
       "Connection string of the role that owns the schema, used only to migrate it at start; requests are served with `DATABASE_URL`'s role (see [docs/deployment.md](docs/deployment.md)).",
   },
@@ -174,6 +180,15 @@ export const SETTINGS: readonly Setting[] = [
     defaultValue: "10000",
     parse: positiveInt,
     description: "On SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted.",
+  },
+  {
+    key: "drainMs",
+    flag: "drain-ms",
+    env: "CHAUKAS_DRAIN_MS",
+    defaultValue: "0",
+    parse: nonNegativeInt,
+    description:
+      "On SIGTERM, how long `GET /readyz` answers 503 while everything is still served, before the port closes: give it your load balancer's time to notice (probe period × failures). SIGINT does not wait.",
   },
   {
     key: "sdkPathPrefix",
@@ -324,6 +339,24 @@ export const SETTINGS: readonly Setting[] = [
     description:
       "Live tail: streams one API key may hold open at once, per server process. Past it: `resource_exhausted`.",
   },
+  {
+    key: "metrics",
+    flag: "metrics",
+    env: "CHAUKAS_METRICS",
+    defaultValue: "on",
+    parse: metricsSetting,
+    description:
+      "`GET /metrics` (Prometheus text format, no key needed): `on` serves it on the server's port, `off` nowhere, `HOST:PORT` (e.g. `127.0.0.1:9464`, `[::1]:9464`) on a plain-HTTP address of its own. See [docs/operations.md](docs/operations.md).",
+  },
+  {
+    key: "metricsTenantLabel",
+    flag: "metrics-tenant-label",
+    env: "CHAUKAS_METRICS_TENANT_LABEL",
+    defaultValue: "false",
+    parse: yesNo,
+    description:
+      "Label the accepted and rejected event counters with the tenant: one series per tenant, so only where tenants are few.",
+  },
 ];
 
 export class ConfigError extends Error {
@@ -408,6 +441,25 @@ function keyName(raw: string, name: string): string {
 function pathPrefix(raw: string, name: string): string {
   if (!/^(\/[\w.~-]+)+$/.test(raw)) throw new ConfigError(`${name} must look like /api or /a/b, got "${raw}"`);
   return raw;
+}
+
+/** A PostgreSQL connection URL; the value is not repeated in the error, as it may hold a password. */
+function postgresUrl(raw: string, name: string): string {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(raw).protocol;
+  } catch {}
+  if (protocol !== "postgres:" && protocol !== "postgresql:") {
+    throw new ConfigError(`${name} is malformed: expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`);
+  }
+  return raw;
+}
+
+function metricsSetting(raw: string, name: string): MetricsSetting {
+  if (raw === "on" || raw === "off") return raw;
+  const address = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(raw);
+  if (!address) throw new ConfigError(`${name} must be on, off or HOST:PORT, got "${raw}"`);
+  return { host: address[1] ?? address[2], port: portNumber(address[3], name) };
 }
 
 function portNumber(raw: string, name: string): number {

@@ -14,9 +14,10 @@ import type { Authenticator } from "../core/authenticator.ts";
 import type { EventService } from "../core/event-service.ts";
 import { OtlpIngest } from "../core/otlp/otlp-ingest.ts";
 import type { TailHub } from "../core/tail/tail-hub.ts";
+import { type Metrics, NO_METRICS } from "../lib/metrics.ts";
 import type { BodyBudget } from "./http/body-budget.ts";
 import { requestGate } from "./http/http-auth.ts";
-import { httpErrorHandler } from "./http/http-errors.ts";
+import { httpErrorHandler, notFoundHandler } from "./http/http-errors.ts";
 import { restRoutes } from "./http/rest-routes.ts";
 import { sdkRoutes } from "./http/sdk-routes.ts";
 import { createOnePortServer, type OnePortOptions, type RequestHandler } from "./one-port.ts";
@@ -53,6 +54,8 @@ export interface ServerOptions {
   otlp: { maxBodyBytes: number; pathPrefix: string };
   /** A pino logger, or false for none. */
   logger: FastifyBaseLogger | false;
+  /** Told of every request and ingested event; none when undefined. */
+  metrics?: Metrics;
 }
 
 /**
@@ -91,10 +94,12 @@ export async function buildServer(events: EventService, options: ServerOptions):
   // Open tails end themselves (with a cursor to resume from) before connections are drained.
   const tail = options.tail;
   if (tail) app.addHook("preClose", async () => tail.close());
-  const logging = rpcLogging(app);
+  const metrics = options.metrics ?? NO_METRICS;
+  const logging = rpcLogging(app, metrics);
   checkEnvelopeFlags(app);
   // After CORS, which answers preflights itself; the root error handler answers unknown paths.
   httpErrorHandler(app);
+  notFoundHandler(app);
   requestGate(app, {
     authenticator: options.authenticator,
     bodyBudget: options.bodyBudget,
@@ -117,8 +122,8 @@ export async function buildServer(events: EventService, options: ServerOptions):
     await rpc.register(fastifyConnectPlugin, {
       ...connectOptions,
       routes: (router) => {
-        router.service(ChaukasServerService, serverServiceHandlers(events, app.log));
-        router.service(ChaukasClientService, clientServiceHandlers(events, app.log));
+        router.service(ChaukasServerService, serverServiceHandlers(events, app.log, metrics));
+        router.service(ChaukasClientService, clientServiceHandlers(events, app.log, metrics));
         router.service(AuditService, auditServiceHandlers(options.audit));
         router.service(SessionService, sessionServiceHandlers(events.sessions));
         // Each streamed message would be compressed alone: a zlib stream per event cost the server
@@ -133,7 +138,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
       binary.addHook("onRoute", binaryBodiesOnly);
       await binary.register(fastifyConnectPlugin, {
         ...connectOptions,
-        routes: (router) => wireIngestRoutes(router, events, app.log),
+        routes: (router) => wireIngestRoutes(router, events, app.log, metrics),
       });
     });
     // OTLP/gRPC exports may be as large as OTLP/HTTP ones.
@@ -149,8 +154,8 @@ export async function buildServer(events: EventService, options: ServerOptions):
     });
   });
   // Plain HTTP routes, each plugin with its own body parsers and JSON error answers.
-  await app.register(sdkRoutes, { events, prefix: options.sdkPathPrefix });
-  await app.register(restRoutes, { events });
+  await app.register(sdkRoutes, { events, metrics, prefix: options.sdkPathPrefix });
+  await app.register(restRoutes, { events, metrics });
   await app.register(otlpRoutes, { otlp, maxBodyBytes: options.otlp.maxBodyBytes, prefix: options.otlp.pathPrefix });
   return app;
 }

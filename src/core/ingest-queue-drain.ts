@@ -18,11 +18,20 @@ export class IngestQueueDrain {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> = Promise.resolve();
   #stopped = false;
+  #caughtUpAt: number | undefined;
 
   constructor(trail: AuditTrail, intervalMs: number, log: IngestQueueDrainLog) {
     this.#trail = trail;
     this.#intervalMs = intervalMs;
     this.#log = log;
+  }
+
+  /**
+   * When (epoch ms) the last successful round began: every event stored before then is in its
+   * log and under a signed checkpoint. Undefined until a round succeeds.
+   */
+  get caughtUpAt(): number | undefined {
+    return this.#caughtUpAt;
   }
 
   start(): void {
@@ -46,8 +55,10 @@ export class IngestQueueDrain {
   }
 
   async #round(): Promise<void> {
+    const started = Date.now();
     try {
       const signed = await this.#trail.integrateAndSign();
+      this.#caughtUpAt = started;
       for (const c of signed) this.#log.debug({ tenant: c.tenantId, size: String(c.size) }, "signed a checkpoint");
     } catch (err) {
       // The next round tries again; nothing is lost, only later signed.

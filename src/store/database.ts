@@ -21,5 +21,9 @@ export interface Database extends EventWriter, EventReader, TailSource {
   missingSafeguards(): Promise<string[]>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
+  /** The migrations this server expects that the database has not applied. */
+  missingMigrations(): Promise<string[]>;
+  /** The connection pool now: connections open, of them idle, and requests waiting for one. */
+  connections(): { open: number; idle: number; waiting: number };
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { exitOf, killServerProcesses, startServerProcess } from "../../kit/server-process.ts";
+import { adminKeyFile } from "../../src/app.ts";
 import { runCli } from "../cli/run-cli.ts";
 import { ADMIN_URL, createTestDatabase, openTestStore, storeKinds, withPostgres } from "../support/databases.ts";
 
@@ -131,7 +132,10 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
 
       const started = await startServerProcess(args, { env: serving });
       expect(started.output()).not.toContain("can alter the schema");
-      await servesNormally(started.baseUrl, readFileSync(join(dataDir, "admin-key"), "utf8").trim());
+      await servesNormally(
+        started.baseUrl,
+        readFileSync(adminKeyFile({ databaseUrl: serving.DATABASE_URL, dataDir }), "utf8").trim(),
+      );
       started.child.kill("SIGTERM");
       expect(await exitOf(started.child)).toBe(0);
 
@@ -159,7 +163,8 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
         { env: { DATABASE_URL: asRole(db.url, server), CHAUKAS_MIGRATE_DATABASE_URL: asRole(db.url, owner) } },
       );
       expect(started.output()).not.toContain("can alter the schema");
-      await servesNormally(started.baseUrl, readFileSync(join(dataDir, "second", "admin-key"), "utf8").trim());
+      const keyFile = adminKeyFile({ databaseUrl: asRole(db.url, server), dataDir: join(dataDir, "second") });
+      await servesNormally(started.baseUrl, readFileSync(keyFile, "utf8").trim());
       started.child.kill("SIGTERM");
       expect(await exitOf(started.child)).toBe(0);
       await withPostgres(asRole(db.url, owner), (client) =>

@@ -21,6 +21,8 @@ declare module "fastify" {
     rpc?: boolean;
     /** The route's own body limit (the OTLP routes'), when it is not the server's. */
     maxBodyBytes?: number;
+    /** Which plain HTTP API the route belongs to, for the request metrics (rpc-log.ts). */
+    api?: "rest" | "sdk";
   }
 }
 
