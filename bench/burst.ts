@@ -17,6 +17,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { adminKeyFile } from "../src/app.ts";
 import { BenchDatabase } from "./database.ts";
 import { log } from "./log.ts";
 import { processMemory } from "./meters.ts";
@@ -148,7 +149,7 @@ async function burstOnce(
     serverFlags: [...(databaseUrl ? ["--data-dir", dataDir] : []), "--max-inflight-events", "1000", ...o.serverFlags],
   });
   try {
-    const key = readFileSync(join(dataDir, "admin-key"), "utf8").trim();
+    const key = readFileSync(adminKeyFile({ databaseUrl, dataDir }), "utf8").trim();
     // Let start-up garbage settle, so the level before the burst is the server at rest.
     await sleep(2000);
     const before = processMemory(server.pid).rssBytes;

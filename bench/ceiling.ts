@@ -1,5 +1,5 @@
 import type { EventRecord } from "../src/store/event-store.ts";
-import { openEventStore } from "../src/store/sql/open-store.ts";
+import { openDatabase } from "../src/store/sql/open-store.ts";
 import { ALL_TENANTS } from "../src/store/tenant-scope.ts";
 import type { BenchContext } from "./context.ts";
 import { type CopyMode, copyChunk, encodeCopy, prepareCopyConnection } from "./copy.ts";
@@ -77,7 +77,7 @@ export async function ceilingPart(ctx: BenchContext, corpus: IngestCorpus): Prom
  */
 async function serverSqlRun(ctx: BenchContext, corpus: IngestCorpus): Promise<CeilingResult> {
   const { o, db } = ctx;
-  const store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 2 }, QUIET_LOG);
+  const store = await openDatabase({ kind: "postgres", databaseUrl: db.url, poolSize: 2 }, QUIET_LOG);
   try {
     const batches: EventRecord[][] = [];
     for (let i = 0; i < corpus.records.length; i += o.grpcBatch) {

@@ -139,7 +139,7 @@ function ingestPlan({ o }: BenchContext, corpus: IngestCorpus, embedded: boolean
  * One measured ingest: empties the database (PostgreSQL runs), samples the server while `run`
  * sends, checks every event was stored and waits until the audit log has them all.
  */
-async function measureIngest(
+export async function measureIngest(
   what: string,
   server: ServerProcess,
   db: BenchDatabase | undefined,

@@ -20,8 +20,9 @@ postgres://postgres@127.0.0.1:5432/postgres), measures, drops it, prints a table
   --grpc-connections N   HTTP/2 connections for gRPC ingest (default 4)
   --grpc-streams N       concurrent calls per connection (default 2; 4 for single events)
   --sdk-clients N        concurrent SDK clients, one keep-alive connection each (default 8)
-  --only LIST            comma-separated parts: ceiling,ingest,audit-off,tail,tax,query,embedded (default
-                         all of these), and soak: sustained gRPC batch ingest, RSS sampled every 10 s,
+  --only LIST            comma-separated parts: ceiling,ingest,otlp,audit-off,tail,tax,query,embedded
+                         (default all of these; otlp: OTLP/HTTP exports of 512 GenAI spans beside
+                         gRPC batches), and soak: sustained gRPC batch ingest, RSS sampled every 10 s,
                          and burst: 300 concurrent ~3.9 MB Connect JSON batches, without and with a key,
                          on each store (bench/burst.ts: RSS growth and Healthz p99)
   --soak-seconds N       how long the soak runs (default 600)
@@ -36,7 +37,7 @@ postgres://postgres@127.0.0.1:5432/postgres), measures, drops it, prints a table
                          --server-node-flags="--cpu-prof --cpu-prof-dir=/tmp/prof" (then node bench/profile.ts)`;
 
 /** The parts a plain `npm run bench` runs, in this order. */
-export const PARTS = ["ceiling", "ingest", "audit-off", "tail", "tax", "query", "embedded"] as const;
+export const PARTS = ["ceiling", "ingest", "otlp", "audit-off", "tail", "tax", "query", "embedded"] as const;
 /** Parts only `--only` runs: they take minutes of machine time on purpose. */
 export const OPT_IN_PARTS = ["soak", "burst"] as const;
 export type Part = (typeof PARTS)[number] | (typeof OPT_IN_PARTS)[number];

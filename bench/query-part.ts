@@ -4,7 +4,7 @@ import { Random } from "../kit/random.ts";
 import { integrateQueued } from "../src/core/audit/audit-trail.ts";
 import { toEventRecord } from "../src/core/event-record.ts";
 import type { EventRecord } from "../src/store/event-store.ts";
-import { openEventStore } from "../src/store/sql/open-store.ts";
+import { openDatabase } from "../src/store/sql/open-store.ts";
 import { type BenchContext, startServer } from "./context.ts";
 import { copyChunk, encodeCopy, prepareCopyConnection } from "./copy.ts";
 import { measureDashboard } from "./dashboard.ts";
@@ -124,7 +124,7 @@ async function loadForQueries({ o, db }: BenchContext): Promise<{ targets: Query
   await prepareCopyConnection(client);
   // The server's own drain of the ingest queue rolls each chunk up for GetEventStats and appends it
   // to the audit log, as at ingest, so the queries join the log's entries as a deployed server's do.
-  const store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, QUIET_LOG);
+  const store = await openDatabase({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, QUIET_LOG);
   const t0 = performance.now();
   let loaded = 0;
   let pending: Promise<void> = Promise.resolve();

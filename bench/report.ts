@@ -4,6 +4,7 @@ import type { CeilingReport, CeilingResult } from "./ceiling.ts";
 import type { IngestResult, IngestRuns } from "./ingest.ts";
 import type { CorpusSummary } from "./ingest-corpus.ts";
 import type { Machine } from "./machine.ts";
+import type { OtlpRuns } from "./otlp.ts";
 import type { QueryReport } from "./query-part.ts";
 import { SESSION_VIEWS } from "./session-views.ts";
 import type { SoakResult } from "./soak.ts";
@@ -36,6 +37,8 @@ export interface Figures {
   ingest?: IngestRuns;
   /** The same ingest with --disable-audit-trail. */
   ingestAuditOff?: IngestRuns;
+  /** OTLP/HTTP exports beside gRPC batches (bench/otlp.ts). */
+  otlp?: OtlpRuns;
   soak?: SoakResult;
   burst?: BurstResult[];
   frameworkTax?: Record<string, TaxResult>;
@@ -104,6 +107,9 @@ function measurementRows(r: Report) {
   ingestRow("PostgreSQL: gRPC batches of 500", r.ingest?.grpcBatch500);
   ingestRow("PostgreSQL: SDK POST /events/batch of 20", r.ingest?.sdkBatch20);
   ingestRow("PostgreSQL: gRPC IngestEvent (1 event)", r.ingest?.singleEvent);
+  ingestRow("PostgreSQL: OTLP/HTTP protobuf, 512 GenAI spans", r.otlp?.otlpHttp);
+  // The gRPC run the OTLP part measured itself, when the ingest part did not run.
+  if (!r.ingest) ingestRow("PostgreSQL: gRPC batches of 500, beside OTLP", r.otlp?.grpcBatch500);
   ingestRow("PostgreSQL, audit trail off: gRPC batches of 500", r.ingestAuditOff?.grpcBatch500);
   ingestRow("PostgreSQL, audit trail off: SDK batches of 20", r.ingestAuditOff?.sdkBatch20);
   ingestRow("embedded (PGlite): gRPC batches of 500", r.embedded?.grpcBatch500);

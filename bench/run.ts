@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { killServerProcesses } from "../kit/server-process.ts";
-import { openEventStore } from "../src/store/sql/open-store.ts";
+import { openDatabase } from "../src/store/sql/open-store.ts";
 import { burstTable, measureBurst } from "./burst.ts";
 import { ceilingPart } from "./ceiling.ts";
 import { type BenchContext, startServer } from "./context.ts";
@@ -18,6 +18,7 @@ import { ingestCorpus } from "./ingest-corpus.ts";
 import { elapsedSeconds, log } from "./log.ts";
 import { machineInfo } from "./machine.ts";
 import { type Options, parseOptions, USAGE } from "./options.ts";
+import { otlpPart } from "./otlp.ts";
 import { queryPart } from "./query-part.ts";
 import { type Figures, type Report, render } from "./report.ts";
 import { soakPart } from "./soak.ts";
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
 async function measure(ctx: BenchContext, run: Pick<Figures, "startedAt" | "machine">): Promise<Figures> {
   const { o, db } = ctx;
   // Migrations, with their progress in the bench's log.
-  const store = await openEventStore(
+  const store = await openDatabase(
     { kind: "postgres", databaseUrl: db.url, poolSize: 1 },
     { info: (m) => log(m), error: (_, m) => log(m) },
   );
@@ -108,6 +109,11 @@ async function measure(ctx: BenchContext, run: Pick<Figures, "startedAt" | "mach
     f.ingest = await ingestPart(ctx, corpus, { label: "postgres" });
     const ceiling = f.ceiling?.eventsPerSec;
     if (ceiling) for (const r of Object.values(f.ingest)) r.ratioToCopyCeiling = round(r.eventsPerSec / ceiling, 3);
+  }
+  if (o.parts.has("otlp")) {
+    f.otlp = await otlpPart(ctx, corpus, f.ingest?.grpcBatch500);
+    const ceiling = f.ceiling?.eventsPerSec;
+    if (ceiling) f.otlp.otlpHttp.ratioToCopyCeiling = round(f.otlp.otlpHttp.eventsPerSec / ceiling, 3);
   }
   if (o.parts.has("audit-off")) {
     // The same batch runs with the audit trail off: what the trail costs.

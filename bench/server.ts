@@ -11,7 +11,7 @@ export interface BenchServer {
   nodeFlags?: string[];
   /** Server flags, e.g. `--disable-audit-trail`. */
   serverFlags?: string[];
-  /** Check API keys (the first admin key is written to `<data dir>/admin-key`); default: without keys. */
+  /** Check API keys (the first admin key is written to adminKeyFile() in the data directory); default: without keys. */
   keys?: boolean;
 }
 

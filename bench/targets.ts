@@ -1,5 +1,6 @@
 import { BURST_TARGET_GROWTH_MIB } from "./burst.ts";
 import type { IngestMode, IngestResult } from "./ingest.ts";
+import { COLLECTOR_SPANS_PER_CPU } from "./otlp.ts";
 import type { Figures, Verdict } from "./report.ts";
 import { SESSION_VIEWS } from "./session-views.ts";
 import { round, thousands } from "./stats.ts";
@@ -73,6 +74,21 @@ export const TARGETS: readonly Target[] = [
     target: "SDK batches of 20 >= 25% of the COPY ceiling",
     figure: (r) => shareOfCeiling(r.ingest?.sdkBatch20),
     bound: { atLeast: 0.25 },
+  },
+  {
+    target: "OTLP/HTTP protobuf, 512 GenAI spans >= 50% of gRPC batches of 500 (events/s, same run)",
+    figure: (r) => {
+      const otlp = r.otlp;
+      if (!otlp?.ratioToGrpcBatch) return undefined;
+      const { eventsPerSec, spansPerSec } = otlp.otlpHttp;
+      return {
+        value: otlp.ratioToGrpcBatch,
+        reads: `${round(otlp.ratioToGrpcBatch * 100, 1)}% (${thousands(eventsPerSec)} events/s, ${thousands(spansPerSec)} spans/s; the OTel Collector publishes ~${thousands(COLLECTOR_SPANS_PER_CPU)} spans/s per CPU)`,
+      };
+    },
+    bound: { atLeast: 0.5 },
+    // Runs before this part existed have no row for it.
+    optional: true,
   },
   {
     target: "audit trail on: no more than 10% below off (gRPC batches of 500)",

@@ -4,21 +4,27 @@ import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { BodyBudget } from "./api/http/body-budget.ts";
+import { readinessRoute } from "./api/http/readiness-route.ts";
+import { addressOf, metricsRoute, serveMetrics } from "./api/metrics/metrics-route.ts";
+import { PrometheusMetrics } from "./api/metrics/prometheus.ts";
 import { buildServer, type ServerOptions } from "./api/server.ts";
 import { setUpAuditTrail } from "./app/audit-setup.ts";
+import { packageVersion } from "./app/package-version.ts";
 import { type Config, ConfigError } from "./config.ts";
-import { Checkpointer } from "./core/audit/checkpointer.ts";
 import { type Authenticator, KeyAuthenticator, NO_AUTH } from "./core/authenticator.ts";
 import { EventService, type EventServiceOptions } from "./core/event-service.ts";
 import { defaultMaxHeapBytes, IngestGate } from "./core/ingest-gate.ts";
+import { IngestQueueDrain } from "./core/ingest-queue-drain.ts";
 import { bootstrapAdminKey } from "./core/key-admin.ts";
 import { PageTokenCodec } from "./core/page-token.ts";
 import { RateLimiter } from "./core/rate-limiter.ts";
+import { Readiness } from "./core/readiness.ts";
 import { TailHub } from "./core/tail/tail-hub.ts";
-import type { EventStore } from "./store/event-store.ts";
+import type { Database } from "./store/database.ts";
 import { DataDirLockedError } from "./store/sql/data-dir-lock.ts";
-import { openEventStore, type StoreLog } from "./store/sql/open-store.ts";
+import { openDatabase, type StoreLog } from "./store/sql/open-store.ts";
 import { migrateWith, SchemaBehindError, ServingRoleNotGrantedError } from "./store/sql/serving-role.ts";
+import { DatabaseStartupError } from "./store/sql/startup-errors.ts";
 
 /**
  * The composition root: the one place that builds the application's parts from its settings, for
@@ -27,7 +33,7 @@ import { migrateWith, SchemaBehindError, ServingRoleNotGrantedError } from "./st
 
 /** The event use cases over `store`. Page tokens signed with a random key last as long as the process. */
 export function eventService(
-  store: EventStore,
+  store: Database,
   options: EventServiceOptions & { pageTokenKey?: Uint8Array } = {},
 ): EventService {
   const { pageTokenKey = randomBytes(32), ...rest } = options;
@@ -38,8 +44,8 @@ export function eventService(
  * The CLI's database, named by the same settings as the server's: statements unbounded (its work is
  * long) and a small pool.
  */
-export function openCliStore(settings: Pick<Config, "databaseUrl" | "dataDir">, log: StoreLog): Promise<EventStore> {
-  return openEventStore(
+export function openCliStore(settings: Pick<Config, "databaseUrl" | "dataDir">, log: StoreLog): Promise<Database> {
+  return openDatabase(
     settings.databaseUrl
       ? { kind: "postgres", databaseUrl: settings.databaseUrl, poolSize: 4 }
       : { kind: "embedded", dataDir: settings.dataDir },
@@ -64,7 +70,8 @@ export function isStartupProblem(err: unknown): err is Error {
     err instanceof ConfigError ||
     err instanceof DataDirLockedError ||
     err instanceof SchemaBehindError ||
-    err instanceof ServingRoleNotGrantedError
+    err instanceof ServingRoleNotGrantedError ||
+    err instanceof DatabaseStartupError
   );
 }
 
@@ -72,15 +79,27 @@ export function isStartupProblem(err: unknown): err is Error {
 export const TAIL_POLL_MS = 100;
 
 export interface ServerApp {
-  /** Closing it also stops the checkpointer and closes the store. */
+  /** Closing it also stops the ingest queue drain and closes the store. */
   server: FastifyInstance;
-  checkpointer: Checkpointer;
+  queueDrain: IngestQueueDrain;
   authenticator: Authenticator;
+  /** `GET /readyz`'s answer; drain() it on SIGTERM. */
+  readiness: Readiness;
 }
 
 /** The server: its store, authenticator, ingest bounds, use cases and audit trail, behind every protocol. */
 export async function buildServerApp(config: Config, log: Logger): Promise<ServerApp> {
-  const store = await openEventStore(
+  // The store, pool and queue drain the metrics read are made below; the metrics need them only when scraped.
+  const parts: { store?: Database; queueDrain?: IngestQueueDrain } = {};
+  const metrics = new PrometheusMetrics(
+    {
+      connections: () => parts.store?.connections() ?? { open: 0, idle: 0, waiting: 0 },
+      queueDepth: async () => (parts.store ? parts.store.audit.queueDepth() : 0),
+      caughtUpAt: () => parts.queueDrain?.caughtUpAt,
+    },
+    { version: packageVersion(), tenantLabel: config.metricsTenantLabel },
+  );
+  const store = await openDatabase(
     config.databaseUrl
       ? {
           kind: "postgres",
@@ -89,8 +108,9 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
           poolSize: config.pgPoolSize,
           timeouts: { statementMs: config.dbStatementTimeoutMs, connectMs: config.dbConnectTimeoutMs },
           auditTrail: !config.disableAuditTrail,
+          metrics,
         }
-      : { kind: "embedded", dataDir: config.dataDir, auditTrail: !config.disableAuditTrail },
+      : { kind: "embedded", dataDir: config.dataDir, auditTrail: !config.disableAuditTrail, metrics },
     { info: (msg) => log.info(msg), warn: (msg) => log.warn(msg), error: (obj, msg) => log.error(obj, msg) },
   );
 
@@ -107,18 +127,21 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
       store.keys,
       rateLimiter,
       (err) => log.warn({ err }, "recording key use failed"),
-      { failureLimiter },
+      { failureLimiter, metrics },
     );
     const first = await bootstrapAdminKey(store.keys);
-    if (first) announceFirstKey(first, config.dataDir);
+    if (first) announceFirstKey(first, adminKeyFile(config));
   }
 
   const pageTokenKey = await store.sharedSecret("page-token-key", () => randomBytes(32));
-  const gate = new IngestGate({
-    maxInFlightEvents: config.maxInflightEvents,
-    maxHeapBytes: config.maxIngestHeapMb ? config.maxIngestHeapMb * 1024 * 1024 : defaultMaxHeapBytes(),
-  });
-  const bodyBudget = new BodyBudget(config.maxInflightBodyMb * 1024 * 1024);
+  const gate = new IngestGate(
+    {
+      maxInFlightEvents: config.maxInflightEvents,
+      maxHeapBytes: config.maxIngestHeapMb ? config.maxIngestHeapMb * 1024 * 1024 : defaultMaxHeapBytes(),
+    },
+    metrics,
+  );
+  const bodyBudget = new BodyBudget(config.maxInflightBodyMb * 1024 * 1024, metrics);
   log.info(
     { ingestBounds: gate.options, maxInflightBodyBytes: bodyBudget.maxBytes },
     "ingest is refused past these bounds",
@@ -128,10 +151,11 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
     gate,
     rbac: authenticator.enforced,
     auditTrail: !config.disableAuditTrail,
+    metrics,
   });
   if (config.disableAuditTrail) log.warn("--disable-audit-trail: events stored now will never be in the audit log");
   const audit = await setUpAuditTrail(store, config, log);
-  const checkpointer = new Checkpointer(audit, config.checkpointIntervalMs, log);
+  const queueDrain = new IngestQueueDrain(audit, config.checkpointIntervalMs, log);
   const tail = new TailHub(
     store,
     {
@@ -156,14 +180,43 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
         : undefined,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     sdkPathPrefix: config.sdkPathPrefix,
+    otlp: { maxBodyBytes: config.otlpMaxBodyBytes, pathPrefix: config.otlpPathPrefix },
     logger: log,
     ui: dashboard(config, log),
+    metrics,
+  });
+  Object.assign(parts, { store, queueDrain });
+  const readiness = new Readiness(store);
+  readinessRoute(server, readiness);
+  if (config.metrics === "on") metricsRoute(server, metrics);
+  const metricsAddress = config.metrics !== "on" && config.metrics !== "off" ? config.metrics : undefined;
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  // Before the server's own port opens, so a metrics address in use fails the start.
+  server.addHook("onReady", async () => {
+    if (!metricsAddress) return;
+    metricsServer = await serveMetrics(metrics, metricsAddress.host, metricsAddress.port);
+    log.info(`metrics served at ${addressOf(metricsServer)}/metrics`);
   });
   server.addHook("onClose", async () => {
-    await checkpointer.stop();
+    metricsServer?.closeAllConnections();
+    metricsServer?.close();
+    await queueDrain.stop();
     await store.close();
   });
-  return { server, checkpointer, authenticator };
+  return { server, queueDrain, authenticator, readiness };
+}
+
+/**
+ * Where the first admin key of the configured store is kept: `admin-key` in the data directory for
+ * the embedded database, `admin-key-postgres-<host>-<port>-<database>` beside it for a PostgreSQL
+ * one, so that a key of one store never takes the place of another's.
+ */
+export function adminKeyFile(config: Pick<Config, "databaseUrl" | "dataDir">): string {
+  if (!config.databaseUrl) return join(config.dataDir, "admin-key");
+  const url = new URL(config.databaseUrl);
+  const database = decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username) || "postgres";
+  const name = [url.hostname || "localhost", url.port || "5432", database].join("-").replace(/[^\w.-]/g, "_");
+  return join(config.dataDir, `admin-key-postgres-${name}`);
 }
 
 /** The dashboard as `npm run build` leaves it in dist/ui, unless turned off or not built. */
@@ -182,15 +235,22 @@ function dashboard(config: Config, log: Logger): ServerOptions["ui"] {
 
 /**
  * The first admin key is shown once, on stdout and not through the logger, and kept in a file only
- * the owner can read, so a fresh install is usable at once and closed to everyone else.
+ * the owner can read, so a fresh install is usable at once and closed to everyone else. An existing
+ * file is never overwritten: it may hold the only copy of another database's key.
  */
-function announceFirstKey(first: { id: string; secret: string }, dataDir: string): void {
-  mkdirSync(dataDir, { recursive: true });
-  const file = join(dataDir, "admin-key");
-  writeFileSync(file, `${first.secret}\n`, { mode: 0o600 });
+function announceFirstKey(first: { id: string; secret: string }, file: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  let saved: string;
+  try {
+    writeFileSync(file, `${first.secret}\n`, { mode: 0o600, flag: "wx" });
+    saved = `and saved in ${file} (readable only by you)`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    saved = `and NOT saved: ${file} already exists, and is left as it is`;
+  }
   process.stdout.write(
     `\nCreated the first API key: admin of tenant "default" (id ${first.id}). It is shown only this once,\n` +
-      `and saved in ${file} (readable only by you). Create others with: npx chaukas keys create\n\n` +
+      `${saved}. Create others with: npx chaukas keys create\n\n` +
       `${first.secret}\n\n`,
   );
 }

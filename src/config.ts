@@ -17,7 +17,10 @@ export interface Config {
   corsOrigins: string[];
   logLevel: string;
   shutdownTimeoutMs: number;
+  drainMs: number;
   sdkPathPrefix: string;
+  otlpMaxBodyBytes: number;
+  otlpPathPrefix: string;
   maxInflightEvents: number;
   maxIngestHeapMb?: number;
   maxInflightBodyMb: number;
@@ -34,7 +37,12 @@ export interface Config {
   tailMaxStreamMs: number;
   tailBufferEvents: number;
   maxTailsPerKey: number;
+  /** Where `GET /metrics` is served: on the server's port, nowhere, or on an address of its own. */
+  metrics: MetricsSetting;
+  metricsTenantLabel: boolean;
 }
+
+export type MetricsSetting = "on" | "off" | { host: string; port: number };
 
 interface Setting {
   key: keyof Config;
@@ -88,14 +96,14 @@ export const SETTINGS: readonly Setting[] = [
     key: "databaseUrl",
     flag: "database-url",
     env: "DATABASE_URL",
-    parse: text,
+    parse: postgresUrl,
     description: "PostgreSQL connection string. Unset: the embedded database (PGlite) in the data directory.",
   },
   {
     key: "migrateDatabaseUrl",
     flag: "migrate-database-url",
     env: "CHAUKAS_MIGRATE_DATABASE_URL",
-    parse: text,
+    parse: postgresUrl,
     description:
       "Connection string of the role that owns the schema, used only to migrate it at start; requests are served with `DATABASE_URL`'s role (see [docs/deployment.md](docs/deployment.md)).",
   },
@@ -176,6 +184,15 @@ export const SETTINGS: readonly Setting[] = [
     description: "On SIGTERM/SIGINT, how long in-flight requests may finish before they are aborted.",
   },
   {
+    key: "drainMs",
+    flag: "drain-ms",
+    env: "CHAUKAS_DRAIN_MS",
+    defaultValue: "0",
+    parse: nonNegativeInt,
+    description:
+      "On SIGTERM, how long `GET /readyz` answers 503 while everything is still served, before the port closes: give it your load balancer's time to notice (probe period × failures). SIGINT does not wait.",
+  },
+  {
     key: "sdkPathPrefix",
     flag: "sdk-path-prefix",
     env: "CHAUKAS_SDK_PATH_PREFIX",
@@ -183,6 +200,24 @@ export const SETTINGS: readonly Setting[] = [
     unset: "",
     description:
       "Path under which the SDK routes `/events` and `/events/batch` are mounted, e.g. `/api` when CHAUKAS_ENDPOINT is `https://host/api`.",
+  },
+  {
+    key: "otlpMaxBodyBytes",
+    flag: "otlp-max-body-bytes",
+    env: "CHAUKAS_OTLP_MAX_BODY_BYTES",
+    defaultValue: String(20 * 1024 * 1024),
+    parse: positiveInt,
+    description:
+      "Largest OTLP export accepted (OTLP/HTTP and OTLP/gRPC), in bytes, compressed and once gunzipped; larger ones are refused (HTTP 413 / `resource_exhausted`). See [docs/otlp.md](docs/otlp.md).",
+  },
+  {
+    key: "otlpPathPrefix",
+    flag: "otlp-path-prefix",
+    env: "CHAUKAS_OTLP_PATH_PREFIX",
+    parse: pathPrefix,
+    unset: "",
+    description:
+      "Path under which OTLP/HTTP's `/v1/traces` and `/v1/logs` are mounted, e.g. `/otlp` for `OTEL_EXPORTER_OTLP_ENDPOINT=https://host/otlp`.",
   },
   {
     key: "maxInflightEvents",
@@ -328,6 +363,24 @@ export const SETTINGS: readonly Setting[] = [
     description:
       "Live tail: streams one API key may hold open at once, per server process. Past it: `resource_exhausted`.",
   },
+  {
+    key: "metrics",
+    flag: "metrics",
+    env: "CHAUKAS_METRICS",
+    defaultValue: "on",
+    parse: metricsSetting,
+    description:
+      "`GET /metrics` (Prometheus text format, no key needed): `on` serves it on the server's port, `off` nowhere, `HOST:PORT` (e.g. `127.0.0.1:9464`, `[::1]:9464`) on a plain-HTTP address of its own. See [docs/operations.md](docs/operations.md).",
+  },
+  {
+    key: "metricsTenantLabel",
+    flag: "metrics-tenant-label",
+    env: "CHAUKAS_METRICS_TENANT_LABEL",
+    defaultValue: "false",
+    parse: yesNo,
+    description:
+      "Label the accepted and rejected event counters with the tenant: one series per tenant, so only where tenants are few.",
+  },
 ];
 
 export class ConfigError extends Error {
@@ -365,8 +418,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     throw new ConfigError("--migrate-database-url needs --database-url: the embedded database has one role");
   }
   // A body the budget cannot hold would be refused however often it is retried.
-  if (result.maxInflightBodyMb * 1024 * 1024 < result.maxBodyBytes) {
-    throw new ConfigError("--max-inflight-body-mb must hold at least one body of --max-body-bytes");
+  if (result.maxInflightBodyMb * 1024 * 1024 < Math.max(result.maxBodyBytes, result.otlpMaxBodyBytes)) {
+    throw new ConfigError(
+      "--max-inflight-body-mb must hold at least one body of --max-body-bytes and one of --otlp-max-body-bytes",
+    );
   }
   return result;
 }
@@ -410,6 +465,25 @@ function keyName(raw: string, name: string): string {
 function pathPrefix(raw: string, name: string): string {
   if (!/^(\/[\w.~-]+)+$/.test(raw)) throw new ConfigError(`${name} must look like /api or /a/b, got "${raw}"`);
   return raw;
+}
+
+/** A PostgreSQL connection URL; the value is not repeated in the error, as it may hold a password. */
+function postgresUrl(raw: string, name: string): string {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(raw).protocol;
+  } catch {}
+  if (protocol !== "postgres:" && protocol !== "postgresql:") {
+    throw new ConfigError(`${name} is malformed: expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`);
+  }
+  return raw;
+}
+
+function metricsSetting(raw: string, name: string): MetricsSetting {
+  if (raw === "on" || raw === "off") return raw;
+  const address = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(raw);
+  if (!address) throw new ConfigError(`${name} must be on, off or HOST:PORT, got "${raw}"`);
+  return { host: address[1] ?? address[2], port: portNumber(address[3], name) };
 }
 
 function portNumber(raw: string, name: string): number {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import { buildServerApp, isStartupProblem } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
@@ -10,13 +11,19 @@ async function main(): Promise<void> {
     throw new ConfigError(`--insecure-no-auth is for local experiments: refusing to serve ${config.host} without keys`);
   }
   const log = pino({ level: config.logLevel, redact: ["req.headers.authorization", 'req.headers["x-api-key"]'] });
-  const { server: app, checkpointer, authenticator } = await buildServerApp(config, log);
+  const { server: app, queueDrain, authenticator, readiness } = await buildServerApp(config, log);
 
   let stopping = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.on(signal, () => {
+    process.on(signal, async () => {
       if (stopping) return;
       stopping = true;
+      readiness.drain();
+      // SIGINT is someone at a terminal: no load balancer to tell.
+      if (signal === "SIGTERM" && config.drainMs > 0) {
+        app.log.info(`${signal}: draining for ${config.drainMs} ms (GET /readyz answers 503), then closing`);
+        await sleep(config.drainMs);
+      }
       app.log.info(`${signal}: finishing in-flight requests, then closing`);
       app.close().then(
         () => process.exit(0),
@@ -29,7 +36,7 @@ async function main(): Promise<void> {
   }
 
   await app.listen({ host: config.host, port: config.port });
-  checkpointer.start();
+  queueDrain.start();
   app.log.info(
     {
       store: config.databaseUrl ? "postgres" : `embedded (${config.dataDir})`,
@@ -43,6 +50,10 @@ async function main(): Promise<void> {
 main().catch((err) => {
   if (isStartupProblem(err)) {
     console.error(`chaukas: ${err.message}`);
+  } else if (err?.code === "EADDRINUSE") {
+    console.error(
+      `chaukas: ${err.address}:${err.port} is already in use by another process: stop it, or choose another port (--port, or --metrics for the metrics)`,
+    );
   } else {
     console.error("chaukas: failed to start", err);
   }

@@ -25,7 +25,7 @@ const SAMPLES: Record<keyof Config, Sample> = {
     other: "postgres://env/y",
     raw: "postgres://u@db/x",
     value: "postgres://u@db/x",
-    refused: [],
+    refused: ["not-a-url", "db.example.com:5432/x", "mysql://u@db/x"],
   },
   dataDir: { byDefault: "./data", other: "/from/env", raw: "/var/lib/chaukas", value: "/var/lib/chaukas", refused: [] },
   migrateDatabaseUrl: {
@@ -33,7 +33,7 @@ const SAMPLES: Record<keyof Config, Sample> = {
     other: "postgres://owner@env/y",
     raw: "postgres://owner@db/x",
     value: "postgres://owner@db/x",
-    refused: [],
+    refused: ["not-a-url"],
   },
   dbStatementTimeoutMs: { byDefault: 30_000, other: "100", raw: "0", value: 0, refused: ["-1", "5s"] },
   dbConnectTimeoutMs: { byDefault: 10_000, other: "100", raw: "2500", value: 2500, refused: ["0", "-1", "1s"] },
@@ -55,6 +55,7 @@ const SAMPLES: Record<keyof Config, Sample> = {
     refused: [],
   },
   logLevel: { byDefault: "info", other: "warn", raw: "debug", value: "debug", refused: ["verbose", "INFO"] },
+  drainMs: { byDefault: 0, other: "100", raw: "15000", value: 15_000, refused: ["-1", "5s"] },
   shutdownTimeoutMs: { byDefault: 10_000, other: "99", raw: "2500", value: 2500, refused: ["0", "-1", "2.5s"] },
   sdkPathPrefix: {
     byDefault: "",
@@ -63,6 +64,14 @@ const SAMPLES: Record<keyof Config, Sample> = {
     value: "/api/v2",
     refused: ["api", "/", "/api/", "//api", "/a b"],
   },
+  otlpMaxBodyBytes: {
+    byDefault: 20 * 1024 * 1024,
+    other: "1024",
+    raw: "65536",
+    value: 65536,
+    refused: ["0", "1e6", "20m"],
+  },
+  otlpPathPrefix: { byDefault: "", other: "/env", raw: "/otlp", value: "/otlp", refused: ["otlp", "/", "/otlp/"] },
   maxInflightEvents: { byDefault: 50_000, other: "7", raw: "100", value: 100, refused: ["0", "many"] },
   maxIngestHeapMb: { byDefault: undefined, other: "64", raw: "512", value: 512, refused: ["0", "512MB"] },
   maxInflightBodyMb: { byDefault: 48, other: "96", raw: "128", value: 128, refused: ["0", "lots"] },
@@ -97,6 +106,14 @@ const SAMPLES: Record<keyof Config, Sample> = {
   tailMaxStreamMs: { byDefault: 1_800_000, other: "1000", raw: "60000", value: 60_000, refused: ["0", "1h"] },
   tailBufferEvents: { byDefault: 1000, other: "10", raw: "5000", value: 5000, refused: ["0", "-1"] },
   maxTailsPerKey: { byDefault: 10, other: "2", raw: "50", value: 50, refused: ["0", "many"] },
+  metrics: {
+    byDefault: "on",
+    other: "off",
+    raw: "[::1]:9464",
+    value: { host: "::1", port: 9464 },
+    refused: ["9464", "yes", "host:", ":9464", "host:99999", "[::1]"],
+  },
+  metricsTenantLabel: { byDefault: false, other: "false", raw: "true", value: true, refused: ["tenant"] },
 };
 
 /**

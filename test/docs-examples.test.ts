@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { exitOf, killServerProcesses, type ServerProcess, startServerProcess } from "../kit/server-process.ts";
 
 /**
- * Runs every shell example of README.md and docs/**\/*.md as written, in document order, against
- * one server started as `npm start` does, on an embedded database in a temporary directory that is
- * also the examples' working directory. The conventions (markers above a block, CHAUKAS_KEY, the
+ * Runs every shell example of README.md, docs/**\/*.md and bench/README.md as written, in document
+ * order, against one server started as `npm start` does, on an embedded database in a temporary
+ * directory that is also the examples' working directory (bench/README.md's run in the
+ * repository: `npm run bench` is one of its scripts). The conventions (markers above a block, CHAUKAS_KEY, the
  * address, curl failing on an HTTP error) are stated in docs/development.md.
  */
 
@@ -32,7 +33,7 @@ function markdownFiles(): string[] {
     .filter((path) => path.endsWith(".md"))
     .map((path) => join("docs", path))
     .sort();
-  return ["README.md", ...docs];
+  return ["README.md", ...docs, "bench/README.md"];
 }
 
 function examplesOf(file: string): Example[] {
@@ -151,10 +152,11 @@ describe("the shell examples of README.md and docs/", () => {
       if (example.serverStopped) await stop();
       else server ??= await start();
       const address = new URL(server?.baseUrl ?? `http://${DOCUMENTED_ADDRESS}`).host;
-      const result = await runBash(example.code.replaceAll(DOCUMENTED_ADDRESS, address), workDir, env);
+      const cwd = example.where.startsWith("bench/") ? ROOT : workDir;
+      const result = await runBash(example.code.replaceAll(DOCUMENTED_ADDRESS, address), cwd, env);
       expect(
         result.status,
-        `${example.where} failed:\n${example.code}\n--- output (in ${workDir}):\n${result.output}`,
+        `${example.where} failed:\n${example.code}\n--- output (in ${cwd}):\n${result.output}`,
       ).toBe(0);
     },
     120_000,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { exitOf, killServerProcesses, startServerProcess } from "../kit/server-process.ts";
 
-/** What --rate-limit does in the server process (npm start); the bucket itself: test/domain/rate-limiter.test.ts. */
+/** What --rate-limit does in the server process (npm start); the bucket itself: test/core/rate-limiter.test.ts. */
 describe("--rate-limit", () => {
   const root = mkdtempSync(join(tmpdir(), "chaukas-rate-"));
   afterAll(() => {

@@ -7,6 +7,7 @@ import {
   OverloadedError,
   PermissionDeniedError,
   RateLimitedError,
+  TooLargeError,
   UnauthenticatedError,
   UnavailableError,
 } from "../lib/errors.ts";
@@ -31,6 +32,7 @@ const ANSWERS: readonly [DomainError, Omit<ErrorAnswer, "retryAfterSeconds">][] 
   [PermissionDeniedError, { code: Code.PermissionDenied, status: 403, error: "permission_denied" }],
   [NotFoundError, { code: Code.NotFound, status: 404, error: "not_found" }],
   [FailedPreconditionError, { code: Code.FailedPrecondition, status: 400, error: "failed_precondition" }],
+  [TooLargeError, { code: Code.ResourceExhausted, status: 413, error: "resource_exhausted" }],
   [RateLimitedError, { code: Code.ResourceExhausted, status: 429, error: "resource_exhausted" }],
   [LimitReachedError, { code: Code.ResourceExhausted, status: 429, error: "resource_exhausted" }],
   // A 503 over HTTP: the Python SDK halves its batch when a 503 says "high memory usage".

@@ -12,14 +12,18 @@ import { jsonRegistry } from "../codec/formats/registry.ts";
 import type { AuditTrail } from "../core/audit/audit-trail.ts";
 import type { Authenticator } from "../core/authenticator.ts";
 import type { EventService } from "../core/event-service.ts";
+import { OtlpIngest } from "../core/otlp/otlp-ingest.ts";
 import type { TailHub } from "../core/tail/tail-hub.ts";
+import { type Metrics, NO_METRICS } from "../lib/metrics.ts";
 import type { BodyBudget } from "./http/body-budget.ts";
 import { requestGate } from "./http/http-auth.ts";
-import { httpErrorHandler } from "./http/http-errors.ts";
+import { httpErrorHandler, notFoundHandler } from "./http/http-errors.ts";
 import { restRoutes } from "./http/rest-routes.ts";
 import { sdkRoutes } from "./http/sdk-routes.ts";
 import { type UiOptions, uiRoutes } from "./http/ui-routes.ts";
 import { createOnePortServer, type OnePortOptions, type RequestHandler } from "./one-port.ts";
+import { otlpRoutes } from "./otlp/otlp-routes.ts";
+import { otlpServices } from "./otlp/otlp-services.ts";
 import { auditServiceHandlers } from "./rpc/audit-service.ts";
 import { answerRefusal, markRpcRoute, withGateOutcome } from "./rpc/auth.ts";
 import { binaryBodiesOnly, rpcCodecConstraint } from "./rpc/binary-rpc.ts";
@@ -47,18 +51,24 @@ export interface ServerOptions {
   authenticator: Authenticator;
   /** Where the Python SDK's `/events` routes live, e.g. `/api`; empty for the root. */
   sdkPathPrefix: string;
+  /** OTLP/HTTP and OTLP/gRPC: the largest export body (compressed or not), and where `/v1/traces` and `/v1/logs` live. */
+  otlp: { maxBodyBytes: number; pathPrefix: string };
   /** A pino logger, or false for none. */
   logger: FastifyBaseLogger | false;
   /** The dashboard at `/` (ui-routes.ts); undefined: not served. */
   ui?: Omit<UiOptions, "sdkPathPrefix">;
+  /** Told of every request and ingested event; none when undefined. */
+  metrics?: Metrics;
 }
 
 /**
- * The HTTP server: both spec services, the audit service and the session views over gRPC, gRPC-Web and Connect on one port, the Python SDK's
- * routes and the spec's public REST API beside them, the dashboard, CORS for browsers, and one log line per
+ * The HTTP server: both spec services, the audit service, the live tail and the session views over gRPC,
+ * gRPC-Web and Connect on one port, the Python SDK's routes, the spec's public REST API and OTLP
+ * (HTTP and gRPC) beside them, the dashboard, CORS for browsers, and one log line per
  * request. Call `listen` on the result.
  */
 export async function buildServer(events: EventService, options: ServerOptions): Promise<FastifyInstance> {
+  const otlp = new OtlpIngest(events);
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // rpc-log.ts writes one line per request instead of Fastify's two.
@@ -87,10 +97,12 @@ export async function buildServer(events: EventService, options: ServerOptions):
   // Open tails end themselves (with a cursor to resume from) before connections are drained.
   const tail = options.tail;
   if (tail) app.addHook("preClose", async () => tail.close());
-  const logging = rpcLogging(app);
+  const metrics = options.metrics ?? NO_METRICS;
+  const logging = rpcLogging(app, metrics);
   checkEnvelopeFlags(app);
   // After CORS, which answers preflights itself; the root error handler answers unknown paths.
   httpErrorHandler(app);
+  notFoundHandler(app);
   requestGate(app, {
     authenticator: options.authenticator,
     bodyBudget: options.bodyBudget,
@@ -113,8 +125,8 @@ export async function buildServer(events: EventService, options: ServerOptions):
     await rpc.register(fastifyConnectPlugin, {
       ...connectOptions,
       routes: (router) => {
-        router.service(ChaukasServerService, serverServiceHandlers(events, app.log));
-        router.service(ChaukasClientService, clientServiceHandlers(events, app.log));
+        router.service(ChaukasServerService, serverServiceHandlers(events, app.log, metrics));
+        router.service(ChaukasClientService, clientServiceHandlers(events, app.log, metrics));
         router.service(AuditService, auditServiceHandlers(options.audit));
         router.service(SessionService, sessionServiceHandlers(events.sessions));
         // Each streamed message would be compressed alone: a zlib stream per event cost the server
@@ -129,13 +141,25 @@ export async function buildServer(events: EventService, options: ServerOptions):
       binary.addHook("onRoute", binaryBodiesOnly);
       await binary.register(fastifyConnectPlugin, {
         ...connectOptions,
-        routes: (router) => wireIngestRoutes(router, events, app.log),
+        routes: (router) => wireIngestRoutes(router, events, app.log, metrics),
+      });
+    });
+    // OTLP/gRPC exports may be as large as OTLP/HTTP ones.
+    await rpc.register(async (otlpRpc) => {
+      otlpRpc.addHook("onRoute", (route) => {
+        route.config = { ...route.config, maxBodyBytes: options.otlp.maxBodyBytes };
+      });
+      await otlpRpc.register(fastifyConnectPlugin, {
+        ...connectOptions,
+        readMaxBytes: options.otlp.maxBodyBytes,
+        routes: (router) => otlpServices(router, otlp),
       });
     });
   });
   // Plain HTTP routes, each plugin with its own body parsers and JSON error answers.
-  await app.register(sdkRoutes, { events, prefix: options.sdkPathPrefix });
-  await app.register(restRoutes, { events });
+  await app.register(sdkRoutes, { events, metrics, prefix: options.sdkPathPrefix });
+  await app.register(restRoutes, { events, metrics });
+  await app.register(otlpRoutes, { otlp, maxBodyBytes: options.otlp.maxBodyBytes, prefix: options.otlp.pathPrefix });
   if (options.ui) await app.register(uiRoutes, { ...options.ui, sdkPathPrefix: options.sdkPathPrefix });
   return app;
 }

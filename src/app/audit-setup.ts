@@ -5,7 +5,7 @@ import type { Config } from "../config.ts";
 import { ConfigError } from "../config.ts";
 import { AuditTrail } from "../core/audit/audit-trail.ts";
 import { CheckpointSigner, privateKeyFromPem } from "../core/audit/checkpoint.ts";
-import type { EventStore } from "../store/event-store.ts";
+import type { Database } from "../store/database.ts";
 
 /** Where the database keeps the verifier key of the key that signs its checkpoints. */
 export const VERIFIER_KEY_SECRET = "audit-verifier-key";
@@ -16,7 +16,7 @@ export const VERIFIER_KEY_SECRET = "audit-verifier-key";
  * server with another key refuses to start: two keys would make half the checkpoints unverifiable.
  */
 export async function setUpAuditTrail(
-  store: EventStore,
+  store: Database,
   config: Pick<Config, "auditKeyFile" | "auditLogName" | "dataDir">,
   log: { info(obj: object, msg: string): void },
 ): Promise<AuditTrail> {

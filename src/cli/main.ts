@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { accessSync, createWriteStream, existsSync, constants as fsConstants, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { finished } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { fromJson } from "@bufbuild/protobuf";
@@ -11,10 +12,11 @@ import { integrateQueued } from "../core/audit/audit-trail.ts";
 import { CheckpointError } from "../core/audit/checkpoint.ts";
 import { InvalidArgumentError } from "../lib/errors.ts";
 import { timestampToNs } from "../lib/timestamps.ts";
-import type { EventStore } from "../store/event-store.ts";
+import type { Database } from "../store/database.ts";
 import { exportJsonl } from "./export-command.ts";
 import { importJsonl } from "./import-command.ts";
-import { KEYS_USAGE, keysCommand } from "./keys-command.ts";
+import { keysCommand } from "./keys-command.ts";
+import { commandHelp, USAGE } from "./usage.ts";
 import {
   printVerification,
   readCheckpointFile,
@@ -23,38 +25,20 @@ import {
   verifyExport,
 } from "./verify-command.ts";
 
-const USAGE = `usage: chaukas <command> [options]
-
-commands:
-  import FILE.jsonl     load events written by the Python SDK's file mode (JSON Lines)
-  export --tenant T [--project P] [--session S] [--since TIME] [--until TIME] [--out FILE]
-                        write events in the same format, oldest first (stdout by default)
-${KEYS_USAGE}
-  verify --tenant T [--public-key KEY] [--checkpoint FILE]
-                        recompute the tenant's audit log from the database and check every
-                        checkpoint; KEY (a C2SP verifier key, or a file holding one) defaults to
-                        the one the database recorded; FILE, a checkpoint note saved earlier,
-                        must be in the log as it is now (nothing was cut back since)
-  verify --export FILE --checkpoint FILE --public-key KEY [--tenant T]
-                        check an export against a signed checkpoint, with no database at all
-  migrate               create or upgrade the schema, as the role that owns it: --database-url,
-                        else CHAUKAS_MIGRATE_DATABASE_URL, else DATABASE_URL (docs/deployment.md)
-
-database (as for the server): --database-url URL or DATABASE_URL for PostgreSQL; otherwise the
-embedded database in --data-dir DIR or CHAUKAS_DATA_DIR (default ./data), which must not be in use
-by a running server.`;
-
 const STORE_FLAGS = {
   "database-url": { type: "string" },
   "data-dir": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
+const wantsHelp = (args: string[]) => args.some((arg) => arg === "--help" || arg === "-h");
+
 async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === "help" && rest.length > 0) return help(rest[0]);
+  if (command !== undefined && wantsHelp(rest)) return help(command);
   if (command === "import") {
     const { values, positionals } = parseArgs({ args: rest, options: STORE_FLAGS, allowPositionals: true });
-    if (values.help) return usage(0);
     if (positionals.length !== 1) return usage(2, "import takes exactly one file");
     accessSync(positionals[0], fsConstants.R_OK); // before the store: a typo must not create a data dir
     return withStore(values, async (store) => {
@@ -82,7 +66,6 @@ async function run(argv: string[]): Promise<number> {
         out: { type: "string", short: "o" },
       },
     });
-    if (values.help) return usage(0);
     if (!values.tenant) return usage(2, "export needs --tenant");
     const filter = {
       tenantId: values.tenant,
@@ -91,7 +74,7 @@ async function run(argv: string[]): Promise<number> {
       startNs: values.since === undefined ? undefined : parseTime(values.since, "--since"),
       endNs: values.until === undefined ? undefined : parseTime(values.until, "--until"),
     };
-    return withStore(values, async (store) => {
+    return withStore({ ...values, readOnly: true }, async (store) => {
       const out = values.out ? createWriteStream(values.out) : process.stdout;
       const written = await exportJsonl(store, filter, out);
       if (values.out) {
@@ -104,7 +87,8 @@ async function run(argv: string[]): Promise<number> {
   }
   if (command === "keys") {
     const { values } = parseArgs({ args: rest, options: STORE_FLAGS, strict: false });
-    return withStore(values as { "database-url"?: string; "data-dir"?: string }, (store) =>
+    const flags = values as { "database-url"?: string; "data-dir"?: string };
+    return withStore({ ...flags, readOnly: withoutStoreFlags(rest)[0] === "list" }, (store) =>
       keysCommand(
         withoutStoreFlags(rest),
         store.keys,
@@ -124,7 +108,6 @@ async function run(argv: string[]): Promise<number> {
         checkpoint: { type: "string" },
       },
     });
-    if (values.help) return usage(0);
     const print = (line: string) => console.log(line);
     if (values.export !== undefined) {
       if (!values.checkpoint || !values["public-key"]) {
@@ -138,7 +121,7 @@ async function run(argv: string[]): Promise<number> {
     const saved = values.checkpoint === undefined ? undefined : readCheckpointFile(values.checkpoint);
     const tenant = values.tenant ?? (saved && tenantOfCheckpoint(saved));
     if (!tenant) return usage(2, "verify needs --tenant or --checkpoint (or --export for an offline check)");
-    return withStore(values, async (store) => {
+    return withStore({ ...values, readOnly: true }, async (store) => {
       const recorded = await store.findSharedSecret(VERIFIER_KEY_SECRET);
       const key = values["public-key"]
         ? verifierKeyArgument(values["public-key"])
@@ -149,7 +132,6 @@ async function run(argv: string[]): Promise<number> {
   }
   if (command === "migrate") {
     const { values } = parseArgs({ args: rest, options: STORE_FLAGS });
-    if (values.help) return usage(0);
     const ownerUrl =
       values["database-url"] ||
       resolveSetting("migrateDatabaseUrl", undefined, process.env) ||
@@ -163,16 +145,27 @@ async function run(argv: string[]): Promise<number> {
   return usage(2, `unknown command "${command}"`);
 }
 
+/**
+ * Runs `body` on the store the flags name. A command that only reads (`readOnly`) refuses an
+ * embedded data directory that holds no database, rather than creating an empty one to read.
+ */
 async function withStore(
-  flags: { "database-url"?: string; "data-dir"?: string },
-  body: (store: EventStore) => Promise<number>,
+  flags: { "database-url"?: string; "data-dir"?: string; readOnly?: boolean },
+  body: (store: Database) => Promise<number>,
 ): Promise<number> {
+  const databaseUrl = resolveSetting("databaseUrl", flags["database-url"], process.env);
+  const dataDir = resolveSetting("dataDir", flags["data-dir"], process.env);
+  if (flags.readOnly && !databaseUrl && !existsSync(join(dataDir, "PG_VERSION"))) {
+    throw new ConfigError(
+      `${dataDir} holds no database: name the data directory of a server with --data-dir (CHAUKAS_DATA_DIR), or a PostgreSQL database with --database-url (DATABASE_URL)`,
+    );
+  }
   const store = await openCliStore(
+    { databaseUrl, dataDir },
     {
-      databaseUrl: resolveSetting("databaseUrl", flags["database-url"], process.env),
-      dataDir: resolveSetting("dataDir", flags["data-dir"], process.env),
+      info: () => {},
+      error: (obj: unknown, msg: string) => console.error(msg, obj),
     },
-    { info: () => {}, error: (obj: unknown, msg: string) => console.error(msg, obj) },
   );
   try {
     return await body(store);
@@ -215,6 +208,14 @@ function parseTime(text: string, flag: string): bigint {
   } catch {
     throw new ConfigError(`${flag} must be an ISO-8601 time, got "${text}"`);
   }
+}
+
+/** `chaukas COMMAND --help`: that command's usage, on stdout. */
+function help(command: string): number {
+  const text = commandHelp(command);
+  if (text === undefined) return usage(2, `unknown command "${command}"`);
+  console.log(text);
+  return 0;
 }
 
 function usage(code: number, problem?: string): number {

@@ -5,7 +5,8 @@ import { type EntryToVerify, LogVerifier } from "../core/audit/log-verifier.ts";
 import { contentHashFromJson, storedEventRecord } from "../core/event-record.ts";
 import { asBuffer, sha256 } from "../lib/bytes.ts";
 import { type AuditLog, type LogEntry, STORED_NODE_MIN_LEVEL } from "../store/audit-log.ts";
-import type { EventRecord, EventStore } from "../store/event-store.ts";
+import type { Database } from "../store/database.ts";
+import type { EventRecord } from "../store/event-store.ts";
 import { ALL_TENANTS } from "../store/tenant-scope.ts";
 import { Progress } from "./progress.ts";
 import { readSdkFile } from "./sdk-file.ts";
@@ -25,7 +26,7 @@ const SHOWN_VALUE_CHARS = 120;
  * page by page, so memory stays flat whatever the log's length.
  */
 export async function verifyDatabase(
-  store: EventStore,
+  store: Database,
   tenantId: string,
   verifierKey: string,
   savedNote?: string,
@@ -117,7 +118,7 @@ function warnOfUnsignedTail(verifier: LogVerifier, signedSize: bigint, checkedSa
 
 /** The columns queries find events by must hold what each intact event's payload gives. */
 async function compareIndexColumns(
-  store: EventStore,
+  store: Database,
   entries: readonly LogEntry[],
   intact: readonly EventRecord[],
   verifier: LogVerifier,

@@ -1,7 +1,8 @@
 /**
- * The canonical encoding of canonical-binary.ts, made straight from a message's wire bytes
- * without decoding it into objects: decoding built about 4 KB of objects per event, a third of
- * the ingest CPU went to collecting them, and most of the rest to building and encoding them.
+ * The canonical encoding (canonical-rules.ts) made straight from a message's wire bytes, as
+ * canonical-binary.ts makes it from the decoded message: decoding built about 4 KB of objects
+ * per event, a third of the ingest CPU went to collecting them, and most of the rest to building
+ * and encoding them.
  *
  * It takes the bytes encoders write in practice. Those decode and encode again to a permutation
  * of themselves (known fields into number order with unknown fields after them, map entries
@@ -18,12 +19,12 @@
  *   exactly one kind, a null_value other than 0 (all read as null), and a map entry other than
  *   its key then its value (decoding fills what is missing; a repeated key keeps the last);
  * - nesting deeper than MAX_DEPTH.
- * test/domain/audit/canonical-wire.test.ts holds it to canonicalBinary's output byte for byte.
+ * test/codec/canonical-wire.test.ts holds it to canonicalBinary's output byte for byte.
  */
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { FeatureSet_FieldPresence, isWrapperDesc } from "@bufbuild/protobuf/wkt";
-import { asBuffer } from "../lib/bytes.ts";
-import { BIT32, BIT64, LEN, lengthEnd, readVarint, skipValue, VARINT, varintEnd } from "./wire-scan.ts";
+import { compareUtf8Bytes, wireTypeOf } from "./canonical-rules.ts";
+import { LEN, WireReader } from "./wire-reader.ts";
 
 /**
  * The canonical encoding of the `desc` message in `bytes`, leaving out the top-level fields
@@ -34,7 +35,8 @@ export function canonicalFromWire(
   bytes: Uint8Array,
   omit: readonly number[] = [],
 ): Uint8Array | undefined {
-  const src = asBuffer(bytes);
+  const reader = new WireReader(bytes);
+  const src = reader.buf;
   // From Buffer's pool when small, and at most as long as the input; omitted fields shorten it.
   const out = Buffer.allocUnsafe(src.length);
   top = 0;
@@ -43,8 +45,8 @@ export function canonicalFromWire(
   const plan = planOf(desc);
   const length =
     plan.json === undefined
-      ? permute(plan, src, 0, src.length, out, 0, omit, 0)
-      : move(plan, src, 0, src.length, out, 0, 0);
+      ? permute(plan, reader, 0, src.length, out, 0, omit, 0)
+      : move(plan, reader, 0, src.length, out, 0, 0);
   // A message with huge numbers of fields grew the stacks; they are not kept at that size.
   if (stack.length > KEPT_STACK) stack = new Int32Array(REC * 1024);
   if (orders.length > KEPT_STACK) orders = new Int32Array(1024);
@@ -146,24 +148,6 @@ function fieldPlanOf(field: DescField): FieldPlan | undefined {
   }
 }
 
-function wireTypeOf(type: ScalarType): number {
-  switch (type) {
-    case ScalarType.STRING:
-    case ScalarType.BYTES:
-      return LEN;
-    case ScalarType.DOUBLE:
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
-      return BIT64;
-    case ScalarType.FLOAT:
-    case ScalarType.FIXED32:
-    case ScalarType.SFIXED32:
-      return BIT32;
-    default:
-      return VARINT;
-  }
-}
-
 type Check = (src: Buffer, start: number, end: number) => boolean;
 
 /** Whether a scalar decodes and encodes again to the same bytes (and, if `implicit`, is written at all). */
@@ -260,7 +244,7 @@ let top = 0;
  */
 function permute(
   plan: MessagePlan,
-  src: Buffer,
+  reader: WireReader,
   start: number,
   end: number,
   out: Uint8Array,
@@ -269,26 +253,26 @@ function permute(
   depth: number,
 ): number {
   if (depth > MAX_DEPTH || !plan.usable) return -1;
+  const src = reader.buf;
   const base = top;
   let sorted = true;
   let previousRank = -1;
-  for (let pos = start; pos < end; ) {
-    const fieldStart = pos;
-    const tag = readVarint(src, pos, end);
+  reader.at(start, end);
+  while (reader.pos < end) {
+    const fieldStart = reader.pos;
+    const tag = reader.tag();
     if (tag < 0) return -1;
     const no = tag >>> 3;
     const wireType = tag & 7;
     if (no === 0) return -1;
-    const valueStart = varintEnd;
-    pos = skipValue(src, valueStart, end, wireType);
-    if (pos < 0) return -1;
+    const contentStart = reader.skip(wireType);
+    if (contentStart < 0) return -1;
+    const pos = reader.pos;
     const field = plan.fields[no];
-    let contentStart = valueStart;
     if (field === undefined) {
       if (plan.closed) return -1;
     } else {
       if (wireType !== field.wireType) return -1;
-      if (wireType === LEN) contentStart = lengthEnd;
       if (field.check !== undefined && !field.check(src, contentStart, pos)) return -1;
     }
     if (omit.length !== 0 && omit.includes(no)) continue;
@@ -321,23 +305,31 @@ function permute(
     } else {
       // The record's tag and length, then the message it holds moved into place.
       const content = stack[rec + 2];
-      at = move(field.message, src, content, fieldEnd, out, write(src, out, fieldStart, content, at), depth + 1);
+      at = move(field.message, reader, content, fieldEnd, out, write(src, out, fieldStart, content, at), depth + 1);
     }
   }
   return release(base, sortedAt, at);
 }
 
 /** Checks and writes a message held in a field, as permute does. */
-function move(plan: MessagePlan, src: Buffer, start: number, end: number, out: Uint8Array, at: number, depth: number) {
+function move(
+  plan: MessagePlan,
+  reader: WireReader,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  at: number,
+  depth: number,
+): number {
   switch (plan.json) {
     case "struct":
-      return moveStruct(src, start, end, out, at, depth);
+      return moveStruct(reader, start, end, out, at, depth);
     case "value":
-      return moveValue(src, start, end, out, at, depth);
+      return moveValue(reader, start, end, out, at, depth);
     case "list":
-      return moveList(src, start, end, out, at, depth);
+      return moveList(reader, start, end, out, at, depth);
     default:
-      return permute(plan, src, start, end, out, at, NONE, depth);
+      return permute(plan, reader, start, end, out, at, NONE, depth);
   }
 }
 
@@ -346,20 +338,28 @@ function move(plan: MessagePlan, src: Buffer, start: number, end: number, out: U
 // only their own fields are accepted.
 
 /** google.protobuf.Struct: map entries (1), each its key then its Value, sorted by key. */
-function moveStruct(src: Buffer, start: number, end: number, out: Uint8Array, at: number, depth: number): number {
+function moveStruct(
+  reader: WireReader,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  at: number,
+  depth: number,
+): number {
   if (depth > MAX_DEPTH) return -1;
+  const src = reader.buf;
   const base = top;
   let sorted = true;
   for (let pos = start; pos < end; ) {
     const fieldStart = pos;
     if (src[pos] !== 0x0a) return release(base, -1, -1);
-    const length = readVarint(src, pos + 1, end);
-    const content = varintEnd;
-    if (length < 0 || content + length > end || !readEntry(src, content, content + length)) {
-      return release(base, -1, -1);
-    }
-    pos = content + length;
-    if (top > base && compareKeys(src, stack[top - REC + 4], stack[top - REC + 5], entryKeyStart, entryKeyEnd) > 0) {
+    const content = reader.at(pos + 1, end).skip(LEN);
+    pos = reader.pos;
+    if (content < 0 || !readEntry(reader, content, pos)) return release(base, -1, -1);
+    if (
+      top > base &&
+      compareUtf8Bytes(src, stack[top - REC + 4], stack[top - REC + 5], entryKeyStart, entryKeyEnd) > 0
+    ) {
       sorted = false;
     }
     push(1, fieldStart, entryKeyStart, pos, entryKeyStart, entryKeyEnd, entryValueStart);
@@ -371,12 +371,12 @@ function moveStruct(src: Buffer, start: number, end: number, out: Uint8Array, at
     if (i > 0) {
       // A repeated key: decoding keeps the last value, in the first one's place.
       const before = sortedAt < 0 ? rec - REC : orders[sortedAt + i - 1];
-      if (compareKeys(src, stack[before + 4], stack[before + 5], stack[rec + 4], stack[rec + 5]) === 0) {
+      if (compareUtf8Bytes(src, stack[before + 4], stack[before + 5], stack[rec + 4], stack[rec + 5]) === 0) {
         return release(base, sortedAt, -1);
       }
     }
     const valueStart = stack[rec + 6];
-    at = moveValue(src, valueStart, stack[rec + 3], out, write(src, out, stack[rec + 1], valueStart, at), depth + 1);
+    at = moveValue(reader, valueStart, stack[rec + 3], out, write(src, out, stack[rec + 1], valueStart, at), depth + 1);
   }
   return release(base, sortedAt, at);
 }
@@ -387,7 +387,8 @@ function isFiniteNumber(src: Buffer, start: number): boolean {
 }
 
 /** google.protobuf.Value: exactly one kind, null_value 0, a finite number, a string of UTF-8. */
-function moveValue(src: Buffer, start: number, end: number, out: Uint8Array, at: number, depth: number): number {
+function moveValue(reader: WireReader, start: number, end: number, out: Uint8Array, at: number, depth: number): number {
+  const src = reader.buf;
   const tag = src[start];
   const size = end - start;
   switch (tag) {
@@ -399,31 +400,31 @@ function moveValue(src: Buffer, start: number, end: number, out: Uint8Array, at:
       return size === 2 && src[start + 1] <= 1 ? write(src, out, start, end, at) : -1;
   }
   if (size < 2) return -1;
-  const length = readVarint(src, start + 1, end);
-  const content = varintEnd;
-  if (length < 0 || content + length !== end) return -1;
+  const content = reader.at(start + 1, end).skip(LEN);
+  if (content < 0 || reader.pos !== end) return -1;
   switch (tag) {
     case 0x1a: // string_value
       return isUtf8(src, content, end) ? write(src, out, start, end, at) : -1;
     case 0x2a: // struct_value
-      return moveStruct(src, content, end, out, write(src, out, start, content, at), depth + 1);
+      return moveStruct(reader, content, end, out, write(src, out, start, content, at), depth + 1);
     case 0x32: // list_value
-      return moveList(src, content, end, out, write(src, out, start, content, at), depth + 1);
+      return moveList(reader, content, end, out, write(src, out, start, content, at), depth + 1);
     default:
       return -1;
   }
 }
 
 /** google.protobuf.ListValue: Values (1), in order. */
-function moveList(src: Buffer, start: number, end: number, out: Uint8Array, at: number, depth: number): number {
+function moveList(reader: WireReader, start: number, end: number, out: Uint8Array, at: number, depth: number): number {
   if (depth > MAX_DEPTH) return -1;
+  const src = reader.buf;
   for (let pos = start; pos < end && at >= 0; ) {
     if (src[pos] !== 0x0a) return -1;
-    const length = readVarint(src, pos + 1, end);
-    const content = varintEnd;
-    if (length < 0 || content + length > end) return -1;
-    at = moveValue(src, content, content + length, out, write(src, out, pos, content, at), depth + 1);
-    pos = content + length;
+    const content = reader.at(pos + 1, end).skip(LEN);
+    if (content < 0) return -1;
+    const valueEnd = reader.pos;
+    at = moveValue(reader, content, valueEnd, out, write(src, out, pos, content, at), depth + 1);
+    pos = valueEnd;
   }
   return at;
 }
@@ -525,17 +526,7 @@ const INSERTION_SORT_MAX = 32;
 function precedes(src: Buffer, a: number, b: number): boolean {
   if (stack[a] !== stack[b]) return stack[a] < stack[b];
   if (stack[a + 4] < 0) return false;
-  return compareKeys(src, stack[a + 4], stack[a + 5], stack[b + 4], stack[b + 5]) < 0;
-}
-
-/** Bytewise, a prefix first: the order of UTF-8 strings by code point. */
-function compareKeys(src: Buffer, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
-  const n = Math.min(aEnd - aStart, bEnd - bStart);
-  for (let i = 0; i < n; i++) {
-    const d = src[aStart + i] - src[bStart + i];
-    if (d !== 0) return d;
-  }
-  return aEnd - aStart - (bEnd - bStart);
+  return compareUtf8Bytes(src, stack[a + 4], stack[a + 5], stack[b + 4], stack[b + 5]) < 0;
 }
 
 // readEntry leaves the key's span and where the value's content starts here.
@@ -544,15 +535,13 @@ let entryKeyEnd = -1;
 let entryValueStart = -1;
 
 /** A map entry as encoders write it: the key (1, valid UTF-8) then the value (2), nothing else. */
-function readEntry(src: Buffer, start: number, end: number): boolean {
+function readEntry(reader: WireReader, start: number, end: number): boolean {
+  const src = reader.buf;
   if (src[start] !== 0x0a) return false;
-  const keyLength = readVarint(src, start + 1, end);
-  if (keyLength < 0) return false;
-  entryKeyStart = varintEnd;
-  entryKeyEnd = varintEnd + keyLength;
-  if (entryKeyEnd >= end || !isUtf8(src, entryKeyStart, entryKeyEnd)) return false;
+  entryKeyStart = reader.at(start + 1, end).skip(LEN);
+  entryKeyEnd = reader.pos;
+  if (entryKeyStart < 0 || entryKeyEnd >= end || !isUtf8(src, entryKeyStart, entryKeyEnd)) return false;
   if (src[entryKeyEnd] !== 0x12) return false;
-  const valueLength = readVarint(src, entryKeyEnd + 1, end);
-  entryValueStart = varintEnd;
-  return valueLength >= 0 && varintEnd + valueLength === end;
+  entryValueStart = reader.at(entryKeyEnd + 1, end).skip(LEN);
+  return entryValueStart >= 0 && reader.pos === end;
 }

@@ -1,4 +1,5 @@
 import { UnauthenticatedError } from "../lib/errors.ts";
+import { type AuthFailure, type Metrics, NO_METRICS } from "../lib/metrics.ts";
 import type { KeyStore, StoredKey } from "../store/key-store.ts";
 import { type Principal, UNRESTRICTED } from "./access.ts";
 import { parseKey, secretMatches } from "./api-keys.ts";
@@ -38,6 +39,8 @@ export interface KeyAuthenticatorOptions {
    */
   failureLimiter?: RateLimiter;
   unknownKeyCacheSize?: number;
+  /** Told of each refused request, by why. */
+  metrics?: Metrics;
   /** The clock, in milliseconds. */
   now?: () => number;
 }
@@ -59,6 +62,7 @@ export class KeyAuthenticator implements Authenticator {
   readonly #lastRecorded = new Map<string, number>();
   readonly #onRecordError: (err: unknown) => void;
   readonly #now: () => number;
+  readonly #metrics: Metrics;
 
   constructor(
     keys: KeyStore,
@@ -72,6 +76,7 @@ export class KeyAuthenticator implements Authenticator {
     this.#failureLimiter = options.failureLimiter;
     this.#unknownCacheSize = options.unknownKeyCacheSize ?? UNKNOWN_KEY_CACHE_SIZE;
     this.#now = options.now ?? Date.now;
+    this.#metrics = options.metrics ?? NO_METRICS;
   }
 
   async authenticate(credentials: Credentials): Promise<Principal> {
@@ -89,14 +94,14 @@ export class KeyAuthenticator implements Authenticator {
   async #authenticate(credentials: Credentials, address: string | undefined): Promise<Principal> {
     const presented = bearer(credentials.authorization) ?? credentials.apiKey?.trim();
     if (!presented) {
-      throw new UnauthenticatedError("missing API key: send Authorization: Bearer <key> or X-Api-Key: <key>");
+      throw this.#refused("missing_key", "missing API key: send Authorization: Bearer <key> or X-Api-Key: <key>");
     }
     const parsed = parseKey(presented);
     const key = parsed && (await this.#find(parsed.id, address));
     if (!parsed || !key || !secretMatches(parsed.secretPart, key.secretHash)) {
-      throw new UnauthenticatedError("invalid API key");
+      throw this.#refused("invalid_key", "invalid API key");
     }
-    if (key.revokedAt) throw new UnauthenticatedError(`API key ${key.id} was revoked`);
+    if (key.revokedAt) throw this.#refused("revoked_key", `API key ${key.id} was revoked`);
     this.#rateLimiter?.take(key.id, this.#now());
     this.#recordUse(key.id);
     return { kind: "key", keyId: key.id, tenantId: key.tenantId, role: key.role, projects: key.projects };
@@ -111,7 +116,14 @@ export class KeyAuthenticator implements Authenticator {
     const pending = this.#lookups.get(id);
     if (pending) return pending;
     // The limit guards the database: only what would cost a lookup is refused.
-    if (address !== undefined) this.#failureLimiter?.check(address, now);
+    if (address !== undefined) {
+      try {
+        this.#failureLimiter?.check(address, now);
+      } catch (err) {
+        this.#metrics.authFailed("too_many_failures");
+        throw err;
+      }
+    }
     const lookup = this.#keys.findKey(id).finally(() => this.#lookups.delete(id));
     this.#lookups.set(id, lookup);
     const key = await lookup;
@@ -126,6 +138,11 @@ export class KeyAuthenticator implements Authenticator {
       this.#unknown.set(id, now);
     }
     return key;
+  }
+
+  #refused(reason: AuthFailure, message: string): UnauthenticatedError {
+    this.#metrics.authFailed(reason);
+    return new UnauthenticatedError(message);
   }
 
   #recordUse(id: string): void {

@@ -1,10 +1,11 @@
 import { clone, fromBinary } from "@bufbuild/protobuf";
-import { BinaryReader, type BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { type BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { canonicalBinary } from "../codec/canonical-binary.ts";
 import { eventUsage } from "../codec/event-usage.ts";
 import { jsonWritable, withNonFiniteNumbersRestored } from "../codec/json-unwritable.ts";
 import { searchText } from "../codec/search-text.ts";
+import { WireReader } from "../codec/wire-reader.ts";
 import { sha256 } from "../lib/bytes.ts";
 import { timestampToNs } from "../lib/timestamps.ts";
 import type { EventRecord, StoredEvent } from "../store/event-store.ts";
@@ -143,12 +144,12 @@ function integrityFields(row: StoredEvent): IntegrityFields | undefined {
 
 /** Where the first top-level field numbered above `fieldNo` starts in `bytes`; their length if none does. */
 function offsetOfFieldAbove(bytes: Uint8Array, fieldNo: number): number {
-  const reader = new BinaryReader(bytes);
-  while (reader.pos < reader.len) {
+  const reader = new WireReader(bytes);
+  while (reader.pos < reader.end) {
     const start = reader.pos;
-    const [no, wireType] = reader.tag();
-    if (no > fieldNo) return start;
-    reader.skip(wireType, no);
+    const tag = reader.tag();
+    if (tag >>> 3 > fieldNo) return start;
+    if (tag < 0 || reader.skip(tag & 7) < 0) throw new Error("a stored payload is not well-formed protobuf");
   }
   return bytes.byteLength;
 }

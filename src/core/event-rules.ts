@@ -9,6 +9,7 @@ import {
   EventTypeSchema,
   SeveritySchema,
 } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { OPTIONAL_IDS, REQUIRED_IDS } from "../codec/event-fields.ts";
 import { jsonUnwritableViolations } from "../codec/json-unwritable.ts";
 import type { FieldViolation } from "../lib/errors.ts";
 import { timestampProblem } from "../lib/timestamps.ts";
@@ -18,9 +19,6 @@ import { NUL_PROBLEM } from "./ids.ts";
 export const MAX_ID_LENGTH = 256;
 export const MAX_TAGS = 64;
 export const MAX_TAG_LENGTH = 256;
-
-const REQUIRED_IDS = ["eventId", "tenantId", "projectId", "sessionId"] as const;
-const OPTIONAL_IDS = ["spanId", "parentSpanId", "traceId", "agentId"] as const;
 
 /**
  * The fields of an event that ingest checks: an Event, or the same fields read from its wire bytes

@@ -7,9 +7,19 @@ import {
   SortOrder,
   type TimeRange,
 } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
-import { type FieldViolation, InvalidArgumentError, PermissionDeniedError, UnavailableError } from "../lib/errors.ts";
-import type { EventRecord, EventStore } from "../store/event-store.ts";
+import {
+  type FieldViolation,
+  InvalidArgumentError,
+  OverloadedError,
+  PermissionDeniedError,
+  UnavailableError,
+} from "../lib/errors.ts";
+import { type Metrics, NO_METRICS } from "../lib/metrics.ts";
+import { within } from "../lib/within.ts";
+import type { Database } from "../store/database.ts";
+import type { EventRecord } from "../store/event-store.ts";
 import { authorize, type Principal, scopeEvent, tenantScope } from "./access.ts";
+import type { BatchOutcome, RejectedEvent } from "./batch-outcome.ts";
 import type { EventPage } from "./event-page.ts";
 import { contentHashProblem, toEventRecord, wireEventRecord } from "./event-record.ts";
 import { decodedEventViolations, eventViolations } from "./event-rules.ts";
@@ -26,19 +36,6 @@ export const DEFAULT_INGEST_BOUNDS: IngestGateOptions = {
   maxInFlightEvents: 50_000,
   maxHeapBytes: defaultMaxHeapBytes(),
 };
-
-export interface RejectedEvent {
-  /** The event's place in the request's list. */
-  index: number;
-  /** The event's id, or `#<index>` in the batch when it has none. */
-  eventId: string;
-  reason: string;
-}
-
-export interface BatchOutcome {
-  acceptedCount: number;
-  rejected: RejectedEvent[];
-}
 
 export interface StatsRequest {
   tenantId: string;
@@ -58,6 +55,7 @@ export interface EventServiceOptions {
   gate?: IngestGate;
   rbac?: boolean;
   auditTrail?: boolean;
+  metrics?: Metrics;
 }
 
 /**
@@ -65,25 +63,27 @@ export interface EventServiceOptions {
  * and by every protocol: ingest, query, stats, health, capabilities.
  */
 export class EventService {
-  readonly #store: EventStore;
+  readonly #store: Database;
   readonly #pageTokens: PageTokenCodec;
   readonly #gate: IngestGate;
   readonly #rbac: boolean;
   readonly #auditTrail: boolean;
   /** The dashboard's session and usage views, over the same store and page-token key. */
   readonly sessions: SessionViews;
+  readonly #metrics: Metrics;
 
   /**
    * `rbac`: whether callers are authenticated by API key (false with --insecure-no-auth).
    * `auditTrail`: whether stored events join the signed, append-only audit log.
    */
-  constructor(store: EventStore, pageTokens: PageTokenCodec, options: EventServiceOptions = {}) {
+  constructor(store: Database, pageTokens: PageTokenCodec, options: EventServiceOptions = {}) {
     this.#store = store;
     this.#pageTokens = pageTokens;
     this.#gate = options.gate ?? new IngestGate(DEFAULT_INGEST_BOUNDS);
     this.#rbac = options.rbac ?? false;
     this.#auditTrail = options.auditTrail ?? true;
     this.sessions = new SessionViews(store, pageTokens);
+    this.#metrics = options.metrics ?? NO_METRICS;
   }
 
   /**
@@ -93,17 +93,27 @@ export class EventService {
    */
   async ingestEvent(principal: Principal, event: Event | undefined, fieldPrefix = "event"): Promise<void> {
     authorize(principal, "ingest");
+    const tenant = tenantOf(principal, event);
     const outOfScope = event && scopeEvent(principal, event);
-    if (outOfScope) throw new PermissionDeniedError(outOfScope);
+    if (outOfScope) {
+      this.#metrics.eventsRejected("out_of_scope", tenant, 1);
+      throw new PermissionDeniedError(outOfScope);
+    }
     const violations = decodedEventViolations(event, fieldPrefix);
-    if (violations.length > 0 || !event) throw new InvalidArgumentError(violations);
-    const release = this.#gate.admit(1);
+    if (violations.length > 0 || !event) {
+      this.#metrics.eventsRejected("invalid", tenant, 1);
+      throw new InvalidArgumentError(violations);
+    }
+    const release = this.#admit(1, tenant);
     try {
       const record = toEventRecord(event);
       const hashProblem = contentHashProblem(event, record);
-      if (hashProblem)
+      if (hashProblem) {
+        this.#metrics.eventsRejected("invalid", tenant, 1);
         throw new InvalidArgumentError([{ field: `${fieldPrefix}.content_hash`, description: hashProblem }]);
+      }
       await this.#store.insertEvents(tenantScope(principal), [record]);
+      this.#metrics.eventsAccepted(record.tenantId, 1);
     } finally {
       release();
     }
@@ -126,8 +136,9 @@ export class EventService {
     if (events.length > MAX_BATCH_EVENTS) {
       throw new InvalidArgumentError([{ field: fieldPrefix, description: `has more than ${MAX_BATCH_EVENTS} events` }]);
     }
+    this.#metrics.ingestBatch(events.length);
     // Admitted before any work, so a refused batch costs nothing and is not half stored.
-    const release = this.#gate.admit(events.length);
+    const release = this.#admit(events.length, tenantOf(principal));
     try {
       const records = [];
       const rejected: RejectedEvent[] = [];
@@ -137,6 +148,7 @@ export class EventService {
         const read = readBatchEvent(item);
         if (typeof read === "string") {
           rejected.push({ index, eventId: `#${index}`, reason: `${at}: ${read}` });
+          this.#metrics.eventsRejected("undecodable", tenantOf(principal), 1);
           continue;
         }
         const fields = read.fields;
@@ -154,8 +166,12 @@ export class EventService {
         else if (violations.length > 0)
           rejected.push({ index, eventId: id, reason: new InvalidArgumentError(violations).message });
         else if (record) records.push(record);
+        if (outOfScope || violations.length > 0) {
+          this.#metrics.eventsRejected(outOfScope ? "out_of_scope" : "invalid", tenantOf(principal, fields), 1);
+        }
       }
       await this.#store.insertEvents(tenantScope(principal), records);
+      for (const [tenant, count] of countByTenant(records)) this.#metrics.eventsAccepted(tenant, count);
       return { acceptedCount: records.length, rejected };
     } finally {
       release();
@@ -216,25 +232,23 @@ export class EventService {
     return { ...stats, eventsByType: namedByType(stats.eventsByType) };
   }
 
+  /** Admits `events` to the ingest gate, counting them rejected as `overloaded` when it refuses. */
+  #admit(events: number, tenant: string): () => void {
+    try {
+      return this.#gate.admit(events);
+    } catch (err) {
+      if (err instanceof OverloadedError) this.#metrics.eventsRejected("overloaded", tenant, events);
+      throw err;
+    }
+  }
+
   /** Throws UnavailableError when the database does not answer, or not within HEALTH_CHECK_TIMEOUT_MS. */
   async checkHealth(): Promise<void> {
-    // Bounded: behind a silent network (a partition, a hung host) the ping never settles, and
-    // Healthz hung with it instead of answering `unavailable`.
-    const ping = this.#store.ping();
-    ping.catch(() => {}); // an abandoned ping failing later is not news
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no answer within ${HEALTH_CHECK_TIMEOUT_MS} ms`)),
-        HEALTH_CHECK_TIMEOUT_MS,
-      );
-    });
+    // Bounded: behind a silent network the ping never settles, and Healthz hung with it.
     try {
-      await Promise.race([ping, timeout]);
+      await within(this.#store.ping(), HEALTH_CHECK_TIMEOUT_MS);
     } catch (err) {
       throw new UnavailableError("the database cannot be reached", { cause: err });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -255,6 +269,17 @@ export class EventService {
 }
 
 const SORT_ORDERS = new Set<number>(Object.values(SortOrder));
+
+/** The tenant an ingested event is counted under in the metrics: its key's, else the one it names. */
+export function tenantOf(principal: Principal, event?: { tenantId: string }): string {
+  return principal.kind === "key" ? principal.tenantId : (event?.tenantId ?? "");
+}
+
+function countByTenant(records: readonly EventRecord[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of records) counts.set(r.tenantId, (counts.get(r.tenantId) ?? 0) + 1);
+  return counts;
+}
 
 /**
  * An event of a batch: its fields to check (and the whole event, when decoded) and how to make

@@ -9,11 +9,11 @@ import {
 import { AnySchema } from "@bufbuild/protobuf/wkt";
 import { CostDetailsSchema, type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { canonicalFromWire } from "../codec/canonical-wire.ts";
+import { INDEXED_ENUMS, OPTIONAL_IDS, REQUIRED_IDS } from "../codec/event-fields.ts";
 import { USAGE_FIELDS, type UsageSource } from "../codec/event-usage.ts";
 import { jsonUnwritableViolations } from "../codec/json-unwritable.ts";
 import { SEARCHED_FIELDS, type Searchable } from "../codec/search-text.ts";
-import { LEN, lengthEnd, readVarint, skipValue, varintEnd } from "../codec/wire-scan.ts";
-import { asBuffer } from "../lib/bytes.ts";
+import { WireReader } from "../codec/wire-reader.ts";
 import type { IngestFields } from "./event-rules.ts";
 
 /**
@@ -41,12 +41,12 @@ const INTEGRITY_FIELDS = [
  * tenant_id or project_id, which the caller's key may fill in (access.ts), changing the event.
  */
 export function readWireEvent(bytes: Uint8Array): WireEvent | undefined {
-  const src = asBuffer(bytes);
-  const payload = canonicalFromWire(EventSchema, src, INTEGRITY_FIELDS);
+  const reader = new WireReader(bytes);
+  const payload = canonicalFromWire(EventSchema, reader.buf, INTEGRITY_FIELDS);
   if (payload === undefined) return undefined;
   // The bytes are now known to be well formed: each singular field once, strings valid UTF-8.
   // EVENT_FIELDS reads every field of WireEvent["fields"], each set to its default if absent.
-  const fields = readFields(src, 0, src.length, EVENT_FIELDS) as unknown as WireEvent["fields"] &
+  const fields = readFields(reader, 0, reader.end, EVENT_FIELDS) as unknown as WireEvent["fields"] &
     Pick<Event, "extensions">;
   if (fields.tenantId === "" || fields.projectId === "") return undefined;
   if (fields.extensions.some((any) => jsonUnwritableViolations(AnySchema, any, "").length > 0)) return undefined;
@@ -55,24 +55,17 @@ export function readWireEvent(bytes: Uint8Array): WireEvent | undefined {
 
 /** The fields to read of one message type, by number: how to read each, and its default. */
 type FieldReaders = Map<number, { name: string; read: Reader; initial: () => unknown; repeated: boolean }>;
-type Reader = (src: Buffer, start: number, end: number) => unknown;
+/** Reads a value from its bytes `start..end` (for length-delimited values: its content). */
+type Reader = (reader: WireReader, start: number, end: number) => unknown;
 
 /** Event fields read from the wire: what IngestFields, Searchable, UsageSource and the record hold. */
 const EVENT_FIELDS = readersFor(EventSchema, [
-  "eventId",
-  "tenantId",
-  "projectId",
-  "sessionId",
-  "spanId",
-  "parentSpanId",
-  "traceId",
-  "agentId",
+  ...REQUIRED_IDS,
+  ...OPTIONAL_IDS,
+  ...INDEXED_ENUMS,
   "agentName",
   "contentHash",
   "tags",
-  "type",
-  "status",
-  "severity",
   "author",
   "timestamp",
 ]);
@@ -84,9 +77,9 @@ for (const field of EventSchema.oneofs.find((o) => o.localName === "content")?.f
   const readers = names.length === 0 ? undefined : readersFor(field.message as DescMessage, names);
   EVENT_FIELDS.set(field.number, {
     name: "content",
-    read: (src, start, end) => ({
+    read: (reader, start, end) => ({
       case: kind,
-      value: readers === undefined ? readStruct(src, start, end) : readFields(src, start, end, readers),
+      value: readers === undefined ? readStruct(reader, start, end) : readFields(reader, start, end, readers),
     }),
     initial: () => ({ case: undefined }),
     repeated: false,
@@ -105,7 +98,7 @@ EVENT_FIELDS.set(EventSchema.field.cost.number, {
 // Extensions, decoded: an Any may pack a Value (readWireEvent).
 EVENT_FIELDS.set(EventSchema.field.extensions.number, {
   name: "extensions",
-  read: (src, start, end) => fromBinary(AnySchema, src.subarray(start, end)),
+  read: (reader, start, end) => fromBinary(AnySchema, reader.buf.subarray(start, end)),
   initial: () => [],
   repeated: true,
 });
@@ -127,7 +120,7 @@ function readerOf(field: DescField): { read: Reader; initial: () => unknown; rep
     return { read: readInt32, initial: () => 0, repeated: false };
   }
   if (field.fieldKind === "scalar" && field.scalar === ScalarType.DOUBLE) {
-    return { read: (src, start) => src.readDoubleLE(start), initial: () => 0, repeated: false };
+    return { read: (reader, start) => reader.buf.readDoubleLE(start), initial: () => 0, repeated: false };
   }
   if (field.fieldKind === "scalar") return { read: readString, initial: () => "", repeated: false };
   if (field.fieldKind === "enum") return { read: readUint32, initial: () => 0, repeated: false };
@@ -141,15 +134,15 @@ function readerOf(field: DescField): { read: Reader; initial: () => unknown; rep
 }
 
 /** The named fields of the message in `src[start..end)`, others skipped; a repeated field's last value wins. */
-function readFields(src: Buffer, start: number, end: number, readers: FieldReaders): Record<string, unknown> {
+function readFields(reader: WireReader, start: number, end: number, readers: FieldReaders): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   for (const { name, initial } of readers.values()) fields[name] = initial();
-  forEachField(src, start, end, (no, valueStart, valueEnd) => {
-    const reader = readers.get(no);
-    if (reader === undefined) return;
-    const value = reader.read(src, valueStart, valueEnd);
-    if (reader.repeated) (fields[reader.name] as unknown[]).push(value);
-    else fields[reader.name] = value;
+  forEachField(reader, start, end, (no, valueStart, valueEnd) => {
+    const field = readers.get(no);
+    if (field === undefined) return;
+    const value = field.read(reader, valueStart, valueEnd);
+    if (field.repeated) (fields[field.name] as unknown[]).push(value);
+    else fields[field.name] = value;
   });
   return fields;
 }
@@ -157,60 +150,54 @@ function readFields(src: Buffer, start: number, end: number, readers: FieldReade
 /**
  * Calls `visit` with each field's number and value: for length-delimited fields their content,
  * otherwise their bytes. The bytes were checked by canonicalFromWire, so nothing is checked here.
+ * `visit` may move the reader: the walk keeps its place in `pos`.
  */
 function forEachField(
-  src: Buffer,
+  reader: WireReader,
   start: number,
   end: number,
   visit: (no: number, start: number, end: number) => void,
 ): void {
   for (let pos = start; pos < end; ) {
-    const tag = readVarint(src, pos, end);
-    const wireType = tag & 7;
-    const valueEnd = skipValue(src, varintEnd, end, wireType);
-    visit(tag >>> 3, wireType === LEN ? lengthEnd : varintEnd, valueEnd);
-    pos = valueEnd;
+    const tag = reader.at(pos, end).tag();
+    const valueStart = reader.skip(tag & 7);
+    pos = reader.pos;
+    visit(tag >>> 3, valueStart, pos);
   }
 }
 
-function readString(src: Buffer, start: number, end: number): string {
-  return src.toString("utf8", start, end);
+function readString(reader: WireReader, start: number, end: number): string {
+  return reader.buf.toString("utf8", start, end);
 }
 
-function readUint32(src: Buffer, start: number, end: number): number {
-  return readVarint(src, start, end);
+function readUint32(reader: WireReader, start: number, end: number): number {
+  return reader.at(start, end).varint();
 }
 
 /** An int32: negative ones are ten-byte varints, read as int64 and truncated as protobuf does. */
-function readInt32(src: Buffer, start: number, end: number): number {
-  const value = readVarint(src, start, end);
-  return value >= 0 && value <= 0x7fffffff ? value : Number(BigInt.asIntN(32, readInt64(src, start, end)));
+function readInt32(reader: WireReader, start: number, end: number): number {
+  const value = reader.at(start, end).varint();
+  return value >= 0 && value <= 0x7fffffff ? value : Number(BigInt.asIntN(32, reader.at(start, end).int64()));
 }
 
-function readTimestamp(src: Buffer, start: number, end: number): { seconds: bigint; nanos: number } {
+function readTimestamp(reader: WireReader, start: number, end: number): { seconds: bigint; nanos: number } {
   const timestamp = { seconds: 0n, nanos: 0 };
-  forEachField(src, start, end, (no, valueStart, valueEnd) => {
-    if (no === 1) timestamp.seconds = readInt64(src, valueStart, valueEnd);
-    else if (no === 2) timestamp.nanos = readVarint(src, valueStart, valueEnd);
+  forEachField(reader, start, end, (no, valueStart, valueEnd) => {
+    if (no === 1) timestamp.seconds = reader.at(valueStart, valueEnd).int64();
+    else if (no === 2) timestamp.nanos = reader.at(valueStart, valueEnd).varint();
   });
   return timestamp;
 }
 
-function readInt64(src: Buffer, start: number, end: number): bigint {
-  let value = 0n;
-  for (let i = end - 1; i >= start; i--) value = (value << 7n) | BigInt(src[i] & 0x7f);
-  return BigInt.asIntN(64, value);
-}
-
 /** A google.protobuf.Struct as protobuf-es holds it: a JsonObject, keys set in arrival order. */
-function readStruct(src: Buffer, start: number, end: number): JsonObject {
+function readStruct(reader: WireReader, start: number, end: number): JsonObject {
   const object: JsonObject = {};
-  forEachField(src, start, end, (_, entryStart, entryEnd) => {
+  forEachField(reader, start, end, (_, entryStart, entryEnd) => {
     let key = "";
     let value: JsonValue = null;
-    forEachField(src, entryStart, entryEnd, (no, valueStart, valueEnd) => {
-      if (no === 1) key = src.toString("utf8", valueStart, valueEnd);
-      else value = readValue(src, valueStart, valueEnd);
+    forEachField(reader, entryStart, entryEnd, (no, valueStart, valueEnd) => {
+      if (no === 1) key = readString(reader, valueStart, valueEnd);
+      else value = readValue(reader, valueStart, valueEnd);
     });
     // As protobuf-es sets it: assigning "__proto__" would set the prototype instead.
     if (key === "__proto__")
@@ -221,26 +208,26 @@ function readStruct(src: Buffer, start: number, end: number): JsonObject {
 }
 
 /** google.protobuf.Value: its one kind, as a JsonValue. */
-function readValue(src: Buffer, start: number, end: number): JsonValue {
+function readValue(reader: WireReader, start: number, end: number): JsonValue {
   let value: JsonValue = null;
-  forEachField(src, start, end, (no, valueStart, valueEnd) => {
+  forEachField(reader, start, end, (no, valueStart, valueEnd) => {
     switch (no) {
       case 2:
-        value = src.readDoubleLE(valueStart);
+        value = reader.buf.readDoubleLE(valueStart);
         break;
       case 3:
-        value = src.toString("utf8", valueStart, valueEnd);
+        value = readString(reader, valueStart, valueEnd);
         break;
       case 4:
-        value = src[valueStart] === 1;
+        value = reader.buf[valueStart] === 1;
         break;
       case 5:
-        value = readStruct(src, valueStart, valueEnd);
+        value = readStruct(reader, valueStart, valueEnd);
         break;
       case 6: {
         const list: JsonValue[] = [];
-        forEachField(src, valueStart, valueEnd, (_, itemStart, itemEnd) => {
-          list.push(readValue(src, itemStart, itemEnd));
+        forEachField(reader, valueStart, valueEnd, (_, itemStart, itemEnd) => {
+          list.push(readValue(reader, itemStart, itemEnd));
         });
         value = list;
         break;

@@ -1,5 +1,6 @@
 import { getHeapStatistics } from "node:v8";
 import { OverloadedError } from "../lib/errors.ts";
+import { type Metrics, NO_METRICS } from "../lib/metrics.ts";
 import { releaseOnce } from "../lib/release-once.ts";
 
 const HEAP_SAMPLE_MS = 50;
@@ -23,21 +24,25 @@ export interface IngestPressure {
  */
 export class IngestGate {
   readonly options: IngestGateOptions;
+  readonly #metrics: Metrics;
   #inFlightEvents = 0;
   #heapSample = 0;
   #heapSampledAt = Number.NEGATIVE_INFINITY;
 
-  constructor(options: IngestGateOptions) {
+  constructor(options: IngestGateOptions, metrics: Metrics = NO_METRICS) {
     this.options = options;
+    this.#metrics = metrics;
   }
 
   /** Admits `events` events or throws OverloadedError. Call the returned function when done. */
   admit(events: number): () => void {
     const heapUsed = this.#heapUsed();
     if (heapUsed > this.options.maxHeapBytes) {
+      this.#metrics.backpressureRefused("heap");
       throw new OverloadedError(`heap at ${mib(heapUsed)} of a ${mib(this.options.maxHeapBytes)} bound`, 1);
     }
     if (this.#inFlightEvents + events > this.options.maxInFlightEvents) {
+      this.#metrics.backpressureRefused("inflight_events");
       throw new OverloadedError(
         `${this.#inFlightEvents} events in flight, ${events} more would pass the bound of ${this.options.maxInFlightEvents}`,
         1,

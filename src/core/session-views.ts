@@ -15,7 +15,8 @@ import type { EventStatus, Severity } from "../../gen/chaukas/spec/common/v1/eve
 import { QueryFilterSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { type FieldViolation, InvalidArgumentError } from "../lib/errors.ts";
 import { nsToTimestamp } from "../lib/timestamps.ts";
-import type { EventStore, SessionCursor, UsageKeyFigures } from "../store/event-store.ts";
+import type { Database } from "../store/database.ts";
+import type { SessionCursor, UsageKeyFigures } from "../store/event-store.ts";
 import { authorize, type Principal } from "./access.ts";
 import type { PageTokenCodec } from "./page-token.ts";
 import { namedByType, pageSizeOf, readQueryFilter, readScopedRange } from "./query-filter.ts";
@@ -35,11 +36,11 @@ const PAGE_TOKEN_VIEW = "sessions";
  * model and by agent. The keys and scope rules of QueryEvents; figures from the usage rollups.
  */
 export class SessionViews {
-  readonly #store: EventStore;
+  readonly #store: Database;
   readonly #pageTokens: PageTokenCodec;
   readonly #nowNs: () => bigint;
 
-  constructor(store: EventStore, pageTokens: PageTokenCodec, nowNs = () => BigInt(Date.now()) * 1_000_000n) {
+  constructor(store: Database, pageTokens: PageTokenCodec, nowNs = () => BigInt(Date.now()) * 1_000_000n) {
     this.#store = store;
     this.#pageTokens = pageTokens;
     this.#nowNs = nowNs;

@@ -17,6 +17,14 @@ export class InvalidArgumentError extends Error {
   }
 }
 
+/** The request body is larger than the route accepts (after decompression too); resending it unchanged will fail again. */
+export class TooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TooLargeError";
+  }
+}
+
 /** A dependency (the database) cannot be reached right now; retrying later may succeed. */
 export class UnavailableError extends Error {
   /** How long the client should wait before retrying. */

@@ -25,3 +25,8 @@ export function timestampProblem(ts: Pick<Timestamp, "seconds" | "nanos">): stri
   }
   return undefined;
 }
+
+/** Nanoseconds since the epoch as a Timestamp's parts (OTLP times are unsigned nanoseconds). */
+export function nsToTimestampParts(ns: bigint): { seconds: bigint; nanos: number } {
+  return { seconds: ns / NS_PER_SECOND, nanos: Number(ns % NS_PER_SECOND) };
+}

@@ -40,6 +40,10 @@ export interface LogEntry {
   projectId?: string;
 }
 
+/**
+ * Promise: each tenant's log only grows, every event queued for it gets exactly one position (no gaps),
+ * and what is read back (entries, subtree hashes, checkpoints) is what was appended.
+ */
 export interface AuditLog {
   /**
    * Takes up to `limit` events off the ingest queue, adds them to the stats rollups and appends
@@ -51,6 +55,8 @@ export interface AuditLog {
   integrate(limit: number): Promise<number>;
   /** How many of the tenant's stored events (or of those with `eventId`) wait for their place in its log. */
   pendingEvents(scope: TenantScope, tenantId: string, eventId?: string): Promise<number>;
+  /** How many stored events wait in the ingest queue, of every tenant. Not tenant-scoped: a server job. */
+  queueDepth(): Promise<number>;
   /** Every tenant's head that is ahead of its latest checkpoint. Not tenant-scoped: a server job. */
   headsAhead(): Promise<LogHead[]>;
   head(scope: TenantScope, tenantId: string): Promise<LogHead | undefined>;

@@ -1,6 +1,5 @@
+import type { IndexedEnum, IndexedId } from "../codec/event-fields.ts";
 import type { EventUsage } from "../codec/event-usage.ts";
-import type { AuditLog } from "./audit-log.ts";
-import type { KeyStore } from "./key-store.ts";
 import type { TenantScope } from "./tenant-scope.ts";
 
 /**
@@ -9,18 +8,11 @@ import type { TenantScope } from "./tenant-scope.ts";
  * Nothing here knows about HTTP or protobuf: events arrive already validated and encoded.
  */
 
-/** One event, ready to store. Empty optional ids are `""` and stored as NULL. */
-export interface EventRecord {
-  tenantId: string;
-  eventId: string;
-  projectId: string;
-  sessionId: string;
-  traceId: string;
-  spanId: string;
-  agentId: string;
-  type: number;
-  status: number;
-  severity: number;
+/**
+ * One event, ready to store: its indexed ids and enums (codec/event-fields.ts) as the Event holds
+ * them, and what is made of it. Empty optional ids are `""` and stored as NULL.
+ */
+export interface EventRecord extends Record<IndexedId, string>, Record<IndexedEnum, number> {
   /** Event.timestamp in nanoseconds since the Unix epoch. */
   timestampNs: bigint;
   tags: string[];
@@ -169,6 +161,11 @@ export interface UsageFigures {
   byAgent: Map<string, UsageKeyFigures>;
 }
 
+/**
+ * Promise: once insertEvents resolves, every record is durably stored, once per (tenant, event_id),
+ * and queued for the stats rollups and (with the audit trail on) its tenant's log; if it rejects,
+ * none of them is.
+ */
 export interface EventWriter {
   /**
    * Stores the records in one transaction and queues the new ones, in the given order, for their
@@ -178,6 +175,10 @@ export interface EventWriter {
   insertEvents(scope: TenantScope, records: readonly EventRecord[]): Promise<void>;
 }
 
+/**
+ * Promise: reads see every committed event of the scope and nothing of another tenant, in the
+ * order and pages asked, with each event's log entry once it has one.
+ */
 export interface EventReader {
   queryEvents(scope: TenantScope, query: EventPageQuery): Promise<StoredEvent[]>;
   eventStats(scope: TenantScope, query: StatsQuery): Promise<EventStats>;
@@ -230,22 +231,4 @@ export interface TailSource {
   readTail(scope: TenantScope, filter: EventFilter, after: TailPosition, limit: number): Promise<TailRead>;
   /** The current horizon, and whether any event of `tenantId` lies between `after` and it. */
   tailHorizon(scope: TenantScope, tenantId: string, after: TailPosition): Promise<{ horizon: bigint; newer: boolean }>;
-}
-
-/** The database: events, and beside them their audit logs, API keys and shared secrets. */
-export interface EventStore extends EventWriter, EventReader, TailSource {
-  readonly audit: AuditLog;
-  readonly keys: KeyStore;
-  /** A secret shared by every process on this database, created on first use. */
-  sharedSecret(name: string, create: () => Uint8Array): Promise<Uint8Array>;
-  /** The shared secret of that name, if one was created. */
-  findSharedSecret(name: string): Promise<Uint8Array | undefined>;
-  /**
-   * The write-once triggers and row-level security of events and logs that are missing or
-   * switched off, one sentence each (see sql/safeguards.ts).
-   */
-  missingSafeguards(): Promise<string[]>;
-  /** Resolves when the database answers a trivial query. */
-  ping(): Promise<void>;
-  close(): Promise<void>;
 }

@@ -20,7 +20,11 @@ export interface StoredKey {
 
 export type NewStoredKey = Pick<StoredKey, "id" | "tenantId" | "role" | "projects" | "secretHash">;
 
-/** API keys. Not tenant-scoped: a key is read before the caller's tenant is known. */
+/**
+ * API keys. Not tenant-scoped: a key is read before the caller's tenant is known.
+ * Promise: a key is found as created until it is revoked, and a revocation is seen by every
+ * later findKey, in any process on the database.
+ */
 export interface KeyStore {
   createKey(key: NewStoredKey): Promise<void>;
   /** Creates the key only if no key exists at all (first start); concurrent callers create one. */

@@ -75,7 +75,9 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
     // Every tail received the paced events (their timing is the bench's to report, not this test's).
     expect(report.tail.ingestWithTails).toBeGreaterThan(0);
     expect(report.tail.paced.deliveries).toBeGreaterThan(0);
-    expect(report.targets.map((t: { target: string }) => t.target)).toHaveLength(11);
+    expect(report.otlp.otlpHttp.spansPerSec).toBeGreaterThan(0);
+    expect(report.otlp.ratioToGrpcBatch).toBeGreaterThan(0);
+    expect(report.targets.map((t: { target: string }) => t.target)).toHaveLength(12);
     // The same figures as a Markdown table beside the JSON.
     expect(readFileSync(join(dir, "tiny.md"), "utf8")).toMatch(/^\| measurement +\|/);
     // The bench dropped its database.

@@ -2,11 +2,11 @@
  * Run by import-export.test.ts as a separate process: `node hold-data-dir.ts DIR` opens the
  * embedded store in DIR, prints "ready" (or the error), and keeps it open until stdin ends.
  */
-import { openEventStore } from "../../src/store/sql/open-store.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
 
 const quiet = { info: () => {}, error: () => {} };
 try {
-  const store = await openEventStore({ kind: "embedded", dataDir: process.argv[2] }, quiet);
+  const store = await openDatabase({ kind: "embedded", dataDir: process.argv[2] }, quiet);
   process.stdout.write("ready\n");
   process.stdin.resume();
   await new Promise((resolve) => process.stdin.once("end", resolve));

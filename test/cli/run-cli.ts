@@ -18,8 +18,13 @@ export interface CliResult {
  * Runs the real CLI (`node src/cli/main.ts ...args`) as a child process and collects its output.
  * DATABASE_URL and CHAUKAS_DATA_DIR are cleared unless `env` sets them, so a test picks its store.
  */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], {
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runScript(CLI, args, env);
+}
+
+/** Runs `node SCRIPT ...args` to its end, as runCli runs the CLI, and collects its output. */
+export async function runScript(script: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [script, ...args], {
     env: { ...process.env, DATABASE_URL: "", CHAUKAS_DATA_DIR: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

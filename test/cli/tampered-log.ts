@@ -6,8 +6,8 @@ import { PGlite } from "@electric-sql/pglite";
 import { eventService } from "../../src/app.ts";
 import { UNRESTRICTED } from "../../src/core/access.ts";
 import type { CheckpointSigner } from "../../src/core/audit/checkpoint.ts";
-import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/sql/open-store.ts";
+import type { Database } from "../../src/store/database.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { ADMIN_URL, createTestDatabase, type StoreKind, withPostgres } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -26,7 +26,7 @@ export interface TamperedLog {
   /** The CLI arguments that open this database. */
   storeArgs: string[];
   /** Opens the store over it, as the server would. */
-  open(): Promise<EventStore>;
+  open(): Promise<Database>;
   /** Runs SQL (several statements allowed) as the superuser, with triggers off as a tamperer would. */
   tamper(sql: string): Promise<void>;
   /** A query as the superuser; bytea columns come back as Buffer-compatible bytes. */
@@ -47,7 +47,7 @@ const quiet = { info: () => {}, error: () => {} };
 /** Builds the log once in a store of `kind`; copies of it are made per test. */
 export async function logTemplate(kind: StoreKind, signer: CheckpointSigner): Promise<LogTemplate> {
   const template = kind === "postgres" ? await postgresTemplate() : embeddedTemplate();
-  const store = await openEventStore(template.storeOptions, quiet);
+  const store = await openDatabase(template.storeOptions, quiet);
   const notes = new Map<bigint, string>();
   try {
     const events = eventService(store);
@@ -77,7 +77,7 @@ export async function logTemplate(kind: StoreKind, signer: CheckpointSigner): Pr
 }
 
 interface Template {
-  storeOptions: Parameters<typeof openEventStore>[0];
+  storeOptions: Parameters<typeof openDatabase>[0];
   copy(): Promise<TamperedLog>;
   drop(): Promise<void>;
 }
@@ -97,7 +97,7 @@ async function postgresTemplate(): Promise<Template> {
         withPostgres(url.toString(), async (client) => (await client.query(sql, values)).rows as R[]);
       return {
         storeArgs: ["--database-url", url.toString()],
-        open: () => openEventStore({ kind: "postgres", databaseUrl: url.toString(), poolSize: 2 }, quiet),
+        open: () => openDatabase({ kind: "postgres", databaseUrl: url.toString(), poolSize: 2 }, quiet),
         tamper: (sql) => tamperWith(url.toString(), sql),
         query: run,
         drop: async () => {
@@ -128,7 +128,7 @@ function embeddedTemplate(): Template {
       };
       return {
         storeArgs: ["--data-dir", dir],
-        open: () => openEventStore({ kind: "embedded", dataDir: dir }, quiet),
+        open: () => openDatabase({ kind: "embedded", dataDir: dir }, quiet),
         tamper: async (sql) => {
           await run((db) => db.exec(`SET session_replication_role = replica; ${sql}`));
         },

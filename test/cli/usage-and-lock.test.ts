@@ -22,7 +22,8 @@ describe("chaukas usage errors", () => {
     expect(result.stdout).toBe("");
   });
 
-  it.each([[[]], [["help"]], [["--help"]], [["import", "--help"]]])("%j prints the usage and exits 0", async (args) => {
+  // A command's own --help prints that command's usage (test/ops/cli.test.ts).
+  it.each([[[]], [["help"]], [["--help"]]])("%j prints the usage and exits 0", async (args) => {
     const result = await runCli(args);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("usage: chaukas <command> [options]");

@@ -4,7 +4,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventService } from "../../src/app.ts";
 import { UNRESTRICTED } from "../../src/core/access.ts";
-import { openEventStore } from "../../src/store/sql/open-store.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { testAuditTrail, testSigner } from "../support/audit.ts";
 import { createTestDatabase, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -31,7 +31,7 @@ interface Log {
 /** A fresh database holding a tenant's log of 40 events in 4 batches, a checkpoint after each. */
 async function signedLog(): Promise<Log> {
   const db = await createTestDatabase();
-  const store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 2 }, quiet);
+  const store = await openDatabase({ kind: "postgres", databaseUrl: db.url, poolSize: 2 }, quiet);
   try {
     const events = eventService(store);
     const trail = testAuditTrail(store, signer);

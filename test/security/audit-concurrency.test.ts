@@ -9,8 +9,8 @@ import { exitOf, type ServerProcess, startServerProcess } from "../../kit/server
 import { UNRESTRICTED } from "../../src/core/access.ts";
 import { CheckpointSigner, openCheckpoint, privateKeyFromPem } from "../../src/core/audit/checkpoint.ts";
 import { verifyConsistency } from "../../src/lib/merkle.ts";
-import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/sql/open-store.ts";
+import type { Database } from "../../src/store/database.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { runCli, tempDir } from "../cli/run-cli.ts";
 import { testAuditTrail } from "../support/audit.ts";
@@ -27,7 +27,7 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))(
   "two server processes appending to one tenant's log",
   () => {
     let db: Awaited<ReturnType<typeof createTestDatabase>>;
-    let store: EventStore;
+    let store: Database;
     const dir = tempDir();
     const servers: ServerProcess[] = [];
 
@@ -47,7 +47,7 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))(
       // One after the other only so the first creates the key file the second then reads.
       servers.push(await startServerProcess(args));
       servers.push(await startServerProcess(args));
-      store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 2 }, { info() {}, error() {} });
+      store = await openDatabase({ kind: "postgres", databaseUrl: db.url, poolSize: 2 }, { info() {}, error() {} });
     });
     afterAll(async () => {
       for (const server of servers) server.child.kill("SIGKILL");

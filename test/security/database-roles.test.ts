@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { exitOf, killServerProcesses, startServerProcess } from "../../kit/server-process.ts";
+import { adminKeyFile } from "../../src/app.ts";
 import { runCli } from "../cli/run-cli.ts";
 import { ADMIN_URL, createTestDatabase, openTestStore, storeKinds, withPostgres } from "../support/databases.ts";
 
@@ -59,7 +60,7 @@ async function servesNormally(baseUrl: string, key: string): Promise<void> {
   const service = "chaukas.spec.server.v1.ChaukasServerService";
   const ingest = await rpc(baseUrl, `${service}/IngestEventBatch`, { eventBatch: { events: EVENTS } }, key);
   expect(await ingest.json()).toMatchObject({ acceptedCount: 2 });
-  // The checkpointer (all tenants' logs) signs within a few of its 50 ms rounds.
+  // The ingest queue drain (all tenants' logs) signs within a few of its 50 ms rounds.
   let proof: Response | undefined;
   for (let round = 0; round < 200 && proof?.status !== 200; round++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -131,7 +132,10 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
 
       const started = await startServerProcess(args, { env: serving });
       expect(started.output()).not.toContain("can alter the schema");
-      await servesNormally(started.baseUrl, readFileSync(join(dataDir, "admin-key"), "utf8").trim());
+      await servesNormally(
+        started.baseUrl,
+        readFileSync(adminKeyFile({ databaseUrl: serving.DATABASE_URL, dataDir }), "utf8").trim(),
+      );
       started.child.kill("SIGTERM");
       expect(await exitOf(started.child)).toBe(0);
 
@@ -159,7 +163,8 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
         { env: { DATABASE_URL: asRole(db.url, server), CHAUKAS_MIGRATE_DATABASE_URL: asRole(db.url, owner) } },
       );
       expect(started.output()).not.toContain("can alter the schema");
-      await servesNormally(started.baseUrl, readFileSync(join(dataDir, "second", "admin-key"), "utf8").trim());
+      const keyFile = adminKeyFile({ databaseUrl: asRole(db.url, server), dataDir: join(dataDir, "second") });
+      await servesNormally(started.baseUrl, readFileSync(keyFile, "utf8").trim());
       started.child.kill("SIGTERM");
       expect(await exitOf(started.child)).toBe(0);
       await withPostgres(asRole(db.url, owner), (client) =>

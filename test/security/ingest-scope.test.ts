@@ -17,7 +17,7 @@ import { KeyAuthenticator } from "../../src/core/authenticator.ts";
 import { decodedQueryResponse } from "../../src/core/event-page.ts";
 import type { EventService } from "../../src/core/event-service.ts";
 import { createApiKey } from "../../src/core/key-admin.ts";
-import { batchRequestBytes, eventRequestBytes, SdkHttp } from "../sdk/sdk-like.ts";
+import { batchRequestBytes, eventRequestBytes, SdkHttp } from "../api/http/sdk/sdk-like.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";

@@ -26,10 +26,10 @@ import { UNRESTRICTED } from "../../src/core/access.ts";
 import type { AuditTrail } from "../../src/core/audit/audit-trail.ts";
 import { canonicalPayload, toEventRecord } from "../../src/core/event-record.ts";
 import { readWireEvent } from "../../src/core/event-wire.ts";
-import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/sql/open-store.ts";
+import type { Database } from "../../src/store/database.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
+import { restPost } from "../api/http/rest/rest-client.ts";
 import { runCli, tempDir } from "../cli/run-cli.ts";
-import { restPost } from "../rest/rest-client.ts";
 import { testAuditTrail, testSigner } from "../support/audit.ts";
 import { createTestDatabase, type StoreKind, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -121,23 +121,23 @@ describe("readWireEvent leaves non-finite Value numbers to the full decode, whic
 /** A store of the given kind that outlives the server over it, and the CLI flags that reach it. */
 async function openStore(
   kind: StoreKind,
-): Promise<{ store: EventStore; cliArgs: string[]; remove: () => Promise<void> }> {
+): Promise<{ store: Database; cliArgs: string[]; remove: () => Promise<void> }> {
   const quiet = { info: () => {}, error: () => {} };
   if (kind === "postgres") {
     const db = await createTestDatabase();
-    const store = await openEventStore({ kind, databaseUrl: db.url, poolSize: 4 }, quiet);
+    const store = await openDatabase({ kind, databaseUrl: db.url, poolSize: 4 }, quiet);
     return { store, cliArgs: ["--database-url", db.url], remove: db.drop };
   }
   const dir = tempDir();
   const dataDir = join(dir.path, "data");
-  const store = await openEventStore({ kind, dataDir }, quiet);
+  const store = await openDatabase({ kind, dataDir }, quiet);
   return { store, cliArgs: ["--data-dir", dataDir], remove: async () => dir.remove() };
 }
 
 const kinds = await storeKinds();
 
 describe.each(kinds)("what proto3 JSON cannot write, on the %s store", (kind) => {
-  let store: EventStore;
+  let store: Database;
   let cliArgs: string[];
   let remove: () => Promise<void>;
   let app: FastifyInstance;

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { KeyAuthenticator } from "../../src/core/authenticator.ts";
 import { createApiKey } from "../../src/core/key-admin.ts";
-import type { EventStore } from "../../src/store/event-store.ts";
+import type { Database } from "../../src/store/database.ts";
 import type { KeyStore } from "../../src/store/key-store.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 
@@ -30,7 +30,7 @@ function watchedWrites(keys: KeyStore): { keys: KeyStore; settled: () => Promise
 }
 
 describe.each(await storeKinds())("last_used_at of API keys (%s store)", (kind) => {
-  let store: EventStore;
+  let store: Database;
   let close: () => Promise<void>;
   beforeAll(async () => {
     ({ store, close } = await openTestStore(kind));

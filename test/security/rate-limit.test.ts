@@ -23,7 +23,7 @@ test.each(await storeKinds())(
     const busy = await createApiKey(keysDb.store.keys, { tenantId: "acme", role: "read", projects: [] });
     const calm = await createApiKey(keysDb.store.keys, { tenantId: "acme", role: "read", projects: [] });
     // A burst of 3 and one token back every 1000 s: the fourth call is refused however slowly the
-    // calls run (the bucket's arithmetic over time is test/domain/rate-limiter.test.ts's).
+    // calls run (the bucket's arithmetic over time is test/core/rate-limiter.test.ts's).
     const authenticator = new KeyAuthenticator(keysDb.store.keys, new RateLimiter(PER_SECOND, 3), () => {});
     const server = await startTestServer(kind, { authenticator });
     try {

@@ -2,17 +2,17 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startServerProcess } from "../../kit/server-process.ts";
 import { KEY_CACHE_MS } from "../../src/core/authenticator.ts";
 import { createApiKey } from "../../src/core/key-admin.ts";
-import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/sql/open-store.ts";
+import type { Database } from "../../src/store/database.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { createTestDatabase, storeKinds } from "../support/databases.ts";
 
 // A second server process needs a database two processes can share: PostgreSQL (CI always has it).
 describe.skipIf(!(await storeKinds()).includes("postgres"))("revocation across server processes", () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let store: EventStore;
+  let store: Database;
   beforeAll(async () => {
     db = await createTestDatabase();
-    store = await openEventStore(
+    store = await openDatabase(
       { kind: "postgres", databaseUrl: db.url, poolSize: 2 },
       { info: () => {}, error: () => {} },
     );

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { toEventRecord } from "../../src/core/event-record.ts";
-import { openEventStore } from "../../src/store/sql/open-store.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { createTestDatabase, openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -52,7 +52,7 @@ describe.each(await storeKinds())("row-level security beneath the queries (%s)",
 describe.skipIf(!(await storeKinds()).includes("postgres"))("row-level security in raw SQL (PostgreSQL)", () => {
   test("SQL with no tenant predicate at all sees only the tenant of its setting", async () => {
     const db = await createTestDatabase();
-    const store = await openEventStore(
+    const store = await openDatabase(
       { kind: "postgres", databaseUrl: db.url, poolSize: 2 },
       { info: () => {}, error: () => {} },
     );
@@ -80,7 +80,7 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("row-level security 
   test("every table with a tenant_id column that chaukas_tenant may touch forces row-level security", async () => {
     const db = await createTestDatabase();
     await (
-      await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, { info: () => {}, error: () => {} })
+      await openDatabase({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, { info: () => {}, error: () => {} })
     ).close();
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();

@@ -7,7 +7,7 @@ import { eventService } from "../../src/app.ts";
 import { UNRESTRICTED } from "../../src/core/access.ts";
 import { integrateQueued } from "../../src/core/audit/audit-trail.ts";
 import { toEventRecord } from "../../src/core/event-record.ts";
-import { openEventStore } from "../../src/store/sql/open-store.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { nsToTimestamp } from "../store/fixtures.ts";
 import { createTestDatabase, storeKinds } from "../support/databases.ts";
 import { migrateUpTo } from "../support/migrations.ts";
@@ -57,7 +57,7 @@ describe.each((await storeKinds()).filter((k) => k === "postgres"))("the usage v
         }
       }
 
-      const store = await openEventStore(
+      const store = await openDatabase(
         { kind: "postgres", databaseUrl: db.url, poolSize: 2 },
         { info: () => {}, error: () => {} },
       );

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CompactRange, type NodeId } from "../../src/lib/merkle.ts";
-import type { EventStore } from "../../src/store/event-store.ts";
+import type { Database } from "../../src/store/database.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { openTestStore, type StoreKind, storeKinds } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
@@ -27,7 +27,7 @@ function mth(leaves: Uint8Array[]): Uint8Array {
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 
 describe.each(await storeKinds())("audit log on the %s store", (kind: StoreKind) => {
-  let store: EventStore;
+  let store: Database;
   let close: () => Promise<void>;
 
   beforeAll(async () => {
@@ -36,7 +36,7 @@ describe.each(await storeKinds())("audit log on the %s store", (kind: StoreKind)
   afterAll(() => close());
 
   const records = (tenantId: string, ids: string[]) => ids.map((eventId) => eventRecord({ tenantId, eventId }));
-  /** Stores the records, then runs the integrator as a server's checkpointer would. */
+  /** Stores the records, then runs the integrator as a server's ingest queue drain would. */
   const ingest = async (batch: ReturnType<typeof records>) => {
     await store.insertEvents(ALL_TENANTS, batch);
     await store.audit.integrate(10_000);
@@ -163,7 +163,7 @@ describe.each(await storeKinds())("audit log on the %s store", (kind: StoreKind)
 });
 
 describe.runIf((await storeKinds()).includes("postgres"))("write once, on PostgreSQL", () => {
-  let store: EventStore;
+  let store: Database;
   let close: () => Promise<void>;
   let sql: pg.Client;
 

@@ -7,9 +7,9 @@ import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { EventStore } from "../../src/store/event-store.ts";
+import type { Database } from "../../src/store/database.ts";
 import { DataDirLockedError } from "../../src/store/sql/data-dir-lock.ts";
-import { openEventStore } from "../../src/store/sql/open-store.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { eventRecord } from "../support/records.ts";
 
@@ -37,7 +37,7 @@ interface ChildReport {
 }
 
 const children: Child[] = [];
-const stores: EventStore[] = [];
+const stores: Database[] = [];
 
 /** Starts lock-child.ts; resolves with the child and its first report line. */
 async function startChild(mode: "read" | "hold", dataDir: string): Promise<{ child: Child; report: ChildReport }> {
@@ -57,20 +57,20 @@ async function runChild(dataDir: string): Promise<ChildReport> {
   return report;
 }
 
-async function open(dataDir: string): Promise<EventStore> {
-  const store = await openEventStore({ kind: "embedded", dataDir }, quietLog);
+async function open(dataDir: string): Promise<Database> {
+  const store = await openDatabase({ kind: "embedded", dataDir }, quietLog);
   stores.push(store);
   return store;
 }
 
-async function close(store: EventStore): Promise<void> {
+async function close(store: Database): Promise<void> {
   stores.splice(stores.indexOf(store), 1);
   await store.close();
 }
 
 const lockFile = (dataDir: string) => join(dataDir, "chaukas.lock");
 
-async function eventIds(store: EventStore): Promise<string[]> {
+async function eventIds(store: Database): Promise<string[]> {
   const rows = await store.queryEvents(ALL_TENANTS, { filter: { tenantId: "lock" }, ascending: true, limit: 100 });
   return rows.map((r) => r.eventId);
 }
@@ -78,7 +78,7 @@ async function eventIds(store: EventStore): Promise<string[]> {
 // Each test creates a data directory (initdb) and starts Node processes that load PGlite: slow.
 describe("embedded data-directory lock", { timeout: 120_000 }, () => {
   beforeAll(async () => {
-    await (await openEventStore({ kind: "embedded", dataDir: template }, quietLog)).close();
+    await (await openDatabase({ kind: "embedded", dataDir: template }, quietLog)).close();
   });
   afterEach(async () => {
     for (const child of children.splice(0)) {
@@ -116,7 +116,7 @@ describe("embedded data-directory lock", { timeout: 120_000 }, () => {
     const store = await open(dataDir);
     await store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "lock", eventId: "first" })]);
 
-    const second = openEventStore({ kind: "embedded", dataDir }, quietLog);
+    const second = openDatabase({ kind: "embedded", dataDir }, quietLog);
     await expect(second).rejects.toBeInstanceOf(DataDirLockedError);
     await expect(second).rejects.toThrow(`in use by process ${process.pid}`);
     // The refused open did not disturb the first: its lock and its data are intact.

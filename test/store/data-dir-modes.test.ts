@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openEventStore } from "../../src/store/sql/open-store.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { eventRecord } from "../support/records.ts";
 
@@ -21,7 +21,7 @@ function openToOthers(dir: string): string[] {
 }
 
 async function useOnce(dataDir: string): Promise<void> {
-  const store = await openEventStore({ kind: "embedded", dataDir }, quietLog);
+  const store = await openDatabase({ kind: "embedded", dataDir }, quietLog);
   await store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "modes", eventId: "one" })]);
   await store.close();
 }

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/sql/open-store.ts";
+import type { Database } from "../../src/store/database.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 
 /**
@@ -22,7 +22,7 @@ const root = mkdtempSync(join(tmpdir(), "chaukas-os-lock-"));
 const template = join(root, "template");
 let dirs = 0;
 const processes: ChildProcess[] = [];
-const stores: EventStore[] = [];
+const stores: Database[] = [];
 
 function freshDir(): string {
   const dir = join(root, `data-${++dirs}`);
@@ -30,8 +30,8 @@ function freshDir(): string {
   return dir;
 }
 
-async function open(dataDir: string): Promise<EventStore> {
-  const store = await openEventStore({ kind: "embedded", dataDir }, quietLog);
+async function open(dataDir: string): Promise<Database> {
+  const store = await openDatabase({ kind: "embedded", dataDir }, quietLog);
   stores.push(store);
   return store;
 }
@@ -39,7 +39,7 @@ async function open(dataDir: string): Promise<EventStore> {
 // Each test starts Node processes that load PGlite: slow on a shared machine.
 describe("embedded data-directory OS lock", { timeout: 120_000 }, () => {
   beforeAll(async () => {
-    await (await openEventStore({ kind: "embedded", dataDir: template }, quietLog)).close();
+    await (await openDatabase({ kind: "embedded", dataDir: template }, quietLog)).close();
   });
   afterEach(async () => {
     for (const store of stores.splice(0)) await store.close();

@@ -11,12 +11,12 @@ import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb
 import { eventService } from "../../src/app.ts";
 import { KeyAuthenticator } from "../../src/core/authenticator.ts";
 import { bootstrapAdminKey } from "../../src/core/key-admin.ts";
-import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/sql/open-store.ts";
-import { type Served, serve } from "../service/serve.ts";
+import type { Database } from "../../src/store/database.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
+import { type Served, serve } from "../api/rpc/serve.ts";
+import { grpcJsClient } from "../api/transport/grpc-js-client.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { type PrivateCluster, privateClustersAvailable, startPrivateCluster } from "../support/private-cluster.ts";
-import { grpcJsClient } from "../transport/grpc-js-client.ts";
 
 /**
  * A server over a PostgreSQL cluster of the test's own, stopped and frozen under it: every protocol
@@ -207,7 +207,7 @@ const UNAVAILABLE = {
 
 describe.skipIf(!privateClustersAvailable())("when the PostgreSQL under a running server goes away", () => {
   let cluster: PrivateCluster;
-  let store: EventStore;
+  let store: Database;
   let served: Served;
   let clients: Clients;
 
@@ -215,7 +215,7 @@ describe.skipIf(!privateClustersAvailable())("when the PostgreSQL under a runnin
   beforeAll(async () => {
     cluster = await startPrivateCluster();
     const log = { info: () => {}, error: () => {} };
-    store = await openEventStore({ kind: "postgres", databaseUrl: cluster.url, poolSize: 2, timeouts: TIMEOUTS }, log);
+    store = await openDatabase({ kind: "postgres", databaseUrl: cluster.url, poolSize: 2, timeouts: TIMEOUTS }, log);
     const key = await bootstrapAdminKey(store.keys);
     if (!key) throw new Error("the new database already had a key");
     served = await serve(eventService(store), {

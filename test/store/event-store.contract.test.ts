@@ -1,22 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Random } from "../../kit/random.ts";
-import type { EventStore, StoredEvent } from "../../src/store/event-store.ts";
+import type { Database } from "../../src/store/database.ts";
+import type { StoredEvent } from "../../src/store/event-store.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
 
-/** The EventStore contract, on the records the domain hands it (no protobuf involved). */
+/** The Database contract, on the records the domain hands it (no protobuf involved). */
 
 const T0 = 1_764_072_000_000_000_000n;
 
-async function stored(store: EventStore, tenantId: string): Promise<StoredEvent[]> {
+async function stored(store: Database, tenantId: string): Promise<StoredEvent[]> {
   return store.queryEvents(ALL_TENANTS, { filter: { tenantId }, ascending: true, limit: 100_000 });
 }
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 
-describe.each(await storeKinds())("EventStore contract on the %s store", (kind) => {
-  let store: EventStore;
+describe.each(await storeKinds())("Database contract on the %s store", (kind) => {
+  let store: Database;
   let close: () => Promise<void>;
 
   beforeAll(async () => {

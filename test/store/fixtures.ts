@@ -9,12 +9,12 @@ import { fromStoredEvent } from "../../src/core/event-record.ts";
 import type { EventService } from "../../src/core/event-service.ts";
 import { InvalidArgumentError } from "../../src/lib/errors.ts";
 import { timestampToNs } from "../../src/lib/timestamps.ts";
-import type { EventStore } from "../../src/store/event-store.ts";
+import type { Database } from "../../src/store/database.ts";
 
 export type QueryInit = MessageInitShape<typeof QueryRequestSchema>;
 
 /** The domain service over `store`, with a fresh page-token key. */
-export function serviceOver(store: EventStore): EventService {
+export function serviceOver(store: Database): EventService {
   return eventService(store);
 }
 

@@ -1,6 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EventRecord, EventStore, StoredEvent } from "../../src/store/event-store.ts";
+import type { Database } from "../../src/store/database.ts";
+import type { EventRecord, StoredEvent } from "../../src/store/event-store.ts";
 import { DEFAULT_GROUP_COMMIT } from "../../src/store/sql/event-store.ts";
 import type { TenantScope } from "../../src/store/tenant-scope.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
@@ -16,12 +17,12 @@ function records(tenantId: string, prefix: string, count: number): EventRecord[]
   );
 }
 
-async function stored(store: EventStore, scope: TenantScope, tenantId: string): Promise<StoredEvent[]> {
+async function stored(store: Database, scope: TenantScope, tenantId: string): Promise<StoredEvent[]> {
   return store.queryEvents(scope, { filter: { tenantId }, ascending: true, limit: 100_000 });
 }
 
 describe.each(await storeKinds())("group commit on the %s store", (kind) => {
-  let store: EventStore;
+  let store: Database;
   let close: () => Promise<void>;
   let url: string | undefined;
 

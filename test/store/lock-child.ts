@@ -4,7 +4,7 @@
  * - "read": the ids of the stored events (then closes), or the error that opening raised;
  * - "hold": stores an event, prints its ids, then keeps the store open until stdin ends.
  */
-import { openEventStore } from "../../src/store/sql/open-store.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { eventRecord } from "../support/records.ts";
 
@@ -12,7 +12,7 @@ const [mode, dataDir] = process.argv.slice(2);
 const report = (value: object) => process.stdout.write(`${JSON.stringify(value)}\n`);
 
 try {
-  const store = await openEventStore({ kind: "embedded", dataDir }, { info: () => {}, error: () => {} });
+  const store = await openDatabase({ kind: "embedded", dataDir }, { info: () => {}, error: () => {} });
   if (mode === "hold") {
     await store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "lock", eventId: `from-${process.pid}` })]);
   }

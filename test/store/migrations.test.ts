@@ -6,8 +6,8 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { integrateQueued } from "../../src/core/audit/audit-trail.ts";
 import { createApiKey } from "../../src/core/key-admin.ts";
-import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/sql/open-store.ts";
+import type { Database } from "../../src/store/database.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { ADMIN_URL, createTestDatabase, storeKinds, withPostgres } from "../support/databases.ts";
 import { MIGRATIONS, runMigrations } from "../support/migrations.ts";
@@ -15,7 +15,7 @@ import { eventRecord } from "../support/records.ts";
 
 /** Opening a store migrates its database exactly once, however many processes open it together. */
 
-/** A log that records the migrations openEventStore reports applying. */
+/** A log that records the migrations openDatabase reports applying. */
 function recordingLog() {
   const applied: string[] = [];
   const log = {
@@ -28,7 +28,7 @@ function recordingLog() {
   return { applied, log };
 }
 
-async function eventIds(store: EventStore): Promise<string[]> {
+async function eventIds(store: Database): Promise<string[]> {
   const rows = await store.queryEvents(ALL_TENANTS, {
     filter: { tenantId: "migrations" },
     ascending: true,
@@ -55,7 +55,7 @@ describe.each(kinds.filter((k) => k === "postgres"))("migrations on the %s store
     const db = await createTestDatabase();
     const logs = Array.from({ length: count }, recordingLog);
     const opened = await Promise.allSettled(
-      logs.map(({ log }) => openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 2 }, log)),
+      logs.map(({ log }) => openDatabase({ kind: "postgres", databaseUrl: db.url, poolSize: 2 }, log)),
     );
     const stores = opened.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     try {
@@ -75,9 +75,9 @@ describe.each(kinds.filter((k) => k === "postgres"))("migrations on the %s store
     const db = await createTestDatabase();
     try {
       const first = recordingLog();
-      await (await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, first.log)).close();
+      await (await openDatabase({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, first.log)).close();
       const again = recordingLog();
-      await (await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, again.log)).close();
+      await (await openDatabase({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, again.log)).close();
       expect(first.applied).toEqual(MIGRATIONS);
       expect(again.applied).toEqual([]);
       expect(await migrationRows(db.url)).toEqual(MIGRATIONS);
@@ -110,7 +110,7 @@ describe.each(kinds.filter((k) => k === "postgres"))("the stats rollups migratio
         Buffer.alloc(32, 7),
       ]);
 
-      const store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, recordingLog().log);
+      const store = await openDatabase({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, recordingLog().log);
       try {
         const expected = { totalEvents: 3n, totalSessions: 1n, avgSessionDurationMs: 30 * 3_600_000 };
         const check = async () => {
@@ -154,7 +154,7 @@ describe.each(kinds.filter((k) => k === "postgres"))("the one-hour session total
     const T0 = 1_764_072_000_000_000_000n;
     const at = (eventId: string, sessionId: string, type: number, ns: bigint) =>
       eventRecord({ tenantId: "old", eventId, sessionId, type, timestampNs: T0 + ns });
-    const store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, recordingLog().log);
+    const store = await openDatabase({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, recordingLog().log);
     try {
       // Rolled up: two sessions within hour 1 (one timed, 20 minutes), one spanning hours 1 and 2.
       await store.insertEvents(ALL_TENANTS, [
@@ -200,12 +200,12 @@ describe.each(kinds.filter((k) => k === "embedded"))("migrations on the %s store
   it("applies each migration once to a data directory opened again", { timeout: 60_000 }, async () => {
     const dataDir = join(root, "data");
     const first = recordingLog();
-    const store = await openEventStore({ kind: "embedded", dataDir }, first.log);
+    const store = await openDatabase({ kind: "embedded", dataDir }, first.log);
     await store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "migrations", eventId: "kept" })]);
     await store.close();
 
     const again = recordingLog();
-    const reopened = await openEventStore({ kind: "embedded", dataDir }, again.log);
+    const reopened = await openDatabase({ kind: "embedded", dataDir }, again.log);
     try {
       expect(await eventIds(reopened)).toEqual(["kept"]);
     } finally {
@@ -280,10 +280,7 @@ describe.each(kinds.filter((k) => k === "postgres"))("every migration's down ste
 
     // A database with data in every table a migration touches: events, keys, audit log, rollups.
     const populated = await createTestDatabase();
-    const store = await openEventStore(
-      { kind: "postgres", databaseUrl: populated.url, poolSize: 1 },
-      recordingLog().log,
-    );
+    const store = await openDatabase({ kind: "postgres", databaseUrl: populated.url, poolSize: 1 }, recordingLog().log);
     await store.insertEvents(
       ALL_TENANTS,
       ["a", "b", "c"].flatMap((tenantId) =>
@@ -309,7 +306,7 @@ describe.each(kinds.filter((k) => k === "postgres"))("every migration's down ste
         expect(await schemaOf(client)).toEqual(steps[MIGRATIONS.length]);
       });
       // The store works on the schema built again.
-      const again = await openEventStore({ kind: "postgres", databaseUrl: copy.url, poolSize: 1 }, recordingLog().log);
+      const again = await openDatabase({ kind: "postgres", databaseUrl: copy.url, poolSize: 1 }, recordingLog().log);
       try {
         await again.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "migrations", eventId: "after" })]);
         expect(await eventIds(again)).toEqual(["after"]);

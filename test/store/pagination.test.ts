@@ -4,7 +4,7 @@ import { SortOrder } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { Random } from "../../kit/random.ts";
 import { UNRESTRICTED } from "../../src/core/access.ts";
 import type { EventService } from "../../src/core/event-service.ts";
-import type { EventStore } from "../../src/store/event-store.ts";
+import type { Database } from "../../src/store/database.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
 import { byTime, expectInvalid, ids, nsToTimestamp, queryAll, request, serviceOver } from "./fixtures.ts";
@@ -25,7 +25,7 @@ function generate(random: Random, tenantId: string, count: number): Event[] {
 }
 
 describe.each(await storeKinds())("pagination on the %s store", (kind) => {
-  let store: EventStore;
+  let store: Database;
   let service: EventService;
   let close: () => Promise<void>;
   let walk: Event[];

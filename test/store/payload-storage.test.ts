@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EventStore } from "../../src/store/event-store.ts";
+import type { Database } from "../../src/store/database.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
 
@@ -9,7 +9,7 @@ const kinds = await storeKinds();
 
 /** How the events table keeps payloads: beneath the store, so PostgreSQL only (PGlite has no URL to reach it by). */
 describe.each(kinds.filter((k) => k === "postgres"))("payloads on the %s store", (kind) => {
-  let store: EventStore;
+  let store: Database;
   let close: () => Promise<void>;
   let sql: pg.Client;
   const scope = { tenantId: "payloads" };

@@ -8,9 +8,9 @@ import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb
 import { killServerProcesses, startServerProcess } from "../../kit/server-process.ts";
 import { eventService } from "../../src/app.ts";
 import type { DatabaseTimeouts } from "../../src/store/sql/database-timeouts.ts";
-import { openEventStore } from "../../src/store/sql/open-store.ts";
-import { connectClient, connectErrorOf, newSession, storedEvents } from "../service/rpc.ts";
-import { serve } from "../service/serve.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
+import { connectClient, connectErrorOf, newSession, storedEvents } from "../api/rpc/rpc.ts";
+import { serve } from "../api/rpc/serve.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { createTestDatabase, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -40,7 +40,7 @@ describe.skipIf(!kinds.includes("postgres"))(
     /** The real server over a store of the test database with these bounds. */
     async function serveWith(timeouts: DatabaseTimeouts): Promise<Client<typeof ChaukasServerService>> {
       const log = { info: () => {}, error: () => {} };
-      const store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 2, timeouts }, log);
+      const store = await openDatabase({ kind: "postgres", databaseUrl: db.url, poolSize: 2, timeouts }, log);
       const served = await serve(eventService(store), {
         audit: testAuditTrail(store),
       });

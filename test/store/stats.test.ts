@@ -6,7 +6,7 @@ import { Random } from "../../kit/random.ts";
 import { UNRESTRICTED } from "../../src/core/access.ts";
 import { integrateQueued } from "../../src/core/audit/audit-trail.ts";
 import type { EventService, Stats } from "../../src/core/event-service.ts";
-import type { EventStore } from "../../src/store/event-store.ts";
+import type { Database } from "../../src/store/database.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { openTestStore, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
@@ -108,7 +108,7 @@ const ms = (n: number) => T0 + BigInt(n * 1_000_000);
 
 describe.each(await storeKinds())("event stats on the %s store", (kind) => {
   let service: EventService;
-  let store: EventStore;
+  let store: Database;
   let close: () => Promise<void>;
   let events: Event[];
 

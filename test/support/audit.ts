@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { AuditTrail } from "../../src/core/audit/audit-trail.ts";
 import { CheckpointSigner } from "../../src/core/audit/checkpoint.ts";
-import type { EventStore } from "../../src/store/event-store.ts";
+import type { Database } from "../../src/store/database.ts";
 
 /** Tests' log name: the origin of every checkpoint is `chaukas.test/<tenant>`. */
 export const TEST_LOG_NAME = "chaukas.test";
@@ -12,6 +12,6 @@ export function testSigner(name = TEST_LOG_NAME): CheckpointSigner {
 }
 
 /** The audit trail over `store`, signed by a fresh key. */
-export function testAuditTrail(store: EventStore, signer = testSigner()): AuditTrail {
+export function testAuditTrail(store: Database, signer = testSigner()): AuditTrail {
   return new AuditTrail(store, signer, signer.name);
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import type { EventStore } from "../../src/store/event-store.ts";
-import { openEventStore } from "../../src/store/sql/open-store.ts";
+import type { Database } from "../../src/store/database.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
 
 /** The PostgreSQL server tests use: TEST_DATABASE_URL, or the local one `.ci/run` starts. */
 export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -71,13 +71,13 @@ const quietLog = { info: () => {}, error: () => {} };
 export async function openTestStore(
   kind: StoreKind,
   options: { auditTrail?: boolean } = {},
-): Promise<{ store: EventStore; close: () => Promise<void>; url?: string }> {
+): Promise<{ store: Database; close: () => Promise<void>; url?: string }> {
   if (kind === "embedded") {
-    const store = await openEventStore({ kind: "embedded", ...options }, quietLog);
+    const store = await openDatabase({ kind: "embedded", ...options }, quietLog);
     return { store, close: () => store.close() };
   }
   const db = await createTestDatabase();
-  const store = await openEventStore({ kind: "postgres", databaseUrl: db.url, poolSize: 4, ...options }, quietLog);
+  const store = await openDatabase({ kind: "postgres", databaseUrl: db.url, poolSize: 4, ...options }, quietLog);
   return {
     store,
     url: db.url,

@@ -30,7 +30,7 @@ export function makeEvent(init: EventInit = {}): Event {
 
 /**
  * One event with every scalar, message, repeated and map field set, with the given content, but
- * the integrity fields: those are the server's (see test/domain/audit).
+ * the integrity fields: those are the server's (see test/core/audit and test/codec/canonical-*.test.ts).
  */
 export function fullEvent(content: EventInit["content"]): Event {
   return makeEvent({

@@ -110,7 +110,8 @@ function childrenOf(pid: number): number[] {
   return children;
 }
 
-function freePort(): Promise<number> {
+/** A loopback port free a moment ago. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);

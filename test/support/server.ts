@@ -18,6 +18,7 @@ export const TEST_SERVER_OPTIONS = {
   corsOrigins: [],
   shutdownTimeoutMs: 1000,
   sdkPathPrefix: "",
+  otlp: { maxBodyBytes: 20 * 1024 * 1024, pathPrefix: "" },
   logger: false,
   // Keys are not checked unless a test passes an authenticator of its own.
   authenticator: NO_AUTH,

@@ -8,7 +8,7 @@ import { eventService, TAIL_POLL_MS } from "../../src/app.ts";
 import { KeyAuthenticator } from "../../src/core/authenticator.ts";
 import { createApiKey } from "../../src/core/key-admin.ts";
 import { TailHub, type TailSettings } from "../../src/core/tail/tail-hub.ts";
-import type { EventStore } from "../../src/store/event-store.ts";
+import type { Database } from "../../src/store/database.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { openTestStore, type StoreKind } from "../support/databases.ts";
 import { TEST_SERVER_OPTIONS } from "../support/server.ts";
@@ -34,7 +34,7 @@ export interface TailKeys {
 export interface TailServer {
   baseUrl: string;
   keys: TailKeys;
-  store: EventStore;
+  store: Database;
   close: () => Promise<void>;
 }
 

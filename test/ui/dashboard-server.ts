@@ -5,8 +5,8 @@ import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { SDK_HEADERS } from "../../kit/sdk-headers.ts";
 import { startServerProcess } from "../../kit/server-process.ts";
 import { createApiKey } from "../../src/core/key-admin.ts";
-import { openEventStore } from "../../src/store/sql/open-store.ts";
-import { batchRequestBytes } from "../sdk/sdk-like.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
+import { batchRequestBytes } from "../api/http/sdk/sdk-like.ts";
 import { createTestDatabase, type StoreKind } from "../support/databases.ts";
 
 export interface DashboardServer {
@@ -32,7 +32,7 @@ export async function startDashboardServer(
 ): Promise<DashboardServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "chaukas-ui-"));
   const database = kind === "postgres" ? await createTestDatabase() : undefined;
-  const store = await openEventStore(
+  const store = await openDatabase(
     database ? { kind: "postgres", databaseUrl: database.url, poolSize: 2 } : { kind: "embedded", dataDir },
     quietLog,
   );

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import { OverloadedError } from "../../lib/errors.ts";
+import { type Metrics, NO_METRICS } from "../../lib/metrics.ts";
 import { releaseOnce } from "../../lib/release-once.ts";
 
 /**
@@ -10,16 +11,19 @@ import { releaseOnce } from "../../lib/release-once.ts";
  */
 export class BodyBudget {
   readonly maxBytes: number;
+  readonly #metrics: Metrics;
   #reservedBytes = 0;
 
-  constructor(maxBytes: number) {
+  constructor(maxBytes: number, metrics: Metrics = NO_METRICS) {
     this.maxBytes = maxBytes;
+    this.#metrics = metrics;
   }
 
   /** Reserves `bytes` or throws OverloadedError. Call the returned function (any number of times) when done. */
   reserve(bytes: number): () => void {
     if (bytes === 0) return () => {};
     if (this.#reservedBytes + bytes > this.maxBytes) {
+      this.#metrics.backpressureRefused("body_bytes");
       throw new OverloadedError(
         `request bodies in flight hold ${mib(this.#reservedBytes)}, ${mib(bytes)} more would pass the bound of ${mib(this.maxBytes)}`,
         1,

@@ -19,6 +19,10 @@ declare module "fastify" {
     public?: boolean;
     /** A Connect route (Connect, gRPC, gRPC-Web), whose refusals need that protocol's answer. */
     rpc?: boolean;
+    /** The route's own body limit (the OTLP routes'), when it is not the server's. */
+    maxBodyBytes?: number;
+    /** Which plain HTTP API the route belongs to, for the request metrics (rpc-log.ts). */
+    api?: "rest" | "sdk";
   }
 }
 
@@ -43,6 +47,7 @@ export function requestGate(
   app.decorateRequest("bodyReceived", undefined);
   app.addHook("onRequest", async (request, reply) => {
     const { config } = request.routeOptions;
+    const limit = config.maxBodyBytes ?? maxBodyBytes;
     // 'close' comes when the answer is done and when the request is aborted, whatever happened;
     // listened to before authenticating, which may wait, so an abort meanwhile is seen too.
     let closed = false;
@@ -61,13 +66,13 @@ export function requestGate(
         });
       }
       if (!closed) {
-        const bytes = bodyBytesOf(request.raw, maxBodyBytes);
+        const bytes = bodyBytesOf(request.raw, limit);
         if (bytes !== undefined) release = bodyBudget.reserve(bytes);
-        else if (!config.rpc) release = bodyBudget.reserve(maxBodyBytes);
+        else if (!config.rpc) release = bodyBudget.reserve(limit);
         else {
           // gRPC clients declare no length: reserving the whole limit for each call would let a
           // few calls fill the budget. Connect reads `request.body` instead (see below).
-          const reservation = bodyBudget.reserveGrowing(Math.min(GROWTH_STEP_BYTES, maxBodyBytes), maxBodyBytes);
+          const reservation = bodyBudget.reserveGrowing(Math.min(GROWTH_STEP_BYTES, limit), limit);
           release = reservation.release;
           request.bodyReceived = reservation.grow;
         }

@@ -3,9 +3,13 @@ import type { FastifyInstance } from "fastify";
 import type { Event } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { CapabilitiesSchema, QueryRequestSchema } from "../../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { eventFromRestJson, eventToRestJson, fromRestJson, toRestJson } from "../../codec/formats/rest-json.ts";
+import { type RejectedEvent, withEarlierRejections } from "../../core/batch-outcome.ts";
 import { fromStoredEvent } from "../../core/event-record.ts";
-import type { EventService, RejectedEvent } from "../../core/event-service.ts";
+import { snakeCase } from "../../core/event-rules.ts";
+import { type EventService, tenantOf } from "../../core/event-service.ts";
 import { type FieldViolation, InvalidArgumentError } from "../../lib/errors.ts";
+import type { Metrics } from "../../lib/metrics.ts";
+import { restBatchAnswer } from "./batch-answers.ts";
 import { principalOfRequest } from "./http-auth.ts";
 import { httpErrorHandler } from "./http-errors.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -17,8 +21,16 @@ const REQUIRED_EVENT_PROPERTIES = ["event_id", "type", "status", "timestamp", "s
  * The spec's public REST API ("Chaukas Public API" 1.0.5) in its own JSON shape (see
  * codec/formats/rest-json.ts), and the OpenAPI document that describes it at /openapi.json.
  */
-export async function restRoutes(app: FastifyInstance, { events }: { events: EventService }): Promise<void> {
+export async function restRoutes(
+  app: FastifyInstance,
+  { events, metrics }: { events: EventService; metrics: Metrics },
+): Promise<void> {
   httpErrorHandler(app);
+  // Fastify reads text/plain as a string by default; the API takes JSON only (415 otherwise).
+  app.removeContentTypeParser("text/plain");
+  app.addHook("onRoute", (route) => {
+    route.config = { ...route.config, api: "rest" };
+  });
 
   const openApi = openApiDocument();
   app.get("/openapi.json", { config: { public: true } }, async () => openApi);
@@ -35,6 +47,7 @@ export async function restRoutes(app: FastifyInstance, { events }: { events: Eve
 
   app.post("/v1/events", async (request, reply) => {
     const event = parseEvent(request.body as JsonValue, "");
+    metrics.eventsReceived("rest", 1);
     await events.ingestEvent(principalOfRequest(request), event, "");
     return reply.code(202).send({ event_id: event.eventId, status: "accepted", processed_at: Date.now() });
   });
@@ -44,6 +57,7 @@ export async function restRoutes(app: FastifyInstance, { events }: { events: Eve
     if (!isObject(body) || !Array.isArray(body.events)) {
       throw new InvalidArgumentError([{ field: "events", description: "is required and must be an array" }]);
     }
+    metrics.eventsReceived("rest", body.events.length);
     // An event that cannot even be parsed is rejected alone; the domain checks the others.
     const parsed: Event[] = [];
     const indexes: number[] = [];
@@ -54,19 +68,14 @@ export async function restRoutes(app: FastifyInstance, { events }: { events: Eve
         indexes.push(index);
       } catch (err) {
         if (!(err instanceof InvalidArgumentError)) throw err;
+        metrics.eventsRejected("invalid", tenantOf(principalOfRequest(request)), 1);
         const id = isObject(json) && typeof json.event_id === "string" && json.event_id ? json.event_id : `#${index}`;
         unparsed.push({ index, eventId: id, reason: err.message });
       }
     }
     const outcome = await events.ingestBatch(principalOfRequest(request), parsed, "events", indexes);
-    const rejected = [...unparsed, ...outcome.rejected].sort((a, b) => a.index - b.index);
-    return reply.code(202).send({
-      batch_id: typeof body.batch_id === "string" ? body.batch_id : "",
-      accepted_count: outcome.acceptedCount,
-      rejected_count: rejected.length,
-      rejected_event_ids: rejected.map((r) => r.eventId),
-      rejections: rejected.map((r) => ({ event_id: r.eventId, reason: r.reason })),
-    });
+    const batchId = typeof body.batch_id === "string" ? body.batch_id : "";
+    return reply.code(202).send(restBatchAnswer(batchId, withEarlierRejections(outcome, unparsed)));
   });
 
   app.post("/v1/query", async (request) => {
@@ -82,12 +91,22 @@ export async function restRoutes(app: FastifyInstance, { events }: { events: Eve
   });
 }
 
-/** Parses one REST event: the properties the published API requires, then its JSON shape. */
+/**
+ * Parses one REST event: the properties the published API requires, then its JSON shape. A
+ * camelCase property (`sessionId`, as protobuf JSON spells it) is named with its REST spelling.
+ */
 function parseEvent(json: JsonValue, path: string): Event {
+  const at = (name: string) => (path ? `${path}.${name}` : name);
+  const camel: FieldViolation[] = Object.keys(isObject(json) ? json : {})
+    .filter((name) => /[A-Z]/.test(name))
+    .map((name) => ({
+      field: at(name),
+      description: `is not a REST property: the REST API spells it ${snakeCase(name)}`,
+    }));
   const missing: FieldViolation[] = REQUIRED_EVENT_PROPERTIES.filter(
     (name) => !isObject(json) || json[name] === undefined || json[name] === null || json[name] === "",
-  ).map((name) => ({ field: path ? `${path}.${name}` : name, description: "is required" }));
-  if (missing.length > 0) throw new InvalidArgumentError(missing);
+  ).map((name) => ({ field: at(name), description: "is required" }));
+  if (camel.length + missing.length > 0) throw new InvalidArgumentError([...camel, ...missing]);
   return eventFromRestJson(json, path);
 }
 

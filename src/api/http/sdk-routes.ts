@@ -6,13 +6,17 @@ import {
   IngestEventRequestSchema,
 } from "../../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { jsonRegistry } from "../../codec/formats/registry.ts";
+import { ONE_ACCEPTED } from "../../core/batch-outcome.ts";
 import type { EventService } from "../../core/event-service.ts";
 import { InvalidArgumentError } from "../../lib/errors.ts";
+import type { Metrics } from "../../lib/metrics.ts";
+import { sdkBatchAnswer } from "./batch-answers.ts";
 import { principalOfRequest } from "./http-auth.ts";
 import { httpErrorHandler } from "./http-errors.ts";
 
 export interface SdkRoutesOptions {
   events: EventService;
+  metrics: Metrics;
 }
 
 const PROTOBUF_TYPES = ["application/x-protobuf", "application/protobuf", "application/octet-stream"];
@@ -23,14 +27,20 @@ const PROTOBUF_TYPES = ["application/x-protobuf", "application/protobuf", "appli
  * IngestEventBatchRequest. The same messages are accepted as protobuf JSON. Register it with
  * Fastify's `prefix` to serve an endpoint such as `https://host/api`.
  */
-export async function sdkRoutes(app: FastifyInstance, { events }: SdkRoutesOptions): Promise<void> {
+export async function sdkRoutes(app: FastifyInstance, { events, metrics }: SdkRoutesOptions): Promise<void> {
   app.addContentTypeParser(PROTOBUF_TYPES, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
   httpErrorHandler(app);
+  // Fastify reads text/plain as a string by default; the SDK sends protobuf or JSON (415 otherwise).
+  app.removeContentTypeParser("text/plain");
+  app.addHook("onRoute", (route) => {
+    route.config = { ...route.config, api: "sdk" };
+  });
 
   app.post("/events", async (request) => {
     const { event } = decodeBody(IngestEventRequestSchema, request);
+    metrics.eventsReceived("sdk", 1);
     await events.ingestEvent(principalOfRequest(request), event);
-    return { accepted: 1, rejected: 0, rejected_event_ids: [], rejections: [] };
+    return sdkBatchAnswer(ONE_ACCEPTED);
   });
 
   app.post("/events/batch", async (request) => {
@@ -38,14 +48,9 @@ export async function sdkRoutes(app: FastifyInstance, { events }: SdkRoutesOptio
     const { eventBatch } = Buffer.isBuffer(request.body)
       ? decodeBody(IngestEventBatchWireSchema, request, IngestEventBatchRequestSchema.typeName)
       : decodeBody(IngestEventBatchRequestSchema, request);
+    metrics.eventsReceived("sdk", eventBatch?.events.length ?? 0);
     const outcome = await events.ingestBatch(principalOfRequest(request), eventBatch?.events ?? []);
-    return {
-      batch_id: eventBatch?.batchId ?? "",
-      accepted: outcome.acceptedCount,
-      rejected: outcome.rejected.length,
-      rejected_event_ids: outcome.rejected.map((r) => r.eventId),
-      rejections: outcome.rejected.map((r) => ({ event_id: r.eventId, reason: r.reason })),
-    };
+    return { batch_id: eventBatch?.batchId ?? "", ...sdkBatchAnswer(outcome) };
   });
 }
 

@@ -1,4 +1,5 @@
 import { ConnectError } from "@connectrpc/connect";
+import { RETRY_INFO_TYPE, retryInfoBinary } from "../../codec/rpc-status.ts";
 import { errorAnswer } from "../error-answers.ts";
 
 /** Runs a handler body and turns domain errors into their Connect codes (error-answers.ts). */
@@ -19,5 +20,10 @@ export function connectErrorOf(err: unknown): unknown {
     answer.retryAfterSeconds === undefined
       ? undefined
       : new Headers({ "retry-after": String(answer.retryAfterSeconds) });
-  return new ConnectError((err as Error).message, answer.code, metadata, undefined, err);
+  const error = new ConnectError((err as Error).message, answer.code, metadata, undefined, err);
+  // gRPC clients (OTLP exporters among them) read the delay from google.rpc.RetryInfo.
+  if (answer.retryAfterSeconds !== undefined) {
+    error.details.push({ type: RETRY_INFO_TYPE, value: retryInfoBinary(answer.retryAfterSeconds) });
+  }
+  return error;
 }

@@ -10,6 +10,7 @@ import {
   IngestEventBatchResponseSchema as ServerBatchResponseSchema,
 } from "../../../gen/chaukas/spec/server/v1/server_pb.ts";
 import type { EventService } from "../../core/event-service.ts";
+import type { Metrics } from "../../lib/metrics.ts";
 import { principalOf } from "./auth.ts";
 import { mapDomainErrors } from "./connect-errors.ts";
 import { logRejections, type RejectionLog } from "./rejection-log.ts";
@@ -23,10 +24,15 @@ export interface BatchRequest {
 export type BatchHandler<Res> = (req: BatchRequest, ctx: HandlerContext) => Promise<Res>;
 
 /** IngestEventBatch, answering with the accepted and rejected counts and the rejected ids. */
-export function serverIngestBatch(events: EventService, log: RejectionLog): BatchHandler<ServerBatchResponse> {
+export function serverIngestBatch(
+  events: EventService,
+  log: RejectionLog,
+  metrics: Metrics,
+): BatchHandler<ServerBatchResponse> {
   return (req, ctx) =>
     mapDomainErrors(async () => {
       const batch = req.eventBatch;
+      metrics.eventsReceived(ctx.protocolName, batch?.events.length ?? 0);
       const outcome = await events.ingestBatch(principalOf(ctx), batch?.events ?? []);
       logRejections(log, batch?.batchId ?? "", outcome.rejected);
       return create(ServerBatchResponseSchema, {
@@ -39,9 +45,14 @@ export function serverIngestBatch(events: EventService, log: RejectionLog): Batc
 }
 
 /** IngestEventBatch with the client package's empty response: rejected events are only logged. */
-export function clientIngestBatch(events: EventService, log: RejectionLog): BatchHandler<ClientBatchResponse> {
+export function clientIngestBatch(
+  events: EventService,
+  log: RejectionLog,
+  metrics: Metrics,
+): BatchHandler<ClientBatchResponse> {
   return (req, ctx) =>
     mapDomainErrors(async () => {
+      metrics.eventsReceived(ctx.protocolName, req.eventBatch?.events.length ?? 0);
       const outcome = await events.ingestBatch(principalOf(ctx), req.eventBatch?.events ?? []);
       logRejections(log, req.eventBatch?.batchId ?? "", outcome.rejected);
       return create(ClientBatchResponseSchema);

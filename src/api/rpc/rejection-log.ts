@@ -1,4 +1,4 @@
-import type { RejectedEvent } from "../../core/event-service.ts";
+import type { RejectedEvent } from "../../core/batch-outcome.ts";
 
 export interface RejectionLog {
   warn(obj: object, msg: string): void;

@@ -9,6 +9,7 @@ import {
 } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
+import type { Metrics, RequestLabels } from "../../lib/metrics.ts";
 
 /** What the interceptor learns about one RPC, read back when its response is finished. */
 interface RpcOutcome {
@@ -22,15 +23,16 @@ const outcomes = new WeakMap<FastifyRequest, RpcOutcome>();
  * One log line per request: procedure (the path, never the query string), Connect code, HTTP status, duration. The code comes from an
  * interceptor; requests refused before a handler runs (undecodable body, wrong content type, too
  * large) have none and are told by their HTTP status. Handler exceptions that Connect turns into a
- * bare `internal` are logged with their cause.
+ * bare `internal` are logged with their cause. Each request is also counted and timed in `metrics`.
  */
-export function rpcLogging(app: FastifyInstance) {
+export function rpcLogging(app: FastifyInstance, metrics: Metrics) {
   app.addHook("onRequest", (request, reply, done) => {
     const outcome: RpcOutcome = {};
     outcomes.set(request, outcome);
     const start = process.hrtime.bigint();
     reply.raw.once("close", () => {
       const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
+      metrics.requestFinished(requestLabels(request, outcome.code, reply.raw.statusCode), durationMs / 1000);
       request.log.info(
         {
           procedure: pathOf(request.url),
@@ -72,6 +74,35 @@ export function rpcLogging(app: FastifyInstance) {
     createContextValues().set(outcomeKey, outcomes.get(request)).set(loggerKey, request.log);
 
   return { interceptor, gated, contextValues };
+}
+
+/**
+ * A request's metric labels, all from fixed sets: an RPC's service and method come from its route
+ * (one per registered method), a plain route's from its pattern, never from the URL as sent.
+ */
+function requestLabels(request: FastifyRequest, code: string | undefined, status: number): RequestLabels {
+  const { config, url: route } = request.routeOptions;
+  if (config.rpc && route) {
+    const slash = route.lastIndexOf("/");
+    return {
+      service: route.slice(1, slash),
+      method: route.slice(slash + 1),
+      protocol: rpcProtocol(request.headers["content-type"]),
+      code: code ?? `http_${status}`,
+    };
+  }
+  return {
+    service: config.api ?? "http",
+    method: route ? `${request.method} ${route}` : "unmatched",
+    protocol: "http",
+    code: String(status),
+  };
+}
+
+function rpcProtocol(contentType: string | undefined): string {
+  if (contentType?.startsWith("application/grpc-web")) return "grpc-web";
+  if (contentType?.startsWith("application/grpc")) return "grpc";
+  return "connect";
 }
 
 const loggerKey = createContextKey<FastifyBaseLogger | undefined>(undefined);

@@ -6,6 +6,7 @@ import {
   IngestEventResponseSchema,
 } from "../../../gen/chaukas/spec/server/v1/server_pb.ts";
 import type { EventService } from "../../core/event-service.ts";
+import type { Metrics } from "../../lib/metrics.ts";
 import { principalOf } from "./auth.ts";
 import { mapDomainErrors } from "./connect-errors.ts";
 import { serverIngestBatch } from "./ingest-batch.ts";
@@ -16,12 +17,14 @@ import { sharedHandlers } from "./shared-handlers.ts";
 export function serverServiceHandlers(
   events: EventService,
   log: RejectionLog,
+  metrics: Metrics,
 ): ServiceImpl<typeof ChaukasServerService> {
   return {
     ...sharedHandlers(ChaukasServerService, events),
 
     ingestEvent: (req, ctx) =>
       mapDomainErrors(async () => {
+        metrics.eventsReceived(ctx.protocolName, 1);
         await events.ingestEvent(principalOf(ctx), req.event);
         return create(IngestEventResponseSchema, {
           eventId: req.event?.eventId,
@@ -30,7 +33,7 @@ export function serverServiceHandlers(
         });
       }),
 
-    ingestEventBatch: serverIngestBatch(events, log),
+    ingestEventBatch: serverIngestBatch(events, log, metrics),
 
     getEventStats: (req, ctx) =>
       mapDomainErrors(async () => create(GetEventStatsResponseSchema, await events.eventStats(principalOf(ctx), req))),

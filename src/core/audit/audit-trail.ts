@@ -12,7 +12,7 @@ import {
   verifyInclusion,
 } from "../../lib/merkle.ts";
 import type { AuditLog, StoredCheckpoint } from "../../store/audit-log.ts";
-import type { EventStore } from "../../store/event-store.ts";
+import type { Database } from "../../store/database.ts";
 import { authorize, authorizeProject, type Principal, scopeTenant, tenantScope } from "../access.ts";
 import { checkIds } from "../ids.ts";
 import { type CheckpointSigner, openCheckpoint } from "./checkpoint.ts";
@@ -59,11 +59,11 @@ export interface ConsistencyProof {
  * instead of handing out a proof that does not verify.
  */
 export class AuditTrail {
-  readonly #store: EventStore;
+  readonly #store: Database;
   readonly #signer: CheckpointSigner;
   readonly #logName: string;
 
-  constructor(store: EventStore, signer: CheckpointSigner, logName: string) {
+  constructor(store: Database, signer: CheckpointSigner, logName: string) {
     this.#store = store;
     this.#signer = signer;
     this.#logName = logName;

@@ -116,6 +116,11 @@ export class SqlAuditLog implements AuditLog {
     return rows[0].n;
   }
 
+  async queueDepth(): Promise<number> {
+    const { rows } = await this.#query<{ n: number }>(ALL_TENANTS, "SELECT count(*)::int AS n FROM ingest_queue");
+    return rows[0].n;
+  }
+
   async headsAhead(): Promise<LogHead[]> {
     const { rows } = await this.#query<HeadRow>(
       ALL_TENANTS,

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { INDEXED_ENUMS, INDEXED_IDS, isOptionalId, protoName } from "../../codec/event-fields.ts";
 import type { ColumnDifference, EventRecord } from "../event-store.ts";
 
 /**
@@ -7,50 +8,34 @@ import type { ColumnDifference, EventRecord } from "../event-store.ts";
  * payload gives (`chaukas verify`).
  */
 
-/** The index columns, in the order of RECORD_PARAMETERS and INDEX_VALUES. */
-export const INDEX_COLUMNS = [
-  "tenant_id",
-  "event_id",
-  "project_id",
-  "session_id",
-  "trace_id",
-  "span_id",
-  "agent_id",
-  "type",
-  "status",
-  "severity",
-  "ts_ns",
-  "tags",
-  "search",
-] as const;
+const ID_COLUMNS = INDEXED_IDS.map(protoName);
+const ENUM_COLUMNS = INDEXED_ENUMS.map(protoName);
 
-/** unnest() over parameters $1..$13 (recordParameters) gives one row per record with these fields. */
-export const RECORD_PARAMETERS =
-  "$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], " +
-  "$8::int2[], $9::int2[], $10::int2[], $11::int8[], $12::text[], $13::text[]";
-export const RECORD_FIELDS =
-  "tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id, type, status, severity, ts_ns, tags, search_text";
+/** The index columns, in the order of RECORD_PARAMETERS and INDEX_VALUES. */
+export const INDEX_COLUMNS: readonly string[] = [...ID_COLUMNS, ...ENUM_COLUMNS, "ts_ns", "tags", "search"];
+
+/** The fields of a record row, in the order of recordParameters. */
+export const RECORD_FIELDS = [...ID_COLUMNS, ...ENUM_COLUMNS, "ts_ns", "tags", "search_text"].join(", ");
+
+const RECORD_TYPES = [...ID_COLUMNS.map(() => "text"), ...ENUM_COLUMNS.map(() => "int2"), "int8", "text", "text"];
+
+/** unnest() over parameters $1..$13 (recordParameters) gives one row per record with the fields RECORD_FIELDS. */
+export const RECORD_PARAMETERS = RECORD_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(", ");
 
 /** The index columns' values from a row of RECORD_FIELDS. */
-export const INDEX_VALUES = `tenant_id, event_id, project_id, session_id,
-  NULLIF(trace_id, '') AS trace_id, NULLIF(span_id, '') AS span_id, NULLIF(agent_id, '') AS agent_id,
-  type, status, severity, ts_ns,
-  ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)) AS tags,
-  to_tsvector('simple', search_text) AS search`;
+export const INDEX_VALUES = [
+  ...ID_COLUMNS.map((column, i) => (isOptionalId(INDEXED_IDS[i]) ? `NULLIF(${column}, '') AS ${column}` : column)),
+  ...ENUM_COLUMNS,
+  "ts_ns",
+  "ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)) AS tags",
+  "to_tsvector('simple', search_text) AS search",
+].join(", ");
 
 /** The values of parameters $1..$13, one array per field of RECORD_FIELDS. */
 export function recordParameters(records: readonly EventRecord[]): unknown[] {
   return [
-    records.map((r) => r.tenantId),
-    records.map((r) => r.eventId),
-    records.map((r) => r.projectId),
-    records.map((r) => r.sessionId),
-    records.map((r) => r.traceId),
-    records.map((r) => r.spanId),
-    records.map((r) => r.agentId),
-    records.map((r) => r.type),
-    records.map((r) => r.status),
-    records.map((r) => r.severity),
+    ...INDEXED_IDS.map((name) => records.map((r) => r[name])),
+    ...INDEXED_ENUMS.map((name) => records.map((r) => r[name])),
     records.map((r) => r.timestampNs.toString()),
     records.map((r) => JSON.stringify(r.tags)),
     // PostgreSQL text cannot hold NUL; the search text is only indexed, so a space loses nothing.

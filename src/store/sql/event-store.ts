@@ -1,19 +1,19 @@
 import type pg from "pg";
+import { type Metrics, NO_METRICS } from "../../lib/metrics.ts";
 import type { AuditLog } from "../audit-log.ts";
+import type { Database } from "../database.ts";
 import type {
   ColumnDifference,
   EventFilter,
   EventPageQuery,
   EventRecord,
   EventStats,
-  EventStore,
   SessionFigures,
   SessionQuery,
   StatsQuery,
   StoredEvent,
   TailPosition,
   TailRead,
-  TailSource,
   UsageFigures,
   UsageQuery,
 } from "../event-store.ts";
@@ -32,6 +32,7 @@ import { WhereBuilder } from "./event-filter.ts";
 import { selectEventStats } from "./event-stats.ts";
 import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import { SqlKeyStore } from "./key-store.ts";
+import { MIGRATION_NAMES } from "./migrate.ts";
 import { inTenantScope, packed, runQuery, withClient } from "./pool.ts";
 import { missingSafeguards } from "./safeguards.ts";
 import { selectSessions, selectUsage } from "./session-views.ts";
@@ -39,24 +40,31 @@ import { selectTail, selectTailHorizon } from "./tail-reads.ts";
 import { USAGE_COLUMNS, usageParameters, usageParameterTypes } from "./usage-rollup.ts";
 
 /**
- * The EventStore in SQL, over a node-postgres pool. The same statements run on PostgreSQL and on
+ * The Database in SQL, over a node-postgres pool. The same statements run on PostgreSQL and on
  * PGlite (through its node-postgres adapter), so both stores behave alike.
  */
-export class SqlEventStore implements EventStore, TailSource {
+export class SqlEventStore implements Database {
   readonly audit: AuditLog;
   readonly keys: KeyStore;
   readonly #pool: pg.Pool;
   readonly #onClose: () => Promise<void>;
   readonly #auditTrail: boolean;
   readonly #groups: GroupCommit;
+  readonly #metrics: Metrics;
 
   /**
    * `auditTrail: false` stores events without ever appending them to the log (to measure its cost).
-   * `groupCommit`: how concurrent inserts share statements (see GroupCommit).
+   * `groupCommit`: how concurrent inserts share statements (see GroupCommit). `metrics` is told of
+   * the events found already stored.
    */
   constructor(
     pool: pg.Pool,
-    options: { auditTrail?: boolean; groupCommit?: GroupCommitOptions; onClose?: () => Promise<void> } = {},
+    options: {
+      auditTrail?: boolean;
+      groupCommit?: GroupCommitOptions;
+      onClose?: () => Promise<void>;
+      metrics?: Metrics;
+    } = {},
   ) {
     this.audit = new SqlAuditLog(pool);
     this.keys = new SqlKeyStore(pool);
@@ -67,6 +75,7 @@ export class SqlEventStore implements EventStore, TailSource {
       options.groupCommit ?? DEFAULT_GROUP_COMMIT,
     );
     this.#onClose = options.onClose ?? (async () => {});
+    this.#metrics = options.metrics ?? NO_METRICS;
   }
 
   insertEvents(scope: TenantScope, records: readonly EventRecord[]): Promise<void> {
@@ -79,7 +88,7 @@ export class SqlEventStore implements EventStore, TailSource {
     if (unique.length === 0) return;
     // One statement whatever the batch size: each column travels as one array parameter and
     // unnest() turns them back into rows; bytes are packed (see packed()).
-    await inTenantScope(this.#pool, scope, (client) =>
+    const { rowCount } = await inTenantScope(this.#pool, scope, (client) =>
       client.query({
         name: "insert-events-and-queue",
         text: INSERT_EVENTS_AND_QUEUE,
@@ -92,6 +101,8 @@ export class SqlEventStore implements EventStore, TailSource {
         ],
       }),
     );
+    // Each event stored now is queued once: the rest of the records were there already.
+    this.#metrics.eventsDuplicate(records.length - (rowCount ?? 0));
   }
 
   async queryEvents(scope: TenantScope, query: EventPageQuery): Promise<StoredEvent[]> {
@@ -186,6 +197,16 @@ export class SqlEventStore implements EventStore, TailSource {
 
   async ping(): Promise<void> {
     await runQuery(this.#pool, "SELECT 1");
+  }
+
+  async missingMigrations(): Promise<string[]> {
+    const { rows } = await runQuery<{ name: string }>(this.#pool, "SELECT name FROM schema_migrations");
+    const applied = new Set(rows.map((row) => row.name));
+    return MIGRATION_NAMES.filter((name) => !applied.has(name));
+  }
+
+  connections(): { open: number; idle: number; waiting: number } {
+    return { open: this.#pool.totalCount, idle: this.#pool.idleCount, waiting: this.#pool.waitingCount };
   }
 
   async close(): Promise<void> {

@@ -1,13 +1,16 @@
 import { PGlite } from "@electric-sql/pglite";
 import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import pg from "pg";
-import type { EventStore } from "../event-store.ts";
+import type { Metrics } from "../../lib/metrics.ts";
+import type { Database } from "../database.ts";
+import { meteredStore } from "../metered-store.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { type DatabaseTimeouts, timeoutPoolConfig } from "./database-timeouts.ts";
 import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./event-store.ts";
 import { migrate } from "./migrate.ts";
 import { keepPrivate, removeGroupAndOtherAccess } from "./private-files.ts";
 import { prepareSchema, type SchemaLog } from "./serving-role.ts";
+import { startupDatabaseError } from "./startup-errors.ts";
 
 export type StoreOptions = (
   | {
@@ -21,14 +24,23 @@ export type StoreOptions = (
     }
   /** `dataDir` undefined means in memory (tests). */
   | { kind: "embedded"; dataDir?: string }
-) & { auditTrail?: boolean };
+) & {
+  auditTrail?: boolean;
+  /** Told of duplicates and of each store operation's duration; none when undefined. */
+  metrics?: Metrics;
+};
 
 export interface StoreLog extends SchemaLog {
   error(obj: unknown, msg: string): void;
 }
 
 /** Opens the configured database, migrates it, and returns the store over it. */
-export async function openEventStore(options: StoreOptions, log: StoreLog): Promise<EventStore> {
+export async function openDatabase(options: StoreOptions, log: StoreLog): Promise<Database> {
+  const store = await openSqlStore(options, log);
+  return options.metrics ? meteredStore(store, options.metrics) : store;
+}
+
+async function openSqlStore(options: StoreOptions, log: StoreLog): Promise<Database> {
   if (options.kind === "postgres") {
     // A database that stops answering must fail requests, not hold them and the pool forever.
     const timeouts = timeoutPoolConfig(options.timeouts ?? { statementMs: 0, connectMs: 10_000 });
@@ -44,9 +56,9 @@ export async function openEventStore(options: StoreOptions, log: StoreLog): Prom
       await prepareSchema(pool, { serving: options.databaseUrl, owner: options.migrateDatabaseUrl }, log);
     } catch (err) {
       await pool.end();
-      throw err;
+      throw startupDatabaseError(err, options.databaseUrl);
     }
-    return new SqlEventStore(pool, { auditTrail: options.auditTrail });
+    return new SqlEventStore(pool, { auditTrail: options.auditTrail, metrics: options.metrics });
   }
 
   const unlock = options.dataDir ? await lockDataDir(options.dataDir) : () => {};
@@ -59,6 +71,7 @@ export async function openEventStore(options: StoreOptions, log: StoreLog): Prom
     await migrate(pool, log);
     return new SqlEventStore(pool, {
       auditTrail: options.auditTrail,
+      metrics: options.metrics,
       // PGlite runs one statement at a time: a second writer would only wait for the first.
       groupCommit: { ...DEFAULT_GROUP_COMMIT, writers: 1 },
       onClose: async () => {

@@ -1,0 +1,38 @@
+import { KEYS_USAGE } from "./keys-command.ts";
+
+/** What `chaukas --help` prints. */
+export const USAGE = `usage: chaukas <command> [options]
+
+commands:
+  import FILE.jsonl     load events written by the Python SDK's file mode (JSON Lines)
+  export --tenant T [--project P] [--session S] [--since TIME] [--until TIME] [--out FILE]
+                        write events in the same format, oldest first (stdout by default)
+${KEYS_USAGE}
+  verify --tenant T [--public-key KEY] [--checkpoint FILE]
+                        recompute the tenant's audit log from the database and check every
+                        checkpoint; KEY (a C2SP verifier key, or a file holding one) defaults to
+                        the one the database recorded; FILE, a checkpoint note saved earlier,
+                        must be in the log as it is now (nothing was cut back since)
+  verify --export FILE --checkpoint FILE --public-key KEY [--tenant T]
+                        check an export against a signed checkpoint, with no database at all
+  migrate               create or upgrade the schema, as the role that owns it: --database-url,
+                        else CHAUKAS_MIGRATE_DATABASE_URL, else DATABASE_URL (docs/deployment.md)
+
+database (as for the server): --database-url URL or DATABASE_URL for PostgreSQL; otherwise the
+embedded database in --data-dir DIR or CHAUKAS_DATA_DIR (default ./data), which must not be in use
+by a running server.`;
+
+const DATABASE_HELP = USAGE.slice(USAGE.indexOf("database (as for the server)"));
+
+/** `chaukas COMMAND --help`: the usage lines of one command (every form of it), and how the database is chosen. */
+export function commandHelp(command: string): string | undefined {
+  const blocks = USAGE.split("\n").reduce<string[][]>((all, line) => {
+    if (/^ {2}\S/.test(line)) all.push([line]);
+    else if (/^ {3,}\S/.test(line)) all.at(-1)?.push(line);
+    return all;
+  }, []);
+  const forms = blocks.filter((block) => block[0].trim().split(" ")[0] === command);
+  if (forms.length === 0) return undefined;
+  const usesStore = command !== "migrate";
+  return `usage: chaukas ${command} [options]\n\n${forms.map((b) => b.join("\n")).join("\n")}${usesStore ? `\n\n${DATABASE_HELP}` : ""}`;
+}

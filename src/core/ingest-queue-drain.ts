@@ -1,0 +1,68 @@
+import type { AuditTrail } from "./audit/audit-trail.ts";
+
+export interface IngestQueueDrainLog {
+  debug(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/**
+ * The ingest queue's drain: every `intervalMs`, takes the events stored since off `ingest_queue`
+ * into the stats rollups and their tenants' logs, and signs a checkpoint of each log that grew:
+ * an acknowledged event has its position and a signed checkpoint within about one interval. Several servers on one database may all run one: one
+ * integrates at a time, and a checkpoint of a size already signed is kept as is.
+ */
+export class IngestQueueDrain {
+  readonly #trail: AuditTrail;
+  readonly #intervalMs: number;
+  readonly #log: IngestQueueDrainLog;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> = Promise.resolve();
+  #stopped = false;
+  #caughtUpAt: number | undefined;
+
+  constructor(trail: AuditTrail, intervalMs: number, log: IngestQueueDrainLog) {
+    this.#trail = trail;
+    this.#intervalMs = intervalMs;
+    this.#log = log;
+  }
+
+  /**
+   * When (epoch ms) the last successful round began: every event stored before then is in its
+   * log and under a signed checkpoint. Undefined until a round succeeds.
+   */
+  get caughtUpAt(): number | undefined {
+    return this.#caughtUpAt;
+  }
+
+  start(): void {
+    this.#schedule();
+  }
+
+  /** Stops the timer and signs what the last requests appended, so a clean stop leaves nothing unsigned. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#running;
+    await this.#round();
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#running = this.#round().finally(() => this.#schedule());
+    }, this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  async #round(): Promise<void> {
+    const started = Date.now();
+    try {
+      const signed = await this.#trail.integrateAndSign();
+      this.#caughtUpAt = started;
+      for (const c of signed) this.#log.debug({ tenant: c.tenantId, size: String(c.size) }, "signed a checkpoint");
+    } catch (err) {
+      // The next round tries again; nothing is lost, only later signed.
+      this.#log.error({ err }, "signing checkpoints failed");
+    }
+  }
+}
