@@ -77,7 +77,7 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
     expect(report.tail.paced.deliveries).toBeGreaterThan(0);
     expect(report.otlp.otlpHttp.spansPerSec).toBeGreaterThan(0);
     expect(report.otlp.ratioToGrpcBatch).toBeGreaterThan(0);
-    expect(report.targets.map((t: { target: string }) => t.target)).toHaveLength(12);
+    expect(report.targets.map((t: { target: string }) => t.target)).toHaveLength(14);
     // The same figures as a Markdown table beside the JSON.
     expect(readFileSync(join(dir, "tiny.md"), "utf8")).toMatch(/^\| measurement +\|/);
     // The bench dropped its database.

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
 import { type ServerProcess, startServerProcess } from "../../kit/server-process.ts";
+import { adminKeyFile } from "../../src/app.ts";
 import { createTestDatabase, type StoreKind, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
 import { freePort } from "../support/private-cluster.ts";
@@ -25,6 +26,7 @@ describe.each(await storeKinds())("metrics on the %s store", (kind: StoreKind) =
   let server: ServerProcess;
   let dataDir: string;
   let key: string;
+  let databaseUrl: string | undefined;
   let dropDatabase = async () => {};
   const metricsUrl = () => `${server.baseUrl}/metrics`;
 
@@ -36,10 +38,11 @@ describe.each(await storeKinds())("metrics on the %s store", (kind: StoreKind) =
     if (kind === "postgres") {
       const db = await createTestDatabase();
       dropDatabase = db.drop;
+      databaseUrl = db.url;
       args.push("--database-url", db.url);
     }
     server = await startServerProcess(args);
-    key = readFileSync(join(dataDir, "admin-key"), "utf8").trim();
+    key = readFileSync(adminKeyFile({ databaseUrl, dataDir }), "utf8").trim();
   });
   afterAll(async () => {
     await server?.stop();
