@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   CompactRange,
@@ -18,9 +17,7 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from "../../src/lib/merkle.ts";
-
-// The transparency-dev/merkle vectors, vendored with their origin and licence (vendor/README.md).
-const VECTORS = new URL("../../vendor/transparency-dev-merkle/", import.meta.url);
+import { type ConsistencyVector, type InclusionVector, merkleVectors } from "../support/merkle-vectors.ts";
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 const fromHex = (text: string) => new Uint8Array(Buffer.from(text, "hex"));
@@ -141,34 +138,10 @@ describe("hashes", () => {
 });
 
 describe("RFC 6962 test vectors (transparency-dev/merkle)", () => {
-  interface InclusionVector {
-    leafIdx: number;
-    treeSize: number;
-    root: string;
-    leafHash: string;
-    proof: string[] | null;
-    desc: string;
-    wantErr: boolean;
-  }
-  interface ConsistencyVector {
-    size1: number;
-    size2: number;
-    root1: string;
-    root2: string;
-    proof: string[] | null;
-    desc: string;
-    wantErr: boolean;
-  }
-
-  function load<T>(kind: "inclusion" | "consistency"): [string, T][] {
-    const dir = new URL(`${kind}/`, VECTORS);
-    return readdirSync(dir, { recursive: true, encoding: "utf8" })
-      .filter((file) => file.endsWith(".json"))
-      .sort()
-      .map((file) => [`${kind}/${file}`, JSON.parse(readFileSync(new URL(file, dir), "utf8")) as T]);
-  }
-  const inclusion = load<InclusionVector>("inclusion");
-  const consistency = load<ConsistencyVector>("consistency");
+  const inclusion = merkleVectors<InclusionVector>("inclusion").map(([file, v]) => [`inclusion/${file}`, v] as const);
+  const consistency = merkleVectors<ConsistencyVector>("consistency").map(
+    ([file, v]) => [`consistency/${file}`, v] as const,
+  );
   const proofOf = (proof: string[] | null) => (proof ?? []).map(fromBase64);
 
   it("are all there, edge cases included", () => {

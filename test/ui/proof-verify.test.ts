@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from "node:fs";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,25 +11,14 @@ import { openCheckpoint, parseVerifierKey } from "../../ui/src/proof/signed-note
 import { verifyInclusionProof } from "../../ui/src/proof/verify.ts";
 import { testSigner } from "../support/audit.ts";
 import { fullEvent, makeEvent } from "../support/events.ts";
+import { type InclusionVector, merkleVectors } from "../support/merkle-vectors.ts";
 import { QueryClient } from "../support/query-client.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 
 /** The page's own proof checks (ui/src/proof), against published vectors and the server's answers. */
 
-const VECTORS = new URL("../../vendor/transparency-dev-merkle/inclusion/", import.meta.url);
-interface InclusionVector {
-  leafIdx: number;
-  treeSize: number;
-  root: string;
-  leafHash: string;
-  proof: string[] | null;
-  desc: string;
-  wantErr: boolean;
-}
 const base64 = (text: string) => fromBase64(text) ?? new Uint8Array(Buffer.from(text, "base64"));
-const vectors = readdirSync(VECTORS, { recursive: true, encoding: "utf8" })
-  .filter((file) => file.endsWith(".json"))
-  .map((file) => [file, JSON.parse(readFileSync(new URL(file, VECTORS), "utf8")) as InclusionVector] as const);
+const vectors = merkleVectors<InclusionVector>("inclusion");
 
 describe("the page's RFC 9162 inclusion check", () => {
   it("has the transparency-dev vectors", () => expect(vectors).toHaveLength(98));
