@@ -16,7 +16,7 @@ const TOTAL = WRITERS * BATCHES_PER_WRITER * EVENTS_PER_BATCH;
 
 describe.each(await storeKinds())("the live tail (%s)", (kind) => {
   let server: TailServer;
-  // Heartbeats every 200 ms: the first one tells a test its stream is open.
+  // Heartbeats every 200 ms after the first, which a stream sends as it opens.
   beforeAll(async () => {
     server = await startTailServer(kind, { heartbeatMs: 200 });
   });
@@ -210,5 +210,29 @@ describe.each(await storeKinds())("the live tail's bounds (%s)", (kind) => {
       break;
     }
     open[1].cancel();
+  });
+});
+
+describe("the first item of a tail", () => {
+  let server: TailServer;
+  // The server's own heartbeat interval (15 s): the first item must not wait for it.
+  beforeAll(async () => {
+    server = await startTailServer("embedded");
+  });
+  afterAll(() => server?.close());
+
+  test("comes as the stream opens, a heartbeat whose cursor resumes right after the open", {
+    timeout: 10_000,
+  }, async () => {
+    const client = tailClient(createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "2" }));
+    const opened = new TailReader(client, server.keys.read, { tenantId: "acme" });
+    const first = await opened.next();
+    expect(first?.item.case).toBe("heartbeat");
+    opened.cancel();
+    const event = makeEvent({ tenantId: "acme" });
+    await ingestClient(server.baseUrl).ingestEvent({ event }, { headers: server.keys.admin });
+    const resumed = new TailReader(client, server.keys.read, { tenantId: "acme" }, first?.cursor);
+    expect(await resumed.events(1)).toEqual([event.eventId]);
+    resumed.cancel();
   });
 });

@@ -4,22 +4,37 @@ import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import type { QueryFilterSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { type Api, errorText } from "./api.ts";
 
-export type LiveState = { state: "off" } | { state: "following" } | { state: "failed"; reason: string };
+export type LiveState =
+  | { state: "off" }
+  | { state: "connecting" }
+  | { state: "following" }
+  | { state: "failed"; reason: string };
+
+export interface LiveHandlers {
+  /** Each new event, in the order stored. */
+  onEvent: (event: Event) => void;
+  /**
+   * The tail is open: every event stored from now on reaches onEvent. A view reads its snapshot
+   * again here, so what was stored between its first read and this moment is not missed.
+   */
+  onOpen: () => void;
+}
 
 /**
- * Follows the events matching `filter` (TailService.TailEvents) while `enabled`, handing each to
- * `onEvent`. When the server ends the stream (time limit, slow reader, restart) it resumes from the
- * last cursor after a pause, so nothing is missed or seen twice.
+ * Follows the events matching `filter` (TailService.TailEvents) while `enabled`. The server's first
+ * item says the tail is open (onOpen, then "following"). When the server ends the stream (time
+ * limit, slow reader, restart) it resumes from the last cursor after a pause, so nothing is missed
+ * or seen twice.
  */
 export function useLiveTail(
   api: Api,
   filter: MessageInitShape<typeof QueryFilterSchema>,
   enabled: boolean,
-  onEvent: (event: Event) => void,
+  handlers: LiveHandlers,
 ): LiveState {
   const [state, setState] = useState<LiveState>({ state: "off" });
-  const handler = useRef(onEvent);
-  handler.current = onEvent;
+  const handler = useRef(handlers);
+  handler.current = handlers;
   const filterKey = JSON.stringify(filter, (_, value) => (typeof value === "bigint" ? String(value) : value));
 
   useEffect(() => {
@@ -32,13 +47,20 @@ export function useLiveTail(
     const follow = async () => {
       while (!abort.signal.aborted) {
         try {
-          setState({ state: "following" });
+          if (cursor === "") setState({ state: "connecting" });
+          const fromNow = cursor === "";
+          let first = true;
           for await (const item of api.tail.tailEvents(
             { filter: { ...filter, time: undefined }, cursor },
             { signal: abort.signal },
           )) {
+            if (first) {
+              first = false;
+              setState({ state: "following" });
+              if (fromNow) handler.current.onOpen();
+            }
             if (item.cursor) cursor = item.cursor;
-            if (item.item.case === "event") handler.current(item.item.value);
+            if (item.item.case === "event") handler.current.onEvent(item.item.value);
           }
         } catch (err) {
           if (abort.signal.aborted) return;

@@ -31,9 +31,9 @@ export class TailStream {
   readonly #buffer: TailItem[] = [];
   /** After the last event read into the buffer, or the horizon when everything before it was read. */
   #readTo: TailPosition;
-  /** After the last item handed out, and when (ms since the epoch; at first, when the stream opened). */
+  /** After the last item handed out, and when (ms since the epoch; 0 until the first). */
   #sentTo: TailPosition;
-  #sentAt = Date.now();
+  #sentAt = 0;
   #bufferedEvents = 0;
   #following = true;
   #stopping: EndReason | undefined;
@@ -104,7 +104,11 @@ export class TailStream {
     this.#wake?.();
   }
 
-  /** The next item, after waiting for one (a heartbeat when none comes in time); undefined once ended. */
+  /**
+   * The next item, after waiting for one (a heartbeat when none comes in time); undefined once ended.
+   * The first item goes out at once, a heartbeat if no event waits: it tells the subscriber the tail
+   * is open, so anything stored from then on will reach it.
+   */
   async next(signal: AbortSignal): Promise<TailItem | undefined> {
     while (!this.#ended && !signal.aborted) {
       const item = this.#nextNow();

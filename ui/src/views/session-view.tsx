@@ -26,44 +26,63 @@ export function SessionView(props: { api: Api; sessionId: string; params: URLSea
   const [events, setEvents] = useState<Event[]>([]);
   const [state, setState] = useState<{ loading: boolean; error?: string; truncated?: boolean }>({ loading: true });
 
+  /** Adds the events not shown yet. */
+  const merge = (batch: Event[]) =>
+    setEvents((before) => {
+      const known = new Set(before.map((e) => e.eventId));
+      return before.concat(batch.filter((e) => !known.has(e.eventId)));
+    });
+  /** Reads the session's stored events page by page, handing each growing prefix to `onPage`. */
+  const readSession = async (signal: AbortSignal, onPage: (loaded: Event[]) => void) => {
+    let pageToken = "";
+    let loaded: Event[] = [];
+    do {
+      const { response } = await api.events.queryEvents(
+        { query: { filter, pageSize: PAGE_SIZE, pageToken, orderByTime: SortOrder.ASC } },
+        { signal },
+      );
+      loaded = loaded.concat(response?.events ?? []);
+      pageToken = response?.nextPageToken ?? "";
+      onPage(loaded);
+    } while (pageToken && loaded.length < MAX_EVENTS);
+    return { loaded, truncated: pageToken !== "" };
+  };
+  const failed = (signal: AbortSignal) => (err: unknown) => {
+    if (signal.aborted) return;
+    if (isUnauthenticated(err)) props.onAuthFailed();
+    setState({ loading: false, error: errorText(err) });
+  };
+
   useEffect(() => {
     const abort = new AbortController();
     setEvents([]);
     setState({ loading: true });
-    (async () => {
-      let pageToken = "";
-      let loaded: Event[] = [];
-      do {
-        const { response } = await api.events.queryEvents(
-          { query: { filter, pageSize: PAGE_SIZE, pageToken, orderByTime: SortOrder.ASC } },
-          { signal: abort.signal },
-        );
-        loaded = loaded.concat(response?.events ?? []);
-        pageToken = response?.nextPageToken ?? "";
-        // Draws what has come so far: a long session is readable before its last page arrives.
-        setEvents(loaded);
-      } while (pageToken && loaded.length < MAX_EVENTS);
-      setState({ loading: false, truncated: pageToken !== "" });
-    })().catch((err) => {
-      if (abort.signal.aborted) return;
-      if (isUnauthenticated(err)) props.onAuthFailed();
-      setState({ loading: false, error: errorText(err) });
-    });
+    // Draws what has come so far: a long session is readable before its last page arrives. Pages
+    // are merged, not set, so events the tail delivered meanwhile stay.
+    readSession(abort.signal, merge)
+      .then(({ truncated }) => setState({ loading: false, truncated }))
+      .catch(failed(abort.signal));
     return () => abort.abort();
   }, [api, filter]);
 
-  // Live: new events join the waterfall, a batch per animation frame.
+  // Live: new events join the waterfall, a batch per animation frame. Once the tail is open the
+  // session is read again and merged, for what was stored between the first read and the tail.
   const arrived = useRef<Event[]>([]);
-  const tail = useLiveTail(api, filter, live, (event) => {
-    if (arrived.current.push(event) > 1) return;
-    requestAnimationFrame(() => {
-      const batch = arrived.current;
-      arrived.current = [];
-      setEvents((before) => {
-        const known = new Set(before.map((e) => e.eventId));
-        return before.concat(batch.filter((e) => !known.has(e.eventId)));
+  const tail = useLiveTail(api, filter, live, {
+    onOpen: () => {
+      const never = new AbortController().signal;
+      readSession(never, () => {})
+        .then(({ loaded }) => merge(loaded))
+        .catch(failed(never));
+    },
+    onEvent: (event) => {
+      if (arrived.current.push(event) > 1) return;
+      requestAnimationFrame(() => {
+        const batch = arrived.current;
+        arrived.current = [];
+        merge(batch);
       });
-    });
+    },
   });
 
   const waterfall = useMemo(() => buildWaterfall(events), [events]);

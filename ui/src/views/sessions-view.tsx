@@ -33,10 +33,15 @@ export function SessionsView({
   const [status, setStatus] = useState<{ loading: boolean; error?: string }>({ loading: true });
   const [selected, setSelected] = useState(0);
   const loading = useRef(false);
+  const reloadAfter = useRef(false);
 
   const load = useCallback(
     async (pageToken: string) => {
-      if (loading.current) return;
+      if (loading.current) {
+        // A reload asked for while a read runs is run after it: that read may predate what it is for.
+        if (!pageToken) reloadAfter.current = true;
+        return;
+      }
       loading.current = true;
       try {
         const answer = await api.sessions.listSessions({
@@ -53,6 +58,10 @@ export function SessionsView({
       } finally {
         loading.current = false;
       }
+      if (reloadAfter.current) {
+        reloadAfter.current = false;
+        void load("");
+      }
     },
     [api, filterKey],
   );
@@ -61,13 +70,17 @@ export function SessionsView({
     void load("");
   }, [load]);
 
-  // Live: a new event may start a session or change one's figures; reload the first page, at most once a second.
+  // Live: a new event may start a session or change one's figures; reload the first page, at most
+  // once a second. Once the tail is open, reload at once: the first read may predate it.
   const pending = useRef<ReturnType<typeof setTimeout>>(undefined);
-  const tail = useLiveTail(api, queryFilter, live, () => {
-    pending.current ??= setTimeout(() => {
-      pending.current = undefined;
-      void load("");
-    }, 1000);
+  const tail = useLiveTail(api, queryFilter, live, {
+    onOpen: () => void load(""),
+    onEvent: () => {
+      pending.current ??= setTimeout(() => {
+        pending.current = undefined;
+        void load("");
+      }, 1000);
+    },
   });
   useEffect(() => () => clearTimeout(pending.current), []);
 
