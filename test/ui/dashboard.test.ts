@@ -116,7 +116,22 @@ describe.each(await storeKinds())("the dashboard on the %s store", { timeout: 12
     expect(page.url()).toContain("event=");
     await watched.screenshot(`event-model-call-${kind}`);
 
-    // Errors are hard to miss: the facts bar leads to the first one, which shows its message.
+    // Rows fold: the first agent's button hides the rows under it, ← and → on a row do the same.
+    const rowCount = async () => Number(await waterfall.getAttribute("aria-rowcount"));
+    const all = await rowCount();
+    const agent = waterfall.locator(".vrow", { has: page.locator(".kind-tag.kind-agent") }).first();
+    await agent.getByRole("button", { name: /^Fold / }).click();
+    await expect.poll(rowCount).toBeLessThan(all);
+    await agent.getByRole("button", { name: /^Unfold / }).waitFor();
+    await agent.click();
+    await page.keyboard.press("ArrowRight");
+    await expect.poll(rowCount).toBe(all);
+    await page.keyboard.press("ArrowLeft");
+    await expect.poll(rowCount).toBeLessThan(all);
+    await watched.screenshot(`session-folded-${kind}`);
+
+    // Errors are hard to miss: the facts bar leads to the first one, which shows its message,
+    // unfolding the rows above it.
     await page.getByRole("button", { name: /show first/ }).click();
     await detail.locator(".error-box").first().waitFor();
     await watched.screenshot(`event-error-${kind}`);

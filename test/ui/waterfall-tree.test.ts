@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { DEFAULT_CORPUS, type Session, sessions } from "../../kit/corpus.ts";
-import { buildWaterfall } from "../../ui/src/waterfall/tree.ts";
+import { ancestorKeys, buildWaterfall, visibleRows } from "../../ui/src/waterfall/tree.ts";
 import { makeEvent } from "../support/events.ts";
 
 /** The session waterfall the page draws (ui/src/waterfall/tree.ts), from span ids and START/END pairs. */
@@ -77,5 +77,29 @@ describe("the waterfall of a session", () => {
     const { rows } = buildWaterfall(chain);
     expect(rows).toHaveLength(20_000);
     expect(rows[19_999].depth).toBe(19_999);
+  });
+
+  it("folds a row's descendants away, and names the rows above a row", () => {
+    const [session] = corpusSessions(1);
+    const { rows } = buildWaterfall(session.events);
+    expect(visibleRows(rows, new Set())).toEqual(rows);
+    const agents = rows.filter((row) => row.kind === "agent" && row.childCount > 0);
+    expect(agents.length).toBeGreaterThan(1);
+    const [folded] = agents;
+    const shown = visibleRows(rows, new Set([folded.key]));
+    const at = rows.indexOf(folded);
+    let end = at + 1;
+    while (end < rows.length && rows[end].depth > folded.depth) end++;
+    // Exactly the rows under it go; the row itself and everything after its subtree stay.
+    expect(shown).toEqual([...rows.slice(0, at + 1), ...rows.slice(end)]);
+    // Folding the session row leaves it alone; a folded row with no children hides nothing.
+    expect(visibleRows(rows, new Set([rows[0].key]))).toEqual([rows[0]]);
+    const leaf = rows.find((row) => row.childCount === 0);
+    expect(visibleRows(rows, new Set([leaf?.key ?? ""]))).toEqual(rows);
+    // The rows above a model call: its agent, then the session.
+    const model = rows.findIndex((row) => row.kind === "model");
+    const above = ancestorKeys(rows, model);
+    expect(above.map((key) => rows.find((row) => row.key === key)?.kind)).toEqual(["agent", "session"]);
+    expect(ancestorKeys(rows, 0)).toEqual([]);
   });
 });

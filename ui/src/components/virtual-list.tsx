@@ -10,6 +10,9 @@ export interface VirtualListProps<T> {
   onSelect?: (index: number) => void;
   /** Enter on the selected row. */
   onOpen?: (index: number) => void;
+  /** ← and → on the selected row: fold or unfold what is under it (a tree drawn as a list). */
+  onCollapse?: (index: number) => void;
+  onExpand?: (index: number) => void;
   /** Scrolled within a screen of the end: load more. */
   onNearEnd?: () => void;
   label: string;
@@ -20,7 +23,8 @@ const OVERSCAN = 8;
 
 /**
  * A keyboard-friendly list that renders only the rows in view (plus a few), so the DOM stays small
- * whatever the length. ↑/↓/Home/End/PageUp/PageDown move the selection; Enter opens it.
+ * whatever the length. ↑/↓/Home/End/PageUp/PageDown move the selection; Enter opens it; ←/→ fold
+ * and unfold it where the list is a tree.
  */
 export function VirtualList<T>(props: VirtualListProps<T>) {
   const { items, rowHeight, selectedIndex = -1 } = props;
@@ -70,9 +74,15 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
       Home: 0,
       End: items.length - 1,
     };
-    if (event.key === "Enter" && selectedIndex >= 0) {
+    const folds: Record<string, ((index: number) => void) | undefined> = {
+      Enter: props.onOpen,
+      ArrowLeft: props.onCollapse,
+      ArrowRight: props.onExpand,
+    };
+    const fold = folds[event.key];
+    if (fold && selectedIndex >= 0) {
       event.preventDefault();
-      props.onOpen?.(selectedIndex);
+      fold(selectedIndex);
     } else if (event.key in moves && items.length > 0) {
       event.preventDefault();
       props.onSelect?.(Math.max(0, Math.min(items.length - 1, moves[event.key])));

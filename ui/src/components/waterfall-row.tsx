@@ -23,7 +23,14 @@ export function WaterfallAxis({ spanMs }: { spanMs: number }) {
   );
 }
 
-export function WaterfallRowView({ row, waterfall }: { row: WaterfallRow; waterfall: Waterfall }) {
+export interface WaterfallRowProps {
+  row: WaterfallRow;
+  waterfall: Waterfall;
+  collapsed: boolean;
+  onToggle: (row: WaterfallRow) => void;
+}
+
+export function WaterfallRowView({ row, waterfall, collapsed, onToggle }: WaterfallRowProps) {
   const total = Number(waterfall.endNs - waterfall.startNs) || 1;
   const left = (Number(row.startNs - waterfall.startNs) / total) * 100;
   const end = row.endNs ?? waterfall.endNs;
@@ -33,7 +40,24 @@ export function WaterfallRowView({ row, waterfall }: { row: WaterfallRow; waterf
   const ms = Number(end - row.startNs) / 1e6;
   return (
     <div class={`waterfall-grid kind-${row.kind}${row.failed ? " failed" : ""}`}>
-      <span class="span-name" style={{ paddingLeft: `${row.depth * 14 + 6}px` }}>
+      <span class="span-name" style={{ paddingLeft: `${row.depth * 14}px` }}>
+        {row.childCount > 0 ? (
+          <button
+            type="button"
+            class="fold"
+            aria-expanded={!collapsed}
+            aria-label={`${collapsed ? "Unfold" : "Fold"} ${row.label || kind}`}
+            onClick={(event) => {
+              // Folding is not selecting: the grid reads the rest of a click as a selection.
+              event.stopPropagation();
+              onToggle(row);
+            }}
+          >
+            {collapsed ? "▸" : "▾"}
+          </button>
+        ) : (
+          <span class="fold" aria-hidden="true" />
+        )}
         <span class={`kind-tag kind-${row.kind}`}>{kind}</span>
         <span class="ellipsis">{row.label}</span>
         {row.events.some((event) => event.wormProofId) ? (

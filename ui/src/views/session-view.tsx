@@ -9,7 +9,7 @@ import { WaterfallAxis, WaterfallRowView } from "../components/waterfall-row.tsx
 import { absoluteTime, count, duration, money, relativeTime } from "../format.ts";
 import { useLiveTail } from "../live.ts";
 import { navigate, onLinkClick, urlOf } from "../router.ts";
-import { buildWaterfall, isFailure } from "../waterfall/tree.ts";
+import { ancestorKeys, buildWaterfall, isFailure, visibleRows, type WaterfallRow } from "../waterfall/tree.ts";
 
 const PAGE_SIZE = 1000;
 const ROW_HEIGHT = 26;
@@ -86,21 +86,39 @@ export function SessionView(props: { api: Api; sessionId: string; params: URLSea
   });
 
   const waterfall = useMemo(() => buildWaterfall(events), [events]);
-  const selectedEventId = params.get("event") ?? "";
-  const selectedIndex = useMemo(
-    () => waterfall.rows.findIndex((row) => row.events.some((event) => event.eventId === selectedEventId)),
-    [waterfall, selectedEventId],
-  );
-  const select = (index: number) => {
-    const row = waterfall.rows[index];
+  const selectRow = (row: WaterfallRow | undefined) => {
     if (row)
       navigate(urlOf(location.pathname, { ...Object.fromEntries(params), event: row.events[0].eventId }), {
         replace: true,
       });
   };
+  const selectedEventId = params.get("event") ?? "";
+  const holdsSelected = (row: WaterfallRow) => row.events.some((event) => event.eventId === selectedEventId);
+  // Folded rows, by key: their descendants are not drawn.
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
+  const rows = useMemo(() => visibleRows(waterfall.rows, collapsed), [waterfall, collapsed]);
+  const selectedIndex = useMemo(() => rows.findIndex(holdsSelected), [rows, selectedEventId]);
+  const fold = (row: WaterfallRow | undefined, folded: boolean) => {
+    if (!row || row.childCount === 0 || collapsed.has(row.key) === folded) return;
+    const next = new Set(collapsed);
+    if (folded) next.add(row.key);
+    else next.delete(row.key);
+    setCollapsed(next);
+    // Folding away the selected row selects the row that hides it.
+    if (folded && ancestorKeys(waterfall.rows, waterfall.rows.findIndex(holdsSelected)).includes(row.key)) {
+      selectRow(row);
+    }
+  };
+  // A newly selected event inside a folded row (a shared URL, "show first" error) unfolds the rows above it.
+  useEffect(() => {
+    const above = ancestorKeys(waterfall.rows, waterfall.rows.findIndex(holdsSelected));
+    if (above.some((key) => collapsed.has(key)))
+      setCollapsed(new Set([...collapsed].filter((k) => !above.includes(k))));
+  }, [selectedEventId, waterfall]);
+  const select = (index: number) => selectRow(rows[index]);
   const errors = useMemo(() => events.filter(isFailure), [events]);
   const usage = useMemo(() => usageOf(events), [events]);
-  const firstError = waterfall.rows.findIndex((row) => row.failed);
+  const firstError = waterfall.rows.find((row) => row.failed);
   const startMs = Number(waterfall.startNs / 1_000_000n);
   const spanMs = Number(waterfall.endNs - waterfall.startNs) / 1e6;
 
@@ -131,7 +149,7 @@ export function SessionView(props: { api: Api; sessionId: string; params: URLSea
           <dt>Errors</dt>
           <dd>
             {errors.length ? (
-              <button type="button" class="link danger" onClick={() => select(firstError)}>
+              <button type="button" class="link danger" onClick={() => selectRow(firstError)}>
                 {count(errors.length)} — show first
               </button>
             ) : (
@@ -154,17 +172,26 @@ export function SessionView(props: { api: Api; sessionId: string; params: URLSea
         <div class="split">
           <VirtualList
             label="Waterfall"
-            items={waterfall.rows}
+            items={rows}
             rowHeight={ROW_HEIGHT}
             selectedIndex={selectedIndex}
             onSelect={select}
             onOpen={select}
+            onCollapse={(index) => fold(rows[index], true)}
+            onExpand={(index) => fold(rows[index], false)}
             header={<WaterfallAxis spanMs={spanMs} />}
-            renderRow={(row) => <WaterfallRowView row={row} waterfall={waterfall} />}
+            renderRow={(row) => (
+              <WaterfallRowView
+                row={row}
+                waterfall={waterfall}
+                collapsed={collapsed.has(row.key)}
+                onToggle={(toggled) => fold(toggled, !collapsed.has(toggled.key))}
+              />
+            )}
           />
           <aside class="detail" aria-label="Event">
             {selectedIndex >= 0 ? (
-              <EventDetail api={api} row={waterfall.rows[selectedIndex]} sessionStartNs={waterfall.startNs} />
+              <EventDetail api={api} row={rows[selectedIndex]} sessionStartNs={waterfall.startNs} />
             ) : (
               <div class="empty">
                 <p>Select a row to see its events.</p>

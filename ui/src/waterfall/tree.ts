@@ -133,6 +133,33 @@ export function buildWaterfall(events: readonly Event[]): Waterfall {
   return { rows, startNs, endNs };
 }
 
+/** The rows left to draw when the rows whose keys are in `collapsed` hide their descendants. */
+export function visibleRows(rows: readonly WaterfallRow[], collapsed: ReadonlySet<string>): WaterfallRow[] {
+  if (collapsed.size === 0) return rows as WaterfallRow[];
+  const shown: WaterfallRow[] = [];
+  // Depth-first order: a collapsed row's descendants are the rows after it that are deeper.
+  let hidingBelow = Number.POSITIVE_INFINITY;
+  for (const row of rows) {
+    if (row.depth > hidingBelow) continue;
+    hidingBelow = collapsed.has(row.key) && row.childCount > 0 ? row.depth : Number.POSITIVE_INFINITY;
+    shown.push(row);
+  }
+  return shown;
+}
+
+/** The keys of the rows above `rows[index]` in the tree, nearest first. */
+export function ancestorKeys(rows: readonly WaterfallRow[], index: number): string[] {
+  const keys: string[] = [];
+  let depth = rows[index]?.depth ?? 0;
+  for (let at = index - 1; at >= 0 && depth > 0; at--) {
+    if (rows[at].depth < depth) {
+      keys.push(rows[at].key);
+      depth = rows[at].depth;
+    }
+  }
+  return keys;
+}
+
 /**
  * The START an END closes: the span it shares its span_id with (the spec's pairing), else the span
  * it is under (the SDK's AGENT_END and SESSION_END), else the open START of its kind beside it
