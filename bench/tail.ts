@@ -11,6 +11,7 @@ import { type BenchContext, startServer } from "./context.ts";
 import type { IngestCorpus } from "./ingest-corpus.ts";
 import { grpcBatches, runGrpcBatches } from "./load.ts";
 import { log } from "./log.ts";
+import { processCpuSeconds } from "./meters.ts";
 import { latency, round, thousands } from "./stats.ts";
 
 export interface TailReport {
@@ -20,6 +21,12 @@ export interface TailReport {
   /** gRPC batches of 500 as fast as the server takes them, without and with the tails open. */
   ingestWithoutTails: number;
   ingestWithTails: number;
+  /**
+   * The server's CPU per event ingested (µs): without tails, over the run; with them, until every
+   * tail has received the run's events of its tenant, so the deliveries' cost is counted too.
+   */
+  serverCpuUsPerEventWithoutTails?: number;
+  serverCpuUsPerEventWithTails?: number;
   /** Streams the server ended itself (too slow) and calls that failed, over both runs with tails (each resumed at once from its cursor). */
   slowEnds: number;
   failures: number;
@@ -55,6 +62,7 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
   await db.emptyIngested();
   const server = await startServer(ctx, "tail", { databaseUrl: db.url }, ["--tail-heartbeat-ms", "500"]);
   const renamed = (pass: string) => corpus.events.map((e) => ({ ...e, eventId: `${e.eventId}-${pass}` }) as Event);
+  const cpuUs = () => processCpuSeconds(server.pid) * 1e6;
   const flat = async (pass: string) => {
     const totals = await runGrpcBatches(
       server.baseUrl,
@@ -62,7 +70,7 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
       o.grpcConnections,
       o.grpcStreams,
     );
-    return round(totals.events / totals.seconds);
+    return { eventsPerSec: round(totals.events / totals.seconds), events: totals.events };
   };
   try {
     await runGrpcBatches(
@@ -72,16 +80,22 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
       o.grpcStreams,
     );
     log("tail: ingest without tails");
-    const ingestWithoutTails = await flat("t0");
+    let cpuFrom = cpuUs();
+    const without = await flat("t0");
+    const serverCpuUsPerEventWithoutTails = round((cpuUs() - cpuFrom) / without.events);
 
     const tenant = biggestTenant(corpus.events);
     const tails = Array.from({ length: tailCount }, () => new BenchTail(new URL(server.baseUrl).host, tenant.id));
     await Promise.all(tails.map((t) => t.opened));
     log(`tail: ingest with ${tailCount} tails of ${tenant.id}`);
-    const ingestWithTails = await flat("t1");
+    cpuFrom = cpuUs();
+    const withTails = await flat("t1");
     // The paced run starts once every tail has caught up with this one.
     const t1 = [...tenant.ids].map((id) => `${id}-t1`);
     await until(() => tails.every((t) => t1.every((id) => t.arrivals.has(id))), 60_000);
+    const serverCpuUsPerEventWithTails = round((cpuUs() - cpuFrom) / withTails.events);
+    const ingestWithoutTails = without.eventsPerSec;
+    const ingestWithTails = withTails.eventsPerSec;
 
     log(`tail: ${PACED_EVENTS_PER_SEC} events/s for ${pacedSeconds} s with ${tailCount} tails`);
     for (const t of tails) t.arrivals.clear();
@@ -107,6 +121,8 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
       tenantEventsShare: round(tenant.ids.size / corpus.events.length, 3),
       ingestWithoutTails,
       ingestWithTails,
+      serverCpuUsPerEventWithoutTails,
+      serverCpuUsPerEventWithTails,
       slowEnds,
       failures,
       paced: {
@@ -120,7 +136,7 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
       },
     };
     log(
-      `tail: ${thousands(ingestWithoutTails)} events/s without tails, ${thousands(ingestWithTails)} with; paced p99 ${l.p99Ms} ms over ${thousands(samples.length)} deliveries, ${missing} missing`,
+      `tail: ${thousands(ingestWithoutTails)} events/s without tails, ${thousands(ingestWithTails)} with (server CPU ${serverCpuUsPerEventWithoutTails} and ${serverCpuUsPerEventWithTails} µs per event); paced p99 ${l.p99Ms} ms over ${thousands(samples.length)} deliveries, ${missing} missing`,
     );
     return report;
   } finally {
