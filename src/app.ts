@@ -44,10 +44,13 @@ export function eventService(
  * The CLI's database, named by the same settings as the server's: statements unbounded (its work is
  * long) and a small pool.
  */
-export function openCliStore(settings: Pick<Config, "databaseUrl" | "dataDir">, log: StoreLog): Promise<Database> {
+export function openCliStore(
+  settings: Pick<Config, "databaseUrl" | "databaseReadUrl" | "dataDir">,
+  log: StoreLog,
+): Promise<Database> {
   return openDatabase(
     settings.databaseUrl
-      ? { kind: "postgres", databaseUrl: settings.databaseUrl, poolSize: 4 }
+      ? { kind: "postgres", databaseUrl: settings.databaseUrl, readDatabaseUrl: settings.databaseReadUrl, poolSize: 4 }
       : { kind: "embedded", dataDir: settings.dataDir },
     log,
   );
@@ -105,6 +108,7 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
           kind: "postgres",
           databaseUrl: config.databaseUrl,
           migrateDatabaseUrl: config.migrateDatabaseUrl,
+          readDatabaseUrl: config.databaseReadUrl,
           poolSize: config.pgPoolSize,
           timeouts: { statementMs: config.dbStatementTimeoutMs, connectMs: config.dbConnectTimeoutMs },
           auditTrail: !config.disableAuditTrail,
