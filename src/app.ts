@@ -99,6 +99,7 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
       connections: () => parts.store?.connections() ?? { open: 0, idle: 0, waiting: 0 },
       queueDepth: async () => (parts.store ? parts.store.audit.queueDepth() : 0),
       caughtUpAt: () => parts.queueDrain?.caughtUpAt,
+      integratesHere: () => parts.queueDrain?.integratesHere ?? false,
     },
     { version: packageVersion(), tenantLabel: config.metricsTenantLabel },
   );
@@ -159,7 +160,7 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
   });
   if (config.disableAuditTrail) log.warn("--disable-audit-trail: events stored now will never be in the audit log");
   const audit = await setUpAuditTrail(store, config, log);
-  const queueDrain = new IngestQueueDrain(audit, config.checkpointIntervalMs, log);
+  const queueDrain = new IngestQueueDrain(audit, config.checkpointIntervalMs, log, () => store.holdsBackgroundLease());
   const tail = new TailHub(
     store,
     {

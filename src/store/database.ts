@@ -26,6 +26,12 @@ export interface Database extends EventWriter, EventReader, TailSource {
    * switched off, one sentence each (see sql/safeguards.ts).
    */
   missingSafeguards(): Promise<string[]>;
+  /**
+   * Whether this process holds the lease on the database's background work (integrating the
+   * ingest queue, signing checkpoints), taking it if it is free. One process holds it at a time,
+   * until it closes the store or its connection to the database ends.
+   */
+  holdsBackgroundLease(): Promise<boolean>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   /** The migrations this server expects that the database has not applied. */

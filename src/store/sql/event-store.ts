@@ -20,6 +20,7 @@ import type {
 import type { KeyStore } from "../key-store.ts";
 import type { TenantScope } from "../tenant-scope.ts";
 import { SqlAuditLog } from "./audit-log.ts";
+import type { BackgroundLease } from "./background-lease.ts";
 import {
   INDEX_COLUMNS,
   INDEX_VALUES,
@@ -49,6 +50,7 @@ export class SqlEventStore implements Database {
   readonly #pool: pg.Pool;
   /** The replica's pool for the reads that may lag, else the primary's. */
   readonly #reads: pg.Pool;
+  readonly #lease: BackgroundLease | undefined;
   readonly #onClose: () => Promise<void>;
   readonly #auditTrail: boolean;
   readonly #groups: GroupCommit;
@@ -64,6 +66,8 @@ export class SqlEventStore implements Database {
     pool: pg.Pool,
     options: {
       readPool?: pg.Pool;
+      /** Several processes may share the database; none: this process is its only one (embedded). */
+      lease?: BackgroundLease;
       auditTrail?: boolean;
       groupCommit?: GroupCommitOptions;
       onClose?: () => Promise<void>;
@@ -71,6 +75,7 @@ export class SqlEventStore implements Database {
     } = {},
   ) {
     this.#reads = options.readPool ?? pool;
+    this.#lease = options.lease;
     this.audit = new SqlAuditLog(pool, this.#reads);
     this.keys = new SqlKeyStore(pool);
     this.#pool = pool;
@@ -200,6 +205,10 @@ export class SqlEventStore implements Database {
     return withClient(this.#pool, missingSafeguards);
   }
 
+  async holdsBackgroundLease(): Promise<boolean> {
+    return this.#lease ? this.#lease.held() : true;
+  }
+
   async ping(): Promise<void> {
     await runQuery(this.#pool, "SELECT 1");
   }
@@ -215,6 +224,7 @@ export class SqlEventStore implements Database {
   }
 
   async close(): Promise<void> {
+    await this.#lease?.release();
     await this.#pool.end();
     await this.#onClose();
   }

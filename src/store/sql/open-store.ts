@@ -4,6 +4,7 @@ import pg from "pg";
 import type { Metrics } from "../../lib/metrics.ts";
 import type { Database } from "../database.ts";
 import { meteredStore } from "../metered-store.ts";
+import { BackgroundLease } from "./background-lease.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { type DatabaseTimeouts, timeoutPoolConfig } from "./database-timeouts.ts";
 import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./event-store.ts";
@@ -62,6 +63,7 @@ async function openSqlStore(options: StoreOptions, log: StoreLog): Promise<Datab
     const readPool = options.readDatabaseUrl ? openPool(options.readDatabaseUrl) : undefined;
     return new SqlEventStore(pool, {
       readPool,
+      lease: new BackgroundLease({ connectionString: options.databaseUrl, keepAlive: true, ...timeouts }),
       auditTrail: options.auditTrail,
       metrics: options.metrics,
       onClose: async () => void (await readPool?.end()),
