@@ -115,7 +115,7 @@ export const SETTINGS: readonly Setting[] = [
     env: "DATABASE_READ_URL",
     parse: postgresUrl,
     description:
-      "Connection string of a streaming replica of `DATABASE_URL`: queries, stats, sessions, usage and proofs read there, everything else on the primary (see [docs/scaling.md](docs/scaling.md#read-replicas)).",
+      "Connection string of a streaming replica of `DATABASE_URL`: queries, stats, sessions, usage and proofs read there, everything else on the primary (see [docs/scaling.md](docs/scaling.md#4-read-replicas)).",
   },
   {
     key: "dataDir",
