@@ -11,44 +11,50 @@ const LEASE_LOCK = "4242000003";
  */
 export class BackgroundLease {
   readonly #config: pg.ClientConfig;
-  #holder: pg.Client | undefined;
+  /** Kept open between tries, whether it holds the lock or not: a try is one statement. */
+  #client: pg.Client | undefined;
+  #holding = false;
 
   constructor(config: pg.ClientConfig) {
     this.#config = config;
   }
 
-  /** Whether this process holds the lease now: checks the held connection, else tries to take it. */
+  /** Whether this process holds the lease now: checks the holding connection, else tries to take it. */
   async held(): Promise<boolean> {
-    if (this.#holder) {
-      try {
-        await this.#holder.query("SELECT 1");
-        return true;
-      } catch {
-        await this.release();
-      }
-    }
-    const client = new pg.Client(this.#config);
-    // A connection lost while idle is found out by the next check.
-    client.on("error", () => {});
     try {
-      await client.connect();
-      const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [
-        LEASE_LOCK,
-      ]);
-      if (rows[0].locked) {
-        this.#holder = client;
-        return true;
+      const client = this.#client ?? (await this.#connect());
+      if (this.#holding) {
+        await client.query("SELECT 1");
+      } else {
+        const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [
+          LEASE_LOCK,
+        ]);
+        this.#holding = rows[0].locked;
       }
+      return this.#holding;
     } catch {
-      // The database cannot be reached: nobody here holds the lease.
+      // The connection failed, or cannot be made: whatever it held, PostgreSQL released with it.
+      await this.release();
+      return false;
     }
-    await client.end().catch(() => {});
-    return false;
   }
 
   async release(): Promise<void> {
-    const holder = this.#holder;
-    this.#holder = undefined;
-    await holder?.end().catch(() => {});
+    const client = this.#client;
+    this.#client = undefined;
+    this.#holding = false;
+    await client?.end().catch(() => {});
+  }
+
+  async #connect(): Promise<pg.Client> {
+    const client = new pg.Client(this.#config);
+    // A connection lost while idle is found out by the next try.
+    client.on("error", () => {});
+    await client.connect().catch(async (err) => {
+      await client.end().catch(() => {});
+      throw err;
+    });
+    this.#client = client;
+    return client;
   }
 }
