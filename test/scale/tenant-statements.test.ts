@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import pg from "pg";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,12 +9,13 @@ import { adminKeyFile, buildServerApp, type ServerApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { AUDIT_SERVICE, connectJson, SERVER_SERVICE } from "../support/connect-json.ts";
 import { createTestDatabase, postgresReachable, withPostgres } from "../support/databases.ts";
+import { tailClient } from "../tail/tail-server.ts";
 
 /**
  * Ready for Citus (docs/scaling.md): every statement a server sends while it serves names one
  * tenant, so a distributed table routes it to one shard. The test records every statement the
  * server's connections send through representative traffic (ingest, queries, stats, sessions,
- * usage, proofs, the integrator and checkpoints) and fails on one that names no tenant_id,
+ * usage, proofs, the live tail, the integrator and checkpoints) and fails on one that names no tenant_id,
  * unless it is on the short list below of statements that are global by design.
  */
 
@@ -55,9 +57,12 @@ describe.runIf(requirePostgres)("the statements of a serving server", { timeout:
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    const config = loadConfig(["--data-dir", dataDir, "--port", "0", "--checkpoint-interval-ms", "100"], {
-      DATABASE_URL: db.url,
-    });
+    const config = loadConfig(
+      ["--data-dir", dataDir, "--port", "0", "--checkpoint-interval-ms", "100", "--tail-heartbeat-ms", "100"],
+      {
+        DATABASE_URL: db.url,
+      },
+    );
     app = await buildServerApp(config, pino({ level: "silent" }));
     await app.server.listen({ host: "127.0.0.1", port: 0 });
     app.queueDrain.start();
@@ -115,7 +120,24 @@ describe.runIf(requirePostgres)("the statements of a serving server", { timeout:
     await call(`${SERVER_SERVICE}/IngestEventBatch`, {
       eventBatch: { events: [{ ...events[1], eventId: "e-4", timestamp: "2026-12-01T10:00:09Z" }] },
     });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A live tail from the start of the log, to its first heartbeat.
+    const transport = createConnectTransport({
+      baseUrl,
+      httpVersion: "1.1",
+      interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${key}`), next(req))],
+    });
+    const stop = new AbortController();
+    const tail = tailClient(transport).tailEvents({ filter: { tenantId: "default" } }, { signal: stop.signal });
+    const items: string[] = [];
+    try {
+      for await (const response of tail) {
+        items.push(response.item.case ?? "");
+        if (response.item.case === "heartbeat") break;
+      }
+    } finally {
+      stop.abort();
+    }
+    expect(items).toContain("heartbeat");
 
     const unscoped = [...recorded].filter(
       (text) => !namesTenant(text) && !GLOBAL_STATEMENTS.some(([pattern]) => pattern.test(text)),
