@@ -131,7 +131,8 @@ export const SETTINGS: readonly Setting[] = [
     env: "CHAUKAS_PG_POOL_SIZE",
     defaultValue: "10",
     parse: positiveInt,
-    description: "Most PostgreSQL connections this process opens for requests; one more holds or tries the background lease, and with `DATABASE_READ_URL` as many again to the replica.",
+    description:
+      "Most PostgreSQL connections this process opens for requests; one more holds or tries the background lease, and with `DATABASE_READ_URL` as many again to the replica.",
   },
   {
     key: "dbStatementTimeoutMs",

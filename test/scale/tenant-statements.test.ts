@@ -124,7 +124,12 @@ describe.runIf(requirePostgres)("the statements of a serving server", { timeout:
     const transport = createConnectTransport({
       baseUrl,
       httpVersion: "1.1",
-      interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${key}`), next(req))],
+      interceptors: [
+        (next) => (req) => {
+          req.header.set("authorization", `Bearer ${key}`);
+          return next(req);
+        },
+      ],
     });
     const stop = new AbortController();
     const tail = tailClient(transport).tailEvents({ filter: { tenantId: "default" } }, { signal: stop.signal });
