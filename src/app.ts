@@ -44,10 +44,13 @@ export function eventService(
  * The CLI's database, named by the same settings as the server's: statements unbounded (its work is
  * long) and a small pool.
  */
-export function openCliStore(settings: Pick<Config, "databaseUrl" | "dataDir">, log: StoreLog): Promise<Database> {
+export function openCliStore(
+  settings: Pick<Config, "databaseUrl" | "databaseReadUrl" | "dataDir">,
+  log: StoreLog,
+): Promise<Database> {
   return openDatabase(
     settings.databaseUrl
-      ? { kind: "postgres", databaseUrl: settings.databaseUrl, poolSize: 4 }
+      ? { kind: "postgres", databaseUrl: settings.databaseUrl, readDatabaseUrl: settings.databaseReadUrl, poolSize: 4 }
       : { kind: "embedded", dataDir: settings.dataDir },
     log,
   );
@@ -96,6 +99,7 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
       connections: () => parts.store?.connections() ?? { open: 0, idle: 0, waiting: 0 },
       queueDepth: async () => (parts.store ? parts.store.audit.queueDepth() : 0),
       caughtUpAt: () => parts.queueDrain?.caughtUpAt,
+      integratesHere: () => parts.queueDrain?.integratesHere ?? false,
     },
     { version: packageVersion(), tenantLabel: config.metricsTenantLabel },
   );
@@ -105,6 +109,7 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
           kind: "postgres",
           databaseUrl: config.databaseUrl,
           migrateDatabaseUrl: config.migrateDatabaseUrl,
+          readDatabaseUrl: config.databaseReadUrl,
           poolSize: config.pgPoolSize,
           timeouts: { statementMs: config.dbStatementTimeoutMs, connectMs: config.dbConnectTimeoutMs },
           auditTrail: !config.disableAuditTrail,
@@ -155,7 +160,7 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
   });
   if (config.disableAuditTrail) log.warn("--disable-audit-trail: events stored now will never be in the audit log");
   const audit = await setUpAuditTrail(store, config, log);
-  const queueDrain = new IngestQueueDrain(audit, config.checkpointIntervalMs, log);
+  const queueDrain = new IngestQueueDrain(audit, config.checkpointIntervalMs, log, () => store.holdsBackgroundLease());
   const tail = new TailHub(
     store,
     {

@@ -7,6 +7,8 @@ export interface Config {
   databaseUrl?: string;
   /** The schema owner's connection string, used only to migrate at start. */
   migrateDatabaseUrl?: string;
+  /** A streaming replica's connection string for queries, stats, proofs and exports. */
+  databaseReadUrl?: string;
   dataDir: string;
   pgPoolSize: number;
   dbStatementTimeoutMs: number;
@@ -108,6 +110,14 @@ export const SETTINGS: readonly Setting[] = [
       "Connection string of the role that owns the schema, used only to migrate it at start; requests are served with `DATABASE_URL`'s role (see [docs/deployment.md](docs/deployment.md)).",
   },
   {
+    key: "databaseReadUrl",
+    flag: "database-read-url",
+    env: "DATABASE_READ_URL",
+    parse: postgresUrl,
+    description:
+      "Connection string of a streaming replica of `DATABASE_URL`: queries, stats, sessions, usage and proofs read there, everything else on the primary (see [docs/scaling.md](docs/scaling.md#4-read-replicas)).",
+  },
+  {
     key: "dataDir",
     flag: "data-dir",
     env: "CHAUKAS_DATA_DIR",
@@ -121,7 +131,8 @@ export const SETTINGS: readonly Setting[] = [
     env: "CHAUKAS_PG_POOL_SIZE",
     defaultValue: "10",
     parse: positiveInt,
-    description: "Most PostgreSQL connections this process opens.",
+    description:
+      "Most PostgreSQL connections this process opens for requests; one more holds or tries the background lease, and with `DATABASE_READ_URL` as many again to the replica.",
   },
   {
     key: "dbStatementTimeoutMs",
@@ -416,6 +427,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   }
   if (result.migrateDatabaseUrl && !result.databaseUrl) {
     throw new ConfigError("--migrate-database-url needs --database-url: the embedded database has one role");
+  }
+  if (result.databaseReadUrl && !result.databaseUrl) {
+    throw new ConfigError("--database-read-url needs --database-url: the embedded database has no replica");
   }
   // A body the budget cannot hold would be refused however often it is retried.
   if (result.maxInflightBodyMb * 1024 * 1024 < Math.max(result.maxBodyBytes, result.otlpMaxBodyBytes)) {

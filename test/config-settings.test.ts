@@ -35,6 +35,13 @@ const SAMPLES: Record<keyof Config, Sample> = {
     value: "postgres://owner@db/x",
     refused: ["not-a-url"],
   },
+  databaseReadUrl: {
+    byDefault: undefined,
+    other: "postgres://reader@env/y",
+    raw: "postgres://reader@replica/x",
+    value: "postgres://reader@replica/x",
+    refused: ["not-a-url", "mysql://u@db/x"],
+  },
   dbStatementTimeoutMs: { byDefault: 30_000, other: "100", raw: "0", value: 0, refused: ["-1", "5s"] },
   dbConnectTimeoutMs: { byDefault: 10_000, other: "100", raw: "2500", value: 2500, refused: ["0", "-1", "1s"] },
   pgPoolSize: { byDefault: 10, other: "3", raw: "20", value: 20, refused: ["0", "-5", "1.5", "ten"] },
@@ -118,12 +125,13 @@ const SAMPLES: Record<keyof Config, Sample> = {
 
 /**
  * Settings that only come with another: the certificate and the key together, and the migrations'
- * database URL with the serving one.
+ * and the replica's database URLs with the serving one.
  */
 const PARTNERS: Partial<Record<keyof Config, keyof Config>> = {
   tlsCertFile: "tlsKeyFile",
   tlsKeyFile: "tlsCertFile",
   migrateDatabaseUrl: "databaseUrl",
+  databaseReadUrl: "databaseUrl",
 };
 
 /** `given`, plus the setting's partner where it needs one. */

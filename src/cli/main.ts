@@ -154,6 +154,8 @@ async function withStore(
   body: (store: Database) => Promise<number>,
 ): Promise<number> {
   const databaseUrl = resolveSetting("databaseUrl", flags["database-url"], process.env);
+  // DATABASE_READ_URL names a replica of DATABASE_URL, not of a database given by flag.
+  const databaseReadUrl = flags["database-url"] ? undefined : resolveSetting("databaseReadUrl", undefined, process.env);
   const dataDir = resolveSetting("dataDir", flags["data-dir"], process.env);
   if (flags.readOnly && !databaseUrl && !existsSync(join(dataDir, "PG_VERSION"))) {
     throw new ConfigError(
@@ -161,7 +163,7 @@ async function withStore(
     );
   }
   const store = await openCliStore(
-    { databaseUrl, dataDir },
+    { databaseUrl, databaseReadUrl, dataDir },
     {
       info: () => {},
       error: (obj: unknown, msg: string) => console.error(msg, obj),

@@ -2,26 +2,38 @@ import type { AuditTrail } from "./audit/audit-trail.ts";
 
 export interface IngestQueueDrainLog {
   debug(obj: object, msg: string): void;
+  info(msg: string): void;
   error(obj: object, msg: string): void;
 }
 
 /**
  * The ingest queue's drain: every `intervalMs`, takes the events stored since off `ingest_queue`
  * into the stats rollups and their tenants' logs, and signs a checkpoint of each log that grew:
- * an acknowledged event has its position and a signed checkpoint within about one interval. Several servers on one database may all run one: one
- * integrates at a time, and a checkpoint of a size already signed is kept as is.
+ * an acknowledged event has its position and a signed checkpoint within about one interval. Several
+ * servers on one database may all run one: only the holder of the database's background lease
+ * works (Database.holdsBackgroundLease); the others try to take the lease each interval, so
+ * another process takes over within one interval of the holder's process or connection ending.
  */
 export class IngestQueueDrain {
   readonly #trail: AuditTrail;
   readonly #intervalMs: number;
   readonly #log: IngestQueueDrainLog;
+  readonly #holdsLease: () => Promise<boolean>;
+  /** Whether it held the background lease at its last round; undefined before its first. */
+  #holds: boolean | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> = Promise.resolve();
   #stopped = false;
   #caughtUpAt: number | undefined;
 
-  constructor(trail: AuditTrail, intervalMs: number, log: IngestQueueDrainLog) {
+  constructor(
+    trail: AuditTrail,
+    intervalMs: number,
+    log: IngestQueueDrainLog,
+    holdsLease: () => Promise<boolean> = async () => true,
+  ) {
     this.#trail = trail;
+    this.#holdsLease = holdsLease;
     this.#intervalMs = intervalMs;
     this.#log = log;
   }
@@ -32,6 +44,11 @@ export class IngestQueueDrain {
    */
   get caughtUpAt(): number | undefined {
     return this.#caughtUpAt;
+  }
+
+  /** False once a round found another process holding the background lease (it does the work then). */
+  get integratesHere(): boolean {
+    return this.#holds !== false;
   }
 
   start(): void {
@@ -57,6 +74,14 @@ export class IngestQueueDrain {
   async #round(): Promise<void> {
     const started = Date.now();
     try {
+      const holds = await this.#holdsLease();
+      if (holds !== this.#holds) {
+        this.#log.info(
+          holds ? "holds the background lease: integrating here" : "another process holds the background lease",
+        );
+      }
+      this.#holds = holds;
+      if (!holds) return;
       const signed = await this.#trail.integrateAndSign();
       this.#caughtUpAt = started;
       for (const c of signed) this.#log.debug({ tenant: c.tenantId, size: String(c.size) }, "signed a checkpoint");

@@ -6,6 +6,13 @@ import type { KeyStore } from "./key-store.ts";
  * The database: events, and beside them their audit logs, API keys and shared secrets.
  * Promise: one consistent database behind all of them, whichever process or store (PostgreSQL or
  * embedded) serves it.
+ *
+ * With a streaming replica configured, these reads go there and may lag the primary by its
+ * replication delay: queryEvents, eventStats, listSessions and usage (a write acknowledged a
+ * moment ago may be missing), and the audit log's checkpoint of a given size, entry and
+ * subtreeHashes (which fall back to the primary for what the replica lacks, so proofs never lag).
+ * Everything else (ingest, the live tail, keys, secrets, the integrator, the latest checkpoint,
+ * verify's reads) uses the primary.
  */
 export interface Database extends EventWriter, EventReader, TailSource {
   readonly audit: AuditLog;
@@ -19,6 +26,12 @@ export interface Database extends EventWriter, EventReader, TailSource {
    * switched off, one sentence each (see sql/safeguards.ts).
    */
   missingSafeguards(): Promise<string[]>;
+  /**
+   * Whether this process holds the lease on the database's background work (integrating the
+   * ingest queue, signing checkpoints), taking it if it is free. One process holds it at a time,
+   * until it closes the store or its connection to the database ends.
+   */
+  holdsBackgroundLease(): Promise<boolean>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   /** The migrations this server expects that the database has not applied. */

@@ -275,8 +275,14 @@ describe.each(kinds.filter((k) => k === "postgres"))("every migration's down ste
       }
     });
     await fresh.drop();
-    // Each migration changes the schema, so each comparison below tells one step from its neighbours.
-    for (let i = 1; i < steps.length; i++) expect(steps[i], MIGRATIONS[i - 1]).not.toEqual(steps[i - 1]);
+    // Each migration changes the schema, so each comparison below tells one step from its neighbours;
+    // but for those that only act where an extension is installed (Citus), a no-op here.
+    const extensionOnly = new Set(["1764215000000_citus-reference-tables"]);
+    for (let i = 1; i < steps.length; i++) {
+      const name = MIGRATIONS[i - 1];
+      if (extensionOnly.has(name)) expect(steps[i], name).toEqual(steps[i - 1]);
+      else expect(steps[i], name).not.toEqual(steps[i - 1]);
+    }
 
     // A database with data in every table a migration touches: events, keys, audit log, rollups.
     const populated = await createTestDatabase();

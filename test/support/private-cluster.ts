@@ -26,7 +26,7 @@ const POSTGRES_BIN_DIR = debianBinDir();
 export function privateClustersAvailable(): boolean {
   if (POSTGRES_BIN_DIR) return true;
   if (process.env.CI) throw new Error("no PostgreSQL binaries under /usr/lib/postgresql, and CI requires them");
-  console.warn("no PostgreSQL binaries under /usr/lib/postgresql: skipping the tests that stop and freeze a cluster");
+  console.warn("no PostgreSQL binaries under /usr/lib/postgresql: skipping the tests that need a cluster of their own");
   return false;
 }
 
@@ -37,6 +37,7 @@ export function privateClustersAvailable(): boolean {
 export interface PrivateCluster {
   /** `postgres://postgres@127.0.0.1:<port>/postgres` */
   url: string;
+  port: number;
   /** A fast shutdown: open sessions are ended (57P01), new connections refused. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -49,21 +50,45 @@ export interface PrivateCluster {
 
 /** initdb + pg_ctl start in a new temporary directory, as user postgres when this process is root. */
 export async function startPrivateCluster(): Promise<PrivateCluster> {
+  const dir = await ownedTempDir();
+  const data = join(dir, "data");
+  await asOwner("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "--no-sync"]);
+  return runCluster(dir, data);
+}
+
+/**
+ * A hot-standby streaming replica of `primary` (pg_basebackup -R), on a port of its own. Its
+ * replay can be paused with `SELECT pg_wal_replay_pause()` to hold it behind the primary.
+ */
+export async function startPrivateReplica(primary: PrivateCluster): Promise<PrivateCluster> {
+  const dir = await ownedTempDir();
+  const data = join(dir, "data");
+  const from = ["-h", "127.0.0.1", "-p", String(primary.port), "-U", "postgres"];
+  await asOwner("pg_basebackup", ["-D", data, "-R", "-X", "stream", "-c", "fast", "--no-sync", ...from]);
+  return runCluster(dir, data);
+}
+
+/** The PostgreSQL binary `command`, run as user postgres when this process is root: PostgreSQL refuses root. */
+function asOwner(command: string, args: string[]) {
   const bin = POSTGRES_BIN_DIR;
   if (!bin) throw new Error("no PostgreSQL binaries under /usr/lib/postgresql");
+  const path = join(bin, command);
+  return process.getuid?.() === 0 ? run("runuser", ["-u", "postgres", "--", path, ...args]) : run(path, args);
+}
+
+/** A new temporary directory, owned by user postgres when this process is root. */
+async function ownedTempDir(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "chaukas-cluster-"));
-  const asOwner = (command: string, args: string[]) => {
-    const path = join(bin, command);
-    // PostgreSQL refuses to run as root.
-    return process.getuid?.() === 0 ? run("runuser", ["-u", "postgres", "--", path, ...args]) : run(path, args);
-  };
   if (process.getuid?.() === 0) {
     const { stdout } = await run("id", ["-u", "postgres"]);
     chownSync(dir, Number(stdout.trim()), -1);
   }
-  const data = join(dir, "data");
+  return dir;
+}
+
+/** Starts the cluster in `data` on a free port, with its socket and log in `dir`. */
+async function runCluster(dir: string, data: string): Promise<PrivateCluster> {
   const port = await freePort();
-  await asOwner("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "--no-sync"]);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
   const start = () => asOwner("pg_ctl", ["-D", data, "-o", options, "-l", join(dir, "log"), "-w", "start"]);
   const stop = (mode: string) => asOwner("pg_ctl", ["-D", data, "-m", mode, "-w", "stop"]);
@@ -76,6 +101,7 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
   };
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
     stop: async () => void (await stop("fast")),
     start: async () => void (await start()),
     freeze() {

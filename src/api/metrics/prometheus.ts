@@ -9,6 +9,8 @@ export interface MetricSources {
   queueDepth(): Promise<number>;
   /** When (epoch ms) the integrator's last successful round began (IngestQueueDrain.caughtUpAt). */
   caughtUpAt(): number | undefined;
+  /** Whether this process's integrator holds the background lease: only its progress is reported. */
+  integratesHere(): boolean;
 }
 
 export interface PrometheusOptions {
@@ -161,11 +163,15 @@ export class PrometheusMetrics implements Metrics {
     this.#connections.set({ state: "waiting" }, pool.waiting);
     const now = Date.now();
     const caughtUpAt = this.#sources.caughtUpAt() ?? this.#startedAt;
-    this.#checkpointAge.set((now - caughtUpAt) / 1000);
+    // Another process integrates: its age and lag are its own to report.
+    const here = this.#sources.integratesHere();
+    if (here) this.#checkpointAge.set((now - caughtUpAt) / 1000);
+    else this.#checkpointAge.reset();
     try {
       const depth = await within(this.#sources.queueDepth(), QUEUE_SAMPLE_TIMEOUT_MS);
       this.#queueDepth.set(depth);
-      this.#lag.set(depth === 0 ? 0 : (now - caughtUpAt) / 1000);
+      if (here) this.#lag.set(depth === 0 ? 0 : (now - caughtUpAt) / 1000);
+      else this.#lag.reset();
     } catch {
       // Unknown now: left out rather than shown stale (alert on absent() for a database outage).
       this.#queueDepth.reset();

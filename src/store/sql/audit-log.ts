@@ -75,12 +75,19 @@ async function appendToLogs(client: pg.PoolClient, records: readonly PendingLeaf
   });
 }
 
-/** The AuditLog in SQL, over the same pool and tenant isolation as the events. */
+/**
+ * The AuditLog in SQL, over the same pool and tenant isolation as the events. With a replica
+ * (`reads`), proofs read there: the log only grows and what it holds never changes, so what the
+ * replica has is what the primary has, and what it lacks yet (a checkpoint, entry or subtree just
+ * written) is read from the primary. The latest checkpoint is always the primary's.
+ */
 export class SqlAuditLog implements AuditLog {
   readonly #pool: pg.Pool;
+  readonly #reads: pg.Pool;
 
-  constructor(pool: pg.Pool) {
+  constructor(pool: pg.Pool, reads: pg.Pool = pool) {
     this.#pool = pool;
+    this.#reads = reads;
   }
 
   async integrate(limit: number): Promise<number> {
@@ -149,11 +156,17 @@ export class SqlAuditLog implements AuditLog {
   }
 
   async checkpoint(scope: TenantScope, tenantId: string, size?: bigint): Promise<StoredCheckpoint | undefined> {
+    if (size === undefined) return this.#checkpoint(this.#pool, scope, tenantId, size);
+    return this.#replicaThenPrimary((pool) => this.#checkpoint(pool, scope, tenantId, size));
+  }
+
+  async #checkpoint(pool: pg.Pool, scope: TenantScope, tenantId: string, size?: bigint) {
     const { rows } = await this.#query<CheckpointRow>(
       scope,
       `SELECT tenant_id, size, root_hash, note FROM audit_checkpoints
        WHERE tenant_id = $1 AND ($2::int8 IS NULL OR size = $2::int8) ORDER BY size DESC LIMIT 1`,
       [tenantId, size === undefined ? null : String(size)],
+      pool,
     );
     return rows[0] && toCheckpoint(rows[0]);
   }
@@ -174,12 +187,15 @@ export class SqlAuditLog implements AuditLog {
   }
 
   async entry(scope: TenantScope, tenantId: string, eventId: string): Promise<LogEntry | undefined> {
-    const { rows } = await this.#query<EntryRow>(
-      scope,
-      `${SELECT_ENTRIES} WHERE l.tenant_id = $1 AND l.event_id = $2`,
-      [tenantId, eventId],
-    );
-    return rows[0] && toEntry(rows[0]);
+    return this.#replicaThenPrimary(async (pool) => {
+      const { rows } = await this.#query<EntryRow>(
+        scope,
+        `${SELECT_ENTRIES} WHERE l.tenant_id = $1 AND l.event_id = $2`,
+        [tenantId, eventId],
+        pool,
+      );
+      return rows[0] && toEntry(rows[0]);
+    });
   }
 
   async entries(scope: TenantScope, tenantId: string, from: bigint, limit: number): Promise<LogEntry[]> {
@@ -192,10 +208,24 @@ export class SqlAuditLog implements AuditLog {
   }
 
   async subtreeHashes(scope: TenantScope, tenantId: string, ids: readonly NodeId[]): Promise<Uint8Array[]> {
+    let hashes = await this.#subtrees(this.#reads, scope, tenantId, ids);
+    if (this.#reads !== this.#pool && hashes.includes(undefined)) {
+      hashes = await this.#subtrees(this.#pool, scope, tenantId, ids);
+    }
+    return ids.map((id, i) => required(hashes[i], id));
+  }
+
+  /** Each subtree's hash, undefined where a node or leaf it needs is not stored. */
+  async #subtrees(
+    pool: pg.Pool,
+    scope: TenantScope,
+    tenantId: string,
+    ids: readonly NodeId[],
+  ): Promise<(Uint8Array | undefined)[]> {
     const high = ids.filter((id) => id.level >= STORED_NODE_MIN_LEVEL);
     const low = ids.filter((id) => id.level < STORED_NODE_MIN_LEVEL);
     const positions = low.flatMap((id) => leafPositions(id));
-    const [stored, leaves] = await inTenantScope(this.#pool, scope, async (client) => [
+    const [stored, leaves] = await inTenantScope(pool, scope, async (client) => [
       await selectNodes(client, tenantId, high),
       (
         await client.query<{ position: string; content_hash: Buffer }>(
@@ -206,11 +236,14 @@ export class SqlAuditLog implements AuditLog {
     ]);
     const leafHashes = new Map(leaves.map((row) => [Number(row.position), leafHash(row.content_hash)]));
     return ids.map((id) => {
-      if (id.level >= STORED_NODE_MIN_LEVEL) return required(stored.get(nodeKey(id)), id);
+      if (id.level >= STORED_NODE_MIN_LEVEL) return stored.get(nodeKey(id));
       // A small subtree's hash is the root of its leaves alone.
       const range = CompactRange.empty();
-      for (const position of leafPositions(id))
-        range.append(required(leafHashes.get(position), { level: 0, index: position }));
+      for (const position of leafPositions(id)) {
+        const hash = leafHashes.get(position);
+        if (!hash) return undefined;
+        range.append(hash);
+      }
       return range.root();
     });
   }
@@ -232,8 +265,14 @@ export class SqlAuditLog implements AuditLog {
     return rows.map((row) => row.event_id);
   }
 
-  #query<R extends pg.QueryResultRow>(scope: TenantScope, text: string, values: unknown[] = []) {
-    return inTenantScope(this.#pool, scope, (client) => client.query<R>(text, values));
+  #query<R extends pg.QueryResultRow>(scope: TenantScope, text: string, values: unknown[] = [], pool = this.#pool) {
+    return inTenantScope(pool, scope, (client) => client.query<R>(text, values));
+  }
+
+  /** Read on the replica; what it does not have yet, on the primary. */
+  async #replicaThenPrimary<T>(read: (pool: pg.Pool) => Promise<T | undefined>): Promise<T | undefined> {
+    const found = await read(this.#reads);
+    return found !== undefined || this.#reads === this.#pool ? found : read(this.#pool);
   }
 }
 

@@ -20,6 +20,7 @@ import type {
 import type { KeyStore } from "../key-store.ts";
 import type { TenantScope } from "../tenant-scope.ts";
 import { SqlAuditLog } from "./audit-log.ts";
+import type { BackgroundLease } from "./background-lease.ts";
 import {
   INDEX_COLUMNS,
   INDEX_VALUES,
@@ -47,6 +48,9 @@ export class SqlEventStore implements Database {
   readonly audit: AuditLog;
   readonly keys: KeyStore;
   readonly #pool: pg.Pool;
+  /** The replica's pool for the reads that may lag, else the primary's. */
+  readonly #reads: pg.Pool;
+  readonly #lease: BackgroundLease | undefined;
   readonly #onClose: () => Promise<void>;
   readonly #auditTrail: boolean;
   readonly #groups: GroupCommit;
@@ -55,18 +59,24 @@ export class SqlEventStore implements Database {
   /**
    * `auditTrail: false` stores events without ever appending them to the log (to measure its cost).
    * `groupCommit`: how concurrent inserts share statements (see GroupCommit). `metrics` is told of
-   * the events found already stored.
+   * the events found already stored. `readPool`: a streaming replica's, for the reads Database
+   * allows to lag.
    */
   constructor(
     pool: pg.Pool,
     options: {
+      readPool?: pg.Pool;
+      /** Several processes may share the database; none: this process is its only one (embedded). */
+      lease?: BackgroundLease;
       auditTrail?: boolean;
       groupCommit?: GroupCommitOptions;
       onClose?: () => Promise<void>;
       metrics?: Metrics;
     } = {},
   ) {
-    this.audit = new SqlAuditLog(pool);
+    this.#reads = options.readPool ?? pool;
+    this.#lease = options.lease;
+    this.audit = new SqlAuditLog(pool, this.#reads);
     this.keys = new SqlKeyStore(pool);
     this.#pool = pool;
     this.#auditTrail = options.auditTrail ?? true;
@@ -115,7 +125,7 @@ export class SqlEventStore implements Database {
     }
     const limit = where.param(query.limit);
     // The page first, then each event's log entry and the first checkpoint that includes it.
-    const { rows } = await inTenantScope(this.#pool, scope, (client) =>
+    const { rows } = await inTenantScope(this.#reads, scope, (client) =>
       client.query<PageRow>(
         `WITH page AS (
            SELECT tenant_id, event_id, ts_ns, payload FROM events WHERE ${where.sql()}
@@ -161,15 +171,15 @@ export class SqlEventStore implements Database {
   }
 
   async eventStats(scope: TenantScope, query: StatsQuery): Promise<EventStats> {
-    return inTenantScope(this.#pool, scope, (client) => selectEventStats(client, query));
+    return inTenantScope(this.#reads, scope, (client) => selectEventStats(client, query));
   }
 
   async listSessions(scope: TenantScope, query: SessionQuery): Promise<SessionFigures[]> {
-    return inTenantScope(this.#pool, scope, (client) => selectSessions(client, query));
+    return inTenantScope(this.#reads, scope, (client) => selectSessions(client, query));
   }
 
   async usage(scope: TenantScope, query: UsageQuery): Promise<UsageFigures> {
-    return inTenantScope(this.#pool, scope, (client) => selectUsage(client, query));
+    return inTenantScope(this.#reads, scope, (client) => selectUsage(client, query));
   }
 
   async sharedSecret(name: string, create: () => Uint8Array): Promise<Uint8Array> {
@@ -195,6 +205,10 @@ export class SqlEventStore implements Database {
     return withClient(this.#pool, missingSafeguards);
   }
 
+  async holdsBackgroundLease(): Promise<boolean> {
+    return this.#lease ? this.#lease.held() : true;
+  }
+
   async ping(): Promise<void> {
     await runQuery(this.#pool, "SELECT 1");
   }
@@ -210,6 +224,7 @@ export class SqlEventStore implements Database {
   }
 
   async close(): Promise<void> {
+    await this.#lease?.release();
     await this.#pool.end();
     await this.#onClose();
   }

@@ -4,6 +4,7 @@ import pg from "pg";
 import type { Metrics } from "../../lib/metrics.ts";
 import type { Database } from "../database.ts";
 import { meteredStore } from "../metered-store.ts";
+import { BackgroundLease } from "./background-lease.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { type DatabaseTimeouts, timeoutPoolConfig } from "./database-timeouts.ts";
 import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./event-store.ts";
@@ -19,6 +20,8 @@ export type StoreOptions = (
       poolSize: number;
       /** The owning role's connection, used only to migrate (see prepareSchema). */
       migrateDatabaseUrl?: string;
+      /** A streaming replica of `databaseUrl` for the reads that may lag (see Database). */
+      readDatabaseUrl?: string;
       /** Undefined: statements unbounded (the CLI's long work), connections within 10 s. */
       timeouts?: DatabaseTimeouts;
     }
@@ -44,21 +47,27 @@ async function openSqlStore(options: StoreOptions, log: StoreLog): Promise<Datab
   if (options.kind === "postgres") {
     // A database that stops answering must fail requests, not hold them and the pool forever.
     const timeouts = timeoutPoolConfig(options.timeouts ?? { statementMs: 0, connectMs: 10_000 });
-    const pool = new pg.Pool({
-      connectionString: options.databaseUrl,
-      keepAlive: true,
-      ...timeouts,
-      max: options.poolSize,
-    });
-    // An idle client losing its connection must not crash the process; the next query reconnects.
-    pool.on("error", (err) => log.error({ err }, "idle PostgreSQL connection failed"));
+    const openPool = (connectionString: string) => {
+      const pool = new pg.Pool({ connectionString, keepAlive: true, ...timeouts, max: options.poolSize });
+      // An idle client losing its connection must not crash the process; the next query reconnects.
+      pool.on("error", (err) => log.error({ err }, "idle PostgreSQL connection failed"));
+      return pool;
+    };
+    const pool = openPool(options.databaseUrl);
     try {
       await prepareSchema(pool, { serving: options.databaseUrl, owner: options.migrateDatabaseUrl }, log);
     } catch (err) {
       await pool.end();
       throw startupDatabaseError(err, options.databaseUrl);
     }
-    return new SqlEventStore(pool, { auditTrail: options.auditTrail, metrics: options.metrics });
+    const readPool = options.readDatabaseUrl ? openPool(options.readDatabaseUrl) : undefined;
+    return new SqlEventStore(pool, {
+      readPool,
+      lease: new BackgroundLease({ connectionString: options.databaseUrl, keepAlive: true, ...timeouts }),
+      auditTrail: options.auditTrail,
+      metrics: options.metrics,
+      onClose: async () => void (await readPool?.end()),
+    });
   }
 
   const unlock = options.dataDir ? await lockDataDir(options.dataDir) : () => {};
