@@ -18,6 +18,7 @@ import type {
   UsageQuery,
 } from "../event-store.ts";
 import type { KeyStore } from "../key-store.ts";
+import type { RedactionStore } from "../redaction-store.ts";
 import type { TenantScope } from "../tenant-scope.ts";
 import { SqlAuditLog } from "./audit-log.ts";
 import {
@@ -34,6 +35,7 @@ import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import { SqlKeyStore } from "./key-store.ts";
 import { MIGRATION_NAMES } from "./migrate.ts";
 import { inTenantScope, packed, runQuery, withClient } from "./pool.ts";
+import { SqlRedactionStore } from "./redaction-store.ts";
 import { missingSafeguards } from "./safeguards.ts";
 import { selectSessions, selectUsage } from "./session-views.ts";
 import { selectTail, selectTailHorizon } from "./tail-reads.ts";
@@ -46,6 +48,7 @@ import { USAGE_COLUMNS, usageParameters, usageParameterTypes } from "./usage-rol
 export class SqlEventStore implements Database {
   readonly audit: AuditLog;
   readonly keys: KeyStore;
+  readonly redaction: RedactionStore;
   readonly #pool: pg.Pool;
   readonly #onClose: () => Promise<void>;
   readonly #auditTrail: boolean;
@@ -68,6 +71,7 @@ export class SqlEventStore implements Database {
   ) {
     this.audit = new SqlAuditLog(pool);
     this.keys = new SqlKeyStore(pool);
+    this.redaction = new SqlRedactionStore(pool);
     this.#pool = pool;
     this.#auditTrail = options.auditTrail ?? true;
     this.#groups = new GroupCommit(
