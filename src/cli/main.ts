@@ -16,6 +16,7 @@ import type { Database } from "../store/database.ts";
 import { exportJsonl } from "./export-command.ts";
 import { importJsonl } from "./import-command.ts";
 import { keysCommand } from "./keys-command.ts";
+import { redactionCommand } from "./redaction-command.ts";
 import { commandHelp, USAGE } from "./usage.ts";
 import {
   printVerification,
@@ -92,6 +93,18 @@ async function run(argv: string[]): Promise<number> {
       keysCommand(
         withoutStoreFlags(rest),
         store.keys,
+        (line) => console.log(line),
+        (line) => console.error(line),
+      ),
+    );
+  }
+  if (command === "redaction") {
+    const { values } = parseArgs({ args: rest, options: STORE_FLAGS, strict: false });
+    const flags = values as { "database-url"?: string; "data-dir"?: string };
+    return withStore({ ...flags, readOnly: withoutStoreFlags(rest)[0] === "show" }, (store) =>
+      redactionCommand(
+        withoutStoreFlags(rest),
+        store.redaction,
         (line) => console.log(line),
         (line) => console.error(line),
       ),
