@@ -51,8 +51,9 @@ export const DETECTORS: readonly Detector[] = [
   {
     name: "card_number",
     kind: "personal",
-    trigger: /\d(?:[ -]?\d){12}/,
-    pattern: /\b\d(?:[ -]?\d){12,18}\b/g,
+    // Card networks' numbers start with 2 to 6: epoch timestamps (1…) and other ids are not cards.
+    trigger: /[2-6](?:[ -]?\d){12}/,
+    pattern: /\b[2-6](?:[ -]?\d){12,18}\b/g,
     valid: (match) => luhnValid(match.replace(/[ -]/g, "")),
   },
   {
@@ -65,7 +66,8 @@ export const DETECTORS: readonly Detector[] = [
   {
     name: "email",
     kind: "personal",
-    trigger: /@/,
+    // Not "@" alone: protobuf framing bytes read as Latin-1 hold "@" (0x40) in most events.
+    trigger: /[A-Za-z0-9._%+-]@[A-Za-z0-9-]+\.[A-Za-z0-9]/,
     pattern: /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g,
   },
   {

@@ -1,9 +1,9 @@
 import { createHmac } from "node:crypto";
-import type { DescField, DescMessage, JsonValue } from "@bufbuild/protobuf";
+import { type DescField, type DescMessage, type JsonValue, ScalarType } from "@bufbuild/protobuf";
 import { type Event, EventSchema } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { OPTIONAL_IDS, REQUIRED_IDS } from "../../codec/event-fields.ts";
 import { DETECTORS, type Detector, replaceDetected } from "./detectors.ts";
-import { type EffectiveRules, type Method, normalPath } from "./rules.ts";
+import type { EffectiveRules, Method } from "./rules.ts";
 
 /** A tenant's HMAC secret for the hash method, and the id RedactionInfo.salt_id names it by. */
 export interface HashKey {
@@ -38,6 +38,33 @@ const KEPT_FIELDS = new Set<string>([
   "redaction",
   "timestamp",
 ]);
+
+/** The fields of a message that can hold text: strings, Structs, extensions, or messages holding them. */
+const withText = new WeakMap<DescMessage, DescField[]>();
+
+function fieldsWithText(desc: DescMessage): DescField[] {
+  let fields = withText.get(desc);
+  if (fields === undefined) {
+    fields = desc.fields.filter((field) => holdsText(field, new Set()));
+    withText.set(desc, fields);
+  }
+  return fields;
+}
+
+function holdsText(field: DescField, seen: Set<DescMessage>): boolean {
+  if (field.fieldKind === "scalar" || (field.fieldKind === "list" && field.listKind === "scalar")) {
+    return field.scalar === ScalarType.STRING;
+  }
+  if (field.fieldKind !== "message" && !(field.fieldKind === "list" && field.listKind === "message")) return false;
+  const message = field.message;
+  if (message.typeName === "google.protobuf.Struct" || message.typeName === "google.protobuf.Any") return true;
+  if (seen.has(message)) return false;
+  seen.add(message);
+  return message.fields.some((f) => holdsText(f, seen));
+}
+
+/** The Event's fields with text, but for those never redacted. */
+const EVENT_TEXT_FIELDS = fieldsWithText(EventSchema).filter((f) => !KEPT_FIELDS.has(f.localName));
 
 /** The proto names of every field of an Event and the messages in it. */
 const PROTO_FIELD_NAMES = protoFieldNames(EventSchema, new Set());
@@ -91,18 +118,19 @@ class Walk {
 
   /** `norms`: the rule paths this node answers to (with `content` for the content case too). */
   message(desc: DescMessage, msg: Holder, path: string, norms: string[], top = false, forced?: Method): void {
-    for (const field of desc.fields) {
-      if (top && KEPT_FIELDS.has(field.localName)) continue;
+    const withRules = this.#redaction.rules.fields.size > 0;
+    for (const field of top ? EVENT_TEXT_FIELDS : fieldsWithText(desc)) {
       const holder = field.oneof ? (msg[field.oneof.localName] as Holder) : msg;
       if (field.oneof && holder.case !== field.localName) continue;
       const key = field.oneof ? "value" : field.localName;
-      if (holder[key] === undefined) continue;
+      const value = holder[key];
+      if (value === undefined || value === "" || (Array.isArray(value) && value.length === 0)) continue;
       const at = join(path, field.name);
-      const fieldNorms = norms.map((n) => join(n, field.name));
-      if (top && CONTENT_CASES.has(field.name)) fieldNorms.push("content");
+      const fieldNorms = withRules ? norms.map((n) => join(n, field.name)) : norms;
+      if (withRules && top && CONTENT_CASES.has(field.name)) fieldNorms.push("content");
       const rule = forced ? undefined : this.#ruleAt(fieldNorms);
       if (rule === "drop") {
-        holder[key] = field.oneof ? undefined : emptyOf(field, holder[key]);
+        holder[key] = field.oneof ? undefined : emptyOf(field, value);
         if (field.oneof) msg[field.oneof.localName] = { case: undefined };
         this.#record(at, "drop");
         continue;
@@ -147,7 +175,7 @@ class Walk {
     if (value !== null && typeof value === "object") {
       for (const [name, item] of Object.entries(value)) {
         const itemAt = `${at}.${name}`;
-        const itemNorms = norms.map((n) => `${n}.${name}`);
+        const itemNorms = this.#redaction.rules.fields.size > 0 ? norms.map((n) => `${n}.${name}`) : norms;
         const rule = forced ? undefined : this.#ruleAt(itemNorms);
         if (rule) this.#record(itemAt, rule);
         const redacted = rule === "drop" ? DROP : this.#json(item, itemAt, itemNorms, rule ?? forced);
@@ -196,9 +224,11 @@ class Walk {
     return value === DROP ? [] : [value];
   }
 
+  /** `norms` hold no list indexes: list items take their list's. */
   #ruleAt(norms: string[]): Method | undefined {
+    if (this.#redaction.rules.fields.size === 0) return undefined;
     for (const n of norms) {
-      const method = this.#redaction.rules.fields.get(normalPath(n));
+      const method = this.#redaction.rules.fields.get(n);
       if (method) return method;
     }
     return undefined;
