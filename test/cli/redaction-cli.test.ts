@@ -1,14 +1,24 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, expect, test } from "vitest";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { createTestDatabase } from "../support/databases.ts";
 import { runCli } from "./run-cli.ts";
 
-// Each call starts the CLI on an embedded database: seconds apiece when the whole suite shares the machine.
+// On PostgreSQL: a fresh embedded database per CLI call took minutes on a busy machine.
 const CLI_TEST_TIMEOUT = 180_000;
 const dir = mkdtempSync(join(tmpdir(), "chaukas-redaction-cli-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const env = { CHAUKAS_DATA_DIR: join(dir, "data") };
+let env: Record<string, string> = {};
+let drop = async () => {};
+beforeAll(async () => {
+  const db = await createTestDatabase();
+  env = { DATABASE_URL: db.url };
+  drop = db.drop;
+});
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await drop();
+});
 
 test("redaction set stores a new version that show prints; bad rules are refused by name", {
   timeout: CLI_TEST_TIMEOUT,
