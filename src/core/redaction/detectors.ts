@@ -18,6 +18,11 @@ export interface Detector {
   /** Global; each match is a candidate that `valid` (if any) confirms. */
   pattern: RegExp;
   valid?: (match: string) => boolean;
+  /**
+   * A second look at bytes the trigger matched, true whenever they may hold a confirmed match
+   * (also read as Latin-1, with no boundaries): what saves a decode where the trigger is common.
+   */
+  possible?: (bytes: string) => boolean;
 }
 
 /** In the order they run: a longer format first, so a JWT is not read as an API key. */
@@ -55,6 +60,19 @@ export const DETECTORS: readonly Detector[] = [
     trigger: /[2-6](?:[ -]?\d){12}/,
     pattern: /\b[2-6](?:[ -]?\d){12,18}\b/g,
     valid: (match) => luhnValid(match.replace(/[ -]/g, "")),
+    // Digit runs are common in ids: only one holding 13 to 19 digits that pass the Luhn check counts.
+    possible: (bytes) => {
+      for (const [run] of bytes.matchAll(/[2-6](?:[ -]?\d){12,}/g)) {
+        const digits = run.replace(/[ -]/g, "");
+        for (let start = 0; start + 13 <= digits.length; start++) {
+          if (digits[start] < "2" || digits[start] > "6") continue;
+          for (let end = start + 13; end <= Math.min(start + 19, digits.length); end++) {
+            if (luhnValid(digits.slice(start, end))) return true;
+          }
+        }
+      }
+      return false;
+    },
   },
   {
     name: "iban",

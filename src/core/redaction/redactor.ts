@@ -22,8 +22,10 @@ export interface Redaction {
   readonly rules: EffectiveRules;
   readonly detectors: readonly Detector[];
   readonly hashKey?: HashKey;
-  /** Matches an event's bytes (as Latin-1) whenever the event may hold something to redact. */
+  /** Matches an event's bytes (as Latin-1) whenever a detector may find something in the event. */
   readonly trigger: RegExp | undefined;
+  /** Matches them whenever a Struct key some field rule ends with is in the event. */
+  readonly fieldTrigger: RegExp | undefined;
   /** Some field rule names a proto field, present or not whatever the bytes say: decode every event. */
   readonly alwaysDecode: boolean;
 }
@@ -77,12 +79,12 @@ const CONTENT_CASES = new Set(
 export function compileRedaction(rules: EffectiveRules, hashKey?: HashKey): Redaction {
   const detectors = DETECTORS.filter((d) => rules.detectors.has(d.name));
   const needles = [...rules.fields.keys()].map((path) => path.slice(path.lastIndexOf(".") + 1));
-  const sources = [...detectors.map((d) => d.trigger.source), ...needles.map(escapeRegExp)];
   return {
     rules,
     detectors,
     hashKey,
-    trigger: sources.length === 0 ? undefined : new RegExp(sources.join("|")),
+    trigger: anyOf(detectors.map((d) => d.trigger.source)),
+    fieldTrigger: anyOf(needles.map(escapeRegExp)),
     alwaysDecode: needles.some((name) => PROTO_FIELD_NAMES.has(name)),
   };
 }
@@ -90,8 +92,11 @@ export function compileRedaction(rules: EffectiveRules, hashKey?: HashKey): Reda
 /** Whether an event's canonical encoding may hold something the rules redact: the cheap test before decoding. */
 export function mayApply(redaction: Redaction, payload: Uint8Array): boolean {
   if (redaction.alwaysDecode) return true;
-  if (redaction.trigger === undefined) return false;
-  return redaction.trigger.test(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("latin1"));
+  if (redaction.trigger === undefined && redaction.fieldTrigger === undefined) return false;
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("latin1");
+  if (redaction.fieldTrigger?.test(bytes)) return true;
+  if (redaction.trigger === undefined || !redaction.trigger.test(bytes)) return false;
+  return redaction.detectors.some((d) => d.trigger.test(bytes) && (d.possible === undefined || d.possible(bytes)));
 }
 
 /** Redacts the event in place; returns what was done, or undefined when nothing was. */
@@ -112,8 +117,7 @@ class Walk {
 
   constructor(redaction: Redaction) {
     this.#redaction = redaction;
-    const sources = redaction.detectors.map((d) => d.trigger.source);
-    this.#textTrigger = sources.length === 0 ? undefined : new RegExp(sources.join("|"));
+    this.#textTrigger = redaction.trigger;
   }
 
   /** `norms`: the rule paths this node answers to (with `content` for the content case too). */
@@ -267,6 +271,10 @@ function protoFieldNames(desc: DescMessage, seen: Set<string>, names = new Set<s
       protoFieldNames(field.message, seen, names);
   }
   return names;
+}
+
+function anyOf(sources: string[]): RegExp | undefined {
+  return sources.length === 0 ? undefined : new RegExp(sources.join("|"));
 }
 
 function escapeRegExp(text: string): string {
