@@ -7,7 +7,7 @@ import { round } from "./stats.ts";
 export const QUIET_LOG = { info: () => {}, error: () => {} };
 
 /** What a reset keeps: the migration log and what an operator sets up (keys, secrets). */
-const SETUP_TABLES = ["schema_migrations", "api_keys", "server_secrets"];
+const SETUP_TABLES = ["schema_migrations", "api_keys", "server_secrets", "redaction_rules", "redaction_secrets"];
 
 /** A scratch database on a PostgreSQL server, made for one run, and the bench's own connection to it. */
 /** SQLSTATE deadlock_detected. */

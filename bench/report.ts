@@ -6,6 +6,7 @@ import type { CorpusSummary } from "./ingest-corpus.ts";
 import type { Machine } from "./machine.ts";
 import type { OtlpRuns } from "./otlp.ts";
 import type { QueryReport } from "./query-part.ts";
+import type { RedactionResult } from "./redaction.ts";
 import { SESSION_VIEWS } from "./session-views.ts";
 import type { SoakResult } from "./soak.ts";
 import { markdownTable, round, table, thousands } from "./stats.ts";
@@ -40,6 +41,7 @@ export interface Figures {
   /** OTLP/HTTP exports beside gRPC batches (bench/otlp.ts). */
   otlp?: OtlpRuns;
   soak?: SoakResult;
+  redaction?: RedactionResult;
   burst?: BurstResult[];
   frameworkTax?: Record<string, TaxResult>;
   query?: QueryReport;

@@ -20,6 +20,7 @@ import { machineInfo } from "./machine.ts";
 import { type Options, parseOptions, USAGE } from "./options.ts";
 import { otlpPart } from "./otlp.ts";
 import { queryPart } from "./query-part.ts";
+import { redactionPart } from "./redaction.ts";
 import { type Figures, type Report, render } from "./report.ts";
 import { soakPart } from "./soak.ts";
 import { prettyJson, round, thousands } from "./stats.ts";
@@ -125,6 +126,7 @@ async function measure(ctx: BenchContext, run: Pick<Figures, "startedAt" | "mach
   }
   if (o.parts.has("tail")) f.tail = await tailPart(ctx, corpus);
   if (o.parts.has("soak")) f.soak = await soakPart(ctx, corpus);
+  if (o.parts.has("redaction")) f.redaction = await redactionPart(ctx, corpus);
   if (o.parts.has("burst")) {
     f.burst = await measureBurst({
       requests: o.tiny ? 20 : 300,

@@ -4,6 +4,7 @@ import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastifyCors from "@fastify/cors";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
 import { AuditService } from "../../gen/chaukas/backend/v1/audit_pb.ts";
+import { RedactionService } from "../../gen/chaukas/backend/v1/redaction_pb.ts";
 import { SessionService } from "../../gen/chaukas/backend/v1/sessions_pb.ts";
 import { TailService } from "../../gen/chaukas/backend/v1/tail_pb.ts";
 import { ChaukasClientService } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
@@ -30,6 +31,7 @@ import { binaryBodiesOnly, rpcCodecConstraint } from "./rpc/binary-rpc.ts";
 import { clientServiceHandlers } from "./rpc/client-service.ts";
 import { ANSWER_COMPRESSIONS } from "./rpc/compression.ts";
 import { checkEnvelopeFlags } from "./rpc/envelope-flags.ts";
+import { redactionServiceHandlers } from "./rpc/redaction-service.ts";
 import { rpcLogging } from "./rpc/rpc-log.ts";
 import { serverServiceHandlers } from "./rpc/server-service.ts";
 import { sessionServiceHandlers } from "./rpc/session-service.ts";
@@ -129,6 +131,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
         router.service(ChaukasClientService, clientServiceHandlers(events, app.log, metrics));
         router.service(AuditService, auditServiceHandlers(options.audit));
         router.service(SessionService, sessionServiceHandlers(events.sessions));
+        router.service(RedactionService, redactionServiceHandlers(events.redactions));
         // Each streamed message would be compressed alone: a zlib stream per event cost the server
         // more than the rest of the tail together, for ~1 KB messages.
         if (options.tail) {

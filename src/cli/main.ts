@@ -16,6 +16,7 @@ import type { Database } from "../store/database.ts";
 import { exportJsonl } from "./export-command.ts";
 import { importJsonl } from "./import-command.ts";
 import { keysCommand } from "./keys-command.ts";
+import { redactionCommand } from "./redaction-command.ts";
 import { commandHelp, USAGE } from "./usage.ts";
 import {
   printVerification,
@@ -85,16 +86,16 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     });
   }
-  if (command === "keys") {
+  if (command === "keys" || command === "redaction") {
     const { values } = parseArgs({ args: rest, options: STORE_FLAGS, strict: false });
     const flags = values as { "database-url"?: string; "data-dir"?: string };
-    return withStore({ ...flags, readOnly: withoutStoreFlags(rest)[0] === "list" }, (store) =>
-      keysCommand(
-        withoutStoreFlags(rest),
-        store.keys,
-        (line) => console.log(line),
-        (line) => console.error(line),
-      ),
+    const args = withoutStoreFlags(rest);
+    const out = (line: string) => console.log(line);
+    const err = (line: string) => console.error(line);
+    // `keys list` and `redaction show` only read.
+    const readOnly = args[0] === (command === "keys" ? "list" : "show");
+    return withStore({ ...flags, readOnly }, (store) =>
+      command === "keys" ? keysCommand(args, store.keys, out, err) : redactionCommand(args, store.redaction, out, err),
     );
   }
   if (command === "verify") {

@@ -6,7 +6,9 @@
  * - an extension (google.protobuf.Any) whose type_url names no message type, or whose value does
  *   not decode as the type the JSON registry knows by that name (JSON writes an Any unpacked), or
  *   that holds Anys nested more than MAX_NESTED_ANYS deep.
- * Ingest refuses both (jsonUnwritableViolations). An event that holds one all the same (stored
+ * Ingest refuses both (jsonUnwritableViolations), and a Struct key holding a lone UTF-16
+ * surrogate: JSON carries it, but UTF-8 cannot, so the canonical encoding writes it as U+FFFD and
+ * two distinct keys could become one. An event that holds one all the same (stored
  * before that rule, or written underneath) is written to JSON by jsonWritable: each such number
  * as the string "NaN", "Infinity" or "-Infinity", each such extension as an empty Any (`{}`),
  * while binary answers keep its bytes. Offline verification of an export turns the numbers back
@@ -33,7 +35,12 @@ interface Visitor {
   leaf(leaf: number | string, path: Path): number | string | undefined;
   /** Returns whether it changed the extension. */
   unwritable(any: Any, problem: string, path: Path): boolean;
+  /** Sees each Struct key (the path ends with it). */
+  key?(key: string, path: Path): void;
 }
+
+/** A lone surrogate: with the `u` flag a pair is one code point and does not match. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 const isNonFinite = (leaf: number | string): leaf is number => typeof leaf === "number" && !Number.isFinite(leaf);
 
@@ -53,6 +60,14 @@ export function jsonUnwritableViolations(desc: DescMessage, message: Message, pr
     unwritable: (_, problem, path) => {
       violations.push({ field: path.toString(), description: `cannot be represented in proto3 JSON: ${problem}` });
       return false;
+    },
+    key: (key, path) => {
+      if (LONE_SURROGATE.test(key)) {
+        violations.push({
+          field: path.toString(),
+          description: "is a key with a lone UTF-16 surrogate, which the canonical encoding cannot tell from U+FFFD",
+        });
+      }
     },
   });
   return violations;
@@ -223,6 +238,7 @@ function walkJsonObject(object: JsonObject, path: Path, on: Visitor): boolean {
   let changed = false;
   for (const key of Object.keys(object)) {
     path.push("fields", key);
+    on.key?.(key, path);
     changed = walkJsonIn(object, key, path, on) || changed;
     path.pop();
   }

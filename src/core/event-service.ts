@@ -27,6 +27,9 @@ import { readWireEvent, type WireEvent } from "./event-wire.ts";
 import { defaultMaxHeapBytes, IngestGate, type IngestGateOptions } from "./ingest-gate.ts";
 import type { PageTokenCodec } from "./page-token.ts";
 import { namedByType, pageSizeOf, readQueryFilter, readScopedRange } from "./query-filter.ts";
+import { redactedRecord } from "./redaction/redacted-record.ts";
+import { Redactions } from "./redaction/redactions.ts";
+import type { Redaction } from "./redaction/redactor.ts";
 import { SessionViews } from "./session-views.ts";
 
 export const MAX_BATCH_EVENTS = 10_000;
@@ -70,6 +73,8 @@ export class EventService {
   readonly #auditTrail: boolean;
   /** The dashboard's session and usage views, over the same store and page-token key. */
   readonly sessions: SessionViews;
+  /** The redaction rules applied to every event before it is encoded and stored. */
+  readonly redactions: Redactions;
   readonly #metrics: Metrics;
 
   /**
@@ -83,6 +88,7 @@ export class EventService {
     this.#rbac = options.rbac ?? false;
     this.#auditTrail = options.auditTrail ?? true;
     this.sessions = new SessionViews(store, pageTokens);
+    this.redactions = new Redactions(store.redaction);
     this.#metrics = options.metrics ?? NO_METRICS;
   }
 
@@ -112,7 +118,13 @@ export class EventService {
         this.#metrics.eventsRejected("invalid", tenant, 1);
         throw new InvalidArgumentError([{ field: `${fieldPrefix}.content_hash`, description: hashProblem }]);
       }
-      await this.#store.insertEvents(tenantScope(principal), [record]);
+      const redact = await this.redactions.forTenants([record.tenantId]);
+      const redacted = redactOrRefuse(redact(record.tenantId, record.projectId), record);
+      if (typeof redacted === "string") {
+        this.#metrics.eventsRejected("invalid", tenant, 1);
+        throw new InvalidArgumentError([{ field: fieldPrefix || "event", description: redacted }]);
+      }
+      await this.#store.insertEvents(tenantScope(principal), [redacted]);
       this.#metrics.eventsAccepted(record.tenantId, 1);
     } finally {
       release();
@@ -140,7 +152,7 @@ export class EventService {
     // Admitted before any work, so a refused batch costs nothing and is not half stored.
     const release = this.#admit(events.length, tenantOf(principal));
     try {
-      const records = [];
+      const valid: { index: number; id: string; record: EventRecord }[] = [];
       const rejected: RejectedEvent[] = [];
       for (const [k, item] of events.entries()) {
         const index = indexes[k];
@@ -165,10 +177,21 @@ export class EventService {
         if (outOfScope) rejected.push({ index, eventId: id, reason: outOfScope });
         else if (violations.length > 0)
           rejected.push({ index, eventId: id, reason: new InvalidArgumentError(violations).message });
-        else if (record) records.push(record);
+        else if (record) valid.push({ index, id, record });
         if (outOfScope || violations.length > 0) {
           this.#metrics.eventsRejected(outOfScope ? "out_of_scope" : "invalid", tenantOf(principal, fields), 1);
         }
+      }
+      const redact = await this.redactions.forTenants(valid.map((v) => v.record.tenantId));
+      const records = [];
+      for (const { index, id, record } of valid) {
+        const redacted = redactOrRefuse(redact(record.tenantId, record.projectId), record);
+        if (typeof redacted !== "string") {
+          records.push(redacted);
+          continue;
+        }
+        rejected.push({ index, eventId: id, reason: `${fieldPrefix}[${index}]: ${redacted}` });
+        this.#metrics.eventsRejected("invalid", record.tenantId, 1);
       }
       await this.#store.insertEvents(tenantScope(principal), records);
       for (const [tenant, count] of countByTenant(records)) this.#metrics.eventsAccepted(tenant, count);
@@ -279,6 +302,18 @@ function countByTenant(records: readonly EventRecord[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const r of records) counts.set(r.tenantId, (counts.get(r.tenantId) ?? 0) + 1);
   return counts;
+}
+
+/**
+ * The record to store, redacted, or why the event is refused: a redaction that fails stores
+ * nothing (fail closed), and its error, which may quote the event, goes nowhere.
+ */
+function redactOrRefuse(redaction: Redaction, record: EventRecord): EventRecord | string {
+  try {
+    return redactedRecord(redaction, record);
+  } catch {
+    return "could not be redacted, so it was not stored";
+  }
 }
 
 /**

@@ -1,9 +1,10 @@
 import type { AuditLog } from "./audit-log.ts";
 import type { EventReader, EventWriter, TailSource } from "./event-store.ts";
 import type { KeyStore } from "./key-store.ts";
+import type { RedactionStore } from "./redaction-store.ts";
 
 /**
- * The database: events, and beside them their audit logs, API keys and shared secrets.
+ * The database: events, and beside them their audit logs, API keys, redaction rules and shared secrets.
  * Promise: one consistent database behind all of them, whichever process or store (PostgreSQL or
  * embedded) serves it.
  *
@@ -17,6 +18,7 @@ import type { KeyStore } from "./key-store.ts";
 export interface Database extends EventWriter, EventReader, TailSource {
   readonly audit: AuditLog;
   readonly keys: KeyStore;
+  readonly redaction: RedactionStore;
   /** A secret shared by every process on this database, created on first use. */
   sharedSecret(name: string, create: () => Uint8Array): Promise<Uint8Array>;
   /** The shared secret of that name, if one was created. */

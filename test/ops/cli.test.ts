@@ -9,7 +9,7 @@ import { runCli, tempDir } from "../cli/run-cli.ts";
  * data directory holding no database instead of creating an empty one and reading nothing from it.
  */
 
-const COMMANDS = ["import", "export", "keys", "verify", "migrate"];
+const COMMANDS = ["import", "export", "keys", "redaction", "verify", "migrate"];
 
 describe.each(COMMANDS)("chaukas %s", (command) => {
   it.each(["--help", "-h"])(`${command} %s prints its usage and exits 0`, async (flag) => {
@@ -40,6 +40,7 @@ describe("read-only commands and a data directory holding no database", () => {
     ["export", "--tenant", "t"],
     ["verify", "--tenant", "t"],
     ["keys", "list"],
+    ["redaction", "show", "--tenant", "t"],
   ])("%s %s %s refuses it and creates nothing", async (...args) => {
     const missing = join(dir.path, "mistyped");
     expect(await runCli([...args, "--data-dir", missing])).toEqual({

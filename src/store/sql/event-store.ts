@@ -18,6 +18,7 @@ import type {
   UsageQuery,
 } from "../event-store.ts";
 import type { KeyStore } from "../key-store.ts";
+import type { RedactionStore } from "../redaction-store.ts";
 import type { TenantScope } from "../tenant-scope.ts";
 import { SqlAuditLog } from "./audit-log.ts";
 import type { BackgroundLease } from "./background-lease.ts";
@@ -35,6 +36,7 @@ import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import { SqlKeyStore } from "./key-store.ts";
 import { MIGRATION_NAMES } from "./migrate.ts";
 import { inTenantScope, packed, runQuery, withClient } from "./pool.ts";
+import { SqlRedactionStore } from "./redaction-store.ts";
 import { missingSafeguards } from "./safeguards.ts";
 import { selectSessions, selectUsage } from "./session-views.ts";
 import { selectTail, selectTailHorizon } from "./tail-reads.ts";
@@ -47,6 +49,7 @@ import { USAGE_COLUMNS, usageParameters, usageParameterTypes } from "./usage-rol
 export class SqlEventStore implements Database {
   readonly audit: AuditLog;
   readonly keys: KeyStore;
+  readonly redaction: RedactionStore;
   readonly #pool: pg.Pool;
   /** The replica's pool for the reads that may lag, else the primary's. */
   readonly #reads: pg.Pool;
@@ -78,6 +81,7 @@ export class SqlEventStore implements Database {
     this.#lease = options.lease;
     this.audit = new SqlAuditLog(pool, this.#reads);
     this.keys = new SqlKeyStore(pool);
+    this.redaction = new SqlRedactionStore(pool);
     this.#pool = pool;
     this.#auditTrail = options.auditTrail ?? true;
     this.#groups = new GroupCommit(
