@@ -12,7 +12,7 @@ import { QUIET_LOG } from "./database.ts";
 import { log, progress } from "./log.ts";
 import { processMemory } from "./meters.ts";
 import type { Options } from "./options.ts";
-import { measureQueries, type QueryResult, type QueryTargets } from "./queries.ts";
+import { measureQueries, type QueryOptions, type QueryResult, type QueryTargets } from "./queries.ts";
 import { mib, round, thousands } from "./stats.ts";
 
 export interface QueryReport {
@@ -46,15 +46,7 @@ export async function queryPart(ctx: BenchContext): Promise<QueryReport> {
   const { targets, seconds } = loaded;
   const server = await startServer(ctx, "query", { databaseUrl: db.url });
   try {
-    const results = await measureQueries(server.baseUrl, targets, {
-      iterations: o.iterations,
-      minIterations: o.tiny ? 1 : 20,
-      budgetMs: o.tiny ? 0 : 8_000,
-      statsIterations: o.statsIterations,
-      pages: o.pages,
-      pageSize: o.deepPageSize,
-      commonWord: "refund",
-    });
+    const results = await measureQueries(server.baseUrl, targets, queryOptions(o));
     Object.assign(results, await measureDashboard(server.baseUrl, targets, o.tiny ? 1 : 10));
     return {
       events: o.queryEvents,
@@ -70,11 +62,24 @@ export async function queryPart(ctx: BenchContext): Promise<QueryReport> {
   }
 }
 
+/** How many times, and how, each query is asked. */
+export function queryOptions(o: Options): QueryOptions {
+  return {
+    iterations: o.iterations,
+    minIterations: o.tiny ? 1 : 20,
+    budgetMs: o.tiny ? 0 : 8_000,
+    statsIterations: o.statsIterations,
+    pages: o.pages,
+    pageSize: o.deepPageSize,
+    commonWord: "refund",
+  };
+}
+
 /**
  * The query corpus's sessions (the first `o.queryEvents` events), and what the queries aim at:
  * a sample of the biggest tenant's sessions, traces and order ids, the same for the same seed.
  */
-function* queryCorpus(o: Options, targets: QueryTargets): Generator<Event[]> {
+export function* queryCorpus(o: Options, targets: QueryTargets): Generator<Event[]> {
   const corpus: CorpusOptions = { ...DEFAULT_CORPUS, seed: o.seed, expectedEvents: o.queryEvents };
   const sample = new Random(o.seed + 1000);
   const keep = <T>(into: T[], item: T, seen: number, max: number) => {
@@ -99,7 +104,7 @@ function* queryCorpus(o: Options, targets: QueryTargets): Generator<Event[]> {
   }
 }
 
-function emptyTargets(): QueryTargets {
+export function emptyTargets(): QueryTargets {
   return {
     tenantId: BIG_TENANT,
     tenantEvents: 0,
