@@ -8,8 +8,7 @@ import { type BenchContext, startServer } from "./context.ts";
 import { QUIET_LOG } from "./database.ts";
 import { log, progress } from "./log.ts";
 import { processMemory } from "./meters.ts";
-import { measureQueries } from "./queries.ts";
-import { emptyTargets, type QueryReport, queryCorpus, queryOptions } from "./query-part.ts";
+import { askQueries, emptyTargets, type QueryReport, queryCorpus } from "./query-part.ts";
 import { mib, round, thousands } from "./stats.ts";
 
 /** The embedded store's memory at start: the first (a fresh data directory) and a reopen. */
@@ -82,19 +81,5 @@ export async function embeddedQueryPart(ctx: BenchContext, dataDir: string): Pro
   }
   const seconds = round((performance.now() - t0) / 1000, 1);
   log(`embedded query corpus: ${thousands(o.queryEvents)} events in ${seconds} s`);
-  const server = await startServer(ctx, "embedded-query", { dataDir });
-  try {
-    const results = await measureQueries(server.baseUrl, targets, queryOptions(o));
-    return {
-      events: o.queryEvents,
-      pageSize: o.deepPageSize,
-      loadSeconds: seconds,
-      tenant: targets.tenantId,
-      tenantEvents: targets.tenantEvents,
-      peakRssMb: mib(processMemory(server.pid).peakRssBytes),
-      results,
-    };
-  } finally {
-    await server.stop();
-  }
+  return askQueries(o, await startServer(ctx, "embedded-query", { dataDir }), targets, seconds);
 }

@@ -1,6 +1,7 @@
 import type { Event } from "../gen/chaukas/spec/common/v1/events_pb.ts";
 import { BIG_TENANT, type CorpusOptions, DEFAULT_CORPUS, sessions } from "../kit/corpus.ts";
 import { Random } from "../kit/random.ts";
+import type { ServerProcess } from "../kit/server-process.ts";
 import { integrateQueued } from "../src/core/audit/audit-trail.ts";
 import { toEventRecord } from "../src/core/event-record.ts";
 import type { EventRecord } from "../src/store/event-store.ts";
@@ -45,13 +46,29 @@ export async function queryPart(ctx: BenchContext): Promise<QueryReport> {
   }
   const { targets, seconds } = loaded;
   const server = await startServer(ctx, "query", { databaseUrl: db.url });
+  return askQueries(o, server, targets, seconds, async (results) =>
+    Object.assign(results, await measureDashboard(server.baseUrl, targets, o.tiny ? 1 : 10)),
+  );
+}
+
+/**
+ * The queries asked of `server` (stopped after), `more` adding to their results, as a report of
+ * `o.queryEvents` events loaded in `loadSeconds`.
+ */
+export async function askQueries(
+  o: Options,
+  server: ServerProcess,
+  targets: QueryTargets,
+  loadSeconds: number | undefined,
+  more: (results: Record<string, QueryResult>) => Promise<unknown> = async () => {},
+): Promise<QueryReport> {
   try {
     const results = await measureQueries(server.baseUrl, targets, queryOptions(o));
-    Object.assign(results, await measureDashboard(server.baseUrl, targets, o.tiny ? 1 : 10));
+    await more(results);
     return {
       events: o.queryEvents,
       pageSize: o.deepPageSize,
-      loadSeconds: seconds,
+      loadSeconds,
       tenant: targets.tenantId,
       tenantEvents: targets.tenantEvents,
       peakRssMb: mib(processMemory(server.pid).peakRssBytes),
@@ -63,7 +80,7 @@ export async function queryPart(ctx: BenchContext): Promise<QueryReport> {
 }
 
 /** How many times, and how, each query is asked. */
-export function queryOptions(o: Options): QueryOptions {
+function queryOptions(o: Options): QueryOptions {
   return {
     iterations: o.iterations,
     minIterations: o.tiny ? 1 : 20,
