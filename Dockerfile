@@ -38,6 +38,7 @@ STOPSIGNAL SIGTERM
 # (docs/operations.md). Node's fetch, as the slim image has no curl; plain HTTP, so not with TLS.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.CHAUKAS_PORT||50051)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# The same V8 flags as `npm start`: a young generation sized for the server, not for the host, and
-# an old generation that grows to twice its live size before the next full collection.
-CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=100", "dist/src/main.js"]
+# The same V8 flags as `npm start`: a young generation sized for the server, not for the host, an
+# old generation that grows to twice its live size before the next full collection, and the
+# embedded store's WebAssembly left to the baseline compiler (docs/adr/0022-embedded-memory.md).
+CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=100", "--liftoff-only", "dist/src/main.js"]

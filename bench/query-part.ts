@@ -1,6 +1,7 @@
 import type { Event } from "../gen/chaukas/spec/common/v1/events_pb.ts";
 import { BIG_TENANT, type CorpusOptions, DEFAULT_CORPUS, sessions } from "../kit/corpus.ts";
 import { Random } from "../kit/random.ts";
+import type { ServerProcess } from "../kit/server-process.ts";
 import { integrateQueued } from "../src/core/audit/audit-trail.ts";
 import { toEventRecord } from "../src/core/event-record.ts";
 import type { EventRecord } from "../src/store/event-store.ts";
@@ -12,7 +13,7 @@ import { QUIET_LOG } from "./database.ts";
 import { log, progress } from "./log.ts";
 import { processMemory } from "./meters.ts";
 import type { Options } from "./options.ts";
-import { measureQueries, type QueryResult, type QueryTargets } from "./queries.ts";
+import { measureQueries, type QueryOptions, type QueryResult, type QueryTargets } from "./queries.ts";
 import { mib, round, thousands } from "./stats.ts";
 
 export interface QueryReport {
@@ -45,21 +46,29 @@ export async function queryPart(ctx: BenchContext): Promise<QueryReport> {
   }
   const { targets, seconds } = loaded;
   const server = await startServer(ctx, "query", { databaseUrl: db.url });
+  return askQueries(o, server, targets, seconds, async (results) =>
+    Object.assign(results, await measureDashboard(server.baseUrl, targets, o.tiny ? 1 : 10)),
+  );
+}
+
+/**
+ * The queries asked of `server` (stopped after), `more` adding to their results, as a report of
+ * `o.queryEvents` events loaded in `loadSeconds`.
+ */
+export async function askQueries(
+  o: Options,
+  server: ServerProcess,
+  targets: QueryTargets,
+  loadSeconds: number | undefined,
+  more: (results: Record<string, QueryResult>) => Promise<unknown> = async () => {},
+): Promise<QueryReport> {
   try {
-    const results = await measureQueries(server.baseUrl, targets, {
-      iterations: o.iterations,
-      minIterations: o.tiny ? 1 : 20,
-      budgetMs: o.tiny ? 0 : 8_000,
-      statsIterations: o.statsIterations,
-      pages: o.pages,
-      pageSize: o.deepPageSize,
-      commonWord: "refund",
-    });
-    Object.assign(results, await measureDashboard(server.baseUrl, targets, o.tiny ? 1 : 10));
+    const results = await measureQueries(server.baseUrl, targets, queryOptions(o));
+    await more(results);
     return {
       events: o.queryEvents,
       pageSize: o.deepPageSize,
-      loadSeconds: seconds,
+      loadSeconds,
       tenant: targets.tenantId,
       tenantEvents: targets.tenantEvents,
       peakRssMb: mib(processMemory(server.pid).peakRssBytes),
@@ -70,11 +79,24 @@ export async function queryPart(ctx: BenchContext): Promise<QueryReport> {
   }
 }
 
+/** How many times, and how, each query is asked. */
+function queryOptions(o: Options): QueryOptions {
+  return {
+    iterations: o.iterations,
+    minIterations: o.tiny ? 1 : 20,
+    budgetMs: o.tiny ? 0 : 8_000,
+    statsIterations: o.statsIterations,
+    pages: o.pages,
+    pageSize: o.deepPageSize,
+    commonWord: "refund",
+  };
+}
+
 /**
  * The query corpus's sessions (the first `o.queryEvents` events), and what the queries aim at:
  * a sample of the biggest tenant's sessions, traces and order ids, the same for the same seed.
  */
-function* queryCorpus(o: Options, targets: QueryTargets): Generator<Event[]> {
+export function* queryCorpus(o: Options, targets: QueryTargets): Generator<Event[]> {
   const corpus: CorpusOptions = { ...DEFAULT_CORPUS, seed: o.seed, expectedEvents: o.queryEvents };
   const sample = new Random(o.seed + 1000);
   const keep = <T>(into: T[], item: T, seen: number, max: number) => {
@@ -99,7 +121,7 @@ function* queryCorpus(o: Options, targets: QueryTargets): Generator<Event[]> {
   }
 }
 
-function emptyTargets(): QueryTargets {
+export function emptyTargets(): QueryTargets {
   return {
     tenantId: BIG_TENANT,
     tenantEvents: 0,

@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import type { BurstResult } from "./burst.ts";
 import type { CeilingReport, CeilingResult } from "./ceiling.ts";
+import type { EmbeddedStartMemory } from "./embedded-memory.ts";
 import type { IngestResult, IngestRuns } from "./ingest.ts";
 import type { CorpusSummary } from "./ingest-corpus.ts";
 import type { Machine } from "./machine.ts";
@@ -46,6 +47,10 @@ export interface Figures {
   frameworkTax?: Record<string, TaxResult>;
   query?: QueryReport;
   embedded?: IngestRuns;
+  /** The embedded store's RSS at a first start and a reopen (bench/embedded-memory.ts). */
+  embeddedStart?: EmbeddedStartMemory;
+  /** The query part's queries on the embedded store. */
+  embeddedQuery?: QueryReport;
   tail?: TailReport;
 }
 
@@ -140,15 +145,24 @@ function measurementRows(r: Report) {
       "",
     ]);
   }
-  if (r.query) {
-    const q = r.query;
+  if (r.embeddedStart) {
+    const e = r.embeddedStart;
+    const idle = `${e.restSeconds} s idle`;
+    rows.push(["embedded (PGlite): first start, peak", "", "", "", "", e.firstStartPeakMb, "", ""]);
+    rows.push([`embedded (PGlite): after the first start, ${idle}`, "", "", "", "", e.firstStartRestMb, "", ""]);
+    rows.push([`embedded (PGlite): after a reopen, ${idle}`, "", "", "", "", e.reopenRestMb, "", ""]);
+  }
+  const queryRows = (q: QueryReport | undefined, store: string) => {
+    if (!q) return;
     for (const [key, label] of Object.entries(QUERY_ROWS)) {
       const x = q.results[key];
       if (!x) continue;
       const name = key === "deepPage" ? `${label} 1..${x.count} of a tenant, ${q.pageSize} per page` : label;
-      rows.push([`${name} @ ${thousands(q.events)}`, "", "", x.p50Ms, x.p99Ms, "", "", ""]);
+      rows.push([`${store}${name} @ ${thousands(q.events)}`, "", "", x.p50Ms, x.p99Ms, "", "", ""]);
     }
-  }
+  };
+  queryRows(r.query, "");
+  queryRows(r.embeddedQuery, "embedded (PGlite): ");
   if (r.frameworkTax) {
     for (const [key, label] of Object.entries(TAX_ROWS)) {
       const t = r.frameworkTax[key];

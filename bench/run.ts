@@ -11,8 +11,9 @@ import { killServerProcesses } from "../kit/server-process.ts";
 import { openDatabase } from "../src/store/sql/open-store.ts";
 import { burstTable, measureBurst } from "./burst.ts";
 import { ceilingPart } from "./ceiling.ts";
-import { type BenchContext, startServer } from "./context.ts";
+import type { BenchContext } from "./context.ts";
 import { BenchDatabase } from "./database.ts";
+import { embeddedQueryPart, startMemory } from "./embedded-memory.ts";
 import { ingestPart } from "./ingest.ts";
 import { ingestCorpus } from "./ingest-corpus.ts";
 import { elapsedSeconds, log } from "./log.ts";
@@ -141,29 +142,42 @@ async function measure(ctx: BenchContext, run: Pick<Figures, "startedAt" | "mach
   }
   if (o.parts.has("tax")) f.frameworkTax = await taxPart(ctx);
   if (o.parts.has("query")) f.query = await queryPart(ctx);
-  if (o.parts.has("embedded"))
-    f.embedded = await ingestPart(ctx, corpus, {
-      label: "embedded",
-      embedded: { dataDir: await embeddedDataDirs(ctx) },
-    });
+  if (o.parts.has("embedded")) {
+    const { dataDir, firstStart } = await embeddedDataDirs(ctx);
+    const reopen = await startMemory(ctx, "embedded-reopen", dataDir());
+    f.embeddedStart = {
+      firstStartPeakMb: firstStart.peakMb,
+      firstStartRestMb: firstStart.restMb,
+      reopenPeakMb: reopen.peakMb,
+      reopenRestMb: reopen.restMb,
+      restSeconds: firstStart.restSeconds,
+    };
+    f.embedded = await ingestPart(ctx, corpus, { label: "embedded", embedded: { dataDir } });
+    f.embeddedQuery = await embeddedQueryPart(ctx, dataDir());
+  }
 
   f.seconds = round(elapsedSeconds(), 1);
   f.machine = { ...f.machine, loadAverageAtEnd: os.loadavg().map((n) => round(n, 2)) };
   return f;
 }
 
-/** A fresh data directory costs an initdb (seconds): make one, then give each run a copy of it. */
-async function embeddedDataDirs(ctx: BenchContext): Promise<() => string> {
+/**
+ * A server's first start on a fresh data directory (its memory measured), then a copy of that
+ * directory for each run.
+ */
+async function embeddedDataDirs(
+  ctx: BenchContext,
+): Promise<{ dataDir: () => string; firstStart: Awaited<ReturnType<typeof startMemory>> }> {
   const template = join(ctx.tmp, "pglite-template");
-  log("embedded: creating a data directory (initdb and migrations)");
-  const first = await startServer(ctx, "embedded-init", { dataDir: template });
-  await first.stop();
+  log("embedded: a first start on a fresh data directory");
+  const firstStart = await startMemory(ctx, "embedded-first-start", template);
   let n = 0;
-  return () => {
+  const dataDir = () => {
     const dir = join(ctx.tmp, `pglite-${n++}`);
     cpSync(template, dir, { recursive: true });
     return dir;
   };
+  return { dataDir, firstStart };
 }
 
 function command(): string {

@@ -115,7 +115,13 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
           auditTrail: !config.disableAuditTrail,
           metrics,
         }
-      : { kind: "embedded", dataDir: config.dataDir, auditTrail: !config.disableAuditTrail, metrics },
+      : {
+          kind: "embedded",
+          dataDir: config.dataDir,
+          cacheMb: config.embeddedCacheMb,
+          auditTrail: !config.disableAuditTrail,
+          metrics,
+        },
     { info: (msg) => log.info(msg), warn: (msg) => log.warn(msg), error: (obj, msg) => log.error(obj, msg) },
   );
 

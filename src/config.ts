@@ -10,6 +10,8 @@ export interface Config {
   /** A streaming replica's connection string for queries, stats, proofs and exports. */
   databaseReadUrl?: string;
   dataDir: string;
+  /** The embedded database's page cache (PostgreSQL's shared_buffers), in MiB. */
+  embeddedCacheMb: number;
   pgPoolSize: number;
   dbStatementTimeoutMs: number;
   dbConnectTimeoutMs: number;
@@ -124,6 +126,15 @@ export const SETTINGS: readonly Setting[] = [
     defaultValue: "./data",
     parse: text,
     description: "Data directory of the embedded database (locked to one process).",
+  },
+  {
+    key: "embeddedCacheMb",
+    flag: "embedded-cache-mb",
+    env: "CHAUKAS_EMBEDDED_CACHE_MB",
+    defaultValue: "16",
+    parse: positiveInt,
+    description:
+      "Embedded database: its page cache in MiB (PostgreSQL's `shared_buffers`), held from start; more trades RSS for fewer reads of the data files ([docs/operations.md](docs/operations.md#the-embedded-databases-memory)).",
   },
   {
     key: "pgPoolSize",

@@ -28,6 +28,7 @@ const SAMPLES: Record<keyof Config, Sample> = {
     refused: ["not-a-url", "db.example.com:5432/x", "mysql://u@db/x"],
   },
   dataDir: { byDefault: "./data", other: "/from/env", raw: "/var/lib/chaukas", value: "/var/lib/chaukas", refused: [] },
+  embeddedCacheMb: { byDefault: 16, other: "32", raw: "128", value: 128, refused: ["0", "-16", "1.5", "lots"] },
   migrateDatabaseUrl: {
     byDefault: undefined,
     other: "postgres://owner@env/y",

@@ -77,7 +77,13 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
     expect(report.tail.paced.deliveries).toBeGreaterThan(0);
     expect(report.otlp.otlpHttp.spansPerSec).toBeGreaterThan(0);
     expect(report.otlp.ratioToGrpcBatch).toBeGreaterThan(0);
-    expect(report.targets.map((t: { target: string }) => t.target)).toHaveLength(14);
+    // The embedded store's memory at a first start and a reopen, and its queries.
+    for (const figure of ["firstStartPeakMb", "firstStartRestMb", "reopenPeakMb", "reopenRestMb"]) {
+      expect(report.embeddedStart[figure], figure).toBeGreaterThan(0);
+    }
+    expect(report.embeddedQuery.results.sessionTimeline.count).toBeGreaterThan(0);
+    expect(report.embeddedQuery.results.statsAll.count).toBeGreaterThan(0);
+    expect(report.targets.map((t: { target: string }) => t.target)).toHaveLength(18);
     // The same figures as a Markdown table beside the JSON.
     expect(readFileSync(join(dir, "tiny.md"), "utf8")).toMatch(/^\| measurement +\|/);
     // The bench dropped its database.

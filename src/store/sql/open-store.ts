@@ -9,6 +9,7 @@ import { lockDataDir } from "./data-dir-lock.ts";
 import { type DatabaseTimeouts, timeoutPoolConfig } from "./database-timeouts.ts";
 import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./event-store.ts";
 import { migrate } from "./migrate.ts";
+import { DEFAULT_EMBEDDED_CACHE_MB, pgliteOptions, seedDataDir } from "./pglite-options.ts";
 import { keepPrivate, removeGroupAndOtherAccess } from "./private-files.ts";
 import { prepareSchema, type SchemaLog } from "./serving-role.ts";
 import { startupDatabaseError } from "./startup-errors.ts";
@@ -25,8 +26,8 @@ export type StoreOptions = (
       /** Undefined: statements unbounded (the CLI's long work), connections within 10 s. */
       timeouts?: DatabaseTimeouts;
     }
-  /** `dataDir` undefined means in memory (tests). */
-  | { kind: "embedded"; dataDir?: string }
+  /** `dataDir` undefined means in memory (tests); `cacheMb` PostgreSQL's page cache, default 16. */
+  | { kind: "embedded"; dataDir?: string; cacheMb?: number }
 ) & {
   auditTrail?: boolean;
   /** Told of duplicates and of each store operation's duration; none when undefined. */
@@ -72,8 +73,14 @@ async function openSqlStore(options: StoreOptions, log: StoreLog): Promise<Datab
 
   const unlock = options.dataDir ? await lockDataDir(options.dataDir) : () => {};
   try {
-    if (options.dataDir) keepPrivate(options.dataDir);
-    const db = await PGlite.create(options.dataDir ?? "memory://");
+    if (options.dataDir) {
+      keepPrivate(options.dataDir);
+      seedDataDir(options.dataDir);
+    }
+    const db = await PGlite.create(
+      options.dataDir ?? "memory://",
+      pgliteOptions(options.cacheMb ?? DEFAULT_EMBEDDED_CACHE_MB),
+    );
     // A fresh directory's files come from PGlite's initdb, 0666 whatever the umask.
     if (options.dataDir) removeGroupAndOtherAccess(options.dataDir);
     const pool = new pg.Pool(createPgConfig(db));
