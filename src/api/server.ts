@@ -3,12 +3,14 @@ import { cors as connectCors } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastifyCors from "@fastify/cors";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
+import { AdminService } from "../../gen/chaukas/backend/v1/admin_pb.ts";
 import { AuditService } from "../../gen/chaukas/backend/v1/audit_pb.ts";
 import { SessionService } from "../../gen/chaukas/backend/v1/sessions_pb.ts";
 import { TailService } from "../../gen/chaukas/backend/v1/tail_pb.ts";
 import { ChaukasClientService } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
 import { jsonRegistry } from "../codec/formats/registry.ts";
+import type { Administration } from "../core/administration.ts";
 import type { AuditTrail } from "../core/audit/audit-trail.ts";
 import type { Authenticator } from "../core/authenticator.ts";
 import type { EventService } from "../core/event-service.ts";
@@ -24,6 +26,7 @@ import { type UiOptions, uiRoutes } from "./http/ui-routes.ts";
 import { createOnePortServer, type OnePortOptions, type RequestHandler } from "./one-port.ts";
 import { otlpRoutes } from "./otlp/otlp-routes.ts";
 import { otlpServices } from "./otlp/otlp-services.ts";
+import { adminServiceHandlers } from "./rpc/admin-service.ts";
 import { auditServiceHandlers } from "./rpc/audit-service.ts";
 import { answerRefusal, markRpcRoute, withGateOutcome } from "./rpc/auth.ts";
 import { binaryBodiesOnly, rpcCodecConstraint } from "./rpc/binary-rpc.ts";
@@ -39,6 +42,8 @@ import { wireIngestRoutes } from "./rpc/wire-ingest.ts";
 export interface ServerOptions {
   /** Checkpoints and proofs of the audit trail, served by chaukas.backend.v1.AuditService. */
   audit: AuditTrail;
+  /** Keys, export, import and verification for admin keys, served by chaukas.backend.v1.AdminService; not served without it. */
+  admin?: Administration;
   /** The live tail, served by chaukas.backend.v1.TailService; without it the service is not served. */
   tail?: TailHub;
   maxBodyBytes: number;
@@ -129,6 +134,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
         router.service(ChaukasClientService, clientServiceHandlers(events, app.log, metrics));
         router.service(AuditService, auditServiceHandlers(options.audit));
         router.service(SessionService, sessionServiceHandlers(events.sessions));
+        if (options.admin) router.service(AdminService, adminServiceHandlers(options.admin));
         // Each streamed message would be compressed alone: a zlib stream per event cost the server
         // more than the rest of the tail together, for ~1 KB messages.
         if (options.tail) {
