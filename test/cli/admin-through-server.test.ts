@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,6 +54,7 @@ describe("chaukas commands while the server runs, and after it stopped", () => {
     () => {
       const announcement = JSON.parse(readFileSync(join(dataDir, "server.json"), "utf8"));
       expect(announcement).toEqual({ url: server.baseUrl, pid: server.pid });
+      expect(statSync(join(dataDir, "server.json")).mode & 0o777).toBe(0o600);
     },
     SLOW,
   );
@@ -65,7 +66,7 @@ describe("chaukas commands while the server runs, and after it stopped", () => {
       expect(created.code).toBe(0);
       expect(created.stderr).toMatch(/^created key \w{12}: role ingest of tenant acme, projects web\./);
       ingestKey = created.stdout.trim();
-      expect(ingestKey).toMatch(/^chk_\w{12}_\w+$/);
+      expect(ingestKey).toMatch(/^chk_\w{12}_[\w-]+$/);
       throughServer.set("create", created);
 
       listed = await cli("keys", "list", "--tenant", "acme");
