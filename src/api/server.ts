@@ -32,6 +32,7 @@ import { answerRefusal, markRpcRoute, withGateOutcome } from "./rpc/auth.ts";
 import { binaryBodiesOnly, rpcCodecConstraint } from "./rpc/binary-rpc.ts";
 import { clientServiceHandlers } from "./rpc/client-service.ts";
 import { ANSWER_COMPRESSIONS } from "./rpc/compression.ts";
+import { hintEnumNames } from "./rpc/enum-name-hint.ts";
 import { checkEnvelopeFlags } from "./rpc/envelope-flags.ts";
 import { rpcLogging } from "./rpc/rpc-log.ts";
 import { serverServiceHandlers } from "./rpc/server-service.ts";
@@ -140,6 +141,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
         if (options.tail) {
           router.service(TailService, tailServiceHandlers(options.tail), { compressMinBytes: Number.MAX_SAFE_INTEGER });
         }
+        hintEnumNames(router);
       },
     });
     // Binary ingest batches go to the same methods reading each event from its bytes (wire-ingest.ts).
