@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
@@ -8,9 +9,11 @@ import { readinessRoute } from "./api/http/readiness-route.ts";
 import { addressOf, metricsRoute, serveMetrics } from "./api/metrics/metrics-route.ts";
 import { PrometheusMetrics } from "./api/metrics/prometheus.ts";
 import { buildServer, type ServerOptions } from "./api/server.ts";
-import { setUpAuditTrail } from "./app/audit-setup.ts";
+import { setUpAuditTrail, VERIFIER_KEY_SECRET } from "./app/audit-setup.ts";
 import { packageVersion } from "./app/package-version.ts";
+import { announceServer } from "./app/server-announcement.ts";
 import { type Config, ConfigError } from "./config.ts";
+import { Administration } from "./core/administration.ts";
 import { type Authenticator, KeyAuthenticator, NO_AUTH } from "./core/authenticator.ts";
 import { EventService, type EventServiceOptions } from "./core/event-service.ts";
 import { defaultMaxHeapBytes, IngestGate } from "./core/ingest-gate.ts";
@@ -38,6 +41,14 @@ export function eventService(
 ): EventService {
   const { pageTokenKey = randomBytes(32), ...rest } = options;
   return new EventService(store, new PageTokenCodec(pageTokenKey), rest);
+}
+
+/** The administrator's use cases over `store`; checkpoints verify by the key the database recorded. */
+export function administration(store: Database, events: EventService): Administration {
+  return new Administration(store, events, async () => {
+    const recorded = await store.findSharedSecret(VERIFIER_KEY_SECRET);
+    return recorded && Buffer.from(recorded).toString();
+  });
 }
 
 /**
@@ -180,6 +191,7 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
   );
   const server = await buildServer(events, {
     audit,
+    admin: administration(store, events),
     tail,
     authenticator,
     maxBodyBytes: config.maxBodyBytes,
@@ -208,7 +220,15 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
     metricsServer = await serveMetrics(metrics, metricsAddress.host, metricsAddress.port);
     log.info(`metrics served at ${addressOf(metricsServer)}/metrics`);
   });
+  // The CLI in the same data directory administers through this server (app/server-announcement.ts).
+  let withdraw: (() => void) | undefined;
+  if (!config.databaseUrl) {
+    server.addHook("onListen", async () => {
+      withdraw = announceServer(config.dataDir, server.server.address() as AddressInfo, Boolean(config.tlsCertFile));
+    });
+  }
   server.addHook("onClose", async () => {
+    withdraw?.();
     metricsServer?.closeAllConnections();
     metricsServer?.close();
     await queueDrain.stop();

@@ -3,6 +3,7 @@ import { cors as connectCors } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastifyCors from "@fastify/cors";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
+import { AdminService } from "../../gen/chaukas/backend/v1/admin_pb.ts";
 import { AuditService } from "../../gen/chaukas/backend/v1/audit_pb.ts";
 import { RedactionService } from "../../gen/chaukas/backend/v1/redaction_pb.ts";
 import { SessionService } from "../../gen/chaukas/backend/v1/sessions_pb.ts";
@@ -10,6 +11,7 @@ import { TailService } from "../../gen/chaukas/backend/v1/tail_pb.ts";
 import { ChaukasClientService } from "../../gen/chaukas/spec/client/v1/client_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
 import { jsonRegistry } from "../codec/formats/registry.ts";
+import type { Administration } from "../core/administration.ts";
 import type { AuditTrail } from "../core/audit/audit-trail.ts";
 import type { Authenticator } from "../core/authenticator.ts";
 import type { EventService } from "../core/event-service.ts";
@@ -25,11 +27,13 @@ import { type UiOptions, uiRoutes } from "./http/ui-routes.ts";
 import { createOnePortServer, type OnePortOptions, type RequestHandler } from "./one-port.ts";
 import { otlpRoutes } from "./otlp/otlp-routes.ts";
 import { otlpServices } from "./otlp/otlp-services.ts";
+import { adminServiceHandlers } from "./rpc/admin-service.ts";
 import { auditServiceHandlers } from "./rpc/audit-service.ts";
 import { answerRefusal, markRpcRoute, withGateOutcome } from "./rpc/auth.ts";
 import { binaryBodiesOnly, rpcCodecConstraint } from "./rpc/binary-rpc.ts";
 import { clientServiceHandlers } from "./rpc/client-service.ts";
 import { ANSWER_COMPRESSIONS } from "./rpc/compression.ts";
+import { hintEnumNames } from "./rpc/enum-name-hint.ts";
 import { checkEnvelopeFlags } from "./rpc/envelope-flags.ts";
 import { redactionServiceHandlers } from "./rpc/redaction-service.ts";
 import { rpcLogging } from "./rpc/rpc-log.ts";
@@ -41,6 +45,8 @@ import { wireIngestRoutes } from "./rpc/wire-ingest.ts";
 export interface ServerOptions {
   /** Checkpoints and proofs of the audit trail, served by chaukas.backend.v1.AuditService. */
   audit: AuditTrail;
+  /** Keys, export, import and verification for admin keys, served by chaukas.backend.v1.AdminService; not served without it. */
+  admin?: Administration;
   /** The live tail, served by chaukas.backend.v1.TailService; without it the service is not served. */
   tail?: TailHub;
   maxBodyBytes: number;
@@ -132,11 +138,13 @@ export async function buildServer(events: EventService, options: ServerOptions):
         router.service(AuditService, auditServiceHandlers(options.audit));
         router.service(SessionService, sessionServiceHandlers(events.sessions));
         router.service(RedactionService, redactionServiceHandlers(events.redactions));
+        if (options.admin) router.service(AdminService, adminServiceHandlers(options.admin));
         // Each streamed message would be compressed alone: a zlib stream per event cost the server
         // more than the rest of the tail together, for ~1 KB messages.
         if (options.tail) {
           router.service(TailService, tailServiceHandlers(options.tail), { compressMinBytes: Number.MAX_SAFE_INTEGER });
         }
+        hintEnumNames(router);
       },
     });
     // Binary ingest batches go to the same methods reading each event from its bytes (wire-ingest.ts).

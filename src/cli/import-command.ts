@@ -1,12 +1,13 @@
 import { statSync } from "node:fs";
 import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
-import { UNRESTRICTED } from "../core/access.ts";
 import { eventViolations } from "../core/event-rules.ts";
-import type { EventService } from "../core/event-service.ts";
+import type { AdminBackend } from "./admin-backend.ts";
 import { Progress } from "./progress.ts";
 import { readSdkFile } from "./sdk-file.ts";
 
 const BATCH_SIZE = 1000;
+/** Of file text per batch at most, so a batch sent to a server stays well under its 4 MB request limit. */
+const BATCH_BYTES = 1024 * 1024;
 
 export interface ImportSummary {
   lines: number;
@@ -22,7 +23,7 @@ export interface ImportSummary {
  */
 export async function importJsonl(
   file: string,
-  events: EventService,
+  admin: AdminBackend,
   report: (line: string) => void,
 ): Promise<ImportSummary> {
   const totalBytes = statSync(file).size;
@@ -32,13 +33,13 @@ export async function importJsonl(
   let accepted = 0;
   let badLines = 0;
   let batch: Event[] = [];
+  let batchStart = 0;
 
   const flush = async () => {
     if (batch.length === 0) return;
-    // The local CLI acts for every tenant: it has the database itself, not a key.
-    const outcome = await events.ingestBatch(UNRESTRICTED, batch);
-    accepted += outcome.acceptedCount;
+    accepted += await admin.importEvents(batch);
     batch = [];
+    batchStart = input.bytesRead;
     progress.update(accepted, totalBytes > 0 ? input.bytesRead / totalBytes : undefined);
   };
 
@@ -56,9 +57,10 @@ export async function importJsonl(
       continue;
     }
     if ("event" in line) batch.push(line.event);
-    if (batch.length >= BATCH_SIZE) await flush();
+    if (batch.length >= BATCH_SIZE || input.bytesRead - batchStart >= BATCH_BYTES) await flush();
   }
   await flush();
+  await admin.finishImport();
   progress.done();
   return { lines: lastLine, accepted, badLines, seconds: progress.elapsedSeconds() };
 }

@@ -1,6 +1,5 @@
 import { parseArgs } from "node:util";
-import { createApiKey } from "../core/key-admin.ts";
-import type { KeyStore, StoredKey } from "../store/key-store.ts";
+import type { AdminBackend, ListedKey } from "./admin-backend.ts";
 
 export const KEYS_USAGE = `  keys create --tenant T --role ingest|read|admin [--project P]...
                         create an API key; its secret is printed once, alone on the last line
@@ -11,7 +10,7 @@ export const KEYS_USAGE = `  keys create --tenant T --role ingest|read|admin [--
 /** `chaukas keys ...`: returns the exit code; `out` gets results, `err` messages. */
 export async function keysCommand(
   args: string[],
-  keys: KeyStore,
+  admin: AdminBackend,
   out: (line: string) => void,
   err: (line: string) => void,
 ): Promise<number> {
@@ -21,7 +20,7 @@ export async function keysCommand(
       args: rest,
       options: { tenant: { type: "string" }, role: { type: "string" }, project: { type: "string", multiple: true } },
     });
-    const { key, secret } = await createApiKey(keys, {
+    const { key, secret } = await admin.createKey({
       tenantId: values.tenant ?? "",
       role: values.role ?? "",
       projects: values.project ?? [],
@@ -32,7 +31,7 @@ export async function keysCommand(
   }
   if (action === "list") {
     const { values } = parseArgs({ args: rest, options: { tenant: { type: "string" } } });
-    const list = await keys.listKeys(values.tenant);
+    const list = await admin.listKeys(values.tenant);
     out(["id", "tenant", "role", "projects", "created", "last used", "revoked"].join("\t"));
     for (const key of list) {
       out(
@@ -55,7 +54,7 @@ export async function keysCommand(
       err("keys revoke takes one key id");
       return 2;
     }
-    if (!(await keys.revokeKey(positionals[0]))) {
+    if (!(await admin.revokeKey(positionals[0]))) {
       err(`no active key ${positionals[0]}`);
       return 1;
     }
@@ -66,7 +65,7 @@ export async function keysCommand(
   return 2;
 }
 
-function describe(key: StoredKey): string {
+function describe(key: ListedKey): string {
   const projects = key.projects.length > 0 ? `projects ${key.projects.join(", ")}` : "all projects";
   return `role ${key.role} of tenant ${key.tenantId}, ${projects}`;
 }

@@ -5,30 +5,29 @@ import { finished } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { fromJson } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
-import { VERIFIER_KEY_SECRET } from "../app/audit-setup.ts";
-import { eventService, isStartupProblem, migrateSchema, openCliStore } from "../app.ts";
+import { ConnectError } from "@connectrpc/connect";
+import { announcedServer } from "../app/server-announcement.ts";
+import { adminKeyFile, isStartupProblem, migrateSchema, openCliStore } from "../app.ts";
 import { ConfigError, resolveSetting } from "../config.ts";
-import { integrateQueued } from "../core/audit/audit-trail.ts";
 import { CheckpointError } from "../core/audit/checkpoint.ts";
-import { InvalidArgumentError } from "../lib/errors.ts";
+import { FailedPreconditionError, InvalidArgumentError } from "../lib/errors.ts";
 import { timestampToNs } from "../lib/timestamps.ts";
 import type { Database } from "../store/database.ts";
+import type { AdminBackend } from "./admin-backend.ts";
+import { directBackend } from "./direct-backend.ts";
 import { exportJsonl } from "./export-command.ts";
 import { importJsonl } from "./import-command.ts";
 import { keysCommand } from "./keys-command.ts";
+import { Progress } from "./progress.ts";
 import { redactionCommand } from "./redaction-command.ts";
+import { serverBackend } from "./server-backend.ts";
 import { commandHelp, USAGE } from "./usage.ts";
-import {
-  printVerification,
-  readCheckpointFile,
-  tenantOfCheckpoint,
-  verifyDatabase,
-  verifyExport,
-} from "./verify-command.ts";
+import { printVerification, readCheckpointFile, tenantOfCheckpoint, verifyExport } from "./verify-command.ts";
 
 const STORE_FLAGS = {
   "database-url": { type: "string" },
   "data-dir": { type: "string" },
+  server: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -42,11 +41,8 @@ async function run(argv: string[]): Promise<number> {
     const { values, positionals } = parseArgs({ args: rest, options: STORE_FLAGS, allowPositionals: true });
     if (positionals.length !== 1) return usage(2, "import takes exactly one file");
     accessSync(positionals[0], fsConstants.R_OK); // before the store: a typo must not create a data dir
-    return withStore(values, async (store) => {
-      const events = eventService(store);
-      const summary = await importJsonl(positionals[0], events, (line) => console.error(line));
-      // Positions in the audit log now; the next server start signs their checkpoint.
-      await integrateQueued(store.audit);
+    return withAdmin(values, async (admin) => {
+      const summary = await importJsonl(positionals[0], admin, (line) => console.error(line));
       console.error(
         `imported ${positionals[0]}: ${summary.lines} lines, ${summary.accepted} events accepted ` +
           `(already stored ones are kept once), ${summary.badLines} bad lines, ${summary.seconds.toFixed(1)} s`,
@@ -75,9 +71,9 @@ async function run(argv: string[]): Promise<number> {
       startNs: values.since === undefined ? undefined : parseTime(values.since, "--since"),
       endNs: values.until === undefined ? undefined : parseTime(values.until, "--until"),
     };
-    return withStore({ ...values, readOnly: true }, async (store) => {
+    return withAdmin({ ...values, readOnly: true }, async (admin) => {
       const out = values.out ? createWriteStream(values.out) : process.stdout;
-      const written = await exportJsonl(store, filter, out);
+      const written = await exportJsonl(admin, filter, out);
       if (values.out) {
         out.end();
         await finished(out);
@@ -88,15 +84,15 @@ async function run(argv: string[]): Promise<number> {
   }
   if (command === "keys" || command === "redaction") {
     const { values } = parseArgs({ args: rest, options: STORE_FLAGS, strict: false });
-    const flags = values as { "database-url"?: string; "data-dir"?: string };
+    const flags = values as { "database-url"?: string; "data-dir"?: string; server?: string };
     const args = withoutStoreFlags(rest);
     const out = (line: string) => console.log(line);
     const err = (line: string) => console.error(line);
-    // `keys list` and `redaction show` only read.
+    // `keys list` and `redaction show` only read. Redaction rules are set on the database itself.
     const readOnly = args[0] === (command === "keys" ? "list" : "show");
-    return withStore({ ...flags, readOnly }, (store) =>
-      command === "keys" ? keysCommand(args, store.keys, out, err) : redactionCommand(args, store.redaction, out, err),
-    );
+    return command === "keys"
+      ? withAdmin({ ...flags, readOnly }, (admin) => keysCommand(args, admin, out, err))
+      : withDatabase({ ...flags, readOnly }, (store) => redactionCommand(args, store.redaction, out, err));
   }
   if (command === "verify") {
     const { values } = parseArgs({
@@ -117,18 +113,19 @@ async function run(argv: string[]): Promise<number> {
       const note = readCheckpointFile(values.checkpoint);
       const tenant = values.tenant ?? tenantOfCheckpoint(note);
       const key = verifierKeyArgument(values["public-key"]);
-      return printVerification(await verifyExport(values.export, note, key, tenant), print);
+      return printVerification((await verifyExport(values.export, note, key, tenant)).outcome(), print);
     }
     const saved = values.checkpoint === undefined ? undefined : readCheckpointFile(values.checkpoint);
     const tenant = values.tenant ?? (saved && tenantOfCheckpoint(saved));
     if (!tenant) return usage(2, "verify needs --tenant or --checkpoint (or --export for an offline check)");
-    return withStore({ ...values, readOnly: true }, async (store) => {
-      const recorded = await store.findSharedSecret(VERIFIER_KEY_SECRET);
-      const key = values["public-key"]
-        ? verifierKeyArgument(values["public-key"])
-        : recorded && Buffer.from(recorded).toString();
-      if (!key) throw new ConfigError("no server has signed checkpoints in this database yet; pass --public-key");
-      return printVerification(await verifyDatabase(store, tenant, key, saved), print);
+    return withAdmin({ ...values, readOnly: true }, async (admin) => {
+      const verifierKey = values["public-key"] ? verifierKeyArgument(values["public-key"]) : undefined;
+      const progress = new Progress(`verifying tenant ${tenant}`);
+      const outcome = await admin.verifyLog({ tenantId: tenant, verifierKey, savedNote: saved }, (checked, total) =>
+        progress.update(checked, total > 0 ? checked / total : undefined),
+      );
+      progress.done();
+      return printVerification(outcome, print);
     });
   }
   if (command === "migrate") {
@@ -147,10 +144,32 @@ async function run(argv: string[]): Promise<number> {
 }
 
 /**
- * Runs `body` on the store the flags name. A command that only reads (`readOnly`) refuses an
- * embedded data directory that holds no database, rather than creating an empty one to read.
+ * Runs `body` with the administration the flags name: a server's AdminService with `--server URL`
+ * (as the key in CHAUKAS_API_KEY), the server running on the embedded database in the data
+ * directory (as its first admin key, from the file it keeps there), else the database itself.
  */
-async function withStore(
+async function withAdmin(
+  flags: { "database-url"?: string; "data-dir"?: string; server?: string; readOnly?: boolean },
+  body: (admin: AdminBackend) => Promise<number>,
+): Promise<number> {
+  if (flags.server !== undefined) {
+    const apiKey = process.env.CHAUKAS_API_KEY;
+    if (!apiKey) throw new ConfigError("--server needs an admin key in CHAUKAS_API_KEY");
+    return body(serverBackend(flags.server, apiKey));
+  }
+  const databaseUrl = resolveSetting("databaseUrl", flags["database-url"], process.env);
+  const dataDir = resolveSetting("dataDir", flags["data-dir"], process.env);
+  const running = databaseUrl ? undefined : announcedServer(dataDir);
+  if (running) return body(serverBackend(running.url, announcedServerKey(dataDir, running.url)));
+  return withDatabase(flags, (store) => body(directBackend(store)));
+}
+
+/**
+ * Runs `body` on the database the flags name (DATABASE_URL or the embedded data directory). A
+ * command that only reads (`readOnly`) refuses an embedded data directory that holds no database,
+ * rather than creating an empty one to read.
+ */
+async function withDatabase(
   flags: { "database-url"?: string; "data-dir"?: string; readOnly?: boolean },
   body: (store: Database) => Promise<number>,
 ): Promise<number> {
@@ -177,18 +196,31 @@ async function withStore(
   }
 }
 
+/** The first admin key the server on the embedded database saved beside it. */
+function announcedServerKey(dataDir: string, url: string): string {
+  const file = adminKeyFile({ dataDir });
+  if (!existsSync(file)) {
+    throw new ConfigError(
+      `the server at ${url} holds ${dataDir}, and ${file} is gone: pass --server ${url} with an admin key in CHAUKAS_API_KEY`,
+    );
+  }
+  return readFileSync(file, "utf8").trim();
+}
+
 /** A C2SP verifier key given inline, or the path of a file that holds one. */
 function verifierKeyArgument(value: string): string {
   return existsSync(value) ? readFileSync(value, "utf8").trim() : value;
 }
 
-/** The arguments without --database-url/--data-dir (and their values), for subcommand parsers. */
+const STORE_FLAG_NAMES = ["--database-url", "--data-dir", "--server"];
+
+/** The arguments without --database-url/--data-dir/--server (and their values), for subcommand parsers. */
 function withoutStoreFlags(args: string[]): string[] {
   const kept: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    if (arg === "--database-url" || arg === "--data-dir") i++;
-    else if (!arg.startsWith("--database-url=") && !arg.startsWith("--data-dir=")) kept.push(arg);
+    if (STORE_FLAG_NAMES.includes(arg)) i++;
+    else if (!STORE_FLAG_NAMES.some((flag) => arg.startsWith(`${flag}=`))) kept.push(arg);
   }
   return kept;
 }
@@ -232,8 +264,14 @@ run(process.argv.slice(2)).then(
   (err) => {
     // An unknown option or a missing option value is a usage error, as an unknown command is.
     if (String(err?.code).startsWith("ERR_PARSE_ARGS_")) process.exit(usage(2, err.message));
+    // A server's refusal reads as the same refusal of the local store would.
+    if (err instanceof ConnectError) {
+      console.error(`chaukas: ${err.rawMessage}`);
+      process.exit(1);
+    }
     const known =
       isStartupProblem(err) ||
+      err instanceof FailedPreconditionError ||
       err instanceof InvalidArgumentError ||
       err instanceof CheckpointError ||
       err instanceof TypeError ||

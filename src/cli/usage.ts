@@ -21,8 +21,9 @@ ${REDACTION_USAGE}
                         else CHAUKAS_MIGRATE_DATABASE_URL, else DATABASE_URL (docs/deployment.md)
 
 database (as for the server): --database-url URL or DATABASE_URL for PostgreSQL; otherwise the
-embedded database in --data-dir DIR or CHAUKAS_DATA_DIR (default ./data), which must not be in use
-by a running server.`;
+embedded database in --data-dir DIR or CHAUKAS_DATA_DIR (default ./data), through the server
+running on it if there is one (as the admin key it saved there). --server URL: that server, as the
+admin key in CHAUKAS_API_KEY.`;
 
 const DATABASE_HELP = USAGE.slice(USAGE.indexOf("database (as for the server)"));
 

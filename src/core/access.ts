@@ -2,6 +2,7 @@ import type { Event } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { PermissionDeniedError } from "../lib/errors.ts";
 import type { Role } from "../store/key-store.ts";
 import { ALL_TENANTS, type TenantScope } from "../store/tenant-scope.ts";
+import { BOOTSTRAP_TENANT } from "./key-admin.ts";
 
 /** Who is calling: an API key, or (with --insecure-no-auth, and for the local CLI) anyone. */
 export type Principal =
@@ -91,4 +92,17 @@ export function authorizeProject(principal: Principal, projectId: string | undef
 /** The rows the database lets this caller's statements touch (row-level security). */
 export function tenantScope(principal: Principal): TenantScope {
   return principal.kind === "key" ? { tenantId: principal.tenantId } : ALL_TENANTS;
+}
+
+/**
+ * Who administers `tenantId` (keys, export, import, verification; empty: the caller's tenants):
+ * admin keys only. An admin key of BOOTSTRAP_TENANT (a fresh install's first key is one) is the
+ * install's operator and acts for every tenant, as the local CLI does; any other admin key acts
+ * for its own tenant only.
+ */
+export function administrator(principal: Principal, tenantId: string): Principal {
+  authorize(principal, "admin");
+  if (principal.kind === "unrestricted" || principal.tenantId === BOOTSTRAP_TENANT) return UNRESTRICTED;
+  scopeTenant(principal, tenantId);
+  return principal;
 }

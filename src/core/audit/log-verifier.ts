@@ -30,6 +30,18 @@ export interface SignedCheckpoint {
   label?: string;
 }
 
+/** What a verification found, as `chaukas verify` prints it and AdminService.VerifyLog answers it. */
+export interface VerificationOutcome {
+  size: bigint;
+  rootHash: Uint8Array;
+  checkpointsVerified: number;
+  findingCount: number;
+  /** The first MAX_FINDINGS of findingCount. */
+  findings: readonly Pick<Finding, "position" | "problem">[];
+  warnings: readonly string[];
+  notes: readonly string[];
+}
+
 /** Findings kept in full; past this only their number grows. */
 export const MAX_FINDINGS = 1000;
 
@@ -71,6 +83,11 @@ export class LogVerifier {
     const nodes = this.#rebuiltNodes;
     this.#rebuiltNodes = [];
     return nodes;
+  }
+
+  outcome(): VerificationOutcome {
+    const { checkpointsVerified, findingCount, findings, warnings, notes } = this;
+    return { size: this.size, rootHash: this.root(), checkpointsVerified, findingCount, findings, warnings, notes };
   }
 
   get size(): bigint {

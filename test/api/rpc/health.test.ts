@@ -54,7 +54,8 @@ describe("on a working server", () => {
 
 /**
  * A server over a store whose database goes away while it runs: Healthz turns `unavailable`
- * (HTTP 503 for Connect), the server itself keeps answering what needs no database. Healthz calls
+ * (HTTP 503 for Connect), the server itself keeps answering what needs no database, and
+ * `GET /healthz` (the process is alive) does not ask the database at all. Healthz calls
  * carry a deadline, so a Healthz that never answers fails as deadline_exceeded instead of hanging.
  */
 async function expectHealthGoesUnavailable(store: Database, makeUnreachable: () => Promise<void>) {
@@ -81,6 +82,8 @@ async function expectHealthGoesUnavailable(store: Database, makeUnreachable: () 
       expect((await client.getCapabilities({})).capabilities).toMatchObject(CAPABILITIES);
     });
     await Promise.all(checks);
+    const live = await fetch(`${served.baseUrl}/healthz`);
+    expect([live.status, await live.json()]).toEqual([200, { status: "ok" }]);
     expect(await served.closeGracefully(10_000), "graceful close finished").toBe(true);
   } finally {
     await served.closeGracefully(10_000);
