@@ -1,8 +1,11 @@
 import { readFileSync } from "node:fs";
+import { fromBinary } from "@bufbuild/protobuf";
+import { EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { logOrigin } from "../core/audit/audit-trail.ts";
 import { CheckpointError, noteOfFile, parseVerifierKey } from "../core/audit/checkpoint.ts";
-import { type EntryToVerify, LogVerifier } from "../core/audit/log-verifier.ts";
+import { type EntryToVerify, LogVerifier, type PurgeFound } from "../core/audit/log-verifier.ts";
 import { contentHashFromJson, storedEventRecord } from "../core/event-record.ts";
+import { PURGE_RECORD_PREFIX, purgeMarkOf, purgeSummaryOf } from "../core/retention/purge-record.ts";
 import { asBuffer, sha256 } from "../lib/bytes.ts";
 import { type AuditLog, type LogEntry, STORED_NODE_MIN_LEVEL } from "../store/audit-log.ts";
 import type { Database } from "../store/database.ts";
@@ -60,9 +63,13 @@ export async function verifyDatabase(
     const intact: EventRecord[] = [];
     for (const entry of entries) {
       const actualContentHash = entry.payload && sha256(entry.payload);
-      verifier.add({ ...entry, actualContentHash });
-      if (entry.payload && actualContentHash && asBuffer(actualContentHash).equals(entry.contentHash))
-        intact.push(storedEventRecord(entry.payload));
+      const isIntact = entry.payload && actualContentHash && asBuffer(actualContentHash).equals(entry.contentHash);
+      const purgeRecord =
+        isIntact && entry.payload && entry.eventId.startsWith(PURGE_RECORD_PREFIX)
+          ? purgeSummaryOf(fromBinary(EventSchema, entry.payload))
+          : undefined;
+      verifier.add({ ...entry, actualContentHash, purgeRecord });
+      if (isIntact && entry.payload) intact.push(storedEventRecord(entry.payload));
     }
     await compareStoredNodes(audit, tenantId, verifier);
     await compareIndexColumns(store, entries, intact, verifier);
@@ -76,7 +83,11 @@ export async function verifyDatabase(
     verifier.expectCheckpoints(beyond);
     signedSize = beyond.at(-1)?.size ?? signedSize;
   }
-  verifier.finish();
+  const queuedRecords = new Set<string>();
+  for (const recordId of verifier.awaitedPurgeRecords) {
+    if ((await audit.pendingEvents(ALL_TENANTS, tenantId, recordId)) > 0) queuedRecords.add(recordId);
+  }
+  verifier.finish(queuedRecords);
   if ((head?.size ?? 0n) !== verifier.size) {
     const says = head ? `says ${head.size} entries` : "is missing";
     verifier.report({ problem: `the log's head ${says}, ${verifier.size} were found` });
@@ -184,11 +195,15 @@ export async function verifyExport(
     }
     const { event, lineNumber } = line;
     if (event.tenantId !== tenantId) continue;
+    const actualContentHash = contentHashFromJson(event);
     const entry: EntryToVerify = {
       eventId: event.eventId,
       contentHash: Buffer.from(event.contentHash, "hex"),
       hashPrev: Buffer.from(event.hashPrev, "hex"),
-      actualContentHash: contentHashFromJson(event),
+      actualContentHash,
+      purgedBy: purgeMarkOf(event)?.recordId,
+      purgeRecord:
+        asBuffer(actualContentHash).toString("hex") === event.contentHash ? purgeSummaryOf(event) : undefined,
     };
     if (event.contentHash === "") {
       verifier.report({
@@ -244,6 +259,7 @@ export function tenantOfCheckpoint(note: string): string {
 /** Prints the outcome; returns the exit code (0: the log verifies). */
 export function printVerification(verifier: LogVerifier, print: (line: string) => void): number {
   const code = printOutcome(verifier, print);
+  for (const purge of verifier.purges) print(describePurge(purge));
   for (const warning of verifier.warnings) print(`warning: ${warning}`);
   for (const note of verifier.notes) print(`note: ${note}`);
   return code;
@@ -252,6 +268,14 @@ export function printVerification(verifier: LogVerifier, print: (line: string) =
 /** A checkpoint note saved to a file (see noteOfFile). */
 export function readCheckpointFile(path: string): string {
   return noteOfFile(readFileSync(path, "utf8"));
+}
+
+/** A purge record as verify lists it. */
+function describePurge(purge: PurgeFound): string {
+  return (
+    `purge: position ${purge.position}, ${purge.recordId}: ${purge.kind} at ${purge.at} by ${purge.by}, ` +
+    `${purge.eventIds.length} event(s): ${purge.reason}`
+  );
 }
 
 function printOutcome(verifier: LogVerifier, print: (line: string) => void): number {

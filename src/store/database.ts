@@ -1,6 +1,7 @@
 import type { AuditLog } from "./audit-log.ts";
 import type { EventReader, EventWriter, TailSource } from "./event-store.ts";
 import type { KeyStore } from "./key-store.ts";
+import type { RetentionStore } from "./retention-store.ts";
 
 /**
  * The database: events, and beside them their audit logs, API keys and shared secrets.
@@ -10,6 +11,7 @@ import type { KeyStore } from "./key-store.ts";
 export interface Database extends EventWriter, EventReader, TailSource {
   readonly audit: AuditLog;
   readonly keys: KeyStore;
+  readonly retention: RetentionStore;
   /** A secret shared by every process on this database, created on first use. */
   sharedSecret(name: string, create: () => Uint8Array): Promise<Uint8Array>;
   /** The shared secret of that name, if one was created. */

@@ -9,6 +9,7 @@ export function meteredStore(store: Database, metrics: Metrics): Database {
   return timed(store, "", metrics, {
     audit: timed(store.audit, "audit.", metrics),
     keys: timed(store.keys, "keys.", metrics),
+    retention: timed(store.retention, "retention.", metrics),
   });
 }
 
