@@ -19,6 +19,7 @@ import { bootstrapAdminKey } from "./core/key-admin.ts";
 import { PageTokenCodec } from "./core/page-token.ts";
 import { RateLimiter } from "./core/rate-limiter.ts";
 import { Readiness } from "./core/readiness.ts";
+import { RetentionJob } from "./core/retention/retention-job.ts";
 import { TailHub } from "./core/tail/tail-hub.ts";
 import type { Database } from "./store/database.ts";
 import { DataDirLockedError } from "./store/sql/data-dir-lock.ts";
@@ -82,6 +83,8 @@ export interface ServerApp {
   /** Closing it also stops the ingest queue drain and closes the store. */
   server: FastifyInstance;
   queueDrain: IngestQueueDrain;
+  /** Purges what the retention policies say has expired: start() it with the drain. */
+  retentionJob: RetentionJob;
   authenticator: Authenticator;
   /** `GET /readyz`'s answer; drain() it on SIGTERM. */
   readiness: Readiness;
@@ -156,6 +159,7 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
   if (config.disableAuditTrail) log.warn("--disable-audit-trail: events stored now will never be in the audit log");
   const audit = await setUpAuditTrail(store, config, log);
   const queueDrain = new IngestQueueDrain(audit, config.checkpointIntervalMs, log);
+  const retentionJob = new RetentionJob(store, log);
   const tail = new TailHub(
     store,
     {
@@ -200,10 +204,11 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
   server.addHook("onClose", async () => {
     metricsServer?.closeAllConnections();
     metricsServer?.close();
+    await retentionJob.stop();
     await queueDrain.stop();
     await store.close();
   });
-  return { server, queueDrain, authenticator, readiness };
+  return { server, queueDrain, retentionJob, authenticator, readiness };
 }
 
 /**

@@ -16,6 +16,7 @@ import type { Database } from "../store/database.ts";
 import { exportJsonl } from "./export-command.ts";
 import { importJsonl } from "./import-command.ts";
 import { keysCommand } from "./keys-command.ts";
+import { eraseCommand, retentionCommand } from "./retention-command.ts";
 import { commandHelp, USAGE } from "./usage.ts";
 import {
   printVerification,
@@ -96,6 +97,23 @@ async function run(argv: string[]): Promise<number> {
         (line) => console.error(line),
       ),
     );
+  }
+  if (command === "retention" || command === "erase") {
+    const { values } = parseArgs({ args: rest, options: STORE_FLAGS, strict: false });
+    const flags = values as { "database-url"?: string; "data-dir"?: string };
+    const args = withoutStoreFlags(rest);
+    const run = command === "retention" ? retentionCommand : eraseCommand;
+    return withStore({ ...flags, readOnly: command === "retention" && args[0] === "show" }, async (store) => {
+      const code = await run(
+        args,
+        store,
+        (line) => console.log(line),
+        (line) => console.error(line),
+      );
+      // The purge records' positions in the log now; the next server start signs their checkpoint.
+      await integrateQueued(store.audit);
+      return code;
+    });
   }
   if (command === "verify") {
     const { values } = parseArgs({

@@ -1,4 +1,5 @@
 import { KEYS_USAGE } from "./keys-command.ts";
+import { RETENTION_USAGE } from "./retention-command.ts";
 
 /** What `chaukas --help` prints. */
 export const USAGE = `usage: chaukas <command> [options]
@@ -8,6 +9,7 @@ commands:
   export --tenant T [--project P] [--session S] [--since TIME] [--until TIME] [--out FILE]
                         write events in the same format, oldest first (stdout by default)
 ${KEYS_USAGE}
+${RETENTION_USAGE}
   verify --tenant T [--public-key KEY] [--checkpoint FILE]
                         recompute the tenant's audit log from the database and check every
                         checkpoint; KEY (a C2SP verifier key, or a file holding one) defaults to

@@ -253,11 +253,23 @@ export class EventService {
   }
 
   /** True only for what this server really does today. */
-  capabilities(principal: Principal): Capabilities {
+  async capabilities(principal: Principal): Promise<Capabilities> {
     authorize(principal, "read");
-    // Stored events and their log refuse UPDATE and DELETE in the database itself (write once).
+    // Stored events are write once (the database refuses changing them but for a recorded purge),
+    // and retained for a period only where a retention policy covers the caller's events.
+    const policies = await this.#store.retention.policies(
+      tenantScope(principal),
+      principal.kind === "key" ? principal.tenantId : undefined,
+    );
+    const covered = policies.some(
+      (policy) =>
+        policy.projectId === "" ||
+        principal.kind === "unrestricted" ||
+        principal.projects.length === 0 ||
+        principal.projects.includes(policy.projectId),
+    );
     return create(CapabilitiesSchema, {
-      wormRetention: true,
+      wormRetention: covered,
       auditProofs: this.#auditTrail,
       distributedQuery: false,
       rbac: this.#rbac,

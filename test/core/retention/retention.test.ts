@@ -8,7 +8,7 @@ import { QueryRequestSchema, SortOrder } from "../../../gen/chaukas/spec/common/
 import { eventService } from "../../../src/app.ts";
 import { exportJsonl } from "../../../src/cli/export-command.ts";
 import { printVerification, verifyDatabase, verifyExport } from "../../../src/cli/verify-command.ts";
-import { UNRESTRICTED } from "../../../src/core/access.ts";
+import { type Principal, UNRESTRICTED } from "../../../src/core/access.ts";
 import type { AuditTrail } from "../../../src/core/audit/audit-trail.ts";
 import { fromStoredEvent } from "../../../src/core/event-record.ts";
 import { PURGE_SESSION, purgeMarkOf } from "../../../src/core/retention/purge-record.ts";
@@ -29,6 +29,12 @@ const DAY_S = 86_400n;
 /** Times the events are stamped with, and the job's "now". */
 const NOW = new Date("2026-06-01T00:00:00Z");
 const nowS = BigInt(NOW.getTime() / 1000);
+/** The event of that id among `events`; fails the test if there is none. */
+function eventOf(events: Event[], eventId: string): Event {
+  const event = events.find((candidate) => candidate.eventId === eventId);
+  if (!event) throw new Error(`no event ${eventId}`);
+  return event;
+}
 const asJson = (events: Event[]) => events.map((event) => toJsonString(EventSchema, event)).join("\n");
 const at = (daysAgo: number) => ({ seconds: nowS - BigInt(daysAgo) * DAY_S, nanos: 5 });
 
@@ -67,6 +73,28 @@ describe.each(await storeKinds())("retention and erasure on the %s store", (kind
     const code = printVerification(verifier, (line) => lines.push(line));
     return { code, lines, verifier };
   };
+
+  it("reports worm_retention only where a retention period covers the caller's events", async () => {
+    const reader = (projects: string[]): Principal => ({
+      kind: "key",
+      keyId: "k",
+      tenantId: "caps",
+      role: "read",
+      projects,
+    });
+    const worm = async (principal: Principal) => (await eventService(store).capabilities(principal)).wormRetention;
+    expect(await worm(reader([]))).toBe(false);
+    await setRetention(store, UNRESTRICTED, { tenantId: "caps", projectId: "api", days: 7, setBy: "test" });
+    expect(await worm(reader([]))).toBe(true);
+    expect(await worm(reader(["api"]))).toBe(true);
+    expect(await worm(reader(["web"]))).toBe(false);
+    await setRetention(store, UNRESTRICTED, { tenantId: "caps", projectId: "", days: 30, setBy: "test" });
+    expect(await worm(reader(["web"]))).toBe(true);
+    // 0 days removes a period: kept forever again.
+    await setRetention(store, UNRESTRICTED, { tenantId: "caps", projectId: "", days: 0, setBy: "test" });
+    await setRetention(store, UNRESTRICTED, { tenantId: "caps", projectId: "api", days: 0, setBy: "test" });
+    expect(await worm(reader([]))).toBe(false);
+  });
 
   it("purges expired content per tenant and project, keeps proofs, and verify lists the purges", async () => {
     const tenant = "ret";
@@ -127,10 +155,11 @@ describe.each(await storeKinds())("retention and erasure on the %s store", (kind
 
     // Queries serve the purged events as stubs that say so and why; the content is gone.
     const events = await query(tenant);
-    const byId = new Map(events.map((event) => [event.eventId, event]));
-    expect(purgeMarkOf(byId.get("new-web")!)).toBeUndefined();
-    expect(purgeMarkOf(byId.get("mid-api")!)?.reason).toBe('retention: project "api" keeps 10 days (set by test)');
-    const oldWeb = byId.get("old-web")!;
+    expect(purgeMarkOf(eventOf(events, "new-web"))).toBeUndefined();
+    expect(purgeMarkOf(eventOf(events, "mid-api"))?.reason).toBe(
+      'retention: project "api" keeps 10 days (set by test)',
+    );
+    const oldWeb = eventOf(events, "old-web");
     expect(purgeMarkOf(oldWeb)?.reason).toBe('retention: tenant "ret" keeps 30 days (set by test)');
     expect(oldWeb.content.case).toBeUndefined();
     expect(oldWeb.redaction?.fields).toContain("message");
@@ -187,7 +216,7 @@ describe.each(await storeKinds())("retention and erasure on the %s store", (kind
     const events = await query(tenant);
     const purged = events.filter((event) => purgeMarkOf(event)).map((event) => event.eventId);
     expect(purged.sort()).toEqual(["g1", "i1", "s1", "s2", "t1"]);
-    expect(purgeMarkOf(events.find((event) => event.eventId === "t1")!)?.reason).toBe("erasure request REQ-7 by tag");
+    expect(purgeMarkOf(eventOf(events, "t1"))?.reason).toBe("erasure request REQ-7 by tag");
     expect(asJson(events)).not.toContain("bob@example.com");
 
     const { code, lines } = await verify(tenant);
