@@ -21,26 +21,18 @@ import type { KeyStore } from "../key-store.ts";
 import type { RetentionStore } from "../retention-store.ts";
 import type { TenantScope } from "../tenant-scope.ts";
 import { SqlAuditLog } from "./audit-log.ts";
-import {
-  INDEX_COLUMNS,
-  INDEX_VALUES,
-  RECORD_FIELDS,
-  RECORD_PARAMETERS,
-  recordParameters,
-  selectColumnDifferences,
-} from "./event-columns.ts";
+import { selectColumnDifferences } from "./event-columns.ts";
 import { WhereBuilder } from "./event-filter.ts";
 import { insertEventsAndQueue } from "./event-insert.ts";
 import { selectEventStats } from "./event-stats.ts";
 import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import { SqlKeyStore } from "./key-store.ts";
 import { MIGRATION_NAMES } from "./migrate.ts";
-import { inTenantScope, packed, runQuery, withClient } from "./pool.ts";
+import { inTenantScope, runQuery, withClient } from "./pool.ts";
 import { SqlRetentionStore } from "./retention-store.ts";
 import { missingSafeguards } from "./safeguards.ts";
 import { selectSessions, selectUsage } from "./session-views.ts";
 import { selectTail, selectTailHorizon } from "./tail-reads.ts";
-import { USAGE_COLUMNS, usageParameters, usageParameterTypes } from "./usage-rollup.ts";
 
 /**
  * The Database in SQL, over a node-postgres pool. The same statements run on PostgreSQL and on
