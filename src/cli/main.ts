@@ -5,7 +5,7 @@ import { finished } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { fromJson } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
-import { VERIFIER_KEY_SECRET } from "../app/audit-setup.ts";
+import { rotateSigningKey } from "../app/audit-setup.ts";
 import { eventService, isStartupProblem, migrateSchema, openCliStore } from "../app.ts";
 import { ConfigError, resolveSetting } from "../config.ts";
 import { integrateQueued } from "../core/audit/audit-trail.ts";
@@ -86,6 +86,22 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     });
   }
+  if (command === "keys" && withoutStoreFlags(rest)[0] === "rotate-signing") {
+    const { values } = parseArgs({
+      args: rest.slice(1),
+      options: { ...STORE_FLAGS, "audit-key-file": { type: "string" }, "audit-log-name": { type: "string" } },
+    });
+    const config = {
+      auditKeyFile: resolveSetting("auditKeyFile", values["audit-key-file"], process.env),
+      auditLogName: resolveSetting("auditLogName", values["audit-log-name"], process.env),
+      dataDir: resolveSetting("dataDir", values["data-dir"], process.env),
+    };
+    return withStore(values, async (store) => {
+      console.log(await rotateSigningKey(store, config));
+      console.error("the key above signs from the next checkpoint: restart every server with the new key file");
+      return 0;
+    });
+  }
   if (command === "keys") {
     const { values } = parseArgs({ args: rest, options: STORE_FLAGS, strict: false });
     const flags = values as { "database-url"?: string; "data-dir"?: string };
@@ -121,7 +137,7 @@ async function run(argv: string[]): Promise<number> {
       options: {
         ...STORE_FLAGS,
         tenant: { type: "string" },
-        "public-key": { type: "string" },
+        "public-key": { type: "string", multiple: true },
         export: { type: "string" },
         checkpoint: { type: "string" },
       },
@@ -133,19 +149,21 @@ async function run(argv: string[]): Promise<number> {
       }
       const note = readCheckpointFile(values.checkpoint);
       const tenant = values.tenant ?? tenantOfCheckpoint(note);
-      const key = verifierKeyArgument(values["public-key"]);
-      return printVerification(await verifyExport(values.export, note, key, tenant), print);
+      const keys = values["public-key"].map(verifierKeyArgument);
+      return printVerification(await verifyExport(values.export, note, keys, tenant), print);
     }
     const saved = values.checkpoint === undefined ? undefined : readCheckpointFile(values.checkpoint);
     const tenant = values.tenant ?? (saved && tenantOfCheckpoint(saved));
     if (!tenant) return usage(2, "verify needs --tenant or --checkpoint (or --export for an offline check)");
     return withStore({ ...values, readOnly: true }, async (store) => {
-      const recorded = await store.findSharedSecret(VERIFIER_KEY_SECRET);
-      const key = values["public-key"]
-        ? verifierKeyArgument(values["public-key"])
-        : recorded && Buffer.from(recorded).toString();
-      if (!key) throw new ConfigError("no server has signed checkpoints in this database yet; pass --public-key");
-      return printVerification(await verifyDatabase(store, tenant, key, saved), print);
+      // By default, every key the database recorded: each checkpoint verifies with the one that signed it.
+      const keys = values["public-key"]
+        ? values["public-key"].map(verifierKeyArgument)
+        : (await store.signingKeys.signingKeys()).map((key) => key.verifierKey);
+      if (keys.length === 0) {
+        throw new ConfigError("no server has signed checkpoints in this database yet; pass --public-key");
+      }
+      return printVerification(await verifyDatabase(store, tenant, keys, saved), print);
     });
   }
   if (command === "migrate") {

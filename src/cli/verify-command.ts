@@ -21,7 +21,8 @@ const OUTSIDE_LOG_SHOWN = 100;
 const SHOWN_VALUE_CHARS = 120;
 
 /**
- * Recomputes a tenant's whole log from the database: every leaf against its stored event, each
+ * Recomputes a tenant's whole log from the database (its checkpoints signed by `verifierKey`, or by
+ * any key of a set): every leaf against its stored event, each
  * event's index columns against its payload, the hash chain, every signed checkpoint against the
  * root the leaves give at its size, and the database's write-once and isolation safeguards.
  * `savedNote`, a checkpoint note kept from earlier, must be signed by the key and have its root
@@ -31,11 +32,11 @@ const SHOWN_VALUE_CHARS = 120;
 export async function verifyDatabase(
   store: Database,
   tenantId: string,
-  verifierKey: string,
+  verifierKey: string | readonly string[],
   savedNote?: string,
 ): Promise<LogVerifier> {
   const { audit } = store;
-  const origin = logOrigin(parseVerifierKey(verifierKey).name, tenantId);
+  const origin = logOrigin(keyName(verifierKey), tenantId);
   const verifier = new LogVerifier(origin, verifierKey, STORED_NODE_MIN_LEVEL);
   for (const problem of await store.missingSafeguards()) verifier.report({ problem });
   if (savedNote !== undefined) {
@@ -183,10 +184,10 @@ async function compareStoredNodes(audit: AuditLog, tenantId: string, verifier: L
 export async function verifyExport(
   file: string,
   checkpointNote: string,
-  verifierKey: string,
+  verifierKey: string | readonly string[],
   tenantId: string,
 ): Promise<LogVerifier> {
-  const verifier = new LogVerifier(logOrigin(parseVerifierKey(verifierKey).name, tenantId), verifierKey);
+  const verifier = new LogVerifier(logOrigin(keyName(verifierKey), tenantId), verifierKey);
   const byPrevious = new Map<string, EntryToVerify>();
   for await (const line of readSdkFile(file).lines) {
     if ("problem" in line) {
@@ -236,6 +237,13 @@ export async function verifyExport(
     });
   }
   return verifier;
+}
+
+/** The log name a key (or the first of a key set: every key of one log has its name) signs as. */
+function keyName(verifierKey: string | readonly string[]): string {
+  const first = typeof verifierKey === "string" ? verifierKey : verifierKey[0];
+  if (first === undefined) throw new CheckpointError("no verifier key given");
+  return parseVerifierKey(first).name;
 }
 
 /** The size line of a checkpoint note, read before its signature is checked (the verifier checks it). */

@@ -10,6 +10,7 @@ export function meteredStore(store: Database, metrics: Metrics): Database {
     audit: timed(store.audit, "audit.", metrics),
     keys: timed(store.keys, "keys.", metrics),
     retention: timed(store.retention, "retention.", metrics),
+    signingKeys: timed(store.signingKeys, "signingKeys.", metrics),
   });
 }
 

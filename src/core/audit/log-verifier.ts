@@ -51,7 +51,7 @@ export const MAX_FINDINGS = 1000;
  */
 export class LogVerifier {
   readonly #origin: string;
-  readonly #verifierKey: string;
+  readonly #verifierKey: string | readonly string[];
   readonly #range = CompactRange.empty();
   readonly #pending: SignedCheckpoint[] = [];
   #previous: Uint8Array = new Uint8Array();
@@ -71,10 +71,11 @@ export class LogVerifier {
   #rebuiltNodes: { id: NodeId; hash: Hash }[] = [];
 
   /**
+   * `verifierKey`: the key that signs the log's checkpoints, or the keys that signed them over time.
    * `keepNodesFrom`: keep the subtrees of at least that level the walk rebuilds, for comparing with
    * stored ones (see takeRebuiltNodes).
    */
-  constructor(origin: string, verifierKey: string, keepNodesFrom?: number) {
+  constructor(origin: string, verifierKey: string | readonly string[], keepNodesFrom?: number) {
     this.#origin = origin;
     this.#verifierKey = verifierKey;
     this.#keepNodesFrom = keepNodesFrom;

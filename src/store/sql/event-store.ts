@@ -19,6 +19,7 @@ import type {
 } from "../event-store.ts";
 import type { KeyStore } from "../key-store.ts";
 import type { RetentionStore } from "../retention-store.ts";
+import type { SigningKeyStore } from "../signing-keys.ts";
 import type { TenantScope } from "../tenant-scope.ts";
 import { SqlAuditLog } from "./audit-log.ts";
 import { selectColumnDifferences } from "./event-columns.ts";
@@ -32,6 +33,7 @@ import { inTenantScope, runQuery, withClient } from "./pool.ts";
 import { SqlRetentionStore } from "./retention-store.ts";
 import { missingSafeguards } from "./safeguards.ts";
 import { selectSessions, selectUsage } from "./session-views.ts";
+import { SqlSigningKeyStore } from "./signing-keys.ts";
 import { selectTail, selectTailHorizon } from "./tail-reads.ts";
 
 /**
@@ -42,6 +44,7 @@ export class SqlEventStore implements Database {
   readonly audit: AuditLog;
   readonly keys: KeyStore;
   readonly retention: RetentionStore;
+  readonly signingKeys: SigningKeyStore;
   readonly #pool: pg.Pool;
   readonly #onClose: () => Promise<void>;
   readonly #auditTrail: boolean;
@@ -65,6 +68,7 @@ export class SqlEventStore implements Database {
     this.audit = new SqlAuditLog(pool);
     this.keys = new SqlKeyStore(pool);
     this.retention = new SqlRetentionStore(pool);
+    this.signingKeys = new SqlSigningKeyStore(pool);
     this.#pool = pool;
     this.#auditTrail = options.auditTrail ?? true;
     this.#groups = new GroupCommit(
@@ -169,13 +173,6 @@ export class SqlEventStore implements Database {
       [name, Buffer.from(create())],
     );
     return rows[0].value;
-  }
-
-  async findSharedSecret(name: string): Promise<Uint8Array | undefined> {
-    const { rows } = await runQuery<{ value: Buffer }>(this.#pool, "SELECT value FROM server_secrets WHERE name = $1", [
-      name,
-    ]);
-    return rows[0]?.value;
   }
 
   async missingSafeguards(): Promise<string[]> {
