@@ -256,18 +256,9 @@ export class EventService {
   async capabilities(principal: Principal): Promise<Capabilities> {
     authorize(principal, "read");
     // Stored events are write once (the database refuses changing them but for a recorded purge),
-    // and retained for a period only where a retention policy covers the caller's events.
-    const policies = await this.#store.retention.policies(
-      tenantScope(principal),
-      principal.kind === "key" ? principal.tenantId : undefined,
-    );
-    const covered = policies.some(
-      (policy) =>
-        policy.projectId === "" ||
-        principal.kind === "unrestricted" ||
-        principal.projects.length === 0 ||
-        principal.projects.includes(policy.projectId),
-    );
+    // and retained for a period only where a retention policy covers the caller's events. The
+    // other capabilities need no database: one that does not answer (as Healthz bounds it) leaves this one false.
+    const covered = await within(this.#retentionCovers(principal), HEALTH_CHECK_TIMEOUT_MS).catch(() => false);
     return create(CapabilitiesSchema, {
       wormRetention: covered,
       auditProofs: this.#auditTrail,
@@ -277,6 +268,21 @@ export class EventService {
       policyDecisions: true,
       dataAccessEvents: true,
     });
+  }
+
+  /** Whether a retention period covers some of the principal's events. */
+  async #retentionCovers(principal: Principal): Promise<boolean> {
+    const policies = await this.#store.retention.policies(
+      tenantScope(principal),
+      principal.kind === "key" ? principal.tenantId : undefined,
+    );
+    return policies.some(
+      (policy) =>
+        policy.projectId === "" ||
+        principal.kind === "unrestricted" ||
+        principal.projects.length === 0 ||
+        principal.projects.includes(policy.projectId),
+    );
   }
 }
 
