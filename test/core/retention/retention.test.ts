@@ -17,7 +17,7 @@ import { leafHash, verifyConsistency, verifyInclusion } from "../../../src/lib/m
 import type { Database } from "../../../src/store/database.ts";
 import { tempDir } from "../../cli/run-cli.ts";
 import { testAuditTrail } from "../../support/audit.ts";
-import { openTestStore, type StoreKind, storeKinds } from "../../support/databases.ts";
+import { openTestStore, type StoreKind, storeKinds, withPostgres } from "../../support/databases.ts";
 import { makeEvent } from "../../support/events.ts";
 
 /**
@@ -41,11 +41,12 @@ const at = (daysAgo: number) => ({ seconds: nowS - BigInt(daysAgo) * DAY_S, nano
 describe.each(await storeKinds())("retention and erasure on the %s store", (kind: StoreKind) => {
   let store: Database;
   let close: () => Promise<void>;
+  let url: string | undefined;
   let trail: AuditTrail;
   const dir = tempDir();
 
   beforeAll(async () => {
-    ({ store, close } = await openTestStore(kind));
+    ({ store, close, url } = await openTestStore(kind));
     trail = testAuditTrail(store);
   });
   afterAll(async () => {
@@ -237,5 +238,28 @@ describe.each(await storeKinds())("retention and erasure on the %s store", (kind
     const queued = await verify(tenant);
     expect(queued.code).toBe(0);
     expect(queued.verifier.notes.join("\n")).toContain(`purged by ${done.recordId}, which is queued for the log`);
+    await trail.integrateAndSign();
+    expect((await verify(tenant)).code).toBe(0);
+
+    // The one change the database allows, made behind the server's back: no record lists it.
+    if (!url) return;
+    const target = url;
+    await withPostgres(target, (client) =>
+      client.query(
+        "UPDATE events SET payload = ''::bytea, purged_by = 'chaukas-purge-forged' WHERE tenant_id = $1 AND event_id = 'b'",
+        [tenant],
+      ),
+    );
+    const forged = await verify(tenant);
+    expect(forged.code).toBe(1);
+    expect(forged.lines.join("\n")).toContain(
+      "event b was purged by chaukas-purge-forged, which is not in the log after it",
+    );
+    // A second purge of an event is refused by the database itself.
+    await expect(
+      withPostgres(target, (client) =>
+        client.query("UPDATE events SET purged_by = 'again' WHERE tenant_id = $1 AND event_id = 'b'", [tenant]),
+      ),
+    ).rejects.toThrow(/append-only/);
   });
 });
