@@ -9,7 +9,7 @@ import { readinessRoute } from "./api/http/readiness-route.ts";
 import { addressOf, metricsRoute, serveMetrics } from "./api/metrics/metrics-route.ts";
 import { PrometheusMetrics } from "./api/metrics/prometheus.ts";
 import { buildServer, type ServerOptions } from "./api/server.ts";
-import { setUpAuditTrail, VERIFIER_KEY_SECRET } from "./app/audit-setup.ts";
+import { setUpAuditTrail } from "./app/audit-setup.ts";
 import { packageVersion } from "./app/package-version.ts";
 import { announceServer } from "./app/server-announcement.ts";
 import { type Config, ConfigError } from "./config.ts";
@@ -22,6 +22,7 @@ import { bootstrapAdminKey } from "./core/key-admin.ts";
 import { PageTokenCodec } from "./core/page-token.ts";
 import { RateLimiter } from "./core/rate-limiter.ts";
 import { Readiness } from "./core/readiness.ts";
+import { RetentionJob } from "./core/retention/retention-job.ts";
 import { TailHub } from "./core/tail/tail-hub.ts";
 import type { Database } from "./store/database.ts";
 import { DataDirLockedError } from "./store/sql/data-dir-lock.ts";
@@ -45,10 +46,7 @@ export function eventService(
 
 /** The administrator's use cases over `store`; checkpoints verify by the key the database recorded. */
 export function administration(store: Database, events: EventService): Administration {
-  return new Administration(store, events, async () => {
-    const recorded = await store.findSharedSecret(VERIFIER_KEY_SECRET);
-    return recorded && Buffer.from(recorded).toString();
-  });
+  return new Administration(store, events);
 }
 
 /**
@@ -96,6 +94,8 @@ export interface ServerApp {
   /** Closing it also stops the ingest queue drain and closes the store. */
   server: FastifyInstance;
   queueDrain: IngestQueueDrain;
+  /** Purges what the retention policies say has expired: start() it with the drain. */
+  retentionJob: RetentionJob;
   authenticator: Authenticator;
   /** `GET /readyz`'s answer; drain() it on SIGTERM. */
   readiness: Readiness;
@@ -178,6 +178,7 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
   if (config.disableAuditTrail) log.warn("--disable-audit-trail: events stored now will never be in the audit log");
   const audit = await setUpAuditTrail(store, config, log);
   const queueDrain = new IngestQueueDrain(audit, config.checkpointIntervalMs, log, () => store.holdsBackgroundLease());
+  const retentionJob = new RetentionJob(store, log);
   const tail = new TailHub(
     store,
     {
@@ -231,10 +232,11 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
     withdraw?.();
     metricsServer?.closeAllConnections();
     metricsServer?.close();
+    await retentionJob.stop();
     await queueDrain.stop();
     await store.close();
   });
-  return { server, queueDrain, authenticator, readiness };
+  return { server, queueDrain, retentionJob, authenticator, readiness };
 }
 
 /**

@@ -75,7 +75,7 @@ describe("the server process (npm start)", () => {
     expect(open.output()).toContain("--insecure-no-auth: anyone who can reach this port");
     const caps = await rpc(open.baseUrl, "GetCapabilities", {});
     expect(await caps.json()).toEqual({
-      capabilities: { wormRetention: true, auditProofs: true, policyDecisions: true, dataAccessEvents: true },
+      capabilities: { auditProofs: true, policyDecisions: true, dataAccessEvents: true },
     });
     open.child.kill("SIGTERM");
     await exitOf(open.child);

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Config } from "../config.ts";
 import { ConfigError } from "../config.ts";
@@ -7,34 +7,64 @@ import { AuditTrail } from "../core/audit/audit-trail.ts";
 import { CheckpointSigner, privateKeyFromPem } from "../core/audit/checkpoint.ts";
 import type { Database } from "../store/database.ts";
 
-/** Where the database keeps the verifier key of the key that signs its checkpoints. */
-export const VERIFIER_KEY_SECRET = "audit-verifier-key";
-
 /**
  * The audit trail of this server: its signing key from the configured file, or a new one in the
- * data directory on first start. The database remembers the first key that signed for it, and a
- * server with another key refuses to start: two keys would make half the checkpoints unverifiable.
+ * data directory on first start. The database records which key signs its checkpoints (the first
+ * that started, then each rotation's), and a server with another key refuses to start: two keys
+ * signing at once would leave each process's checkpoints unverifiable by the other's key.
  */
 export async function setUpAuditTrail(
   store: Database,
   config: Pick<Config, "auditKeyFile" | "auditLogName" | "dataDir">,
   log: { info(obj: object, msg: string): void },
 ): Promise<AuditTrail> {
-  const file = config.auditKeyFile ?? join(config.dataDir, "audit-key.pem");
+  const file = signingKeyFile(config);
   const { key, created } = loadOrCreateSigningKey(file);
   const signer = new CheckpointSigner(config.auditLogName, key);
   if (created) log.info({ file }, "created the audit checkpoint signing key");
-  const known = Buffer.from(
-    await store.sharedSecret(VERIFIER_KEY_SECRET, () => Buffer.from(signer.verifierKey)),
-  ).toString();
-  if (known !== signer.verifierKey) {
+  const keys = await store.signingKeys.enrolSigningKey(signer.verifierKey);
+  const current = keys.find((k) => !k.validUntil);
+  if (current?.verifierKey !== signer.verifierKey) {
     throw new ConfigError(
-      `this database's audit checkpoints are signed by ${known}, but ${file} holds ${signer.verifierKey}: ` +
+      `this database's audit checkpoints are signed by ${current?.verifierKey}, but ${file} holds ${signer.verifierKey}: ` +
         "point --audit-key-file (CHAUKAS_AUDIT_KEY_FILE) at the key that signs them",
     );
   }
   log.info({ verifierKey: signer.verifierKey }, "audit checkpoints are signed by this key");
-  return new AuditTrail(store, signer, config.auditLogName);
+  return new AuditTrail(
+    store,
+    signer,
+    config.auditLogName,
+    keys.map((k) => k.verifierKey),
+  );
+}
+
+/**
+ * Replaces the signing key: a new one in the key file, and in the database as the key that signs
+ * from now on (the old one stays listed, for the checkpoints it signed). Servers with the old
+ * key sign nothing more and must restart. Returns the new verifier key.
+ */
+export async function rotateSigningKey(
+  store: Database,
+  config: Pick<Config, "auditKeyFile" | "auditLogName" | "dataDir">,
+): Promise<string> {
+  const file = signingKeyFile(config);
+  const old = new CheckpointSigner(config.auditLogName, privateKeyFromPem(readFileSync(file, "utf8")));
+  const { privateKey } = generateKeyPairSync("ed25519");
+  const next = new CheckpointSigner(config.auditLogName, privateKey);
+  // The new key is on disk before the database names it, and takes the file's place only once it does.
+  const pending = `${file}.next`;
+  writeFileSync(pending, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+  if (!(await store.signingKeys.rotateSigningKey(old.verifierKey, next.verifierKey))) {
+    rmSync(pending);
+    throw new ConfigError(`${file} holds ${old.verifierKey}, which does not sign this database's checkpoints now`);
+  }
+  renameSync(pending, file);
+  return next.verifierKey;
+}
+
+function signingKeyFile(config: Pick<Config, "auditKeyFile" | "dataDir">): string {
+  return config.auditKeyFile ?? join(config.dataDir, "audit-key.pem");
 }
 
 /** Reads the Ed25519 signing key, creating it readable only by its owner if the file is absent. */

@@ -26,7 +26,7 @@ export interface AdminBackend {
   /** After an import: puts the events in the audit log (a running server does that itself). */
   finishImport(): Promise<void>;
   verifyLog(
-    check: { tenantId: string; verifierKey?: string; savedNote?: string },
+    check: { tenantId: string; verifierKeys?: readonly string[]; savedNote?: string },
     progress: VerifyProgress,
   ): Promise<VerificationOutcome>;
   close(): Promise<void>;

@@ -5,7 +5,11 @@ export const KEYS_USAGE = `  keys create --tenant T --role ingest|read|admin [--
                         create an API key; its secret is printed once, alone on the last line
   keys list [--tenant T]
                         id, tenant, role, projects, created, last used, revoked (never secrets)
-  keys revoke ID        revoke a key: every server process refuses it within a second`;
+  keys revoke ID        revoke a key: every server process refuses it within a second
+  keys rotate-signing [--audit-key-file FILE] [--audit-log-name NAME]
+                        replace the checkpoint signing key (in FILE, as the server reads it): the
+                        new key signs from the next checkpoint, the old one stays listed for those
+                        it signed; restart every server afterwards`;
 
 /** `chaukas keys ...`: returns the exit code; `out` gets results, `err` messages. */
 export async function keysCommand(

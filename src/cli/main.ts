@@ -6,9 +6,11 @@ import { parseArgs } from "node:util";
 import { fromJson } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
+import { rotateSigningKey } from "../app/audit-setup.ts";
 import { announcedServer } from "../app/server-announcement.ts";
 import { adminKeyFile, isStartupProblem, migrateSchema, openCliStore } from "../app.ts";
 import { ConfigError, resolveSetting } from "../config.ts";
+import { integrateQueued } from "../core/audit/audit-trail.ts";
 import { CheckpointError } from "../core/audit/checkpoint.ts";
 import { FailedPreconditionError, InvalidArgumentError } from "../lib/errors.ts";
 import { timestampToNs } from "../lib/timestamps.ts";
@@ -20,6 +22,7 @@ import { importJsonl } from "./import-command.ts";
 import { keysCommand } from "./keys-command.ts";
 import { Progress } from "./progress.ts";
 import { redactionCommand } from "./redaction-command.ts";
+import { eraseCommand, retentionCommand } from "./retention-command.ts";
 import { serverBackend } from "./server-backend.ts";
 import { commandHelp, USAGE } from "./usage.ts";
 import { printVerification, readCheckpointFile, tenantOfCheckpoint, verifyExport } from "./verify-command.ts";
@@ -82,6 +85,22 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     });
   }
+  if (command === "keys" && withoutStoreFlags(rest)[0] === "rotate-signing") {
+    const { values } = parseArgs({
+      args: rest.slice(1),
+      options: { ...STORE_FLAGS, "audit-key-file": { type: "string" }, "audit-log-name": { type: "string" } },
+    });
+    const config = {
+      auditKeyFile: resolveSetting("auditKeyFile", values["audit-key-file"], process.env),
+      auditLogName: resolveSetting("auditLogName", values["audit-log-name"], process.env),
+      dataDir: resolveSetting("dataDir", values["data-dir"], process.env),
+    };
+    return withDatabase(values, async (store) => {
+      console.log(await rotateSigningKey(store, config));
+      console.error("the key above signs from the next checkpoint: restart every server with the new key file");
+      return 0;
+    });
+  }
   if (command === "keys" || command === "redaction") {
     const { values } = parseArgs({ args: rest, options: STORE_FLAGS, strict: false });
     const flags = values as { "database-url"?: string; "data-dir"?: string; server?: string };
@@ -94,13 +113,30 @@ async function run(argv: string[]): Promise<number> {
       ? withAdmin({ ...flags, readOnly }, (admin) => keysCommand(args, admin, out, err))
       : withDatabase({ ...flags, readOnly }, (store) => redactionCommand(args, store.redaction, out, err));
   }
+  if (command === "retention" || command === "erase") {
+    const { values } = parseArgs({ args: rest, options: STORE_FLAGS, strict: false });
+    const flags = values as { "database-url"?: string; "data-dir"?: string };
+    const args = withoutStoreFlags(rest);
+    const run = command === "retention" ? retentionCommand : eraseCommand;
+    return withDatabase({ ...flags, readOnly: command === "retention" && args[0] === "show" }, async (store) => {
+      const code = await run(
+        args,
+        store,
+        (line) => console.log(line),
+        (line) => console.error(line),
+      );
+      // The purge records' positions in the log now; the next server start signs their checkpoint.
+      await integrateQueued(store.audit);
+      return code;
+    });
+  }
   if (command === "verify") {
     const { values } = parseArgs({
       args: rest,
       options: {
         ...STORE_FLAGS,
         tenant: { type: "string" },
-        "public-key": { type: "string" },
+        "public-key": { type: "string", multiple: true },
         export: { type: "string" },
         checkpoint: { type: "string" },
       },
@@ -112,16 +148,17 @@ async function run(argv: string[]): Promise<number> {
       }
       const note = readCheckpointFile(values.checkpoint);
       const tenant = values.tenant ?? tenantOfCheckpoint(note);
-      const key = verifierKeyArgument(values["public-key"]);
-      return printVerification((await verifyExport(values.export, note, key, tenant)).outcome(), print);
+      const keys = values["public-key"].map(verifierKeyArgument);
+      return printVerification((await verifyExport(values.export, note, keys, tenant)).outcome(), print);
     }
     const saved = values.checkpoint === undefined ? undefined : readCheckpointFile(values.checkpoint);
     const tenant = values.tenant ?? (saved && tenantOfCheckpoint(saved));
     if (!tenant) return usage(2, "verify needs --tenant or --checkpoint (or --export for an offline check)");
     return withAdmin({ ...values, readOnly: true }, async (admin) => {
-      const verifierKey = values["public-key"] ? verifierKeyArgument(values["public-key"]) : undefined;
+      // By default, every key the database recorded: each checkpoint verifies with the one that signed it.
+      const verifierKeys = values["public-key"]?.map(verifierKeyArgument);
       const progress = new Progress(`verifying tenant ${tenant}`);
-      const outcome = await admin.verifyLog({ tenantId: tenant, verifierKey, savedNote: saved }, (checked, total) =>
+      const outcome = await admin.verifyLog({ tenantId: tenant, verifierKeys, savedNote: saved }, (checked, total) =>
         progress.update(checked, total > 0 ? checked / total : undefined),
       );
       progress.done();

@@ -52,7 +52,11 @@ export function serverBackend(baseUrl: string, apiKey: string): AdminBackend {
     },
     finishImport: async () => {},
     async verifyLog(check, progress) {
-      const request = { tenantId: check.tenantId, verifierKey: check.verifierKey, savedCheckpoint: check.savedNote };
+      const request = {
+        tenantId: check.tenantId,
+        verifierKeys: [...(check.verifierKeys ?? [])],
+        savedCheckpoint: check.savedNote,
+      };
       for await (const { item } of client.verifyLog(request)) {
         if (item.case === "progress") progress(Number(item.value.entriesChecked), Number(item.value.entriesTotal));
         if (item.case === "result") return item.value;

@@ -1,5 +1,6 @@
 import { KEYS_USAGE } from "./keys-command.ts";
 import { REDACTION_USAGE } from "./redaction-command.ts";
+import { RETENTION_USAGE } from "./retention-command.ts";
 
 /** What `chaukas --help` prints. */
 export const USAGE = `usage: chaukas <command> [options]
@@ -10,12 +11,14 @@ commands:
                         write events in the same format, oldest first (stdout by default)
 ${KEYS_USAGE}
 ${REDACTION_USAGE}
-  verify --tenant T [--public-key KEY] [--checkpoint FILE]
+${RETENTION_USAGE}
+  verify --tenant T [--public-key KEY]... [--checkpoint FILE]
                         recompute the tenant's audit log from the database and check every
-                        checkpoint; KEY (a C2SP verifier key, or a file holding one) defaults to
-                        the one the database recorded; FILE, a checkpoint note saved earlier,
-                        must be in the log as it is now (nothing was cut back since)
-  verify --export FILE --checkpoint FILE --public-key KEY [--tenant T]
+                        checkpoint and purge; KEY (a C2SP verifier key, or a file holding one;
+                        repeat it for a key set) defaults to every key the database recorded;
+                        FILE, a checkpoint note saved earlier, must be in the log as it is now
+                        (nothing was cut back since)
+  verify --export FILE --checkpoint FILE --public-key KEY... [--tenant T]
                         check an export against a signed checkpoint, with no database at all
   migrate               create or upgrade the schema, as the role that owns it: --database-url,
                         else CHAUKAS_MIGRATE_DATABASE_URL, else DATABASE_URL (docs/deployment.md)

@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
 import { logOrigin } from "../core/audit/audit-trail.ts";
-import { CheckpointError, noteOfFile, parseVerifierKey } from "../core/audit/checkpoint.ts";
-import { checkpointSize } from "../core/audit/database-verification.ts";
+import { CheckpointError, noteOfFile } from "../core/audit/checkpoint.ts";
+import { checkpointSize, keyName } from "../core/audit/database-verification.ts";
 import { type EntryToVerify, LogVerifier, type VerificationOutcome } from "../core/audit/log-verifier.ts";
 import { contentHashFromJson } from "../core/event-record.ts";
+import { purgeMarkOf, purgeSummaryOf } from "../core/retention/purge-record.ts";
+import { asBuffer } from "../lib/bytes.ts";
 import { readSdkFile } from "./sdk-file.ts";
 
 /**
@@ -14,10 +16,10 @@ import { readSdkFile } from "./sdk-file.ts";
 export async function verifyExport(
   file: string,
   checkpointNote: string,
-  verifierKey: string,
+  verifierKey: string | readonly string[],
   tenantId: string,
 ): Promise<LogVerifier> {
-  const verifier = new LogVerifier(logOrigin(parseVerifierKey(verifierKey).name, tenantId), verifierKey);
+  const verifier = new LogVerifier(logOrigin(keyName(verifierKey), tenantId), verifierKey);
   const byPrevious = new Map<string, EntryToVerify>();
   for await (const line of readSdkFile(file).lines) {
     if ("problem" in line) {
@@ -26,11 +28,15 @@ export async function verifyExport(
     }
     const { event, lineNumber } = line;
     if (event.tenantId !== tenantId) continue;
+    const actualContentHash = contentHashFromJson(event);
     const entry: EntryToVerify = {
       eventId: event.eventId,
       contentHash: Buffer.from(event.contentHash, "hex"),
       hashPrev: Buffer.from(event.hashPrev, "hex"),
-      actualContentHash: contentHashFromJson(event),
+      actualContentHash,
+      purgedBy: purgeMarkOf(event)?.recordId,
+      purgeRecord:
+        asBuffer(actualContentHash).toString("hex") === event.contentHash ? purgeSummaryOf(event) : undefined,
     };
     if (event.contentHash === "") {
       verifier.report({
@@ -78,6 +84,7 @@ export function tenantOfCheckpoint(note: string): string {
 /** Prints the outcome; returns the exit code (0: the log verifies). */
 export function printVerification(verifier: VerificationOutcome, print: (line: string) => void): number {
   const code = printOutcome(verifier, print);
+  for (const purge of verifier.purges) print(`purge: ${purge}`);
   for (const warning of verifier.warnings) print(`warning: ${warning}`);
   for (const note of verifier.notes) print(`note: ${note}`);
   return code;

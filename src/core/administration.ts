@@ -27,13 +27,10 @@ export interface ExportPage {
 export class Administration {
   readonly #store: Database;
   readonly #events: EventService;
-  readonly #signerKey: () => Promise<string | undefined>;
 
-  /** `signerKey`: the verifier key of the checkpoints' signer, when known. */
-  constructor(store: Database, events: EventService, signerKey: () => Promise<string | undefined>) {
+  constructor(store: Database, events: EventService) {
     this.#store = store;
     this.#events = events;
-    this.#signerKey = signerKey;
   }
 
   createKey(principal: Principal, spec: KeySpec): Promise<{ key: StoredKey; secret: string }> {
@@ -82,17 +79,19 @@ export class Administration {
     return (await this.#events.ingestBatch(acting, events)).acceptedCount;
   }
 
-  /** Recomputes a tenant's log (verifyDatabase); `verifierKey` undefined: the signer's. */
+  /** Recomputes a tenant's log (verifyDatabase); no `verifierKeys`: every signing key the database recorded. */
   async verifyLog(
     principal: Principal,
-    check: { tenantId: string; verifierKey?: string; savedNote?: string },
+    check: { tenantId: string; verifierKeys?: readonly string[]; savedNote?: string },
     progress?: VerifyProgress,
   ): Promise<VerificationOutcome> {
     administrator(principal, check.tenantId);
-    const key = check.verifierKey ?? (await this.#signerKey());
-    if (!key)
+    const keys = check.verifierKeys?.length
+      ? check.verifierKeys
+      : (await this.#store.signingKeys.signingKeys()).map((key) => key.verifierKey);
+    if (keys.length === 0)
       throw new FailedPreconditionError("no server has signed checkpoints in this database yet; pass --public-key");
-    const verifier = await verifyDatabase(this.#store, check.tenantId, key, check.savedNote, progress);
+    const verifier = await verifyDatabase(this.#store, check.tenantId, keys, check.savedNote, progress);
     return verifier.outcome();
   }
 }

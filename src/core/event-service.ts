@@ -276,11 +276,14 @@ export class EventService {
   }
 
   /** True only for what this server really does today. */
-  capabilities(principal: Principal): Capabilities {
+  async capabilities(principal: Principal): Promise<Capabilities> {
     authorize(principal, "read");
-    // Stored events and their log refuse UPDATE and DELETE in the database itself (write once).
+    // Stored events are write once (the database refuses changing them but for a recorded purge),
+    // and retained for a period only where a retention policy covers the caller's events. The
+    // other capabilities need no database: one that does not answer (as Healthz bounds it) leaves this one false.
+    const covered = await within(this.#retentionCovers(principal), HEALTH_CHECK_TIMEOUT_MS).catch(() => false);
     return create(CapabilitiesSchema, {
-      wormRetention: true,
+      wormRetention: covered,
       auditProofs: this.#auditTrail,
       distributedQuery: false,
       rbac: this.#rbac,
@@ -288,6 +291,21 @@ export class EventService {
       policyDecisions: true,
       dataAccessEvents: true,
     });
+  }
+
+  /** Whether a retention period covers some of the principal's events. */
+  async #retentionCovers(principal: Principal): Promise<boolean> {
+    const policies = await this.#store.retention.policies(
+      tenantScope(principal),
+      principal.kind === "key" ? principal.tenantId : undefined,
+    );
+    return policies.some(
+      (policy) =>
+        policy.projectId === "" ||
+        principal.kind === "unrestricted" ||
+        principal.projects.length === 0 ||
+        principal.projects.includes(policy.projectId),
+    );
   }
 }
 

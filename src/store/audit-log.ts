@@ -38,6 +38,8 @@ export interface LogEntry {
   /** The stored event's payload; undefined when the event row is gone. */
   payload?: Uint8Array;
   projectId?: string;
+  /** The purge record that replaced the payload with a stub; undefined while the event is intact. */
+  purgedBy?: string;
 }
 
 /**

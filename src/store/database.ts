@@ -2,6 +2,8 @@ import type { AuditLog } from "./audit-log.ts";
 import type { EventReader, EventWriter, TailSource } from "./event-store.ts";
 import type { KeyStore } from "./key-store.ts";
 import type { RedactionStore } from "./redaction-store.ts";
+import type { RetentionStore } from "./retention-store.ts";
+import type { SigningKeyStore } from "./signing-keys.ts";
 
 /**
  * The database: events, and beside them their audit logs, API keys, redaction rules and shared secrets.
@@ -19,10 +21,10 @@ export interface Database extends EventWriter, EventReader, TailSource {
   readonly audit: AuditLog;
   readonly keys: KeyStore;
   readonly redaction: RedactionStore;
+  readonly retention: RetentionStore;
+  readonly signingKeys: SigningKeyStore;
   /** A secret shared by every process on this database, created on first use. */
   sharedSecret(name: string, create: () => Uint8Array): Promise<Uint8Array>;
-  /** The shared secret of that name, if one was created. */
-  findSharedSecret(name: string): Promise<Uint8Array | undefined>;
   /**
    * The write-once triggers and row-level security of events and logs that are missing or
    * switched off, one sentence each (see sql/safeguards.ts).

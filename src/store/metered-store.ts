@@ -10,6 +10,8 @@ export function meteredStore(store: Database, metrics: Metrics): Database {
     audit: timed(store.audit, "audit.", metrics),
     keys: timed(store.keys, "keys.", metrics),
     redaction: timed(store.redaction, "redaction.", metrics),
+    retention: timed(store.retention, "retention.", metrics),
+    signingKeys: timed(store.signingKeys, "signingKeys.", metrics),
   });
 }
 

@@ -9,7 +9,7 @@ import { runCli, tempDir } from "../cli/run-cli.ts";
  * data directory holding no database instead of creating an empty one and reading nothing from it.
  */
 
-const COMMANDS = ["import", "export", "keys", "redaction", "verify", "migrate"];
+const COMMANDS = ["import", "export", "keys", "redaction", "retention", "erase", "verify", "migrate"];
 
 describe.each(COMMANDS)("chaukas %s", (command) => {
   it.each(["--help", "-h"])(`${command} %s prints its usage and exits 0`, async (flag) => {
@@ -21,7 +21,9 @@ describe.each(COMMANDS)("chaukas %s", (command) => {
 
 it("keys --help lists every keys command; help keys says the same", async () => {
   const { stdout } = await runCli(["keys", "--help"]);
-  for (const action of ["keys create", "keys list", "keys revoke"]) expect(stdout).toContain(action);
+  for (const action of ["keys create", "keys list", "keys revoke", "keys rotate-signing"]) {
+    expect(stdout).toContain(action);
+  }
   expect(await runCli(["help", "keys"])).toEqual({ code: 0, stdout, stderr: "" });
   expect(await runCli(["help", "nothing"])).toMatchObject({
     code: 2,
@@ -41,6 +43,7 @@ describe("read-only commands and a data directory holding no database", () => {
     ["verify", "--tenant", "t"],
     ["keys", "list"],
     ["redaction", "show", "--tenant", "t"],
+    ["retention", "show", "--tenant", "t"],
   ])("%s %s %s refuses it and creates nothing", async (...args) => {
     const missing = join(dir.path, "mistyped");
     expect(await runCli([...args, "--data-dir", missing])).toEqual({

@@ -112,7 +112,7 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))(
       // Consistency between every pair of checkpoints a client saw during the run.
       const sizes = [...seenSizes, BigInt(total)].sort((a, b) => (a < b ? -1 : 1));
       expect(sizes.length).toBeGreaterThan(3);
-      const verifierKey = (await store.findSharedSecret("audit-verifier-key"))?.toString() ?? "";
+      const verifierKey = (await store.signingKeys.signingKeys())[0]?.verifierKey ?? "";
       // The servers' own key: the trail serves only what that key signed.
       const key = privateKeyFromPem(readFileSync(join(dir.path, "audit-key.pem"), "utf8"));
       const trail = testAuditTrail(store, new CheckpointSigner("chaukas", key));

@@ -41,7 +41,9 @@ export async function restRoutes(
 
   // Every capability is listed, false ones too (protobuf JSON would omit them).
   app.get("/v1/capabilities", async (request) =>
-    toRestJson(CapabilitiesSchema, events.capabilities(principalOfRequest(request)), { alwaysEmitImplicit: true }),
+    toRestJson(CapabilitiesSchema, await events.capabilities(principalOfRequest(request)), {
+      alwaysEmitImplicit: true,
+    }),
   );
 
   app.post("/v1/events", async (request, reply) => {

@@ -65,7 +65,7 @@ export function adminServiceHandlers(admin: Administration): ServiceImpl<typeof 
           principalOf(ctx),
           {
             tenantId: req.tenantId,
-            verifierKey: req.verifierKey || undefined,
+            verifierKeys: req.verifierKeys,
             savedNote: req.savedCheckpoint || undefined,
           },
           progress,
@@ -131,6 +131,7 @@ async function* verifyWithProgress(
         findings: result.findings.map(({ position, problem }) => ({ position, problem })),
         warnings: [...result.warnings],
         notes: [...result.notes],
+        purges: [...result.purges],
       },
     },
   });

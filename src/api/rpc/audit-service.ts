@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
   type AuditService,
@@ -8,6 +9,7 @@ import {
   GetConsistencyProofResponseSchema,
   GetInclusionProofResponseSchema,
   GetPublicKeyResponseSchema,
+  SigningKeySchema,
 } from "../../../gen/chaukas/backend/v1/audit_pb.ts";
 import type { AuditTrail } from "../../core/audit/audit-trail.ts";
 import { checkpointId } from "../../core/audit/checkpoint.ts";
@@ -56,10 +58,19 @@ export function auditServiceHandlers(trail: AuditTrail): ServiceImpl<typeof Audi
       }),
 
     getPublicKey: () =>
-      create(GetPublicKeyResponseSchema, {
-        verifierKey: trail.signer.verifierKey,
-        keyName: trail.signer.name,
-        publicKey: trail.signer.publicKey,
-      }),
+      mapDomainErrors(async () =>
+        create(GetPublicKeyResponseSchema, {
+          verifierKey: trail.signer.verifierKey,
+          keyName: trail.signer.name,
+          publicKey: trail.signer.publicKey,
+          keys: (await trail.signingKeys()).map((key) =>
+            create(SigningKeySchema, {
+              verifierKey: key.verifierKey,
+              validFrom: timestampFromDate(key.validFrom),
+              validUntil: key.validUntil && timestampFromDate(key.validUntil),
+            }),
+          ),
+        }),
+      ),
   };
 }

@@ -25,7 +25,7 @@ export function sharedHandlers<S extends SpecService>(service: S, events: EventS
 
     getCapabilities: (_: unknown, ctx: HandlerContext) =>
       mapDomainErrors(async () =>
-        create(method.getCapabilities.output, { capabilities: events.capabilities(principalOf(ctx)) }),
+        create(method.getCapabilities.output, { capabilities: await events.capabilities(principalOf(ctx)) }),
       ),
 
     queryEvents: (req: { query?: Parameters<EventService["queryEvents"]>[1] }, ctx: HandlerContext) =>

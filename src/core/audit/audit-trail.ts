@@ -13,6 +13,7 @@ import {
 } from "../../lib/merkle.ts";
 import type { AuditLog, StoredCheckpoint } from "../../store/audit-log.ts";
 import type { Database } from "../../store/database.ts";
+import type { SigningKey } from "../../store/signing-keys.ts";
 import { authorize, authorizeProject, type Principal, scopeTenant, tenantScope } from "../access.ts";
 import { checkIds } from "../ids.ts";
 import { type CheckpointSigner, openCheckpoint } from "./checkpoint.ts";
@@ -62,15 +63,28 @@ export class AuditTrail {
   readonly #store: Database;
   readonly #signer: CheckpointSigner;
   readonly #logName: string;
+  readonly #verifierKeys: readonly string[];
 
-  constructor(store: Database, signer: CheckpointSigner, logName: string) {
+  /**
+   * `verifierKeys`: every key the database's checkpoints were signed with (the signer's among
+   * them), so that checkpoints signed before a rotation are still served.
+   */
+  constructor(store: Database, signer: CheckpointSigner, logName: string, verifierKeys = [signer.verifierKey]) {
     this.#store = store;
     this.#signer = signer;
     this.#logName = logName;
+    this.#verifierKeys = verifierKeys.includes(signer.verifierKey)
+      ? verifierKeys
+      : [...verifierKeys, signer.verifierKey];
   }
 
   get signer(): CheckpointSigner {
     return this.#signer;
+  }
+
+  /** Every key that signs or signed the database's checkpoints, with when, as the database records them. */
+  signingKeys(): Promise<SigningKey[]> {
+    return this.#store.signingKeys.signingKeys();
   }
 
   origin(tenantId: string): string {
@@ -83,6 +97,13 @@ export class AuditTrail {
    */
   async integrateAndSign(): Promise<StoredCheckpoint[]> {
     await integrateQueued(this.#store.audit);
+    // After a rotation, the old key signs nothing more: that server must restart with the new one.
+    const current = (await this.#store.signingKeys.signingKeys()).find((key) => !key.validUntil);
+    if (current && current.verifierKey !== this.#signer.verifierKey) {
+      throw new Error(
+        `this server's key ${this.#signer.verifierKey} no longer signs: the database's signing key is now ${current.verifierKey} (restart with the rotated key file)`,
+      );
+    }
     const signed = [];
     for (const head of await this.#store.audit.headsAhead()) {
       const rootHash = new CompactRange(Number(head.size), head.compactRange).root();
@@ -168,7 +189,7 @@ export class AuditTrail {
   async #checkpoint(principal: Principal, tenant: string, size: bigint): Promise<StoredCheckpoint> {
     const stored = await this.#store.audit.checkpoint(tenantScope(principal), tenant, size === 0n ? undefined : size);
     if (stored) {
-      const signed = checkServed(() => openCheckpoint(stored.note, this.#signer.verifierKey), tenant);
+      const signed = checkServed(() => openCheckpoint(stored.note, this.#verifierKeys), tenant);
       if (signed.origin !== this.origin(tenant) || signed.size !== stored.size) {
         throw damaged(tenant, `checkpoint ${stored.size} holds a note of ${signed.origin} at size ${signed.size}`);
       }

@@ -118,10 +118,15 @@ export function parseVerifierKey(vkey: string): { name: string; keyId: Uint8Arra
   return { name, keyId, publicKey };
 }
 
-/** Verifies the note's signature by `verifierKey` and returns the checkpoint it states. Throws CheckpointError. */
-export function openCheckpoint(note: string, verifierKey: string): Checkpoint {
-  const key = parseVerifierKey(verifierKey);
-  const keyLabel = `${key.name}+${Buffer.from(key.keyId).toString("hex")}`;
+/**
+ * Verifies the note's signature by `verifierKey`, or by one of a key set (the keys a log was
+ * signed with over time, each checkpoint by one of them), and returns the checkpoint it states.
+ * Throws CheckpointError.
+ */
+export function openCheckpoint(note: string, verifierKey: string | readonly string[]): Checkpoint {
+  const keys = (typeof verifierKey === "string" ? [verifierKey] : verifierKey).map(parseVerifierKey);
+  const labelOf = (key: ReturnType<typeof parseVerifierKey>) => `${key.name}+${Buffer.from(key.keyId).toString("hex")}`;
+  const keyLabel = keys.map(labelOf).join(" or ");
 
   if (Buffer.byteLength(note, "utf8") > MAX_NOTE_BYTES) throw new CheckpointError("note exceeds 1 MiB");
   if (!isWellFormed(note)) throw new CheckpointError("note is not valid UTF-8 text");
@@ -149,11 +154,12 @@ export function openCheckpoint(note: string, verifierKey: string): Checkpoint {
       throw new CheckpointError("malformed signature line");
     }
     // Only name AND key ID identify our key; anything else is someone else's signature (spec: ignore it).
-    if (name !== key.name || !blob.subarray(0, 4).equals(key.keyId)) continue;
+    const key = keys.find((candidate) => name === candidate.name && blob.subarray(0, 4).equals(candidate.keyId));
+    if (!key) continue;
     const signature = blob.subarray(4);
-    // A failed signature by the trusted key rejects the whole note (the spec's SHOULD, and Go's behaviour).
+    // A failed signature by a trusted key rejects the whole note (the spec's SHOULD, and Go's behaviour).
     if (signature.length !== 64 || !verifyBytes(null, message, key.publicKey, signature)) {
-      throw new CheckpointError(`signature by ${keyLabel} does not verify`);
+      throw new CheckpointError(`signature by ${labelOf(key)} does not verify`);
     }
     verified = true;
   }

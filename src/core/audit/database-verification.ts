@@ -1,9 +1,12 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { EventSchema } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { asBuffer, sha256 } from "../../lib/bytes.ts";
 import { type AuditLog, type LogEntry, STORED_NODE_MIN_LEVEL } from "../../store/audit-log.ts";
 import type { Database } from "../../store/database.ts";
 import type { EventRecord } from "../../store/event-store.ts";
 import { ALL_TENANTS } from "../../store/tenant-scope.ts";
 import { storedEventRecord } from "../event-record.ts";
+import { PURGE_RECORD_PREFIX, purgeSummaryOf } from "../retention/purge-record.ts";
 import { logOrigin } from "./audit-trail.ts";
 import { CheckpointError, parseVerifierKey } from "./checkpoint.ts";
 import { LogVerifier } from "./log-verifier.ts";
@@ -18,7 +21,8 @@ const SHOWN_VALUE_CHARS = 120;
 export type VerifyProgress = (checked: number, total: number) => void;
 
 /**
- * Recomputes a tenant's whole log from the database: every leaf against its stored event, each
+ * Recomputes a tenant's whole log from the database (its checkpoints signed by `verifierKey`, or by
+ * any key of a set): every leaf against its stored event, each
  * event's index columns against its payload, the hash chain, every signed checkpoint against the
  * root the leaves give at its size, and the database's write-once and isolation safeguards.
  * `savedNote`, a checkpoint note kept from earlier, must be signed by the key and have its root
@@ -28,12 +32,12 @@ export type VerifyProgress = (checked: number, total: number) => void;
 export async function verifyDatabase(
   store: Database,
   tenantId: string,
-  verifierKey: string,
+  verifierKey: string | readonly string[],
   savedNote?: string,
   progress: VerifyProgress = () => {},
 ): Promise<LogVerifier> {
   const { audit } = store;
-  const origin = logOrigin(parseVerifierKey(verifierKey).name, tenantId);
+  const origin = logOrigin(keyName(verifierKey), tenantId);
   const verifier = new LogVerifier(origin, verifierKey, STORED_NODE_MIN_LEVEL);
   for (const problem of await store.missingSafeguards()) verifier.report({ problem });
   if (savedNote !== undefined) {
@@ -60,9 +64,13 @@ export async function verifyDatabase(
     const intact: EventRecord[] = [];
     for (const entry of entries) {
       const actualContentHash = entry.payload && sha256(entry.payload);
-      verifier.add({ ...entry, actualContentHash });
-      if (entry.payload && actualContentHash && asBuffer(actualContentHash).equals(entry.contentHash))
-        intact.push(storedEventRecord(entry.payload));
+      const isIntact = entry.payload && actualContentHash && asBuffer(actualContentHash).equals(entry.contentHash);
+      const purgeRecord =
+        isIntact && entry.payload && entry.eventId.startsWith(PURGE_RECORD_PREFIX)
+          ? purgeSummaryOf(fromBinary(EventSchema, entry.payload))
+          : undefined;
+      verifier.add({ ...entry, actualContentHash, purgeRecord });
+      if (isIntact && entry.payload) intact.push(storedEventRecord(entry.payload));
     }
     await compareStoredNodes(audit, tenantId, verifier);
     await compareIndexColumns(store, entries, intact, verifier);
@@ -75,7 +83,11 @@ export async function verifyDatabase(
     verifier.expectCheckpoints(beyond);
     signedSize = beyond.at(-1)?.size ?? signedSize;
   }
-  verifier.finish();
+  const queuedRecords = new Set<string>();
+  for (const recordId of verifier.awaitedPurgeRecords) {
+    if ((await audit.pendingEvents(ALL_TENANTS, tenantId, recordId)) > 0) queuedRecords.add(recordId);
+  }
+  verifier.finish(queuedRecords);
   if ((head?.size ?? 0n) !== verifier.size) {
     const says = head ? `says ${head.size} entries` : "is missing";
     verifier.report({ problem: `the log's head ${says}, ${verifier.size} were found` });
@@ -161,6 +173,13 @@ async function compareStoredNodes(audit: AuditLog, tenantId: string, verifier: L
       });
     }
   });
+}
+
+/** The log name a key (or the first of a key set: every key of one log has its name) signs as. */
+export function keyName(verifierKey: string | readonly string[]): string {
+  const first = typeof verifierKey === "string" ? verifierKey : verifierKey[0];
+  if (first === undefined) throw new CheckpointError("no verifier key given");
+  return parseVerifierKey(first).name;
 }
 
 /** The size line of a checkpoint note, read before its signature is checked (the verifier checks it). */

@@ -1,5 +1,6 @@
 import { asBuffer } from "../../lib/bytes.ts";
 import { CompactRange, type Hash, leafHash, type NodeId } from "../../lib/merkle.ts";
+import type { PurgeSummary } from "../retention/purge-record.ts";
 import { CheckpointError, openCheckpoint } from "./checkpoint.ts";
 
 /** One thing wrong with a log, named as precisely as the evidence allows. */
@@ -19,6 +20,15 @@ export interface EntryToVerify {
   hashPrev: Uint8Array;
   /** The SHA-256 of the event as it is stored now; undefined when the event is gone. */
   actualContentHash: Uint8Array | undefined;
+  /** The purge record that took the event's content, if one did: its leaf is then taken as kept. */
+  purgedBy?: string;
+  /** What the entry says, when it is a purge record. */
+  purgeRecord?: PurgeSummary;
+}
+
+/** A purge record found in the log, where it was found. */
+export interface PurgeFound extends PurgeSummary {
+  position: bigint;
 }
 
 export interface SignedCheckpoint {
@@ -40,6 +50,8 @@ export interface VerificationOutcome {
   findings: readonly Pick<Finding, "position" | "problem">[];
   warnings: readonly string[];
   notes: readonly string[];
+  /** Each purge record of the log, described in a line. */
+  purges: readonly string[];
 }
 
 /** Findings kept in full; past this only their number grows. */
@@ -53,7 +65,7 @@ export const MAX_FINDINGS = 1000;
  */
 export class LogVerifier {
   readonly #origin: string;
-  readonly #verifierKey: string;
+  readonly #verifierKey: string | readonly string[];
   readonly #range = CompactRange.empty();
   readonly #pending: SignedCheckpoint[] = [];
   #previous: Uint8Array = new Uint8Array();
@@ -62,6 +74,10 @@ export class LogVerifier {
   readonly notes: string[] = [];
   /** What nothing here proves wrong but an auditor should look into (a log no checkpoint covers, say). */
   readonly warnings: string[] = [];
+  /** The purge records of the log, in log order. */
+  readonly purges: PurgeFound[] = [];
+  /** Purged events met in the walk whose record has not come yet, by record. */
+  readonly #purgedAwaiting = new Map<string, Set<string>>();
   findingCount = 0;
   checkpointsVerified = 0;
 
@@ -69,10 +85,11 @@ export class LogVerifier {
   #rebuiltNodes: { id: NodeId; hash: Hash }[] = [];
 
   /**
+   * `verifierKey`: the key that signs the log's checkpoints, or the keys that signed them over time.
    * `keepNodesFrom`: keep the subtrees of at least that level the walk rebuilds, for comparing with
    * stored ones (see takeRebuiltNodes).
    */
-  constructor(origin: string, verifierKey: string, keepNodesFrom?: number) {
+  constructor(origin: string, verifierKey: string | readonly string[], keepNodesFrom?: number) {
     this.#origin = origin;
     this.#verifierKey = verifierKey;
     this.#keepNodesFrom = keepNodesFrom;
@@ -87,7 +104,21 @@ export class LogVerifier {
 
   outcome(): VerificationOutcome {
     const { checkpointsVerified, findingCount, findings, warnings, notes } = this;
-    return { size: this.size, rootHash: this.root(), checkpointsVerified, findingCount, findings, warnings, notes };
+    const purges = this.purges.map(
+      (purge) =>
+        `position ${purge.position}, ${purge.recordId}: ${purge.kind} at ${purge.at} by ${purge.by}, ` +
+        `${purge.eventIds.length} event(s): ${purge.reason}`,
+    );
+    return {
+      size: this.size,
+      rootHash: this.root(),
+      checkpointsVerified,
+      findingCount,
+      findings,
+      warnings,
+      notes,
+      purges,
+    };
   }
 
   get size(): bigint {
@@ -132,7 +163,12 @@ export class LogVerifier {
         problem: `hash_prev ${hex(entry.hashPrev) || "(empty)"} is not the previous entry's content hash ${hex(this.#previous) || "(empty: first entry)"}: entries were reordered, removed or inserted`,
       });
     }
-    if (entry.actualContentHash === undefined) {
+    if (entry.purgedBy !== undefined) {
+      // Its content went; its leaf holds the hash of what it was, which is all a proof needs.
+      const awaiting = this.#purgedAwaiting.get(entry.purgedBy);
+      if (awaiting) awaiting.add(entry.eventId);
+      else this.#purgedAwaiting.set(entry.purgedBy, new Set([entry.eventId]));
+    } else if (entry.actualContentHash === undefined) {
       this.#find({
         ...at,
         problem: `event ${entry.eventId} is gone: the log holds its hash, the store no longer holds it`,
@@ -143,6 +179,7 @@ export class LogVerifier {
         problem: `event ${entry.eventId} was altered: it hashes to ${hex(entry.actualContentHash)}, its leaf holds ${hex(entry.contentHash)}`,
       });
     }
+    if (entry.purgeRecord) this.#checkPurgeRecord(entry.purgeRecord, at.position);
     const keepFrom = this.#keepNodesFrom;
     this.#range.append(
       leafHash(entry.contentHash),
@@ -155,11 +192,56 @@ export class LogVerifier {
     }
   }
 
-  /** Ends the walk: checkpoints beyond the log's end mean entries were removed from its tail. */
-  finish(): void {
+  /** The records purged events met so far name that the walk has not reached. */
+  get awaitedPurgeRecords(): string[] {
+    return [...this.#purgedAwaiting.keys()];
+  }
+
+  /**
+   * Ends the walk: checkpoints beyond the log's end mean entries were removed from its tail, and an
+   * event purged by a record the log does not hold lost its content without a trace, unless that
+   * record is among `queuedRecords` (stored, waiting for its place in the log).
+   */
+  finish(queuedRecords: ReadonlySet<string> = new Set()): void {
     for (const checkpoint of this.#pending.splice(0)) {
       this.#find({
         problem: `${labelOf(checkpoint)} signs more entries than the log holds (${this.size}): entries were removed`,
+      });
+    }
+    for (const [recordId, eventIds] of this.#purgedAwaiting) {
+      if (queuedRecords.has(recordId)) {
+        this.notes.push(`${eventIds.size} event(s) were purged by ${recordId}, which is queued for the log`);
+        continue;
+      }
+      for (const eventId of eventIds) {
+        this.#find({
+          eventId,
+          problem: `event ${eventId} was purged by ${recordId}, which is not in the log after it: its content went without a record`,
+        });
+      }
+    }
+    this.#purgedAwaiting.clear();
+  }
+
+  /** A purge record must name exactly the events the walk found purged by it before it. */
+  #checkPurgeRecord(record: PurgeSummary, position: bigint): void {
+    this.purges.push({ ...record, position });
+    const purged = this.#purgedAwaiting.get(record.recordId) ?? new Set<string>();
+    this.#purgedAwaiting.delete(record.recordId);
+    for (const eventId of record.eventIds) {
+      if (!purged.delete(eventId)) {
+        this.#find({
+          position,
+          eventId: record.recordId,
+          problem: `purge record ${record.recordId} lists event ${eventId}, which is not purged by it earlier in the log`,
+        });
+      }
+    }
+    for (const eventId of purged) {
+      this.#find({
+        position,
+        eventId,
+        problem: `event ${eventId} was purged by ${record.recordId}, which does not list it`,
       });
     }
   }

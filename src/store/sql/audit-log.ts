@@ -303,7 +303,7 @@ FROM unnest($16::text[], $17::int8[], $18::bytea[], $19::bytea[]) AS u(tenant_id
 WHERE h.tenant_id = u.tenant_id`;
 
 const SELECT_ENTRIES = `
-SELECT l.position, l.event_id, l.content_hash, l.hash_prev, e.payload, e.project_id
+SELECT l.position, l.event_id, l.content_hash, l.hash_prev, e.payload, e.project_id, e.purged_by
 FROM audit_leaves l LEFT JOIN events e ON e.tenant_id = l.tenant_id AND e.event_id = l.event_id`;
 
 interface HeadRow {
@@ -327,6 +327,7 @@ interface EntryRow {
   hash_prev: Buffer;
   payload: Buffer | null;
   project_id: string | null;
+  purged_by: string | null;
 }
 
 /** Column arrays for one unnest() insert: push a row, pass `arrays` as parameters. */
@@ -391,4 +392,5 @@ const toEntry = (row: EntryRow): LogEntry => ({
   hashPrev: row.hash_prev,
   payload: row.payload ?? undefined,
   projectId: row.project_id ?? undefined,
+  purgedBy: row.purged_by ?? undefined,
 });

@@ -18,29 +18,30 @@ import type {
   UsageQuery,
 } from "../event-store.ts";
 import type { KeyStore } from "../key-store.ts";
+
 import type { RedactionStore } from "../redaction-store.ts";
+import type { RetentionStore } from "../retention-store.ts";
+import type { SigningKeyStore } from "../signing-keys.ts";
 import type { TenantScope } from "../tenant-scope.ts";
 import { SqlAuditLog } from "./audit-log.ts";
 import type { BackgroundLease } from "./background-lease.ts";
-import {
-  INDEX_COLUMNS,
-  INDEX_VALUES,
-  RECORD_FIELDS,
-  RECORD_PARAMETERS,
-  recordParameters,
-  selectColumnDifferences,
-} from "./event-columns.ts";
+import { selectColumnDifferences } from "./event-columns.ts";
+
 import { WhereBuilder } from "./event-filter.ts";
+import { insertEventsAndQueue } from "./event-insert.ts";
 import { selectEventStats } from "./event-stats.ts";
 import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import { SqlKeyStore } from "./key-store.ts";
 import { MIGRATION_NAMES } from "./migrate.ts";
-import { inTenantScope, packed, runQuery, withClient } from "./pool.ts";
+
+import { inTenantScope, runQuery, withClient } from "./pool.ts";
 import { SqlRedactionStore } from "./redaction-store.ts";
+import { SqlRetentionStore } from "./retention-store.ts";
+
 import { missingSafeguards } from "./safeguards.ts";
 import { selectSessions, selectUsage } from "./session-views.ts";
+import { SqlSigningKeyStore } from "./signing-keys.ts";
 import { selectTail, selectTailHorizon } from "./tail-reads.ts";
-import { USAGE_COLUMNS, usageParameters, usageParameterTypes } from "./usage-rollup.ts";
 
 /**
  * The Database in SQL, over a node-postgres pool. The same statements run on PostgreSQL and on
@@ -50,6 +51,8 @@ export class SqlEventStore implements Database {
   readonly audit: AuditLog;
   readonly keys: KeyStore;
   readonly redaction: RedactionStore;
+  readonly retention: RetentionStore;
+  readonly signingKeys: SigningKeyStore;
   readonly #pool: pg.Pool;
   /** The replica's pool for the reads that may lag, else the primary's. */
   readonly #reads: pg.Pool;
@@ -82,6 +85,8 @@ export class SqlEventStore implements Database {
     this.audit = new SqlAuditLog(pool, this.#reads);
     this.keys = new SqlKeyStore(pool);
     this.redaction = new SqlRedactionStore(pool);
+    this.retention = new SqlRetentionStore(pool);
+    this.signingKeys = new SqlSigningKeyStore(pool);
     this.#pool = pool;
     this.#auditTrail = options.auditTrail ?? true;
     this.#groups = new GroupCommit(
@@ -102,21 +107,11 @@ export class SqlEventStore implements Database {
     if (unique.length === 0) return;
     // One statement whatever the batch size: each column travels as one array parameter and
     // unnest() turns them back into rows; bytes are packed (see packed()).
-    const { rowCount } = await inTenantScope(this.#pool, scope, (client) =>
-      client.query({
-        name: "insert-events-and-queue",
-        text: INSERT_EVENTS_AND_QUEUE,
-        values: [
-          ...recordParameters(unique),
-          ...packed(unique.map((r) => r.payload)),
-          ...packed(unique.map((r) => sha256Sized(r.contentHash))),
-          this.#auditTrail,
-          ...usageParameters(unique.map((r) => r.usage)),
-        ],
-      }),
+    const stored = await inTenantScope(this.#pool, scope, (client) =>
+      insertEventsAndQueue(client, unique, this.#auditTrail),
     );
     // Each event stored now is queued once: the rest of the records were there already.
-    this.#metrics.eventsDuplicate(records.length - (rowCount ?? 0));
+    this.#metrics.eventsDuplicate(records.length - stored);
   }
 
   async queryEvents(scope: TenantScope, query: EventPageQuery): Promise<StoredEvent[]> {
@@ -198,13 +193,6 @@ export class SqlEventStore implements Database {
     return rows[0].value;
   }
 
-  async findSharedSecret(name: string): Promise<Uint8Array | undefined> {
-    const { rows } = await runQuery<{ value: Buffer }>(this.#pool, "SELECT value FROM server_secrets WHERE name = $1", [
-      name,
-    ]);
-    return rows[0]?.value;
-  }
-
   async missingSafeguards(): Promise<string[]> {
     return withClient(this.#pool, missingSafeguards);
   }
@@ -245,37 +233,6 @@ interface PageRow {
   content_hash: Buffer;
   hash_prev: Buffer;
   checkpoint_size: string | null;
-}
-
-/**
- * Inserts the events and queues those stored now (not the ones already there) for the stats
- * rollups and, when $20 is true, for their audit logs. Payloads and content hashes are packed
- * (see packed()): $14 with $15 and $16, $17 with $18 and $19. $21 on: the usage figures, queued only.
- */
-const INSERT_EVENTS_AND_QUEUE = `
-WITH t AS (
-  SELECT ${RECORD_FIELDS}, substring($14::bytea FROM payload_at FOR payload_length) AS payload,
-         substring($17::bytea FROM hash_at FOR hash_length) AS content_hash, ${USAGE_COLUMNS.join(", ")}, n
-  FROM unnest(${RECORD_PARAMETERS}, $15::int4[], $16::int4[], $18::int4[], $19::int4[], ${usageParameterTypes(21)})
-    WITH ORDINALITY AS t(${RECORD_FIELDS}, payload_at, payload_length, hash_at, hash_length, ${USAGE_COLUMNS.join(", ")}, n)
-), stored AS (
-  INSERT INTO events (${INDEX_COLUMNS.join(", ")}, payload)
-  SELECT ${INDEX_VALUES}, payload
-  FROM t ORDER BY n
-  ON CONFLICT (tenant_id, event_id) DO NOTHING
-  RETURNING tenant_id, event_id
-)
-INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log,
-                         status, severity, ${USAGE_COLUMNS.join(", ")}, in_usage)
-SELECT t.tenant_id, t.event_id, t.content_hash, t.project_id, t.session_id, t.type, t.ts_ns, $20::boolean,
-       t.status, t.severity, ${USAGE_COLUMNS.map((c) => `t.${c}`).join(", ")}, true
-FROM t JOIN stored ON stored.tenant_id = t.tenant_id COLLATE "C" AND stored.event_id = t.event_id COLLATE "C"
-ORDER BY t.n`;
-
-/** A content hash is a SHA-256: anything else would make a leaf no one can recompute. */
-function sha256Sized(hash: Uint8Array): Uint8Array {
-  if (hash.byteLength !== 32) throw new Error(`a content hash is 32 bytes, not ${hash.byteLength}`);
-  return hash;
 }
 
 /** The records without repeats of a (tenant, event_id), each kept at its first place. */

@@ -12,9 +12,9 @@ import { startTcpProxy } from "./tcp-proxy.ts";
 
 const services = SERVICES.map((s) => [s.typeName, s] as const);
 
-/** Only what the server really does: it stores policy decisions and data-access events. */
+/** Only what the server really does: it stores policy decisions and data-access events (no retention period is set). */
 const CAPABILITIES = {
-  wormRetention: true,
+  wormRetention: false,
   auditProofs: true,
   distributedQuery: false,
   rbac: false,
@@ -43,11 +43,11 @@ describe("on a working server", () => {
   it.each(services)("%s: GetCapabilities reports policy_decisions and data_access_events only", async (_n, service) => {
     const res = await connectClient(service, server.baseUrl).getCapabilities({});
     expect(res.capabilities).toMatchObject(CAPABILITIES);
-    // In JSON, false is the default and left out: only the two true ones appear, by their JSON names.
+    // In JSON, false is the default and left out: only the true ones appear, by their JSON names.
     const answer = await postRaw(server.baseUrl, service, "GetCapabilities", "{}", "application/json");
     expect(answer).toEqual({
       status: 200,
-      json: { capabilities: { wormRetention: true, auditProofs: true, policyDecisions: true, dataAccessEvents: true } },
+      json: { capabilities: { auditProofs: true, policyDecisions: true, dataAccessEvents: true } },
     });
   });
 });

@@ -74,7 +74,7 @@ describe.each(await storeKinds())("curl-style JSON POSTs (Connect unary), %s sto
     it("GetCapabilities lists only the true capabilities (false is JSON's default)", async () => {
       const { json } = await post(SERVER, "GetCapabilities", {});
       expect(json).toEqual({
-        capabilities: { wormRetention: true, auditProofs: true, policyDecisions: true, dataAccessEvents: true },
+        capabilities: { auditProofs: true, policyDecisions: true, dataAccessEvents: true },
       });
     });
 
@@ -137,7 +137,7 @@ describe.each(await storeKinds())("curl-style JSON POSTs (Connect unary), %s sto
     it("Healthz and GetCapabilities answer like the server service", async () => {
       expect((await post(CLIENT, "Healthz", {})).json).toEqual({});
       expect((await post(CLIENT, "GetCapabilities", {})).json).toEqual({
-        capabilities: { wormRetention: true, auditProofs: true, policyDecisions: true, dataAccessEvents: true },
+        capabilities: { auditProofs: true, policyDecisions: true, dataAccessEvents: true },
       });
     });
 

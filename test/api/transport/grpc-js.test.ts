@@ -72,7 +72,6 @@ describe.each(await storeKinds())(
       expect(capabilities).toMatchObject({
         policy_decisions: true,
         data_access_events: true,
-        worm_retention: true,
         audit_proofs: true,
       });
     });

@@ -10,16 +10,27 @@ type Check =
   | { state: "verified"; size: bigint; origin: string; leafIndex: bigint; contentMatches: boolean }
   | { state: "failed"; reason: string };
 
-// The server's verifier key, fetched once per signed-in API (GetPublicKey needs no key).
-const verifierKeys = new WeakMap<Api, Promise<string>>();
-function verifierKeyOf(api: Api): Promise<string> {
-  let key = verifierKeys.get(api);
-  if (!key) {
-    key = api.audit.getPublicKey({}).then((answer) => answer.verifierKey);
-    key.catch(() => verifierKeys.delete(api));
-    verifierKeys.set(api, key);
+// The server's verifier keys (each that signed a checkpoint, across rotations), fetched once per
+// signed-in API (GetPublicKey needs no key).
+const verifierKeys = new WeakMap<Api, Promise<string[]>>();
+function verifierKeysOf(api: Api): Promise<string[]> {
+  let keys = verifierKeys.get(api);
+  if (!keys) {
+    keys = api.audit
+      .getPublicKey({})
+      .then((answer) => (answer.keys.length > 0 ? answer.keys.map((key) => key.verifierKey) : [answer.verifierKey]));
+    keys.catch(() => verifierKeys.delete(api));
+    verifierKeys.set(api, keys);
   }
-  return key;
+  return keys;
+}
+
+/** Why the event's content was purged, as its stub says (redaction method "purged"); undefined if it was not. */
+function purgeReasonOf(event: Event): string | undefined {
+  if (event.redaction?.method !== "purged") return undefined;
+  const mark = event.metadata?.chaukas_purged;
+  const reason = mark && typeof mark === "object" && !Array.isArray(mark) ? mark.reason : undefined;
+  return typeof reason === "string" ? reason : "no reason given";
 }
 
 /** The checkpoint size an event's worm_proof_id (`checkpoint/<size>`) names. */
@@ -44,12 +55,17 @@ export function ProofPanel({ api, event }: { api: Api; event: Event }) {
     let current = true;
     setCheck({ state: "checking" });
     (async (): Promise<Check> => {
-      const [verifierKey, answer, recomputed] = await Promise.all([
-        verifierKeyOf(api),
+      const [keys, answer, recomputed] = await Promise.all([
+        verifierKeysOf(api),
         api.audit.getInclusionProof({ tenantId: event.tenantId, eventId: event.eventId, treeSize: size }),
         contentHashOf(event),
       ]);
-      const verdict = await verifyInclusionProof(answer, verifierKey, event.contentHash);
+      // The checkpoint verifies with the key that signed it: any of the listed ones.
+      let verdict = await verifyInclusionProof(answer, keys[0], event.contentHash);
+      for (const key of keys.slice(1)) {
+        if (verdict.verified) break;
+        verdict = await verifyInclusionProof(answer, key, event.contentHash);
+      }
       if (!verdict.verified) return { state: "failed", reason: verdict.reason };
       return {
         state: "verified",
@@ -87,9 +103,11 @@ export function ProofPanel({ api, event }: { api: Api; event: Event }) {
           <p class="muted small">
             Leaf {check.leafIndex.toString()} of {check.origin}, signed with the server's published key; checked in this
             page.{" "}
-            {check.contentMatches
-              ? "The event shown hashes to its content hash."
-              : "The event shown could not be re-hashed to its content hash in the page (see docs/dashboard.md)."}
+            {purgeReasonOf(event) !== undefined
+              ? `This event's content was purged (${purgeReasonOf(event)}): the proof holds the hash of the event as it was stored.`
+              : check.contentMatches
+                ? "The event shown hashes to its content hash."
+                : "The event shown could not be re-hashed to its content hash in the page (see docs/dashboard.md)."}
           </p>
         </>
       )}

@@ -8,13 +8,15 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file chaukas/backend/v1/audit.proto.
  */
 export const file_chaukas_backend_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("Ch5jaGF1a2FzL2JhY2tlbmQvdjEvYXVkaXQucHJvdG8SEmNoYXVrYXMuYmFja2VuZC52MSJXCgpDaGVja3BvaW50Eg4KBm9yaWdpbhgBIAEoCRIMCgRzaXplGAIgASgEEhEKCXJvb3RfaGFzaBgDIAEoDBIMCgRub3RlGAQgASgJEgoKAmlkGAUgASgJIjcKFEdldENoZWNrcG9pbnRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIMCgRzaXplGAIgASgEIksKFUdldENoZWNrcG9pbnRSZXNwb25zZRIyCgpjaGVja3BvaW50GAEgASgLMh4uY2hhdWthcy5iYWNrZW5kLnYxLkNoZWNrcG9pbnQiUgoYR2V0SW5jbHVzaW9uUHJvb2ZSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRIRCgl0cmVlX3NpemUYAyABKAQimwEKGUdldEluY2x1c2lvblByb29mUmVzcG9uc2USEgoKbGVhZl9pbmRleBgBIAEoBBIRCglsZWFmX2hhc2gYAiABKAwSFAoMY29udGVudF9oYXNoGAMgASgJEg0KBXByb29mGAQgAygMEjIKCmNoZWNrcG9pbnQYBSABKAsyHi5jaGF1a2FzLmJhY2tlbmQudjEuQ2hlY2twb2ludCJTChpHZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEQoJZnJvbV9zaXplGAIgASgEEg8KB3RvX3NpemUYAyABKAQihgEKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRINCgVwcm9vZhgBIAMoDBIsCgRmcm9tGAIgASgLMh4uY2hhdWthcy5iYWNrZW5kLnYxLkNoZWNrcG9pbnQSKgoCdG8YAyABKAsyHi5jaGF1a2FzLmJhY2tlbmQudjEuQ2hlY2twb2ludCIVChNHZXRQdWJsaWNLZXlSZXF1ZXN0IlIKFEdldFB1YmxpY0tleVJlc3BvbnNlEhQKDHZlcmlmaWVyX2tleRgBIAEoCRIQCghrZXlfbmFtZRgCIAEoCRISCgpwdWJsaWNfa2V5GAMgASgMMsEDCgxBdWRpdFNlcnZpY2USZAoNR2V0Q2hlY2twb2ludBIoLmNoYXVrYXMuYmFja2VuZC52MS5HZXRDaGVja3BvaW50UmVxdWVzdBopLmNoYXVrYXMuYmFja2VuZC52MS5HZXRDaGVja3BvaW50UmVzcG9uc2UScAoRR2V0SW5jbHVzaW9uUHJvb2YSLC5jaGF1a2FzLmJhY2tlbmQudjEuR2V0SW5jbHVzaW9uUHJvb2ZSZXF1ZXN0Gi0uY2hhdWthcy5iYWNrZW5kLnYxLkdldEluY2x1c2lvblByb29mUmVzcG9uc2USdgoTR2V0Q29uc2lzdGVuY3lQcm9vZhIuLmNoYXVrYXMuYmFja2VuZC52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBovLmNoYXVrYXMuYmFja2VuZC52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVzcG9uc2USYQoMR2V0UHVibGljS2V5EicuY2hhdWthcy5iYWNrZW5kLnYxLkdldFB1YmxpY0tleVJlcXVlc3QaKC5jaGF1a2FzLmJhY2tlbmQudjEuR2V0UHVibGljS2V5UmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Ch5jaGF1a2FzL2JhY2tlbmQvdjEvYXVkaXQucHJvdG8SEmNoYXVrYXMuYmFja2VuZC52MSJXCgpDaGVja3BvaW50Eg4KBm9yaWdpbhgBIAEoCRIMCgRzaXplGAIgASgEEhEKCXJvb3RfaGFzaBgDIAEoDBIMCgRub3RlGAQgASgJEgoKAmlkGAUgASgJIjcKFEdldENoZWNrcG9pbnRSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIMCgRzaXplGAIgASgEIksKFUdldENoZWNrcG9pbnRSZXNwb25zZRIyCgpjaGVja3BvaW50GAEgASgLMh4uY2hhdWthcy5iYWNrZW5kLnYxLkNoZWNrcG9pbnQiUgoYR2V0SW5jbHVzaW9uUHJvb2ZSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRIRCgl0cmVlX3NpemUYAyABKAQimwEKGUdldEluY2x1c2lvblByb29mUmVzcG9uc2USEgoKbGVhZl9pbmRleBgBIAEoBBIRCglsZWFmX2hhc2gYAiABKAwSFAoMY29udGVudF9oYXNoGAMgASgJEg0KBXByb29mGAQgAygMEjIKCmNoZWNrcG9pbnQYBSABKAsyHi5jaGF1a2FzLmJhY2tlbmQudjEuQ2hlY2twb2ludCJTChpHZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEQoJZnJvbV9zaXplGAIgASgEEg8KB3RvX3NpemUYAyABKAQihgEKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRINCgVwcm9vZhgBIAMoDBIsCgRmcm9tGAIgASgLMh4uY2hhdWthcy5iYWNrZW5kLnYxLkNoZWNrcG9pbnQSKgoCdG8YAyABKAsyHi5jaGF1a2FzLmJhY2tlbmQudjEuQ2hlY2twb2ludCIVChNHZXRQdWJsaWNLZXlSZXF1ZXN0IoABChRHZXRQdWJsaWNLZXlSZXNwb25zZRIUCgx2ZXJpZmllcl9rZXkYASABKAkSEAoIa2V5X25hbWUYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIsCgRrZXlzGAQgAygLMh4uY2hhdWthcy5iYWNrZW5kLnYxLlNpZ25pbmdLZXkigwEKClNpZ25pbmdLZXkSFAoMdmVyaWZpZXJfa2V5GAEgASgJEi4KCnZhbGlkX2Zyb20YAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3ZhbGlkX3VudGlsGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDLBAwoMQXVkaXRTZXJ2aWNlEmQKDUdldENoZWNrcG9pbnQSKC5jaGF1a2FzLmJhY2tlbmQudjEuR2V0Q2hlY2twb2ludFJlcXVlc3QaKS5jaGF1a2FzLmJhY2tlbmQudjEuR2V0Q2hlY2twb2ludFJlc3BvbnNlEnAKEUdldEluY2x1c2lvblByb29mEiwuY2hhdWthcy5iYWNrZW5kLnYxLkdldEluY2x1c2lvblByb29mUmVxdWVzdBotLmNoYXVrYXMuYmFja2VuZC52MS5HZXRJbmNsdXNpb25Qcm9vZlJlc3BvbnNlEnYKE0dldENvbnNpc3RlbmN5UHJvb2YSLi5jaGF1a2FzLmJhY2tlbmQudjEuR2V0Q29uc2lzdGVuY3lQcm9vZlJlcXVlc3QaLy5jaGF1a2FzLmJhY2tlbmQudjEuR2V0Q29uc2lzdGVuY3lQcm9vZlJlc3BvbnNlEmEKDEdldFB1YmxpY0tleRInLmNoYXVrYXMuYmFja2VuZC52MS5HZXRQdWJsaWNLZXlSZXF1ZXN0GiguY2hhdWthcy5iYWNrZW5kLnYxLkdldFB1YmxpY0tleVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * A signed tree head of one tenant's log.
@@ -283,6 +285,14 @@ export type GetPublicKeyResponse = Message<"chaukas.backend.v1.GetPublicKeyRespo
    * @generated from field: bytes public_key = 3;
    */
   publicKey: Uint8Array;
+
+  /**
+   * Every key that signs or signed this server's checkpoints, oldest first: the fields above
+   * describe the one that signs now; a checkpoint verifies with the key that signed it.
+   *
+   * @generated from field: repeated chaukas.backend.v1.SigningKey keys = 4;
+   */
+  keys: SigningKey[];
 };
 
 /**
@@ -291,6 +301,41 @@ export type GetPublicKeyResponse = Message<"chaukas.backend.v1.GetPublicKeyRespo
  */
 export const GetPublicKeyResponseSchema: GenMessage<GetPublicKeyResponse> = /*@__PURE__*/
   messageDesc(file_chaukas_backend_v1_audit, 8);
+
+/**
+ * A checkpoint signing key and when it signed.
+ *
+ * @generated from message chaukas.backend.v1.SigningKey
+ */
+export type SigningKey = Message<"chaukas.backend.v1.SigningKey"> & {
+  /**
+   * C2SP verifier key, as verifier_key above.
+   *
+   * @generated from field: string verifier_key = 1;
+   */
+  verifierKey: string;
+
+  /**
+   * When it began signing.
+   *
+   * @generated from field: google.protobuf.Timestamp valid_from = 2;
+   */
+  validFrom?: Timestamp | undefined;
+
+  /**
+   * When it stopped signing (a rotation); absent while it signs.
+   *
+   * @generated from field: google.protobuf.Timestamp valid_until = 3;
+   */
+  validUntil?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chaukas.backend.v1.SigningKey.
+ * Use `create(SigningKeySchema)` to create a new message.
+ */
+export const SigningKeySchema: GenMessage<SigningKey> = /*@__PURE__*/
+  messageDesc(file_chaukas_backend_v1_audit, 9);
 
 /**
  * Checkpoints, inclusion proofs and consistency proofs of a tenant's log. Every RPC but
@@ -330,7 +375,7 @@ export const AuditService: GenService<{
     output: typeof GetConsistencyProofResponseSchema;
   },
   /**
-   * The key that signs every checkpoint, as a C2SP verifier key.
+   * The key that signs checkpoints now, as a C2SP verifier key, and every key that signed any.
    *
    * @generated from rpc chaukas.backend.v1.AuditService.GetPublicKey
    */

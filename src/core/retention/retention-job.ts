@@ -1,0 +1,58 @@
+import type { Database } from "../../store/database.ts";
+import { purgeExpired } from "./retention.ts";
+
+/** How often the server looks for expired events: a period is in days, so an hour late is on time. */
+export const RETENTION_INTERVAL_MS = 3_600_000;
+
+export interface RetentionJobLog {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/**
+ * The retention job: at start and then every RETENTION_INTERVAL_MS, purges what the retention
+ * policies say has expired. Every server runs one; one purges at a time per database (an advisory
+ * lock), and a purge record joins its tenant's log in the ingest queue drain's next round.
+ */
+export class RetentionJob {
+  readonly #store: Database;
+  readonly #log: RetentionJobLog;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(store: Database, log: RetentionJobLog) {
+    this.#store = store;
+    this.#log = log;
+  }
+
+  start(): void {
+    this.#schedule(0);
+  }
+
+  /** Stops the timer and waits for a run under way. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#running = this.#run().finally(() => this.#schedule(RETENTION_INTERVAL_MS));
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  async #run(): Promise<void> {
+    try {
+      for (const purge of (await purgeExpired(this.#store, new Date())) ?? []) {
+        this.#log.info({ ...purge }, "purged the content of expired events");
+      }
+    } catch (err) {
+      // The next run tries again; the content is only kept an interval longer.
+      this.#log.error({ err }, "purging expired events failed");
+    }
+  }
+}

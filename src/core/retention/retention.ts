@@ -1,0 +1,170 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { EventSchema } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { InvalidArgumentError, PermissionDeniedError } from "../../lib/errors.ts";
+import type { Database } from "../../store/database.ts";
+import type { ErasureSelector, PurgeCandidate, RetentionPolicy } from "../../store/retention-store.ts";
+import { ALL_TENANTS, type TenantScope } from "../../store/tenant-scope.ts";
+import { authorize, type Principal, scopeTenant, tenantScope } from "../access.ts";
+import { toEventRecord } from "../event-record.ts";
+import { checkIds } from "../ids.ts";
+import { type PurgeKind, purgedStub, purgeRecordEvent } from "./purge-record.ts";
+
+/** Events per purge (and per purge record, which lists their ids). */
+export const PURGE_BATCH = 1000;
+const DAY_NS = 86_400_000_000_000n;
+
+/** One purge done: its record, and how many events of which project it took. */
+export interface PurgeDone {
+  tenantId: string;
+  projectId: string;
+  recordId: string;
+  count: number;
+}
+
+/**
+ * Who manages retention and erasure: an admin key of the tenant, not limited to projects (an
+ * erasure must be able to take a data subject's events wherever they are), or the local CLI.
+ */
+function adminTenant(principal: Principal, tenantId: string): string {
+  authorize(principal, "admin");
+  if (principal.kind === "key" && principal.projects.length > 0) {
+    throw new PermissionDeniedError(`key ${principal.keyId} is limited to projects: retention needs a tenant-wide key`);
+  }
+  const tenant = scopeTenant(principal, tenantId);
+  if (!tenant) throw new InvalidArgumentError([{ field: "tenant_id", description: "is required" }]);
+  checkIds({ tenant_id: tenant });
+  return tenant;
+}
+
+/** Sets how many days the tenant's events (project '') or one project's keep their content. */
+export async function setRetention(
+  store: Database,
+  principal: Principal,
+  policy: { tenantId: string; projectId: string; days: number; setBy: string },
+): Promise<RetentionPolicy[]> {
+  const tenantId = adminTenant(principal, policy.tenantId);
+  checkIds({ project_id: policy.projectId });
+  if (!Number.isInteger(policy.days) || policy.days < 0) {
+    throw new InvalidArgumentError([
+      { field: "days", description: "must be a whole number of days, 0 to keep forever" },
+    ]);
+  }
+  const scope = tenantScope(principal);
+  if (policy.days === 0) await store.retention.removePolicy(scope, tenantId, policy.projectId);
+  else await store.retention.setPolicy(scope, { ...policy, tenantId });
+  return store.retention.policies(scope, tenantId);
+}
+
+export async function showRetention(store: Database, principal: Principal, tenantId: string) {
+  const tenant = adminTenant(principal, tenantId);
+  return store.retention.policies(tenantScope(principal), tenant);
+}
+
+/**
+ * The retention job: purges every event older than its policy allows, in purges of PURGE_BATCH.
+ * Returns what it purged, or undefined when another process is purging (it will do it).
+ */
+export async function purgeExpired(store: Database, now: Date): Promise<PurgeDone[] | undefined> {
+  const done: PurgeDone[] = [];
+  for (const policy of await store.retention.policies(ALL_TENANTS)) {
+    const beforeNs = BigInt(now.getTime()) * 1_000_000n - BigInt(policy.days) * DAY_NS;
+    const project = policy.projectId ? `project "${policy.projectId}"` : `tenant "${policy.tenantId}"`;
+    const reason = `retention: ${project} keeps ${policy.days} days (set by ${policy.setBy})`;
+    for (;;) {
+      const candidates = await store.retention.expired(ALL_TENANTS, policy, beforeNs, PURGE_BATCH);
+      if (candidates.length === 0) break;
+      const purged = await purge(store, ALL_TENANTS, policy.tenantId, candidates, now, {
+        kind: "retention",
+        by: "chaukas retention job",
+        reason,
+        exclusive: true,
+      });
+      if (!purged) return undefined;
+      done.push(...purged);
+    }
+  }
+  return done;
+}
+
+/** An erasure request: which events of the tenant, who asks, and the request's reference. */
+export interface ErasureRequest {
+  tenantId: string;
+  selector: ErasureSelector;
+  /** The request's reference (a ticket number, say): recorded in the log, so never the subject's identifier. */
+  request: string;
+  by: string;
+}
+
+/** Purges every intact event of the tenant the selector takes; returns the purges made. */
+export async function erase(store: Database, principal: Principal, request: ErasureRequest): Promise<PurgeDone[]> {
+  const tenantId = adminTenant(principal, request.tenantId);
+  const { selector } = request;
+  const given = Object.entries(selector).filter(([, value]) => value !== undefined && value !== "");
+  if (given.length === 0 || selector.eventIds?.length === 0) {
+    throw new InvalidArgumentError([
+      {
+        field: "selector",
+        description: "name a session, an agent, event ids or a tag: erasing everything is not an erasure",
+      },
+    ]);
+  }
+  checkIds({
+    session_id: selector.sessionId ?? "",
+    agent_id: selector.agentId ?? "",
+    tag: selector.tag ?? "",
+    event_ids: (selector.eventIds ?? []).join(""),
+  });
+  const scope = tenantScope(principal);
+  // What selected them goes in the record by kind only: its value may be the data subject's name.
+  const reason = `erasure request ${request.request || "(no reference)"} by ${given.map(([key]) => key).join(" and ")}`;
+  const done: PurgeDone[] = [];
+  for (;;) {
+    const candidates = await store.retention.matching(scope, tenantId, selector, PURGE_BATCH);
+    if (candidates.length === 0) return done;
+    const purged = await purge(store, scope, tenantId, candidates, new Date(), {
+      kind: "erasure",
+      by: request.by,
+      reason,
+      exclusive: false,
+    });
+    done.push(...(purged ?? []));
+  }
+}
+
+/** One purge per project of the candidates: their stubs and the record naming them. */
+async function purge(
+  store: Database,
+  scope: TenantScope,
+  tenantId: string,
+  candidates: readonly PurgeCandidate[],
+  at: Date,
+  how: { kind: PurgeKind; by: string; reason: string; exclusive: boolean },
+): Promise<PurgeDone[] | undefined> {
+  const byProject = new Map<string, PurgeCandidate[]>();
+  for (const candidate of candidates) {
+    const list = byProject.get(candidate.projectId);
+    if (list) list.push(candidate);
+    else byProject.set(candidate.projectId, [candidate]);
+  }
+  const done: PurgeDone[] = [];
+  for (const [projectId, events] of byProject) {
+    const eventIds = events.map((event) => event.eventId);
+    const record = purgeRecordEvent(tenantId, projectId, at, {
+      kind: how.kind,
+      by: how.by,
+      reason: how.reason,
+      eventIds,
+    });
+    const stubs = events.map((event) =>
+      toEventRecord(purgedStub(fromBinary(EventSchema, event.payload), record.eventId, how.reason)),
+    );
+    const applied = await store.retention.purge(
+      scope,
+      { tenantId, stubs, recordId: record.eventId, record: toEventRecord(record) },
+      how.exclusive,
+    );
+    if (!applied) return undefined;
+    done.push({ tenantId, projectId, recordId: record.eventId, count: events.length });
+  }
+  return done;
+}

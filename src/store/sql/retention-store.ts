@@ -1,0 +1,141 @@
+import type pg from "pg";
+import type { ErasureSelector, Purge, PurgeCandidate, RetentionPolicy, RetentionStore } from "../retention-store.ts";
+import type { TenantScope } from "../tenant-scope.ts";
+import { INDEX_VALUES, RECORD_FIELDS, RECORD_PARAMETERS, recordParameters } from "./event-columns.ts";
+import { insertEventsAndQueue } from "./event-insert.ts";
+import { inTenantScope, packed } from "./pool.ts";
+
+/** The advisory lock of purges: one at a time per database (any fixed int8 apart from the integrator's). */
+const PURGE_LOCK = "4242000003";
+
+const TRY_LOCK = "SELECT pg_try_advisory_xact_lock($1) AS locked";
+const LOCK = "SELECT pg_advisory_xact_lock($1), true AS locked";
+
+/** The columns a purge rewrites: every index column but the event's tenant, id and time, which stay. */
+const REWRITTEN = ["project_id", "session_id", "trace_id", "span_id", "agent_id", "type", "status", "severity"];
+
+/**
+ * Replaces intact events with their stubs: payload, index columns from the stub ($1..$13, see
+ * recordParameters), and purged_by. Stubs are packed ($14 with $15 and $16, see packed()).
+ */
+const PURGE_EVENTS = `
+WITH d AS (
+  SELECT ${INDEX_VALUES}, substring($14::bytea FROM payload_at FOR payload_length) AS payload
+  FROM unnest(${RECORD_PARAMETERS}, $15::int4[], $16::int4[]) AS t(${RECORD_FIELDS}, payload_at, payload_length)
+)
+UPDATE events e SET (${REWRITTEN.join(", ")}, tags, search, payload, purged_by) =
+  (${REWRITTEN.map((c) => `d.${c}`).join(", ")}, d.tags, d.search, d.payload, $17::text)
+FROM d WHERE e.tenant_id = d.tenant_id AND e.event_id = d.event_id AND e.purged_by IS NULL`;
+
+const INTACT = "SELECT event_id, project_id, payload FROM events e WHERE e.tenant_id = $1 AND e.purged_by IS NULL";
+
+/** The RetentionStore in SQL, over the same pool and tenant isolation as the events. */
+export class SqlRetentionStore implements RetentionStore {
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async setPolicy(scope: TenantScope, policy: Omit<RetentionPolicy, "setAt">): Promise<void> {
+    await inTenantScope(this.#pool, scope, (client) =>
+      client.query(
+        `INSERT INTO retention_policies (tenant_id, project_id, days, set_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant_id, project_id) DO UPDATE SET days = $3, set_by = $4, set_at = now()`,
+        [policy.tenantId, policy.projectId, policy.days, policy.setBy],
+      ),
+    );
+  }
+
+  async removePolicy(scope: TenantScope, tenantId: string, projectId: string): Promise<boolean> {
+    const { rowCount } = await inTenantScope(this.#pool, scope, (client) =>
+      client.query("DELETE FROM retention_policies WHERE tenant_id = $1 AND project_id = $2", [tenantId, projectId]),
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async policies(scope: TenantScope, tenantId?: string): Promise<RetentionPolicy[]> {
+    const { rows } = await inTenantScope(this.#pool, scope, (client) =>
+      client.query<{ tenant_id: string; project_id: string; days: number; set_by: string; set_at: Date }>(
+        `SELECT tenant_id, project_id, days, set_by, set_at FROM retention_policies
+         WHERE $1::text IS NULL OR tenant_id = $1 ORDER BY tenant_id, project_id`,
+        [tenantId ?? null],
+      ),
+    );
+    return rows.map((row) => ({
+      tenantId: row.tenant_id,
+      projectId: row.project_id,
+      days: row.days,
+      setBy: row.set_by,
+      setAt: new Date(row.set_at),
+    }));
+  }
+
+  async expired(
+    scope: TenantScope,
+    policy: RetentionPolicy,
+    beforeNs: bigint,
+    limit: number,
+  ): Promise<PurgeCandidate[]> {
+    // A tenant's policy leaves out the projects that have their own.
+    const projects =
+      policy.projectId === ""
+        ? `AND NOT EXISTS (SELECT 1 FROM retention_policies p WHERE p.tenant_id = e.tenant_id AND p.project_id = e.project_id)`
+        : "AND e.project_id = $4";
+    const values = [policy.tenantId, String(beforeNs), limit, ...(policy.projectId === "" ? [] : [policy.projectId])];
+    return this.#candidates(
+      scope,
+      `${INTACT} AND e.ts_ns < $2::int8 ${projects} AND e.event_id NOT LIKE 'chaukas-purge-%' ORDER BY e.ts_ns LIMIT $3`,
+      values,
+    );
+  }
+
+  async matching(
+    scope: TenantScope,
+    tenantId: string,
+    selector: ErasureSelector,
+    limit: number,
+  ): Promise<PurgeCandidate[]> {
+    return this.#candidates(
+      scope,
+      `${INTACT} AND ($2::text IS NULL OR e.session_id = $2) AND ($3::text IS NULL OR e.agent_id = $3)
+         AND ($4::text[] IS NULL OR e.event_id = ANY($4::text[])) AND ($5::text IS NULL OR e.tags @> ARRAY[$5::text])
+         AND e.event_id NOT LIKE 'chaukas-purge-%'
+       ORDER BY e.ts_ns, e.event_id LIMIT $6`,
+      [
+        tenantId,
+        selector.sessionId ?? null,
+        selector.agentId ?? null,
+        selector.eventIds ?? null,
+        selector.tag ?? null,
+        limit,
+      ],
+    );
+  }
+
+  async purge(scope: TenantScope, purge: Purge, exclusive = false): Promise<boolean> {
+    return inTenantScope(this.#pool, scope, async (client) => {
+      const { rows } = await client.query<{ locked: boolean }>(exclusive ? TRY_LOCK : LOCK, [PURGE_LOCK]);
+      if (!rows[0].locked) return false;
+      const { rowCount } = await client.query(PURGE_EVENTS, [
+        ...recordParameters(purge.stubs),
+        ...packed(purge.stubs.map((stub) => stub.payload)),
+        purge.recordId,
+      ]);
+      if (rowCount !== purge.stubs.length) {
+        throw new Error(
+          `purge ${purge.recordId}: ${purge.stubs.length - (rowCount ?? 0)} of its events were purged meanwhile; nothing was changed`,
+        );
+      }
+      await insertEventsAndQueue(client, [purge.record], true);
+      return true;
+    });
+  }
+
+  async #candidates(scope: TenantScope, text: string, values: unknown[]): Promise<PurgeCandidate[]> {
+    const { rows } = await inTenantScope(this.#pool, scope, (client) =>
+      client.query<{ event_id: string; project_id: string; payload: Uint8Array }>(text, values),
+    );
+    return rows.map((row) => ({ eventId: row.event_id, projectId: row.project_id, payload: row.payload }));
+  }
+}

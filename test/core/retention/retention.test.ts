@@ -1,0 +1,267 @@
+import { createWriteStream } from "node:fs";
+import { join } from "node:path";
+import { finished } from "node:stream/promises";
+import { create, toJsonString } from "@bufbuild/protobuf";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Event, EventSchema, EventType } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { QueryRequestSchema, SortOrder } from "../../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { eventService } from "../../../src/app.ts";
+import { directBackend } from "../../../src/cli/direct-backend.ts";
+import { exportJsonl } from "../../../src/cli/export-command.ts";
+import { printVerification, verifyExport } from "../../../src/cli/verify-command.ts";
+import { type Principal, UNRESTRICTED } from "../../../src/core/access.ts";
+import type { AuditTrail } from "../../../src/core/audit/audit-trail.ts";
+import { verifyDatabase } from "../../../src/core/audit/database-verification.ts";
+import { fromStoredEvent } from "../../../src/core/event-record.ts";
+import { PURGE_SESSION, purgeMarkOf } from "../../../src/core/retention/purge-record.ts";
+import { erase, purgeExpired, setRetention, showRetention } from "../../../src/core/retention/retention.ts";
+import { leafHash, verifyConsistency, verifyInclusion } from "../../../src/lib/merkle.ts";
+import type { Database } from "../../../src/store/database.ts";
+import { tempDir } from "../../cli/run-cli.ts";
+import { testAuditTrail } from "../../support/audit.ts";
+import { openTestStore, type StoreKind, storeKinds, withPostgres } from "../../support/databases.ts";
+import { makeEvent } from "../../support/events.ts";
+
+/**
+ * Retention and erasure on real stores: content goes, leaves stay, so proofs served before a purge
+ * still verify after it, `chaukas verify` passes and lists each purge, and queries say what went.
+ */
+
+const DAY_S = 86_400n;
+/** Times the events are stamped with, and the job's "now". */
+const NOW = new Date("2026-06-01T00:00:00Z");
+const nowS = BigInt(NOW.getTime() / 1000);
+/** The event of that id among `events`; fails the test if there is none. */
+function eventOf(events: Event[], eventId: string): Event {
+  const event = events.find((candidate) => candidate.eventId === eventId);
+  if (!event) throw new Error(`no event ${eventId}`);
+  return event;
+}
+const asJson = (events: Event[]) => events.map((event) => toJsonString(EventSchema, event)).join("\n");
+const at = (daysAgo: number) => ({ seconds: nowS - BigInt(daysAgo) * DAY_S, nanos: 5 });
+
+describe.each(await storeKinds())("retention and erasure on the %s store", (kind: StoreKind) => {
+  let store: Database;
+  let close: () => Promise<void>;
+  let url: string | undefined;
+  let trail: AuditTrail;
+  const dir = tempDir();
+
+  beforeAll(async () => {
+    ({ store, close, url } = await openTestStore(kind));
+    trail = testAuditTrail(store);
+  });
+  afterAll(async () => {
+    await close();
+    dir.remove();
+  });
+
+  const ingest = async (tenantId: string, events: Parameters<typeof makeEvent>[0][]) => {
+    await eventService(store).ingestBatch(
+      UNRESTRICTED,
+      events.map((init) => makeEvent({ tenantId, ...init })),
+    );
+    await trail.integrateAndSign();
+  };
+  const query = async (tenantId: string, filter: object = {}) => {
+    const page = await eventService(store).queryEvents(
+      UNRESTRICTED,
+      create(QueryRequestSchema, { filter: { tenantId, ...filter }, pageSize: 100, orderByTime: SortOrder.ASC }),
+    );
+    return page.events.map(fromStoredEvent);
+  };
+  const verify = async (tenantId: string) => {
+    const verifier = await verifyDatabase(store, tenantId, trail.signer.verifierKey);
+    const lines: string[] = [];
+    const code = printVerification(verifier.outcome(), (line) => lines.push(line));
+    return { code, lines, verifier };
+  };
+
+  it("reports worm_retention only where a retention period covers the caller's events", async () => {
+    const reader = (projects: string[]): Principal => ({
+      kind: "key",
+      keyId: "k",
+      tenantId: "caps",
+      role: "read",
+      projects,
+    });
+    const worm = async (principal: Principal) => (await eventService(store).capabilities(principal)).wormRetention;
+    expect(await worm(reader([]))).toBe(false);
+    await setRetention(store, UNRESTRICTED, { tenantId: "caps", projectId: "api", days: 7, setBy: "test" });
+    expect(await worm(reader([]))).toBe(true);
+    expect(await worm(reader(["api"]))).toBe(true);
+    expect(await worm(reader(["web"]))).toBe(false);
+    await setRetention(store, UNRESTRICTED, { tenantId: "caps", projectId: "", days: 30, setBy: "test" });
+    expect(await worm(reader(["web"]))).toBe(true);
+    // 0 days removes a period: kept forever again.
+    await setRetention(store, UNRESTRICTED, { tenantId: "caps", projectId: "", days: 0, setBy: "test" });
+    await setRetention(store, UNRESTRICTED, { tenantId: "caps", projectId: "api", days: 0, setBy: "test" });
+    expect(await worm(reader([]))).toBe(false);
+  });
+
+  it("purges expired content per tenant and project, keeps proofs, and verify lists the purges", async () => {
+    const tenant = "ret";
+    await ingest(tenant, [
+      {
+        eventId: "old-web",
+        projectId: "web",
+        timestamp: at(40),
+        content: { case: "message", value: { role: "user", text: "my secret" } },
+      },
+      { eventId: "old-api", projectId: "api", timestamp: at(40), tags: ["user:alice"] },
+      { eventId: "mid-api", projectId: "api", timestamp: at(20) },
+      { eventId: "new-web", projectId: "web", timestamp: at(1) },
+    ]);
+    const before = await trail.inclusionProof(UNRESTRICTED, tenant, "old-web", 0n);
+    await setRetention(store, UNRESTRICTED, { tenantId: tenant, projectId: "", days: 30, setBy: "test" });
+    await setRetention(store, UNRESTRICTED, { tenantId: tenant, projectId: "api", days: 10, setBy: "test" });
+    expect((await showRetention(store, UNRESTRICTED, tenant)).map((p) => [p.projectId, p.days])).toEqual([
+      ["", 30],
+      ["api", 10],
+    ]);
+
+    const done = await purgeExpired(store, NOW);
+    expect(done?.map((d) => [d.projectId, d.count]).sort()).toEqual([
+      ["api", 2],
+      ["web", 1],
+    ]);
+    // Nothing more is expired: a second run purges nothing.
+    expect(await purgeExpired(store, NOW)).toEqual([]);
+    await trail.integrateAndSign();
+
+    // The proof served before the purge still verifies, and so does one from the newest checkpoint.
+    verifyInclusion(
+      before.leafHash,
+      Number(before.leafIndex),
+      Number(before.checkpoint.size),
+      before.proof,
+      before.checkpoint.rootHash,
+    );
+    const after = await trail.inclusionProof(UNRESTRICTED, tenant, "old-web", 0n);
+    expect(Buffer.from(after.leafHash)).toEqual(Buffer.from(before.leafHash));
+    verifyInclusion(
+      after.leafHash,
+      Number(after.leafIndex),
+      Number(after.checkpoint.size),
+      after.proof,
+      after.checkpoint.rootHash,
+    );
+    const consistency = await trail.consistencyProof(UNRESTRICTED, tenant, before.checkpoint.size, 0n);
+    verifyConsistency(
+      Number(before.checkpoint.size),
+      Number(consistency.to.size),
+      consistency.proof,
+      before.checkpoint.rootHash,
+      consistency.to.rootHash,
+    );
+    expect(Buffer.from(leafHash(after.contentHash))).toEqual(Buffer.from(after.leafHash));
+
+    // Queries serve the purged events as stubs that say so and why; the content is gone.
+    const events = await query(tenant);
+    expect(purgeMarkOf(eventOf(events, "new-web"))).toBeUndefined();
+    expect(purgeMarkOf(eventOf(events, "mid-api"))?.reason).toBe(
+      'retention: project "api" keeps 10 days (set by test)',
+    );
+    const oldWeb = eventOf(events, "old-web");
+    expect(purgeMarkOf(oldWeb)?.reason).toBe('retention: tenant "ret" keeps 30 days (set by test)');
+    expect(oldWeb.content.case).toBeUndefined();
+    expect(oldWeb.redaction?.fields).toContain("message");
+    expect(oldWeb.contentHash).toBe(Buffer.from(before.contentHash).toString("hex"));
+    expect(asJson(events)).not.toContain("my secret");
+    // The purged tag no longer finds the event.
+    expect(await query(tenant, { tags: ["user:alice"] })).toEqual([]);
+    // The records are events of the log, filed under their own session.
+    const records = events.filter((event) => event.sessionId === PURGE_SESSION);
+    expect(records.map((record) => [record.projectId, record.type]).sort()).toEqual([
+      ["api", EventType.SYSTEM],
+      ["web", EventType.SYSTEM],
+    ]);
+
+    const { code, lines } = await verify(tenant);
+    expect(lines[0]).toMatch(/^OK: 6 entries/);
+    expect(code).toBe(0);
+    expect(lines.filter((line) => line.startsWith("purge: "))).toHaveLength(2);
+    expect(lines.join("\n")).toMatch(
+      /purge: position \d+, chaukas-purge-\S+: retention at .* by chaukas retention job, 2 event\(s\): retention: project "api" keeps 10 days/,
+    );
+
+    // Offline, an export of the tenant verifies against the latest checkpoint too.
+    const file = join(dir.path, `${kind}-ret.jsonl`);
+    const out = createWriteStream(file);
+    await exportJsonl(directBackend(store), { tenantId: tenant }, out);
+    out.end();
+    await finished(out);
+    const checkpoint = await trail.checkpoint(UNRESTRICTED, tenant, 0n);
+    const offline = await verifyExport(file, checkpoint.note, trail.signer.verifierKey, tenant);
+    expect(offline.findings).toEqual([]);
+    expect(offline.purges.map((purge) => purge.eventIds.length).sort()).toEqual([1, 2]);
+  });
+
+  it("erases by session, agent, event ids or tag; the record names the request, not the subject", async () => {
+    const tenant = "erase";
+    await ingest(tenant, [
+      { eventId: "s1", sessionId: "sess-a" },
+      { eventId: "s2", sessionId: "sess-a" },
+      { eventId: "g1", sessionId: "sess-b", agentId: "agent-x" },
+      { eventId: "i1", sessionId: "sess-b" },
+      { eventId: "t1", sessionId: "sess-c", tags: ["subject:bob@example.com"] },
+      { eventId: "keep", sessionId: "sess-c" },
+    ]);
+    const erasing = (selector: object) =>
+      erase(store, UNRESTRICTED, { tenantId: tenant, selector, request: "REQ-7", by: "dpo" });
+    expect((await erasing({ sessionId: "sess-a" })).map((d) => d.count)).toEqual([2]);
+    expect((await erasing({ agentId: "agent-x" })).map((d) => d.count)).toEqual([1]);
+    expect((await erasing({ eventIds: ["i1", "s1"] })).map((d) => d.count)).toEqual([1]);
+    expect((await erasing({ tag: "subject:bob@example.com" })).map((d) => d.count)).toEqual([1]);
+    await expect(erasing({})).rejects.toThrow(/name a session/);
+    await trail.integrateAndSign();
+
+    const events = await query(tenant);
+    const purged = events.filter((event) => purgeMarkOf(event)).map((event) => event.eventId);
+    expect(purged.sort()).toEqual(["g1", "i1", "s1", "s2", "t1"]);
+    expect(purgeMarkOf(eventOf(events, "t1"))?.reason).toBe("erasure request REQ-7 by tag");
+    expect(asJson(events)).not.toContain("bob@example.com");
+
+    const { code, lines } = await verify(tenant);
+    expect(code).toBe(0);
+    expect(lines.filter((line) => line.startsWith("purge: "))).toHaveLength(4);
+  });
+
+  it("fails verify when content went without a record that lists it", async () => {
+    const tenant = "sneaky";
+    await ingest(tenant, [{ eventId: "a" }, { eventId: "b" }]);
+    const [done] = await erase(store, UNRESTRICTED, {
+      tenantId: tenant,
+      selector: { eventIds: ["a"] },
+      request: "R",
+      by: "x",
+    });
+    // Before the integrator runs, the record is queued: a note, not a finding.
+    const queued = await verify(tenant);
+    expect(queued.code).toBe(0);
+    expect(queued.verifier.notes.join("\n")).toContain(`purged by ${done.recordId}, which is queued for the log`);
+    await trail.integrateAndSign();
+    expect((await verify(tenant)).code).toBe(0);
+
+    // The one change the database allows, made behind the server's back: no record lists it.
+    if (!url) return;
+    const target = url;
+    await withPostgres(target, (client) =>
+      client.query(
+        "UPDATE events SET payload = ''::bytea, purged_by = 'chaukas-purge-forged' WHERE tenant_id = $1 AND event_id = 'b'",
+        [tenant],
+      ),
+    );
+    const forged = await verify(tenant);
+    expect(forged.code).toBe(1);
+    expect(forged.lines.join("\n")).toContain(
+      "event b was purged by chaukas-purge-forged, which is not in the log after it",
+    );
+    // A second purge of an event is refused by the database itself.
+    await expect(
+      withPostgres(target, (client) =>
+        client.query("UPDATE events SET purged_by = 'again' WHERE tenant_id = $1 AND event_id = 'b'", [tenant]),
+      ),
+    ).rejects.toThrow(/append-only/);
+  });
+});
