@@ -7,12 +7,17 @@ import { meteredStore } from "../metered-store.ts";
 import { BackgroundLease } from "./background-lease.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { type DatabaseTimeouts, timeoutPoolConfig } from "./database-timeouts.ts";
+import { EmbeddedUpkeep } from "./embedded-upkeep.ts";
 import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./event-store.ts";
 import { migrate } from "./migrate.ts";
 import { DEFAULT_EMBEDDED_CACHE_MB, pgliteOptions, seedDataDir } from "./pglite-options.ts";
 import { keepPrivate, removeGroupAndOtherAccess } from "./private-files.ts";
 import { prepareSchema, type SchemaLog } from "./serving-role.ts";
 import { startupDatabaseError } from "./startup-errors.ts";
+
+/** The embedded database's upkeep (VACUUM, ANALYZE): a first round once start-up is over, then every 10 minutes. */
+const UPKEEP_FIRST_MS = 30_000;
+const UPKEEP_EVERY_MS = 600_000;
 
 export type StoreOptions = (
   | {
@@ -85,12 +90,15 @@ async function openSqlStore(options: StoreOptions, log: StoreLog): Promise<Datab
     if (options.dataDir) removeGroupAndOtherAccess(options.dataDir);
     const pool = new pg.Pool(createPgConfig(db));
     await migrate(pool, log);
+    const upkeep = new EmbeddedUpkeep(pool, log);
+    upkeep.start(UPKEEP_FIRST_MS, UPKEEP_EVERY_MS);
     return new SqlEventStore(pool, {
       auditTrail: options.auditTrail,
       metrics: options.metrics,
       // PGlite runs one statement at a time: a second writer would only wait for the first.
       groupCommit: { ...DEFAULT_GROUP_COMMIT, writers: 1 },
       onClose: async () => {
+        await upkeep.stop();
         await db.close();
         unlock();
       },
