@@ -26,6 +26,7 @@ const GLOBAL_STATEMENTS: [RegExp, string][] = [
   [/pg_try_advisory(_xact)?_lock/, "the background lease and the integrator's lock: one per database"],
   [/FROM api_keys|UPDATE api_keys/, "API keys: a reference table, looked up by key id before the tenant is known"],
   [/server_secrets/, "shared secrets: a reference table"],
+  [/audit_signing_keys/, "checkpoint signing keys, one list for the database: a reference table"],
   [/FROM schema_migrations/, "readiness: the applied migrations"],
   [/^SELECT count\(\*\)::int AS n FROM ingest_queue$/, "metrics: the queue depth of every tenant"],
   [/DELETE FROM ingest_queue/, "the integrator takes the queue of every tenant (a multi-shard job)"],
@@ -164,7 +165,7 @@ describe.runIf(requirePostgres)("the statements of a serving server", { timeout:
       ),
     );
     // The global tables: keys and secrets (reference tables under Citus), and the migrations' own.
-    const global = new Set(["api_keys", "server_secrets", "schema_migrations"]);
+    const global = new Set(["api_keys", "server_secrets", "audit_signing_keys", "schema_migrations"]);
     const keyed = rows.filter((row) => !global.has(row.table));
     expect(keyed.length).toBeGreaterThan(10);
     expect(keyed.filter((row) => !/^(PRIMARY KEY|UNIQUE|FOREIGN KEY) \(tenant_id\b/.test(row.definition))).toEqual([]);

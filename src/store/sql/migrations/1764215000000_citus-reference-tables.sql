@@ -10,6 +10,7 @@ BEGIN
   IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
     PERFORM create_reference_table('api_keys');
     PERFORM create_reference_table('server_secrets');
+    PERFORM create_reference_table('audit_signing_keys');
   END IF;
 END
 $$;
@@ -20,6 +21,7 @@ BEGIN
   IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
     PERFORM undistribute_table('api_keys');
     PERFORM undistribute_table('server_secrets');
+    PERFORM undistribute_table('audit_signing_keys');
   END IF;
 END
 $$;
