@@ -62,8 +62,9 @@ describe.runIf(requirePostgres)("live tails of server processes on one PostgreSQ
     await onA.until(() => onA.eventIds.length >= 30);
     expect(onA.eventIds).toEqual(inBatchOrder(first));
     expect(onA.responses.some((r) => r.item === "event")).toBe(false);
-    // A batch of the ingest is one transaction, read at once: its events share a response.
-    expect(Math.max(...onA.responses.filter((r) => r.item === "events").map((r) => r.events.events.length))).toBe(10);
+    // A batch of the ingest is one transaction, read at once: its events (and any read with them) share a response.
+    const sizes = onA.responses.filter((r) => r.item === "events").map((r) => r.events.events.length);
+    expect(Math.max(...sizes)).toBeGreaterThanOrEqual(10);
     const resumeAt = onA.responses.filter((r) => r.item === "events").at(-1)?.cursor;
 
     a.child.kill("SIGKILL");
