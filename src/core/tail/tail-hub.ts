@@ -8,7 +8,7 @@ import { TailPoller } from "./tail-poller.ts";
 import { TailStream } from "./tail-stream.ts";
 
 /** Most events in one item of a stream that asks for several, and most payload bytes in it (about 1 MiB). */
-export const MAX_EVENTS_PER_ITEM = 500;
+const MAX_EVENTS_PER_ITEM = 500;
 const MAX_BYTES_PER_ITEM = 1 << 20;
 
 export interface TailSettings {

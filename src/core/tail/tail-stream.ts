@@ -91,6 +91,8 @@ export class TailStream {
 
   /** Every matching event before `(horizon, "")` has been read. */
   advanceTo(horizon: bigint): void {
+    // A stream that stopped following keeps the position its end names.
+    if (!this.#following) return;
     const position = { xid: horizon, eventId: "" };
     if (isAfter(position, this.#readTo)) this.#readTo = position;
   }
