@@ -4,7 +4,11 @@ import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
-import { TailEventsRequestSchema } from "../gen/chaukas/backend/v1/tail_pb.ts";
+import {
+  TailEventBatchSchema,
+  TailEventsRequestSchema,
+  TailEventsResponseSchema,
+} from "../gen/chaukas/backend/v1/tail_pb.ts";
 import { type Event, EventSchema } from "../gen/chaukas/spec/common/v1/events_pb.ts";
 import { ChaukasServerService } from "../gen/chaukas/spec/server/v1/server_pb.ts";
 import { type BenchContext, startServer } from "./context.ts";
@@ -192,41 +196,57 @@ async function pacedIngest(
   return { acked, eventsPerSec: round(acked.size / ((performance.now() - started) / 1000)) };
 }
 
-/** What a bench tail reads of a response: the event's id (the event itself is not decoded), the item, the cursor. */
+/** Events a bench tail asks for in one response: the server's cap, and that cap's most bytes (about 1 MiB). */
+const EVENTS_PER_MESSAGE = 500;
+const BATCH_WINDOW_BYTES = 1 << 20;
+
+/** What a bench tail reads of a response: its events' ids (the events are not decoded), the item, the cursor. */
 interface LightResponse {
-  item: "event" | "heartbeat" | "end" | undefined;
-  eventId: string;
+  item: "events" | "heartbeat" | "end" | undefined;
+  eventIds: string[];
   cursor: string;
 }
 
-/** Reads a TailEventsResponse's item, event id and cursor from its bytes, skipping the rest. */
+/** Reads a TailEventsResponse's item, event ids and cursor from its bytes, skipping the rest. */
 function lightResponse(bytes: Buffer): LightResponse {
-  const items = { 1: "event", 2: "heartbeat", 4: "end" } as const;
-  const out: LightResponse = { item: undefined, eventId: "", cursor: "" };
+  const out: LightResponse = { item: undefined, eventIds: [], cursor: "" };
   const reader = new BinaryReader(bytes);
   while (reader.pos < reader.len) {
     const [no, wireType] = reader.tag();
-    if (no === 3) out.cursor = reader.string();
-    else if (no === 1) {
-      out.item = "event";
-      const event = new BinaryReader(reader.bytes());
-      while (event.pos < event.len) {
-        const [field, type] = event.tag();
-        if (field === EventSchema.field.eventId.number) out.eventId = event.string();
-        else event.skip(type);
+    if (no === TailEventsResponseSchema.field.cursor.number) out.cursor = reader.string();
+    else if (no === TailEventsResponseSchema.field.events.number) {
+      out.item = "events";
+      const batch = new BinaryReader(reader.bytes());
+      while (batch.pos < batch.len) {
+        const [field, type] = batch.tag();
+        if (field === TailEventBatchSchema.field.events.number) out.eventIds.push(eventIdOf(batch.bytes()));
+        else batch.skip(type);
       }
     } else {
-      if (no in items) out.item = items[no as 2 | 4];
+      if (no === TailEventsResponseSchema.field.heartbeat.number) out.item = "heartbeat";
+      else if (no === TailEventsResponseSchema.field.end.number) out.item = "end";
       reader.skip(wireType);
     }
   }
   return out;
 }
 
+/** An encoded event's id, the rest skipped. */
+function eventIdOf(bytes: Uint8Array): string {
+  const event = new BinaryReader(bytes);
+  while (event.pos < event.len) {
+    const [field, type] = event.tag();
+    if (field === EventSchema.field.eventId.number) return event.string();
+    event.skip(type);
+  }
+  return "";
+}
+
 /**
- * One subscriber, through @grpc/grpc-js reading only what it needs of each response (decoding
- * each event would cost the shared cores more than the server's part): records when each event
- * arrives, and reopens from its cursor when the server ends the stream or the call fails.
+ * One subscriber, through @grpc/grpc-js, asking for batches of EVENTS_PER_MESSAGE and reading only
+ * what it needs of each response (decoding each event would cost the shared cores more than the
+ * server's part): records when each event of a batch arrives, and reopens from its cursor when the
+ * server ends the stream or the call fails.
  */
 class BenchTail {
   readonly arrivals = new Map<string, number>();
@@ -241,7 +261,10 @@ class BenchTail {
   #onOpen: () => void = () => {};
 
   constructor(address: string, tenantId: string) {
-    this.#client = new grpc.Client(address, grpc.credentials.createInsecure());
+    // A window for two full batches (HTTP/2's default is 64 KiB), so a batch is not sent in ten round trips.
+    this.#client = new grpc.Client(address, grpc.credentials.createInsecure(), {
+      "grpc-node.flow_control_window": 2 * BATCH_WINDOW_BYTES,
+    });
     this.#tenantId = tenantId;
     this.opened = new Promise((resolve) => {
       this.#onOpen = resolve;
@@ -250,7 +273,11 @@ class BenchTail {
   }
 
   #follow(): void {
-    const request = create(TailEventsRequestSchema, { filter: { tenantId: this.#tenantId }, cursor: this.#cursor });
+    const request = create(TailEventsRequestSchema, {
+      filter: { tenantId: this.#tenantId },
+      cursor: this.#cursor,
+      maxEventsPerMessage: EVENTS_PER_MESSAGE,
+    });
     const call = this.#client.makeServerStreamRequest(
       "/chaukas.backend.v1.TailService/TailEvents",
       (r: typeof request) => Buffer.from(toBinary(TailEventsRequestSchema, r)),
@@ -260,8 +287,10 @@ class BenchTail {
     this.#call = call;
     call.on("data", (res: LightResponse) => {
       this.#cursor = res.cursor;
-      if (res.item === "event") this.arrivals.set(res.eventId, performance.now());
-      else if (res.item === "heartbeat") this.#onOpen();
+      if (res.item === "events") {
+        const now = performance.now();
+        for (const id of res.eventIds) this.arrivals.set(id, now);
+      } else if (res.item === "heartbeat") this.#onOpen();
       else if (res.item === "end") this.slowEnds++;
     });
     call.on("error", () => {

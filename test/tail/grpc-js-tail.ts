@@ -51,8 +51,15 @@ export class GrpcJsTail {
     });
   }
 
+  /** The events' ids in order, whether they came one a response (`event`) or in batches (`events`). */
   get eventIds(): string[] {
-    return this.responses.filter((r) => r.item === "event").map((r) => r.event.event_id);
+    return this.responses.flatMap((r) =>
+      r.item === "event"
+        ? [r.event.event_id]
+        : r.item === "events"
+          ? r.events.events.map((e: PlainResponse) => e.event_id)
+          : [],
+    );
   }
 
   /** Waits until `check` holds of the responses, or the stream ends (then throws if it does not hold). */

@@ -46,31 +46,38 @@ describe.runIf(requirePostgres)("live tails of server processes on one PostgreSQ
   /** The ids in batch order, each batch's in the tail's order (event id, within one transaction). */
   const inBatchOrder = (batches: string[][]) => batches.flatMap((batch) => [...batch].sort());
 
+  /** Tails ask for batches (up to 500 events a response), as the dashboard does; one asks for single events. */
+  const batched = (cursor: string) => ({ filter: { tenant_id: "acme" }, cursor, max_events_per_message: 500 });
+
   test("a tail on one process sees events written through another; after a kill its cursor resumes on a new process; shutdown ends streams with a cursor", {
     timeout: 120_000,
   }, async () => {
     const a = await start();
     const b = await start();
-    const onA = new GrpcJsTail(address(a), { filter: { tenant_id: "acme" }, cursor: "" });
+    const onA = new GrpcJsTail(address(a), batched(""));
     await onA.until((r) => r.some((item) => item.item === "heartbeat"));
     const start_cursor = onA.responses[0].cursor;
 
     const first = await write(b, 3);
     await onA.until(() => onA.eventIds.length >= 30);
     expect(onA.eventIds).toEqual(inBatchOrder(first));
-    const resumeAt = onA.responses.filter((r) => r.item === "event").at(-1)?.cursor;
+    expect(onA.responses.some((r) => r.item === "event")).toBe(false);
+    // A batch of the ingest is one transaction, read at once: its events (and any read with them) share a response.
+    const sizes = onA.responses.filter((r) => r.item === "events").map((r) => r.events.events.length);
+    expect(Math.max(...sizes)).toBeGreaterThanOrEqual(10);
+    const resumeAt = onA.responses.filter((r) => r.item === "events").at(-1)?.cursor;
 
     a.child.kill("SIGKILL");
     await exitOf(a.child);
     onA.close();
     const second = await write(b, 3);
     const a2 = await start();
-    const resumed = new GrpcJsTail(address(a2), { filter: { tenant_id: "acme" }, cursor: resumeAt });
+    const resumed = new GrpcJsTail(address(a2), batched(resumeAt));
     await resumed.until(() => resumed.eventIds.length >= 30);
     expect(resumed.eventIds).toEqual(inBatchOrder(second));
 
     // From the first cursor, on the other process: every event once, in the same order.
-    const onB = new GrpcJsTail(address(b), { filter: { tenant_id: "acme" }, cursor: start_cursor });
+    const onB = new GrpcJsTail(address(b), batched(start_cursor));
     await onB.until(() => onB.eventIds.length >= 60);
     expect(onB.eventIds).toEqual([...inBatchOrder(first), ...inBatchOrder(second)]);
 

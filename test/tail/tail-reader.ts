@@ -3,7 +3,7 @@ import type { Client } from "@connectrpc/connect";
 import type { TailEventsResponse, TailService } from "../../gen/chaukas/backend/v1/tail_pb.ts";
 import type { QueryFilterSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 
-/** What a test reads of a tail: event ids in order, the items' kinds, the last cursor. */
+/** What a test reads of a tail: event ids in order (single or in batches), the responses, the last cursor. */
 export class TailReader {
   readonly eventIds: string[] = [];
   readonly responses: TailEventsResponse[] = [];
@@ -15,9 +15,10 @@ export class TailReader {
     headers: Headers,
     filter: MessageInitShape<typeof QueryFilterSchema>,
     cursor = "",
+    maxEventsPerMessage = 0,
   ) {
     this.#items = client
-      .tailEvents({ filter, cursor }, { headers, signal: this.#abort.signal })
+      .tailEvents({ filter, cursor, maxEventsPerMessage }, { headers, signal: this.#abort.signal })
       [Symbol.asyncIterator]();
   }
 
@@ -31,6 +32,7 @@ export class TailReader {
     if (done) return undefined;
     this.responses.push(value);
     if (value.item.case === "event") this.eventIds.push(value.item.value.eventId);
+    if (value.item.case === "events") this.eventIds.push(...value.item.value.events.map((e) => e.eventId));
     return value;
   }
 

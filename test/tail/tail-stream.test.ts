@@ -148,6 +148,74 @@ describe.each(await storeKinds())("the live tail (%s)", (kind) => {
   });
 });
 
+describe.each(await storeKinds())("the live tail in batches (%s)", (kind) => {
+  let server: TailServer;
+  // A buffer that holds the whole burst: these tests read batches, not slow-subscriber ends.
+  beforeAll(async () => {
+    server = await startTailServer(kind, { heartbeatMs: 200, bufferEvents: 5000 });
+  });
+  afterAll(() => server?.close());
+
+  const clients = () => ({
+    connectJson: tailClient(
+      createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "1.1", useBinaryFormat: false }),
+    ),
+    connect: tailClient(createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "2" })),
+    grpcWeb: tailClient(createGrpcWebTransport({ baseUrl: server.baseUrl, httpVersion: "1.1" })),
+    grpc: tailClient(createGrpcTransport({ baseUrl: server.baseUrl })),
+  });
+  const batchSizes = (tail: TailReader) =>
+    tail.responses.flatMap(({ item }) => (item.case === "events" ? [item.value.events.length] : []));
+
+  test("over Connect JSON, Connect, gRPC-Web and gRPC: every event once, in order, at most 500 a response; a batch's cursor resumes right after it; 0 asks for single events", {
+    timeout: 60_000,
+  }, async () => {
+    const filter = { tenantId: "acme", sessionId: `batched-${kind}` };
+    const sent = new Map<string, Event>();
+    const write = async (count: number) => {
+      const events = Array.from({ length: count }, () => makeEvent({ tenantId: "acme", sessionId: filter.sessionId }));
+      for (const event of events) sent.set(event.eventId, event);
+      await ingestClient(server.baseUrl).ingestEventBatch({ eventBatch: { events } }, { headers: server.keys.admin });
+      // One transaction: its events come together, in bytewise event_id order.
+      return events.map((e) => e.eventId).sort();
+    };
+    const protocols = Object.entries(clients());
+    const batched = protocols.map(([, client]) => new TailReader(client, server.keys.read, filter, "", 10_000));
+    const single = new TailReader(clients().connect, server.keys.read, filter);
+    for (const tail of [...batched, single]) await tail.until("heartbeat");
+
+    const expected = [...(await write(1200)), ...(await write(30)), ...(await write(30))];
+    for (const [i, tail] of batched.entries()) {
+      expect(await tail.events(expected.length), protocols[i][0]).toEqual(expected);
+      // Asked for 10,000: the server's cap, reached by the burst of 1,200 (read 500 at a time).
+      expect(Math.max(...batchSizes(tail)), protocols[i][0]).toBe(500);
+      expect(Math.min(...batchSizes(tail))).toBeGreaterThan(0);
+      expect(tail.responses.some(({ item }) => item.case === "event")).toBe(false);
+    }
+    expect(await single.events(expected.length)).toEqual(expected);
+    expect(batchSizes(single)).toEqual([]);
+    // Each event as it was written, in JSON (decoded) as in binary (the stored bytes spliced in).
+    for (const tail of batched) {
+      for (const { item } of tail.responses) {
+        for (const event of item.case === "events" ? item.value.events : []) {
+          expect(equals(EventSchema, event, sent.get(event.eventId) as Event)).toBe(true);
+        }
+      }
+    }
+
+    // From the second batch's cursor, on the same protocol: the rest, each once, in order.
+    for (const [i, tail] of batched.entries()) {
+      const sizes = batchSizes(tail);
+      const at = tail.responses.filter(({ item }) => item.case === "events")[1].cursor;
+      const after = sizes[0] + sizes[1];
+      const resumed = new TailReader(protocols[i][1], server.keys.read, filter, at, 10_000);
+      expect(await resumed.events(expected.length - after), protocols[i][0]).toEqual(expected.slice(after));
+      resumed.cancel();
+    }
+    for (const tail of [...batched, single]) tail.cancel();
+  });
+});
+
 describe.each(await storeKinds())("the live tail's bounds (%s)", (kind) => {
   let server: TailServer;
   beforeAll(async () => {
@@ -157,26 +225,35 @@ describe.each(await storeKinds())("the live tail's bounds (%s)", (kind) => {
 
   const client = () => tailClient(createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "2" }));
 
-  test("a subscriber too slow for its buffer is ended with a cursor that resumes with nothing lost", async () => {
-    const filter = { tenantId: "acme", sessionId: "burst" };
-    const first = new TailReader(client(), server.keys.read, filter);
-    await first.until("heartbeat");
-    const events = Array.from({ length: 23 }, () => makeEvent({ tenantId: "acme", sessionId: "burst" }));
-    await ingestClient(server.baseUrl).ingestEventBatch({ eventBatch: { events } }, { headers: server.keys.admin });
-    const ids: string[] = [];
-    const reasons: number[] = [];
-    let tail = first;
-    for (;;) {
-      const end = await tail.until("end");
-      ids.push(...tail.eventIds);
-      if (end?.item.case !== "end" || end.item.value.reason !== TailEnd_Reason.SLOW_SUBSCRIBER) break;
-      reasons.push(end.item.value.reason);
-      if (ids.length === events.length) break;
-      tail = new TailReader(client(), server.keys.read, filter, end.cursor);
-    }
-    expect(reasons[0]).toBe(TailEnd_Reason.SLOW_SUBSCRIBER);
-    expect(ids).toEqual(events.map((e) => e.eventId));
-  });
+  test.each([0, 10_000])(
+    "a subscriber too slow for its buffer is ended with a cursor that resumes with nothing lost (max_events_per_message %i)",
+    async (maxEventsPerMessage) => {
+      const filter = { tenantId: "acme", sessionId: `burst-${maxEventsPerMessage}` };
+      const open = (cursor = "") => new TailReader(client(), server.keys.read, filter, cursor, maxEventsPerMessage);
+      const first = open();
+      await first.until("heartbeat");
+      const events = Array.from({ length: 23 }, () => makeEvent({ tenantId: "acme", sessionId: filter.sessionId }));
+      await ingestClient(server.baseUrl).ingestEventBatch({ eventBatch: { events } }, { headers: server.keys.admin });
+      const ids: string[] = [];
+      const reasons: number[] = [];
+      let tail = first;
+      for (;;) {
+        const end = await tail.until("end");
+        ids.push(...tail.eventIds);
+        if (end?.item.case !== "end" || end.item.value.reason !== TailEnd_Reason.SLOW_SUBSCRIBER) break;
+        reasons.push(end.item.value.reason);
+        if (ids.length === events.length) break;
+        tail = open(end.cursor);
+      }
+      expect(reasons[0]).toBe(TailEnd_Reason.SLOW_SUBSCRIBER);
+      expect(ids).toEqual(events.map((e) => e.eventId).sort());
+      // The buffer's 5 events went out in one batch before the end, or one a response.
+      const eventItems = first.responses.filter(({ item }) => item.case === "event" || item.case === "events");
+      expect(eventItems.map(({ item }) => item.case)).toEqual(
+        maxEventsPerMessage === 0 ? Array(5).fill("event") : ["events"],
+      );
+    },
+  );
 
   test("a stream ends itself at the time limit, with a cursor that resumes it", async () => {
     const filter = { tenantId: "acme", sessionId: "limited" };

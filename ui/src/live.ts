@@ -20,6 +20,9 @@ export interface LiveHandlers {
   onOpen: () => void;
 }
 
+/** Events the dashboard takes in one response: the server's cap, so a busy tail costs few messages. */
+const EVENTS_PER_MESSAGE = 500;
+
 /**
  * Follows the events matching `filter` (TailService.TailEvents) while `enabled`. The server's first
  * item says the tail is open (onOpen, then "following"). When the server ends the stream (time
@@ -51,7 +54,7 @@ export function useLiveTail(
           const fromNow = cursor === "";
           let first = true;
           for await (const item of api.tail.tailEvents(
-            { filter: { ...filter, time: undefined }, cursor },
+            { filter: { ...filter, time: undefined }, cursor, maxEventsPerMessage: EVENTS_PER_MESSAGE },
             { signal: abort.signal },
           )) {
             if (first) {
@@ -60,7 +63,7 @@ export function useLiveTail(
               if (fromNow) handler.current.onOpen();
             }
             if (item.cursor) cursor = item.cursor;
-            if (item.item.case === "event") handler.current.onEvent(item.item.value);
+            if (item.item.case === "events") for (const event of item.item.value.events) handler.current.onEvent(event);
           }
         } catch (err) {
           if (abort.signal.aborted) return;

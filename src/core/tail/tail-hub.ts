@@ -7,6 +7,10 @@ import { decodeTailCursor } from "./tail-cursor.ts";
 import { TailPoller } from "./tail-poller.ts";
 import { TailStream } from "./tail-stream.ts";
 
+/** Most events in one item of a stream that asks for several, and most payload bytes in it (about 1 MiB). */
+const MAX_EVENTS_PER_ITEM = 500;
+const MAX_BYTES_PER_ITEM = 1 << 20;
+
 export interface TailSettings {
   /** How often a tenant's new events are read while streams follow it. */
   pollMs: number;
@@ -41,9 +45,15 @@ export class TailHub {
 
   /**
    * A stream of the events matching `filter` (its time range ignored) after `cursor`, or from now
-   * when the cursor is empty. The caller must close() it when its subscriber goes.
+   * when the cursor is empty, with up to `maxEventsPerItem` events an item (at least 1, at most
+   * MAX_EVENTS_PER_ITEM). The caller must close() it when its subscriber goes.
    */
-  async open(principal: Principal, requested: QueryFilter | undefined, cursor: string): Promise<TailStream> {
+  async open(
+    principal: Principal,
+    requested: QueryFilter | undefined,
+    cursor: string,
+    maxEventsPerItem: number,
+  ): Promise<TailStream> {
     authorize(principal, "read");
     if (this.#closed) throw new UnavailableError("the server is shutting down");
     const violations: FieldViolation[] = [];
@@ -68,6 +78,8 @@ export class TailHub {
       const poller = this.#poller(tenantId);
       const stream: TailStream = new TailStream(storeFilter, start, {
         bufferEvents: this.#settings.bufferEvents,
+        maxEventsPerItem: Math.min(Math.max(maxEventsPerItem, 1), MAX_EVENTS_PER_ITEM),
+        maxBytesPerItem: MAX_BYTES_PER_ITEM,
         heartbeatMs: this.#settings.heartbeatMs,
         deadline: Date.now() + this.#settings.maxStreamMs,
         onDetach: () => {

@@ -1,16 +1,22 @@
-import type { EventFilter, TailPosition, TailRead } from "../../store/event-store.ts";
+import type { EventFilter, TailEvent, TailPosition, TailRead } from "../../store/event-store.ts";
+import { TailBuffer } from "./tail-buffer.ts";
 import { isAfter } from "./tail-cursor.ts";
 
 export type EndReason = "time-limit" | "slow-subscriber" | "shutdown";
 
 /** What a stream hands its subscriber; each item's position resumes the tail right after it. */
 export type TailItem =
-  | { kind: "event"; position: TailPosition; payload: Uint8Array }
+  /** One or more events, in order; the position is the last one's. */
+  | { kind: "events"; position: TailPosition; events: TailEvent[] }
   | { kind: "heartbeat"; position: TailPosition }
   | { kind: "end"; position: TailPosition; reason: EndReason };
 
 export interface TailStreamOptions {
   bufferEvents: number;
+  /** Most events one item carries (1: each event alone). */
+  maxEventsPerItem: number;
+  /** Most payload bytes one item of several events carries. */
+  maxBytesPerItem: number;
   heartbeatMs: number;
   /** When the stream ends itself with "time-limit" (ms since the epoch). */
   deadline: number;
@@ -20,21 +26,23 @@ export interface TailStreamOptions {
 
 /**
  * One subscriber's tail: the poller (tail-poller.ts) reads events into its bounded buffer and the
- * subscriber takes them with next(). A buffer that overflows ends the stream ("slow-subscriber")
- * after the events that fit, instead of holding events or ingest back.
+ * subscriber takes them with next(), everything waiting (up to the item's bounds) at once. A buffer
+ * that overflows ends the stream ("slow-subscriber") after the events that fit, instead of holding
+ * events or ingest back.
  */
 export class TailStream {
   readonly filter: EventFilter;
   /** The filter as a key, so streams with one filter at one position share a read. */
   readonly filterKey: string;
   readonly #options: TailStreamOptions;
-  readonly #buffer: TailItem[] = [];
+  readonly #buffer = new TailBuffer();
+  /** Set when the buffer overflowed: the stream ends ("slow-subscriber") here once its events are sent. */
+  #slowEndAt: TailPosition | undefined;
   /** After the last event read into the buffer, or the horizon when everything before it was read. */
   #readTo: TailPosition;
   /** After the last item handed out, and when (ms since the epoch; 0 until the first). */
   #sentTo: TailPosition;
   #sentAt = 0;
-  #bufferedEvents = 0;
   #following = true;
   #stopping: EndReason | undefined;
   #ended = false;
@@ -59,7 +67,7 @@ export class TailStream {
 
   /** Room left in the buffer, in events. */
   get room(): number {
-    return this.#options.bufferEvents - this.#bufferedEvents;
+    return this.#options.bufferEvents - this.#buffer.size;
   }
 
   /**
@@ -68,13 +76,12 @@ export class TailStream {
    */
   take(read: TailRead, limit: number): void {
     if (!this.#following) return;
-    const fitting = read.events.slice(0, this.room);
-    for (const event of fitting) this.#buffer.push({ kind: "event", ...event });
-    this.#bufferedEvents += fitting.length;
+    const fitting = read.events.length > this.room ? read.events.slice(0, this.room) : read.events;
+    this.#buffer.push(fitting);
     const last = fitting.at(-1)?.position;
     if (last) this.#readTo = last;
     if (read.events.length > fitting.length) {
-      this.#buffer.push({ kind: "end", position: this.#readTo, reason: "slow-subscriber" });
+      this.#slowEndAt = this.#readTo;
       this.#detach();
     } else if (read.events.length < limit) {
       this.advanceTo(read.horizon);
@@ -84,6 +91,8 @@ export class TailStream {
 
   /** Every matching event before `(horizon, "")` has been read. */
   advanceTo(horizon: bigint): void {
+    // A stream that stopped following keeps the position its end names.
+    if (!this.#following) return;
     const position = { xid: horizon, eventId: "" };
     if (isAfter(position, this.#readTo)) this.#readTo = position;
   }
@@ -99,7 +108,7 @@ export class TailStream {
   /** The subscriber is gone. */
   close(): void {
     this.#ended = true;
-    this.#buffer.length = 0;
+    this.#buffer.clear();
     this.#detach();
     this.#wake?.();
   }
@@ -123,13 +132,14 @@ export class TailStream {
 
   #nextNow(): TailItem | undefined {
     if (this.#stopping) {
-      const position = this.#buffer.length === 0 ? this.#readTo : this.#sentTo;
-      this.#buffer.length = 0;
+      const position = this.#buffer.size === 0 ? this.#readTo : this.#sentTo;
+      this.#buffer.clear();
       return { kind: "end", position, reason: this.#stopping };
     }
-    const item = this.#buffer.shift();
-    if (item?.kind === "event") this.#bufferedEvents--;
-    return item;
+    const events = this.#buffer.take(this.#options.maxEventsPerItem, this.#options.maxBytesPerItem);
+    if (events.length > 0) return { kind: "events", position: events[events.length - 1].position, events };
+    if (this.#slowEndAt) return { kind: "end", position: this.#slowEndAt, reason: "slow-subscriber" };
+    return undefined;
   }
 
   #send(item: TailItem): TailItem {

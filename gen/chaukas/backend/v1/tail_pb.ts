@@ -19,7 +19,7 @@ import type { Message, UnknownEnum } from "@bufbuild/protobuf";
  * Describes the file chaukas/backend/v1/tail.proto.
  */
 export const file_chaukas_backend_v1_tail: GenFile = /*@__PURE__*/
-  fileDesc("Ch1jaGF1a2FzL2JhY2tlbmQvdjEvdGFpbC5wcm90bxISY2hhdWthcy5iYWNrZW5kLnYxIlgKEVRhaWxFdmVudHNSZXF1ZXN0EjMKBmZpbHRlchgBIAEoCzIjLmNoYXVrYXMuc3BlYy5jb21tb24udjEuUXVlcnlGaWx0ZXISDgoGY3Vyc29yGAIgASgJIjUKCUhlYXJ0YmVhdBIoCgR0aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKnAQoHVGFpbEVuZBIyCgZyZWFzb24YASABKA4yIi5jaGF1a2FzLmJhY2tlbmQudjEuVGFpbEVuZC5SZWFzb24iaAoGUmVhc29uEhYKElJFQVNPTl9VTlNQRUNJRklFRBAAEhUKEVJFQVNPTl9USU1FX0xJTUlUEAESGgoWUkVBU09OX1NMT1dfU1VCU0NSSUJFUhACEhMKD1JFQVNPTl9TSFVURE9XThADIrwBChJUYWlsRXZlbnRzUmVzcG9uc2USLgoFZXZlbnQYASABKAsyHS5jaGF1a2FzLnNwZWMuY29tbW9uLnYxLkV2ZW50SAASMgoJaGVhcnRiZWF0GAIgASgLMh0uY2hhdWthcy5iYWNrZW5kLnYxLkhlYXJ0YmVhdEgAEioKA2VuZBgEIAEoCzIbLmNoYXVrYXMuYmFja2VuZC52MS5UYWlsRW5kSAASDgoGY3Vyc29yGAMgASgJQgYKBGl0ZW0ybAoLVGFpbFNlcnZpY2USXQoKVGFpbEV2ZW50cxIlLmNoYXVrYXMuYmFja2VuZC52MS5UYWlsRXZlbnRzUmVxdWVzdBomLmNoYXVrYXMuYmFja2VuZC52MS5UYWlsRXZlbnRzUmVzcG9uc2UwAWIGcHJvdG8z", [file_chaukas_spec_common_v1_events, file_chaukas_spec_common_v1_query, file_google_protobuf_timestamp]);
+  fileDesc("Ch1jaGF1a2FzL2JhY2tlbmQvdjEvdGFpbC5wcm90bxISY2hhdWthcy5iYWNrZW5kLnYxIngKEVRhaWxFdmVudHNSZXF1ZXN0EjMKBmZpbHRlchgBIAEoCzIjLmNoYXVrYXMuc3BlYy5jb21tb24udjEuUXVlcnlGaWx0ZXISDgoGY3Vyc29yGAIgASgJEh4KFm1heF9ldmVudHNfcGVyX21lc3NhZ2UYAyABKA0iNQoJSGVhcnRiZWF0EigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqcBCgdUYWlsRW5kEjIKBnJlYXNvbhgBIAEoDjIiLmNoYXVrYXMuYmFja2VuZC52MS5UYWlsRW5kLlJlYXNvbiJoCgZSZWFzb24SFgoSUkVBU09OX1VOU1BFQ0lGSUVEEAASFQoRUkVBU09OX1RJTUVfTElNSVQQARIaChZSRUFTT05fU0xPV19TVUJTQ1JJQkVSEAISEwoPUkVBU09OX1NIVVRET1dOEAMiPwoOVGFpbEV2ZW50QmF0Y2gSLQoGZXZlbnRzGAEgAygLMh0uY2hhdWthcy5zcGVjLmNvbW1vbi52MS5FdmVudCLyAQoSVGFpbEV2ZW50c1Jlc3BvbnNlEi4KBWV2ZW50GAEgASgLMh0uY2hhdWthcy5zcGVjLmNvbW1vbi52MS5FdmVudEgAEjIKCWhlYXJ0YmVhdBgCIAEoCzIdLmNoYXVrYXMuYmFja2VuZC52MS5IZWFydGJlYXRIABIqCgNlbmQYBCABKAsyGy5jaGF1a2FzLmJhY2tlbmQudjEuVGFpbEVuZEgAEjQKBmV2ZW50cxgFIAEoCzIiLmNoYXVrYXMuYmFja2VuZC52MS5UYWlsRXZlbnRCYXRjaEgAEg4KBmN1cnNvchgDIAEoCUIGCgRpdGVtMmwKC1RhaWxTZXJ2aWNlEl0KClRhaWxFdmVudHMSJS5jaGF1a2FzLmJhY2tlbmQudjEuVGFpbEV2ZW50c1JlcXVlc3QaJi5jaGF1a2FzLmJhY2tlbmQudjEuVGFpbEV2ZW50c1Jlc3BvbnNlMAFiBnByb3RvMw", [file_chaukas_spec_common_v1_events, file_chaukas_spec_common_v1_query, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message chaukas.backend.v1.TailEventsRequest
@@ -38,6 +38,16 @@ export type TailEventsRequest = Message<"chaukas.backend.v1.TailEventsRequest"> 
    * @generated from field: string cursor = 2;
    */
   cursor: string;
+
+  /**
+   * 0 (unset): one event per response, in `event`. Otherwise up to this many events per response,
+   * in `events`: every event waiting when the subscriber can take more, so a busy tail costs one
+   * message per read instead of one per event. The server caps a batch at 500 events and about
+   * 1 MiB of encoded events (a larger single event still goes alone).
+   *
+   * @generated from field: uint32 max_events_per_message = 3;
+   */
+  maxEventsPerMessage: number;
 };
 
 /**
@@ -128,6 +138,25 @@ export const TailEnd_ReasonSchema: GenEnum<TailEnd_Reason> = /*@__PURE__*/
   enumDesc(file_chaukas_backend_v1_tail, 2, 0);
 
 /**
+ * Events of a tail that asked for `max_events_per_message`, in the tail's order.
+ *
+ * @generated from message chaukas.backend.v1.TailEventBatch
+ */
+export type TailEventBatch = Message<"chaukas.backend.v1.TailEventBatch"> & {
+  /**
+   * @generated from field: repeated chaukas.spec.common.v1.Event events = 1;
+   */
+  events: Event[];
+};
+
+/**
+ * Describes the message chaukas.backend.v1.TailEventBatch.
+ * Use `create(TailEventBatchSchema)` to create a new message.
+ */
+export const TailEventBatchSchema: GenMessage<TailEventBatch> = /*@__PURE__*/
+  messageDesc(file_chaukas_backend_v1_tail, 3);
+
+/**
  * @generated from message chaukas.backend.v1.TailEventsResponse
  */
 export type TailEventsResponse = Message<"chaukas.backend.v1.TailEventsResponse"> & {
@@ -136,6 +165,8 @@ export type TailEventsResponse = Message<"chaukas.backend.v1.TailEventsResponse"
    */
   item: {
     /**
+     * One event: on a tail with `max_events_per_message` 0.
+     *
      * @generated from field: chaukas.spec.common.v1.Event event = 1;
      */
     value: Event;
@@ -152,10 +183,19 @@ export type TailEventsResponse = Message<"chaukas.backend.v1.TailEventsResponse"
      */
     value: TailEnd;
     case: "end";
+  } | {
+    /**
+     * One or more events: on a tail with `max_events_per_message` above 0 (never empty).
+     *
+     * @generated from field: chaukas.backend.v1.TailEventBatch events = 5;
+     */
+    value: TailEventBatch;
+    case: "events";
   } | { case: undefined; value?: undefined };
 
   /**
-   * Resumes the tail after this item. Opaque; valid across server restarts and processes.
+   * Resumes the tail after this item (after a batch's last event). Opaque; valid across server
+   * restarts and processes.
    *
    * @generated from field: string cursor = 3;
    */
@@ -167,7 +207,7 @@ export type TailEventsResponse = Message<"chaukas.backend.v1.TailEventsResponse"
  * Use `create(TailEventsResponseSchema)` to create a new message.
  */
 export const TailEventsResponseSchema: GenMessage<TailEventsResponse> = /*@__PURE__*/
-  messageDesc(file_chaukas_backend_v1_tail, 3);
+  messageDesc(file_chaukas_backend_v1_tail, 4);
 
 /**
  * Follows the events that match a filter, with the keys and scope rules of QueryEvents.
