@@ -161,8 +161,8 @@ describe.each(await storeKinds())("the dashboard on the %s store", { timeout: 12
     await page.getByLabel("Search").fill(word);
     await page.getByLabel("Search").press("Enter");
     await page.waitForURL((url) => url.searchParams.get("q") === word);
-    await list.locator(".vrow").first().waitFor();
-    await expect(list.getAttribute("aria-rowcount")).resolves.toBe("1");
+    // The list shown before the search has rows too: wait for the searched list's single row.
+    await list.and(page.locator('[aria-rowcount="1"]')).waitFor();
     await list.getByText(searched.sessionId).waitFor();
     const shared = await open(`/sessions?q=${encodeURIComponent(word)}&range=all`);
     await signIn(shared);
