@@ -1,12 +1,10 @@
 import type pg from "pg";
 import type { ErasureSelector, Purge, PurgeCandidate, RetentionPolicy, RetentionStore } from "../retention-store.ts";
 import type { TenantScope } from "../tenant-scope.ts";
+import { ADVISORY_LOCK } from "./advisory-locks.ts";
 import { INDEX_VALUES, RECORD_FIELDS, RECORD_PARAMETERS, recordParameters } from "./event-columns.ts";
 import { insertEventsAndQueue } from "./event-insert.ts";
 import { inTenantScope, packed } from "./pool.ts";
-
-/** The advisory lock of purges: one at a time per database (any fixed int8 apart from the integrator's). */
-const PURGE_LOCK = "4242000003";
 
 const TRY_LOCK = "SELECT pg_try_advisory_xact_lock($1) AS locked";
 const LOCK = "SELECT pg_advisory_xact_lock($1), true AS locked";
@@ -115,7 +113,7 @@ export class SqlRetentionStore implements RetentionStore {
 
   async purge(scope: TenantScope, purge: Purge, exclusive = false): Promise<boolean> {
     return inTenantScope(this.#pool, scope, async (client) => {
-      const { rows } = await client.query<{ locked: boolean }>(exclusive ? TRY_LOCK : LOCK, [PURGE_LOCK]);
+      const { rows } = await client.query<{ locked: boolean }>(exclusive ? TRY_LOCK : LOCK, [ADVISORY_LOCK.purge]);
       if (!rows[0].locked) return false;
       const { rowCount } = await client.query(PURGE_EVENTS, [
         ...recordParameters(purge.stubs),

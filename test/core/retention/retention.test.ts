@@ -227,6 +227,30 @@ describe.each(await storeKinds())("retention and erasure on the %s store", (kind
     expect(lines.filter((line) => line.startsWith("purge: "))).toHaveLength(4);
   });
 
+  it.runIf(kind === "postgres")(
+    "on PostgreSQL, the process holding the background lease purges, and its erasures do not wait on the lease",
+    async () => {
+      const tenant = "leased";
+      await ingest(tenant, [
+        { eventId: "expired", timestamp: at(40) },
+        { eventId: "subject", timestamp: at(1) },
+      ]);
+      // As the server's ingest queue drain takes it: on a connection of its own, for as long as the process runs.
+      expect(await store.holdsBackgroundLease()).toBe(true);
+      await setRetention(store, UNRESTRICTED, { tenantId: tenant, projectId: "", days: 30, setBy: "test" });
+      const done = await purgeExpired(store, NOW);
+      expect(done?.filter((d) => d.tenantId === tenant).map((d) => d.count)).toEqual([1]);
+      const erased = await erase(store, UNRESTRICTED, {
+        tenantId: tenant,
+        selector: { eventIds: ["subject"] },
+        request: "REQ-L",
+        by: "dpo",
+      });
+      expect(erased.map((d) => d.count)).toEqual([1]);
+      await setRetention(store, UNRESTRICTED, { tenantId: tenant, projectId: "", days: 0, setBy: "test" });
+    },
+  );
+
   it("fails verify when content went without a record that lists it", async () => {
     const tenant = "sneaky";
     await ingest(tenant, [{ eventId: "a" }, { eventId: "b" }]);
