@@ -10,7 +10,6 @@ import { rotateSigningKey } from "../app/audit-setup.ts";
 import { announcedServer } from "../app/server-announcement.ts";
 import { adminKeyFile, isStartupProblem, migrateSchema, openCliStore } from "../app.ts";
 import { ConfigError, resolveSetting } from "../config.ts";
-import { integrateQueued } from "../core/audit/audit-trail.ts";
 import { CheckpointError } from "../core/audit/checkpoint.ts";
 import { FailedPreconditionError, InvalidArgumentError } from "../lib/errors.ts";
 import { timestampToNs } from "../lib/timestamps.ts";
@@ -115,20 +114,18 @@ async function run(argv: string[]): Promise<number> {
   }
   if (command === "retention" || command === "erase") {
     const { values } = parseArgs({ args: rest, options: STORE_FLAGS, strict: false });
-    const flags = values as { "database-url"?: string; "data-dir"?: string };
+    const flags = values as { "database-url"?: string; "data-dir"?: string; server?: string };
     const args = withoutStoreFlags(rest);
     const run = command === "retention" ? retentionCommand : eraseCommand;
-    return withDatabase({ ...flags, readOnly: command === "retention" && args[0] === "show" }, async (store) => {
-      const code = await run(
+    const readOnly = command === "retention" && args[0] === "show";
+    return withAdmin({ ...flags, readOnly }, (admin) =>
+      run(
         args,
-        store,
+        admin,
         (line) => console.log(line),
         (line) => console.error(line),
-      );
-      // The purge records' positions in the log now; the next server start signs their checkpoint.
-      await integrateQueued(store.audit);
-      return code;
-    });
+      ),
+    );
   }
   if (command === "verify") {
     const { values } = parseArgs({

@@ -25,7 +25,8 @@ UPDATE events e SET (${REWRITTEN.join(", ")}, tags, search, payload, purged_by) 
   (${REWRITTEN.map((c) => `d.${c}`).join(", ")}, d.tags, d.search, d.payload, $17::text)
 FROM d WHERE e.tenant_id = d.tenant_id AND e.event_id = d.event_id AND e.purged_by IS NULL`;
 
-const INTACT = "SELECT event_id, project_id, payload FROM events e WHERE e.tenant_id = $1 AND e.purged_by IS NULL";
+const INTACT =
+  "SELECT event_id, project_id, ts_ns, payload FROM events e WHERE e.tenant_id = $1 AND e.purged_by IS NULL";
 
 /** The RetentionStore in SQL, over the same pool and tenant isolation as the events. */
 export class SqlRetentionStore implements RetentionStore {
@@ -93,19 +94,25 @@ export class SqlRetentionStore implements RetentionStore {
     tenantId: string,
     selector: ErasureSelector,
     limit: number,
+    after?: Pick<PurgeCandidate, "timestampNs" | "eventId">,
   ): Promise<PurgeCandidate[]> {
     return this.#candidates(
       scope,
       `${INTACT} AND ($2::text IS NULL OR e.session_id = $2) AND ($3::text IS NULL OR e.agent_id = $3)
          AND ($4::text[] IS NULL OR e.event_id = ANY($4::text[])) AND ($5::text IS NULL OR e.tags @> ARRAY[$5::text])
+         AND ($6::bytea IS NULL OR position($6::bytea IN e.payload) > 0)
+         AND ($7::int8 IS NULL OR (e.ts_ns, e.event_id) > ($7::int8, $8::text))
          AND e.event_id NOT LIKE 'chaukas-purge-%'
-       ORDER BY e.ts_ns, e.event_id LIMIT $6`,
+       ORDER BY e.ts_ns, e.event_id LIMIT $9`,
       [
         tenantId,
         selector.sessionId ?? null,
         selector.agentId ?? null,
         selector.eventIds ?? null,
         selector.tag ?? null,
+        selector.metadata ? Buffer.from(selector.metadata.value, "utf8") : null,
+        after ? String(after.timestampNs) : null,
+        after?.eventId ?? null,
         limit,
       ],
     );
@@ -132,8 +139,13 @@ export class SqlRetentionStore implements RetentionStore {
 
   async #candidates(scope: TenantScope, text: string, values: unknown[]): Promise<PurgeCandidate[]> {
     const { rows } = await inTenantScope(this.#pool, scope, (client) =>
-      client.query<{ event_id: string; project_id: string; payload: Uint8Array }>(text, values),
+      client.query<{ event_id: string; project_id: string; ts_ns: string; payload: Uint8Array }>(text, values),
     );
-    return rows.map((row) => ({ eventId: row.event_id, projectId: row.project_id, payload: row.payload }));
+    return rows.map((row) => ({
+      eventId: row.event_id,
+      projectId: row.project_id,
+      timestampNs: BigInt(row.ts_ns),
+      payload: row.payload,
+    }));
   }
 }
