@@ -94,7 +94,20 @@ async function run(argv: string[]): Promise<number> {
       auditLogName: resolveSetting("auditLogName", values["audit-log-name"], process.env),
       dataDir: resolveSetting("dataDir", values["data-dir"], process.env),
     };
+    // A server signs with the key it loaded at start: a rotation under it would leave it signing
+    // with the old key, which the database no longer names.
+    const stopFirst = "signs checkpoints with the key it loaded at start: stop every server, rotate, then start them again";
+    if (values.server !== undefined) throw new FailedPreconditionError(`the server at ${values.server} ${stopFirst}`);
+    const running = resolveSetting("databaseUrl", values["database-url"], process.env)
+      ? undefined
+      : announcedServer(config.dataDir);
+    if (running) throw new FailedPreconditionError(`the server at ${running.url} ${stopFirst}`);
     return withDatabase(values, async (store) => {
+      if (!(await store.holdsBackgroundLease())) {
+        throw new FailedPreconditionError(
+          `a server runs on this database (it holds its background lease) and ${stopFirst}`,
+        );
+      }
       console.log(await rotateSigningKey(store, config));
       console.error("the key above signs from the next checkpoint: restart every server with the new key file");
       return 0;
