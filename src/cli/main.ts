@@ -96,7 +96,8 @@ async function run(argv: string[]): Promise<number> {
     };
     // A server signs with the key it loaded at start: a rotation under it would leave it signing
     // with the old key, which the database no longer names.
-    const stopFirst = "signs checkpoints with the key it loaded at start: stop every server, rotate, then start them again";
+    const stopFirst =
+      "signs checkpoints with the key it loaded at start: stop every server, rotate, then start them again";
     if (values.server !== undefined) throw new FailedPreconditionError(`the server at ${values.server} ${stopFirst}`);
     const running = resolveSetting("databaseUrl", values["database-url"], process.env)
       ? undefined
