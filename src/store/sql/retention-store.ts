@@ -14,7 +14,9 @@ const REWRITTEN = ["project_id", "session_id", "trace_id", "span_id", "agent_id"
 
 /**
  * Replaces intact events with their stubs: payload, index columns from the stub ($1..$13, see
- * recordParameters), and purged_by. Stubs are packed ($14 with $15 and $16, see packed()).
+ * recordParameters), and purged_by. Stubs are packed ($14 with $15 and $16, see packed()). The
+ * stub keeps its event's time, and joining on it lets the intact-by-time index find each event
+ * at once: on (tenant, id) alone, a tenant the statistics do not know yet was scanned once a stub.
  */
 const PURGE_EVENTS = `
 WITH d AS (
@@ -23,7 +25,7 @@ WITH d AS (
 )
 UPDATE events e SET (${REWRITTEN.join(", ")}, tags, search, payload, purged_by) =
   (${REWRITTEN.map((c) => `d.${c}`).join(", ")}, d.tags, d.search, d.payload, $17::text)
-FROM d WHERE e.tenant_id = d.tenant_id AND e.event_id = d.event_id AND e.purged_by IS NULL`;
+FROM d WHERE e.tenant_id = d.tenant_id AND e.ts_ns = d.ts_ns AND e.event_id = d.event_id AND e.purged_by IS NULL`;
 
 const INTACT =
   "SELECT event_id, project_id, ts_ns, payload FROM events e WHERE e.tenant_id = $1 AND e.purged_by IS NULL";
@@ -96,14 +98,16 @@ export class SqlRetentionStore implements RetentionStore {
     limit: number,
     after?: Pick<PurgeCandidate, "timestampNs" | "eventId">,
   ): Promise<PurgeCandidate[]> {
+    // The cursor only when there is one: behind an OR, it would not bound the index scan, and each
+    // batch would read the tenant from its start.
+    const cursor = after ? "AND (e.ts_ns, e.event_id) > ($8::int8, $9::text)" : "";
     return this.#candidates(
       scope,
       `${INTACT} AND ($2::text IS NULL OR e.session_id = $2) AND ($3::text IS NULL OR e.agent_id = $3)
          AND ($4::text[] IS NULL OR e.event_id = ANY($4::text[])) AND ($5::text IS NULL OR e.tags @> ARRAY[$5::text])
-         AND ($6::bytea IS NULL OR position($6::bytea IN e.payload) > 0)
-         AND ($7::int8 IS NULL OR (e.ts_ns, e.event_id) > ($7::int8, $8::text))
+         AND ($6::bytea IS NULL OR position($6::bytea IN e.payload) > 0) ${cursor}
          AND e.event_id NOT LIKE 'chaukas-purge-%'
-       ORDER BY e.ts_ns, e.event_id LIMIT $9`,
+       ORDER BY e.ts_ns, e.event_id LIMIT $7`,
       [
         tenantId,
         selector.sessionId ?? null,
@@ -111,9 +115,8 @@ export class SqlRetentionStore implements RetentionStore {
         selector.eventIds ?? null,
         selector.tag ?? null,
         selector.metadata ? Buffer.from(selector.metadata.value, "utf8") : null,
-        after ? String(after.timestampNs) : null,
-        after?.eventId ?? null,
         limit,
+        ...(after ? [String(after.timestampNs), after.eventId] : []),
       ],
     );
   }
