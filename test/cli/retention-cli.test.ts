@@ -135,6 +135,40 @@ describe.each(await storeKinds())("chaukas retention and erase on the %s store",
   );
 
   it(
+    "refuses, through the server, a key of another tenant and a key limited to projects",
+    async () => {
+      const asKey = (key: string, ...args: string[]) =>
+        runCli([...args, "--server", server.baseUrl], { CHAUKAS_API_KEY: key });
+      const keyOf = async (...projects: string[]) =>
+        (
+          await throughServer(
+            "keys",
+            "create",
+            "--tenant",
+            "acme",
+            "--role",
+            "admin",
+            ...projects.flatMap((p) => ["--project", p]),
+          )
+        ).stdout.trim();
+      const acmeAdmin = await keyOf();
+      const outside = await asKey(acmeAdmin, "erase", "--tenant", "beta", "--request", "R", "--metadata", "a=b");
+      expect([outside.code, outside.stderr]).toEqual([
+        1,
+        `chaukas: tenant_id "beta" is outside the scope of key ${acmeAdmin.split("_")[1]}\n`,
+      ]);
+      expect((await asKey(acmeAdmin, "retention", "show", "--tenant", "acme")).stdout).toMatch(/^project web\t7 days/);
+      const webAdmin = await keyOf("web");
+      const limited = await asKey(webAdmin, "retention", "show", "--tenant", "acme");
+      expect([limited.code, limited.stderr]).toEqual([
+        1,
+        `chaukas: key ${webAdmin.split("_")[1]} is limited to projects: retention needs a tenant-wide key\n`,
+      ]);
+    },
+    SLOW,
+  );
+
+  it(
     "refuses to rotate the signing key under a running server, in one line",
     async () => {
       const stopFirst =

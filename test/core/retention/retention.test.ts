@@ -38,6 +38,7 @@ function eventOf(events: Event[], eventId: string): Event {
   return event;
 }
 const asJson = (events: Event[]) => events.map((event) => toJsonString(EventSchema, event)).join("\n");
+type InclusionProof = Awaited<ReturnType<AuditTrail["inclusionProof"]>>;
 const at = (daysAgo: number) => ({ seconds: nowS - BigInt(daysAgo) * DAY_S, nanos: 5 });
 
 describe.each(await storeKinds())("retention and erasure on the %s store", (kind: StoreKind) => {
@@ -75,6 +76,38 @@ describe.each(await storeKinds())("retention and erasure on the %s store", (kind
     const lines: string[] = [];
     const code = printVerification(verifier.outcome(), (line) => lines.push(line));
     return { code, lines, verifier };
+  };
+
+  /**
+   * A purged event's proof served before the purge still verifies, and so do one from the newest
+   * checkpoint (same leaf) and the consistency of the two checkpoints; returns the newer proof.
+   */
+  const expectProofsKept = async (tenant: string, eventId: string, before: InclusionProof) => {
+    verifyInclusion(
+      before.leafHash,
+      Number(before.leafIndex),
+      Number(before.checkpoint.size),
+      before.proof,
+      before.checkpoint.rootHash,
+    );
+    const after = await trail.inclusionProof(UNRESTRICTED, tenant, eventId, 0n);
+    expect(Buffer.from(after.leafHash)).toEqual(Buffer.from(before.leafHash));
+    verifyInclusion(
+      after.leafHash,
+      Number(after.leafIndex),
+      Number(after.checkpoint.size),
+      after.proof,
+      after.checkpoint.rootHash,
+    );
+    const consistency = await trail.consistencyProof(UNRESTRICTED, tenant, before.checkpoint.size, 0n);
+    verifyConsistency(
+      Number(before.checkpoint.size),
+      Number(consistency.to.size),
+      consistency.proof,
+      before.checkpoint.rootHash,
+      consistency.to.rootHash,
+    );
+    return after;
   };
 
   it("reports worm_retention only where a retention period covers the caller's events", async () => {
@@ -129,31 +162,7 @@ describe.each(await storeKinds())("retention and erasure on the %s store", (kind
     expect(await purgeExpired(store, NOW)).toEqual([]);
     await trail.integrateAndSign();
 
-    // The proof served before the purge still verifies, and so does one from the newest checkpoint.
-    verifyInclusion(
-      before.leafHash,
-      Number(before.leafIndex),
-      Number(before.checkpoint.size),
-      before.proof,
-      before.checkpoint.rootHash,
-    );
-    const after = await trail.inclusionProof(UNRESTRICTED, tenant, "old-web", 0n);
-    expect(Buffer.from(after.leafHash)).toEqual(Buffer.from(before.leafHash));
-    verifyInclusion(
-      after.leafHash,
-      Number(after.leafIndex),
-      Number(after.checkpoint.size),
-      after.proof,
-      after.checkpoint.rootHash,
-    );
-    const consistency = await trail.consistencyProof(UNRESTRICTED, tenant, before.checkpoint.size, 0n);
-    verifyConsistency(
-      Number(before.checkpoint.size),
-      Number(consistency.to.size),
-      consistency.proof,
-      before.checkpoint.rootHash,
-      consistency.to.rootHash,
-    );
+    const after = await expectProofsKept(tenant, "old-web", before);
     expect(Buffer.from(leafHash(after.contentHash))).toEqual(Buffer.from(after.leafHash));
 
     // Queries serve the purged events as stubs that say so and why; the content is gone.
@@ -279,21 +288,7 @@ describe.each(await storeKinds())("retention and erasure on the %s store", (kind
     expect(records).toHaveLength(2);
     expect(asJson(records)).not.toContain("u-123");
 
-    verifyInclusion(
-      before.leafHash,
-      Number(before.leafIndex),
-      Number(before.checkpoint.size),
-      before.proof,
-      before.checkpoint.rootHash,
-    );
-    const consistency = await trail.consistencyProof(UNRESTRICTED, tenant, before.checkpoint.size, 0n);
-    verifyConsistency(
-      Number(before.checkpoint.size),
-      Number(consistency.to.size),
-      consistency.proof,
-      before.checkpoint.rootHash,
-      consistency.to.rootHash,
-    );
+    await expectProofsKept(tenant, "m1", before);
     const { code, lines } = await verify(tenant);
     expect(code).toBe(0);
     expect(lines.filter((line) => line.startsWith("purge: ")).join("\n")).toMatch(
