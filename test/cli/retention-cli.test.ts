@@ -168,6 +168,18 @@ describe.each(await storeKinds())("chaukas retention and erase on the %s store",
     SLOW,
   );
 
+  it.runIf(kind === "postgres")(
+    "on PostgreSQL, an erasure on the database itself finishes while the server holds the background lease",
+    async () => {
+      const file = join(dir.path, "gamma.jsonl");
+      writeFileSync(file, eventsOf("gamma"));
+      expect((await throughServer("import", file)).code).toBe(0);
+      const erased = await direct("erase", "--tenant", "gamma", "--request", "DSR-11", "--metadata", "user_id=u-123");
+      expect([erased.code, erased.stderr]).toEqual([0, "erased 2 event(s) in 1 purge(s)\n"]);
+    },
+    SLOW,
+  );
+
   it(
     "refuses to rotate the signing key under a running server, in one line",
     async () => {
