@@ -3,8 +3,10 @@ import type { ExportPage } from "../core/administration.ts";
 import type { VerifyProgress } from "../core/audit/database-verification.ts";
 import type { VerificationOutcome } from "../core/audit/log-verifier.ts";
 import type { KeySpec } from "../core/key-admin.ts";
+import type { Erasure, ErasureProgress, ErasureRequest, PurgeDone } from "../core/retention/retention.ts";
 import type { EventFilter } from "../store/event-store.ts";
 import type { StoredKey } from "../store/key-store.ts";
+import type { RetentionPolicy } from "../store/retention-store.ts";
 
 /** A key as the CLI lists it: everything but its secret's hash. */
 export type ListedKey = Omit<StoredKey, "secretHash">;
@@ -29,5 +31,16 @@ export interface AdminBackend {
     check: { tenantId: string; verifierKeys?: readonly string[]; savedNote?: string },
     progress: VerifyProgress,
   ): Promise<VerificationOutcome>;
+  /** Sets a retention period (0 days: none); returns the tenant's periods after it. */
+  setRetentionPolicy(policy: {
+    tenantId: string;
+    projectId: string;
+    days: number;
+    setBy: string;
+  }): Promise<RetentionPolicy[]>;
+  retentionPolicies(tenantId: string): Promise<RetentionPolicy[]>;
+  /** Purges what is expired now; undefined when another process is purging. */
+  runRetention(): Promise<PurgeDone[] | undefined>;
+  eraseEvents(request: ErasureRequest, progress?: ErasureProgress): Promise<Erasure>;
   close(): Promise<void>;
 }

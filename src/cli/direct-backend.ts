@@ -18,6 +18,17 @@ export function directBackend(store: Database): AdminBackend {
       await integrateQueued(store.audit);
     },
     verifyLog: (check, progress) => admin.verifyLog(UNRESTRICTED, check, progress),
+    setRetentionPolicy: (policy) => admin.setRetentionPolicy(UNRESTRICTED, policy),
+    retentionPolicies: (tenantId) => admin.retentionPolicies(UNRESTRICTED, tenantId),
+    runRetention: () => positioned(admin.runRetention(UNRESTRICTED)),
+    eraseEvents: (request, progress) => positioned(admin.eraseEvents(UNRESTRICTED, request, progress)),
     close: () => store.close(),
   };
+
+  /** After a purge: its records' positions in the log now; the next server start signs their checkpoint. */
+  async function positioned<T>(purging: Promise<T>): Promise<T> {
+    const done = await purging;
+    await integrateQueued(store.audit);
+    return done;
+  }
 }

@@ -10,7 +10,6 @@ import { rotateSigningKey } from "../app/audit-setup.ts";
 import { announcedServer } from "../app/server-announcement.ts";
 import { adminKeyFile, isStartupProblem, migrateSchema, openCliStore } from "../app.ts";
 import { ConfigError, resolveSetting } from "../config.ts";
-import { integrateQueued } from "../core/audit/audit-trail.ts";
 import { CheckpointError } from "../core/audit/checkpoint.ts";
 import { FailedPreconditionError, InvalidArgumentError } from "../lib/errors.ts";
 import { timestampToNs } from "../lib/timestamps.ts";
@@ -95,7 +94,21 @@ async function run(argv: string[]): Promise<number> {
       auditLogName: resolveSetting("auditLogName", values["audit-log-name"], process.env),
       dataDir: resolveSetting("dataDir", values["data-dir"], process.env),
     };
+    // A server signs with the key it loaded at start: a rotation under it would leave it signing
+    // with the old key, which the database no longer names.
+    const stopFirst =
+      "signs checkpoints with the key it loaded at start: stop every server, rotate, then start them again";
+    if (values.server !== undefined) throw new FailedPreconditionError(`the server at ${values.server} ${stopFirst}`);
+    const running = resolveSetting("databaseUrl", values["database-url"], process.env)
+      ? undefined
+      : announcedServer(config.dataDir);
+    if (running) throw new FailedPreconditionError(`the server at ${running.url} ${stopFirst}`);
     return withDatabase(values, async (store) => {
+      if (!(await store.holdsBackgroundLease())) {
+        throw new FailedPreconditionError(
+          `a server runs on this database (it holds its background lease) and ${stopFirst}`,
+        );
+      }
       console.log(await rotateSigningKey(store, config));
       console.error("the key above signs from the next checkpoint: restart every server with the new key file");
       return 0;
@@ -115,20 +128,18 @@ async function run(argv: string[]): Promise<number> {
   }
   if (command === "retention" || command === "erase") {
     const { values } = parseArgs({ args: rest, options: STORE_FLAGS, strict: false });
-    const flags = values as { "database-url"?: string; "data-dir"?: string };
+    const flags = values as { "database-url"?: string; "data-dir"?: string; server?: string };
     const args = withoutStoreFlags(rest);
     const run = command === "retention" ? retentionCommand : eraseCommand;
-    return withDatabase({ ...flags, readOnly: command === "retention" && args[0] === "show" }, async (store) => {
-      const code = await run(
+    const readOnly = command === "retention" && args[0] === "show";
+    return withAdmin({ ...flags, readOnly }, (admin) =>
+      run(
         args,
-        store,
+        admin,
         (line) => console.log(line),
         (line) => console.error(line),
-      );
-      // The purge records' positions in the log now; the next server start signs their checkpoint.
-      await integrateQueued(store.audit);
-      return code;
-    });
+      ),
+    );
   }
   if (command === "verify") {
     const { values } = parseArgs({

@@ -1,10 +1,9 @@
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
-import { UNRESTRICTED } from "../core/access.ts";
-import { erase, purgeExpired, setRetention, showRetention } from "../core/retention/retention.ts";
 import { InvalidArgumentError } from "../lib/errors.ts";
-import type { Database } from "../store/database.ts";
 import type { RetentionPolicy } from "../store/retention-store.ts";
+import type { AdminBackend } from "./admin-backend.ts";
+import { Progress } from "./progress.ts";
 
 export const RETENTION_USAGE = `  retention set --tenant T [--project P] --days N [--by NAME]
                         events older than N days lose their content (0: keep forever); a
@@ -12,10 +11,12 @@ export const RETENTION_USAGE = `  retention set --tenant T [--project P] --days 
   retention show --tenant T
                         the tenant's retention periods
   retention run         purge what is expired now, as the server's hourly job does
-  erase --tenant T --request REF [--session S] [--agent A] [--event ID]... [--tag TAG] [--by NAME]
-                        purge the content of the events these select (all conditions given);
-                        REF, the request's reference, is recorded in the log; the selector's
-                        values are not`;
+  erase --tenant T --request REF [--session S] [--agent A] [--event ID]... [--tag TAG]
+        [--metadata KEY=VALUE] [--by NAME]
+                        purge the content of the events these select (all conditions given;
+                        KEY=VALUE: the metadata key KEY holds the string VALUE); REF, the
+                        request's reference, is recorded in the log; the selector's values are
+                        not`;
 
 /** Who runs a command from this machine's shell, as purge records and policies name them. */
 const shellUser = () => `cli:${userInfo().username}`;
@@ -23,7 +24,7 @@ const shellUser = () => `cli:${userInfo().username}`;
 /** `chaukas retention ...`: returns the exit code; `out` gets results, `err` messages. */
 export async function retentionCommand(
   args: string[],
-  store: Database,
+  admin: AdminBackend,
   out: (line: string) => void,
   err: (line: string) => void,
 ): Promise<number> {
@@ -42,7 +43,7 @@ export async function retentionCommand(
     if (values.days === undefined || !/^\d+$/.test(values.days)) {
       throw new InvalidArgumentError([{ field: "--days", description: "must be a whole number of days" }]);
     }
-    const policies = await setRetention(store, UNRESTRICTED, {
+    const policies = await admin.setRetentionPolicy({
       tenantId: values.tenant ?? "",
       projectId: values.project ?? "",
       days,
@@ -52,11 +53,11 @@ export async function retentionCommand(
     return 0;
   }
   if (action === "show") {
-    printPolicies(values.tenant ?? "", await showRetention(store, UNRESTRICTED, values.tenant ?? ""), out);
+    printPolicies(values.tenant ?? "", await admin.retentionPolicies(values.tenant ?? ""), out);
     return 0;
   }
   if (action === "run") {
-    const done = await purgeExpired(store, new Date());
+    const done = await admin.runRetention();
     if (!done) {
       err("another process is purging: it purges what is expired");
       return 1;
@@ -72,7 +73,7 @@ export async function retentionCommand(
 /** `chaukas erase ...`: purges the selected events; prints each purge made. */
 export async function eraseCommand(
   args: string[],
-  store: Database,
+  admin: AdminBackend,
   out: (line: string) => void,
   err: (line: string) => void,
 ): Promise<number> {
@@ -85,19 +86,41 @@ export async function eraseCommand(
       agent: { type: "string" },
       event: { type: "string", multiple: true },
       tag: { type: "string" },
+      metadata: { type: "string" },
       by: { type: "string" },
     },
   });
   if (!values.request) throw new InvalidArgumentError([{ field: "--request", description: "is required" }]);
-  const done = await erase(store, UNRESTRICTED, {
-    tenantId: values.tenant ?? "",
-    selector: { sessionId: values.session, agentId: values.agent, eventIds: values.event, tag: values.tag },
-    request: values.request,
-    by: values.by ?? shellUser(),
-  });
-  for (const purge of done) out(`${purge.projectId}\t${purge.count}\t${purge.recordId}`);
-  err(`erased ${done.reduce((sum, purge) => sum + purge.count, 0)} event(s) in ${done.length} purge(s)`);
+  // Counts the events examined: a metadata selector examines more than it erases.
+  const progress = new Progress("examined for erasure");
+  const { purges } = await admin.eraseEvents(
+    {
+      tenantId: values.tenant ?? "",
+      selector: {
+        sessionId: values.session,
+        agentId: values.agent,
+        eventIds: values.event,
+        tag: values.tag,
+        metadata: values.metadata === undefined ? undefined : metadataMatch(values.metadata),
+      },
+      request: values.request,
+      by: values.by ?? shellUser(),
+    },
+    ({ examined }) => progress.update(examined),
+  );
+  progress.done();
+  for (const purge of purges) out(`${purge.projectId}\t${purge.count}\t${purge.recordId}`);
+  err(`erased ${purges.reduce((sum, purge) => sum + purge.count, 0)} event(s) in ${purges.length} purge(s)`);
   return 0;
+}
+
+/** `--metadata KEY=VALUE`: the first `=` ends the key; the value may hold more. */
+function metadataMatch(text: string): { key: string; value: string } {
+  const at = text.indexOf("=");
+  if (at <= 0 || at === text.length - 1) {
+    throw new InvalidArgumentError([{ field: "--metadata", description: "must be KEY=VALUE" }]);
+  }
+  return { key: text.slice(0, at), value: text.slice(at + 1) };
 }
 
 function printPolicies(tenantId: string, policies: readonly RetentionPolicy[], out: (line: string) => void): void {

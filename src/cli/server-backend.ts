@@ -1,9 +1,16 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { AdminService, type ApiKey } from "../../gen/chaukas/backend/v1/admin_pb.ts";
+import {
+  AdminService,
+  type ApiKey,
+  type PurgeDone as PurgeDoneMessage,
+  type RetentionPolicy as RetentionPolicyMessage,
+} from "../../gen/chaukas/backend/v1/admin_pb.ts";
+import type { PurgeDone } from "../core/retention/retention.ts";
 import { nsToTimestamp } from "../lib/timestamps.ts";
 import { isRole } from "../store/key-store.ts";
+import type { RetentionPolicy } from "../store/retention-store.ts";
 import type { AdminBackend, ListedKey } from "./admin-backend.ts";
 
 /**
@@ -63,6 +70,38 @@ export function serverBackend(baseUrl: string, apiKey: string): AdminBackend {
       }
       throw new Error("the server ended VerifyLog without a result");
     },
+    async setRetentionPolicy(policy) {
+      return (await client.setRetentionPolicy(policy)).policies.map(retentionPolicy);
+    },
+    async retentionPolicies(tenantId) {
+      return (await client.listRetentionPolicies({ tenantId })).policies.map(retentionPolicy);
+    },
+    async runRetention() {
+      const { purges, anotherProcessPurging } = await client.runRetention({});
+      return anotherProcessPurging ? undefined : purges.map(purgeDone);
+    },
+    async eraseEvents(request, progress) {
+      const { selector } = request;
+      const call = client.eraseEvents({
+        tenantId: request.tenantId,
+        request: request.request,
+        by: request.by,
+        sessionId: selector.sessionId,
+        agentId: selector.agentId,
+        eventIds: selector.eventIds,
+        tag: selector.tag,
+        metadata: selector.metadata,
+      });
+      for await (const { item } of call) {
+        if (item.case === "progress") {
+          progress?.({ examined: Number(item.value.eventsExamined), erased: Number(item.value.eventsErased) });
+        }
+        if (item.case === "result") {
+          return { examined: Number(item.value.eventsExamined), purges: item.value.purges.map(purgeDone) };
+        }
+      }
+      throw new Error("the server ended EraseEvents without a result");
+    },
     close: async () => {},
   };
 }
@@ -78,4 +117,18 @@ function listedKey(key: ApiKey): ListedKey {
     lastUsedAt: key.lastUsedTime && timestampDate(key.lastUsedTime),
     revokedAt: key.revokedTime && timestampDate(key.revokedTime),
   };
+}
+
+function retentionPolicy(policy: RetentionPolicyMessage): RetentionPolicy {
+  return {
+    tenantId: policy.tenantId,
+    projectId: policy.projectId,
+    days: policy.days,
+    setBy: policy.setBy,
+    setAt: policy.setTime ? timestampDate(policy.setTime) : new Date(0),
+  };
+}
+
+function purgeDone(purge: PurgeDoneMessage): PurgeDone {
+  return { tenantId: purge.tenantId, projectId: purge.projectId, recordId: purge.recordId, count: Number(purge.count) };
 }

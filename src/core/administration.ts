@@ -4,12 +4,23 @@ import { FailedPreconditionError } from "../lib/errors.ts";
 import type { Database } from "../store/database.ts";
 import type { EventCursor, EventFilter } from "../store/event-store.ts";
 import type { StoredKey } from "../store/key-store.ts";
+import type { RetentionPolicy } from "../store/retention-store.ts";
 import { administrator, type Principal, tenantScope } from "./access.ts";
 import { type VerifyProgress, verifyDatabase } from "./audit/database-verification.ts";
 import type { VerificationOutcome } from "./audit/log-verifier.ts";
 import { storedEventForJson } from "./event-record.ts";
 import type { EventService } from "./event-service.ts";
 import { createApiKey, type KeySpec } from "./key-admin.ts";
+import {
+  type Erasure,
+  type ErasureProgress,
+  type ErasureRequest,
+  erase,
+  type PurgeDone,
+  runRetention,
+  setRetention,
+  showRetention,
+} from "./retention/retention.ts";
 
 const EXPORT_PAGE_SIZE = 1000;
 
@@ -22,7 +33,8 @@ export interface ExportPage {
 
 /**
  * The administrator's use cases, for the local CLI (acting for everyone) and AdminService (an
- * admin key, scoped by `administrator`): keys, export, import and verification of the audit log.
+ * admin key, scoped by `administrator`): keys, export, import and verification of the audit log,
+ * retention and erasure (src/core/retention).
  */
 export class Administration {
   readonly #store: Database;
@@ -93,5 +105,26 @@ export class Administration {
       throw new FailedPreconditionError("no server has signed checkpoints in this database yet; pass --public-key");
     const verifier = await verifyDatabase(this.#store, check.tenantId, keys, check.savedNote, progress);
     return verifier.outcome();
+  }
+
+  /** Sets a retention period (0 days: none); returns the tenant's periods after it. */
+  setRetentionPolicy(
+    principal: Principal,
+    policy: { tenantId: string; projectId: string; days: number; setBy: string },
+  ): Promise<RetentionPolicy[]> {
+    return setRetention(this.#store, principal, policy);
+  }
+
+  retentionPolicies(principal: Principal, tenantId: string): Promise<RetentionPolicy[]> {
+    return showRetention(this.#store, principal, tenantId);
+  }
+
+  /** Purges what is expired now; undefined when another process is purging. */
+  runRetention(principal: Principal): Promise<PurgeDone[] | undefined> {
+    return runRetention(this.#store, principal, new Date());
+  }
+
+  eraseEvents(principal: Principal, request: ErasureRequest, progress?: ErasureProgress): Promise<Erasure> {
+    return erase(this.#store, principal, request, progress);
   }
 }

@@ -18,12 +18,15 @@ export interface ErasureSelector {
   eventIds?: string[];
   /** A tag naming the data subject. */
   tag?: string;
+  /** A metadata value naming the data subject: the top-level `key` holds the string `value`. */
+  metadata?: { key: string; value: string };
 }
 
 /** An intact event a purge is about to take. */
 export interface PurgeCandidate {
   eventId: string;
   projectId: string;
+  timestampNs: bigint;
   payload: Uint8Array;
 }
 
@@ -48,8 +51,18 @@ export interface RetentionStore {
   policies(scope: TenantScope, tenantId?: string): Promise<RetentionPolicy[]>;
   /** Intact events under `policy` older than `beforeNs`, oldest first, at most `limit`. */
   expired(scope: TenantScope, policy: RetentionPolicy, beforeNs: bigint, limit: number): Promise<PurgeCandidate[]>;
-  /** Intact events the selector takes, at most `limit`; never purge records. */
-  matching(scope: TenantScope, tenantId: string, selector: ErasureSelector, limit: number): Promise<PurgeCandidate[]>;
+  /**
+   * Intact events the selector may take, by time and id after `after`, at most `limit`; never purge
+   * records. A metadata selector only narrows them to payloads holding its value's bytes: the
+   * caller decodes each and matches it exactly.
+   */
+  matching(
+    scope: TenantScope,
+    tenantId: string,
+    selector: ErasureSelector,
+    limit: number,
+    after?: Pick<PurgeCandidate, "timestampNs" | "eventId">,
+  ): Promise<PurgeCandidate[]>;
   /**
    * Applies the purge, one at a time per database; throws, changing nothing, if one of its events
    * is no longer intact. With `exclusive`, returns false without waiting when another process is

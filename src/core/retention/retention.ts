@@ -4,7 +4,7 @@ import { InvalidArgumentError, PermissionDeniedError } from "../../lib/errors.ts
 import type { Database } from "../../store/database.ts";
 import type { ErasureSelector, PurgeCandidate, RetentionPolicy } from "../../store/retention-store.ts";
 import { ALL_TENANTS, type TenantScope } from "../../store/tenant-scope.ts";
-import { authorize, type Principal, scopeTenant, tenantScope } from "../access.ts";
+import { administrator, type Principal, tenantScope } from "../access.ts";
 import { toEventRecord } from "../event-record.ts";
 import { checkIds } from "../ids.ts";
 import { type PurgeKind, purgedStub, purgeRecordEvent } from "./purge-record.ts";
@@ -22,18 +22,20 @@ export interface PurgeDone {
 }
 
 /**
- * Who manages retention and erasure: an admin key of the tenant, not limited to projects (an
- * erasure must be able to take a data subject's events wherever they are), or the local CLI.
+ * The tenant whose retention or erasure `principal` manages, and the rows its statements may touch:
+ * an admin key of the tenant (or one that administers every tenant, see `administrator`), not
+ * limited to projects (an erasure must be able to take a data subject's events wherever they
+ * are), or the local CLI.
  */
-function adminTenant(principal: Principal, tenantId: string): string {
-  authorize(principal, "admin");
-  if (principal.kind === "key" && principal.projects.length > 0) {
-    throw new PermissionDeniedError(`key ${principal.keyId} is limited to projects: retention needs a tenant-wide key`);
+function adminTenant(principal: Principal, tenantId: string): { tenantId: string; scope: TenantScope } {
+  const acting = administrator(principal, tenantId);
+  if (acting.kind === "key" && acting.projects.length > 0) {
+    throw new PermissionDeniedError(`key ${acting.keyId} is limited to projects: retention needs a tenant-wide key`);
   }
-  const tenant = scopeTenant(principal, tenantId);
+  const tenant = tenantId || (principal.kind === "key" ? principal.tenantId : "");
   if (!tenant) throw new InvalidArgumentError([{ field: "tenant_id", description: "is required" }]);
   checkIds({ tenant_id: tenant });
-  return tenant;
+  return { tenantId: tenant, scope: tenantScope(acting) };
 }
 
 /** Sets how many days the tenant's events (project '') or one project's keep their content. */
@@ -42,22 +44,21 @@ export async function setRetention(
   principal: Principal,
   policy: { tenantId: string; projectId: string; days: number; setBy: string },
 ): Promise<RetentionPolicy[]> {
-  const tenantId = adminTenant(principal, policy.tenantId);
+  const { tenantId, scope } = adminTenant(principal, policy.tenantId);
   checkIds({ project_id: policy.projectId });
   if (!Number.isInteger(policy.days) || policy.days < 0) {
     throw new InvalidArgumentError([
       { field: "days", description: "must be a whole number of days, 0 to keep forever" },
     ]);
   }
-  const scope = tenantScope(principal);
   if (policy.days === 0) await store.retention.removePolicy(scope, tenantId, policy.projectId);
   else await store.retention.setPolicy(scope, { ...policy, tenantId });
   return store.retention.policies(scope, tenantId);
 }
 
 export async function showRetention(store: Database, principal: Principal, tenantId: string) {
-  const tenant = adminTenant(principal, tenantId);
-  return store.retention.policies(tenantScope(principal), tenant);
+  const { tenantId: tenant, scope } = adminTenant(principal, tenantId);
+  return store.retention.policies(scope, tenant);
 }
 
 /**
@@ -65,8 +66,23 @@ export async function showRetention(store: Database, principal: Principal, tenan
  * Returns what it purged, or undefined when another process is purging (it will do it).
  */
 export async function purgeExpired(store: Database, now: Date): Promise<PurgeDone[] | undefined> {
+  return purgeExpiredOf(store, await store.retention.policies(ALL_TENANTS), now);
+}
+
+/** The retention job on request: for every tenant the admin key administers, or all for the CLI. */
+export async function runRetention(store: Database, principal: Principal, now: Date) {
+  const acting = administrator(principal, "");
+  if (acting.kind === "unrestricted") return purgeExpired(store, now);
+  return purgeExpiredOf(store, await store.retention.policies(tenantScope(acting), acting.tenantId), now);
+}
+
+async function purgeExpiredOf(
+  store: Database,
+  policies: readonly RetentionPolicy[],
+  now: Date,
+): Promise<PurgeDone[] | undefined> {
   const done: PurgeDone[] = [];
-  for (const policy of await store.retention.policies(ALL_TENANTS)) {
+  for (const policy of policies) {
     const beforeNs = BigInt(now.getTime()) * 1_000_000n - BigInt(policy.days) * DAY_NS;
     const project = policy.projectId ? `project "${policy.projectId}"` : `tenant "${policy.tenantId}"`;
     const reason = `retention: ${project} keeps ${policy.days} days (set by ${policy.setBy})`;
@@ -95,18 +111,40 @@ export interface ErasureRequest {
   by: string;
 }
 
-/** Purges every intact event of the tenant the selector takes; returns the purges made. */
-export async function erase(store: Database, principal: Principal, request: ErasureRequest): Promise<PurgeDone[]> {
-  const tenantId = adminTenant(principal, request.tenantId);
+/** What an erasure did: the intact events it examined, and the purges it made of those it took. */
+export interface Erasure {
+  examined: number;
+  purges: PurgeDone[];
+}
+
+/** After each batch an erasure examined: its totals so far. */
+export type ErasureProgress = (progress: { examined: number; erased: number }) => void;
+
+/**
+ * Purges every intact event of the tenant the selector takes, a batch of at most PURGE_BATCH
+ * examined at a time. Events a metadata selector's pre-filter finds are decoded and taken only if
+ * their metadata holds exactly that value under that key.
+ */
+export async function erase(
+  store: Database,
+  principal: Principal,
+  request: ErasureRequest,
+  progress?: ErasureProgress,
+): Promise<Erasure> {
+  const { tenantId, scope } = adminTenant(principal, request.tenantId);
   const { selector } = request;
   const given = Object.entries(selector).filter(([, value]) => value !== undefined && value !== "");
   if (given.length === 0 || selector.eventIds?.length === 0) {
     throw new InvalidArgumentError([
       {
         field: "selector",
-        description: "name a session, an agent, event ids or a tag: erasing everything is not an erasure",
+        description:
+          "name a session, an agent, event ids, a tag or a metadata value: erasing everything is not an erasure",
       },
     ]);
+  }
+  if (selector.metadata && (!selector.metadata.key || !selector.metadata.value)) {
+    throw new InvalidArgumentError([{ field: "metadata", description: "needs a key and a value, KEY=VALUE" }]);
   }
   checkIds({
     session_id: selector.sessionId ?? "",
@@ -114,21 +152,34 @@ export async function erase(store: Database, principal: Principal, request: Eras
     tag: selector.tag ?? "",
     event_ids: (selector.eventIds ?? []).join(""),
   });
-  const scope = tenantScope(principal);
   // What selected them goes in the record by kind only: its value may be the data subject's name.
   const reason = `erasure request ${request.request || "(no reference)"} by ${given.map(([key]) => key).join(" and ")}`;
-  const done: PurgeDone[] = [];
+  const erasure: Erasure = { examined: 0, purges: [] };
+  let erased = 0;
+  let after: PurgeCandidate | undefined;
   for (;;) {
-    const candidates = await store.retention.matching(scope, tenantId, selector, PURGE_BATCH);
-    if (candidates.length === 0) return done;
-    const purged = await purge(store, scope, tenantId, candidates, new Date(), {
-      kind: "erasure",
-      by: request.by,
-      reason,
-      exclusive: false,
-    });
-    done.push(...(purged ?? []));
+    const candidates = await store.retention.matching(scope, tenantId, selector, PURGE_BATCH, after);
+    if (candidates.length === 0) return erasure;
+    after = candidates[candidates.length - 1];
+    erasure.examined += candidates.length;
+    const taken = selector.metadata ? candidates.filter(metadataHolds(selector.metadata)) : candidates;
+    if (taken.length > 0) {
+      const purged = await purge(store, scope, tenantId, taken, new Date(), {
+        kind: "erasure",
+        by: request.by,
+        reason,
+        exclusive: false,
+      });
+      erasure.purges.push(...(purged ?? []));
+      erased += taken.length;
+    }
+    progress?.({ examined: erasure.examined, erased });
   }
+}
+
+/** Whether a candidate's metadata holds the string `value` under its top-level `key`. */
+function metadataHolds(match: { key: string; value: string }): (candidate: PurgeCandidate) => boolean {
+  return (candidate) => fromBinary(EventSchema, candidate.payload).metadata?.[match.key] === match.value;
 }
 
 /** One purge per project of the candidates: their stubs and the record naming them. */

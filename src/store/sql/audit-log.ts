@@ -9,6 +9,7 @@ import {
   type StoredCheckpoint,
 } from "../audit-log.ts";
 import { ALL_TENANTS, type TenantScope } from "../tenant-scope.ts";
+import { ADVISORY_LOCK } from "./advisory-locks.ts";
 import { TAKE_QUEUED_AND_ROLL_UP } from "./event-stats.ts";
 import { inTenantScope, packed } from "./pool.ts";
 import { rollUpBackfill } from "./usage-rollup.ts";
@@ -94,7 +95,7 @@ export class SqlAuditLog implements AuditLog {
     return inTenantScope(this.#pool, ALL_TENANTS, async (client) => {
       // One integrator at a time per database; another process's round will take these.
       const { rows: lock } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS locked", [
-        INTEGRATOR_LOCK,
+        ADVISORY_LOCK.integrator,
       ]);
       if (!lock[0].locked) return 0;
       // Taken off the queue, rolled up and appended in one transaction: exactly once each.
@@ -275,9 +276,6 @@ export class SqlAuditLog implements AuditLog {
     return found !== undefined || this.#reads === this.#pool ? found : read(this.#pool);
   }
 }
-
-/** The advisory lock key of the integrator ("chaukas audit integrator" in spirit; any fixed int8). */
-const INTEGRATOR_LOCK = "4242000002";
 
 const LOCK_HEADS = `
 INSERT INTO audit_heads (tenant_id, size, compact_range, last_content_hash)

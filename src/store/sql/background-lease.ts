@@ -1,7 +1,5 @@
 import pg from "pg";
-
-/** The advisory lock key of the background-work lease (any fixed int8, apart from the integrator's). */
-const LEASE_LOCK = "4242000003";
+import { ADVISORY_LOCK } from "./advisory-locks.ts";
 
 /**
  * The lease on a PostgreSQL database's background work: a session advisory lock on a connection of
@@ -27,7 +25,7 @@ export class BackgroundLease {
         await client.query("SELECT 1");
       } else {
         const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [
-          LEASE_LOCK,
+          ADVISORY_LOCK.backgroundLease,
         ]);
         this.#holding = rows[0].locked;
       }

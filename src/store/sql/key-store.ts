@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { KeyStore, NewStoredKey, Role, StoredKey } from "../key-store.ts";
+import { ADVISORY_LOCK } from "./advisory-locks.ts";
 import { runQuery, withClient } from "./pool.ts";
 
 interface KeyRow {
@@ -33,7 +34,7 @@ export class SqlKeyStore implements KeyStore {
     // The advisory lock makes concurrent first starts on one database create one key, not one each.
     return withClient(this.#pool, async (client) => {
       try {
-        await client.query("BEGIN; SELECT pg_advisory_xact_lock(4242000001)");
+        await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${ADVISORY_LOCK.firstKey})`);
         const { rowCount } = await client.query(
           `INSERT INTO api_keys (id, tenant_id, role, projects, secret_hash)
            SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM api_keys)`,

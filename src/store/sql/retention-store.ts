@@ -1,12 +1,10 @@
 import type pg from "pg";
 import type { ErasureSelector, Purge, PurgeCandidate, RetentionPolicy, RetentionStore } from "../retention-store.ts";
 import type { TenantScope } from "../tenant-scope.ts";
+import { ADVISORY_LOCK } from "./advisory-locks.ts";
 import { INDEX_VALUES, RECORD_FIELDS, RECORD_PARAMETERS, recordParameters } from "./event-columns.ts";
 import { insertEventsAndQueue } from "./event-insert.ts";
 import { inTenantScope, packed } from "./pool.ts";
-
-/** The advisory lock of purges: one at a time per database (any fixed int8 apart from the integrator's). */
-const PURGE_LOCK = "4242000003";
 
 const TRY_LOCK = "SELECT pg_try_advisory_xact_lock($1) AS locked";
 const LOCK = "SELECT pg_advisory_xact_lock($1), true AS locked";
@@ -16,7 +14,9 @@ const REWRITTEN = ["project_id", "session_id", "trace_id", "span_id", "agent_id"
 
 /**
  * Replaces intact events with their stubs: payload, index columns from the stub ($1..$13, see
- * recordParameters), and purged_by. Stubs are packed ($14 with $15 and $16, see packed()).
+ * recordParameters), and purged_by. Stubs are packed ($14 with $15 and $16, see packed()). The
+ * stub keeps its event's time, and joining on it lets the intact-by-time index find each event
+ * at once: on (tenant, id) alone, a tenant the statistics do not know yet was scanned once a stub.
  */
 const PURGE_EVENTS = `
 WITH d AS (
@@ -25,9 +25,10 @@ WITH d AS (
 )
 UPDATE events e SET (${REWRITTEN.join(", ")}, tags, search, payload, purged_by) =
   (${REWRITTEN.map((c) => `d.${c}`).join(", ")}, d.tags, d.search, d.payload, $17::text)
-FROM d WHERE e.tenant_id = d.tenant_id AND e.event_id = d.event_id AND e.purged_by IS NULL`;
+FROM d WHERE e.tenant_id = d.tenant_id AND e.ts_ns = d.ts_ns AND e.event_id = d.event_id AND e.purged_by IS NULL`;
 
-const INTACT = "SELECT event_id, project_id, payload FROM events e WHERE e.tenant_id = $1 AND e.purged_by IS NULL";
+const INTACT =
+  "SELECT event_id, project_id, ts_ns, payload FROM events e WHERE e.tenant_id = $1 AND e.purged_by IS NULL";
 
 /** The RetentionStore in SQL, over the same pool and tenant isolation as the events. */
 export class SqlRetentionStore implements RetentionStore {
@@ -95,27 +96,34 @@ export class SqlRetentionStore implements RetentionStore {
     tenantId: string,
     selector: ErasureSelector,
     limit: number,
+    after?: Pick<PurgeCandidate, "timestampNs" | "eventId">,
   ): Promise<PurgeCandidate[]> {
+    // The cursor only when there is one: behind an OR, it would not bound the index scan, and each
+    // batch would read the tenant from its start.
+    const cursor = after ? "AND (e.ts_ns, e.event_id) > ($8::int8, $9::text)" : "";
     return this.#candidates(
       scope,
       `${INTACT} AND ($2::text IS NULL OR e.session_id = $2) AND ($3::text IS NULL OR e.agent_id = $3)
          AND ($4::text[] IS NULL OR e.event_id = ANY($4::text[])) AND ($5::text IS NULL OR e.tags @> ARRAY[$5::text])
+         AND ($6::bytea IS NULL OR position($6::bytea IN e.payload) > 0) ${cursor}
          AND e.event_id NOT LIKE 'chaukas-purge-%'
-       ORDER BY e.ts_ns, e.event_id LIMIT $6`,
+       ORDER BY e.ts_ns, e.event_id LIMIT $7`,
       [
         tenantId,
         selector.sessionId ?? null,
         selector.agentId ?? null,
         selector.eventIds ?? null,
         selector.tag ?? null,
+        selector.metadata ? Buffer.from(selector.metadata.value, "utf8") : null,
         limit,
+        ...(after ? [String(after.timestampNs), after.eventId] : []),
       ],
     );
   }
 
   async purge(scope: TenantScope, purge: Purge, exclusive = false): Promise<boolean> {
     return inTenantScope(this.#pool, scope, async (client) => {
-      const { rows } = await client.query<{ locked: boolean }>(exclusive ? TRY_LOCK : LOCK, [PURGE_LOCK]);
+      const { rows } = await client.query<{ locked: boolean }>(exclusive ? TRY_LOCK : LOCK, [ADVISORY_LOCK.purge]);
       if (!rows[0].locked) return false;
       const { rowCount } = await client.query(PURGE_EVENTS, [
         ...recordParameters(purge.stubs),
@@ -134,8 +142,13 @@ export class SqlRetentionStore implements RetentionStore {
 
   async #candidates(scope: TenantScope, text: string, values: unknown[]): Promise<PurgeCandidate[]> {
     const { rows } = await inTenantScope(this.#pool, scope, (client) =>
-      client.query<{ event_id: string; project_id: string; payload: Uint8Array }>(text, values),
+      client.query<{ event_id: string; project_id: string; ts_ns: string; payload: Uint8Array }>(text, values),
     );
-    return rows.map((row) => ({ eventId: row.event_id, projectId: row.project_id, payload: row.payload }));
+    return rows.map((row) => ({
+      eventId: row.event_id,
+      projectId: row.project_id,
+      timestampNs: BigInt(row.ts_ns),
+      payload: row.payload,
+    }));
   }
 }

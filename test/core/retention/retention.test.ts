@@ -38,6 +38,7 @@ function eventOf(events: Event[], eventId: string): Event {
   return event;
 }
 const asJson = (events: Event[]) => events.map((event) => toJsonString(EventSchema, event)).join("\n");
+type InclusionProof = Awaited<ReturnType<AuditTrail["inclusionProof"]>>;
 const at = (daysAgo: number) => ({ seconds: nowS - BigInt(daysAgo) * DAY_S, nanos: 5 });
 
 describe.each(await storeKinds())("retention and erasure on the %s store", (kind: StoreKind) => {
@@ -75,6 +76,38 @@ describe.each(await storeKinds())("retention and erasure on the %s store", (kind
     const lines: string[] = [];
     const code = printVerification(verifier.outcome(), (line) => lines.push(line));
     return { code, lines, verifier };
+  };
+
+  /**
+   * A purged event's proof served before the purge still verifies, and so do one from the newest
+   * checkpoint (same leaf) and the consistency of the two checkpoints; returns the newer proof.
+   */
+  const expectProofsKept = async (tenant: string, eventId: string, before: InclusionProof) => {
+    verifyInclusion(
+      before.leafHash,
+      Number(before.leafIndex),
+      Number(before.checkpoint.size),
+      before.proof,
+      before.checkpoint.rootHash,
+    );
+    const after = await trail.inclusionProof(UNRESTRICTED, tenant, eventId, 0n);
+    expect(Buffer.from(after.leafHash)).toEqual(Buffer.from(before.leafHash));
+    verifyInclusion(
+      after.leafHash,
+      Number(after.leafIndex),
+      Number(after.checkpoint.size),
+      after.proof,
+      after.checkpoint.rootHash,
+    );
+    const consistency = await trail.consistencyProof(UNRESTRICTED, tenant, before.checkpoint.size, 0n);
+    verifyConsistency(
+      Number(before.checkpoint.size),
+      Number(consistency.to.size),
+      consistency.proof,
+      before.checkpoint.rootHash,
+      consistency.to.rootHash,
+    );
+    return after;
   };
 
   it("reports worm_retention only where a retention period covers the caller's events", async () => {
@@ -129,31 +162,7 @@ describe.each(await storeKinds())("retention and erasure on the %s store", (kind
     expect(await purgeExpired(store, NOW)).toEqual([]);
     await trail.integrateAndSign();
 
-    // The proof served before the purge still verifies, and so does one from the newest checkpoint.
-    verifyInclusion(
-      before.leafHash,
-      Number(before.leafIndex),
-      Number(before.checkpoint.size),
-      before.proof,
-      before.checkpoint.rootHash,
-    );
-    const after = await trail.inclusionProof(UNRESTRICTED, tenant, "old-web", 0n);
-    expect(Buffer.from(after.leafHash)).toEqual(Buffer.from(before.leafHash));
-    verifyInclusion(
-      after.leafHash,
-      Number(after.leafIndex),
-      Number(after.checkpoint.size),
-      after.proof,
-      after.checkpoint.rootHash,
-    );
-    const consistency = await trail.consistencyProof(UNRESTRICTED, tenant, before.checkpoint.size, 0n);
-    verifyConsistency(
-      Number(before.checkpoint.size),
-      Number(consistency.to.size),
-      consistency.proof,
-      before.checkpoint.rootHash,
-      consistency.to.rootHash,
-    );
+    const after = await expectProofsKept(tenant, "old-web", before);
     expect(Buffer.from(leafHash(after.contentHash))).toEqual(Buffer.from(after.leafHash));
 
     // Queries serve the purged events as stubs that say so and why; the content is gone.
@@ -209,10 +218,10 @@ describe.each(await storeKinds())("retention and erasure on the %s store", (kind
     ]);
     const erasing = (selector: object) =>
       erase(store, UNRESTRICTED, { tenantId: tenant, selector, request: "REQ-7", by: "dpo" });
-    expect((await erasing({ sessionId: "sess-a" })).map((d) => d.count)).toEqual([2]);
-    expect((await erasing({ agentId: "agent-x" })).map((d) => d.count)).toEqual([1]);
-    expect((await erasing({ eventIds: ["i1", "s1"] })).map((d) => d.count)).toEqual([1]);
-    expect((await erasing({ tag: "subject:bob@example.com" })).map((d) => d.count)).toEqual([1]);
+    expect((await erasing({ sessionId: "sess-a" })).purges.map((d) => d.count)).toEqual([2]);
+    expect((await erasing({ agentId: "agent-x" })).purges.map((d) => d.count)).toEqual([1]);
+    expect((await erasing({ eventIds: ["i1", "s1"] })).purges.map((d) => d.count)).toEqual([1]);
+    expect((await erasing({ tag: "subject:bob@example.com" })).purges.map((d) => d.count)).toEqual([1]);
     await expect(erasing({})).rejects.toThrow(/name a session/);
     await trail.integrateAndSign();
 
@@ -227,10 +236,97 @@ describe.each(await storeKinds())("retention and erasure on the %s store", (kind
     expect(lines.filter((line) => line.startsWith("purge: "))).toHaveLength(4);
   });
 
+  it("erases by a metadata value: exactly that key's value, in batches, with proofs and verify intact", async () => {
+    const tenant = "subject";
+    // More than a batch of events whose payload holds the value elsewhere: examined, not taken.
+    const lookalikes = Array.from({ length: 1_050 }, (_, i) => ({
+      eventId: `other-${String(i).padStart(4, "0")}`,
+      sessionId: "crowd",
+      timestamp: at(5),
+      metadata: { note: "asked about u-123", user_id: "u-1234" },
+    }));
+    await ingest(tenant, [
+      { eventId: "m1", timestamp: at(3), metadata: { user_id: "u-123", plan: "pro" } },
+      { eventId: "m2", projectId: "api", timestamp: at(2), metadata: { user_id: "u-123" } },
+      { eventId: "elsewhere", timestamp: at(3), metadata: { user_id: "u-9", friend: "u-123" } },
+      { eventId: "nested", timestamp: at(3), metadata: { profile: { user_id: "u-123" } } },
+      { eventId: "number", timestamp: at(3), metadata: { user_id: 123 } },
+      ...lookalikes,
+    ]);
+    await ingest("neighbour", [{ eventId: "m1", metadata: { user_id: "u-123" } }]);
+    const before = await trail.inclusionProof(UNRESTRICTED, tenant, "m1", 0n);
+
+    const reports: { examined: number; erased: number }[] = [];
+    const erasure = await erase(
+      store,
+      UNRESTRICTED,
+      { tenantId: tenant, selector: { metadata: { key: "user_id", value: "u-123" } }, request: "DSR-9", by: "dpo" },
+      (progress) => reports.push(progress),
+    );
+    expect(erasure.purges.map((purge) => [purge.projectId, purge.count]).sort()).toEqual([
+      ["api", 1],
+      ["web", 1],
+    ]);
+    // Every payload holding the bytes "u-123" was examined, a batch at a time.
+    expect(erasure.examined).toBe(1_050 + 4);
+    expect(reports).toEqual([
+      { examined: 1_000, erased: 0 },
+      { examined: 1_054, erased: 2 },
+    ]);
+    await trail.integrateAndSign();
+
+    const events = await query(tenant, { sessionId: "session-1" });
+    expect(
+      events
+        .filter((event) => purgeMarkOf(event))
+        .map((event) => event.eventId)
+        .sort(),
+    ).toEqual(["m1", "m2"]);
+    expect(purgeMarkOf(eventOf(events, "m1"))?.reason).toBe("erasure request DSR-9 by metadata");
+    expect((await query("neighbour")).some((event) => purgeMarkOf(event))).toBe(false);
+    const records = await query(tenant, { sessionId: PURGE_SESSION });
+    expect(records).toHaveLength(2);
+    expect(asJson(records)).not.toContain("u-123");
+
+    await expectProofsKept(tenant, "m1", before);
+    const { code, lines } = await verify(tenant);
+    expect(code).toBe(0);
+    expect(lines.filter((line) => line.startsWith("purge: ")).join("\n")).toMatch(
+      /erasure at .* by dpo, 1 event\(s\): erasure request DSR-9 by metadata/,
+    );
+    expect(lines.filter((line) => line.startsWith("purge: "))).toHaveLength(2);
+  });
+
+  it.runIf(kind === "postgres")(
+    "on PostgreSQL, the process holding the background lease purges, and its erasures do not wait on the lease",
+    async () => {
+      const tenant = "leased";
+      await ingest(tenant, [
+        { eventId: "expired", timestamp: at(40) },
+        { eventId: "subject", timestamp: at(1) },
+      ]);
+      // As the server's ingest queue drain takes it: on a connection of its own, for as long as the process runs.
+      expect(await store.holdsBackgroundLease()).toBe(true);
+      await setRetention(store, UNRESTRICTED, { tenantId: tenant, projectId: "", days: 30, setBy: "test" });
+      const done = await purgeExpired(store, NOW);
+      expect(done?.filter((d) => d.tenantId === tenant).map((d) => d.count)).toEqual([1]);
+      const erased = await erase(store, UNRESTRICTED, {
+        tenantId: tenant,
+        selector: { eventIds: ["subject"] },
+        request: "REQ-L",
+        by: "dpo",
+      });
+      expect(erased.purges.map((d) => d.count)).toEqual([1]);
+      await setRetention(store, UNRESTRICTED, { tenantId: tenant, projectId: "", days: 0, setBy: "test" });
+    },
+  );
+
   it("fails verify when content went without a record that lists it", async () => {
     const tenant = "sneaky";
     await ingest(tenant, [{ eventId: "a" }, { eventId: "b" }]);
-    const [done] = await erase(store, UNRESTRICTED, {
+    const {
+      purges: [done],
+    } = await erase(store, UNRESTRICTED, {
       tenantId: tenant,
       selector: { eventIds: ["a"] },
       request: "R",

@@ -3,7 +3,7 @@
 /* eslint-disable */
 
 // Administration of a running server: API keys, export, import and verification of the audit
-// log, which the CLI otherwise does with the database to itself. An addition of this server; the
+// log, retention and erasure, which the CLI otherwise does with the database to itself. An addition of this server; the
 // spec's packages (chaukas.spec.*) are untouched.
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chaukas/backend/v1/admin.proto.
  */
 export const file_chaukas_backend_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Ch5jaGF1a2FzL2JhY2tlbmQvdjEvYWRtaW4ucHJvdG8SEmNoYXVrYXMuYmFja2VuZC52MSLfAQoGQXBpS2V5EgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIMCgRyb2xlGAMgASgJEhAKCHByb2plY3RzGAQgAygJEjAKDGNyZWF0ZWRfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObGFzdF91c2VkX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHJldm9rZWRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRQoQQ3JlYXRlS2V5UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSDAoEcm9sZRgCIAEoCRIQCghwcm9qZWN0cxgDIAMoCSJMChFDcmVhdGVLZXlSZXNwb25zZRInCgNrZXkYASABKAsyGi5jaGF1a2FzLmJhY2tlbmQudjEuQXBpS2V5Eg4KBnNlY3JldBgCIAEoCSIkCg9MaXN0S2V5c1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIjwKEExpc3RLZXlzUmVzcG9uc2USKAoEa2V5cxgBIAMoCzIaLmNoYXVrYXMuYmFja2VuZC52MS5BcGlLZXkiHgoQUmV2b2tlS2V5UmVxdWVzdBIKCgJpZBgBIAEoCSIkChFSZXZva2VLZXlSZXNwb25zZRIPCgdyZXZva2VkGAEgASgIIq4BChNFeHBvcnRFdmVudHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgpwcm9qZWN0X2lkGAIgASgJEhIKCnNlc3Npb25faWQYAyABKAkSLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjsKFEV4cG9ydEV2ZW50c1Jlc3BvbnNlEg0KBWxpbmVzGAEgAygJEhQKDHRvdGFsX2V2ZW50cxgCIAEoBCJEChNJbXBvcnRFdmVudHNSZXF1ZXN0Ei0KBmV2ZW50cxgBIAMoCzIdLmNoYXVrYXMuc3BlYy5jb21tb24udjEuRXZlbnQiLgoUSW1wb3J0RXZlbnRzUmVzcG9uc2USFgoOYWNjZXB0ZWRfY291bnQYASABKAQiVgoQVmVyaWZ5TG9nUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNdmVyaWZpZXJfa2V5cxgCIAMoCRIYChBzYXZlZF9jaGVja3BvaW50GAMgASgJIocBChFWZXJpZnlMb2dSZXNwb25zZRI2Cghwcm9ncmVzcxgBIAEoCzIiLmNoYXVrYXMuYmFja2VuZC52MS5WZXJpZnlQcm9ncmVzc0gAEjIKBnJlc3VsdBgCIAEoCzIgLmNoYXVrYXMuYmFja2VuZC52MS5WZXJpZnlSZXN1bHRIAEIGCgRpdGVtIkAKDlZlcmlmeVByb2dyZXNzEhcKD2VudHJpZXNfY2hlY2tlZBgBIAEoBBIVCg1lbnRyaWVzX3RvdGFsGAIgASgEIkQKDVZlcmlmeUZpbmRpbmcSFQoIcG9zaXRpb24YASABKARIAIgBARIPCgdwcm9ibGVtGAIgASgJQgsKCV9wb3NpdGlvbiLdAQoMVmVyaWZ5UmVzdWx0EhEKCXRlbmFudF9pZBgBIAEoCRIMCgRzaXplGAIgASgEEhEKCXJvb3RfaGFzaBgDIAEoDBIcChRjaGVja3BvaW50c192ZXJpZmllZBgEIAEoDRIVCg1maW5kaW5nX2NvdW50GAUgASgNEjMKCGZpbmRpbmdzGAYgAygLMiEuY2hhdWthcy5iYWNrZW5kLnYxLlZlcmlmeUZpbmRpbmcSEAoId2FybmluZ3MYByADKAkSDQoFbm90ZXMYCCADKAkSDgoGcHVyZ2VzGAkgAygJMr0ECgxBZG1pblNlcnZpY2USWAoJQ3JlYXRlS2V5EiQuY2hhdWthcy5iYWNrZW5kLnYxLkNyZWF0ZUtleVJlcXVlc3QaJS5jaGF1a2FzLmJhY2tlbmQudjEuQ3JlYXRlS2V5UmVzcG9uc2USVQoITGlzdEtleXMSIy5jaGF1a2FzLmJhY2tlbmQudjEuTGlzdEtleXNSZXF1ZXN0GiQuY2hhdWthcy5iYWNrZW5kLnYxLkxpc3RLZXlzUmVzcG9uc2USWAoJUmV2b2tlS2V5EiQuY2hhdWthcy5iYWNrZW5kLnYxLlJldm9rZUtleVJlcXVlc3QaJS5jaGF1a2FzLmJhY2tlbmQudjEuUmV2b2tlS2V5UmVzcG9uc2USYwoMRXhwb3J0RXZlbnRzEicuY2hhdWthcy5iYWNrZW5kLnYxLkV4cG9ydEV2ZW50c1JlcXVlc3QaKC5jaGF1a2FzLmJhY2tlbmQudjEuRXhwb3J0RXZlbnRzUmVzcG9uc2UwARJhCgxJbXBvcnRFdmVudHMSJy5jaGF1a2FzLmJhY2tlbmQudjEuSW1wb3J0RXZlbnRzUmVxdWVzdBooLmNoYXVrYXMuYmFja2VuZC52MS5JbXBvcnRFdmVudHNSZXNwb25zZRJaCglWZXJpZnlMb2cSJC5jaGF1a2FzLmJhY2tlbmQudjEuVmVyaWZ5TG9nUmVxdWVzdBolLmNoYXVrYXMuYmFja2VuZC52MS5WZXJpZnlMb2dSZXNwb25zZTABYgZwcm90bzM", [file_chaukas_spec_common_v1_events, file_google_protobuf_timestamp]);
+  fileDesc("Ch5jaGF1a2FzL2JhY2tlbmQvdjEvYWRtaW4ucHJvdG8SEmNoYXVrYXMuYmFja2VuZC52MSLfAQoGQXBpS2V5EgoKAmlkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIMCgRyb2xlGAMgASgJEhAKCHByb2plY3RzGAQgAygJEjAKDGNyZWF0ZWRfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObGFzdF91c2VkX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHJldm9rZWRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRQoQQ3JlYXRlS2V5UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSDAoEcm9sZRgCIAEoCRIQCghwcm9qZWN0cxgDIAMoCSJMChFDcmVhdGVLZXlSZXNwb25zZRInCgNrZXkYASABKAsyGi5jaGF1a2FzLmJhY2tlbmQudjEuQXBpS2V5Eg4KBnNlY3JldBgCIAEoCSIkCg9MaXN0S2V5c1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIjwKEExpc3RLZXlzUmVzcG9uc2USKAoEa2V5cxgBIAMoCzIaLmNoYXVrYXMuYmFja2VuZC52MS5BcGlLZXkiHgoQUmV2b2tlS2V5UmVxdWVzdBIKCgJpZBgBIAEoCSIkChFSZXZva2VLZXlSZXNwb25zZRIPCgdyZXZva2VkGAEgASgIIq4BChNFeHBvcnRFdmVudHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgpwcm9qZWN0X2lkGAIgASgJEhIKCnNlc3Npb25faWQYAyABKAkSLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjsKFEV4cG9ydEV2ZW50c1Jlc3BvbnNlEg0KBWxpbmVzGAEgAygJEhQKDHRvdGFsX2V2ZW50cxgCIAEoBCJEChNJbXBvcnRFdmVudHNSZXF1ZXN0Ei0KBmV2ZW50cxgBIAMoCzIdLmNoYXVrYXMuc3BlYy5jb21tb24udjEuRXZlbnQiLgoUSW1wb3J0RXZlbnRzUmVzcG9uc2USFgoOYWNjZXB0ZWRfY291bnQYASABKAQiVgoQVmVyaWZ5TG9nUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNdmVyaWZpZXJfa2V5cxgCIAMoCRIYChBzYXZlZF9jaGVja3BvaW50GAMgASgJIocBChFWZXJpZnlMb2dSZXNwb25zZRI2Cghwcm9ncmVzcxgBIAEoCzIiLmNoYXVrYXMuYmFja2VuZC52MS5WZXJpZnlQcm9ncmVzc0gAEjIKBnJlc3VsdBgCIAEoCzIgLmNoYXVrYXMuYmFja2VuZC52MS5WZXJpZnlSZXN1bHRIAEIGCgRpdGVtIkAKDlZlcmlmeVByb2dyZXNzEhcKD2VudHJpZXNfY2hlY2tlZBgBIAEoBBIVCg1lbnRyaWVzX3RvdGFsGAIgASgEIkQKDVZlcmlmeUZpbmRpbmcSFQoIcG9zaXRpb24YASABKARIAIgBARIPCgdwcm9ibGVtGAIgASgJQgsKCV9wb3NpdGlvbiLdAQoMVmVyaWZ5UmVzdWx0EhEKCXRlbmFudF9pZBgBIAEoCRIMCgRzaXplGAIgASgEEhEKCXJvb3RfaGFzaBgDIAEoDBIcChRjaGVja3BvaW50c192ZXJpZmllZBgEIAEoDRIVCg1maW5kaW5nX2NvdW50GAUgASgNEjMKCGZpbmRpbmdzGAYgAygLMiEuY2hhdWthcy5iYWNrZW5kLnYxLlZlcmlmeUZpbmRpbmcSEAoId2FybmluZ3MYByADKAkSDQoFbm90ZXMYCCADKAkSDgoGcHVyZ2VzGAkgAygJIoQBCg9SZXRlbnRpb25Qb2xpY3kSEQoJdGVuYW50X2lkGAEgASgJEhIKCnByb2plY3RfaWQYAiABKAkSDAoEZGF5cxgDIAEoDRIOCgZzZXRfYnkYBCABKAkSLAoIc2V0X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImAKGVNldFJldGVudGlvblBvbGljeVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCnByb2plY3RfaWQYAiABKAkSDAoEZGF5cxgDIAEoDRIOCgZzZXRfYnkYBCABKAkiUwoaU2V0UmV0ZW50aW9uUG9saWN5UmVzcG9uc2USNQoIcG9saWNpZXMYASADKAsyIy5jaGF1a2FzLmJhY2tlbmQudjEuUmV0ZW50aW9uUG9saWN5IjEKHExpc3RSZXRlbnRpb25Qb2xpY2llc1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIlYKHUxpc3RSZXRlbnRpb25Qb2xpY2llc1Jlc3BvbnNlEjUKCHBvbGljaWVzGAEgAygLMiMuY2hhdWthcy5iYWNrZW5kLnYxLlJldGVudGlvblBvbGljeSJUCglQdXJnZURvbmUSEQoJdGVuYW50X2lkGAEgASgJEhIKCnByb2plY3RfaWQYAiABKAkSEQoJcmVjb3JkX2lkGAMgASgJEg0KBWNvdW50GAQgASgEIhUKE1J1blJldGVudGlvblJlcXVlc3QiZgoUUnVuUmV0ZW50aW9uUmVzcG9uc2USLQoGcHVyZ2VzGAEgAygLMh0uY2hhdWthcy5iYWNrZW5kLnYxLlB1cmdlRG9uZRIfChdhbm90aGVyX3Byb2Nlc3NfcHVyZ2luZxgCIAEoCCIrCg1NZXRhZGF0YU1hdGNoEgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCSK/AQoSRXJhc2VFdmVudHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIPCgdyZXF1ZXN0GAIgASgJEgoKAmJ5GAMgASgJEhIKCnNlc3Npb25faWQYBCABKAkSEAoIYWdlbnRfaWQYBSABKAkSEQoJZXZlbnRfaWRzGAYgAygJEgsKA3RhZxgHIAEoCRIzCghtZXRhZGF0YRgIIAEoCzIhLmNoYXVrYXMuYmFja2VuZC52MS5NZXRhZGF0YU1hdGNoIocBChNFcmFzZUV2ZW50c1Jlc3BvbnNlEjUKCHByb2dyZXNzGAEgASgLMiEuY2hhdWthcy5iYWNrZW5kLnYxLkVyYXNlUHJvZ3Jlc3NIABIxCgZyZXN1bHQYAiABKAsyHy5jaGF1a2FzLmJhY2tlbmQudjEuRXJhc2VSZXN1bHRIAEIGCgRpdGVtIj8KDUVyYXNlUHJvZ3Jlc3MSFwoPZXZlbnRzX2V4YW1pbmVkGAEgASgEEhUKDWV2ZW50c19lcmFzZWQYAiABKAQibAoLRXJhc2VSZXN1bHQSFwoPZXZlbnRzX2V4YW1pbmVkGAEgASgEEhUKDWV2ZW50c19lcmFzZWQYAiABKAQSLQoGcHVyZ2VzGAMgAygLMh0uY2hhdWthcy5iYWNrZW5kLnYxLlB1cmdlRG9uZTL1BwoMQWRtaW5TZXJ2aWNlElgKCUNyZWF0ZUtleRIkLmNoYXVrYXMuYmFja2VuZC52MS5DcmVhdGVLZXlSZXF1ZXN0GiUuY2hhdWthcy5iYWNrZW5kLnYxLkNyZWF0ZUtleVJlc3BvbnNlElUKCExpc3RLZXlzEiMuY2hhdWthcy5iYWNrZW5kLnYxLkxpc3RLZXlzUmVxdWVzdBokLmNoYXVrYXMuYmFja2VuZC52MS5MaXN0S2V5c1Jlc3BvbnNlElgKCVJldm9rZUtleRIkLmNoYXVrYXMuYmFja2VuZC52MS5SZXZva2VLZXlSZXF1ZXN0GiUuY2hhdWthcy5iYWNrZW5kLnYxLlJldm9rZUtleVJlc3BvbnNlEmMKDEV4cG9ydEV2ZW50cxInLmNoYXVrYXMuYmFja2VuZC52MS5FeHBvcnRFdmVudHNSZXF1ZXN0GiguY2hhdWthcy5iYWNrZW5kLnYxLkV4cG9ydEV2ZW50c1Jlc3BvbnNlMAESYQoMSW1wb3J0RXZlbnRzEicuY2hhdWthcy5iYWNrZW5kLnYxLkltcG9ydEV2ZW50c1JlcXVlc3QaKC5jaGF1a2FzLmJhY2tlbmQudjEuSW1wb3J0RXZlbnRzUmVzcG9uc2USWgoJVmVyaWZ5TG9nEiQuY2hhdWthcy5iYWNrZW5kLnYxLlZlcmlmeUxvZ1JlcXVlc3QaJS5jaGF1a2FzLmJhY2tlbmQudjEuVmVyaWZ5TG9nUmVzcG9uc2UwARJzChJTZXRSZXRlbnRpb25Qb2xpY3kSLS5jaGF1a2FzLmJhY2tlbmQudjEuU2V0UmV0ZW50aW9uUG9saWN5UmVxdWVzdBouLmNoYXVrYXMuYmFja2VuZC52MS5TZXRSZXRlbnRpb25Qb2xpY3lSZXNwb25zZRJ8ChVMaXN0UmV0ZW50aW9uUG9saWNpZXMSMC5jaGF1a2FzLmJhY2tlbmQudjEuTGlzdFJldGVudGlvblBvbGljaWVzUmVxdWVzdBoxLmNoYXVrYXMuYmFja2VuZC52MS5MaXN0UmV0ZW50aW9uUG9saWNpZXNSZXNwb25zZRJhCgxSdW5SZXRlbnRpb24SJy5jaGF1a2FzLmJhY2tlbmQudjEuUnVuUmV0ZW50aW9uUmVxdWVzdBooLmNoYXVrYXMuYmFja2VuZC52MS5SdW5SZXRlbnRpb25SZXNwb25zZRJgCgtFcmFzZUV2ZW50cxImLmNoYXVrYXMuYmFja2VuZC52MS5FcmFzZUV2ZW50c1JlcXVlc3QaJy5jaGF1a2FzLmJhY2tlbmQudjEuRXJhc2VFdmVudHNSZXNwb25zZTABYgZwcm90bzM", [file_chaukas_spec_common_v1_events, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message chaukas.backend.v1.ApiKey
@@ -478,6 +478,374 @@ export const VerifyResultSchema: GenMessage<VerifyResult> = /*@__PURE__*/
   messageDesc(file_chaukas_backend_v1_admin, 15);
 
 /**
+ * @generated from message chaukas.backend.v1.RetentionPolicy
+ */
+export type RetentionPolicy = Message<"chaukas.backend.v1.RetentionPolicy"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * Empty: the whole tenant, but for projects with a period of their own.
+   *
+   * @generated from field: string project_id = 2;
+   */
+  projectId: string;
+
+  /**
+   * @generated from field: uint32 days = 3;
+   */
+  days: number;
+
+  /**
+   * @generated from field: string set_by = 4;
+   */
+  setBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp set_time = 5;
+   */
+  setTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chaukas.backend.v1.RetentionPolicy.
+ * Use `create(RetentionPolicySchema)` to create a new message.
+ */
+export const RetentionPolicySchema: GenMessage<RetentionPolicy> = /*@__PURE__*/
+  messageDesc(file_chaukas_backend_v1_admin, 16);
+
+/**
+ * @generated from message chaukas.backend.v1.SetRetentionPolicyRequest
+ */
+export type SetRetentionPolicyRequest = Message<"chaukas.backend.v1.SetRetentionPolicyRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * Empty: the tenant's period.
+   *
+   * @generated from field: string project_id = 2;
+   */
+  projectId: string;
+
+  /**
+   * 0: keep forever (removes the period).
+   *
+   * @generated from field: uint32 days = 3;
+   */
+  days: number;
+
+  /**
+   * Who sets it, as the policy names them; empty: the caller's key.
+   *
+   * @generated from field: string set_by = 4;
+   */
+  setBy: string;
+};
+
+/**
+ * Describes the message chaukas.backend.v1.SetRetentionPolicyRequest.
+ * Use `create(SetRetentionPolicyRequestSchema)` to create a new message.
+ */
+export const SetRetentionPolicyRequestSchema: GenMessage<SetRetentionPolicyRequest> = /*@__PURE__*/
+  messageDesc(file_chaukas_backend_v1_admin, 17);
+
+/**
+ * @generated from message chaukas.backend.v1.SetRetentionPolicyResponse
+ */
+export type SetRetentionPolicyResponse = Message<"chaukas.backend.v1.SetRetentionPolicyResponse"> & {
+  /**
+   * The tenant's periods after the change.
+   *
+   * @generated from field: repeated chaukas.backend.v1.RetentionPolicy policies = 1;
+   */
+  policies: RetentionPolicy[];
+};
+
+/**
+ * Describes the message chaukas.backend.v1.SetRetentionPolicyResponse.
+ * Use `create(SetRetentionPolicyResponseSchema)` to create a new message.
+ */
+export const SetRetentionPolicyResponseSchema: GenMessage<SetRetentionPolicyResponse> = /*@__PURE__*/
+  messageDesc(file_chaukas_backend_v1_admin, 18);
+
+/**
+ * @generated from message chaukas.backend.v1.ListRetentionPoliciesRequest
+ */
+export type ListRetentionPoliciesRequest = Message<"chaukas.backend.v1.ListRetentionPoliciesRequest"> & {
+  /**
+   * Empty: the caller's tenant.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+};
+
+/**
+ * Describes the message chaukas.backend.v1.ListRetentionPoliciesRequest.
+ * Use `create(ListRetentionPoliciesRequestSchema)` to create a new message.
+ */
+export const ListRetentionPoliciesRequestSchema: GenMessage<ListRetentionPoliciesRequest> = /*@__PURE__*/
+  messageDesc(file_chaukas_backend_v1_admin, 19);
+
+/**
+ * @generated from message chaukas.backend.v1.ListRetentionPoliciesResponse
+ */
+export type ListRetentionPoliciesResponse = Message<"chaukas.backend.v1.ListRetentionPoliciesResponse"> & {
+  /**
+   * @generated from field: repeated chaukas.backend.v1.RetentionPolicy policies = 1;
+   */
+  policies: RetentionPolicy[];
+};
+
+/**
+ * Describes the message chaukas.backend.v1.ListRetentionPoliciesResponse.
+ * Use `create(ListRetentionPoliciesResponseSchema)` to create a new message.
+ */
+export const ListRetentionPoliciesResponseSchema: GenMessage<ListRetentionPoliciesResponse> = /*@__PURE__*/
+  messageDesc(file_chaukas_backend_v1_admin, 20);
+
+/**
+ * One purge made: its record in the tenant's log, and how many events of one project it took.
+ *
+ * @generated from message chaukas.backend.v1.PurgeDone
+ */
+export type PurgeDone = Message<"chaukas.backend.v1.PurgeDone"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string project_id = 2;
+   */
+  projectId: string;
+
+  /**
+   * @generated from field: string record_id = 3;
+   */
+  recordId: string;
+
+  /**
+   * @generated from field: uint64 count = 4;
+   */
+  count: bigint;
+};
+
+/**
+ * Describes the message chaukas.backend.v1.PurgeDone.
+ * Use `create(PurgeDoneSchema)` to create a new message.
+ */
+export const PurgeDoneSchema: GenMessage<PurgeDone> = /*@__PURE__*/
+  messageDesc(file_chaukas_backend_v1_admin, 21);
+
+/**
+ * @generated from message chaukas.backend.v1.RunRetentionRequest
+ */
+export type RunRetentionRequest = Message<"chaukas.backend.v1.RunRetentionRequest"> & {
+};
+
+/**
+ * Describes the message chaukas.backend.v1.RunRetentionRequest.
+ * Use `create(RunRetentionRequestSchema)` to create a new message.
+ */
+export const RunRetentionRequestSchema: GenMessage<RunRetentionRequest> = /*@__PURE__*/
+  messageDesc(file_chaukas_backend_v1_admin, 22);
+
+/**
+ * @generated from message chaukas.backend.v1.RunRetentionResponse
+ */
+export type RunRetentionResponse = Message<"chaukas.backend.v1.RunRetentionResponse"> & {
+  /**
+   * @generated from field: repeated chaukas.backend.v1.PurgeDone purges = 1;
+   */
+  purges: PurgeDone[];
+
+  /**
+   * True: another process is purging (it purges what is expired); nothing was done here.
+   *
+   * @generated from field: bool another_process_purging = 2;
+   */
+  anotherProcessPurging: boolean;
+};
+
+/**
+ * Describes the message chaukas.backend.v1.RunRetentionResponse.
+ * Use `create(RunRetentionResponseSchema)` to create a new message.
+ */
+export const RunRetentionResponseSchema: GenMessage<RunRetentionResponse> = /*@__PURE__*/
+  messageDesc(file_chaukas_backend_v1_admin, 23);
+
+/**
+ * Metadata whose top-level key `key` holds the string `value`.
+ *
+ * @generated from message chaukas.backend.v1.MetadataMatch
+ */
+export type MetadataMatch = Message<"chaukas.backend.v1.MetadataMatch"> & {
+  /**
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * @generated from field: string value = 2;
+   */
+  value: string;
+};
+
+/**
+ * Describes the message chaukas.backend.v1.MetadataMatch.
+ * Use `create(MetadataMatchSchema)` to create a new message.
+ */
+export const MetadataMatchSchema: GenMessage<MetadataMatch> = /*@__PURE__*/
+  messageDesc(file_chaukas_backend_v1_admin, 24);
+
+/**
+ * @generated from message chaukas.backend.v1.EraseEventsRequest
+ */
+export type EraseEventsRequest = Message<"chaukas.backend.v1.EraseEventsRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * The request's reference (a ticket number, say): recorded in the log, so never the data
+   * subject's identifier. The selectors' values are not recorded.
+   *
+   * @generated from field: string request = 2;
+   */
+  request: string;
+
+  /**
+   * Who asks, as the purge records name them; empty: the caller's key.
+   *
+   * @generated from field: string by = 3;
+   */
+  by: string;
+
+  /**
+   * Selectors: every one given must match; at least one is needed.
+   *
+   * @generated from field: string session_id = 4;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: string agent_id = 5;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: repeated string event_ids = 6;
+   */
+  eventIds: string[];
+
+  /**
+   * @generated from field: string tag = 7;
+   */
+  tag: string;
+
+  /**
+   * @generated from field: chaukas.backend.v1.MetadataMatch metadata = 8;
+   */
+  metadata?: MetadataMatch | undefined;
+};
+
+/**
+ * Describes the message chaukas.backend.v1.EraseEventsRequest.
+ * Use `create(EraseEventsRequestSchema)` to create a new message.
+ */
+export const EraseEventsRequestSchema: GenMessage<EraseEventsRequest> = /*@__PURE__*/
+  messageDesc(file_chaukas_backend_v1_admin, 25);
+
+/**
+ * @generated from message chaukas.backend.v1.EraseEventsResponse
+ */
+export type EraseEventsResponse = Message<"chaukas.backend.v1.EraseEventsResponse"> & {
+  /**
+   * @generated from oneof chaukas.backend.v1.EraseEventsResponse.item
+   */
+  item: {
+    /**
+     * @generated from field: chaukas.backend.v1.EraseProgress progress = 1;
+     */
+    value: EraseProgress;
+    case: "progress";
+  } | {
+    /**
+     * @generated from field: chaukas.backend.v1.EraseResult result = 2;
+     */
+    value: EraseResult;
+    case: "result";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message chaukas.backend.v1.EraseEventsResponse.
+ * Use `create(EraseEventsResponseSchema)` to create a new message.
+ */
+export const EraseEventsResponseSchema: GenMessage<EraseEventsResponse> = /*@__PURE__*/
+  messageDesc(file_chaukas_backend_v1_admin, 26);
+
+/**
+ * @generated from message chaukas.backend.v1.EraseProgress
+ */
+export type EraseProgress = Message<"chaukas.backend.v1.EraseProgress"> & {
+  /**
+   * Intact events examined so far (those the selectors' index columns took), and erased.
+   *
+   * @generated from field: uint64 events_examined = 1;
+   */
+  eventsExamined: bigint;
+
+  /**
+   * @generated from field: uint64 events_erased = 2;
+   */
+  eventsErased: bigint;
+};
+
+/**
+ * Describes the message chaukas.backend.v1.EraseProgress.
+ * Use `create(EraseProgressSchema)` to create a new message.
+ */
+export const EraseProgressSchema: GenMessage<EraseProgress> = /*@__PURE__*/
+  messageDesc(file_chaukas_backend_v1_admin, 27);
+
+/**
+ * @generated from message chaukas.backend.v1.EraseResult
+ */
+export type EraseResult = Message<"chaukas.backend.v1.EraseResult"> & {
+  /**
+   * @generated from field: uint64 events_examined = 1;
+   */
+  eventsExamined: bigint;
+
+  /**
+   * @generated from field: uint64 events_erased = 2;
+   */
+  eventsErased: bigint;
+
+  /**
+   * Each purge made, with the id of its record in the tenant's log.
+   *
+   * @generated from field: repeated chaukas.backend.v1.PurgeDone purges = 3;
+   */
+  purges: PurgeDone[];
+};
+
+/**
+ * Describes the message chaukas.backend.v1.EraseResult.
+ * Use `create(EraseResultSchema)` to create a new message.
+ */
+export const EraseResultSchema: GenMessage<EraseResult> = /*@__PURE__*/
+  messageDesc(file_chaukas_backend_v1_admin, 28);
+
+/**
  * Every RPC needs an admin key. An admin key of tenant `default` (the first key of an install)
  * administers every tenant; any other admin key only its own tenant.
  *
@@ -545,6 +913,50 @@ export const AdminService: GenService<{
     methodKind: "server_streaming";
     input: typeof VerifyLogRequestSchema;
     output: typeof VerifyLogResponseSchema;
+  },
+  /**
+   * Sets how many days a tenant's events (or one project's) keep their content; 0 removes the
+   * period. Needs a key not limited to projects.
+   *
+   * @generated from rpc chaukas.backend.v1.AdminService.SetRetentionPolicy
+   */
+  setRetentionPolicy: {
+    methodKind: "unary";
+    input: typeof SetRetentionPolicyRequestSchema;
+    output: typeof SetRetentionPolicyResponseSchema;
+  },
+  /**
+   * A tenant's retention periods.
+   *
+   * @generated from rpc chaukas.backend.v1.AdminService.ListRetentionPolicies
+   */
+  listRetentionPolicies: {
+    methodKind: "unary";
+    input: typeof ListRetentionPoliciesRequestSchema;
+    output: typeof ListRetentionPoliciesResponseSchema;
+  },
+  /**
+   * Purges now what the retention periods (of every tenant the caller administers) say has
+   * expired, as the server's hourly job does.
+   *
+   * @generated from rpc chaukas.backend.v1.AdminService.RunRetention
+   */
+  runRetention: {
+    methodKind: "unary";
+    input: typeof RunRetentionRequestSchema;
+    output: typeof RunRetentionResponseSchema;
+  },
+  /**
+   * Purges the content of a tenant's events that every selector given matches: a progress
+   * message per batch examined (at most 1,000 events), then the result. Needs a key not limited
+   * to projects.
+   *
+   * @generated from rpc chaukas.backend.v1.AdminService.EraseEvents
+   */
+  eraseEvents: {
+    methodKind: "server_streaming";
+    input: typeof EraseEventsRequestSchema;
+    output: typeof EraseEventsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_chaukas_backend_v1_admin, 0);
