@@ -74,12 +74,17 @@ describe("the embedded database's upkeep", () => {
     return seen;
   };
 
-  it("vacuums a big table only once no statement has been in flight for a while", async () => {
+  /** A round started once the events grew by 500 since the last one, so that they are due. */
+  const roundAfterGrowth = async (from: number) => {
     const upkeep = new EmbeddedUpkeep(pool, quiet, everyTableBig);
     await upkeep.runRound();
-    await stored(500, 1000);
+    await stored(500, from);
     const before = await counted("events");
-    const round = upkeep.runRound();
+    return { upkeep, before, round: upkeep.runRound() };
+  };
+
+  it("vacuums a big table only once no statement has been in flight for a while", async () => {
+    const { before, round } = await roundAfterGrowth(1000);
     // Without the wait, the VACUUM would take its turn in the middle of the burst.
     expect(await burst(200)).toEqual(new Set([before]));
     expect(await round).toContain("events");
@@ -87,11 +92,7 @@ describe("the embedded database's upkeep", () => {
   });
 
   it("stops a round that waits for a quiet moment at once", async () => {
-    const upkeep = new EmbeddedUpkeep(pool, quiet, everyTableBig);
-    await upkeep.runRound();
-    await stored(500, 1500);
-    const before = await counted("events");
-    const round = upkeep.runRound();
+    const { upkeep, before, round } = await roundAfterGrowth(1500);
     const busy = burst(200);
     await counted("events");
     await upkeep.stop();
