@@ -108,11 +108,17 @@ export class EmbeddedUpkeep {
     for (const { name, pages } of due) {
       const big = Number(pages) >= smallTablePages;
       if (big && waitForQuiet && !(await this.#quietMoment())) {
-        this.#log.info(`embedded database upkeep: never quiet for ${this.#rule.quietMs} ms; vacuuming ${name} anyway`);
+        const { quietMs, quietWaitMaxMs } = this.#rule;
+        this.#log.info(
+          `embedded database upkeep: not ${quietMs} ms without a statement in ${quietWaitMaxMs / 60_000} minutes; vacuuming ${name} anyway`,
+        );
       }
       if (this.#stopping.signal.aborted) break;
-      const mib = Math.round((Number(pages) * 8) / 1024);
-      if (big) this.#log.info(`embedded database upkeep: vacuuming and analysing ${name} (${mib} MiB)`);
+      // 128 pages of 8 KiB to the MiB.
+      if (big)
+        this.#log.info(
+          `embedded database upkeep: vacuuming and analysing ${name} (${Math.round(Number(pages) / 128)} MiB)`,
+        );
       const started = performance.now();
       await this.#pool.query(`VACUUM (ANALYZE) ${quoteIdentifier(name)}`);
       vacuumed.push(name);
