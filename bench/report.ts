@@ -119,6 +119,18 @@ function measurementRows(r: Report) {
   if (!r.ingest) ingestRow("PostgreSQL: gRPC batches of 500, beside OTLP", r.otlp?.grpcBatch500);
   ingestRow("PostgreSQL, audit trail off: gRPC batches of 500", r.ingestAuditOff?.grpcBatch500);
   ingestRow("PostgreSQL, audit trail off: SDK batches of 20", r.ingestAuditOff?.sdkBatch20);
+  if (r.redaction) {
+    const x = r.redaction;
+    for (const setting of ["off", "on"] as const) {
+      x[setting].forEach((run, i) => {
+        ingestRow(`PostgreSQL, redaction ${setting} (round ${i + 1}): gRPC batches of 500`, run);
+      });
+      const [rate, cpu] =
+        setting === "off" ? [x.offEventsPerSec, x.offServerCpuUsPerEvent] : [x.onEventsPerSec, x.onServerCpuUsPerEvent];
+      const label = `PostgreSQL, redaction ${setting}: median of ${x.rounds} rounds, server ${cpu} µs CPU/event`;
+      rows.push([label, thousands(rate), ...Array<string>(header.length - 2).fill("")]);
+    }
+  }
   ingestRow("embedded (PGlite): gRPC batches of 500", r.embedded?.grpcBatch500);
   ingestRow("embedded (PGlite): SDK batches of 20", r.embedded?.sdkBatch20);
   ingestRow("embedded (PGlite): gRPC IngestEvent", r.embedded?.singleEvent);

@@ -15,7 +15,7 @@ import { keepPrivate, removeGroupAndOtherAccess } from "./private-files.ts";
 import { prepareSchema, type SchemaLog } from "./serving-role.ts";
 import { startupDatabaseError } from "./startup-errors.ts";
 
-/** The embedded database's upkeep (VACUUM, ANALYZE): a first round once start-up is over, then every 10 minutes. */
+/** The embedded database's upkeep (VACUUM, ANALYZE): caught up before serving, a round 30 s later, then every 10 minutes. */
 const UPKEEP_FIRST_MS = 30_000;
 const UPKEEP_EVERY_MS = 600_000;
 
@@ -91,6 +91,7 @@ async function openSqlStore(options: StoreOptions, log: StoreLog): Promise<Datab
     const pool = new pg.Pool(createPgConfig(db));
     await migrate(pool, log);
     const upkeep = new EmbeddedUpkeep(pool, log);
+    await upkeep.catchUp();
     upkeep.start(UPKEEP_FIRST_MS, UPKEEP_EVERY_MS);
     return new SqlEventStore(pool, {
       auditTrail: options.auditTrail,
