@@ -22,6 +22,7 @@ import { bootstrapAdminKey } from "./core/key-admin.ts";
 import { PageTokenCodec } from "./core/page-token.ts";
 import { RateLimiter } from "./core/rate-limiter.ts";
 import { Readiness } from "./core/readiness.ts";
+import { PartitionJob } from "./core/partition-job.ts";
 import { RetentionJob } from "./core/retention/retention-job.ts";
 import { TailHub } from "./core/tail/tail-hub.ts";
 import type { Database } from "./store/database.ts";
@@ -96,6 +97,8 @@ export interface ServerApp {
   queueDrain: IngestQueueDrain;
   /** Purges what the retention policies say has expired: start() it with the drain. */
   retentionJob: RetentionJob;
+  /** Keeps the events' monthly partitions ready: start() it with the drain. */
+  partitionJob: PartitionJob;
   authenticator: Authenticator;
   /** `GET /readyz`'s answer; drain() it on SIGTERM. */
   readiness: Readiness;
@@ -179,6 +182,7 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
   const audit = await setUpAuditTrail(store, config, log);
   const queueDrain = new IngestQueueDrain(audit, config.checkpointIntervalMs, log, () => store.holdsBackgroundLease());
   const retentionJob = new RetentionJob(store, log);
+  const partitionJob = new PartitionJob(store, log);
   const tail = new TailHub(
     store,
     {
@@ -233,10 +237,11 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
     metricsServer?.closeAllConnections();
     metricsServer?.close();
     await retentionJob.stop();
+    await partitionJob.stop();
     await queueDrain.stop();
     await store.close();
   });
-  return { server, queueDrain, retentionJob, authenticator, readiness };
+  return { server, queueDrain, retentionJob, partitionJob, authenticator, readiness };
 }
 
 /**

@@ -6,8 +6,10 @@ import { USAGE_COLUMNS, usageParameters, usageParameterTypes } from "./usage-rol
 
 /**
  * Inserts the events and queues those stored now (not the ones already there) for the stats
- * rollups and, when $20 is true, for their audit logs. Payloads and content hashes are packed
- * (see packed()): $14 with $15 and $16, $17 with $18 and $19. $21 on: the usage figures, queued only.
+ * rollups and, when $20 is true, for their audit logs. An event is new when its id could be added
+ * to event_ids: the primary key of the partitioned events includes ts_ns, so it alone would store
+ * an id resent with another time twice. Payloads and content hashes are packed (see packed()):
+ * $14 with $15 and $16, $17 with $18 and $19. $21 on: the usage figures, queued only.
  */
 const INSERT_EVENTS_AND_QUEUE = `
 WITH t AS (
@@ -16,11 +18,15 @@ WITH t AS (
   FROM unnest(${RECORD_PARAMETERS}, $15::int4[], $16::int4[], $18::int4[], $19::int4[], ${usageParameterTypes(21)})
     WITH ORDINALITY AS t(${RECORD_FIELDS}, payload_at, payload_length, hash_at, hash_length, ${USAGE_COLUMNS.join(", ")}, n)
 ), stored AS (
+  INSERT INTO event_ids (tenant_id, event_id, ts_ns)
+  SELECT tenant_id, event_id, ts_ns FROM t ORDER BY n
+  ON CONFLICT DO NOTHING
+  RETURNING tenant_id, event_id
+), new_events AS (
   INSERT INTO events (${INDEX_COLUMNS.join(", ")}, payload)
   SELECT ${INDEX_VALUES}, payload
-  FROM t ORDER BY n
-  ON CONFLICT (tenant_id, event_id) DO NOTHING
-  RETURNING tenant_id, event_id
+  FROM t WHERE (tenant_id COLLATE "C", event_id COLLATE "C") IN (SELECT tenant_id, event_id FROM stored)
+  ORDER BY n
 )
 INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log,
                          status, severity, ${USAGE_COLUMNS.join(", ")}, in_usage)
