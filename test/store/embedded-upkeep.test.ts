@@ -21,6 +21,9 @@ describe("the embedded database's upkeep", () => {
   };
   const counted = async (table: string) =>
     Number((await pool.query("SELECT reltuples FROM pg_class WHERE relname = $1", [table])).rows[0].reltuples);
+  /** The partition of `events` that holds the test's events (all of one time): a table of its own. */
+  const eventsPartition = async () =>
+    (await pool.query<{ name: string }>("SELECT tableoid::regclass::text AS name FROM events LIMIT 1")).rows[0].name;
 
   beforeAll(async () => {
     db = await PGlite.create("memory://");
@@ -32,24 +35,25 @@ describe("the embedded database's upkeep", () => {
 
   it("vacuums and analyses each table the first time, then only those that grew by a tenth", async () => {
     await stored(500, 0);
+    const events = await eventsPartition();
     // Never analysed: the planner has no row count for the events.
-    expect(await counted("events")).toBe(-1);
+    expect(await counted(events)).toBe(-1);
     // Every table is "big" here, so the growth rule alone decides.
     const upkeep = new EmbeddedUpkeep(pool, quiet, { smallTablePages: 0, growth: 0.1 });
     const first = await upkeep.runRound();
-    expect(first).toEqual(expect.arrayContaining(["events", "audit_leaves"]));
-    expect(await counted("events")).toBe(500);
+    expect(first).toEqual(expect.arrayContaining([events, "audit_leaves"]));
+    expect(await counted(events)).toBe(500);
     expect(await upkeep.runRound()).toEqual([]);
     await stored(500, 500);
     const third = await upkeep.runRound();
-    expect(third).toContain("events");
-    expect(await counted("events")).toBe(1000);
+    expect(third).toContain(events);
+    expect(await counted(events)).toBe(1000);
   });
 
   it("vacuums every small table on every round, and stops between tables", async () => {
     const upkeep = new EmbeddedUpkeep(pool, quiet);
     const tables = await upkeep.runRound();
-    expect(tables).toEqual(expect.arrayContaining(["events", "api_keys", "audit_heads"]));
+    expect(tables).toEqual(expect.arrayContaining([await eventsPartition(), "api_keys", "audit_heads"]));
     expect(await upkeep.runRound()).toEqual(tables);
     await upkeep.stop();
     expect(await upkeep.runRound()).toEqual([]);
