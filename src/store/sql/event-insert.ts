@@ -17,22 +17,22 @@ WITH t AS (
          substring($17::bytea FROM hash_at FOR hash_length) AS content_hash, ${USAGE_COLUMNS.join(", ")}, n
   FROM unnest(${RECORD_PARAMETERS}, $15::int4[], $16::int4[], $18::int4[], $19::int4[], ${usageParameterTypes(21)})
     WITH ORDINALITY AS t(${RECORD_FIELDS}, payload_at, payload_length, hash_at, hash_length, ${USAGE_COLUMNS.join(", ")}, n)
-), stored AS (
+), new_ids AS (
   INSERT INTO event_ids (tenant_id, event_id, ts_ns)
   SELECT tenant_id, event_id, ts_ns FROM t ORDER BY n
   ON CONFLICT DO NOTHING
   RETURNING tenant_id, event_id
-), new_events AS (
+), stored AS (
   INSERT INTO events (${INDEX_COLUMNS.join(", ")}, payload)
   SELECT ${INDEX_VALUES}, payload
-  FROM t WHERE (tenant_id COLLATE "C", event_id COLLATE "C") IN (SELECT tenant_id, event_id FROM stored)
+  FROM t WHERE (tenant_id COLLATE "C", event_id COLLATE "C") IN (SELECT tenant_id, event_id FROM new_ids)
   ORDER BY n
 )
 INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log,
                          status, severity, ${USAGE_COLUMNS.join(", ")}, in_usage)
 SELECT t.tenant_id, t.event_id, t.content_hash, t.project_id, t.session_id, t.type, t.ts_ns, $20::boolean,
        t.status, t.severity, ${USAGE_COLUMNS.map((c) => `t.${c}`).join(", ")}, true
-FROM t JOIN stored ON stored.tenant_id = t.tenant_id COLLATE "C" AND stored.event_id = t.event_id COLLATE "C"
+FROM t JOIN new_ids ON new_ids.tenant_id = t.tenant_id COLLATE "C" AND new_ids.event_id = t.event_id COLLATE "C"
 ORDER BY t.n`;
 
 /**
