@@ -10,7 +10,7 @@ import { printVerification } from "../../src/cli/verify-command.ts";
 import { UNRESTRICTED } from "../../src/core/access.ts";
 import type { AuditTrail } from "../../src/core/audit/audit-trail.ts";
 import { verifyDatabase } from "../../src/core/audit/database-verification.ts";
-import { PartitionJob } from "../../src/core/partition-job.ts";
+import { partitionJob } from "../../src/core/partition-job.ts";
 import type { Database } from "../../src/store/database.ts";
 import { SqlEventStore } from "../../src/store/sql/event-store.ts";
 import { migrate } from "../../src/store/sql/migrate.ts";
@@ -275,7 +275,7 @@ describe.each(await storeKinds())("events in monthly partitions on the %s store"
     await sql.query(`DROP TABLE ${partitionOf(2)}`);
     await ingest(store, "early", [{ eventId: "in-2", timestamp: inMonth(2) }]);
     const warnings: object[] = [];
-    const job = new PartitionJob(store, {
+    const job = partitionJob(store, {
       info: () => {},
       warn: (obj) => warnings.push(obj),
       error: (obj) => warnings.push(obj),
