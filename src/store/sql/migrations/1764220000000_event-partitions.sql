@@ -123,7 +123,7 @@ GRANT UPDATE (project_id, session_id, trace_id, span_id, agent_id, type, status,
 CREATE FUNCTION chaukas_prepare_event_partitions(months_ahead integer)
 RETURNS TABLE (partition_name text, created boolean)
 LANGUAGE plpgsql SECURITY DEFINER
--- A month's first statement waits this long for ingest's locks at most; the next round tries again.
+-- Waits this long at most for a lock (a long statement on events_default); the next round tries again.
 SET lock_timeout = '5s'
 AS $$
 DECLARE
@@ -139,8 +139,13 @@ BEGIN
     month_start := this_month + make_interval(months => m);
     partition_name := 'events_' || to_char(month_start, 'YYYY_MM');
     CONTINUE WHEN month_start < covered_until OR to_regclass(partition_name) IS NOT NULL;
+    -- Made apart and attached: ATTACH locks events only against other DDL (CREATE TABLE ...
+    -- PARTITION OF would lock out ingest), and events_default while it checks it holds no row of
+    -- the month. Attaching gives the table the indexes and triggers of events.
     BEGIN
-      EXECUTE format('CREATE TABLE %I PARTITION OF events FOR VALUES FROM (%s) TO (%s)', partition_name,
+      EXECUTE format('CREATE TABLE %I (LIKE events INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION)',
+                     partition_name);
+      EXECUTE format('ALTER TABLE events ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)', partition_name,
                      extract(epoch FROM month_start)::bigint * 1000000000,
                      extract(epoch FROM month_start + interval '1 month')::bigint * 1000000000);
       created := true;
