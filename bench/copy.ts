@@ -8,9 +8,9 @@ import type { EventRecord } from "../src/store/event-store.ts";
  * and the ways the bench writes them with COPY:
  *
  * - `staged`: COPY into a temporary table holding the record as the server sends it (search text,
- *   not yet a tsvector), then one INSERT ... SELECT into the target computing
- *   to_tsvector('simple', ...) and skipping duplicates (ON CONFLICT DO NOTHING), exactly as the
- *   server's INSERT does. This is the physical limit for this schema: the database does every bit
+ *   not yet a tsvector), then one statement that adds the ids to the target's id table, skipping
+ *   duplicates (ON CONFLICT DO NOTHING), and inserts the rows of the ids it added, computing
+ *   to_tsvector('simple', ...), exactly as the server's INSERT does. This is the physical limit for this schema: the database does every bit
  *   of work it does for the server (tsvector, heap, WAL, every index, uniqueness), and nothing of
  *   the server's own (HTTP, protobuf decoding, validation, one statement per request).
  * - `queued`: `staged`, each row also carrying its content hash, and each stored event queued
@@ -190,7 +190,13 @@ export function encodeCopy(records: readonly EventRecord[], mode: CopyMode): Buf
 const TARGET_COLUMNS =
   "tenant_id, event_id, project_id, session_id, trace_id, span_id, agent_id, type, status, severity, ts_ns, tags, search, payload";
 
-/** Prepares a connection to write COPY data into `table` (events, or the scratch copy of it). */
+/** Where a chunk goes: `events`, or a scratch copy of it, and the table of ids that catches duplicates. */
+export interface CopyTarget {
+  events: string;
+  ids: string;
+}
+
+/** Prepares a connection to write COPY data into a CopyTarget. */
 export async function prepareCopyConnection(client: pg.Client | pg.PoolClient): Promise<void> {
   // The bench connects as a superuser (it creates databases and forces checkpoints), which
   // row-level security does not apply to: COPY writes into `events` as it is.
@@ -200,36 +206,40 @@ export async function prepareCopyConnection(client: pg.Client | pg.PoolClient): 
   await client.query(`CREATE TEMP TABLE IF NOT EXISTS staging (${columns}) ON COMMIT DELETE ROWS`);
 }
 
-/** Writes one encoded chunk into `table`, in one transaction. */
+/** Writes one encoded chunk into `target`, in one transaction. */
 export async function copyChunk(
   client: pg.Client | pg.PoolClient,
-  table: string,
+  target: CopyTarget,
   data: Buffer,
   mode: CopyMode,
 ): Promise<void> {
   if (mode === "raw") {
-    await copyInto(client, `COPY ${table} (${TARGET_COLUMNS}) FROM STDIN (FORMAT binary)`, data);
+    await copyInto(client, `COPY ${target.events} (${TARGET_COLUMNS}) FROM STDIN (FORMAT binary)`, data);
     return;
   }
   await client.query("BEGIN");
   try {
     const columns = stagedColumns(mode).map(([name]) => name);
     await copyInto(client, `COPY staging (${columns.join(", ")}) FROM STDIN (FORMAT binary)`, data);
-    const insert = `INSERT INTO ${table} (${TARGET_COLUMNS})
-       SELECT tenant_id, event_id, project_id, session_id, NULLIF(trace_id, ''), NULLIF(span_id, ''),
-              NULLIF(agent_id, ''), type, status, severity, ts_ns, tags, to_tsvector('simple', search_text), payload
-       FROM staging
-       ON CONFLICT (tenant_id, event_id) DO NOTHING`;
+    const store = `WITH new_ids AS (
+         INSERT INTO ${target.ids} (tenant_id, event_id, ts_ns) SELECT tenant_id, event_id, ts_ns FROM staging
+         ON CONFLICT DO NOTHING RETURNING tenant_id, event_id
+       ), stored AS (
+         INSERT INTO ${target.events} (${TARGET_COLUMNS})
+         SELECT tenant_id, event_id, project_id, session_id, NULLIF(trace_id, ''), NULLIF(span_id, ''),
+                NULLIF(agent_id, ''), type, status, severity, ts_ns, tags, to_tsvector('simple', search_text), payload
+         FROM staging WHERE (tenant_id COLLATE "C", event_id COLLATE "C") IN (SELECT tenant_id, event_id FROM new_ids)
+         RETURNING tenant_id, event_id, project_id, session_id, type, ts_ns)`;
     // Queued as the server queues them, for the integrator to roll up and append to the audit log.
     await client.query(
       mode === "queued"
-        ? `WITH stored AS (${insert} RETURNING tenant_id, event_id, project_id, session_id, type, ts_ns)
+        ? `${store}
            INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log,
              status, severity, agent, model, input_tokens, output_tokens, total_tokens, cost, in_usage)
            SELECT s.tenant_id, s.event_id, st.content_hash, s.project_id, s.session_id, s.type, s.ts_ns, true,
                   st.status, st.severity, st.agent, st.model, st.input_tokens, st.output_tokens, st.total_tokens, st.cost, true
-           FROM stored s JOIN staging st ON st.tenant_id = s.tenant_id AND st.event_id = s.event_id`
-        : insert,
+           FROM stored s JOIN staging st ON st.tenant_id COLLATE "C" = s.tenant_id AND st.event_id COLLATE "C" = s.event_id`
+        : `${store} SELECT count(*) FROM stored`,
     );
     await client.query("COMMIT");
   } catch (err) {

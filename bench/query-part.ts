@@ -156,7 +156,7 @@ async function loadForQueries({ o, db }: BenchContext): Promise<{ targets: Query
     const data = encodeCopy(batch, "queued");
     batch = [];
     await pending; // one chunk in flight while the next one is generated
-    pending = copyChunk(client, "events", data, "queued").then(async () => {
+    pending = copyChunk(client, { events: "events", ids: "event_ids" }, data, "queued").then(async () => {
       await integrateQueued(store.audit);
     });
   };

@@ -20,10 +20,12 @@ import { defaultMaxHeapBytes, IngestGate } from "./core/ingest-gate.ts";
 import { IngestQueueDrain } from "./core/ingest-queue-drain.ts";
 import { bootstrapAdminKey } from "./core/key-admin.ts";
 import { PageTokenCodec } from "./core/page-token.ts";
+import { partitionJob } from "./core/partition-job.ts";
 import { RateLimiter } from "./core/rate-limiter.ts";
 import { Readiness } from "./core/readiness.ts";
 import { RetentionJob } from "./core/retention/retention-job.ts";
 import { TailHub } from "./core/tail/tail-hub.ts";
+import type { PeriodicTask } from "./lib/periodic-task.ts";
 import type { Database } from "./store/database.ts";
 import { DataDirLockedError } from "./store/sql/data-dir-lock.ts";
 import { openDatabase, type StoreLog } from "./store/sql/open-store.ts";
@@ -96,6 +98,8 @@ export interface ServerApp {
   queueDrain: IngestQueueDrain;
   /** Purges what the retention policies say has expired: start() it with the drain. */
   retentionJob: RetentionJob;
+  /** Keeps the events' monthly partitions ready: start() it with the drain. */
+  partitionJob: PeriodicTask;
   authenticator: Authenticator;
   /** `GET /readyz`'s answer; drain() it on SIGTERM. */
   readiness: Readiness;
@@ -179,6 +183,7 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
   const audit = await setUpAuditTrail(store, config, log);
   const queueDrain = new IngestQueueDrain(audit, config.checkpointIntervalMs, log, () => store.holdsBackgroundLease());
   const retentionJob = new RetentionJob(store, log);
+  const partitions = partitionJob(store, log);
   const tail = new TailHub(
     store,
     {
@@ -233,10 +238,11 @@ export async function buildServerApp(config: Config, log: Logger): Promise<Serve
     metricsServer?.closeAllConnections();
     metricsServer?.close();
     await retentionJob.stop();
+    await partitions.stop();
     await queueDrain.stop();
     await store.close();
   });
-  return { server, queueDrain, retentionJob, authenticator, readiness };
+  return { server, queueDrain, retentionJob, partitionJob: partitions, authenticator, readiness };
 }
 
 /**

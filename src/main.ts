@@ -11,7 +11,14 @@ async function main(): Promise<void> {
     throw new ConfigError(`--insecure-no-auth is for local experiments: refusing to serve ${config.host} without keys`);
   }
   const log = pino({ level: config.logLevel, redact: ["req.headers.authorization", 'req.headers["x-api-key"]'] });
-  const { server: app, queueDrain, retentionJob, authenticator, readiness } = await buildServerApp(config, log);
+  const {
+    server: app,
+    queueDrain,
+    retentionJob,
+    partitionJob,
+    authenticator,
+    readiness,
+  } = await buildServerApp(config, log);
 
   let stopping = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -38,6 +45,7 @@ async function main(): Promise<void> {
   await app.listen({ host: config.host, port: config.port });
   queueDrain.start();
   retentionJob.start();
+  partitionJob.start();
   app.log.info(
     {
       store: config.databaseUrl ? "postgres" : `embedded (${config.dataDir})`,

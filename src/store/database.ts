@@ -36,6 +36,12 @@ export interface Database extends EventWriter, EventReader, TailSource {
    * until it closes the store or its connection to the database ends.
    */
   holdsBackgroundLease(): Promise<boolean>;
+  /**
+   * Creates the monthly partitions of the events missing from this month to two months ahead;
+   * returns those it created, and those it could not because events of their month were stored
+   * before them (in the default partition, where they stay).
+   */
+  prepareEventPartitions(): Promise<EventPartition[]>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   /** The migrations this server expects that the database has not applied. */
@@ -43,4 +49,10 @@ export interface Database extends EventWriter, EventReader, TailSource {
   /** The connection pool now: connections open, of them idle, and requests waiting for one. */
   connections(): { open: number; idle: number; waiting: number };
   close(): Promise<void>;
+}
+
+/** A monthly partition of the events (`events_YYYY_MM`), and whether it was created. */
+export interface EventPartition {
+  name: string;
+  created: boolean;
 }

@@ -35,6 +35,7 @@ const GLOBAL_STATEMENTS: [RegExp, string][] = [
     "signing: the logs that grew, of every tenant",
   ],
   [/FROM usage_backfill/, "the integrator's backfill of events stored before the usage rollups"],
+  [/chaukas_prepare_event_partitions/, "the lease holder creates the monthly partitions of every tenant's events"],
 ];
 
 /**
@@ -76,6 +77,7 @@ describe.runIf(requirePostgres)("the statements of a serving server", { timeout:
       if (text) recorded.add(text.replace(/\s+/g, " ").trim());
       return (query as (...a: unknown[]) => unknown).apply(this, args);
     } as typeof query;
+    app.partitionJob.start();
   });
   afterAll(async () => {
     pg.Client.prototype.query = query;
@@ -155,6 +157,7 @@ describe.runIf(requirePostgres)("the statements of a serving server", { timeout:
     // The traffic reached the statements that matter.
     expect([...recorded].some((text) => text.includes("INSERT INTO events"))).toBe(true);
     expect([...recorded].some((text) => text.includes("DELETE FROM ingest_queue"))).toBe(true);
+    expect([...recorded].some((text) => text.includes("chaukas_prepare_event_partitions"))).toBe(true);
   });
 
   it("key every table of tenants' rows by tenant_id: primary keys, unique constraints, foreign keys", async () => {

@@ -19,7 +19,7 @@ import { ADMIN_URL, createTestDatabase, openTestStore, storeKinds, withPostgres 
  */
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const WRITE_ONCE_TABLES = ["events", "audit_leaves", "audit_nodes", "audit_checkpoints"];
+const WRITE_ONCE_TABLES = ["events", "event_ids", "audit_leaves", "audit_nodes", "audit_checkpoints"];
 
 /** `url` with another user (trust authentication: no password). */
 function asRole(url: string, role: string): string {
@@ -227,6 +227,23 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
         await expect(client.query("DELETE FROM api_keys")).rejects.toThrow(/permission denied/);
         await expect(client.query("UPDATE api_keys SET role = 'admin'")).rejects.toThrow(/permission denied/);
       });
+    });
+
+    test("keeps the monthly partitions ready through the owner's function, and creates no table itself", async () => {
+      const inTwoMonths = new Date();
+      inTwoMonths.setUTCDate(1);
+      inTwoMonths.setUTCMonth(inTwoMonths.getUTCMonth() + 2);
+      const partition = `events_${inTwoMonths.getUTCFullYear()}_${String(inTwoMonths.getUTCMonth() + 1).padStart(2, "0")}`;
+      await withPostgres(asRole(db.url, owner), (client) => client.query(`DROP TABLE ${partition}`));
+      await asServer(async (client) => {
+        await expect(client.query("CREATE TABLE events_stray (LIKE events)")).rejects.toThrow(/permission denied/);
+        const { rows } = await client.query("SELECT partition_name, created FROM chaukas_prepare_event_partitions(2)");
+        expect(rows).toEqual([{ partition_name: partition, created: true }]);
+      });
+      const { rows } = await withPostgres(db.url, (admin) =>
+        admin.query("SELECT relowner::regrole::text AS owner FROM pg_class WHERE relname = $1", [partition]),
+      );
+      expect(rows).toEqual([{ owner }]);
     });
 
     test("setting chaukas.all_tenants reaches no other tenant's rows", async () => {

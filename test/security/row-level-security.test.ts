@@ -87,22 +87,28 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("row-level security 
     try {
       const { rows } = await client.query<{
         table: string;
+        partition: boolean;
         granted: boolean;
         enabled: boolean;
         forced: boolean;
         policies: number;
       }>(
-        `SELECT c.relname AS table, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
+        `SELECT c.relname AS table, c.relispartition AS partition, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
                 has_table_privilege('chaukas_tenant', c.oid, 'SELECT, INSERT, UPDATE, DELETE') AS granted,
                 (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
          FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
-         WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace ORDER BY 1`,
+         WHERE c.relkind IN ('r', 'p') AND c.relnamespace = 'public'::regnamespace ORDER BY 1`,
       );
       expect(rows.filter((r) => r.granted).length).toBeGreaterThan(10);
       for (const row of rows.filter((r) => r.granted))
         expect(row, row.table).toMatchObject({ enabled: true, forced: true, policies: 1 });
+      expect(rows.filter((r) => r.granted).map((r) => r.table)).toContain("events");
+      // The partitions of events are reached only through it, under its policy.
+      const partitions = rows.filter((r) => r.partition);
+      expect(partitions.map((r) => r.table)).toContain("events_default");
+      for (const row of partitions) expect(row, row.table).toMatchObject({ granted: false });
       // The rest, the API keys, are read before any tenant is known, and never in a tenant's scope.
-      expect(rows.filter((r) => !r.granted).map((r) => r.table)).toEqual(["api_keys"]);
+      expect(rows.filter((r) => !r.granted && !r.partition).map((r) => r.table)).toEqual(["api_keys"]);
     } finally {
       await client.end();
       await db.drop();

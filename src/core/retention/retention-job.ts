@@ -1,3 +1,4 @@
+import { PeriodicTask } from "../../lib/periodic-task.ts";
 import type { Database } from "../../store/database.ts";
 import { purgeExpired } from "./retention.ts";
 
@@ -17,9 +18,7 @@ export interface RetentionJobLog {
 export class RetentionJob {
   readonly #store: Database;
   readonly #log: RetentionJobLog;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> = Promise.resolve();
-  #stopped = false;
+  readonly #task = new PeriodicTask(() => this.#run(), RETENTION_INTERVAL_MS);
 
   constructor(store: Database, log: RetentionJobLog) {
     this.#store = store;
@@ -27,22 +26,12 @@ export class RetentionJob {
   }
 
   start(): void {
-    this.#schedule(0);
+    this.#task.start();
   }
 
   /** Stops the timer and waits for a run under way. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    await this.#running;
-  }
-
-  #schedule(delayMs: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#running = this.#run().finally(() => this.#schedule(RETENTION_INTERVAL_MS));
-    }, delayMs);
-    this.#timer.unref();
+  stop(): Promise<void> {
+    return this.#task.stop();
   }
 
   async #run(): Promise<void> {

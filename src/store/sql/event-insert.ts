@@ -6,8 +6,10 @@ import { USAGE_COLUMNS, usageParameters, usageParameterTypes } from "./usage-rol
 
 /**
  * Inserts the events and queues those stored now (not the ones already there) for the stats
- * rollups and, when $20 is true, for their audit logs. Payloads and content hashes are packed
- * (see packed()): $14 with $15 and $16, $17 with $18 and $19. $21 on: the usage figures, queued only.
+ * rollups and, when $20 is true, for their audit logs. An event is new when its id could be added
+ * to event_ids: the primary key of the partitioned events includes ts_ns, so it alone would store
+ * an id resent with another time twice. Payloads and content hashes are packed (see packed()):
+ * $14 with $15 and $16, $17 with $18 and $19. $21 on: the usage figures, queued only.
  */
 const INSERT_EVENTS_AND_QUEUE = `
 WITH t AS (
@@ -15,18 +17,22 @@ WITH t AS (
          substring($17::bytea FROM hash_at FOR hash_length) AS content_hash, ${USAGE_COLUMNS.join(", ")}, n
   FROM unnest(${RECORD_PARAMETERS}, $15::int4[], $16::int4[], $18::int4[], $19::int4[], ${usageParameterTypes(21)})
     WITH ORDINALITY AS t(${RECORD_FIELDS}, payload_at, payload_length, hash_at, hash_length, ${USAGE_COLUMNS.join(", ")}, n)
+), new_ids AS (
+  INSERT INTO event_ids (tenant_id, event_id, ts_ns)
+  SELECT tenant_id, event_id, ts_ns FROM t ORDER BY n
+  ON CONFLICT DO NOTHING
+  RETURNING tenant_id, event_id
 ), stored AS (
   INSERT INTO events (${INDEX_COLUMNS.join(", ")}, payload)
   SELECT ${INDEX_VALUES}, payload
-  FROM t ORDER BY n
-  ON CONFLICT (tenant_id, event_id) DO NOTHING
-  RETURNING tenant_id, event_id
+  FROM t WHERE (tenant_id COLLATE "C", event_id COLLATE "C") IN (SELECT tenant_id, event_id FROM new_ids)
+  ORDER BY n
 )
 INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log,
                          status, severity, ${USAGE_COLUMNS.join(", ")}, in_usage)
 SELECT t.tenant_id, t.event_id, t.content_hash, t.project_id, t.session_id, t.type, t.ts_ns, $20::boolean,
        t.status, t.severity, ${USAGE_COLUMNS.map((c) => `t.${c}`).join(", ")}, true
-FROM t JOIN stored ON stored.tenant_id = t.tenant_id COLLATE "C" AND stored.event_id = t.event_id COLLATE "C"
+FROM t JOIN new_ids ON new_ids.tenant_id = t.tenant_id COLLATE "C" AND new_ids.event_id = t.event_id COLLATE "C"
 ORDER BY t.n`;
 
 /**

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { type Metrics, NO_METRICS } from "../../lib/metrics.ts";
 import type { AuditLog } from "../audit-log.ts";
-import type { Database } from "../database.ts";
+import type { Database, EventPartition } from "../database.ts";
 import type {
   ColumnDifference,
   EventFilter,
@@ -33,6 +33,7 @@ import { selectEventStats } from "./event-stats.ts";
 import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import { SqlKeyStore } from "./key-store.ts";
 import { MIGRATION_NAMES } from "./migrate.ts";
+import { prepareEventPartitions } from "./partitions.ts";
 
 import { inTenantScope, runQuery, withClient } from "./pool.ts";
 import { SqlRedactionStore } from "./redaction-store.ts";
@@ -199,6 +200,10 @@ export class SqlEventStore implements Database {
 
   async holdsBackgroundLease(): Promise<boolean> {
     return this.#lease ? this.#lease.held() : true;
+  }
+
+  async prepareEventPartitions(): Promise<EventPartition[]> {
+    return prepareEventPartitions(this.#pool);
   }
 
   async ping(): Promise<void> {

@@ -7,11 +7,12 @@ import type pg from "pg";
  */
 
 /** Tables whose rows never change, each with these two triggers calling chaukas_refuse_change(). */
-const WRITE_ONCE_TABLES = ["events", "audit_leaves", "audit_nodes", "audit_checkpoints"];
+const WRITE_ONCE_TABLES = ["events", "event_ids", "audit_leaves", "audit_nodes", "audit_checkpoints"];
 const WRITE_ONCE_TRIGGERS = ["_append_only", "_no_truncate"];
 /** Tables of events, their logs and their statistics under tenant isolation. */
 const TENANT_TABLES = [
   "events",
+  "event_ids",
   "ingest_queue",
   "audit_heads",
   "audit_leaves",
