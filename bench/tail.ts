@@ -12,6 +12,7 @@ import {
 import { type Event, EventSchema } from "../gen/chaukas/spec/common/v1/events_pb.ts";
 import { ChaukasServerService } from "../gen/chaukas/spec/server/v1/server_pb.ts";
 import { type BenchContext, startServer } from "./context.ts";
+import { cpuDelta } from "./database.ts";
 import type { IngestCorpus } from "./ingest-corpus.ts";
 import { grpcBatches, runGrpcBatches } from "./load.ts";
 import { log } from "./log.ts";
@@ -31,6 +32,14 @@ export interface TailReport {
    */
   serverCpuUsPerEventWithoutTails?: number;
   serverCpuUsPerEventWithTails?: number;
+  /**
+   * Over the same windows, PostgreSQL's and the bench process's CPU per event (µs): the bench
+   * process runs the load and the tails' clients, on the same cores as the server.
+   */
+  postgresCpuUsPerEventWithoutTails?: number;
+  postgresCpuUsPerEventWithTails?: number;
+  benchCpuUsPerEventWithoutTails?: number;
+  benchCpuUsPerEventWithTails?: number;
   /** Streams the server ended itself (too slow) and calls that failed, over both runs with tails (each resumed at once from its cursor). */
   slowEnds: number;
   failures: number;
@@ -66,7 +75,25 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
   await db.emptyIngested();
   const server = await startServer(ctx, "tail", { databaseUrl: db.url }, ["--tail-heartbeat-ms", "500"]);
   const renamed = (pass: string) => corpus.events.map((e) => ({ ...e, eventId: `${e.eventId}-${pass}` }) as Event);
-  const cpuUs = () => processCpuSeconds(server.pid) * 1e6;
+  /** CPU seconds so far of the server, PostgreSQL's backends and this process. */
+  const cpuNow = async () => {
+    const self = process.cpuUsage();
+    return {
+      server: processCpuSeconds(server.pid),
+      postgres: await db.backendCpu(),
+      bench: (self.user + self.system) / 1e6,
+    };
+  };
+  /** Each one's CPU since `from`, in µs per event. */
+  const perEvent = async (from: Awaited<ReturnType<typeof cpuNow>>, events: number) => {
+    const to = await cpuNow();
+    const us = (seconds: number) => round((seconds * 1e6) / events);
+    return {
+      server: us(to.server - from.server),
+      postgres: us(cpuDelta(from.postgres, to.postgres)),
+      bench: us(to.bench - from.bench),
+    };
+  };
   const flat = async (pass: string) => {
     const totals = await runGrpcBatches(
       server.baseUrl,
@@ -84,20 +111,20 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
       o.grpcStreams,
     );
     log("tail: ingest without tails");
-    let cpuFrom = cpuUs();
+    let cpuFrom = await cpuNow();
     const without = await flat("t0");
-    const serverCpuUsPerEventWithoutTails = round((cpuUs() - cpuFrom) / without.events);
+    const cpuWithout = await perEvent(cpuFrom, without.events);
 
     const tenant = biggestTenant(corpus.events);
     const tails = Array.from({ length: tailCount }, () => new BenchTail(new URL(server.baseUrl).host, tenant.id));
     await Promise.all(tails.map((t) => t.opened));
     log(`tail: ingest with ${tailCount} tails of ${tenant.id}`);
-    cpuFrom = cpuUs();
+    cpuFrom = await cpuNow();
     const withTails = await flat("t1");
     // The paced run starts once every tail has caught up with this one.
     const t1 = [...tenant.ids].map((id) => `${id}-t1`);
     await until(() => tails.every((t) => t1.every((id) => t.arrivals.has(id))), 60_000);
-    const serverCpuUsPerEventWithTails = round((cpuUs() - cpuFrom) / withTails.events);
+    const cpuWith = await perEvent(cpuFrom, withTails.events);
     const ingestWithoutTails = without.eventsPerSec;
     const ingestWithTails = withTails.eventsPerSec;
 
@@ -125,8 +152,12 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
       tenantEventsShare: round(tenant.ids.size / corpus.events.length, 3),
       ingestWithoutTails,
       ingestWithTails,
-      serverCpuUsPerEventWithoutTails,
-      serverCpuUsPerEventWithTails,
+      serverCpuUsPerEventWithoutTails: cpuWithout.server,
+      serverCpuUsPerEventWithTails: cpuWith.server,
+      postgresCpuUsPerEventWithoutTails: cpuWithout.postgres,
+      postgresCpuUsPerEventWithTails: cpuWith.postgres,
+      benchCpuUsPerEventWithoutTails: cpuWithout.bench,
+      benchCpuUsPerEventWithTails: cpuWith.bench,
       slowEnds,
       failures,
       paced: {
@@ -140,7 +171,7 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
       },
     };
     log(
-      `tail: ${thousands(ingestWithoutTails)} events/s without tails, ${thousands(ingestWithTails)} with (server CPU ${serverCpuUsPerEventWithoutTails} and ${serverCpuUsPerEventWithTails} µs per event); paced p99 ${l.p99Ms} ms over ${thousands(samples.length)} deliveries, ${missing} missing`,
+      `tail: ${thousands(ingestWithoutTails)} events/s without tails, ${thousands(ingestWithTails)} with (CPU µs per event without / with: server ${cpuWithout.server} / ${cpuWith.server}, PostgreSQL ${cpuWithout.postgres} / ${cpuWith.postgres}, bench with the tails' clients ${cpuWithout.bench} / ${cpuWith.bench}); paced p99 ${l.p99Ms} ms over ${thousands(samples.length)} deliveries, ${missing} missing`,
     );
     return report;
   } finally {
