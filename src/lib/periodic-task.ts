@@ -1,6 +1,7 @@
 /**
- * A task run at start and then every `intervalMs` after the end of its last run, never two at once.
- * Its timer does not keep the process alive. `run` handles its own errors.
+ * A task run after a first delay and then every `intervalMs` from the start of its last run (at
+ * once when that run took longer), never two at once. Its timer does not keep the process alive.
+ * `run` handles its own errors.
  */
 export class PeriodicTask {
   readonly #run: () => Promise<void>;
@@ -14,8 +15,9 @@ export class PeriodicTask {
     this.#intervalMs = intervalMs;
   }
 
-  start(): void {
-    this.#schedule(0);
+  /** The first run after `firstMs` (at once by default). */
+  start(firstMs = 0): void {
+    this.#schedule(performance.now() + firstMs);
   }
 
   /** Stops the timer and waits for a run under way. */
@@ -25,11 +27,15 @@ export class PeriodicTask {
     await this.#running;
   }
 
-  #schedule(delayMs: number): void {
+  #schedule(dueAt: number): void {
     if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#running = this.#run().finally(() => this.#schedule(this.#intervalMs));
-    }, delayMs);
+    this.#timer = setTimeout(
+      () => {
+        const startedAt = performance.now();
+        this.#running = this.#run().finally(() => this.#schedule(startedAt + this.#intervalMs));
+      },
+      Math.max(0, dueAt - performance.now()),
+    );
     this.#timer.unref();
   }
 }

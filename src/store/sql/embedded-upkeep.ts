@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
+import { PeriodicTask } from "../../lib/periodic-task.ts";
 
 export interface UpkeepRule {
   /** Below this many pages a table is vacuumed on every round: it costs next to nothing. */
@@ -39,8 +40,7 @@ export class EmbeddedUpkeep {
   readonly #log: UpkeepLog;
   readonly #rule: UpkeepRule;
   readonly #stopping = new AbortController();
-  #timer: NodeJS.Timeout | undefined;
-  #round: Promise<unknown> = Promise.resolve();
+  #rounds: PeriodicTask | undefined;
   /** When a client was last checked out of the pool or returned to it. */
   #lastActive = performance.now();
 
@@ -67,29 +67,21 @@ export class EmbeddedUpkeep {
 
   /** A first round after `firstMs`, then one every `everyMs` from the previous one's start. */
   start(firstMs: number, everyMs: number): void {
-    let due = performance.now() + firstMs;
-    const next = () => {
-      this.#timer = setTimeout(
-        () => {
-          this.#round = this.runRound()
-            .catch((err) => this.#log.error(err, "embedded database upkeep failed; trying again next round"))
-            .finally(() => {
-              due = Math.max(due + everyMs, performance.now());
-              if (!this.#stopping.signal.aborted) next();
-            });
-        },
-        Math.max(0, due - performance.now()),
-      );
-      this.#timer.unref();
-    };
-    next();
+    this.#rounds = new PeriodicTask(
+      () =>
+        this.runRound().then(
+          () => {},
+          (err) => this.#log.error(err, "embedded database upkeep failed; trying again next round"),
+        ),
+      everyMs,
+    );
+    this.#rounds.start(firstMs);
   }
 
   /** Stops the rounds: a round waiting for a quiet moment ends now, one vacuuming after its current table. */
   async stop(): Promise<void> {
     this.#stopping.abort();
-    clearTimeout(this.#timer);
-    await this.#round;
+    await this.#rounds?.stop();
   }
 
   async #vacuumDue(waitForQuiet: boolean): Promise<string[]> {
