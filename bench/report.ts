@@ -83,9 +83,17 @@ const QUERY_ROWS: Record<string, string> = {
 };
 
 const TAX_ROWS: Record<string, string> = {
+  // Runs before the stack alone was measured (their Connect and gRPC clients were connect-node's).
   fastifyGet: "tax: GET /healthz (Fastify, HTTP/1.1)",
   connectHealthz: "tax: Healthz, Connect JSON, HTTP/1.1",
   grpcHealthz: "tax: Healthz, gRPC, HTTP/2",
+  serverGet: "tax: server, GET /healthz (no database)",
+  serverReadyz: "tax: server, GET /readyz (one statement)",
+  serverConnect: "tax: server, Healthz, Connect JSON (one statement)",
+  serverGrpc: "tax: server, Healthz, gRPC (one statement)",
+  stackGet: "tax: stack alone, GET /healthz",
+  stackConnect: "tax: stack alone, Healthz, Connect JSON",
+  stackGrpc: "tax: stack alone, Healthz, gRPC",
 };
 
 /** The measurements table: one row per run, the ingest ones as a share of the COPY ceiling. */

@@ -1,11 +1,13 @@
 import http from "node:http";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { join } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { ChaukasServerService } from "../gen/chaukas/spec/server/v1/server_pb.ts";
+import { startServerProcess } from "../kit/server-process.ts";
 import { type BenchContext, startServer } from "./context.ts";
-import { GrpcConnections, post, type RunTotals, runConcurrently } from "./load.ts";
+import { post, type RunTotals, runConcurrently } from "./load.ts";
 import { log } from "./log.ts";
 import { processCpuSeconds } from "./meters.ts";
+import { grpcFrame, RawGrpcConnection } from "./raw-grpc.ts";
 import { type Latency, latency, round } from "./stats.ts";
 
 export interface TaxResult extends Latency {
@@ -31,124 +33,141 @@ function countConnections(agent: http.Agent): () => number {
   return () => opened;
 }
 
+/** One kind of call the tax measures, and the connections it counts (HTTP/1.1 only). */
+interface TaxCall {
+  key: string;
+  what: string;
+  call: () => Promise<void>;
+  agent?: http.Agent;
+  /** GET only: requests sent again after the server closed their keep-alive connection. */
+  resent?: { count: number };
+  close?: () => void;
+}
+
+/** GET `path` on a keep-alive agent; sent again when the server closed the connection under it (GET is idempotent). */
+function getCall(key: string, what: string, baseUrl: string, path: string, agent: http.Agent): TaxCall {
+  const url = new URL(path, baseUrl);
+  const resent = { count: 0 };
+  const call = async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { status } = await post(url, undefined, {}, agent, "GET");
+        if (status !== 200) throw new Error(`GET ${path} answered ${status}`);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ECONNRESET" || attempt === 10) throw err;
+        resent.count++;
+      }
+    }
+  };
+  return { key, what, call, agent, resent };
+}
+
+const HEALTHZ = ChaukasServerService.method.healthz;
+
+/** Healthz as curl sends it over the Connect protocol: a JSON POST. */
+function connectJsonHealthz(baseUrl: string, agent: http.Agent) {
+  const url = new URL(`/${ChaukasServerService.typeName}/${HEALTHZ.name}`, baseUrl);
+  const body = Buffer.from("{}");
+  return async () => {
+    const { status, text } = await post(url, body, { "content-type": "application/json" }, agent);
+    if (status !== 200) throw new Error(`Healthz over Connect answered ${status}: ${text}`);
+  };
+}
+
 /**
- * The framework tax: the same health check (each runs `SELECT 1` on the database) as a bare
- * Fastify JSON route (GET /healthz), as Connect's unary Healthz in JSON over HTTP/1.1, and as
- * gRPC over HTTP/2, with the same number of requests and the same concurrency. The client runs
- * on the same two cores as the server, so these figures include its cost too.
+ * The framework tax: one kind of call after the other, with the same number of requests and the
+ * same concurrency, each measured after a warm-up. Every client is as light as the protocol allows
+ * (a raw HTTP/1.1 request, a pre-framed gRPC call on one HTTP/2 connection): it runs on the same
+ * two cores as the server, so its cost is in the req/s too.
  */
 async function measureTax(
-  baseUrl: string,
+  calls: TaxCall[],
   serverCpuSeconds: () => number,
   { requests, concurrency }: { requests: number; concurrency: number },
 ): Promise<Record<string, TaxResult>> {
-  let cpu = { server: 0, client: process.cpuUsage() };
-  const summarize = (what: string, totals: RunTotals): TaxResult => {
-    const client = process.cpuUsage(cpu.client);
-    return {
-      ...latency(totals.latenciesMs),
-      requestsPerSec: round(totals.requests / totals.seconds),
-      serverCpuUsPerRequest: round(((serverCpuSeconds() - cpu.server) * 1e6) / totals.requests),
-      clientCpuUsPerRequest: round((client.user + client.system) / totals.requests),
-      what,
-    };
-  };
-  /** Warm-up, then `requests` measured calls; `beforeMeasuring` runs in between. */
-  const measure = async (call: () => Promise<void>, beforeMeasuring = () => {}) => {
+  const results: Record<string, TaxResult> = {};
+  for (const { key, what, call, agent, resent, close } of calls) {
+    log(`framework tax: ${what}`);
     const send = async () => {
       await call();
       return { events: 0, bytes: 0 };
     };
-    await runConcurrently(Math.min(200, requests), concurrency, send);
-    beforeMeasuring();
-    cpu = { server: serverCpuSeconds(), client: process.cpuUsage() };
-    return runConcurrently(requests, concurrency, send);
-  };
-  const results: Record<string, TaxResult> = {};
-
-  log("framework tax: GET /healthz (Fastify)");
-  {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-    const url = new URL("/healthz", baseUrl);
-    let resent = 0;
-    let opened = () => 0;
-    const measured = await measure(
-      async () => {
-        // GET is idempotent: one whose keep-alive connection the server closed under it is sent again.
-        for (let attempt = 1; ; attempt++) {
-          try {
-            const { status } = await post(url, undefined, {}, agent, "GET");
-            if (status !== 200) throw new Error(`GET /healthz answered ${status}`);
-            return;
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== "ECONNRESET" || attempt === 10) throw err;
-            resent++;
-          }
-        }
-      },
-      () => {
-        opened = countConnections(agent);
-        resent = 0;
-      },
-    );
-    results.fastifyGet = {
-      ...summarize("GET /healthz, bare Fastify JSON route, HTTP/1.1 keep-alive", measured),
-      connectionsOpened: opened(),
-      resentAfterReset: resent,
-    };
-    agent.destroy();
-  }
-
-  log("framework tax: Healthz over Connect (JSON, HTTP/1.1)");
-  {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-    const client = createClient(
-      ChaukasServerService,
-      createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false, nodeOptions: { agent } }),
-    );
-    let opened = () => 0;
-    const measured = await measure(
-      async () => {
-        await client.healthz({});
-      },
-      () => {
-        opened = countConnections(agent);
-      },
-    );
-    results.connectHealthz = {
-      ...summarize("Healthz, Connect protocol, JSON, HTTP/1.1 keep-alive", measured),
-      connectionsOpened: opened(),
-    };
-    agent.destroy();
-  }
-
-  log("framework tax: Healthz over gRPC (HTTP/2)");
-  {
-    const grpc = new GrpcConnections(baseUrl, 1);
     try {
-      results.grpcHealthz = summarize(
-        `Healthz, gRPC, one HTTP/2 connection, ${concurrency} concurrent streams`,
-        await measure(async () => {
-          await grpc.clients[0].healthz({});
-        }),
-      );
+      await runConcurrently(Math.min(200, requests), concurrency, send);
+      const opened = agent ? countConnections(agent) : undefined;
+      if (resent) resent.count = 0;
+      const cpu = { server: serverCpuSeconds(), client: process.cpuUsage() };
+      const totals: RunTotals = await runConcurrently(requests, concurrency, send);
+      const client = process.cpuUsage(cpu.client);
+      results[key] = {
+        ...latency(totals.latenciesMs),
+        requestsPerSec: round(totals.requests / totals.seconds),
+        serverCpuUsPerRequest: round(((serverCpuSeconds() - cpu.server) * 1e6) / totals.requests),
+        clientCpuUsPerRequest: round((client.user + client.system) / totals.requests),
+        what,
+        ...(opened ? { connectionsOpened: opened() } : {}),
+        ...(resent ? { resentAfterReset: resent.count } : {}),
+      };
     } finally {
-      grpc.close();
+      agent?.destroy();
+      close?.();
     }
   }
   return results;
 }
 
-/** The framework tax on a server over the emptied database. */
+/**
+ * The calls of a server at `baseUrl`, keyed `${prefix}Get` and so on: GET /healthz (no database),
+ * GET /readyz when `readyz` (one statement), and Healthz over Connect JSON and over gRPC.
+ */
+function taxCalls(baseUrl: string, prefix: string, whose: string, concurrency: number, readyz: boolean): TaxCall[] {
+  const agent = () => new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const calls = [getCall(`${prefix}Get`, `${whose}: GET /healthz (Fastify, HTTP/1.1)`, baseUrl, "/healthz", agent())];
+  if (readyz)
+    calls.push(getCall(`${prefix}Readyz`, `${whose}: GET /readyz (Fastify, HTTP/1.1)`, baseUrl, "/readyz", agent()));
+  const json = agent();
+  calls.push({
+    key: `${prefix}Connect`,
+    what: `${whose}: Healthz, Connect JSON, HTTP/1.1`,
+    agent: json,
+    call: connectJsonHealthz(baseUrl, json),
+  });
+  const grpc = new RawGrpcConnection(baseUrl);
+  const framed = grpcFrame(toBinary(HEALTHZ.input, create(HEALTHZ.input)));
+  calls.push({
+    key: `${prefix}Grpc`,
+    what: `${whose}: Healthz, gRPC, one HTTP/2 connection`,
+    call: async () => void (await grpc.call(HEALTHZ, framed)),
+    close: () => grpc.close(),
+  });
+  return calls;
+}
+
+/**
+ * The framework tax on the server over the emptied database (its Healthz and GET /readyz each run
+ * one statement, GET /healthz none), then on the RPC stack alone (stack-server.ts: no database).
+ */
 export async function taxPart(ctx: BenchContext): Promise<Record<string, TaxResult>> {
+  const sizes = { requests: ctx.o.taxRequests, concurrency: ctx.o.taxConcurrency };
   await ctx.db.emptyIngested();
   const server = await startServer(ctx, "tax", { databaseUrl: ctx.db.url });
+  let results: Record<string, TaxResult>;
   try {
-    return await measureTax(server.baseUrl, () => processCpuSeconds(server.pid), {
-      requests: ctx.o.taxRequests,
-      concurrency: ctx.o.taxConcurrency,
-    });
+    const calls = taxCalls(server.baseUrl, "server", "server", sizes.concurrency, true);
+    results = await measureTax(calls, () => processCpuSeconds(server.pid), sizes);
   } finally {
     await server.stop();
+  }
+  const stack = await startServerProcess([], {
+    main: join(import.meta.dirname, "stack-server.ts"),
+    nodeFlags: ctx.o.serverNodeFlags,
+    logFile: join(ctx.tmp, "server-stack.log"),
+  });
+  try {
+    const calls = taxCalls(stack.baseUrl, "stack", "stack alone", sizes.concurrency, false);
+    return { ...results, ...(await measureTax(calls, () => processCpuSeconds(stack.pid), sizes)) };
+  } finally {
+    await stack.stop();
   }
 }

@@ -27,6 +27,8 @@ export interface ServerProcessOptions {
   nodeFlags?: string[];
   /** Where its stdout and stderr go: this file, which costs a measurement nothing; default: kept in memory. */
   logFile?: string;
+  /** Another script that prints the same listening line (the bench's stack-server.ts); default: MAIN. */
+  main?: string;
 }
 
 /** A server process as `npm start` runs it, listening on a free loopback port. */
@@ -58,15 +60,16 @@ export class ServerProcess {
 }
 
 /**
- * Starts `node dist/src/main.js --port 0 ARGS` with npm start's environment and Node.js flags,
+ * Starts `node dist/src/main.js --port 0 ARGS` (or options.main) with npm start's environment and Node.js flags,
  * and waits (at most 120 s) for its listening line.
  */
 export async function startServerProcess(args: string[], options: ServerProcessOptions = {}): Promise<ServerProcess> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\``);
+  const main = options.main ?? MAIN;
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\``);
   const out = options.logFile === undefined ? "pipe" : openSync(options.logFile, "w");
   const child = spawn(
     process.execPath,
-    [...NPM_START.nodeFlags, ...(options.nodeFlags ?? []), MAIN, "--port", "0", ...args],
+    [...NPM_START.nodeFlags, ...(options.nodeFlags ?? []), main, "--port", "0", ...args],
     { env: { ...process.env, ...NPM_START.env, DATABASE_URL: "", ...options.env }, stdio: ["ignore", out, out] },
   );
   let output: () => string;

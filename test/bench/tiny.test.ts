@@ -69,7 +69,15 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
     // The raw query client counts events (the bench checks them against connect-es's) and follows page tokens.
     expect(report.query.results.sessionTimeline.rowsP50).toBeGreaterThan(0);
     expect(report.query.results.deepPage.count).toBe(5);
-    for (const kind of ["fastifyGet", "connectHealthz", "grpcHealthz"]) {
+    for (const kind of [
+      "serverGet",
+      "serverReadyz",
+      "serverConnect",
+      "serverGrpc",
+      "stackGet",
+      "stackConnect",
+      "stackGrpc",
+    ]) {
       expect(report.frameworkTax[kind].requestsPerSec, kind).toBeGreaterThan(0);
     }
     // Every tail received the paced events (their timing is the bench's to report, not this test's).
@@ -83,7 +91,7 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
     }
     expect(report.embeddedQuery.results.sessionTimeline.count).toBeGreaterThan(0);
     expect(report.embeddedQuery.results.statsAll.count).toBeGreaterThan(0);
-    expect(report.targets.map((t: { target: string }) => t.target)).toHaveLength(18);
+    expect(report.targets.map((t: { target: string }) => t.target)).toHaveLength(21);
     // The same figures as a Markdown table beside the JSON.
     expect(readFileSync(join(dir, "tiny.md"), "utf8")).toMatch(/^\| measurement +\|/);
     // The bench dropped its database.

@@ -1,0 +1,30 @@
+/**
+ * The RPC stack alone, for the framework tax (tax.ts): Fastify on the server's one-port listener
+ * (HTTP/1.1 and h2c), a bare GET route and connect-fastify's Healthz, both answering without a
+ * database, without hooks, auth, logging or metrics. What it measures is the most any server
+ * built on these libraries can get on this machine. Prints the listening line the server prints.
+ */
+import type http from "node:http";
+import { create } from "@bufbuild/protobuf";
+import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
+import Fastify from "fastify";
+import { ChaukasServerService, HealthzResponseSchema } from "../gen/chaukas/spec/server/v1/server_pb.ts";
+import { createOnePortServer, type RequestHandler } from "../src/api/one-port.ts";
+
+const app = Fastify({
+  logger: false,
+  serverFactory: (handler) =>
+    createOnePortServer(handler as RequestHandler, {
+      idleTimeoutMs: 65_000,
+      requestTimeoutMs: 300_000,
+      forceCloseAfterMs: 1000,
+    }) as unknown as http.Server,
+});
+app.get("/healthz", async () => ({ status: "ok" }));
+await app.register(fastifyConnectPlugin, {
+  routes: (router) => router.service(ChaukasServerService, { healthz: () => create(HealthzResponseSchema) }),
+});
+const port = process.argv.includes("--port") ? Number(process.argv[process.argv.indexOf("--port") + 1]) : 0;
+const address = await app.listen({ host: "127.0.0.1", port });
+console.log(`Server listening at ${address}`);
+process.once("SIGTERM", () => void app.close());
