@@ -87,13 +87,13 @@ async function measureTax(
   { requests, concurrency }: { requests: number; concurrency: number },
 ): Promise<Record<string, TaxResult>> {
   const results: Record<string, TaxResult> = {};
-  for (const { key, what, call, agent, resent, close } of calls) {
-    log(`framework tax: ${what}`);
-    const send = async () => {
-      await call();
-      return { events: 0, bytes: 0 };
-    };
-    try {
+  try {
+    for (const { key, what, call, agent, resent } of calls) {
+      log(`framework tax: ${what}`);
+      const send = async () => {
+        await call();
+        return { events: 0, bytes: 0 };
+      };
       await runConcurrently(Math.min(200, requests), concurrency, send);
       const opened = agent ? countConnections(agent) : undefined;
       if (resent) resent.count = 0;
@@ -109,7 +109,9 @@ async function measureTax(
         ...(opened ? { connectionsOpened: opened() } : {}),
         ...(resent ? { resentAfterReset: resent.count } : {}),
       };
-    } finally {
+    }
+  } finally {
+    for (const { agent, close } of calls) {
       agent?.destroy();
       close?.();
     }
