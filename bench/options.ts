@@ -20,7 +20,7 @@ postgres://postgres@127.0.0.1:5432/postgres), measures, drops it, prints a table
   --grpc-connections N   HTTP/2 connections for gRPC ingest (default 4)
   --grpc-streams N       concurrent calls per connection (default 2; 4 for single events)
   --sdk-clients N        concurrent SDK clients, one keep-alive connection each (default 8)
-  --only LIST            comma-separated parts: ceiling,ingest,otlp,audit-off,tail,tax,query,embedded
+  --only LIST            comma-separated parts: ceiling,ingest,otlp,audit,tail,tax,query,embedded
                          (default all of these; otlp: OTLP/HTTP exports of 512 GenAI spans beside
                          gRPC batches), and soak: sustained gRPC batch ingest, RSS sampled every 10 s,
                          and burst: 300 concurrent ~3.9 MB Connect JSON batches, without and with a key,
@@ -38,7 +38,7 @@ postgres://postgres@127.0.0.1:5432/postgres), measures, drops it, prints a table
                          --server-node-flags="--cpu-prof --cpu-prof-dir=/tmp/prof" (then node bench/profile.ts)`;
 
 /** The parts a plain `npm run bench` runs, in this order. */
-export const PARTS = ["ceiling", "ingest", "otlp", "audit-off", "tail", "tax", "query", "embedded"] as const;
+export const PARTS = ["ceiling", "ingest", "otlp", "audit", "tail", "tax", "query", "embedded"] as const;
 /** Parts only `--only` runs: they take minutes of machine time on purpose. */
 export const OPT_IN_PARTS = ["soak", "burst", "redaction"] as const;
 export type Part = (typeof PARTS)[number] | (typeof OPT_IN_PARTS)[number];
@@ -64,7 +64,6 @@ export interface Options {
   grpcBatch: number;
   copyChunk: number;
   iterations: number;
-  statsIterations: number;
   pages: number;
   taxRequests: number;
   taxConcurrency: number;
@@ -138,7 +137,6 @@ export function parseOptions(argv: string[], now = new Date()): Options {
     grpcBatch: 500,
     copyChunk: 5_000,
     iterations: tiny ? 5 : 200,
-    statsIterations: tiny ? 3 : 30,
     pages: tiny ? 5 : 1000,
     taxRequests: tiny ? 100 : 5_000,
     taxConcurrency: 8,

@@ -37,7 +37,6 @@ export interface QueryOptions {
   iterations: number;
   minIterations: number;
   budgetMs: number;
-  statsIterations: number;
   pages: number;
   pageSize: number;
   /** A word present in many events (given to text_query). */
@@ -130,7 +129,7 @@ export async function measureQueries(
     const ms: number[] = [];
     const totals: number[] = [];
     const started = performance.now();
-    for (let i = 0; i < options.statsIterations && !spent(started, i); i++) {
+    for (let i = 0; i < options.iterations && !spent(started, i); i++) {
       const request = grpcFrame(toBinary(STATS.input, create(STATS.input, { tenantId, timeRange: window() })));
       const t0 = performance.now();
       const r = fromBinary(STATS.output, await raw.call(STATS, request));

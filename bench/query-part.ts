@@ -85,7 +85,6 @@ function queryOptions(o: Options): QueryOptions {
     iterations: o.iterations,
     minIterations: o.tiny ? 1 : 20,
     budgetMs: o.tiny ? 0 : 8_000,
-    statsIterations: o.statsIterations,
     pages: o.pages,
     pageSize: o.deepPageSize,
     commonWord: "refund",

@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { type AuditRounds, medianRun } from "./audit-cost.ts";
 import type { BurstResult } from "./burst.ts";
 import type { CeilingReport, CeilingResult } from "./ceiling.ts";
 import type { EmbeddedStartMemory } from "./embedded-memory.ts";
@@ -37,7 +38,9 @@ export interface Figures {
   corpus: CorpusSummary;
   ceiling?: CeilingReport;
   ingest?: IngestRuns;
-  /** The same ingest with --disable-audit-trail. */
+  /** The gRPC and SDK batch runs with the audit trail off and on, in alternating rounds (bench/audit-cost.ts). */
+  audit?: AuditRounds;
+  /** Runs before alternating rounds: the same ingest once with --disable-audit-trail. */
   ingestAuditOff?: IngestRuns;
   /** OTLP/HTTP exports beside gRPC batches (bench/otlp.ts). */
   otlp?: OtlpRuns;
@@ -127,6 +130,17 @@ function measurementRows(r: Report) {
   if (!r.ingest) ingestRow("PostgreSQL: gRPC batches of 500, beside OTLP", r.otlp?.grpcBatch500);
   ingestRow("PostgreSQL, audit trail off: gRPC batches of 500", r.ingestAuditOff?.grpcBatch500);
   ingestRow("PostgreSQL, audit trail off: SDK batches of 20", r.ingestAuditOff?.sdkBatch20);
+  if (r.audit) {
+    const ofRounds = r.audit.rounds === 1 ? "one round" : `median of ${r.audit.rounds} rounds`;
+    for (const setting of ["off", "on"] as const) {
+      for (const [mode, what] of [
+        ["grpcBatch500", "gRPC batches of 500"],
+        ["sdkBatch20", "SDK batches of 20"],
+      ] as const) {
+        ingestRow(`PostgreSQL, audit trail ${setting}: ${what}, ${ofRounds}`, medianRun(r.audit[setting], mode));
+      }
+    }
+  }
   if (r.redaction) {
     const x = r.redaction;
     for (const setting of ["off", "on"] as const) {

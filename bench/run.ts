@@ -9,6 +9,7 @@ import os from "node:os";
 import { dirname, join } from "node:path";
 import { killServerProcesses } from "../kit/server-process.ts";
 import { openDatabase } from "../src/store/sql/open-store.ts";
+import { auditCostPart } from "./audit-cost.ts";
 import { burstTable, measureBurst } from "./burst.ts";
 import { ceilingPart } from "./ceiling.ts";
 import type { BenchContext } from "./context.ts";
@@ -117,14 +118,7 @@ async function measure(ctx: BenchContext, run: Pick<Figures, "startedAt" | "mach
     const ceiling = f.ceiling?.eventsPerSec;
     if (ceiling) f.otlp.otlpHttp.ratioToCopyCeiling = round(f.otlp.otlpHttp.eventsPerSec / ceiling, 3);
   }
-  if (o.parts.has("audit-off")) {
-    // The same batch runs with the audit trail off: what the trail costs.
-    f.ingestAuditOff = await ingestPart(ctx, corpus, {
-      label: "postgres, audit off",
-      serverFlags: ["--disable-audit-trail"],
-      modes: ["grpcBatch500", "sdkBatch20"],
-    });
-  }
+  if (o.parts.has("audit")) f.audit = await auditCostPart(ctx, corpus, o.tiny ? 1 : 3);
   if (o.parts.has("tail")) f.tail = await tailPart(ctx, corpus);
   if (o.parts.has("soak")) f.soak = await soakPart(ctx, corpus);
   if (o.parts.has("redaction")) f.redaction = await redactionPart(ctx, corpus);

@@ -1,5 +1,6 @@
+import { type AuditModes, medianRun } from "./audit-cost.ts";
 import { BURST_TARGET_GROWTH_MIB } from "./burst.ts";
-import type { IngestMode, IngestResult } from "./ingest.ts";
+import type { IngestResult } from "./ingest.ts";
 import { COLLECTOR_SPANS_PER_CPU } from "./otlp.ts";
 import type { QueryReport } from "./query-part.ts";
 import type { Figures, Verdict } from "./report.ts";
@@ -38,15 +39,20 @@ const shareOfCeiling = (x: IngestResult | undefined) =>
         reads: `${round(x.ratioToCopyCeiling * 100, 1)}% (${thousands(x.eventsPerSec)} events/s)`,
       };
 
-/** What the audit trail costs: how far below the same run with --disable-audit-trail. */
-function auditCost(r: Figures, mode: IngestMode) {
-  const on = r.ingest?.[mode];
-  const off = r.ingestAuditOff?.[mode];
+/**
+ * What the audit trail costs: how far below the same runs with --disable-audit-trail, median
+ * against median of alternating rounds (older runs: the ingest part against one run without it).
+ */
+function auditCost(r: Figures, mode: AuditModes) {
+  const [on, off] = r.audit
+    ? [medianRun(r.audit.on, mode), medianRun(r.audit.off, mode)]
+    : [r.ingest?.[mode], r.ingestAuditOff?.[mode]];
   if (!on || !off) return undefined;
   const cost = 1 - on.eventsPerSec / off.eventsPerSec;
+  const medians = r.audit && r.audit.rounds > 1 ? `, medians of ${r.audit.rounds} alternating rounds` : "";
   return {
     value: cost,
-    reads: `${round(Math.abs(cost) * 100, 1)}% ${cost < 0 ? "above" : "below"} (${thousands(on.eventsPerSec)} vs ${thousands(off.eventsPerSec)} events/s)`,
+    reads: `${round(Math.abs(cost) * 100, 1)}% ${cost < 0 ? "above" : "below"} (${thousands(on.eventsPerSec)} vs ${thousands(off.eventsPerSec)} events/s${medians})`,
   };
 }
 

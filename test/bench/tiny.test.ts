@@ -49,8 +49,13 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
       }
     }
     expect(report.ingest.grpcBatch500.ratioToCopyCeiling).toBeGreaterThan(0);
-    for (const mode of ["grpcBatch500", "sdkBatch20"]) {
-      expect(report.ingestAuditOff[mode].eventsPerSec, `audit off: ${mode}`).toBeGreaterThan(0);
+    // Audit off and on in alternating rounds (one when tiny), each with both batch modes.
+    expect(report.audit.rounds).toBe(1);
+    for (const setting of ["off", "on"]) {
+      expect(report.audit[setting]).toHaveLength(1);
+      for (const mode of ["grpcBatch500", "sdkBatch20"]) {
+        expect(report.audit[setting][0][mode].eventsPerSec, `audit ${setting}: ${mode}`).toBeGreaterThan(0);
+      }
     }
     for (const kind of [
       "sessionTimeline",
