@@ -1,6 +1,7 @@
 import type { BenchContext } from "./context.ts";
 import { type IngestMode, type IngestResult, type IngestRuns, ingestPart } from "./ingest.ts";
 import type { IngestCorpus } from "./ingest-corpus.ts";
+import { percentile } from "./stats.ts";
 
 export type AuditModes = Extract<IngestMode, "grpcBatch500" | "sdkBatch20">;
 const MODES: AuditModes[] = ["grpcBatch500", "sdkBatch20"];
@@ -33,8 +34,12 @@ export async function auditCostPart(ctx: BenchContext, corpus: IngestCorpus, rou
   return result;
 }
 
-/** The run of the median events/s among a setting's rounds (the upper middle one when their number is even). */
+/** The run of the median events/s (nearest rank) among a setting's rounds. */
 export function medianRun(runs: readonly IngestRuns[], mode: AuditModes): IngestResult | undefined {
-  const measured = runs.flatMap((r) => r[mode] ?? []).sort((a, b) => a.eventsPerSec - b.eventsPerSec);
-  return measured[Math.floor(measured.length / 2)];
+  const measured = runs.flatMap((r) => r[mode] ?? []);
+  const rate = percentile(
+    measured.map((r) => r.eventsPerSec),
+    50,
+  );
+  return measured.find((r) => r.eventsPerSec === rate);
 }

@@ -8,7 +8,7 @@ import { type IngestResult, measureIngest } from "./ingest.ts";
 import type { IngestCorpus } from "./ingest-corpus.ts";
 import { grpcBatches, runGrpcBatches } from "./load.ts";
 import { log } from "./log.ts";
-import { round, thousands } from "./stats.ts";
+import { percentile, round, thousands } from "./stats.ts";
 
 /** Every detector off: ingest as it would be with no redaction at all. */
 const OFF: Partial<RedactionRules> = {
@@ -70,10 +70,17 @@ export async function redactionPart(ctx: BenchContext, corpus: IngestCorpus, rou
       }
     }
   }
-  const offRate = median(runs.off.map((r) => r.eventsPerSec));
-  const onRate = median(runs.on.map((r) => r.eventsPerSec));
-  const offCpu = median(runs.off.map(usPerEvent));
-  const onCpu = median(runs.on.map(usPerEvent));
+  // Medians over an odd number of rounds (nearest rank).
+  const offRate = percentile(
+    runs.off.map((r) => r.eventsPerSec),
+    50,
+  );
+  const onRate = percentile(
+    runs.on.map((r) => r.eventsPerSec),
+    50,
+  );
+  const offCpu = percentile(runs.off.map(usPerEvent), 50);
+  const onCpu = percentile(runs.on.map(usPerEvent), 50);
   return {
     rounds,
     ...runs,
@@ -112,9 +119,4 @@ async function hashedEmails(db: BenchDatabase): Promise<number> {
 
 function usPerEvent(r: IngestResult): number {
   return round((r.serverCpuSeconds / r.events) * 1e6, 1);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
