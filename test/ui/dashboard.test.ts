@@ -2,9 +2,10 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { type Event, EventStatus, EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { ChaukasServerService } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
 import { BIG_TENANT, DEFAULT_CORPUS, type Session, sessions } from "../../kit/corpus.ts";
+import { isFailure } from "../../ui/src/waterfall/tree.ts";
 import { storeKinds } from "../support/databases.ts";
 import { launchChromium, type WatchedPage, watchedPage } from "./browser.ts";
 import { type DashboardServer, startDashboardServer } from "./dashboard-server.ts";
@@ -14,13 +15,14 @@ import { type DashboardServer, startDashboardServer } from "./dashboard-server.t
  * both of the page's transports: sessions stored by SDK-shaped batches, read with a read key.
  */
 
-/** Sessions of the SDK-shaped corpus that started within the last hour, all of one tenant. */
-function recentSessions(count: number): Session[] {
+/** Sessions of the SDK-shaped corpus that started after `startMs` (within the last hour), all of one tenant. */
+function recentSessions(count: number, startMs = Date.now() - 3_600_000, seed = DEFAULT_CORPUS.seed): Session[] {
   const corpus = sessions({
     ...DEFAULT_CORPUS,
+    seed,
     tenants: 1,
     bigTenantShare: 1,
-    startMs: Date.now() - 3_600_000,
+    startMs,
     spanDays: 0.02,
     expectedEvents: 50 * count,
   });
@@ -35,14 +37,21 @@ describe.each(await storeKinds())("the dashboard on the %s store", { timeout: 12
   const stored = recentSessions(4);
   // The session the waterfall tests open: the one with the most kinds of rows, an error among them.
   const shown = stored.find((session) => session.events.some((event) => event.type === EventType.ERROR)) ?? stored[0];
+  // Ended FAILED, as an SDK ends a session that failed: its root row is failed, yet not the first failure.
+  for (const event of shown.events) if (event.type === EventType.SESSION_END) event.status = EventStatus.FAILED;
+  // Out of the default range of the last 24 hours, in "All time"'s; of another seed, so its words
+  // (order ids) are not those of a recent session a search looks for.
+  const [old] = recentSessions(1, Date.now() - 3 * 86_400_000, 7);
+  // Running, with one event so far: a session of no length.
+  const [started] = recentSessions(1).map((session) => ({ ...session, events: session.events.slice(0, 1) }));
 
   beforeAll(async () => {
     server = await startDashboardServer(kind, BIG_TENANT, ["--ui-transport", transport]);
     browser = await launchChromium();
-    for (const session of stored) await server.ingest(session.events);
+    for (const session of [...stored, old, started]) await server.ingest(session.events);
     await untilSealed(
       server,
-      stored.reduce((n, session) => n + session.events.length, 0),
+      [...stored, old, started].reduce((n, session) => n + session.events.length, 0),
     );
   }, 180_000);
   afterAll(async () => {
@@ -73,6 +82,10 @@ describe.each(await storeKinds())("the dashboard on the %s store", { timeout: 12
     const { page } = watched;
     expect(await page.locator('meta[name="chaukas-transport"]').getAttribute("content")).toBe(transport);
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    // The command it suggests for a key is one that runs: `keys create` needs a tenant.
+    await expect(page.locator(".signin-card .command").textContent()).resolves.toBe(
+      "npx chaukas keys create --tenant tenant --role read",
+    );
     await watched.screenshot(`sign-in-${kind}`);
     await signIn(watched, "chk_not_a_real_key");
     await expect(page.getByRole("alert").textContent()).resolves.toContain("The API key was not accepted");
@@ -132,8 +145,12 @@ describe.each(await storeKinds())("the dashboard on the %s store", { timeout: 12
 
     // Errors are hard to miss: the facts bar leads to the first one, which shows its message,
     // unfolding the rows above it.
+    // The first is the earliest failed event, not the session row that a failed SESSION_END marks too.
+    const earliestFailed = shown.events.filter(isFailure).sort((a, b) => eventMs(a) - eventMs(b))[0];
     await page.getByRole("button", { name: /show first/ }).click();
     await detail.locator(".error-box").first().waitFor();
+    await expect(detail.textContent()).resolves.toContain(earliestFailed.eventId);
+    await expect(waterfall.locator('.vrow[aria-selected="true"] .kind-tag').textContent()).resolves.not.toBe("session");
     await watched.screenshot(`event-error-${kind}`);
 
     // The URL holds the selection: a reload (a shared link) opens the same event.
@@ -150,10 +167,25 @@ describe.each(await storeKinds())("the dashboard on the %s store", { timeout: 12
     await signIn(watched);
     const list = page.getByRole("grid", { name: "Sessions" });
     for (const session of stored) await list.getByText(session.sessionId).waitFor();
-    expect(Number(await list.getAttribute("aria-rowcount"))).toBe(stored.length);
+    // The last 24 hours by default: the running session too, not the old one.
+    await list.getByText(started.sessionId).waitFor();
+    expect(Number(await list.getAttribute("aria-rowcount"))).toBe(stored.length + 1);
     const row = list.locator(".vrow", { hasText: shown.sessionId });
     await expect(row.locator(".error-count").textContent()).resolves.toMatch(/^[1-9]/);
+    // Numbers' headers are right-aligned over them.
+    for (const name of ["Duration", "Model calls", "Cost", "Failures"]) {
+      const header = list.getByRole("columnheader", { name, exact: true });
+      await expect(
+        header.evaluate((cell) => cell.ownerDocument.defaultView?.getComputedStyle(cell).textAlign),
+      ).resolves.toBe("right");
+    }
     await watched.screenshot(`sessions-${kind}`);
+    // At 800 px the last columns (cost, errors, status) stay on screen.
+    await page.setViewportSize({ width: 800, height: 900 });
+    const status = row.locator(".badge");
+    expect((await status.boundingBox())?.x ?? 800).toBeLessThan(800 - 40);
+    await watched.screenshot(`sessions-narrow-${kind}`);
+    await page.setViewportSize({ width: 1440, height: 900 });
 
     // A filter typed in the bar goes to the URL; the URL alone gives the same view.
     const searched = stored.find((session) => session.orderIds.length > 0) ?? stored[0];
@@ -178,22 +210,54 @@ describe.each(await storeKinds())("the dashboard on the %s store", { timeout: 12
     expect(shared.problems).toEqual([]);
   });
 
-  it("shows statistics of the stored events", async () => {
+  it("shows statistics of the stored events, of all time under All time", async () => {
     const watched = await open("/stats?range=all");
     await signIn(watched);
-    const total = stored.reduce((n, session) => n + session.events.length, 0);
+    // The session of three days ago counts: "All time" is not the last 24 hours.
+    const all = [...stored, old, started];
+    const total = all.reduce((n, session) => n + session.events.length, 0);
     await watched.page
       .locator(".tile", { hasText: "Events" })
       .getByText(total.toLocaleString("en-US"), { exact: true })
       .waitFor();
     await watched.page
       .locator(".tile", { hasText: "Sessions" })
-      .getByText(String(stored.length), { exact: true })
+      .getByText(String(all.length), { exact: true })
       .waitFor();
     await watched.page.getByRole("heading", { name: "Events by type" }).waitFor();
     await watched.page.locator(".barlist-label", { hasText: "MODEL_INVOCATION_START" }).first().waitFor();
     await watched.page.getByRole("img", { name: "Events over time" }).waitFor();
     await watched.screenshot(`stats-${kind}`);
+
+    // At 800 px the chart's text stays at its font size, and the long type names are whole.
+    await watched.page.setViewportSize({ width: 800, height: 900 });
+    const axisText = watched.page.getByRole("img", { name: "Events over time" }).locator("text").first();
+    await expect.poll(async () => (await axisText.boundingBox())?.height ?? 0).toBeGreaterThan(9);
+    await watched.page.locator(".barlist-label", { hasText: "MODEL_INVOCATION_START" }).first().waitFor();
+    await watched.screenshot(`stats-narrow-${kind}`);
+    expect(watched.problems).toEqual([]);
+  });
+
+  it("shows a session of one event on an axis of one tick, as running", async () => {
+    const watched = await open(sessionPath(started));
+    const { page } = watched;
+    await signIn(watched);
+    await page.getByRole("grid", { name: "Waterfall" }).locator(".vrow").first().waitFor();
+    await expect(page.locator(".axis-ticks > span").allTextContents()).resolves.toEqual(["0"]);
+    await expect(page.locator(".fact", { hasText: "Duration" }).locator("dd").textContent()).resolves.toBe("running");
+    await watched.screenshot(`session-one-event-${kind}`);
+    expect(watched.problems).toEqual([]);
+  });
+
+  it("says an unknown address is no page, with a way back to the sessions", async () => {
+    const watched = await open("/nonsense/path");
+    const { page } = watched;
+    await signIn(watched);
+    await page.getByRole("heading", { name: "Page not found" }).waitFor();
+    expect(await page.locator('nav a[aria-current="page"]').count()).toBe(0);
+    await watched.screenshot(`not-found-${kind}`);
+    await page.getByRole("link", { name: "Go to the sessions" }).click();
+    await page.getByRole("grid", { name: "Sessions" }).getByText(shown.sessionId).waitFor();
     expect(watched.problems).toEqual([]);
   });
 
@@ -240,6 +304,8 @@ describe.each(await storeKinds())("the dashboard on the %s store", { timeout: 12
     expect(watched.problems).toEqual([]);
   });
 });
+
+const eventMs = (event: Event) => Number(event.timestamp?.seconds ?? 0n) * 1000 + (event.timestamp?.nanos ?? 0) / 1e6;
 
 /** Waits until the integrator has put `count` events in a signed checkpoint (each has a worm_proof_id). */
 async function untilSealed(server: DashboardServer, count: number): Promise<void> {

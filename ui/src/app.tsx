@@ -1,4 +1,4 @@
-import { useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { type Api, createApi } from "./api.ts";
 import { forgetKey, storedKey, storeKey } from "./auth.ts";
 import { navigate, onLinkClick, useLocation } from "./router.ts";
@@ -12,6 +12,11 @@ export function App() {
   const [key, setKey] = useState(storedKey);
   const place = useLocation();
   const api = useMemo(() => (key ? createApi(key) : undefined), [key]);
+  // The bare address opens the sessions list, at its own URL. In an effect: the location's
+  // listener is only subscribed once the first render is done.
+  useEffect(() => {
+    if (place.path === "/") navigate(`/sessions${location.search}`, { replace: true });
+  }, [place.path]);
 
   if (!api) {
     return (
@@ -28,7 +33,7 @@ export function App() {
     setKey(null);
   };
   const session = /^\/sessions\/(.+)$/.exec(place.path);
-  const section = place.path.startsWith("/stats") ? "stats" : "sessions";
+  const section = place.path === "/stats" ? "stats" : place.path.startsWith("/sessions") ? "sessions" : undefined;
   return (
     <div class="shell">
       <header class="topbar">
@@ -57,9 +62,25 @@ function view(api: Api, path: string, sessionId: string | undefined, params: URL
   if (sessionId)
     return <SessionView api={api} sessionId={decodeURIComponent(sessionId)} params={params} onAuthFailed={signOut} />;
   if (path === "/stats") return <StatsView api={api} params={params} onAuthFailed={signOut} />;
-  if (path !== "/sessions") {
-    navigate(`/sessions${location.search}`, { replace: true });
-    return null;
-  }
-  return <SessionsView api={api} params={params} onAuthFailed={signOut} />;
+  if (path === "/sessions") return <SessionsView api={api} params={params} onAuthFailed={signOut} />;
+  if (path === "/") return null;
+  return <NotFound path={path} />;
+}
+
+function NotFound({ path }: { path: string }) {
+  return (
+    <section class="view">
+      <div class="empty">
+        <h1>Page not found</h1>
+        <p>
+          The dashboard has no page at <code>{path}</code>.
+        </p>
+        <p>
+          <a href="/sessions" onClick={onLinkClick}>
+            Go to the sessions
+          </a>
+        </p>
+      </div>
+    </section>
+  );
 }

@@ -44,9 +44,13 @@ export function paramsOf(filters: Filters): Record<string, string> {
   );
 }
 
+/**
+ * The range as a TimeRange, always with a start: GetUsage reads a missing start as the last 24
+ * hours, so "all" starts at the Unix epoch.
+ */
 export function timeRangeOf(range: string, now = Date.now()) {
   const { ms } = RANGES[range] ?? RANGES[DEFAULT_RANGE];
-  return ms ? { start: timestampFromMs(now - ms), end: timestampFromMs(now + 60_000) } : undefined;
+  return { start: timestampFromMs(ms ? now - ms : 0), end: timestampFromMs(now + 60_000) };
 }
 
 export function queryFilterOf(filters: Filters, now = Date.now()): MessageInitShape<typeof QueryFilterSchema> {

@@ -44,11 +44,20 @@ export function relativeTime(ms: number, now = Date.now()): string {
 /** 840 µs, 12 ms, 3.4 s, 2 min 5 s, 1 h 3 min. */
 export function duration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return "–";
-  if (ms < 1) return `${Math.round(ms * 1000)} µs`;
-  if (ms < 1000) return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-  return `${Math.floor(ms / 3_600_000)} h ${Math.round((ms % 3_600_000) / 60_000)} min`;
+  // Rounded to each unit's precision before the unit is chosen: 999.7 ms reads "1.00 s", not "1000 ms".
+  const us = Math.round(ms * 1000);
+  if (us < 1000) return `${us} µs`;
+  const tenthsOfMs = Math.round(ms * 10) / 10;
+  if (tenthsOfMs < 10) return `${tenthsOfMs.toFixed(1)} ms`;
+  if (Math.round(ms) < 1000) return `${Math.round(ms)} ms`;
+  const hundredthsOfS = Math.round(ms / 10) / 100;
+  if (hundredthsOfS < 10) return `${hundredthsOfS.toFixed(2)} s`;
+  const tenthsOfS = Math.round(ms / 100) / 10;
+  if (tenthsOfS < 60) return `${tenthsOfS.toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  const minutes = Math.round(ms / 60_000);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 const counts = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });

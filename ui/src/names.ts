@@ -13,3 +13,6 @@ export const authorName = namer(Author);
 
 /** Names a filter may use, in the order a menu lists them (UNSPECIFIED left out). */
 export const namesOf = (values: Record<string, number>) => Object.keys(values).filter((name) => name !== "UNSPECIFIED");
+
+/** An enum name as words in running text and menus: `TOOL_CALL_START` reads "tool call start". */
+export const words = (name: string) => name.toLowerCase().replaceAll("_", " ");

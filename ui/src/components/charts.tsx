@@ -1,3 +1,4 @@
+import { useEffect, useRef, useState } from "preact/hooks";
 import { absoluteTime } from "../format.ts";
 
 /** Small hand-made charts: horizontal bars for breakdowns, SVG columns for a series over time. */
@@ -17,7 +18,7 @@ export function BarList({ bars, empty = "Nothing in this range" }: { bars: Bar[]
     <ul class="barlist">
       {bars.map((bar) => (
         <li key={bar.label} title={`${bar.label}: ${bar.text}`}>
-          <span class="barlist-label">{bar.label}</span>
+          <span class="barlist-label">{breakingAtUnderscores(bar.label)}</span>
           <span class="barlist-track">
             <span
               class={bar.danger ? "barlist-bar danger" : "barlist-bar"}
@@ -31,6 +32,11 @@ export function BarList({ bars, empty = "Nothing in this range" }: { bars: Bar[]
   );
 }
 
+/** A long name wraps after its underscores (`MODEL_INVOCATION_` / `START`) rather than lose its end. */
+function breakingAtUnderscores(label: string) {
+  return label.split(/(?<=_)/).flatMap((part, i) => (i ? [<wbr key={i} />, part] : [part]));
+}
+
 export interface Point {
   startMs: number;
   value: number;
@@ -40,8 +46,15 @@ export interface Point {
 
 /** Columns over time with a labelled axis; each column's title gives its exact figures. */
 export function TimeChart({ points, label, unit }: { points: Point[]; label: string; unit: string }) {
-  // About the width it is drawn at, so its text stays at its font size.
-  const width = 1300;
+  // The width it is drawn at, so its text stays at its font size on any screen.
+  const svg = useRef<SVGSVGElement>(null);
+  const [width, setWidth] = useState(1300);
+  useEffect(() => {
+    if (!svg.current) return;
+    const observer = new ResizeObserver(([entry]) => setWidth(Math.max(200, Math.round(entry.contentRect.width))));
+    observer.observe(svg.current);
+    return () => observer.disconnect();
+  }, [points.length === 0]);
   const height = 200;
   const pad = { left: 44, right: 8, top: 8, bottom: 22 };
   if (points.length === 0) return <p class="muted">Nothing in this range</p>;
@@ -52,7 +65,7 @@ export function TimeChart({ points, label, unit }: { points: Point[]; label: str
   const labels = [...new Set([0, Math.floor(points.length / 2), points.length - 1])];
   const last = labels.length - 1;
   return (
-    <svg class="timechart" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={label}>
+    <svg ref={svg} class="timechart" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={label}>
       {ticks.map((tick) => (
         <g key={tick}>
           <line class="grid" x1={pad.left} x2={width - pad.right} y1={y(tick)} y2={y(tick)} />

@@ -1,6 +1,6 @@
 import { EventStatus, Severity } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { type Filters, paramsOf, RANGES } from "../filters.ts";
-import { namesOf } from "../names.ts";
+import { namesOf, words } from "../names.ts";
 import { navigate, urlOf } from "../router.ts";
 
 /**
@@ -44,7 +44,7 @@ export function FilterBar({
   );
   const any = (values: Record<string, number>): [string, string][] => [
     ["", "Any"],
-    ...namesOf(values).map((name): [string, string] => [name, name.toLowerCase().replace("_", " ")]),
+    ...namesOf(values).map((name): [string, string] => [name, words(name)]),
   ];
   return (
     <form class="filterbar" onSubmit={(event) => event.preventDefault()}>

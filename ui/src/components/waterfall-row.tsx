@@ -1,16 +1,16 @@
 import { duration } from "../format.ts";
-import { typeName } from "../names.ts";
+import { typeName, words } from "../names.ts";
 import type { Waterfall, WaterfallRow } from "../waterfall/tree.ts";
 
 const KIND_LABELS = { session: "session", agent: "agent", model: "model", tool: "tool", mcp: "mcp", event: "" };
 
-/** The shared time axis over the waterfall's bars: 0 to the session's length, in quarters. */
+/** The shared time axis over the waterfall's bars: 0 to the session's length, in quarters (0 alone when it has none). */
 export function WaterfallAxis({ spanMs }: { spanMs: number }) {
   return (
     <div class="vhead waterfall-grid" role="row">
       <span role="columnheader">Span</span>
       <span class="axis-ticks" role="columnheader" aria-label="Time">
-        {[0, 0.25, 0.5, 0.75, 1].map((at) => (
+        {(spanMs > 0 ? [0, 0.25, 0.5, 0.75, 1] : [0]).map((at) => (
           <span key={at} style={{ left: `${at * 100}%` }}>
             {at === 0 ? "0" : duration(spanMs * at)}
           </span>
@@ -36,7 +36,7 @@ export function WaterfallRowView({ row, waterfall, collapsed, onToggle }: Waterf
   const end = row.endNs ?? waterfall.endNs;
   const width = Math.max(0, (Number(end - row.startNs) / total) * 100);
   const first = row.events[0];
-  const kind = row.kind === "event" ? typeName(first.type).toLowerCase().replace("_", " ") : KIND_LABELS[row.kind];
+  const kind = row.kind === "event" ? words(typeName(first.type)) : KIND_LABELS[row.kind];
   const ms = Number(end - row.startNs) / 1e6;
   return (
     <div class={`waterfall-grid kind-${row.kind}${row.failed ? " failed" : ""}`}>

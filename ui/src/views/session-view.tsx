@@ -6,10 +6,17 @@ import { EventDetail } from "../components/event-detail.tsx";
 import { LiveToggle } from "../components/live-toggle.tsx";
 import { VirtualList } from "../components/virtual-list.tsx";
 import { WaterfallAxis, WaterfallRowView } from "../components/waterfall-row.tsx";
-import { absoluteTime, count, duration, money, relativeTime } from "../format.ts";
+import { absoluteTime, count, duration, money, nanosOf, relativeTime } from "../format.ts";
 import { useLiveTail } from "../live.ts";
 import { navigate, onLinkClick, urlOf } from "../router.ts";
-import { ancestorKeys, buildWaterfall, isFailure, visibleRows, type WaterfallRow } from "../waterfall/tree.ts";
+import {
+  ancestorKeys,
+  buildWaterfall,
+  isFailure,
+  visibleRows,
+  type Waterfall,
+  type WaterfallRow,
+} from "../waterfall/tree.ts";
 
 const PAGE_SIZE = 1000;
 const ROW_HEIGHT = 26;
@@ -118,7 +125,15 @@ export function SessionView(props: { api: Api; sessionId: string; params: URLSea
   const select = (index: number) => selectRow(rows[index]);
   const errors = useMemo(() => events.filter(isFailure), [events]);
   const usage = useMemo(() => usageOf(events), [events]);
-  const firstError = waterfall.rows.find((row) => row.failed);
+  // The row of the earliest failed event: a failed SESSION_END marks the session row failed too,
+  // but it only sums up the failures before it.
+  const firstError = useMemo(() => {
+    const first = errors.reduce<Event | undefined>(
+      (earliest, event) => (earliest && nanosOf(earliest.timestamp) <= nanosOf(event.timestamp) ? earliest : event),
+      undefined,
+    );
+    return waterfall.rows.find((row) => first && row.events.includes(first));
+  }, [errors, waterfall]);
   const startMs = Number(waterfall.startNs / 1_000_000n);
   const spanMs = Number(waterfall.endNs - waterfall.startNs) / 1e6;
 
@@ -140,13 +155,16 @@ export function SessionView(props: { api: Api; sessionId: string; params: URLSea
           value={events.length ? relativeTime(startMs) : "–"}
           title={events.length ? absoluteTime(startMs) : ""}
         />
-        <Fact name="Duration" value={events.length ? duration(spanMs) : "–"} />
+        <Fact name="Duration" value={events.length ? sessionDuration(waterfall, spanMs) : "–"} />
         <Fact name="Events" value={`${events.length.toLocaleString()}${state.loading ? "…" : ""}`} />
         <Fact name="Spans" value={count(waterfall.rows.filter((row) => row.kind !== "event").length)} />
         <Fact name="Tokens" value={usage.tokens ? count(usage.tokens) : "–"} />
         <Fact name="Cost" value={money(usage.cost)} />
-        <div class={errors.length ? "fact fact-error" : "fact"}>
-          <dt>Errors</dt>
+        <div
+          class={errors.length ? "fact fact-error" : "fact"}
+          title="Events that failed: ERROR events, status FAILED, severity ERROR or worse, tool results with an error"
+        >
+          <dt>Failures</dt>
           <dd>
             {errors.length ? (
               <button type="button" class="link danger" onClick={() => selectRow(firstError)}>
@@ -203,6 +221,13 @@ export function SessionView(props: { api: Api; sessionId: string; params: URLSea
       )}
     </section>
   );
+}
+
+/** A session whose span has no END yet is running: its events so far span less than it will. */
+function sessionDuration(waterfall: Waterfall, spanMs: number): string {
+  const running = waterfall.rows.some((row) => row.kind === "session" && row.endNs === undefined);
+  if (!running) return duration(spanMs);
+  return spanMs > 0 ? `running, ${duration(spanMs)} so far` : "running";
 }
 
 /** Tokens and cost as the sessions list counts them: a model call's own figures, else its CostDetails. */

@@ -130,25 +130,26 @@ export function sessionParams(session: Pick<SessionSummary, "tenantId" | "projec
   return { tenant: session.tenantId, project: session.projectId };
 }
 
-const COLUMNS = [
-  "Session",
-  "Start",
-  "Duration",
-  "Events",
-  "Agents",
-  "Model calls",
-  "Tool calls",
-  "Tokens",
-  "Cost",
-  "Errors",
-  "Status",
+/** The columns, and whether each holds numbers: their headers are right-aligned over them. */
+const COLUMNS: [name: string, numeric: boolean][] = [
+  ["Session", false],
+  ["Start", false],
+  ["Duration", true],
+  ["Events", true],
+  ["Agents", false],
+  ["Model calls", true],
+  ["Tool calls", true],
+  ["Tokens", true],
+  ["Cost", true],
+  ["Failures", true],
+  ["Status", false],
 ];
 
 function SessionHeader() {
   return (
     <div class="vhead sessions-grid" role="row">
-      {COLUMNS.map((name) => (
-        <span key={name} role="columnheader">
+      {COLUMNS.map(([name, numeric]) => (
+        <span key={name} role="columnheader" class={numeric ? "num" : undefined}>
           {name}
         </span>
       ))}

@@ -33,9 +33,10 @@ export function SignIn({ onSignedIn }: { onSignedIn: (key: string) => void }) {
           Chaukas
         </div>
         <h1>Sign in</h1>
-        <p class="muted">
-          With an API key of this server (<code>chaukas keys create --role read</code>). It is kept in this tab only.
-        </p>
+        <p class="muted">With an API key of this server, kept in this tab only. A read key is made with:</p>
+        <code class="command">
+          npx chaukas keys create --tenant <var>tenant</var> --role read
+        </code>
         <label for="key">API key</label>
         <input id="key" name="key" type="password" autoComplete="off" spellcheck={false} />
         {error ? (

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { useEffect, useState } from "preact/hooks";
-import type { GetUsageResponse, UsageByKey } from "../../../gen/chaukas/backend/v1/sessions_pb.ts";
+import type { GetUsageResponse, UsageBucket, UsageByKey } from "../../../gen/chaukas/backend/v1/sessions_pb.ts";
 import { type Api, errorText, isUnauthenticated } from "../api.ts";
 import { BarList, TimeChart } from "../components/charts.tsx";
 import { filtersOf, paramsOf, RANGES, timeRangeOf } from "../filters.ts";
@@ -94,8 +94,18 @@ export function StatsView({
       <div class="tiles">
         <Tile name="Events" value={count(total)} />
         <Tile name="Sessions" value={count(usage?.totalSessions ?? 0)} />
-        <Tile name="Errors" value={count(usage?.errors ?? 0)} danger={Number(usage?.errors ?? 0) > 0} />
-        <Tile name="Error rate" value={`${errorRate.toFixed(errorRate < 1 ? 2 : 1)}%`} danger={errorRate > 0} />
+        <Tile
+          name="Failures"
+          title={FAILURES}
+          value={count(usage?.errors ?? 0)}
+          danger={Number(usage?.errors ?? 0) > 0}
+        />
+        <Tile
+          name="Failure rate"
+          title={FAILURES}
+          value={`${errorRate.toFixed(errorRate < 1 ? 2 : 1)}%`}
+          danger={errorRate > 0}
+        />
         <Tile name="Tokens" value={count(usage?.overTime.reduce((n, b) => n + Number(b.totalTokens), 0) ?? 0)} />
         <Tile name="Cost" value={money(usage?.overTime.reduce((n, b) => n + b.totalCost, 0) ?? 0)} />
       </div>
@@ -104,7 +114,7 @@ export function StatsView({
           <TimeChart
             label="Events over time"
             unit="events"
-            points={(usage?.overTime ?? []).map((b) => ({
+            points={usedSpan(usage?.overTime ?? [], filters.range === "all").map((b) => ({
               startMs: millisOf(b.startTime),
               value: Number(b.events),
               danger: Number(b.errors),
@@ -142,9 +152,19 @@ export function StatsView({
   );
 }
 
-function Tile({ name, value, danger }: { name: string; value: string; danger?: boolean }) {
+/** "All time" starts at the Unix epoch: its chart starts at the first bucket with anything in it. */
+function usedSpan(buckets: UsageBucket[], allTime: boolean): UsageBucket[] {
+  if (!allTime) return buckets;
+  const first = buckets.findIndex((b) => b.events > 0n || b.sessionsStarted > 0n);
+  return first < 0 ? [] : buckets.slice(first);
+}
+
+/** What GetUsage's `errors` counts: more events than "Events by type" lists as ERROR. */
+const FAILURES = "Events that failed: ERROR events, and any event with status FAILED or severity ERROR";
+
+function Tile({ name, value, title, danger }: { name: string; value: string; title?: string; danger?: boolean }) {
   return (
-    <div class={danger ? "tile danger" : "tile"}>
+    <div class={danger ? "tile danger" : "tile"} title={title}>
       <div class="tile-name">{name}</div>
       <div class="tile-value">{value}</div>
     </div>
