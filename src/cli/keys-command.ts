@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
+import { isRole } from "../store/key-store.ts";
 import type { AdminBackend, ListedKey } from "./admin-backend.ts";
+import { CliError, requiredFlag, UsageError } from "./cli-errors.ts";
 
 export const KEYS_USAGE = `  keys create --tenant T --role ingest|read|admin [--project P]...
                         create an API key; its secret is printed once, alone on the last line
@@ -24,11 +26,13 @@ export async function keysCommand(
       args: rest,
       options: { tenant: { type: "string" }, role: { type: "string" }, project: { type: "string", multiple: true } },
     });
-    const { key, secret } = await admin.createKey({
-      tenantId: values.tenant ?? "",
-      role: values.role ?? "",
-      projects: values.project ?? [],
-    });
+    // Checked here to name the flags as typed: the key's own checks name its fields, for API callers.
+    const tenantId = requiredFlag(values.tenant, "--tenant");
+    const role = requiredFlag(values.role, "--role");
+    if (!isRole(role)) throw new CliError("--role must be ingest, read or admin");
+    const projects = values.project ?? [];
+    if (projects.includes("")) throw new CliError("--project must not be empty");
+    const { key, secret } = await admin.createKey({ tenantId, role, projects });
     err(`created key ${key.id}: ${describe(key)}. Its secret follows; it is not stored and will not be shown again.`);
     out(secret);
     return 0;
@@ -54,19 +58,12 @@ export async function keysCommand(
   }
   if (action === "revoke") {
     const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
-    if (positionals.length !== 1) {
-      err("keys revoke takes one key id");
-      return 2;
-    }
-    if (!(await admin.revokeKey(positionals[0]))) {
-      err(`no active key ${positionals[0]}`);
-      return 1;
-    }
+    if (positionals.length !== 1) throw new UsageError("keys revoke takes one key id");
+    if (!(await admin.revokeKey(positionals[0]))) throw new CliError(`no active key ${positionals[0]}`);
     err(`revoked key ${positionals[0]}`);
     return 0;
   }
-  err(`unknown keys command "${action ?? ""}"\n${KEYS_USAGE}`);
-  return 2;
+  throw new UsageError(`unknown keys command "${action ?? ""}"`);
 }
 
 function describe(key: ListedKey): string {

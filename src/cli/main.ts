@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-import { accessSync, createWriteStream, existsSync, constants as fsConstants, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { finished } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { fromJson } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import { rotateSigningKey } from "../app/audit-setup.ts";
+import { packageVersion } from "../app/package-version.ts";
 import { announcedServer } from "../app/server-announcement.ts";
 import { adminKeyFile, isStartupProblem, migrateSchema, openCliStore } from "../app.ts";
 import { ConfigError, resolveSetting } from "../config.ts";
@@ -15,10 +15,13 @@ import { FailedPreconditionError, InvalidArgumentError } from "../lib/errors.ts"
 import { timestampToNs } from "../lib/timestamps.ts";
 import type { Database } from "../store/database.ts";
 import type { AdminBackend } from "./admin-backend.ts";
+import { CliError, UsageError } from "./cli-errors.ts";
+import { counted } from "./counted.ts";
 import { directBackend } from "./direct-backend.ts";
 import { exportJsonl } from "./export-command.ts";
 import { importJsonl } from "./import-command.ts";
 import { keysCommand } from "./keys-command.ts";
+import { checkReadable, openForWriting } from "./named-files.ts";
 import { Progress } from "./progress.ts";
 import { redactionCommand } from "./redaction-command.ts";
 import { eraseCommand, retentionCommand } from "./retention-command.ts";
@@ -39,15 +42,21 @@ async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "help" && rest.length > 0) return help(rest[0]);
   if (command !== undefined && wantsHelp(rest)) return help(command);
+  if (command === "--version") {
+    console.log(packageVersion());
+    return 0;
+  }
   if (command === "import") {
     const { values, positionals } = parseArgs({ args: rest, options: STORE_FLAGS, allowPositionals: true });
-    if (positionals.length !== 1) return usage(2, "import takes exactly one file");
-    accessSync(positionals[0], fsConstants.R_OK); // before the store: a typo must not create a data dir
+    if (positionals.length !== 1) throw new UsageError("import takes exactly one file");
+    checkReadable(positionals[0]);
     return withAdmin(values, async (admin) => {
       const summary = await importJsonl(positionals[0], admin, (line) => console.error(line));
+      // Ingest does not tell a new event from one already stored, so both count as accepted.
       console.error(
-        `imported ${positionals[0]}: ${summary.lines} lines, ${summary.accepted} events accepted ` +
-          `(already stored ones are kept once), ${summary.badLines} bad lines, ${summary.seconds.toFixed(1)} s`,
+        `imported ${positionals[0]}: ${counted(summary.lines, "line")}, ${counted(summary.accepted, "event")} ` +
+          `accepted (already stored ones are kept once), ${counted(summary.badLines, "bad line")}, ` +
+          `${summary.seconds.toFixed(1)} s`,
       );
       return summary.badLines > 0 ? 1 : 0;
     });
@@ -65,7 +74,7 @@ async function run(argv: string[]): Promise<number> {
         out: { type: "string", short: "o" },
       },
     });
-    if (!values.tenant) return usage(2, "export needs --tenant");
+    if (!values.tenant) throw new UsageError("export needs --tenant");
     const filter = {
       tenantId: values.tenant,
       projectId: values.project,
@@ -74,13 +83,9 @@ async function run(argv: string[]): Promise<number> {
       endNs: values.until === undefined ? undefined : parseTime(values.until, "--until"),
     };
     return withAdmin({ ...values, readOnly: true }, async (admin) => {
-      const out = values.out ? createWriteStream(values.out) : process.stdout;
+      const out = values.out ? openForWriting(values.out) : process.stdout;
       const written = await exportJsonl(admin, filter, out);
-      if (values.out) {
-        out.end();
-        await finished(out);
-      }
-      console.error(`exported ${written} events${values.out ? ` to ${values.out}` : ""}`);
+      console.error(`exported ${counted(written, "event")}${values.out ? ` to ${values.out}` : ""}`);
       return 0;
     });
   }
@@ -155,8 +160,9 @@ async function run(argv: string[]): Promise<number> {
     const print = (line: string) => console.log(line);
     if (values.export !== undefined) {
       if (!values.checkpoint || !values["public-key"]) {
-        return usage(2, "verify --export needs --checkpoint and --public-key");
+        throw new UsageError("verify --export needs --checkpoint and --public-key");
       }
+      checkReadable(values.export);
       const note = readCheckpointFile(values.checkpoint);
       const tenant = values.tenant ?? tenantOfCheckpoint(note);
       const keys = values["public-key"].map(verifierKeyArgument);
@@ -164,7 +170,7 @@ async function run(argv: string[]): Promise<number> {
     }
     const saved = values.checkpoint === undefined ? undefined : readCheckpointFile(values.checkpoint);
     const tenant = values.tenant ?? (saved && tenantOfCheckpoint(saved));
-    if (!tenant) return usage(2, "verify needs --tenant or --checkpoint (or --export for an offline check)");
+    if (!tenant) throw new UsageError("verify needs --tenant or --checkpoint (or --export for an offline check)");
     return withAdmin({ ...values, readOnly: true }, async (admin) => {
       // By default, every key the database recorded: each checkpoint verifies with the one that signed it.
       const verifierKeys = values["public-key"]?.map(verifierKeyArgument);
@@ -187,8 +193,11 @@ async function run(argv: string[]): Promise<number> {
     console.error("the schema is up to date");
     return 0;
   }
-  if (command === undefined || command === "help" || command === "--help" || command === "-h") return usage(0);
-  return usage(2, `unknown command "${command}"`);
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    console.log(USAGE);
+    return 0;
+  }
+  throw new UsageError(`unknown command "${command}"`);
 }
 
 /**
@@ -257,7 +266,9 @@ function announcedServerKey(dataDir: string, url: string): string {
 
 /** A C2SP verifier key given inline, or the path of a file that holds one. */
 function verifierKeyArgument(value: string): string {
-  return existsSync(value) ? readFileSync(value, "utf8").trim() : value;
+  if (!existsSync(value)) return value;
+  checkReadable(value);
+  return readFileSync(value, "utf8").trim();
 }
 
 const STORE_FLAG_NAMES = ["--database-url", "--data-dir", "--server"];
@@ -296,22 +307,29 @@ function parseTime(text: string, flag: string): bigint {
 /** `chaukas COMMAND --help`: that command's usage, on stdout. */
 function help(command: string): number {
   const text = commandHelp(command);
-  if (text === undefined) return usage(2, `unknown command "${command}"`);
+  if (text === undefined) throw new UsageError(`unknown command "${command}"`);
   console.log(text);
   return 0;
 }
 
-function usage(code: number, problem?: string): number {
-  if (problem) console.error(`chaukas: ${problem}\n`);
-  (code === 0 ? console.log : console.error)(USAGE);
-  return code;
+/** A usage error: one line, then the usage of the command typed (all of them when it is unknown). */
+function usageError(problem: string, command: string | undefined): number {
+  console.error(`chaukas: ${problem}\n`);
+  console.error((command && commandHelp(command)) ?? USAGE);
+  return 2;
 }
 
-run(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+run(argv).then(
   (code) => process.exit(code),
   (err) => {
-    // An unknown option or a missing option value is a usage error, as an unknown command is.
-    if (String(err?.code).startsWith("ERR_PARSE_ARGS_")) process.exit(usage(2, err.message));
+    // The reader of the output went away (`chaukas export | head`): it wants no more, so stop
+    // quietly and successfully, as cat piped into head does for the pipeline.
+    if (err?.code === "EPIPE") process.exit(0);
+    if (err instanceof UsageError) process.exit(usageError(err.message, argv[0]));
+    // An unknown option or a missing option value is a usage error too. Node's message can add a
+    // sentence on positionals; its first says what is wrong.
+    if (String(err?.code).startsWith("ERR_PARSE_ARGS_")) process.exit(usageError(err.message.split(". ")[0], argv[0]));
     // A server's refusal reads as the same refusal of the local store would.
     if (err instanceof ConnectError) {
       console.error(`chaukas: ${err.rawMessage}`);
@@ -319,11 +337,12 @@ run(process.argv.slice(2)).then(
     }
     const known =
       isStartupProblem(err) ||
+      err instanceof CliError ||
       err instanceof FailedPreconditionError ||
       err instanceof InvalidArgumentError ||
       err instanceof CheckpointError ||
       err instanceof TypeError ||
-      // A file that cannot be read (ENOENT, EACCES, EISDIR): its message says it all.
+      // Any other file problem (named-files.ts words the usual ones): its message says it all.
       typeof err?.syscall === "string";
     console.error(`chaukas: ${known ? err.message : (err?.stack ?? err)}`);
     process.exit(1);

@@ -4,6 +4,8 @@ import { UNRESTRICTED } from "../core/access.ts";
 import { Redactions } from "../core/redaction/redactions.ts";
 import type { RedactionRules } from "../core/redaction/rules.ts";
 import type { RedactionStore } from "../store/redaction-store.ts";
+import { UsageError } from "./cli-errors.ts";
+import { checkReadable } from "./named-files.ts";
 
 export const REDACTION_USAGE = `  redaction show --tenant T
                         the tenant's redaction rules in force, with their version, as JSON
@@ -26,8 +28,7 @@ export async function redactionCommand(
   const [action, file, ...extra] = positionals;
   const tenant = values.tenant ?? "";
   if (tenant === "" || extra.length > 0 || !((action === "show" && !file) || (action === "set" && file))) {
-    err("usage: chaukas redaction show --tenant T | redaction set FILE --tenant T [--expected-version N]");
-    return 2;
+    throw new UsageError("redaction takes show --tenant T, or set FILE --tenant T [--expected-version N]");
   }
   const redactions = new Redactions(store);
   if (action === "show") {
@@ -47,6 +48,7 @@ export async function redactionCommand(
     );
     return 0;
   }
+  checkReadable(file);
   const parsed = JSON.parse(await readFile(file, "utf8")) as { rules?: RedactionRules } & RedactionRules;
   const expected = values["expected-version"];
   const version = await redactions.setRules(

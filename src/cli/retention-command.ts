@@ -1,8 +1,8 @@
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
-import { InvalidArgumentError } from "../lib/errors.ts";
 import type { RetentionPolicy } from "../store/retention-store.ts";
 import type { AdminBackend } from "./admin-backend.ts";
+import { CliError, requiredFlag, UsageError } from "./cli-errors.ts";
 import { Progress } from "./progress.ts";
 
 export const RETENTION_USAGE = `  retention set --tenant T [--project P] --days N [--by NAME]
@@ -39,35 +39,30 @@ export async function retentionCommand(
     },
   });
   if (action === "set") {
-    const days = Number(values.days);
-    if (values.days === undefined || !/^\d+$/.test(values.days)) {
-      throw new InvalidArgumentError([{ field: "--days", description: "must be a whole number of days" }]);
-    }
+    const tenantId = requiredFlag(values.tenant, "--tenant");
+    if (!/^\d+$/.test(requiredFlag(values.days, "--days"))) throw new CliError("--days must be a whole number of days");
     const policies = await admin.setRetentionPolicy({
-      tenantId: values.tenant ?? "",
+      tenantId,
       projectId: values.project ?? "",
-      days,
+      days: Number(values.days),
       setBy: values.by ?? shellUser(),
     });
-    printPolicies(values.tenant ?? "", policies, out);
+    printPolicies(tenantId, policies, out);
     return 0;
   }
   if (action === "show") {
-    printPolicies(values.tenant ?? "", await admin.retentionPolicies(values.tenant ?? ""), out);
+    const tenantId = requiredFlag(values.tenant, "--tenant");
+    printPolicies(tenantId, await admin.retentionPolicies(tenantId), out);
     return 0;
   }
   if (action === "run") {
     const done = await admin.runRetention();
-    if (!done) {
-      err("another process is purging: it purges what is expired");
-      return 1;
-    }
+    if (!done) throw new CliError("another process is purging: it purges what is expired");
     for (const purge of done) out(`${purge.tenantId}\t${purge.projectId}\t${purge.count}\t${purge.recordId}`);
     err(`purged ${done.reduce((sum, purge) => sum + purge.count, 0)} event(s) in ${done.length} purge(s)`);
     return 0;
   }
-  err(`retention: unknown action "${action ?? ""}" (set, show or run)`);
-  return 2;
+  throw new UsageError(`unknown retention command "${action ?? ""}"`);
 }
 
 /** `chaukas erase ...`: purges the selected events; prints each purge made. */
@@ -90,12 +85,13 @@ export async function eraseCommand(
       by: { type: "string" },
     },
   });
-  if (!values.request) throw new InvalidArgumentError([{ field: "--request", description: "is required" }]);
+  const tenantId = requiredFlag(values.tenant, "--tenant");
+  const request = requiredFlag(values.request, "--request");
   // Counts the events examined: a metadata selector examines more than it erases.
   const progress = new Progress("examined for erasure");
   const { purges } = await admin.eraseEvents(
     {
-      tenantId: values.tenant ?? "",
+      tenantId,
       selector: {
         sessionId: values.session,
         agentId: values.agent,
@@ -103,7 +99,7 @@ export async function eraseCommand(
         tag: values.tag,
         metadata: values.metadata === undefined ? undefined : metadataMatch(values.metadata),
       },
-      request: values.request,
+      request,
       by: values.by ?? shellUser(),
     },
     ({ examined }) => progress.update(examined),
@@ -118,7 +114,7 @@ export async function eraseCommand(
 function metadataMatch(text: string): { key: string; value: string } {
   const at = text.indexOf("=");
   if (at <= 0 || at === text.length - 1) {
-    throw new InvalidArgumentError([{ field: "--metadata", description: "must be KEY=VALUE" }]);
+    throw new CliError("--metadata must be KEY=VALUE");
   }
   return { key: text.slice(0, at), value: text.slice(at + 1) };
 }

@@ -6,6 +6,7 @@ import { type EntryToVerify, LogVerifier, type VerificationOutcome } from "../co
 import { contentHashFromJson } from "../core/event-record.ts";
 import { purgeMarkOf, purgeSummaryOf } from "../core/retention/purge-record.ts";
 import { asBuffer } from "../lib/bytes.ts";
+import { checkReadable } from "./named-files.ts";
 import { readSdkFile } from "./sdk-file.ts";
 
 /**
@@ -92,6 +93,7 @@ export function printVerification(verifier: VerificationOutcome, print: (line: s
 
 /** A checkpoint note saved to a file (see noteOfFile). */
 export function readCheckpointFile(path: string): string {
+  checkReadable(path);
   return noteOfFile(readFileSync(path, "utf8"));
 }
 

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { killServerProcesses, type ServerProcess, startServerProcess } from "../../kit/server-process.ts";
 import { adminKeyFile } from "../../src/app.ts";
+import { commandHelp } from "../../src/cli/usage.ts";
 import { type CliResult, runCli, tempDir } from "./run-cli.ts";
 import { INPUT, LLM_END, TOOL_START } from "./sdk-file.ts";
 
@@ -80,7 +81,28 @@ describe("chaukas commands while the server runs, and after it stopped", () => {
       ]);
 
       for (const command of commands.slice(1, 5)) throughServer.set(command.join(" "), await cli(...command));
-      expect(throughServer.get("import " + file)?.stderr).toContain("3 events accepted");
+      // One chaukas: line each, naming the flags as typed (the server's own answer names its fields).
+      expect(throughServer.get(commands[1].join(" "))).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: "chaukas: --role must be ingest, read or admin\n",
+      });
+      expect(throughServer.get("keys revoke nosuchkey000")).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: "chaukas: no active key nosuchkey000\n",
+      });
+      expect(throughServer.get("keys revoke")).toEqual({
+        code: 2,
+        stdout: "",
+        stderr: `chaukas: keys revoke takes one key id\n\n${commandHelp("keys")}\n`,
+      });
+      expect(throughServer.get(`import ${file}`)?.stderr).toMatch(
+        new RegExp(
+          `^imported ${file}: 4 lines, 3 events accepted \\(already stored ones are kept once\\), 1 bad line, \\d+\\.\\d s$`,
+          "m",
+        ),
+      );
 
       // Verified once the server has put the events in the log and signed them.
       let verified = await cli("verify", "--tenant", "acme");

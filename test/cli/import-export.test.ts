@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { equals } from "@bufbuild/protobuf";
@@ -6,7 +7,7 @@ import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events
 import { formatSdkLine, parseSdkLine } from "../../src/codec/formats/sdk-jsonl.ts";
 import { createTestDatabase } from "../support/databases.ts";
 import { EVERY_CONTENT, fullEvent, withoutIntegrity } from "../support/events.ts";
-import { runCli, tempDir } from "./run-cli.ts";
+import { CLI, runCli, tempDir } from "./run-cli.ts";
 import { INPUT, LLM_END, SESSION_1, SESSION_2, TOOL_START } from "./sdk-file.ts";
 
 const SLOW = 120_000;
@@ -94,6 +95,50 @@ describe("chaukas import of an SDK file with good and bad lines (embedded store)
     },
     SLOW,
   );
+
+  it(
+    "export --out into a missing directory or onto a directory fails in one line",
+    async () => {
+      const nowhere = join(dir.path, "nodir", "x.jsonl");
+      for (const [out, problem] of [
+        [nowhere, `cannot write ${nowhere}: no such directory`],
+        [dir.path, `cannot write ${dir.path}: it is a directory`],
+      ]) {
+        const result = await runCli(["export", "--tenant", "acme", "--data-dir", dataDir, "--out", out]);
+        expect(result).toEqual({ code: 1, stdout: "", stderr: `chaukas: ${problem}\n` });
+      }
+    },
+    SLOW,
+  );
+});
+
+describe("chaukas export into a reader that goes away (PostgreSQL)", () => {
+  const dir = tempDir();
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const file = join(dir.path, "many.jsonl");
+    const id = JSON.parse(LLM_END).event_id;
+    // Megabytes of output: far more than a pipe holds once its reader has gone.
+    const many = Array.from({ length: 3000 }, (_, i) =>
+      LLM_END.replace(id, `${id.slice(0, -6)}${String(i).padStart(6, "0")}`),
+    );
+    writeFileSync(file, `${many.join("\n")}\n`);
+    expect((await runCli(["import", file], { DATABASE_URL: db.url })).code).toBe(0);
+  }, SLOW);
+  afterAll(async () => {
+    dir.remove();
+    await db.drop();
+  });
+
+  it("stops quietly and exits 0, as cat piped into head does", () => {
+    const piped = spawnSync(
+      "bash",
+      ["-o", "pipefail", "-c", `"${process.execPath}" "${CLI}" export --tenant acme | head -1 >/dev/null`],
+      { env: { ...process.env, DATABASE_URL: db.url, CHAUKAS_DATA_DIR: "" }, encoding: "utf8", timeout: SLOW },
+    );
+    expect({ status: piped.status, stderr: piped.stderr }).toEqual({ status: 0, stderr: "" });
+  });
 });
 
 describe("chaukas export filters (PostgreSQL, chosen by DATABASE_URL)", () => {
@@ -116,7 +161,7 @@ describe("chaukas export filters (PostgreSQL, chosen by DATABASE_URL)", () => {
       const ids = async (...flags: string[]) => {
         const result = await runCli(["export", "--tenant", "acme", ...flags], { DATABASE_URL: db.url });
         expect(result.code).toBe(0);
-        expect(result.stderr).toMatch(/^exported \d+ events$/m);
+        expect(result.stderr).toMatch(/^exported \d+ events?$/m);
         return lines(result.stdout).map((l) => JSON.parse(l).event_id);
       };
       const [llm, tool, input] = [LLM_END, TOOL_START, INPUT].map((l) => JSON.parse(l).event_id);

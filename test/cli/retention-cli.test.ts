@@ -110,7 +110,7 @@ describe.each(await storeKinds())("chaukas retention and erase on the %s store",
       expect(subject.code).toBe(0);
       expect(subject.stdout).toMatch(/^web\t2\tchaukas-purge-[\w-]+\n$/);
       expect(subject.stderr).toBe("erased 2 event(s) in 1 purge(s)\n");
-      expect(noValue.stderr).toBe("chaukas: --metadata: must be KEY=VALUE\n");
+      expect(noValue.stderr).toBe("chaukas: --metadata must be KEY=VALUE\n");
       // The examples are older than 7 days; the events of today are kept.
       expect([run.code, run.stderr]).toEqual([0, "purged 5 event(s) in 1 purge(s)\n"]);
       expect(run.stdout).toMatch(/^acme\tweb\t5\tchaukas-purge-[\w-]+\n$/);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 
-const CLI = new URL("../../src/cli/main.ts", import.meta.url).pathname;
+export const CLI = new URL("../../src/cli/main.ts", import.meta.url).pathname;
 const HOLDER = new URL("./hold-data-dir.ts", import.meta.url).pathname;
 
 export interface CliResult {

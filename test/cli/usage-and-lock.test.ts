@@ -1,6 +1,7 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { commandHelp, USAGE } from "../../src/cli/usage.ts";
 import { holdDataDir, runCli, tempDir } from "./run-cli.ts";
 
 const SLOW = 120_000;
@@ -8,18 +9,37 @@ const SLOW = 120_000;
 describe("chaukas usage errors", () => {
   it.each([
     [["bogus"], 'unknown command "bogus"'],
+    [["help", "bogus"], 'unknown command "bogus"'],
     [["export"], "export needs --tenant"],
     [["export", "--project", "p"], "export needs --tenant"],
     [["import"], "import takes exactly one file"],
     [["import", "a.jsonl", "b.jsonl"], "import takes exactly one file"],
     [["export", "--tenant", "t", "--colour", "red"], "Unknown option '--colour'"],
     [["export", "--tenant"], "Option '--tenant <value>' argument missing"],
-  ])("%j prints the usage and exits 2", async (args, problem) => {
-    const result = await runCli(args);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`chaukas: ${problem}`);
-    expect(result.stderr).toContain("usage: chaukas <command> [options]");
-    expect(result.stdout).toBe("");
+    [["keys", "create", "--projct", "x"], "Unknown option '--projct'"],
+    [["keys", "revoke", "--force", "id"], "Unknown option '--force'"],
+    [["keys", "creat"], 'unknown keys command "creat"'],
+    [["keys", "create", "--role", "read"], "--tenant is required"],
+    [["keys", "create", "--tenant", "t"], "--role is required"],
+    [["keys", "revoke"], "keys revoke takes one key id"],
+    [["retention", "set", "--days", "1"], "--tenant is required"],
+    [["retention", "set", "--tenant", "t"], "--days is required"],
+    [["retention", "purge"], 'unknown retention command "purge"'],
+    [["erase", "--tenant", "t"], "--request is required"],
+  ])("%j prints one chaukas: line, then the command's usage, and exits 2", async (args, problem) => {
+    const dir = tempDir();
+    try {
+      const result = await runCli(args, { CHAUKAS_DATA_DIR: join(dir.path, "data") });
+      const usage = commandHelp(args[0]) ?? USAGE;
+      expect(result).toEqual({ code: 2, stdout: "", stderr: `chaukas: ${problem}\n\n${usage}\n` });
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it("--version prints the package's version", async () => {
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+    expect(await runCli(["--version"])).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
   });
 
   // A command's own --help prints that command's usage (test/ops/cli.test.ts).
@@ -47,12 +67,31 @@ describe("chaukas on a data directory", () => {
   afterAll(() => dir.remove());
 
   it(
-    "reports a file it cannot read by its message, without a stack trace, before touching the store",
+    "reports a file it cannot read in one line, without a stack trace, before touching the store",
     async () => {
       const missing = join(dir.path, "missing.jsonl");
-      const result = await runCli(["import", missing, "--data-dir", join(dir.path, "untouched")]);
-      expect(result.code).toBe(1);
-      expect(result.stderr.trim()).toBe(`chaukas: ENOENT: no such file or directory, access '${missing}'`);
+      const folder = join(dir.path, "folder");
+      mkdirSync(folder);
+      const untouched = ["--data-dir", join(dir.path, "untouched")];
+      for (const [args, problem] of [
+        [["import", missing], `cannot read ${missing}: no such file`],
+        [["import", folder], `cannot read ${folder}: it is a directory`],
+        [
+          ["verify", "--export", missing, "--checkpoint", folder, "--public-key", "k"],
+          `cannot read ${missing}: no such file`,
+        ],
+        [
+          ["verify", "--export", folder, "--checkpoint", folder, "--public-key", "k"],
+          `cannot read ${folder}: it is a directory`,
+        ],
+        [["verify", "--tenant", "t", "--checkpoint", folder], `cannot read ${folder}: it is a directory`],
+      ] as [string[], string][]) {
+        expect(await runCli([...args, ...untouched]), args.join(" ")).toEqual({
+          code: 1,
+          stdout: "",
+          stderr: `chaukas: ${problem}\n`,
+        });
+      }
       expect(existsSync(join(dir.path, "untouched"))).toBe(false);
     },
     SLOW,
