@@ -289,7 +289,7 @@ function announceFirstKey(first: { id: string; secret: string }, file: string): 
   }
   process.stdout.write(
     `\nCreated the first API key: admin of tenant "default" (id ${first.id}). It is shown only this once,\n` +
-      `${saved}. Create others with: npx chaukas keys create\n\n` +
+      `${saved}. Create others with, e.g.:\n  npx chaukas keys create --tenant default --role read\n\n` +
       `${first.secret}\n\n`,
   );
 }

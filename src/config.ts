@@ -412,6 +412,21 @@ export class ConfigError extends Error {
   }
 }
 
+/** `--help`: every setting's flag, environment variable, default and meaning, from SETTINGS. */
+export function serverUsage(): string {
+  const lines = ["Usage: npm start -- [FLAGS]   (or: npm run serve -- [FLAGS], which does not build first)", ""];
+  lines.push("Every setting is a flag or an environment variable; a flag wins. Also: --help, --version.", "");
+  for (const setting of SETTINGS) {
+    const value = setting.parse === yesNo ? "" : " VALUE";
+    const fallback = setting.defaultValue === undefined ? "" : ` (default ${setting.defaultValue})`;
+    lines.push(`  --${setting.flag}${value}   ${setting.env}${fallback}`, `      ${plainText(setting.description)}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** A description as the README's Markdown table shows it, for a terminal: links as their text, no backticks. */
+const plainText = (markdown: string) => markdown.replace(/\[([^\]]+)\]\([^)]+\)/g, "$1").replaceAll("`", "");
+
 /** Reads the configuration: a flag wins over its environment variable, which wins over the default. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   let values: Record<string, unknown>;

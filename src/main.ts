@@ -1,12 +1,18 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
+import { packageVersion } from "./app/package-version.ts";
 import { buildServerApp, isStartupProblem } from "./app.ts";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, loadConfig, serverUsage } from "./config.ts";
 import { isLoopback } from "./lib/loopback.ts";
 
 /** Starts the server from flags and environment; stops gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  const config = loadConfig(process.argv.slice(2), process.env);
+  const args = process.argv.slice(2);
+  if (args.length === 1 && ["--help", "-h", "--version"].includes(args[0])) {
+    process.stdout.write(args[0] === "--version" ? `${packageVersion()}\n` : serverUsage());
+    return;
+  }
+  const config = loadConfig(args, process.env);
   if (config.insecureNoAuth && !isLoopback(config.host)) {
     throw new ConfigError(`--insecure-no-auth is for local experiments: refusing to serve ${config.host} without keys`);
   }

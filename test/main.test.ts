@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { exitOf, killServerProcesses, MAIN, startServerProcess } from "../kit/server-process.ts";
+import { SETTINGS } from "../src/config.ts";
+import { runScript } from "./cli/run-cli.ts";
 
 function rpc(baseUrl: string, method: string, body: unknown, key?: string): Promise<Response> {
   return fetch(`${baseUrl}/chaukas.spec.server.v1.ChaukasServerService/${method}`, {
@@ -12,6 +14,22 @@ function rpc(baseUrl: string, method: string, body: unknown, key?: string): Prom
     body: JSON.stringify(body),
   });
 }
+
+test("--help lists every setting with its variable, and --version prints package.json's version", async () => {
+  const help = await runScript(MAIN, ["--help"]);
+  expect(help).toMatchObject({ code: 0, stderr: "" });
+  // Descriptions as plain text: Markdown links and code spans are the README's.
+  expect(help.stdout).not.toMatch(/`|\]\(/);
+  const lines = help.stdout.split("\n");
+  for (const setting of SETTINGS) {
+    const at = lines.findIndex((line) => line.startsWith(`  --${setting.flag} `));
+    expect(lines[at]).toMatch(`${setting.env}${setting.defaultValue ? ` (default ${setting.defaultValue})` : ""}`);
+    // Then its description, from its first word.
+    expect(lines[at + 1].startsWith(`      ${setting.description.replaceAll("`", "").split(" ")[0]} `)).toBe(true);
+  }
+  const { version } = JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8"));
+  expect(await runScript(MAIN, ["--version"])).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
+});
 
 describe("the server process (npm start)", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "chaukas-main-"));

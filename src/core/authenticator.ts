@@ -94,7 +94,9 @@ export class KeyAuthenticator implements Authenticator {
   async #authenticate(credentials: Credentials, address: string | undefined): Promise<Principal> {
     const presented = bearer(credentials.authorization) ?? credentials.apiKey?.trim();
     if (!presented) {
-      throw this.#refused("missing_key", "missing API key: send Authorization: Bearer <key> or X-Api-Key: <key>");
+      // A key sent as `Authorization: <key>` or `Basic ...` is a mistake worth naming.
+      const what = credentials.authorization ? "the Authorization header is not Bearer <key>" : "missing API key";
+      throw this.#refused("missing_key", `${what}: send Authorization: Bearer <key> or X-Api-Key: <key>`);
     }
     const parsed = parseKey(presented);
     const key = parsed && (await this.#find(parsed.id, address));

@@ -32,6 +32,20 @@ it("DATABASE_URL that is no URL: says it is malformed", async () => {
   });
 });
 
+it("DATABASE_URL where nothing listens: one line saying to start PostgreSQL there", SLOW, async () => {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+  const { port } = closed.address() as { port: number };
+  await new Promise((resolve) => closed.close(resolve));
+  expect(
+    await server(["--data-dir", dataDir], { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/chaukas` }),
+  ).toEqual({
+    code: 1,
+    stdout: "",
+    stderr: `chaukas: nothing answers at 127.0.0.1:${port}: start PostgreSQL there, or fix the host and port in DATABASE_URL\n`,
+  });
+});
+
 describe.skipIf(!(await storeKinds()).includes("postgres"))("on PostgreSQL", () => {
   const url = (change: (url: URL) => void) => {
     const result = new URL(ADMIN_URL);
@@ -124,6 +138,7 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("on PostgreSQL", () 
 it("npm start checks the data directory's lock before it builds", SLOW, async () => {
   const scripts = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts;
   expect(scripts.prestart).toBe("node scripts/check-data-dir.ts && npm run build");
+  expect(scripts.start).toBe("npm run serve --");
   const check = join(ROOT, "scripts", "check-data-dir.ts");
   expect(await runScript(check, [], { CHAUKAS_DATA_DIR: dataDir })).toEqual({ code: 0, stdout: "", stderr: "" });
   const holder = await holdDataDir(dataDir);
@@ -133,7 +148,9 @@ it("npm start checks the data directory's lock before it builds", SLOW, async ()
       stdout: "",
       stderr:
         `chaukas: the data directory ${dataDir} is in use by process ${holder.pid}; the embedded database allows ` +
-        "one process at a time (stop that process, or set DATABASE_URL to share a PostgreSQL server)\n",
+        "one process at a time (stop that process, or set DATABASE_URL to share a PostgreSQL server). " +
+        "npm start would rebuild dist/ under it: stop it first, or start another server without a build: " +
+        "npm run serve -- --data-dir DIR (or --database-url URL)\n",
     });
   } finally {
     await holder.release();

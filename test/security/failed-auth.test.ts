@@ -42,6 +42,19 @@ afterAll(async () => {
   await opened?.close();
 });
 
+it("names what is wrong with credentials that carry no key", async () => {
+  const auth = new KeyAuthenticator(opened.store.keys, undefined, () => {});
+  await expect(auth.authenticate({})).rejects.toThrow(
+    new UnauthenticatedError("missing API key: send Authorization: Bearer <key> or X-Api-Key: <key>"),
+  );
+  await expect(auth.authenticate({ authorization: secret })).rejects.toThrow(
+    new UnauthenticatedError(
+      "the Authorization header is not Bearer <key>: send Authorization: Bearer <key> or X-Api-Key: <key>",
+    ),
+  );
+  await expect(auth.authenticate(bearer(secret))).resolves.toMatchObject({ tenantId: "acme", role: "read" });
+});
+
 describe("unknown key ids", () => {
   it("are looked up once per id and cache period, concurrent requests included", async () => {
     let now = 1_000_000;

@@ -13,7 +13,8 @@ export class DatabaseStartupError extends Error {
  */
 export function startupDatabaseError(err: unknown, url: string): unknown {
   if (!(err instanceof Error)) return err;
-  const code = (err as { code?: string }).code;
+  // A refused connection reaches here as the store's UnavailableError, the driver's error its cause.
+  const code = codeOf(err) ?? codeOf(err.cause);
   const target = new URL(url);
   const host = target.hostname || "localhost";
   const port = target.port || "5432";
@@ -43,3 +44,5 @@ export function startupDatabaseError(err: unknown, url: string): unknown {
       return err;
   }
 }
+
+const codeOf = (err: unknown) => (err instanceof Error ? (err as { code?: string }).code : undefined);
