@@ -4,7 +4,7 @@ import { UNRESTRICTED } from "../core/access.ts";
 import { Redactions } from "../core/redaction/redactions.ts";
 import type { RedactionRules } from "../core/redaction/rules.ts";
 import type { RedactionStore } from "../store/redaction-store.ts";
-import { UsageError } from "./cli-errors.ts";
+import { CliError, UsageError } from "./cli-errors.ts";
 import { checkReadable } from "./named-files.ts";
 
 export const REDACTION_USAGE = `  redaction show --tenant T
@@ -49,7 +49,7 @@ export async function redactionCommand(
     return 0;
   }
   checkReadable(file);
-  const parsed = JSON.parse(await readFile(file, "utf8")) as { rules?: RedactionRules } & RedactionRules;
+  const parsed = jsonOf(file, await readFile(file, "utf8")) as { rules?: RedactionRules } & RedactionRules;
   const expected = values["expected-version"];
   const version = await redactions.setRules(
     UNRESTRICTED,
@@ -59,4 +59,12 @@ export async function redactionCommand(
   );
   err(`tenant ${tenant}: redaction rules are now version ${version}`);
   return 0;
+}
+
+function jsonOf(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new CliError(`${file} is not JSON: ${(err as Error).message}`);
+  }
 }

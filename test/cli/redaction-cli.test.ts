@@ -46,8 +46,24 @@ test("redaction set stores a new version that show prints; bad rules are refused
   writeFileSync(file, shown.stdout);
   expect((await runCli(["redaction", "set", file, "--tenant", "acme", "--expected-version", "1"], env)).code).toBe(0);
 
+  writeFileSync(file, "{ detectors: }");
+  expect(await runCli(["redaction", "set", file, "--tenant", "acme"], env)).toEqual({
+    code: 1,
+    stdout: "",
+    stderr: `chaukas: ${file} is not JSON: ${jsonError("{ detectors: }")}\n`,
+  });
+
   writeFileSync(file, JSON.stringify({ detectors: { emails: "mask" } }));
   const bad = await runCli(["redaction", "set", file, "--tenant", "acme"], env);
   expect(bad.code).not.toBe(0);
   expect(bad.stderr).toContain("detectors.emails");
 });
+
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error(`${text} is JSON`);
+}
