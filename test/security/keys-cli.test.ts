@@ -65,7 +65,9 @@ test("keys create prints the secret once, alone on stdout's last line; list neve
 test("keys create refuses a bad role or a missing tenant with a clear message", { timeout: CLI_TEST_TIMEOUT }, () => {
   const bad = chaukas("keys", "create", "--tenant", "acme", "--role", "owner");
   expect(bad.code).toBe(1);
-  expect(bad.stderr).toContain("role: must be ingest, read or admin");
+  expect(bad.stderr).toBe("chaukas: --role must be ingest, read or admin\n");
   expect(bad.stdout).toBe("");
-  expect(chaukas("keys", "create", "--role", "read").stderr).toContain("tenant: is required");
+  const missing = chaukas("keys", "create", "--role", "read");
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toMatch(/^chaukas: --tenant is required\n/);
 });
