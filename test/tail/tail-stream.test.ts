@@ -124,6 +124,9 @@ describe.each(await storeKinds())("the live tail (%s)", (kind) => {
     expect(await codeOf(new Headers(), { tenantId: "acme" })).toBe(Code.Unauthenticated);
     expect(await codeOf(server.keys.read, { tenantId: "acme" }, "not a cursor")).toBe(Code.InvalidArgument);
     expect(await codeOf(server.keys.read, { tenantId: "acme" }, "AgAAAAAAAAAA")).toBe(Code.InvalidArgument);
+    // Version 1 and an event id of NUL bytes: no event id holds one, and the database cannot.
+    const nulId = Buffer.concat([Buffer.from([1]), Buffer.alloc(8), Buffer.from("\0\0\0")]).toString("base64url");
+    expect(await codeOf(server.keys.read, { tenantId: "acme" }, nulId)).toBe(Code.InvalidArgument);
     expect(await codeOf(server.keys.read, { tenantId: "acme", sessionId: "a\0b" })).toBe(Code.InvalidArgument);
   });
 

@@ -31,12 +31,17 @@ export function decodeTailCursor(cursor: string, field: string): TailPosition {
         ? `has version ${bytes.readUInt8(0)}, which this server does not read`
         : undefined;
   if (problem) throw new InvalidArgumentError([{ field, description: problem }]);
-  const eventId = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  let eventId: string | undefined;
   try {
-    return { xid: bytes.readBigUInt64BE(1), eventId: eventId.decode(bytes.subarray(HEADER_BYTES)) };
-  } catch {
+    eventId = decoder.decode(bytes.subarray(HEADER_BYTES));
+  } catch {}
+  // No stored event id holds NUL (ids.ts), and PostgreSQL text cannot: sent as the tenant poller's
+  // horizon, one would fail every poll of the tenant's streams.
+  if (eventId === undefined || eventId.includes("\0")) {
     throw new InvalidArgumentError([{ field, description: "is not a cursor of this server" }]);
   }
+  return { xid: bytes.readBigUInt64BE(1), eventId };
 }
 
 /** Whether `a` comes after `b` in the tail's order (event ids compare as the database's "C" collation: by bytes). */
