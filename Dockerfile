@@ -9,8 +9,10 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 RUN npm ci --no-audit --no-fund
 COPY gen ./gen
 COPY src ./src
-# The dashboard (ui/build.ts, esbuild) is built into dist/ui beside the server.
+# The dashboard (ui/build.ts, esbuild) is built into dist/ui beside the server, and the embedded
+# store's initialised data directory (scripts/pglite-template.ts) into dist/src/store/sql.
 COPY ui ./ui
+COPY scripts ./scripts
 RUN npm run build
 
 FROM node:24.21.0-slim

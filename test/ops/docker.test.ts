@@ -40,3 +40,18 @@ it(".dockerignore keeps data, key files, node_modules and dist out of the build 
   const copied = [...read("Dockerfile").matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1].split(" "));
   for (const path of copied) expect(ignored, path).not.toContain(path);
 });
+
+it("the build stage copies every folder and file that npm run build reads", () => {
+  const stage = read("Dockerfile").split(/^FROM /m)[1];
+  const copied = new Set([...stage.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1].split(" ")));
+  // Paths in the build script (tsconfig.build.json, scripts/..., ui/build.ts, src/...), and what tsc compiles.
+  const named = [...pkg.scripts.build.matchAll(/(?:^|\s)((?:[\w.-]+\/)*[\w.-]+\.(?:ts|json)|src\/[\w/.-]+)/g)].map(
+    (m) => m[1],
+  );
+  const compiled = JSON.parse(read("tsconfig.build.json")).include as string[];
+  expect(named).toEqual(expect.arrayContaining(["tsconfig.build.json", "scripts/pglite-template.ts", "ui/build.ts"]));
+  for (const path of [...named, ...compiled]) {
+    const top = path.split("/")[0];
+    expect(copied.has(path) || copied.has(top), path).toBe(true);
+  }
+});
