@@ -126,6 +126,9 @@ async function run(argv: string[]): Promise<number> {
     const out = (line: string) => console.log(line);
     const err = (line: string) => console.error(line);
     // `keys list` and `redaction show` only read. Redaction rules are set on the database itself.
+    if (command === "redaction" && flags.server !== undefined) {
+      throw new UsageError("redaction opens the database itself and takes no --server (a server's: RedactionService)");
+    }
     const readOnly = args[0] === (command === "keys" ? "list" : "show");
     return command === "keys"
       ? withAdmin({ ...flags, readOnly }, (admin) => keysCommand(args, admin, out, err))

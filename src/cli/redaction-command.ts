@@ -1,5 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { RedactionRulesSchema } from "../../gen/chaukas/backend/v1/redaction_pb.ts";
 import { UNRESTRICTED } from "../core/access.ts";
 import { Redactions } from "../core/redaction/redactions.ts";
 import type { RedactionRules } from "../core/redaction/rules.ts";
@@ -49,22 +51,46 @@ export async function redactionCommand(
     return 0;
   }
   checkReadable(file);
-  const parsed = jsonOf(file, await readFile(file, "utf8")) as { rules?: RedactionRules } & RedactionRules;
+  const rules = rulesOfFile(file, await readFile(file, "utf8"), tenant);
   const expected = values["expected-version"];
+  if (expected !== undefined && !/^\d+$/.test(expected))
+    throw new CliError("--expected-version must be a version number");
   const version = await redactions.setRules(
     UNRESTRICTED,
     tenant,
-    parsed.rules ?? parsed,
+    rules,
     expected === undefined ? undefined : Number(expected),
   );
   err(`tenant ${tenant}: redaction rules are now version ${version}`);
   return 0;
 }
 
-function jsonOf(file: string, text: string): unknown {
+/** What `redaction show` prints beside the rules. */
+const SHOWN_KEYS = ["tenant_id", "version", "changed_by", "changed_at", "rules"];
+
+/**
+ * The rules in a file, as `redaction show` prints them or alone, decoded as SetRules decodes them:
+ * a key that is not a rule's (a typo such as "detector") is refused, never read as no rules.
+ */
+function rulesOfFile(file: string, text: string, tenant: string): RedactionRules {
+  let json: unknown;
   try {
-    return JSON.parse(text);
+    json = JSON.parse(text);
   } catch (err) {
     throw new CliError(`${file} is not JSON: ${(err as Error).message}`);
+  }
+  const shown =
+    typeof json === "object" && json !== null && "rules" in json ? (json as Record<string, unknown>) : undefined;
+  if (shown) {
+    const unknown = Object.keys(shown).find((key) => !SHOWN_KEYS.includes(key));
+    if (unknown) throw new CliError(`${file}: key "${unknown}" is unknown (${SHOWN_KEYS.join(", ")})`);
+    if (shown.tenant_id !== undefined && shown.tenant_id !== tenant) {
+      throw new CliError(`${file} holds the rules of tenant ${String(shown.tenant_id)}, not of --tenant ${tenant}`);
+    }
+  }
+  try {
+    return fromJson(RedactionRulesSchema, (shown ? shown.rules : json) as JsonValue);
+  } catch (err) {
+    throw new CliError(`${file}: ${(err as Error).message}`);
   }
 }

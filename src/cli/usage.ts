@@ -29,6 +29,11 @@ running on it if there is one (as the admin key it saved there). --server URL: t
 admin key in CHAUKAS_API_KEY.`;
 
 const DATABASE_HELP = USAGE.slice(USAGE.indexOf("database (as for the server)"));
+/** Commands that open the database itself, never through a server. */
+const DIRECT_COMMANDS = new Set(["redaction"]);
+const DIRECT_DATABASE_HELP = `database: --database-url URL or DATABASE_URL for PostgreSQL; otherwise the embedded database in
+--data-dir DIR or CHAUKAS_DATA_DIR (default ./data), which no running server may hold. A running
+server's rules: RedactionService (docs/redaction.md).`;
 
 /** `chaukas COMMAND --help`: the usage lines of one command (every form of it), and how the database is chosen. */
 export function commandHelp(command: string): string | undefined {
@@ -39,6 +44,6 @@ export function commandHelp(command: string): string | undefined {
   }, []);
   const forms = blocks.filter((block) => block[0].trim().split(" ")[0] === command);
   if (forms.length === 0) return undefined;
-  const usesStore = command !== "migrate";
-  return `usage: chaukas ${command} [options]\n\n${forms.map((b) => b.join("\n")).join("\n")}${usesStore ? `\n\n${DATABASE_HELP}` : ""}`;
+  const database = command === "migrate" ? "" : DIRECT_COMMANDS.has(command) ? DIRECT_DATABASE_HELP : DATABASE_HELP;
+  return `usage: chaukas ${command} [options]\n\n${forms.map((b) => b.join("\n")).join("\n")}${database ? `\n\n${database}` : ""}`;
 }

@@ -53,6 +53,22 @@ test("redaction set stores a new version that show prints; bad rules are refused
     stderr: `chaukas: ${file} is not JSON: ${jsonError("{ detectors: }")}\n`,
   });
 
+  // A key that is no rule's is refused as SetRules refuses it, never read as "no rules".
+  writeFileSync(file, JSON.stringify({ detector: { email: "hash" } }));
+  expect(await runCli(["redaction", "set", file, "--tenant", "acme"], env)).toEqual({
+    code: 1,
+    stdout: "",
+    stderr: `chaukas: ${file}: cannot decode message chaukas.backend.v1.RedactionRules from JSON: key "detector" is unknown\n`,
+  });
+  // What show printed for one tenant is not set for another by mistake.
+  writeFileSync(file, shown.stdout);
+  expect(await runCli(["redaction", "set", file, "--tenant", "globex"], env)).toEqual({
+    code: 1,
+    stdout: "",
+    stderr: `chaukas: ${file} holds the rules of tenant acme, not of --tenant globex\n`,
+  });
+  expect(JSON.parse((await runCli(["redaction", "show", "--tenant", "acme"], env)).stdout).version).toBe(2);
+
   writeFileSync(file, JSON.stringify({ detectors: { emails: "mask" } }));
   const bad = await runCli(["redaction", "set", file, "--tenant", "acme"], env);
   expect(bad.code).not.toBe(0);

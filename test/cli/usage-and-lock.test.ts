@@ -26,6 +26,10 @@ describe("chaukas usage errors", () => {
     [["retention", "set", "--tenant", "t"], "--days is required"],
     [["retention", "purge"], 'unknown retention command "purge"'],
     [["erase", "--tenant", "t"], "--request is required"],
+    [
+      ["redaction", "show", "--tenant", "t", "--server", "http://127.0.0.1:1"],
+      "redaction opens the database itself and takes no --server (a server's: RedactionService)",
+    ],
   ])("%j prints one chaukas: line, then the command's usage, and exits 2", async (args, problem) => {
     const dir = tempDir();
     try {

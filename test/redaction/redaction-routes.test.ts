@@ -31,7 +31,7 @@ const RULES = {
   detectors: { email: "mask", phone: "hash", card_number: "mask", iban: "mask", jwt: "hash" },
   fields: [
     { path: "metadata.nested", method: "drop" },
-    { path: "content.planted", method: "hash" },
+    { path: "content.arguments.planted", method: "hash" },
   ],
   projects: {},
 };

@@ -86,6 +86,22 @@ describe("the redactor", () => {
     expect(redacted.redaction?.fields).toContain("extensions[0]");
   });
 
+  it("refuses a field path that names no field of an event, or a list index, and takes one down to a Struct's keys", () => {
+    const pathOf = (path: string) => () => checkedRules({ detectors: {}, fields: [{ path, method: "drop" }] });
+    expect(pathOf("metdata.customer.ssn")).toThrow(/fields\[0\]\.path: has no field "metdata"/);
+    expect(pathOf("message.txet")).toThrow(/fields\[0\]\.path: has no field "txet" in message/);
+    expect(pathOf("content.nothing")).toThrow(/fields\[0\]\.path: has no field "nothing" in content/);
+    expect(pathOf("tags[0]")).toThrow(/fields\[0\]\.path: takes no list indexes/);
+    for (const path of [
+      "metadata.customer.ssn",
+      "content.arguments.password",
+      "llm_invocation.request.messages.content",
+      "tags",
+    ]) {
+      expect(pathOf(path)().fields).toEqual([{ path, method: "drop" }]);
+    }
+  });
+
   it("refuses rules it does not know, naming each", () => {
     expect(() =>
       checkedRules({ detectors: { mail: "mask", email: "scramble" }, fields: [{ path: "", method: "hash" }] }),
