@@ -1,5 +1,6 @@
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
+import { MAX_RETENTION_DAYS } from "../core/retention/retention.ts";
 import type { RetentionPolicy } from "../store/retention-store.ts";
 import type { AdminBackend } from "./admin-backend.ts";
 import { CliError, requiredFlag, UsageError } from "./cli-errors.ts";
@@ -40,11 +41,16 @@ export async function retentionCommand(
   });
   if (action === "set") {
     const tenantId = requiredFlag(values.tenant, "--tenant");
-    if (!/^\d+$/.test(requiredFlag(values.days, "--days"))) throw new CliError("--days must be a whole number of days");
+    const days = requiredFlag(values.days, "--days");
+    if (!/^\d+$/.test(days) || Number(days) > MAX_RETENTION_DAYS) {
+      throw new CliError(
+        `--days must be a whole number of days up to ${MAX_RETENTION_DAYS} (100 years), 0 to keep forever`,
+      );
+    }
     const policies = await admin.setRetentionPolicy({
       tenantId,
       projectId: values.project ?? "",
-      days: Number(values.days),
+      days: Number(days),
       setBy: values.by ?? shellUser(),
     });
     printPolicies(tenantId, policies, out);

@@ -38,6 +38,12 @@ function adminTenant(principal: Principal, tenantId: string): { tenantId: string
   return { tenantId: tenant, scope: tenantScope(acting) };
 }
 
+/**
+ * The longest period: a century. Its cutoff stays well inside the nanosecond timestamps events
+ * carry (int64, back to 1677), which a period of about 127,000 days would leave.
+ */
+export const MAX_RETENTION_DAYS = 36_500;
+
 /** Sets how many days the tenant's events (project '') or one project's keep their content. */
 export async function setRetention(
   store: Database,
@@ -46,9 +52,12 @@ export async function setRetention(
 ): Promise<RetentionPolicy[]> {
   const { tenantId, scope } = adminTenant(principal, policy.tenantId);
   checkIds({ project_id: policy.projectId });
-  if (!Number.isInteger(policy.days) || policy.days < 0) {
+  if (!Number.isInteger(policy.days) || policy.days < 0 || policy.days > MAX_RETENTION_DAYS) {
     throw new InvalidArgumentError([
-      { field: "days", description: "must be a whole number of days, 0 to keep forever" },
+      {
+        field: "days",
+        description: `must be a whole number of days up to ${MAX_RETENTION_DAYS} (100 years), 0 to keep forever`,
+      },
     ]);
   }
   if (policy.days === 0) await store.retention.removePolicy(scope, tenantId, policy.projectId);

@@ -14,7 +14,14 @@ import type { AuditTrail } from "../../../src/core/audit/audit-trail.ts";
 import { verifyDatabase } from "../../../src/core/audit/database-verification.ts";
 import { fromStoredEvent } from "../../../src/core/event-record.ts";
 import { PURGE_SESSION, purgeMarkOf } from "../../../src/core/retention/purge-record.ts";
-import { erase, purgeExpired, setRetention, showRetention } from "../../../src/core/retention/retention.ts";
+import {
+  erase,
+  MAX_RETENTION_DAYS,
+  purgeExpired,
+  setRetention,
+  showRetention,
+} from "../../../src/core/retention/retention.ts";
+import { InvalidArgumentError } from "../../../src/lib/errors.ts";
 import { leafHash, verifyConsistency, verifyInclusion } from "../../../src/lib/merkle.ts";
 import type { Database } from "../../../src/store/database.ts";
 import { tempDir } from "../../cli/run-cli.ts";
@@ -130,6 +137,18 @@ describe.each(await storeKinds())("retention and erasure on the %s store", (kind
     await setRetention(store, UNRESTRICTED, { tenantId: "caps", projectId: "", days: 0, setBy: "test" });
     await setRetention(store, UNRESTRICTED, { tenantId: "caps", projectId: "api", days: 0, setBy: "test" });
     expect(await worm(reader([]))).toBe(false);
+  });
+
+  it("takes periods up to a century, whose cutoff a purge can still compare, and refuses longer ones", async () => {
+    const policy = { tenantId: "century", projectId: "", setBy: "test" };
+    await expect(setRetention(store, UNRESTRICTED, { ...policy, days: MAX_RETENTION_DAYS + 1 })).rejects.toThrow(
+      new InvalidArgumentError([
+        { field: "days", description: "must be a whole number of days up to 36500 (100 years), 0 to keep forever" },
+      ]),
+    );
+    await setRetention(store, UNRESTRICTED, { ...policy, days: MAX_RETENTION_DAYS });
+    await expect(purgeExpired(store, NOW)).resolves.toBeInstanceOf(Array);
+    await setRetention(store, UNRESTRICTED, { ...policy, days: 0 });
   });
 
   it("purges expired content per tenant and project, keeps proofs, and verify lists the purges", async () => {
