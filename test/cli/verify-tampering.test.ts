@@ -114,6 +114,14 @@ describe.each(await storeKinds())("chaukas verify on a tampered %s log", (kind) 
       expect(saved.stdout).toContain(
         "the saved checkpoint (size 40) signs more entries than the log holds (30): entries were removed",
       );
+      // The same note signed by another key (a forgery, or a note of another log) says nothing about
+      // this log: it is refused as unsigned, not taken as proof of removed entries.
+      const [origin, size, root] = (template.notes.get(40n) ?? "").split("\n");
+      const forged = testSigner().sign({ origin, size: BigInt(size), rootHash: Buffer.from(root, "base64") });
+      const unsigned = await verify(log, "--checkpoint", savedCheckpoint(forged, "forged.txt"));
+      expect(unsigned.code).toBe(1);
+      expect(unsigned.stdout).toMatch(/the saved checkpoint \(size 40\) does not verify: note has no signature by /);
+      expect(unsigned.stdout).not.toContain("entries were removed");
       // A checkpoint from before the cut still verifies: the log kept its first 20 entries.
       const older = await verify(log, "--checkpoint", savedCheckpoint(template.notes.get(20n) ?? ""));
       expect(older.code).toBe(0);

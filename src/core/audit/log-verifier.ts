@@ -204,8 +204,13 @@ export class LogVerifier {
    */
   finish(queuedRecords: ReadonlySet<string> = new Set()): void {
     for (const checkpoint of this.#pending.splice(0)) {
+      // Only a note this log's key signed says anything about the log: a forged or mistyped one
+      // is reported as such, not as entries removed.
+      const problem = this.#unsignedProblem(checkpoint);
       this.#find({
-        problem: `${labelOf(checkpoint)} signs more entries than the log holds (${this.size}): entries were removed`,
+        problem: problem
+          ? `${labelOf(checkpoint)} does not verify: ${problem}`
+          : `${labelOf(checkpoint)} signs more entries than the log holds (${this.size}): entries were removed`,
       });
     }
     for (const [recordId, eventIds] of this.#purgedAwaiting) {
@@ -251,12 +256,28 @@ export class LogVerifier {
     this.#find(finding);
   }
 
+  /** Why the checkpoint's note is not one of this log's, signed by its key, of its size; undefined when it is. */
+  #unsignedProblem(checkpoint: SignedCheckpoint): string | undefined {
+    try {
+      this.#opened(checkpoint);
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof CheckpointError)) throw err;
+      return err.message;
+    }
+  }
+
+  #opened(checkpoint: SignedCheckpoint) {
+    const signed = openCheckpoint(checkpoint.note, this.#verifierKey);
+    if (signed.origin !== this.#origin)
+      throw new CheckpointError(`its origin is "${signed.origin}", not "${this.#origin}"`);
+    if (signed.size !== checkpoint.size) throw new CheckpointError(`its note states size ${signed.size}`);
+    return signed;
+  }
+
   #checkCheckpoint(checkpoint: SignedCheckpoint): void {
     try {
-      const signed = openCheckpoint(checkpoint.note, this.#verifierKey);
-      if (signed.origin !== this.#origin)
-        throw new CheckpointError(`its origin is "${signed.origin}", not "${this.#origin}"`);
-      if (signed.size !== checkpoint.size) throw new CheckpointError(`its note states size ${signed.size}`);
+      const signed = this.#opened(checkpoint);
       if (!equal(signed.rootHash, this.root())) {
         throw new CheckpointError(`it signs root ${base64(signed.rootHash)}, the entries give ${base64(this.root())}`);
       }
