@@ -181,6 +181,18 @@ describe.each(await storeKinds())("OTLP/HTTP input checks on the %s store", (kin
     expect((await storedOf(byService.traceId as Uint8Array)).map((e) => e.projectId)).toEqual(["billing", "billing"]);
   });
 
+  it("refuses spans whose resource names no project, for a key of the whole tenant, saying which attribute to set", async () => {
+    const span = chatSpan();
+    const headers = { ...protobuf, authorization: `Bearer ${server.tenantKey}` };
+    const answer = await post(url, traceRequestBytes([span], { "deployment.environment": "test" }), headers);
+    const response = fromBinary(ExportTraceServiceResponseSchema, answer.bytes);
+    expect(response.partialSuccess?.rejectedSpans).toBe(1n);
+    expect(response.partialSuccess?.errorMessage).toBe(
+      `resource_spans[0].scope_spans[0].spans[0] (span ${Buffer.from(span.spanId as Uint8Array).toString("hex")}): ` +
+        "its resource names no project: set its service.name or chaukas.project_id attribute",
+    );
+  });
+
   it("refuses spans whose resource names another tenant than the key's", async () => {
     const span = chatSpan();
     const answer = await post(url, traceRequestBytes([span], { "chaukas.tenant_id": "intruder" }), protobuf);

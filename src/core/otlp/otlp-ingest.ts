@@ -18,6 +18,8 @@ export interface ExportOutcome {
 
 /** How many refusal reasons the answer's message names. */
 const REASONS_SHOWN = 3;
+/** Every event needs a project; an exporter's is its resource's (export-scope.ts). */
+const NO_PROJECT = "its resource names no project: set its service.name or chaukas.project_id attribute";
 
 /**
  * OTLP exports as Chaukas events: each span or log record is mapped (span-events.ts,
@@ -39,7 +41,7 @@ export class OtlpIngest {
         const scope = exportScope(principal, resourceSpans.resource, scopeSpans.scope, sessions);
         scopeSpans.spans.forEach((span, i) => {
           const label = `resource_spans[${r}].scope_spans[${s}].spans[${i}] (span ${hexId(span.spanId)})`;
-          items.push({ label, events: spanEvents(span, scope) });
+          items.push({ label, events: scope.projectId ? spanEvents(span, scope) : NO_PROJECT });
         });
       }
     });
@@ -54,7 +56,7 @@ export class OtlpIngest {
         scopeLogs.logRecords.forEach((record, i) => {
           items.push({
             label: `resource_logs[${r}].scope_logs[${s}].log_records[${i}]`,
-            events: logEvents(record, scope),
+            events: scope.projectId ? logEvents(record, scope) : NO_PROJECT,
           });
         });
       }
