@@ -17,7 +17,7 @@ const FASTIFY_CODES: Record<number, Code> = {
  * with a google.rpc.Status body in the request's encoding, as the OTLP specification asks;
  * Retry-After on the retryable ones (429, 503), which OTel exporters honour.
  */
-export function otlpErrorHandler(app: FastifyInstance): void {
+export function otlpErrorHandler(app: FastifyInstance, limits: { maxBodyBytes: number; types: string[] }): void {
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
     const answer = errorAnswer(err);
     let status: number;
@@ -35,6 +35,12 @@ export function otlpErrorHandler(app: FastifyInstance): void {
       const fastifyStatus = "statusCode" in err && typeof err.statusCode === "number" ? err.statusCode : 500;
       status = FASTIFY_CODES[fastifyStatus] === undefined ? 500 : fastifyStatus;
       code = FASTIFY_CODES[fastifyStatus] ?? Code.Internal;
+      // Said so that the exporter's operator knows what to change.
+      if ((err as FastifyError).code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+        message = `the body is larger than the limit of ${limits.maxBodyBytes} bytes (--otlp-max-body-bytes)`;
+      } else if ((err as FastifyError).code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+        message = `content type ${request.headers["content-type"] ?? "(none)"} is not taken: send ${limits.types.join(" or ")}`;
+      }
       if (status === 500) {
         request.log.error({ err }, "OTLP export failed");
         message = "internal error";

@@ -41,7 +41,7 @@ export async function otlpRoutes(app: FastifyInstance, { otlp, maxBodyBytes }: O
   app.addContentTypeParser(OTLP_TYPES, { parseAs: "buffer", bodyLimit: maxBodyBytes }, (_req, body, done) =>
     done(null, body),
   );
-  otlpErrorHandler(app);
+  otlpErrorHandler(app, { maxBodyBytes, types: OTLP_TYPES });
   // The request gate (http-auth.ts) reserves this route's limit in the body budget.
   const route = { bodyLimit: maxBodyBytes, config: { maxBodyBytes } };
 
