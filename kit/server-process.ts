@@ -6,10 +6,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 /** What `npm start` runs: the server as `npm run build` emits it (the tests and `npm run bench` build it first). */
 export const MAIN = join(import.meta.dirname, "..", "dist", "src", "main.js");
 
-/** `npm run serve`, which `npm start` runs after the build (package.json): its environment assignments (before `node`) and its Node.js flags. */
+/** `npm start` (package.json): its environment assignments (before `node`) and its Node.js flags. */
 const NPM_START = (() => {
   const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8"));
-  const words: string[] = pkg.scripts.serve.split(/\s+/);
+  const words: string[] = pkg.scripts.start.split(/\s+/);
   const node = words.indexOf("node");
   return {
     env: Object.fromEntries(words.slice(0, node).map((word) => word.split("=", 2))),

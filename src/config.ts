@@ -418,7 +418,7 @@ export function serverUsage(): string {
   lines.push("Every setting is a flag or an environment variable; a flag wins. Also: --help, --version.", "");
   for (const setting of SETTINGS) {
     const value = setting.parse === yesNo ? "" : " VALUE";
-    const fallback = setting.defaultValue === undefined ? "" : ` (default ${setting.defaultValue})`;
+    const fallback = setting.defaultValue ? ` (default ${setting.defaultValue})` : "";
     lines.push(`  --${setting.flag}${value}   ${setting.env}${fallback}`, `      ${plainText(setting.description)}`);
   }
   return `${lines.join("\n")}\n`;

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { isRole } from "../store/key-store.ts";
+import { isRole, ROLE_CHOICES } from "../store/key-store.ts";
 import type { AdminBackend, ListedKey } from "./admin-backend.ts";
 import { CliError, requiredFlag, UsageError } from "./cli-errors.ts";
 
@@ -29,7 +29,7 @@ export async function keysCommand(
     // Checked here to name the flags as typed: the key's own checks name its fields, for API callers.
     const tenantId = requiredFlag(values.tenant, "--tenant");
     const role = requiredFlag(values.role, "--role");
-    if (!isRole(role)) throw new CliError("--role must be ingest, read or admin");
+    if (!isRole(role)) throw new CliError(`--role must be ${ROLE_CHOICES}`);
     const projects = values.project ?? [];
     if (projects.includes("")) throw new CliError("--project must not be empty");
     const { key, secret } = await admin.createKey({ tenantId, role, projects });

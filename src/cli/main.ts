@@ -84,7 +84,15 @@ async function run(argv: string[]): Promise<number> {
     };
     return withAdmin({ ...values, readOnly: true }, async (admin) => {
       const out = values.out ? openForWriting(values.out) : process.stdout;
-      const written = await exportJsonl(admin, filter, out);
+      let written: number;
+      try {
+        written = await exportJsonl(admin, filter, out);
+      } catch (err) {
+        // The reader of stdout went away (`chaukas export | head`): it wants no more, so stop
+        // quietly and successfully, as cat piped into head does for the pipeline.
+        if (out === process.stdout && (err as NodeJS.ErrnoException).code === "EPIPE") return 0;
+        throw err;
+      }
       console.error(`exported ${counted(written, "event")}${values.out ? ` to ${values.out}` : ""}`);
       return 0;
     });
@@ -326,9 +334,6 @@ const argv = process.argv.slice(2);
 run(argv).then(
   (code) => process.exit(code),
   (err) => {
-    // The reader of the output went away (`chaukas export | head`): it wants no more, so stop
-    // quietly and successfully, as cat piped into head does for the pipeline.
-    if (err?.code === "EPIPE") process.exit(0);
     if (err instanceof UsageError) process.exit(usageError(err.message, argv[0]));
     // An unknown option or a missing option value is a usage error too. Node's message can add a
     // sentence on positionals; its first says what is wrong.

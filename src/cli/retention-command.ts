@@ -1,6 +1,6 @@
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
-import { MAX_RETENTION_DAYS } from "../core/retention/retention.ts";
+import { MAX_RETENTION_DAYS, RETENTION_DAYS_RULE } from "../core/retention/retention.ts";
 import type { RetentionPolicy } from "../store/retention-store.ts";
 import type { AdminBackend } from "./admin-backend.ts";
 import { CliError, requiredFlag, UsageError } from "./cli-errors.ts";
@@ -43,9 +43,7 @@ export async function retentionCommand(
     const tenantId = requiredFlag(values.tenant, "--tenant");
     const days = requiredFlag(values.days, "--days");
     if (!/^\d+$/.test(days) || Number(days) > MAX_RETENTION_DAYS) {
-      throw new CliError(
-        `--days must be a whole number of days up to ${MAX_RETENTION_DAYS} (100 years), 0 to keep forever`,
-      );
+      throw new CliError(`--days ${RETENTION_DAYS_RULE}`);
     }
     const policies = await admin.setRetentionPolicy({
       tenantId,

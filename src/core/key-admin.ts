@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "../lib/errors.ts";
 import type { KeyStore, StoredKey } from "../store/key-store.ts";
-import { isRole, type Role } from "../store/key-store.ts";
+import { isRole, ROLE_CHOICES, type Role } from "../store/key-store.ts";
 import { generateKey } from "./api-keys.ts";
 
 export interface KeySpec {
@@ -40,7 +40,7 @@ export async function bootstrapAdminKey(keys: KeyStore): Promise<{ id: string; s
 function checkedRole(spec: KeySpec): Role {
   const violations = [];
   if (!spec.tenantId) violations.push({ field: "tenant", description: "is required" });
-  if (!isRole(spec.role)) violations.push({ field: "role", description: "must be ingest, read or admin" });
+  if (!isRole(spec.role)) violations.push({ field: "role", description: `must be ${ROLE_CHOICES}` });
   if (spec.projects.some((p) => p === "")) violations.push({ field: "project", description: "must not be empty" });
   if (violations.length > 0 || !isRole(spec.role)) throw new InvalidArgumentError(violations);
   return spec.role;

@@ -2,6 +2,9 @@
 export const ROLES = ["ingest", "read", "admin"] as const;
 export type Role = (typeof ROLES)[number];
 
+/** What a role must be, as refusals say it: "ingest, read or admin". */
+export const ROLE_CHOICES = `${ROLES.slice(0, -1).join(", ")} or ${ROLES.at(-1)}`;
+
 export function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);
 }

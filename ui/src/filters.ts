@@ -46,11 +46,12 @@ export function paramsOf(filters: Filters): Record<string, string> {
 
 /**
  * The range as a TimeRange, always with a start: GetUsage reads a missing start as the last 24
- * hours, so "all" starts at the Unix epoch.
+ * hours, so "all" starts at the Unix epoch. "all" has no end either: an event stamped ahead of
+ * this clock is still in it (GetUsage ends at the server's now).
  */
 export function timeRangeOf(range: string, now = Date.now()) {
   const { ms } = RANGES[range] ?? RANGES[DEFAULT_RANGE];
-  return { start: timestampFromMs(ms ? now - ms : 0), end: timestampFromMs(now + 60_000) };
+  return ms ? { start: timestampFromMs(now - ms), end: timestampFromMs(now + 60_000) } : { start: timestampFromMs(0) };
 }
 
 export function queryFilterOf(filters: Filters, now = Date.now()): MessageInitShape<typeof QueryFilterSchema> {

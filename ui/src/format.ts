@@ -41,7 +41,7 @@ export function relativeTime(ms: number, now = Date.now()): string {
   return `${Math.abs(seconds)} s ago`;
 }
 
-/** 840 µs, 12 ms, 3.4 s, 2 min 5 s, 1 h 3 min. */
+/** 840 µs, 12 ms, 3.40 s, 2 min 5 s, 1 h 3 min. */
 export function duration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return "–";
   // Rounded to each unit's precision before the unit is chosen: 999.7 ms reads "1.00 s", not "1000 ms".

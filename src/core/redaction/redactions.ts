@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { FailedPreconditionError, InvalidArgumentError } from "../../lib/errors.ts";
 import type { RedactionStore } from "../../store/redaction-store.ts";
 import { authorize, type Principal, scopeTenant } from "../access.ts";
-import { compileRedaction, type HashKey, type Redaction } from "./redactor.ts";
+import { compileRedaction, type HashKey, type Redaction, rulePathProblem } from "./redactor.ts";
 import { checkedRules, DEFAULT_RULES, effectiveRules, type RedactionRules, usesHash } from "./rules.ts";
 
 /** How long a server uses the rules it read before reading them again: how soon another process's change applies. */
@@ -77,6 +77,8 @@ export class Redactions {
     authorize(principal, "admin");
     const tenant = requiredTenant(scopeTenant(principal, tenantId));
     const checked = checkedRules(rules);
+    // New rules only: stored ones were checked by the rules of their day, and must keep loading.
+    checkRulePaths(rules);
     const scope = { tenantId: tenant };
     const latest = (await this.#store.latestRules(scope, tenant))?.version ?? 0;
     if (expectedVersion !== undefined && expectedVersion !== latest) {
@@ -121,4 +123,22 @@ function newHashKey(): HashKey {
 function requiredTenant(tenantId: string): string {
   if (tenantId === "") throw new InvalidArgumentError([{ field: "tenant_id", description: "is required" }]);
   return tenantId;
+}
+
+/** Refuses rules with a field path that would redact nothing (rulePathProblem), naming each. */
+function checkRulePaths(rules: Partial<RedactionRules>): void {
+  const levels: [string, Partial<RedactionRules> | undefined][] = [
+    ["", rules],
+    ...Object.entries(rules.projects ?? {}).map(([project, level]): [string, Partial<RedactionRules>] => [
+      `projects.${project}.`,
+      level,
+    ]),
+  ];
+  const violations = levels.flatMap(([at, level]) =>
+    (level?.fields ?? []).flatMap((field, i) => {
+      const problem = rulePathProblem(field.path ?? "");
+      return problem ? [{ field: `${at}fields[${i}].path`, description: problem }] : [];
+    }),
+  );
+  if (violations.length > 0) throw new InvalidArgumentError(violations);
 }

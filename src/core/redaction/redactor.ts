@@ -41,6 +41,9 @@ const KEPT_FIELDS = new Set<string>([
   "timestamp",
 ]);
 
+const STRUCT = "google.protobuf.Struct";
+const ANY = "google.protobuf.Any";
+
 /** The fields of a message that can hold text: strings, Structs, extensions, or messages holding them. */
 const withText = new WeakMap<DescMessage, DescField[]>();
 
@@ -59,7 +62,7 @@ function holdsText(field: DescField, seen: Set<DescMessage>): boolean {
   }
   if (field.fieldKind !== "message" && !(field.fieldKind === "list" && field.listKind === "message")) return false;
   const message = field.message;
-  if (message.typeName === "google.protobuf.Struct" || message.typeName === "google.protobuf.Any") return true;
+  if (message.typeName === STRUCT || message.typeName === ANY) return true;
   if (seen.has(message)) return false;
   seen.add(message);
   return message.fields.some((f) => holdsText(f, seen));
@@ -75,6 +78,39 @@ const PROTO_FIELD_NAMES = protoFieldNames(EventSchema, new Set());
 const CONTENT_CASES = new Set(
   EventSchema.oneofs.find((o) => o.localName === "content")?.fields.map((f) => f.name) ?? [],
 );
+
+/**
+ * Why a field rule's path would redact nothing, or undefined when the walk below visits what it
+ * names: each name a field with text of the message before it (an event's redactable fields at
+ * first, any content's after `content`), down to a Struct, whose keys are free. No list indexes: a
+ * rule covers every item of a list.
+ */
+export function rulePathProblem(path: string): string | undefined {
+  if (/[[\]]/.test(path)) return "takes no list indexes: a rule covers every item of a list";
+  const names = path.split(".");
+  if (names.includes("")) return "is not a path";
+  let fields: DescField[] | "keys" = EVENT_TEXT_FIELDS;
+  for (const [i, name] of names.entries()) {
+    if (fields === "keys") return undefined;
+    const named: DescField[] =
+      i === 0 && name === "content"
+        ? EVENT_TEXT_FIELDS.filter((f) => CONTENT_CASES.has(f.name))
+        : fields.filter((f) => f.name === name);
+    if (named.length === 0) {
+      return `has no field "${name}" with text${i === 0 ? "" : ` in ${names.slice(0, i).join(".")}`}`;
+    }
+    // An Any is kept or dropped whole: nothing inside it is a place of its own.
+    const inside = named.map((f) =>
+      f.message?.typeName === STRUCT
+        ? "keys"
+        : f.message && f.message.typeName !== ANY
+          ? fieldsWithText(f.message)
+          : [],
+    );
+    fields = inside.includes("keys") ? "keys" : (inside.flat() as DescField[]);
+  }
+  return undefined;
+}
 
 export function compileRedaction(rules: EffectiveRules, hashKey?: HashKey): Redaction {
   const detectors = DETECTORS.filter((d) => rules.detectors.has(d.name));
@@ -155,7 +191,7 @@ class Walk {
       );
     } else if (field.fieldKind === "list" && field.listKind === "message") {
       const items = value as Holder[];
-      if (field.message.typeName === "google.protobuf.Any") {
+      if (field.message.typeName === ANY) {
         holder[key] = items.filter((any, i) => this.#keepAny(any, `${at}[${i}]`, forced));
       } else {
         items.forEach((item, i) => {
@@ -163,7 +199,7 @@ class Walk {
         });
       }
     } else if (field.fieldKind === "message") {
-      if (field.message.typeName === "google.protobuf.Struct") {
+      if (field.message.typeName === STRUCT) {
         holder[key] = this.#json(value as JsonValue, at, norms, forced);
       } else if (field.message.typeName !== "google.protobuf.Timestamp") {
         this.message(field.message, value as Holder, at, norms, false, forced);

@@ -1,7 +1,6 @@
 import type { FieldViolation } from "../../lib/errors.ts";
 import { InvalidArgumentError } from "../../lib/errors.ts";
 import { DETECTOR_NAMES, DETECTORS } from "./detectors.ts";
-import { rulePathProblem } from "./rule-paths.ts";
 
 /** What is done to a value: replaced by a fixed text, by its keyed hash, or removed. */
 export const METHODS = ["mask", "hash", "drop"] as const;
@@ -50,9 +49,9 @@ export function checkedRules(rules: Partial<RedactionRules>): RedactionRules {
       }
     }
     const fields = (given?.fields ?? []).map((f, i) => {
-      const path = f.path ?? "";
-      const problem = rulePathProblem(path);
-      if (problem) violations.push({ field: `${at}fields[${i}].path`, description: problem });
+      const path = normalPath(f.path ?? "");
+      if (!/^[^.]+(\.[^.]+)*$/.test(path))
+        violations.push({ field: `${at}fields[${i}].path`, description: "is not a path" });
       if (!isMethod(f.method))
         violations.push({ field: `${at}fields[${i}].method`, description: "must be mask, hash or drop" });
       return { path, method: f.method };
@@ -88,6 +87,11 @@ export function effectiveRules(rules: RedactionRules, projectId: string): Effect
 export function usesHash(rules: RedactionRules): boolean {
   const levels = [rules, ...Object.values(rules.projects)];
   return levels.some((l) => Object.values(l.detectors).includes("hash") || l.fields.some((f) => f.method === "hash"));
+}
+
+/** A path as rules and matching use it: list indexes removed (`tags[2]` is `tags`). */
+export function normalPath(path: string): string {
+  return path.replace(/\[\d+\]/g, "");
 }
 
 function isMethod(value: string): value is Method {

@@ -43,6 +43,8 @@ function adminTenant(principal: Principal, tenantId: string): { tenantId: string
  * carry (int64, back to 1677), which a period of about 127,000 days would leave.
  */
 export const MAX_RETENTION_DAYS = 36_500;
+/** What a period must be, as refusals say it. */
+export const RETENTION_DAYS_RULE = `must be a whole number of days up to ${MAX_RETENTION_DAYS} (100 years), 0 to keep forever`;
 
 /** Sets how many days the tenant's events (project '') or one project's keep their content. */
 export async function setRetention(
@@ -53,12 +55,7 @@ export async function setRetention(
   const { tenantId, scope } = adminTenant(principal, policy.tenantId);
   checkIds({ project_id: policy.projectId });
   if (!Number.isInteger(policy.days) || policy.days < 0 || policy.days > MAX_RETENTION_DAYS) {
-    throw new InvalidArgumentError([
-      {
-        field: "days",
-        description: `must be a whole number of days up to ${MAX_RETENTION_DAYS} (100 years), 0 to keep forever`,
-      },
-    ]);
+    throw new InvalidArgumentError([{ field: "days", description: RETENTION_DAYS_RULE }]);
   }
   if (policy.days === 0) await store.retention.removePolicy(scope, tenantId, policy.projectId);
   else await store.retention.setPolicy(scope, { ...policy, tenantId });
