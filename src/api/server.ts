@@ -33,6 +33,7 @@ import { answerRefusal, markRpcRoute, withGateOutcome } from "./rpc/auth.ts";
 import { binaryBodiesOnly, rpcCodecConstraint } from "./rpc/binary-rpc.ts";
 import { clientServiceHandlers } from "./rpc/client-service.ts";
 import { ANSWER_COMPRESSIONS } from "./rpc/compression.ts";
+import { DirectUnary } from "./rpc/direct-unary.ts";
 import { hintEnumNames } from "./rpc/enum-name-hint.ts";
 import { checkEnvelopeFlags } from "./rpc/envelope-flags.ts";
 import { redactionServiceHandlers } from "./rpc/redaction-service.ts";
@@ -41,6 +42,12 @@ import { serverServiceHandlers } from "./rpc/server-service.ts";
 import { sessionServiceHandlers } from "./rpc/session-service.ts";
 import { tailServiceHandlers } from "./rpc/tail-service.ts";
 import { wireIngestRoutes } from "./rpc/wire-ingest.ts";
+
+/**
+ * The spec services' calls with small, fixed-size answers, served directly for the common
+ * shapes: answers are never compressed there, so calls with large answers stay connect-node's.
+ */
+const DIRECT_CALLS = ["healthz", "getCapabilities", "ingestEvent"] as const;
 
 export interface ServerOptions {
   /** Checkpoints and proofs of the audit trail, served by chaukas.backend.v1.AuditService. */
@@ -128,13 +135,20 @@ export async function buildServer(events: EventService, options: ServerOptions):
     contextValues: (request: FastifyRequest) => withGateOutcome(request, logging.contextValues(request)),
     shutdownTimeoutMs: options.shutdownTimeoutMs,
   };
+  // Small calls of the common shapes skip connect-node's per-call work (direct-unary.ts).
+  const direct = new DirectUnary({ ...connectOptions, answeredDirectly: logging.answeredDirectly });
   await app.register(async (rpc) => {
     rpc.addHook("onRoute", markRpcRoute);
+    rpc.addHook("onRoute", direct.onRoute);
     await rpc.register(fastifyConnectPlugin, {
       ...connectOptions,
       routes: (router) => {
-        router.service(ChaukasServerService, serverServiceHandlers(events, app.log, metrics));
-        router.service(ChaukasClientService, clientServiceHandlers(events, app.log, metrics));
+        const serverService = serverServiceHandlers(events, app.log, metrics);
+        const clientService = clientServiceHandlers(events, app.log, metrics);
+        router.service(ChaukasServerService, serverService);
+        router.service(ChaukasClientService, clientService);
+        direct.add(ChaukasServerService, serverService, DIRECT_CALLS);
+        direct.add(ChaukasClientService, clientService, DIRECT_CALLS);
         router.service(AuditService, auditServiceHandlers(options.audit));
         router.service(SessionService, sessionServiceHandlers(events.sessions));
         router.service(RedactionService, redactionServiceHandlers(events.redactions));

@@ -1,4 +1,4 @@
-import type { ConnectRouter } from "@connectrpc/connect";
+import { ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { jsonRegistry } from "../../codec/formats/registry.ts";
 
@@ -15,6 +15,12 @@ export function enumNameHint(message: string): string | undefined {
   const [, typeName, given] = match;
   const full = jsonRegistry.getEnum(typeName)?.values.find((value) => value.localName === given);
   return full && `${message}: protobuf JSON names enum values in full, use "${full.name}"`;
+}
+
+/** A JSON decoding refusal (which carries no details) with the enum name hint added, as hintEnumNames adds it (direct-unary.ts). */
+export function withEnumNameHint(error: ConnectError): ConnectError {
+  const hint = enumNameHint(error.rawMessage);
+  return hint ? new ConnectError(hint, error.code, error.metadata, undefined, error.cause) : error;
 }
 
 /**

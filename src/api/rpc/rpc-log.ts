@@ -14,13 +14,16 @@ import type { Metrics, RequestLabels } from "../../lib/metrics.ts";
 /** What the interceptor learns about one RPC, read back when its response is finished. */
 interface RpcOutcome {
   code?: string;
+  /** Answered by direct-unary.ts rather than connect-node. */
+  direct?: boolean;
 }
 
 const outcomeKey = createContextKey<RpcOutcome | undefined>(undefined);
 const outcomes = new WeakMap<FastifyRequest, RpcOutcome>();
 
 /**
- * One log line per request: procedure (the path, never the query string), Connect code, HTTP status, duration. The code comes from an
+ * One log line per request: procedure (the path, never the query string), Connect code, whether
+ * direct-unary.ts answered it, HTTP status, duration. The code comes from an
  * interceptor; requests refused before a handler runs (undecodable body, wrong content type, too
  * large) have none and are told by their HTTP status. Handler exceptions that Connect turns into a
  * bare `internal` are logged with their cause. Each request is also counted and timed in `metrics`.
@@ -37,6 +40,7 @@ export function rpcLogging(app: FastifyInstance, metrics: Metrics) {
         {
           procedure: pathOf(request.url),
           code: outcome.code,
+          direct: outcome.direct,
           status: reply.raw.statusCode,
           durationMs: Math.round(durationMs * 10) / 10,
         },
@@ -73,7 +77,13 @@ export function rpcLogging(app: FastifyInstance, metrics: Metrics) {
   const contextValues = (request: FastifyRequest) =>
     createContextValues().set(outcomeKey, outcomes.get(request)).set(loggerKey, request.log);
 
-  return { interceptor, gated, contextValues };
+  /** Notes that this request was answered by direct-unary.ts, for its log line. */
+  const answeredDirectly = (request: FastifyRequest) => {
+    const outcome = outcomes.get(request);
+    if (outcome) outcome.direct = true;
+  };
+
+  return { interceptor, gated, contextValues, answeredDirectly };
 }
 
 /**
