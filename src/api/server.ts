@@ -139,27 +139,32 @@ export async function buildServer(events: EventService, options: ServerOptions):
   const direct = new DirectUnary({ ...connectOptions, answeredDirectly: logging.answeredDirectly });
   await app.register(async (rpc) => {
     rpc.addHook("onRoute", markRpcRoute);
-    rpc.addHook("onRoute", direct.onRoute);
-    await rpc.register(fastifyConnectPlugin, {
-      ...connectOptions,
-      routes: (router) => {
-        const serverService = serverServiceHandlers(events, app.log, metrics);
-        const clientService = clientServiceHandlers(events, app.log, metrics);
-        router.service(ChaukasServerService, serverService);
-        router.service(ChaukasClientService, clientService);
-        direct.add(ChaukasServerService, serverService, DIRECT_CALLS);
-        direct.add(ChaukasClientService, clientService, DIRECT_CALLS);
-        router.service(AuditService, auditServiceHandlers(options.audit));
-        router.service(SessionService, sessionServiceHandlers(events.sessions));
-        router.service(RedactionService, redactionServiceHandlers(events.redactions));
-        if (options.admin) router.service(AdminService, adminServiceHandlers(options.admin));
-        // Each streamed message would be compressed alone: a zlib stream per event cost the server
-        // more than the rest of the tail together, for ~1 KB messages.
-        if (options.tail) {
-          router.service(TailService, tailServiceHandlers(options.tail), { compressMinBytes: Number.MAX_SAFE_INTEGER });
-        }
-        hintEnumNames(router);
-      },
+    await rpc.register(async (spec) => {
+      // This scope's routes only: the binary IngestEventBatch routes share paths with these.
+      spec.addHook("onRoute", direct.onRoute);
+      await spec.register(fastifyConnectPlugin, {
+        ...connectOptions,
+        routes: (router) => {
+          const serverService = serverServiceHandlers(events, app.log, metrics);
+          const clientService = clientServiceHandlers(events, app.log, metrics);
+          router.service(ChaukasServerService, serverService);
+          router.service(ChaukasClientService, clientService);
+          direct.add(ChaukasServerService, serverService, DIRECT_CALLS);
+          direct.add(ChaukasClientService, clientService, DIRECT_CALLS);
+          router.service(AuditService, auditServiceHandlers(options.audit));
+          router.service(SessionService, sessionServiceHandlers(events.sessions));
+          router.service(RedactionService, redactionServiceHandlers(events.redactions));
+          if (options.admin) router.service(AdminService, adminServiceHandlers(options.admin));
+          // Each streamed message would be compressed alone: a zlib stream per event cost the server
+          // more than the rest of the tail together, for ~1 KB messages.
+          if (options.tail) {
+            router.service(TailService, tailServiceHandlers(options.tail), {
+              compressMinBytes: Number.MAX_SAFE_INTEGER,
+            });
+          }
+          hintEnumNames(router);
+        },
+      });
     });
     // Binary ingest batches go to the same methods reading each event from its bytes (wire-ingest.ts).
     await rpc.register(async (binary) => {

@@ -20,6 +20,8 @@ import { TEST_SERVER_OPTIONS } from "../support/server.ts";
  */
 
 const BATCH = "/chaukas.spec.server.v1.ChaukasServerService/IngestEventBatch";
+/** Answered by direct-unary.ts for Connect and gRPC, by connect-node for gRPC-Web. */
+const SINGLE = "/chaukas.spec.server.v1.ChaukasServerService/IngestEvent";
 const DECLARED = 3_900_000;
 const FIRST_KIB = new Uint8Array(1024).fill(0x20);
 /** A gRPC message prefix announcing a message of DECLARED bytes, then its first KiB. */
@@ -55,29 +57,29 @@ async function answered(request: HeldH1Request | HeldH2Request): Promise<HeldAns
   return answer;
 }
 
-describe("without a key, a request is refused before its body is read", () => {
+describe.each([BATCH, SINGLE])("without a key, an RPC to %s is refused before its body is read", (rpc) => {
   it("Connect JSON over HTTP/1.1: 401 unauthenticated", async () => {
-    const held = new HeldH1Request(`${baseUrl}${BATCH}`, connectJson(DECLARED), FIRST_KIB);
+    const held = new HeldH1Request(`${baseUrl}${rpc}`, connectJson(DECLARED), FIRST_KIB);
     const answer = await answered(held);
     expect(answer.status).toBe(401);
     expect(JSON.parse(answer.body)).toMatchObject({ code: "unauthenticated" });
   });
 
   it("Connect JSON over HTTP/2: 401 unauthenticated", async () => {
-    const answer = await answered(new HeldH2Request(session, { ":path": BATCH, ...connectJson(DECLARED) }, FIRST_KIB));
+    const answer = await answered(new HeldH2Request(session, { ":path": rpc, ...connectJson(DECLARED) }, FIRST_KIB));
     expect(answer.status).toBe(401);
     expect(JSON.parse(answer.body)).toMatchObject({ code: "unauthenticated" });
   });
 
   it("Connect binary over HTTP/1.1: 401 unauthenticated", async () => {
     const headers = { "content-type": "application/proto", "content-length": String(DECLARED) };
-    const answer = await answered(new HeldH1Request(`${baseUrl}${BATCH}`, headers, FIRST_KIB));
+    const answer = await answered(new HeldH1Request(`${baseUrl}${rpc}`, headers, FIRST_KIB));
     expect(answer.status).toBe(401);
     expect(JSON.parse(answer.body)).toMatchObject({ code: "unauthenticated" });
   });
 
   it("gRPC over HTTP/2 (no content-length, as gRPC clients send): grpc-status 16", async () => {
-    const headers = { ":path": BATCH, "content-type": "application/grpc+proto", te: "trailers" };
+    const headers = { ":path": rpc, "content-type": "application/grpc+proto", te: "trailers" };
     const answer = await answered(new HeldH2Request(session, headers, GRPC_FIRST));
     expect(answer.status).toBe(200);
     expect({ ...answer.headers, ...answer.trailers }).toMatchObject({ "grpc-status": "16" });
@@ -85,12 +87,14 @@ describe("without a key, a request is refused before its body is read", () => {
 
   it("gRPC-Web over HTTP/1.1: grpc-status 16", async () => {
     const headers = { "content-type": "application/grpc-web+proto", "content-length": String(DECLARED + 5) };
-    const answer = await answered(new HeldH1Request(`${baseUrl}${BATCH}`, headers, GRPC_FIRST));
+    const answer = await answered(new HeldH1Request(`${baseUrl}${rpc}`, headers, GRPC_FIRST));
     expect(answer.status).toBe(200);
     // A trailers-only answer carries the status in its headers; otherwise it is in the trailer frame.
     expect(answer.headers["grpc-status"] ?? answer.body).toMatch(/^16$|grpc-status: ?16/);
   });
+});
 
+describe("without a key, a request is refused before its body is read", () => {
   it.each([
     ["/events/batch", "application/x-protobuf"],
     ["/v1/events/batch", "application/json"],

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Principal } from "../../core/access.ts";
 import type { Authenticator } from "../../core/authenticator.ts";
 import { UnauthenticatedError } from "../../lib/errors.ts";
@@ -87,8 +87,7 @@ export function requestGate(
   app.addHook("preHandler", async (request) => {
     const { bodyReceived } = request;
     if (!bodyReceived) return;
-    const body = (request.body as AsyncIterable<Uint8Array> | undefined) ?? request.raw;
-    request.body = meteredBody(body, (bytes) => {
+    request.body = meteredBody(receivedBody(request), (bytes) => {
       try {
         bodyReceived(bytes);
       } catch (err) {
@@ -96,6 +95,14 @@ export function requestGate(
       }
     });
   });
+}
+
+/**
+ * An RPC's body as it arrives: through the hooks that check and meter it when they set
+ * `request.body` (the envelope check, the budget), else the request itself.
+ */
+export function receivedBody(request: FastifyRequest): AsyncIterable<Uint8Array> {
+  return (request.body as AsyncIterable<Uint8Array> | undefined) ?? request.raw;
 }
 
 /** The caller of this request. Refuses (rather than defaulting to anyone) if the request gate did not run. */

@@ -1,13 +1,5 @@
 import http2 from "node:http2";
-import {
-  create,
-  type DescMessage,
-  type DescMethod,
-  type DescMethodUnary,
-  type DescService,
-  isMessage,
-  type Message,
-} from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, DescMethodUnary, DescService } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -15,13 +7,15 @@ import {
   createHandlerContext,
   type HandlerContext,
   type Interceptor,
+  type MethodImplSpec,
   type ServiceImpl,
-  type UnaryRequest,
-  type UnaryResponse,
 } from "@connectrpc/connect";
 import {
+  type Compression,
+  compressionNegotiate,
   createMethodSerializationLookup,
   encodeEnvelope,
+  invokeUnaryImplementation,
   type MethodSerializationLookup,
   mergeNonProtocolHeaders,
   readAllBytes,
@@ -29,11 +23,14 @@ import {
 import * as connectProtocol from "@connectrpc/connect/protocol-connect";
 import * as grpcProtocol from "@connectrpc/connect/protocol-grpc";
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from "fastify";
+import { receivedBody } from "../http/http-auth.ts";
 import { withEnumNameHint } from "./enum-name-hint.ts";
 
 /** What the Connect plugins are given too (server.ts), so both paths answer alike. */
 export interface DirectUnaryOptions {
   readMaxBytes: number;
+  /** Compressions a Connect answer may be sent in, as connect-node's `acceptCompression`. */
+  acceptCompression: Compression[];
   jsonOptions: Parameters<typeof createMethodSerializationLookup>[2];
   interceptors: Interceptor[];
   requestGate: (ctx: HandlerContext) => Promise<void>;
@@ -43,10 +40,15 @@ export interface DirectUnaryOptions {
 }
 
 interface DirectMethod {
-  method: DescMethodUnary;
-  impl: (request: never, ctx: HandlerContext) => unknown;
+  spec: MethodImplSpec & { kind: "unary" };
   serialization: MethodSerializationLookup<DescMessage, DescMessage>;
 }
+
+/** The Compressed-Flag of a gRPC message prefix. */
+const COMPRESSED_FLAG = 1;
+
+/** connect-node's default: smaller answers are sent uncompressed whatever the client accepts. */
+const COMPRESS_MIN_BYTES = 1024;
 
 /** The two shapes served here; every other request of the route goes to connect-node. */
 interface DirectProtocol {
@@ -82,9 +84,9 @@ export class DirectUnary {
     for (const name of names) {
       const method: DescMethod = service.method[name];
       if (method.methodKind !== "unary") throw new Error(`${service.typeName}.${method.name} is not unary`);
+      const unary = method as DescMethodUnary;
       this.methods.set(`/${service.typeName}/${method.name}`, {
-        method: method as DescMethodUnary,
-        impl: (impl[name] as DirectMethod["impl"]).bind(impl),
+        spec: { kind: "unary", method: unary, impl: (impl[name] as DirectMethod["spec"]["impl"]).bind(impl) },
         serialization: createMethodSerializationLookup(method, undefined, this.options.jsonOptions, {
           readMaxBytes: this.options.readMaxBytes,
           writeMaxBytes: 0xffffffff,
@@ -106,7 +108,7 @@ export class DirectUnary {
   };
 
   private async serve(direct: DirectMethod, protocol: DirectProtocol, request: FastifyRequest, reply: FastifyReply) {
-    const { method } = direct;
+    const { method } = direct.spec;
     const grpc = protocol.name === "grpc";
     this.options.answeredDirectly(request);
     const ctx = createHandlerContext({
@@ -115,7 +117,7 @@ export class DirectUnary {
       protocolName: protocol.name,
       requestMethod: "POST",
       url: `${request.protocol}://${request.host}${request.url}`,
-      requestHeader: webHeaders(request.headers),
+      requestHeader: headerPairs(request.headers),
       responseHeader: { "content-type": contentTypeOf(protocol) },
       responseTrailer: grpc ? { "grpc-status": grpcProtocol.grpcStatusOk } : undefined,
       contextValues: this.options.contextValues(request),
@@ -124,10 +126,10 @@ export class DirectUnary {
     let body: Uint8Array;
     try {
       await this.options.requestGate(ctx);
-      const received = (request.body as AsyncIterable<Uint8Array> | undefined) ?? request.raw;
-      const bytes = await readAllBytes(received, this.options.readMaxBytes, request.headers["content-length"] ?? null);
-      const input = direct.serialization.getI(protocol.binary).parse(grpc ? onlyMessage(bytes) : bytes);
-      const output = await this.invoke(direct, ctx, input);
+      const input = grpc
+        ? await this.readGrpc(direct, protocol, request)
+        : await this.readConnect(direct, protocol, request);
+      const output = await invokeUnaryImplementation(direct.spec, ctx, input, this.options.interceptors);
       body = direct.serialization.getO(protocol.binary).serialize(output);
       if (grpc) body = encodeEnvelope(0, body);
     } catch (err) {
@@ -135,58 +137,92 @@ export class DirectUnary {
         err instanceof ConnectError
           ? err
           : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
-      if (!protocol.binary) error = withEnumNameHint(error);
       if (grpc) {
         grpcProtocol.setTrailerStatus(ctx.responseTrailer, error);
         body = new Uint8Array(0);
       } else {
+        if (!protocol.binary) error = withEnumNameHint(error);
         status = connectProtocol.codeToHttpStatus(error.code);
         ctx.responseHeader.set("content-type", connectProtocol.contentTypeUnaryJson);
         if (!error.isWireError) mergeNonProtocolHeaders(ctx.responseHeader, error.metadata);
         body = connectProtocol.errorToJsonBytes(error, this.options.jsonOptions);
       }
     }
-    send(
-      reply,
-      status,
-      grpc ? ctx.responseHeader : connectProtocol.trailerMux(ctx.responseHeader, ctx.responseTrailer),
-      body,
-      grpc ? ctx.responseTrailer : undefined,
-    );
+    if (grpc) {
+      // Every answer here is below COMPRESS_MIN_BYTES: connect-node would not compress it either.
+      send(reply, status, ctx.responseHeader, body, ctx.responseTrailer);
+      return;
+    }
+    if (body.byteLength >= COMPRESS_MIN_BYTES) {
+      const accepted = request.headers["accept-encoding"] ?? null;
+      const { response } = compressionNegotiate(this.options.acceptCompression, null, accepted, "accept-encoding");
+      if (response) {
+        body = await response.compress(body);
+        ctx.responseHeader.set("content-encoding", response.name);
+      }
+    }
+    send(reply, status, connectProtocol.trailerMux(ctx.responseHeader, ctx.responseTrailer), body);
   }
 
-  /** The handler through the interceptors, as connect-node calls it. */
-  private async invoke(direct: DirectMethod, ctx: HandlerContext, message: unknown): Promise<Message> {
-    const { method } = direct;
-    const call = async (req: UnaryRequest): Promise<UnaryResponse> => {
-      const out = await direct.impl(req.message as never, ctx);
-      return {
-        stream: false,
-        service: method.parent,
-        method,
-        header: ctx.responseHeader,
-        trailer: ctx.responseTrailer,
-        message: isMessage(out, method.output) ? out : create(method.output as DescMessage, out as never),
-      };
-    };
-    type AnyFn = Parameters<Interceptor>[0];
-    const next = this.options.interceptors.reduceRight<AnyFn>(
-      (inner, interceptor) => interceptor(inner),
-      call as AnyFn,
+  /** A Connect unary body: the message, whole. */
+  private async readConnect(direct: DirectMethod, protocol: DirectProtocol, request: FastifyRequest) {
+    const bytes = await readAllBytes(
+      receivedBody(request),
+      this.options.readMaxBytes,
+      request.headers["content-length"] ?? null,
     );
-    const res = (await next({
-      stream: false,
-      service: method.parent,
-      method,
-      requestMethod: "POST",
-      url: ctx.url,
-      signal: ctx.signal,
-      header: ctx.requestHeader,
-      contextValues: ctx.values,
-      message: message as never,
-    })) as UnaryResponse;
-    return res.message;
+    return direct.serialization.getI(protocol.binary).parse(bytes);
   }
+
+  /** A gRPC body's one message (compressed calls are connect-node's). */
+  private async readGrpc(direct: DirectMethod, protocol: DirectProtocol, request: FastifyRequest) {
+    const serialization = direct.serialization.getI(protocol.binary);
+    return onlyGrpcMessage(receivedBody(request), this.options.readMaxBytes, (data) => serialization.parse(data));
+  }
+}
+
+/**
+ * Reads a unary gRPC body as connect-node does, with its errors in the same order: each chunk is
+ * split into messages, every prefix's declared size checked against the limit as it arrives; then
+ * each message in turn is refused if compressed, decoded, and refused if it is not the first. Bytes
+ * left over at the end are an incomplete envelope; no message at all is a missing one.
+ */
+async function onlyGrpcMessage<T>(
+  body: AsyncIterable<Uint8Array>,
+  readMaxBytes: number,
+  parse: (data: Uint8Array) => T,
+) {
+  let first: { message: T } | undefined;
+  let pending = Buffer.alloc(0);
+  for await (const chunk of body) {
+    pending = pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([pending, chunk]);
+    const complete: Uint8Array[] = [];
+    for (;;) {
+      if (pending.length < 5) break;
+      const length = pending.readUInt32BE(1);
+      if (length > readMaxBytes) {
+        throw new ConnectError(
+          `message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`,
+          Code.ResourceExhausted,
+        );
+      }
+      if (pending.length < 5 + length) break;
+      complete.push(pending.subarray(0, 5 + length));
+      pending = pending.subarray(5 + length);
+    }
+    for (const envelope of complete) {
+      if ((envelope[0] & COMPRESSED_FLAG) === COMPRESSED_FLAG) {
+        throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
+      }
+      const message = parse(envelope.subarray(5));
+      if (first)
+        throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
+      first = { message };
+    }
+  }
+  if (pending.length > 0) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
+  if (!first) throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
+  return first.message;
 }
 
 /** The shape of a request served directly, or undefined for connect-node's. */
@@ -217,36 +253,23 @@ function contentTypeOf(protocol: DirectProtocol): string {
   return protocol.binary ? connectProtocol.contentTypeUnaryProto : connectProtocol.contentTypeUnaryJson;
 }
 
-/** Node's request headers as WHATWG Headers, without HTTP/2's pseudo-headers. */
-function webHeaders(headers: FastifyRequest["headers"]): Headers {
-  const web = new Headers();
+/** Node's request headers as name-value pairs for a WHATWG Headers, without HTTP/2's pseudo-headers. */
+function headerPairs(headers: FastifyRequest["headers"]): [string, string][] {
+  const pairs: [string, string][] = [];
   for (const name in headers) {
     if (name.startsWith(":")) continue;
     const value = headers[name];
-    if (Array.isArray(value)) for (const item of value) web.append(name, item);
-    else if (value !== undefined) web.set(name, value);
+    if (Array.isArray(value)) for (const item of value) pairs.push([name, item]);
+    else if (value !== undefined) pairs.push([name, value]);
   }
-  return web;
-}
-
-/** The one message of a unary gRPC body (uncompressed: compressed calls are connect-node's). */
-function onlyMessage(body: Uint8Array): Uint8Array {
-  if (body.length === 0)
-    throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
-  if (body.length < 5) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
-  if (body[0] !== 0)
-    throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
-  const length = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(1);
-  if (body.length < 5 + length) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
-  if (body.length > 5 + length)
-    throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
-  return body.subarray(5);
+  return pairs;
 }
 
 /** Writes the answer: Fastify's own reply headers (CORS) first, as connect-fastify does. */
 function send(reply: FastifyReply, status: number, header: Headers, body: Uint8Array, trailer?: Headers): void {
   const res = reply.raw;
-  if (res.destroyed) return;
+  // The client went away (the HTTP/2 compatibility response has no `destroyed` of its own).
+  if (res instanceof http2.Http2ServerResponse ? res.stream.destroyed : res.destroyed) return;
   for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) res.setHeader(name, value);
   for (const [name, value] of header) res.setHeader(name, value);
   if (!trailer) res.setHeader("content-length", body.byteLength);

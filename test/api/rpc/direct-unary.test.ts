@@ -1,15 +1,24 @@
 import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
+import { gunzipSync } from "node:zlib";
 import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ChaukasClientService } from "../../../gen/chaukas/spec/client/v1/client_pb.ts";
 import {
   ChaukasServerService,
   IngestEventRequestSchema,
   IngestEventResponseSchema,
 } from "../../../gen/chaukas/spec/server/v1/server_pb.ts";
+import { BodyBudget } from "../../../src/api/http/body-budget.ts";
+import { buildServer } from "../../../src/api/server.ts";
+import { eventService } from "../../../src/app.ts";
+import { KeyAuthenticator } from "../../../src/core/authenticator.ts";
+import { testAuditTrail } from "../../support/audit.ts";
+import { openTestStore } from "../../support/databases.ts";
 import { makeEvent } from "../../support/events.ts";
-import { startTestServer, type TestServer } from "../../support/server.ts";
+import { TEST_SERVER_OPTIONS } from "../../support/server.ts";
 import { closeSession, connected, h1Request } from "../transport/raw-http.ts";
 
 /** An answer as the client sees it, with what may differ between two correct answers left out. */
@@ -88,17 +97,19 @@ function h2Call(
   });
 }
 
-const SERVICE = `/${ChaukasServerService.typeName}`;
+const SERVICES = [`/${ChaukasServerService.typeName}`, `/${ChaukasClientService.typeName}`];
+const LIMIT = 64 * 1024;
+const EMPTY = new Uint8Array(0);
 const event = (id: string) => makeEvent({ eventId: id });
 const ingestJson = (id: string) =>
   toJsonString(IngestEventRequestSchema, create(IngestEventRequestSchema, { event: event(id) }));
 const ingestBinary = (id: string) =>
   toBinary(IngestEventRequestSchema, create(IngestEventRequestSchema, { event: event(id) }));
 
-/** Connect unary calls: method, content type, body. */
+/** Connect unary calls: what, method, content type, body. */
 const CONNECT_CASES: [string, string, string, string | Uint8Array][] = [
   ["Healthz in JSON", "Healthz", "application/json", "{}"],
-  ["Healthz in binary", "Healthz", "application/proto", new Uint8Array(0)],
+  ["Healthz in binary", "Healthz", "application/proto", EMPTY],
   ["GetCapabilities", "GetCapabilities", "application/json", "{}"],
   ["an event in JSON", "IngestEvent", "application/json", ingestJson("direct-json-1")],
   ["an event in binary", "IngestEvent", "application/proto", ingestBinary("direct-binary-1")],
@@ -108,13 +119,14 @@ const CONNECT_CASES: [string, string, string, string | Uint8Array][] = [
   ["a body that is not JSON", "IngestEvent", "application/json", "{not json"],
   ["a body that is not protobuf", "IngestEvent", "application/proto", new Uint8Array([0xff, 0xff, 0xff])],
   ["an event the rules refuse", "IngestEvent", "application/json", '{"event":{"eventId":"only-an-id"}}'],
-  ["a body over the limit", "Healthz", "application/json", `{"x":"${"a".repeat(70_000)}"}`],
+  ["a refusal over 1 KiB (compressed)", "IngestEvent", "application/json", `{"event":{"${"k".repeat(2000)}":1}}`],
+  ["a body over the limit", "Healthz", "application/json", `{"x":"${"a".repeat(LIMIT)}"}`],
 ];
 
-/** gRPC calls over HTTP/2: method, content type, body. */
+/** gRPC calls over HTTP/2: what, method, content type, body. */
 const GRPC_CASES: [string, string, string, Uint8Array][] = [
-  ["Healthz", "Healthz", "application/grpc", framed({ bytes: new Uint8Array(0) })],
-  ["Healthz, +proto", "Healthz", "application/grpc+proto", framed({ bytes: new Uint8Array(0) })],
+  ["Healthz", "Healthz", "application/grpc", framed({ bytes: EMPTY })],
+  ["Healthz, +proto", "Healthz", "application/grpc+proto", framed({ bytes: EMPTY })],
   ["Healthz in JSON", "Healthz", "application/grpc+json", framed({ bytes: Buffer.from("{}") })],
   ["an event", "IngestEvent", "application/grpc", framed({ bytes: ingestBinary("direct-grpc-1") })],
   [
@@ -123,118 +135,292 @@ const GRPC_CASES: [string, string, string, Uint8Array][] = [
     "application/grpc+json",
     framed({ bytes: Buffer.from('{"event":{"eventId":"e"}}') }),
   ],
-  ["no message", "Healthz", "application/grpc", new Uint8Array(0)],
+  [
+    "an enum's short name in JSON",
+    "IngestEvent",
+    "application/grpc+json",
+    framed({ bytes: Buffer.from('{"event":{"severity":"INFO"}}') }),
+  ],
+  ["no message", "Healthz", "application/grpc", EMPTY],
   ["a cut prefix", "Healthz", "application/grpc", new Uint8Array([0, 0])],
   ["a cut message", "IngestEvent", "application/grpc", framed({ bytes: new Uint8Array(3), length: 10 })],
-  ["two messages", "Healthz", "application/grpc", framed({ bytes: new Uint8Array(0) }, { bytes: new Uint8Array(0) })],
   [
-    "a compressed flag without an encoding",
+    "stray bytes after the message",
     "Healthz",
     "application/grpc",
-    framed({ flag: 1, bytes: new Uint8Array(0) }),
+    Buffer.concat([framed({ bytes: EMPTY }), Buffer.from([0, 0])]),
   ],
-  ["a flag that is no flag", "Healthz", "application/grpc", framed({ flag: 2, bytes: new Uint8Array(0) })],
+  ["two messages", "Healthz", "application/grpc", framed({ bytes: EMPTY }, { bytes: EMPTY })],
   [
     "a message that is not protobuf",
     "IngestEvent",
     "application/grpc",
     framed({ bytes: new Uint8Array([0xff, 0xff]) }),
   ],
+  [
+    "a message that is not protobuf, then another",
+    "IngestEvent",
+    "application/grpc",
+    framed({ bytes: new Uint8Array([0xff, 0xff]) }, { bytes: EMPTY }),
+  ],
+  ["a compressed flag without an encoding", "Healthz", "application/grpc", framed({ flag: 1, bytes: EMPTY })],
+  [
+    "a cut message with the compressed flag",
+    "Healthz",
+    "application/grpc",
+    framed({ flag: 1, bytes: new Uint8Array(2), length: 10 }),
+  ],
+  ["a flag that is no flag", "Healthz", "application/grpc", framed({ flag: 2, bytes: EMPTY })],
+  ["a message just under the limit", "IngestEvent", "application/grpc", framed({ bytes: new Uint8Array(LIMIT - 2) })],
+  ["a message over the limit", "IngestEvent", "application/grpc", framed({ bytes: new Uint8Array(LIMIT + 10) })],
+  [
+    "a prefix declaring 1 GiB",
+    "IngestEvent",
+    "application/grpc",
+    framed({ bytes: new Uint8Array(3), length: 2 ** 30 }),
+  ],
 ];
+
+/** The log's `rpc` lines, collected from a server's logger. */
+class RpcLines {
+  readonly lines: { msg?: string; procedure?: string; direct?: boolean }[] = [];
+  readonly logger = pino(
+    { level: "info" },
+    new Writable({
+      write: (chunk, _encoding, done) => {
+        for (const line of String(chunk).split("\n")) if (line) this.lines.push(JSON.parse(line));
+        done();
+      },
+    }),
+  );
+
+  /** Sends a call, then waits for its `rpc` line: whether it was answered directly, and its answer. */
+  async around<T>(send: () => Promise<T>): Promise<{ direct: boolean; answer: T }> {
+    const before = this.lines.length;
+    const answer = await send();
+    await expect.poll(() => this.lines.slice(before).some((line) => line.msg === "rpc")).toBe(true);
+    const line = this.lines.slice(before).find((l) => l.msg === "rpc");
+    return { direct: line?.direct === true, answer };
+  }
+}
+
+type Send = (extra: Record<string, string>) => Promise<Answer>;
+
+/** The same call answered directly (as sent) and by connect-node (with a deadline header): each path once, and the same answer. */
+async function sameFromBothPaths(log: RpcLines, send: Send, deadline: Record<string, string>): Promise<Answer> {
+  const direct = await log.around(() => send({}));
+  const viaConnect = await log.around(() => send(deadline));
+  expect([direct.direct, viaConnect.direct]).toEqual([true, false]);
+  expect(direct.answer).toEqual(viaConnect.answer);
+  return direct.answer;
+}
+
+const CONNECT_DEADLINE = { "connect-timeout-ms": "60000" };
+const GRPC_DEADLINE = { "grpc-timeout": "60S" };
+
+/** A Connect call over HTTP/1.1 (a declared length) or HTTP/2 (none), accepting compressed answers. */
+function connectCall(
+  baseUrl: string,
+  session: http2.ClientHttp2Session | undefined,
+  path: string,
+  method: string,
+  contentType: string,
+  body: string | Uint8Array,
+): Send {
+  return async (extra) => {
+    const headers = { "content-type": contentType, "accept-encoding": "gzip, br", ...extra };
+    const reply = session
+      ? await h2Call(session, path, headers, typeof body === "string" ? Buffer.from(body) : body)
+      : await h1Request(`${baseUrl}${path}`, body, { headers }).then((r) => ({ ...r, trailers: {} }));
+    return {
+      status: reply.status,
+      headers: comparable(reply.headers),
+      trailers: comparable(reply.trailers),
+      // Compared decompressed: the header above says whether it came compressed.
+      body: bodyOf(
+        reply.headers["content-encoding"] === "gzip" ? gunzipSync(reply.bytes) : reply.bytes,
+        String(reply.headers["content-type"]),
+        method,
+      ),
+    };
+  };
+}
+
+function grpcCall(
+  session: http2.ClientHttp2Session,
+  path: string,
+  method: string,
+  contentType: string,
+  body: Uint8Array,
+  extraHeaders: Record<string, string> = {},
+): Send {
+  return async (extra) => {
+    const headers = {
+      "content-type": contentType,
+      te: "trailers",
+      "grpc-accept-encoding": "gzip",
+      ...extraHeaders,
+      ...extra,
+    };
+    const reply = await h2Call(session, path, headers, body);
+    // connect-node names gzip as the answer's encoding when the client accepts it, and then
+    // sends the small message uncompressed (flag 0); the direct answer names none. The same to a client.
+    expect(reply.bytes.length === 0 || reply.bytes[0] === 0).toBe(true);
+    const responseHeaders = comparable(reply.headers);
+    delete responseHeaders["grpc-encoding"];
+    return {
+      status: reply.status,
+      headers: responseHeaders,
+      trailers: comparable(reply.trailers),
+      body: bodyOf(reply.bytes, String(reply.headers["content-type"]), method),
+    };
+  };
+}
+
+async function listen(options: Partial<Parameters<typeof buildServer>[1]>, withKeys: boolean) {
+  const opened = await openTestStore("embedded");
+  const events = eventService(opened.store, { rbac: withKeys });
+  const authenticator = withKeys
+    ? new KeyAuthenticator(opened.store.keys, undefined, () => {})
+    : TEST_SERVER_OPTIONS.authenticator;
+  const app = await buildServer(events, {
+    ...TEST_SERVER_OPTIONS,
+    audit: testAuditTrail(opened.store),
+    authenticator,
+    ...options,
+  });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const session = await connected(http2.connect(baseUrl));
+  return {
+    baseUrl,
+    session,
+    close: async () => {
+      await closeSession(session);
+      await app.close();
+      await opened.close();
+    },
+  };
+}
 
 /**
  * Small unary calls are answered by direct-unary.ts, not connect-node. Each call is sent as it
  * is (answered directly) and again with a deadline header (which only connect-node serves): the
  * two answers must be the same, success or refusal, and the log says which answered each.
  */
-describe("unary calls answered directly", () => {
-  let server: TestServer;
-  const lines: { procedure?: string; direct?: boolean }[] = [];
-  let session: http2.ClientHttp2Session;
-
+describe.each(SERVICES)("unary calls of %s answered directly", (service) => {
+  const log = new RpcLines();
+  let server: Awaited<ReturnType<typeof listen>>;
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        for (const line of String(chunk).split("\n")) if (line) lines.push(JSON.parse(line));
-        done();
-      },
-    });
-    server = await startTestServer("postgres", { logger: pino({ level: "info" }, sink), maxBodyBytes: 64 * 1024 });
-    session = await connected(http2.connect(server.baseUrl));
+    server = await listen({ logger: log.logger, maxBodyBytes: LIMIT }, false);
   });
-  afterAll(async () => {
-    if (session) await closeSession(session);
-    await server?.close();
+  afterAll(() => server?.close());
+
+  it.each(CONNECT_CASES)("Connect over HTTP/1.1: %s", async (_, method, contentType, body) => {
+    await sameFromBothPaths(
+      log,
+      connectCall(server.baseUrl, undefined, `${service}/${method}`, method, contentType, body),
+      CONNECT_DEADLINE,
+    );
   });
 
-  it.each(CONNECT_CASES)("Connect: %s", async (_, method, contentType, body) => {
-    const send = async (extra: Record<string, string>): Promise<Answer> => {
-      const before = lines.length;
-      const reply = await h1Request(`${server.baseUrl}${SERVICE}/${method}`, body, {
-        // Accepting compression: these answers are below the size connect-node would compress.
-        headers: { "content-type": contentType, "accept-encoding": "gzip, br", ...extra },
-      });
-      await expect.poll(() => lines.length).toBeGreaterThan(before);
-      return {
-        status: reply.status,
-        headers: comparable(reply.headers),
-        trailers: {},
-        body: bodyOf(reply.bytes, String(reply.headers["content-type"]), method),
-      };
-    };
-    const direct = await send({});
-    expect(lines.at(-1)).toMatchObject({ procedure: `${SERVICE}/${method}`, direct: true });
-    const viaConnect = await send({ "connect-timeout-ms": "60000" });
-    expect(lines.at(-1)?.direct).toBeUndefined();
-    expect(direct).toEqual(viaConnect);
+  it.each(CONNECT_CASES)("Connect over HTTP/2: %s", async (_, method, contentType, body) => {
+    await sameFromBothPaths(
+      log,
+      connectCall(server.baseUrl, server.session, `${service}/${method}`, method, contentType, body),
+      CONNECT_DEADLINE,
+    );
   });
 
   it.each(GRPC_CASES)("gRPC: %s", async (_, method, contentType, body) => {
-    const send = async (extra: Record<string, string>): Promise<Answer> => {
-      const before = lines.length;
-      const reply = await h2Call(
-        session,
-        `${SERVICE}/${method}`,
-        { "content-type": contentType, te: "trailers", "grpc-accept-encoding": "gzip", ...extra },
-        body,
-      );
-      await expect.poll(() => lines.length).toBeGreaterThan(before);
-      // connect-node names gzip as the answer's encoding when the client accepts it, and then
-      // sends the small message uncompressed (flag 0); the direct answer names none. The same to a client.
-      const headers = comparable(reply.headers);
-      expect(reply.bytes.length === 0 || reply.bytes[0] === 0).toBe(true);
-      delete headers["grpc-encoding"];
-      return {
-        status: reply.status,
-        headers,
-        trailers: comparable(reply.trailers),
-        body: bodyOf(reply.bytes, String(reply.headers["content-type"]), method),
-      };
-    };
-    const direct = await send({});
-    expect(lines.at(-1)).toMatchObject({ procedure: `${SERVICE}/${method}`, direct: true });
-    const viaConnect = await send({ "grpc-timeout": "60S" });
-    expect(lines.at(-1)?.direct).toBeUndefined();
-    expect(direct).toEqual(viaConnect);
+    await sameFromBothPaths(
+      log,
+      grpcCall(server.session, `${service}/${method}`, method, contentType, body),
+      GRPC_DEADLINE,
+    );
   });
 
-  it("leaves gRPC-Web, compressed calls and calls with large answers to connect-node", async () => {
-    const cases: [string, http2.OutgoingHttpHeaders, Uint8Array][] = [
-      ["Healthz", { "content-type": "application/grpc-web+proto" }, framed({ bytes: new Uint8Array(0) })],
-      [
-        "Healthz",
-        { "content-type": "application/grpc", "grpc-encoding": "gzip" },
-        framed({ bytes: new Uint8Array(0) }),
-      ],
-      ["Healthz", { "content-type": "application/json", "content-encoding": "gzip" }, new Uint8Array(0)],
+  it("compresses a Connect refusal over 1 KiB as connect-node does", async () => {
+    const [, method, contentType, body] = CONNECT_CASES.find(([what]) => what.startsWith("a refusal over 1 KiB")) ?? [];
+    const answer = await sameFromBothPaths(
+      log,
+      connectCall(server.baseUrl, undefined, `${service}/${method}`, String(method), String(contentType), String(body)),
+      CONNECT_DEADLINE,
+    );
+    expect(answer.headers["content-encoding"]).toBe("gzip");
+  });
+
+  it("leaves gRPC-Web, compressed calls, GET, HTTP/1.1 gRPC and calls with large answers to connect-node", async () => {
+    const h2: [string, http2.OutgoingHttpHeaders, Uint8Array][] = [
+      ["Healthz", { "content-type": "application/grpc-web+proto" }, framed({ bytes: EMPTY })],
+      ["Healthz", { "content-type": "application/grpc", "grpc-encoding": "gzip" }, framed({ bytes: EMPTY })],
+      ["Healthz", { "content-type": "application/json", "content-encoding": "gzip" }, EMPTY],
+      ["Healthz", { "content-type": "application/json", "connect-protocol-version": "2" }, Buffer.from("{}")],
+      ["Healthz", { "content-type": "application/connect+json" }, EMPTY],
       ["QueryEvents", { "content-type": "application/json" }, Buffer.from("{}")],
     ];
-    for (const [method, headers, body] of cases) {
-      const before = lines.length;
-      await h2Call(session, `${SERVICE}/${method}`, headers, body);
-      await expect.poll(() => lines.length).toBeGreaterThan(before);
-      expect(lines.at(-1)).toMatchObject({ procedure: `${SERVICE}/${method}` });
-      expect(lines.at(-1)?.direct).toBeUndefined();
+    for (const [method, headers, body] of h2) {
+      const { direct } = await log.around(() => h2Call(server.session, `${service}/${method}`, headers, body));
+      expect(direct, `${method} ${JSON.stringify(headers)}`).toBe(false);
     }
+    const h1 = await log.around(() =>
+      h1Request(`${server.baseUrl}${service}/Healthz`, framed({ bytes: EMPTY }), {
+        headers: { "content-type": "application/grpc" },
+      }),
+    );
+    expect(h1.direct).toBe(false);
+    const get = await log.around(() =>
+      h1Request(`${server.baseUrl}${service}/Healthz?encoding=json&message={}`, undefined, {
+        method: "GET",
+        headers: {},
+      }),
+    );
+    expect(get.direct).toBe(false);
+  });
+});
+
+/** The request gate's refusals, answered on the direct path as connect-node answers them. */
+describe("refusals of the request gate, answered directly", () => {
+  const log = new RpcLines();
+  let server: Awaited<ReturnType<typeof listen>>;
+  const ingest = `${SERVICES[0]}/IngestEvent`;
+  const healthz = `${SERVICES[0]}/Healthz`;
+  beforeAll(async () => {
+    // A budget of 16 KiB for request bodies held at once: one larger body is refused.
+    server = await listen({ logger: log.logger, maxBodyBytes: LIMIT, bodyBudget: new BodyBudget(16 * 1024) }, true);
+  });
+  afterAll(() => server?.close());
+
+  it("without a key: unauthenticated, in Connect and gRPC", async () => {
+    const connect = await sameFromBothPaths(
+      log,
+      connectCall(server.baseUrl, undefined, ingest, "IngestEvent", "application/json", ingestJson("no-key")),
+      CONNECT_DEADLINE,
+    );
+    expect(connect.status).toBe(401);
+    const grpc = await sameFromBothPaths(
+      log,
+      grpcCall(server.session, ingest, "IngestEvent", "application/grpc", framed({ bytes: ingestBinary("no-key") })),
+      GRPC_DEADLINE,
+    );
+    expect(grpc.trailers["grpc-status"]).toBe("16");
+  });
+
+  it("over the body budget: resource_exhausted with a retry hint, declared up front or found mid-body", async () => {
+    const big = `{"x":"${"a".repeat(32 * 1024)}"}`;
+    const connect = await sameFromBothPaths(
+      log,
+      connectCall(server.baseUrl, undefined, healthz, "Healthz", "application/json", big),
+      CONNECT_DEADLINE,
+    );
+    expect(connect.status).toBe(429);
+    expect(connect.headers["retry-after"]).toBeDefined();
+    const grpc = await sameFromBothPaths(
+      log,
+      grpcCall(server.session, healthz, "Healthz", "application/grpc+json", framed({ bytes: Buffer.from(big) })),
+      GRPC_DEADLINE,
+    );
+    expect(grpc.trailers["grpc-status"]).toBe("8");
+    expect(grpc.trailers["grpc-status-details-bin"]).toBeDefined();
   });
 });
