@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { isRole, ROLE_CHOICES } from "../store/key-store.ts";
 import type { AdminBackend, ListedKey } from "./admin-backend.ts";
+import type { CheckedCommand, Print } from "./checked-command.ts";
 import { CliError, requiredFlag, UsageError } from "./cli-errors.ts";
 
 export const KEYS_USAGE = `  keys create --tenant T --role ingest|read|admin [--project P]...
@@ -13,13 +14,8 @@ export const KEYS_USAGE = `  keys create --tenant T --role ingest|read|admin [--
                         new key signs from the next checkpoint, the old one stays listed for those
                         it signed; restart every server afterwards`;
 
-/** `chaukas keys ...`: returns the exit code; `out` gets results, `err` messages. */
-export async function keysCommand(
-  args: string[],
-  admin: AdminBackend,
-  out: (line: string) => void,
-  err: (line: string) => void,
-): Promise<number> {
+/** `chaukas keys ...`, its flags checked: throws a usage error before any store is opened. */
+export function keysCommand(args: string[]): CheckedCommand<AdminBackend> {
   const [action, ...rest] = args;
   if (action === "create") {
     const { values } = parseArgs({
@@ -32,38 +28,56 @@ export async function keysCommand(
     if (!isRole(role)) throw new CliError(`--role must be ${ROLE_CHOICES}`);
     const projects = values.project ?? [];
     if (projects.includes("")) throw new CliError("--project must not be empty");
-    const { key, secret } = await admin.createKey({ tenantId, role, projects });
-    err(`created key ${key.id}: ${describe(key)}. Its secret follows; it is not stored and will not be shown again.`);
-    out(secret);
-    return 0;
+    return {
+      readOnly: false,
+      run: async (admin, out, err) => {
+        const { key, secret } = await admin.createKey({ tenantId, role, projects });
+        err(
+          `created key ${key.id}: ${describe(key)}. Its secret follows; it is not stored and will not be shown again.`,
+        );
+        out(secret);
+        return 0;
+      },
+    };
   }
   if (action === "list") {
     const { values } = parseArgs({ args: rest, options: { tenant: { type: "string" } } });
-    const list = await admin.listKeys(values.tenant);
-    out(["id", "tenant", "role", "projects", "created", "last used", "revoked"].join("\t"));
-    for (const key of list) {
-      out(
-        [
-          key.id,
-          key.tenantId,
-          key.role,
-          key.projects.join(",") || "*",
-          key.createdAt.toISOString(),
-          key.lastUsedAt?.toISOString() ?? "never",
-          key.revokedAt?.toISOString() ?? "",
-        ].join("\t"),
-      );
-    }
-    return 0;
+    return { readOnly: true, run: (admin, out) => listKeys(admin, values.tenant, out) };
   }
   if (action === "revoke") {
     const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
     if (positionals.length !== 1) throw new UsageError("keys revoke takes one key id");
-    if (!(await admin.revokeKey(positionals[0]))) throw new CliError(`no active key ${positionals[0]}`);
-    err(`revoked key ${positionals[0]}`);
-    return 0;
+    const [id] = positionals;
+    return {
+      readOnly: false,
+      run: async (admin, _out, err) => {
+        if (!(await admin.revokeKey(id))) throw new CliError(`no active key ${id}`);
+        err(`revoked key ${id}`);
+        return 0;
+      },
+    };
   }
   throw new UsageError(`unknown keys command "${action ?? ""}"`);
+}
+
+/** `keys list`: one tab-separated row per key, under a header. */
+async function listKeys(admin: AdminBackend, tenantId: string | undefined, out: Print): Promise<number> {
+  const list = await admin.listKeys(tenantId);
+  out(["id", "tenant", "role", "projects", "created", "last used", "revoked"].join("\t"));
+  for (const key of list) {
+    out(
+      [
+        key.id,
+        key.tenantId,
+        key.role,
+        key.projects.join(",") || "*",
+        key.createdAt.toISOString(),
+        key.lastUsedAt?.toISOString() ?? "never",
+        key.revokedAt?.toISOString() ?? "",
+      ].join("\t"),
+    );
+  }
+  return 0;
 }
 
 function describe(key: ListedKey): string {

@@ -36,6 +36,9 @@ const STORE_FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+/** The commands run on an administration (a server's or the database's), each checking its flags first. */
+const ADMIN_COMMANDS = { keys: keysCommand, retention: retentionCommand, erase: eraseCommand };
+
 const wantsHelp = (args: string[]) => args.some((arg) => arg === "--help" || arg === "-h");
 
 async function run(argv: string[]): Promise<number> {
@@ -127,35 +130,25 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     });
   }
-  if (command === "keys" || command === "redaction") {
+  if (command === "keys" || command === "redaction" || command === "retention" || command === "erase") {
     const { values } = parseArgs({ args: rest, options: STORE_FLAGS, strict: false });
     const flags = values as { "database-url"?: string; "data-dir"?: string; server?: string };
-    const args = withoutStoreFlags(rest);
-    const out = (line: string) => console.log(line);
-    const err = (line: string) => console.error(line);
-    // `keys list` and `redaction show` only read. Redaction rules are set on the database itself.
     if (command === "redaction" && flags.server !== undefined) {
       throw new UsageError("redaction opens the database itself and takes no --server (a server's: RedactionService)");
     }
-    const readOnly = args[0] === (command === "keys" ? "list" : "show");
-    return command === "keys"
-      ? withAdmin({ ...flags, readOnly }, (admin) => keysCommand(args, admin, out, err))
-      : withDatabase({ ...flags, readOnly }, (store) => redactionCommand(args, store.redaction, out, err));
-  }
-  if (command === "retention" || command === "erase") {
-    const { values } = parseArgs({ args: rest, options: STORE_FLAGS, strict: false });
-    const flags = values as { "database-url"?: string; "data-dir"?: string; server?: string };
     const args = withoutStoreFlags(rest);
-    const run = command === "retention" ? retentionCommand : eraseCommand;
-    const readOnly = command === "retention" && args[0] === "show";
-    return withAdmin({ ...flags, readOnly }, (admin) =>
-      run(
-        args,
-        admin,
-        (line) => console.log(line),
-        (line) => console.error(line),
-      ),
-    );
+    const out = (line: string) => console.log(line);
+    const err = (line: string) => console.error(line);
+    // Each command checks its flags before withAdmin or withDatabase runs: a usage error opens
+    // (or creates) no store. Redaction rules are set on the database itself.
+    if (command === "redaction") {
+      const redaction = redactionCommand(args);
+      return withDatabase({ ...flags, readOnly: redaction.readOnly }, (store) =>
+        redaction.run(store.redaction, out, err),
+      );
+    }
+    const checked = ADMIN_COMMANDS[command](args);
+    return withAdmin({ ...flags, readOnly: checked.readOnly }, (admin) => checked.run(admin, out, err));
   }
   if (command === "verify") {
     const { values } = parseArgs({

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { RedactionRulesSchema } from "../../gen/chaukas/backend/v1/redaction_pb.ts";
@@ -6,6 +6,7 @@ import { UNRESTRICTED } from "../core/access.ts";
 import { Redactions } from "../core/redaction/redactions.ts";
 import type { RedactionRules } from "../core/redaction/rules.ts";
 import type { RedactionStore } from "../store/redaction-store.ts";
+import type { CheckedCommand, Print } from "./checked-command.ts";
 import { CliError, UsageError } from "./cli-errors.ts";
 import { checkReadable } from "./named-files.ts";
 
@@ -15,13 +16,11 @@ export const REDACTION_USAGE = `  redaction show --tenant T
                         make the rules in FILE (JSON, as show prints them or only their "rules")
                         the tenant's next version (docs/redaction.md)`;
 
-/** `chaukas redaction ...`: returns the exit code; `out` gets results, `err` messages. */
-export async function redactionCommand(
-  args: string[],
-  store: RedactionStore,
-  out: (line: string) => void,
-  err: (line: string) => void,
-): Promise<number> {
+/**
+ * `chaukas redaction ...`, its flags and rules file checked: throws a usage error, or a file's
+ * problem, before any store is opened.
+ */
+export function redactionCommand(args: string[]): CheckedCommand<RedactionStore> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -32,36 +31,43 @@ export async function redactionCommand(
   if (tenant === "" || extra.length > 0 || !((action === "show" && !file) || (action === "set" && file))) {
     throw new UsageError("redaction takes show --tenant T, or set FILE --tenant T [--expected-version N]");
   }
-  const redactions = new Redactions(store);
-  if (action === "show") {
-    const current = await redactions.getRules(UNRESTRICTED, tenant);
-    out(
-      JSON.stringify(
-        {
-          tenant_id: current.tenantId,
-          version: current.version,
-          changed_by: current.changedBy,
-          changed_at: current.changedAt?.toISOString() ?? null,
-          rules: current.rules,
-        },
-        null,
-        2,
-      ),
-    );
-    return 0;
-  }
+  if (action === "show") return { readOnly: true, run: (store, out) => showRules(store, tenant, out) };
   checkReadable(file);
-  const rules = rulesOfFile(file, await readFile(file, "utf8"), tenant);
+  const rules = rulesOfFile(file, readFileSync(file, "utf8"), tenant);
   const expected = values["expected-version"];
   if (expected !== undefined && !/^\d+$/.test(expected))
     throw new CliError("--expected-version must be a version number");
-  const version = await redactions.setRules(
-    UNRESTRICTED,
-    tenant,
-    rules,
-    expected === undefined ? undefined : Number(expected),
+  return {
+    readOnly: false,
+    run: async (store, _out, err) => {
+      const version = await new Redactions(store).setRules(
+        UNRESTRICTED,
+        tenant,
+        rules,
+        expected === undefined ? undefined : Number(expected),
+      );
+      err(`tenant ${tenant}: redaction rules are now version ${version}`);
+      return 0;
+    },
+  };
+}
+
+/** `redaction show`: the tenant's rules in force, as JSON that `redaction set` reads back. */
+async function showRules(store: RedactionStore, tenant: string, out: Print): Promise<number> {
+  const current = await new Redactions(store).getRules(UNRESTRICTED, tenant);
+  out(
+    JSON.stringify(
+      {
+        tenant_id: current.tenantId,
+        version: current.version,
+        changed_by: current.changedBy,
+        changed_at: current.changedAt?.toISOString() ?? null,
+        rules: current.rules,
+      },
+      null,
+      2,
+    ),
   );
-  err(`tenant ${tenant}: redaction rules are now version ${version}`);
   return 0;
 }
 

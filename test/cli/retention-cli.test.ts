@@ -109,14 +109,14 @@ describe.each(await storeKinds())("chaukas retention and erase on the %s store",
       ]);
       expect(subject.code).toBe(0);
       expect(subject.stdout).toMatch(/^web\t2\tchaukas-purge-[\w-]+\n$/);
-      expect(subject.stderr).toBe("erased 2 event(s) in 1 purge(s)\n");
+      expect(subject.stderr).toBe("erased 2 events in 1 purge\n");
       expect(noValue.stderr).toBe("chaukas: --metadata must be KEY=VALUE\n");
       // The examples are older than 7 days; the events of today are kept.
-      expect([run.code, run.stderr]).toEqual([0, "purged 5 event(s) in 1 purge(s)\n"]);
+      expect([run.code, run.stderr]).toEqual([0, "purged 5 events in 1 purge\n"]);
       expect(run.stdout).toMatch(/^acme\tweb\t5\tchaukas-purge-[\w-]+\n$/);
       expect(shownAfter.stdout).toMatch(/^project web\t7 days\tset by ops at \S+Z\n$/);
       // Purged events are not taken twice.
-      expect(again.stderr).toBe("erased 0 event(s) in 0 purge(s)\n");
+      expect(again.stderr).toBe("erased 0 events in 0 purges\n");
 
       // The server signs the purge records; verify lists both and passes.
       let verified = await throughServer("verify", "--tenant", "acme");
@@ -175,7 +175,7 @@ describe.each(await storeKinds())("chaukas retention and erase on the %s store",
       writeFileSync(file, eventsOf("gamma"));
       expect((await throughServer("import", file)).code).toBe(0);
       const erased = await direct("erase", "--tenant", "gamma", "--request", "DSR-11", "--metadata", "user_id=u-123");
-      expect([erased.code, erased.stderr]).toEqual([0, "erased 2 event(s) in 1 purge(s)\n"]);
+      expect([erased.code, erased.stderr]).toEqual([0, "erased 2 events in 1 purge\n"]);
     },
     SLOW,
   );

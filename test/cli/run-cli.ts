@@ -16,15 +16,22 @@ export interface CliResult {
 
 /**
  * Runs the real CLI (`node src/cli/main.ts ...args`) as a child process and collects its output.
- * DATABASE_URL and CHAUKAS_DATA_DIR are cleared unless `env` sets them, so a test picks its store.
+ * DATABASE_URL and CHAUKAS_DATA_DIR are cleared unless `env` sets them, so a test picks its store;
+ * `cwd` is where the default data directory, `./data`, would be.
  */
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return runScript(CLI, args, env);
+export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
+  return runScript(CLI, args, env, cwd);
 }
 
 /** Runs `node SCRIPT ...args` to its end, as runCli runs the CLI, and collects its output. */
-export async function runScript(script: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export async function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): Promise<CliResult> {
   const child = spawn(process.execPath, [script, ...args], {
+    cwd,
     env: { ...process.env, DATABASE_URL: "", CHAUKAS_DATA_DIR: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -5,6 +5,9 @@ import { commandHelp, USAGE } from "../../src/cli/usage.ts";
 import { holdDataDir, runCli, tempDir } from "./run-cli.ts";
 
 const SLOW = 120_000;
+const REDACTION_TAKES = "redaction takes show --tenant T, or set FILE --tenant T [--expected-version N]";
+const DAYS_RULE = "must be a whole number of days up to 36500 (100 years), 0 to keep forever";
+const EXPECTED_VERSION = "--expected-version must be a version number";
 
 describe("chaukas usage errors", () => {
   it.each([
@@ -26,18 +29,70 @@ describe("chaukas usage errors", () => {
     [["retention", "set", "--tenant", "t"], "--days is required"],
     [["retention", "purge"], 'unknown retention command "purge"'],
     [["erase", "--tenant", "t"], "--request is required"],
+    [["keys", "list", "--tenant"], "Option '--tenant <value>' argument missing"],
+    [["retention"], 'unknown retention command ""'],
+    [["retention", "show"], "--tenant is required"],
+    [["retention", "set", "--tenant", "t", "--dayz", "1"], "Unknown option '--dayz'"],
+    [["erase", "--request", "R"], "--tenant is required"],
+    [["erase", "--tenant", "t", "--request", "R", "--sesion", "s"], "Unknown option '--sesion'"],
+    [["redaction", "show"], REDACTION_TAKES],
+    [["redaction", "set", "--tenant", "t"], REDACTION_TAKES],
+    [["redaction", "sho", "--tenant", "t"], REDACTION_TAKES],
     [
       ["redaction", "show", "--tenant", "t", "--server", "http://127.0.0.1:1"],
       "redaction opens the database itself and takes no --server (a server's: RedactionService)",
     ],
-  ])("%j prints one chaukas: line, then the command's usage, and exits 2", async (args, problem) => {
+  ])(
+    "%j prints one chaukas: line, then the command's usage, exits 2 and creates no data directory",
+    async (args, problem) => {
+      // Typed in a fresh directory, where the default data directory ./data would be created.
+      const dir = tempDir();
+      try {
+        const result = await runCli(args, {}, dir.path);
+        const usage = commandHelp(args[0]) ?? USAGE;
+        expect(result).toEqual({ code: 2, stdout: "", stderr: `chaukas: ${problem}\n\n${usage}\n` });
+        expect(existsSync(join(dir.path, "data"))).toBe(false);
+      } finally {
+        dir.remove();
+      }
+    },
+  );
+
+  it.each([
+    [["keys", "create", "--tenant", "t", "--role", "owner"], "--role must be ingest, read or admin"],
+    [["keys", "create", "--tenant", "t", "--role", "read", "--project", ""], "--project must not be empty"],
+    [["retention", "set", "--tenant", "t", "--days", "1.5"], `--days ${DAYS_RULE}`],
+    [["retention", "set", "--tenant", "t", "--days", "36501"], `--days ${DAYS_RULE}`],
+    [["erase", "--tenant", "t", "--request", "R", "--metadata", "user_id"], "--metadata must be KEY=VALUE"],
+    [["redaction", "set", "missing.json", "--tenant", "t"], "cannot read missing.json: no such file"],
+    [["redaction", "set", "rules.json", "--tenant", "t", "--expected-version", "v1"], EXPECTED_VERSION],
+  ])("%j refuses a flag's value in one line, exits 1 and creates no data directory", async (args, problem) => {
     const dir = tempDir();
     try {
-      const result = await runCli(args, { CHAUKAS_DATA_DIR: join(dir.path, "data") });
-      const usage = commandHelp(args[0]) ?? USAGE;
-      expect(result).toEqual({ code: 2, stdout: "", stderr: `chaukas: ${problem}\n\n${usage}\n` });
+      // Valid rules, so only the flag named is wrong.
+      writeFileSync(join(dir.path, "rules.json"), "{}");
+      expect(await runCli(args, {}, dir.path)).toEqual({ code: 1, stdout: "", stderr: `chaukas: ${problem}\n` });
+      expect(existsSync(join(dir.path, "data"))).toBe(false);
     } finally {
       dir.remove();
+    }
+  });
+
+  it("reports the usage error of a store command before connecting to DATABASE_URL", async () => {
+    // Nothing listens on port 1: a connection made first would fail there, not with the usage error.
+    const env = { DATABASE_URL: "postgres://chaukas@127.0.0.1:1/chaukas" };
+    for (const [args, problem] of [
+      [["keys", "create", "--role", "read"], "--tenant is required"],
+      [["retention", "set", "--tenant", "t"], "--days is required"],
+      [["erase", "--tenant", "t"], "--request is required"],
+      [["redaction", "show"], REDACTION_TAKES],
+    ] as [string[], string][]) {
+      const usage = commandHelp(args[0]) ?? USAGE;
+      expect(await runCli(args, env), args.join(" ")).toEqual({
+        code: 2,
+        stdout: "",
+        stderr: `chaukas: ${problem}\n\n${usage}\n`,
+      });
     }
   });
 
