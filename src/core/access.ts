@@ -81,12 +81,12 @@ export function scopeTenant(principal: Principal, tenantId: string): string {
   return tenant;
 }
 
-/** Refuses a key limited to projects a look at an event of another project (or of none left). */
-export function authorizeProject(principal: Principal, projectId: string | undefined, eventId: string): void {
-  if (principal.kind === "unrestricted" || principal.projects.length === 0) return;
-  if (projectId === undefined || !principal.projects.includes(projectId)) {
-    throw new PermissionDeniedError(`event "${eventId}" is outside the projects of key ${principal.keyId}`);
-  }
+/**
+ * The projects a key is limited to, or undefined for every project. A look at one event of another
+ * project is answered as if there were no such event, so that a key cannot learn which ids exist.
+ */
+export function projectLimit(principal: Principal): readonly string[] | undefined {
+  return principal.kind === "key" && principal.projects.length > 0 ? principal.projects : undefined;
 }
 
 /** The rows the database lets this caller's statements touch (row-level security). */

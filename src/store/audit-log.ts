@@ -55,8 +55,11 @@ export interface AuditLog {
    * Returns 0 without waiting when another process is integrating. Not tenant-scoped: a server job.
    */
   integrate(limit: number): Promise<number>;
-  /** How many of the tenant's stored events (or of those with `eventId`) wait for their place in its log. */
-  pendingEvents(scope: TenantScope, tenantId: string, eventId?: string): Promise<number>;
+  /**
+   * How many of the tenant's stored events (or of those with `eventId`, and of those in `projects`
+   * when given) wait for their place in its log.
+   */
+  pendingEvents(scope: TenantScope, tenantId: string, eventId?: string, projects?: readonly string[]): Promise<number>;
   /** How many stored events wait in the ingest queue, of every tenant. Not tenant-scoped: a server job. */
   queueDepth(): Promise<number>;
   /** Every tenant's head that is ahead of its latest checkpoint. Not tenant-scoped: a server job. */

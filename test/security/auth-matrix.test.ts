@@ -33,9 +33,12 @@ const CALLERS = [
 ] as const;
 type Caller = (typeof CALLERS)[number];
 
-type Outcome = "ok" | "rejected" | "unauthenticated" | "permission_denied";
-/** `signing-key`: the audit key (public); `tenant-log`: a tenant's whole audit log; `read`: events of acme/web. */
-type Action = "health" | "signing-key" | "capabilities" | "ingest" | "batch" | "read" | "tenant-log";
+type Outcome = "ok" | "rejected" | "unauthenticated" | "permission_denied" | "not_found";
+/**
+ * `signing-key`: the audit key (public); `tenant-log`: a tenant's whole audit log; `read`: events of
+ * acme/web; `read-one`: one event of acme/web by its id.
+ */
+type Action = "health" | "signing-key" | "capabilities" | "ingest" | "batch" | "read" | "read-one" | "tenant-log";
 
 /** The rules of the security issue, written out: what each caller may do with tenant acme, project web. */
 function expected(caller: Caller, action: Action): Outcome {
@@ -49,6 +52,8 @@ function expected(caller: Caller, action: Action): Outcome {
   if (action === "tenant-log") return caller === "admin of another tenant" ? "permission_denied" : "ok";
   const inScope = caller !== "admin of another tenant" && caller !== "read limited to mobile";
   if (inScope) return "ok";
+  // One event of another project is answered as no such event: the key learns no id that exists.
+  if (action === "read-one" && caller === "read limited to mobile") return "not_found";
   // A batch keeps its in-scope events and lists the others; everything else is refused whole.
   return action === "batch" ? "rejected" : "permission_denied";
 }
@@ -123,6 +128,7 @@ describe.each(await storeKinds())("every RPC x every protocol x every kind of ke
           const code = ConnectError.from(err).code;
           if (code === Code.Unauthenticated) return "unauthenticated";
           if (code === Code.PermissionDenied) return "permission_denied";
+          if (code === Code.NotFound) return "not_found";
           throw err;
         }
       },
@@ -178,7 +184,7 @@ describe.each(await storeKinds())("every RPC x every protocol x every kind of ke
       ),
       rpc(
         "audit.GetInclusionProof",
-        "read",
+        "read-one",
         async (headers) => void (await audit().getInclusionProof({ tenantId: "acme", eventId: AUDITED }, { headers })),
       ),
     ];

@@ -65,6 +65,10 @@ describe.each(await storeKinds())("audit log on the %s store", (kind: StoreKind)
   it("queues stored events until the integrator appends them, a bounded chunk at a time", async () => {
     await store.insertEvents(ALL_TENANTS, records("queue", ["q1", "q2", "q3"]));
     expect(await store.audit.pendingEvents(ALL_TENANTS, "queue")).toBe(3);
+    // Counted within projects for a key limited to them: none of these is in another project.
+    const project = records("queue", ["q1"])[0].projectId;
+    expect(await store.audit.pendingEvents(ALL_TENANTS, "queue", "q1", [project])).toBe(1);
+    expect(await store.audit.pendingEvents(ALL_TENANTS, "queue", "q1", [`not-${project}`])).toBe(0);
     expect(await store.audit.entries(ALL_TENANTS, "queue", 0n, 10)).toEqual([]);
     // Queued is not outside the log: verification tells them apart.
     expect(await store.audit.eventsOutsideLog(ALL_TENANTS, "queue", 10)).toEqual([]);

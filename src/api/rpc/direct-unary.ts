@@ -193,9 +193,12 @@ async function onlyGrpcMessage<T>(
   parse: (data: Uint8Array) => T,
 ) {
   let first: { message: T } | undefined;
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   for await (const chunk of body) {
-    pending = pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([pending, chunk]);
+    pending =
+      pending.length === 0
+        ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+        : Buffer.concat([pending, chunk]);
     const complete: Uint8Array[] = [];
     for (;;) {
       if (pending.length < 5) break;

@@ -14,7 +14,7 @@ import {
 import type { AuditLog, StoredCheckpoint } from "../../store/audit-log.ts";
 import type { Database } from "../../store/database.ts";
 import type { SigningKey } from "../../store/signing-keys.ts";
-import { authorize, authorizeProject, type Principal, scopeTenant, tenantScope } from "../access.ts";
+import { authorize, type Principal, projectLimit, scopeTenant, tenantScope } from "../access.ts";
 import { checkIds } from "../ids.ts";
 import { type CheckpointSigner, openCheckpoint } from "./checkpoint.ts";
 
@@ -131,14 +131,16 @@ export class AuditTrail {
     if (!eventId) throw new InvalidArgumentError([{ field: "event_id", description: "is required" }]);
     checkIds({ event_id: eventId });
     const scope = tenantScope(principal);
-    const entry = await this.#store.audit.entry(scope, tenant, eventId);
-    if (!entry && (await this.#store.audit.pendingEvents(scope, tenant, eventId)) > 0) {
+    const projects = projectLimit(principal);
+    const found = await this.#store.audit.entry(scope, tenant, eventId);
+    const entry =
+      found && (!projects || (found.projectId !== undefined && projects.includes(found.projectId))) ? found : undefined;
+    if (!entry && (await this.#store.audit.pendingEvents(scope, tenant, eventId, projects)) > 0) {
       throw new FailedPreconditionError(
         `event "${eventId}" is stored and queued for the audit log: it gets its position and checkpoint within the checkpoint interval`,
       );
     }
     if (!entry) throw new NotFoundError(`event "${eventId}" is not in the audit log of tenant "${tenant}"`);
-    authorizeProject(principal, entry.projectId, eventId);
     const checkpoint = await this.#checkpoint(principal, tenant, treeSize);
     if (entry.position >= checkpoint.size) {
       throw new FailedPreconditionError(

@@ -115,11 +115,17 @@ export class SqlAuditLog implements AuditLog {
     });
   }
 
-  async pendingEvents(scope: TenantScope, tenantId: string, eventId?: string): Promise<number> {
+  async pendingEvents(
+    scope: TenantScope,
+    tenantId: string,
+    eventId?: string,
+    projects?: readonly string[],
+  ): Promise<number> {
     const { rows } = await this.#query<{ n: number }>(
       scope,
-      "SELECT count(*)::int AS n FROM ingest_queue WHERE to_log AND tenant_id = $1 AND ($2::text IS NULL OR event_id = $2)",
-      [tenantId, eventId ?? null],
+      `SELECT count(*)::int AS n FROM ingest_queue WHERE to_log AND tenant_id = $1
+         AND ($2::text IS NULL OR event_id = $2) AND ($3::text[] IS NULL OR project_id = ANY($3))`,
+      [tenantId, eventId ?? null, projects ?? null],
     );
     return rows[0].n;
   }

@@ -126,14 +126,19 @@ describe.each(await storeKinds())("AuditTrail on the %s store", (kind) => {
     await events.ingestEvent(UNRESTRICTED, makeEvent({ tenantId: "why", eventId: "late" }));
     // Queued for the log, then in it but not yet in a checkpoint: both "not yet".
     await expect(trail.inclusionProof(UNRESTRICTED, "why", "late", 0n)).rejects.toThrow(/queued for the audit log/);
+    // Another project's event, queued or in the log, is answered as an unknown id is.
+    const mobileOnly = key("why", ["mobile"]);
+    await expect(trail.inclusionProof(mobileOnly, "why", "late", 0n)).rejects.toThrow(
+      'event "late" is not in the audit log of tenant "why"',
+    );
     await store.audit.integrate(10);
     await expect(trail.inclusionProof(UNRESTRICTED, "why", "late", 0n)).rejects.toThrow(FailedPreconditionError);
     await expect(trail.inclusionProof(UNRESTRICTED, "why", "nope", 0n)).rejects.toThrow(NotFoundError);
     await expect(trail.checkpoint(UNRESTRICTED, "why", 7n)).rejects.toThrow(NotFoundError);
     await expect(trail.consistencyProof(UNRESTRICTED, "why", 2n, 1n)).rejects.toThrow(InvalidArgumentError);
     await expect(trail.checkpoint(key("other"), "why", 0n)).rejects.toThrow(PermissionDeniedError);
-    await expect(trail.inclusionProof(key("why", ["mobile"]), "why", "first", 0n)).rejects.toThrow(
-      PermissionDeniedError,
+    await expect(trail.inclusionProof(mobileOnly, "why", "first", 0n)).rejects.toThrow(
+      new NotFoundError('event "first" is not in the audit log of tenant "why"'),
     );
     expect((await trail.inclusionProof(key("why", ["web"]), "", "first", 0n)).leafIndex).toBe(0n);
   });
