@@ -44,8 +44,9 @@ import { tailServiceHandlers } from "./rpc/tail-service.ts";
 import { wireIngestRoutes } from "./rpc/wire-ingest.ts";
 
 /**
- * The spec services' calls with small, fixed-size answers, served directly for the common
- * shapes: answers are never compressed there, so calls with large answers stay connect-node's.
+ * The spec services' calls with small answers, served directly for the common shapes
+ * (direct-unary.ts). Calls with large answers (queries, batches) stay connect-node's, where
+ * binary answers splice the stored events.
  */
 const DIRECT_CALLS = ["healthz", "getCapabilities", "ingestEvent"] as const;
 

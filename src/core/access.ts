@@ -81,10 +81,7 @@ export function scopeTenant(principal: Principal, tenantId: string): string {
   return tenant;
 }
 
-/**
- * The projects a key is limited to, or undefined for every project. A look at one event of another
- * project is answered as if there were no such event, so that a key cannot learn which ids exist.
- */
+/** The projects a key is limited to, or undefined for every project. */
 export function projectLimit(principal: Principal): readonly string[] | undefined {
   return principal.kind === "key" && principal.projects.length > 0 ? principal.projects : undefined;
 }

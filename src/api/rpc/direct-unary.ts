@@ -44,10 +44,11 @@ interface DirectMethod {
   serialization: MethodSerializationLookup<DescMessage, DescMessage>;
 }
 
-/** The Compressed-Flag of a gRPC message prefix. */
+/** A gRPC message's prefix: the Compressed-Flag, then the length (big-endian uint32). */
+const PREFIX_BYTES = 5;
 const COMPRESSED_FLAG = 1;
 
-/** connect-node's default: smaller answers are sent uncompressed whatever the client accepts. */
+/** connect-node's default: smaller answers (gRPC: messages) are sent uncompressed whatever the client accepts. */
 const COMPRESS_MIN_BYTES = 1024;
 
 /** The two shapes served here; every other request of the route goes to connect-node. */
@@ -61,11 +62,12 @@ const IDENTITY = new Set([undefined, "identity"]);
 
 /**
  * Small unary calls answered without connect-node's per-call pipeline (ADR 0025): a Connect unary
- * POST (JSON or binary) or a gRPC call over HTTP/2, uncompressed and without a deadline. The
- * route, its hooks (request gate, log line, metrics, CORS), the handler, the interceptors, the
- * serialization and the error answers are the ones connect-node uses; only the per-call transport
- * work is done here. Any other request on the same route (gRPC-Web, compression, a deadline, GET,
- * HTTP/1.1 gRPC) is connect-node's.
+ * POST (JSON or binary) or a gRPC call over HTTP/2, with an uncompressed request and no deadline.
+ * The route, its hooks (request gate, log line, metrics, CORS), the handler, the interceptors, the
+ * serialization, the answers' compression and the error answers are the ones connect-node uses;
+ * only the per-call transport work is done here. Any other request on the same route (gRPC-Web, a
+ * compressed request, a deadline, GET, a streaming content type, another Connect protocol version,
+ * gRPC over HTTP/1.1) is connect-node's.
  */
 export class DirectUnary {
   private readonly methods = new Map<string, DirectMethod>();
@@ -122,6 +124,9 @@ export class DirectUnary {
       responseTrailer: grpc ? { "grpc-status": grpcProtocol.grpcStatusOk } : undefined,
       contextValues: this.options.contextValues(request),
     });
+    // gRPC names the answer's encoding up front, whatever the answer's size, as connect-node does.
+    const grpcCompression = grpc ? negotiated(this.options.acceptCompression, request, "grpc-accept-encoding") : null;
+    if (grpcCompression) ctx.responseHeader.set("grpc-encoding", grpcCompression.name);
     let status = 200;
     let body: Uint8Array;
     try {
@@ -131,7 +136,11 @@ export class DirectUnary {
         : await this.readConnect(direct, protocol, request);
       const output = await invokeUnaryImplementation(direct.spec, ctx, input, this.options.interceptors);
       body = direct.serialization.getO(protocol.binary).serialize(output);
-      if (grpc) body = encodeEnvelope(0, body);
+      if (grpc && grpcCompression && body.byteLength >= COMPRESS_MIN_BYTES) {
+        body = encodeEnvelope(COMPRESSED_FLAG, await grpcCompression.compress(body));
+      } else if (grpc) {
+        body = encodeEnvelope(0, body);
+      }
     } catch (err) {
       let error =
         err instanceof ConnectError
@@ -149,17 +158,16 @@ export class DirectUnary {
       }
     }
     if (grpc) {
-      // Every answer here is below COMPRESS_MIN_BYTES: connect-node would not compress it either.
       send(reply, status, ctx.responseHeader, body, ctx.responseTrailer);
       return;
     }
-    if (body.byteLength >= COMPRESS_MIN_BYTES) {
-      const accepted = request.headers["accept-encoding"] ?? null;
-      const { response } = compressionNegotiate(this.options.acceptCompression, null, accepted, "accept-encoding");
-      if (response) {
-        body = await response.compress(body);
-        ctx.responseHeader.set("content-encoding", response.name);
-      }
+    const compression =
+      body.byteLength >= COMPRESS_MIN_BYTES
+        ? negotiated(this.options.acceptCompression, request, "accept-encoding")
+        : null;
+    if (compression) {
+      body = await compression.compress(body);
+      ctx.responseHeader.set("content-encoding", compression.name);
     }
     send(reply, status, connectProtocol.trailerMux(ctx.responseHeader, ctx.responseTrailer), body);
   }
@@ -193,31 +201,27 @@ async function onlyGrpcMessage<T>(
   parse: (data: Uint8Array) => T,
 ) {
   let first: { message: T } | undefined;
-  let pending: Buffer = Buffer.alloc(0);
+  const pending = new ReceivedBytes();
   for await (const chunk of body) {
-    pending =
-      pending.length === 0
-        ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-        : Buffer.concat([pending, chunk]);
+    pending.push(chunk);
     const complete: Uint8Array[] = [];
     for (;;) {
-      if (pending.length < 5) break;
-      const length = pending.readUInt32BE(1);
+      if (pending.length < PREFIX_BYTES) break;
+      const length = pending.prefixLength();
       if (length > readMaxBytes) {
         throw new ConnectError(
           `message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`,
           Code.ResourceExhausted,
         );
       }
-      if (pending.length < 5 + length) break;
-      complete.push(pending.subarray(0, 5 + length));
-      pending = pending.subarray(5 + length);
+      if (pending.length < PREFIX_BYTES + length) break;
+      complete.push(pending.take(PREFIX_BYTES + length));
     }
     for (const envelope of complete) {
       if ((envelope[0] & COMPRESSED_FLAG) === COMPRESSED_FLAG) {
         throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
       }
-      const message = parse(envelope.subarray(5));
+      const message = parse(envelope.subarray(PREFIX_BYTES));
       if (first)
         throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
       first = { message };
@@ -226,6 +230,61 @@ async function onlyGrpcMessage<T>(
   if (pending.length > 0) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
   if (!first) throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
   return first.message;
+}
+
+/**
+ * The bytes of a gRPC body not yet split into messages, as the chunks they came in: each message
+ * is joined once, when it is complete, so a message sent in many small frames costs no more than
+ * one sent whole.
+ */
+class ReceivedBytes {
+  private chunks: Uint8Array[] = [];
+  length = 0;
+
+  push(chunk: Uint8Array): void {
+    this.chunks.push(chunk);
+    this.length += chunk.byteLength;
+  }
+
+  /** The declared length in the next message's prefix (the caller has checked PREFIX_BYTES are here). */
+  prefixLength(): number {
+    const prefix = new Uint8Array(PREFIX_BYTES);
+    let filled = 0;
+    for (const chunk of this.chunks) {
+      const part = chunk.subarray(0, PREFIX_BYTES - filled);
+      prefix.set(part, filled);
+      filled += part.byteLength;
+      if (filled === PREFIX_BYTES) break;
+    }
+    return new DataView(prefix.buffer).getUint32(1);
+  }
+
+  /** The first `count` bytes, removed: a view when one chunk holds them, else one copy. */
+  take(count: number): Uint8Array {
+    this.length -= count;
+    const first = this.chunks[0];
+    if (first.byteLength >= count) {
+      if (first.byteLength === count) this.chunks.shift();
+      else this.chunks[0] = first.subarray(count);
+      return first.subarray(0, count);
+    }
+    const taken = new Uint8Array(count);
+    for (let filled = 0; filled < count; ) {
+      const chunk = this.chunks[0];
+      const part = chunk.subarray(0, count - filled);
+      taken.set(part, filled);
+      filled += part.byteLength;
+      if (part.byteLength === chunk.byteLength) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(part.byteLength);
+    }
+    return taken;
+  }
+}
+
+/** The compression an answer may be sent in, by the client's accept header: the first taken. */
+function negotiated(available: Compression[], request: FastifyRequest, acceptHeader: string): Compression | null {
+  const accepted = request.headers[acceptHeader];
+  return compressionNegotiate(available, null, typeof accepted === "string" ? accepted : null, acceptHeader).response;
 }
 
 /** The shape of a request served directly, or undefined for connect-node's. */

@@ -131,6 +131,7 @@ export class AuditTrail {
     if (!eventId) throw new InvalidArgumentError([{ field: "event_id", description: "is required" }]);
     checkIds({ event_id: eventId });
     const scope = tenantScope(principal);
+    // Another project's event is answered as no such event: a key limited to projects learns no id.
     const projects = projectLimit(principal);
     const found = await this.#store.audit.entry(scope, tenant, eventId);
     const entry =
