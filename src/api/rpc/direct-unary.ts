@@ -25,6 +25,7 @@ import * as grpcProtocol from "@connectrpc/connect/protocol-grpc";
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from "fastify";
 import { receivedBody } from "../http/http-auth.ts";
 import { withEnumNameHint } from "./enum-name-hint.ts";
+import { PREFIX_BYTES } from "./envelope-flags.ts";
 
 /** What the Connect plugins are given too (server.ts), so both paths answer alike. */
 export interface DirectUnaryOptions {
@@ -44,8 +45,7 @@ interface DirectMethod {
   serialization: MethodSerializationLookup<DescMessage, DescMessage>;
 }
 
-/** A gRPC message's prefix: the Compressed-Flag, then the length (big-endian uint32). */
-const PREFIX_BYTES = 5;
+/** The Compressed-Flag of a gRPC message prefix. */
 const COMPRESSED_FLAG = 1;
 
 /** connect-node's default: smaller answers (gRPC: messages) are sent uncompressed whatever the client accepts. */

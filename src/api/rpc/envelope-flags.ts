@@ -4,7 +4,7 @@ import * as grpcWeb from "@connectrpc/connect/protocol-grpc-web";
 import type { FastifyInstance } from "fastify";
 
 /** Bytes before each message of a gRPC body: the Compressed-Flag, then the length (big-endian uint32). */
-const PREFIX_BYTES = 5;
+export const PREFIX_BYTES = 5;
 
 /**
  * gRPC's Length-Prefixed-Message has a Compressed-Flag of 0 or 1. Connect tests only its low bit,
