@@ -22,6 +22,7 @@ import { tailClient } from "../tail/tail-server.ts";
 /** Statements that touch no tenant's rows, or every tenant's on purpose (server jobs), with why. */
 const GLOBAL_STATEMENTS: [RegExp, string][] = [
   [/^(BEGIN|COMMIT|ROLLBACK)\b/, "transaction control; the tenant is set inside (SET LOCAL chaukas.tenant_id)"],
+  [/^SELECT set_config\('chaukas\.tenant_id', '[^']*', true\)$/, "the transaction's tenant setting; names no table"],
   [/^SELECT 1$/, "ping, the lease's liveness check"],
   [/pg_try_advisory(_xact)?_lock/, "the background lease and the integrator's lock: one per database"],
   [/FROM api_keys|UPDATE api_keys/, "API keys: a reference table, looked up by key id before the tenant is known"],

@@ -11,7 +11,7 @@ import {
 import { ALL_TENANTS, type TenantScope } from "../tenant-scope.ts";
 import { ADVISORY_LOCK } from "./advisory-locks.ts";
 import { TAKE_QUEUED_AND_ROLL_UP } from "./event-stats.ts";
-import { inTenantScope, packed } from "./pool.ts";
+import { inTenantScope, packed, queryInTenantScope } from "./pool.ts";
 import { rollUpBackfill } from "./usage-rollup.ts";
 
 /** An event waiting for its place in its tenant's log. */
@@ -273,7 +273,7 @@ export class SqlAuditLog implements AuditLog {
   }
 
   #query<R extends pg.QueryResultRow>(scope: TenantScope, text: string, values: unknown[] = [], pool = this.#pool) {
-    return inTenantScope(pool, scope, (client) => client.query<R>(text, values));
+    return queryInTenantScope<R>(pool, scope, text, values);
   }
 
   /** Read on the replica; what it does not have yet, on the primary. */

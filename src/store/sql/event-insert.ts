@@ -36,15 +36,11 @@ FROM t JOIN new_ids ON new_ids.tenant_id = t.tenant_id COLLATE "C" AND new_ids.e
 ORDER BY t.n`;
 
 /**
- * Stores records without repeats (see firstOfEach) and queues those stored now, in the caller's
- * transaction; returns how many were stored now.
+ * The statement that stores records without repeats (see firstOfEach) and queues those stored now;
+ * its row count is how many were stored now.
  */
-export async function insertEventsAndQueue(
-  client: pg.ClientBase,
-  unique: readonly EventRecord[],
-  auditTrail: boolean,
-): Promise<number> {
-  const { rowCount } = await client.query({
+export function insertEventsAndQueue(unique: readonly EventRecord[], auditTrail: boolean): pg.QueryConfig {
+  return {
     name: "insert-events-and-queue",
     text: INSERT_EVENTS_AND_QUEUE,
     values: [
@@ -54,8 +50,7 @@ export async function insertEventsAndQueue(
       auditTrail,
       ...usageParameters(unique.map((r) => r.usage)),
     ],
-  });
-  return rowCount ?? 0;
+  };
 }
 
 /** A content hash is a SHA-256: anything else would make a leaf no one can recompute. */

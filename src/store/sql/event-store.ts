@@ -35,7 +35,7 @@ import { SqlKeyStore } from "./key-store.ts";
 import { MIGRATION_NAMES } from "./migrate.ts";
 import { prepareEventPartitions } from "./partitions.ts";
 
-import { inTenantScope, runQuery, withClient } from "./pool.ts";
+import { inTenantScope, queryInTenantScope, runQuery, withClient } from "./pool.ts";
 import { SqlRedactionStore } from "./redaction-store.ts";
 import { SqlRetentionStore } from "./retention-store.ts";
 
@@ -108,9 +108,8 @@ export class SqlEventStore implements Database {
     if (unique.length === 0) return;
     // One statement whatever the batch size: each column travels as one array parameter and
     // unnest() turns them back into rows; bytes are packed (see packed()).
-    const stored = await inTenantScope(this.#pool, scope, (client) =>
-      insertEventsAndQueue(client, unique, this.#auditTrail),
-    );
+    const { rowCount } = await queryInTenantScope(this.#pool, scope, insertEventsAndQueue(unique, this.#auditTrail));
+    const stored = rowCount ?? 0;
     // Each event stored now is queued once: the rest of the records were there already.
     this.#metrics.eventsDuplicate(records.length - stored);
   }
@@ -125,9 +124,10 @@ export class SqlEventStore implements Database {
     }
     const limit = where.param(query.limit);
     // The page first, then each event's log entry and the first checkpoint that includes it.
-    const { rows } = await inTenantScope(this.#reads, scope, (client) =>
-      client.query<PageRow>(
-        `WITH page AS (
+    const { rows } = await queryInTenantScope<PageRow>(
+      this.#reads,
+      scope,
+      `WITH page AS (
            SELECT tenant_id, event_id, ts_ns, payload FROM events WHERE ${where.sql()}
            ORDER BY ts_ns ${direction}, event_id ${direction} LIMIT ${limit})
          SELECT p.event_id, p.ts_ns, p.payload, l.position, l.content_hash, l.hash_prev,
@@ -135,8 +135,7 @@ export class SqlEventStore implements Database {
                  WHERE c.tenant_id = l.tenant_id AND c.size > l.position) AS checkpoint_size
          FROM page p LEFT JOIN audit_leaves l ON l.tenant_id = p.tenant_id AND l.event_id = p.event_id
          ORDER BY p.ts_ns ${direction}, p.event_id ${direction}`,
-        where.values,
-      ),
+      where.values,
     );
     return rows.map((row) => ({
       eventId: row.event_id,

@@ -54,7 +54,14 @@ async function openSqlStore(options: StoreOptions, log: StoreLog): Promise<Datab
     // A database that stops answering must fail requests, not hold them and the pool forever.
     const timeouts = timeoutPoolConfig(options.timeouts ?? { statementMs: 0, connectMs: 10_000 });
     const openPool = (connectionString: string) => {
-      const pool = new pg.Pool({ connectionString, keepAlive: true, ...timeouts, max: options.poolSize });
+      const pool = new pg.Pool({
+        connectionString,
+        keepAlive: true,
+        // A transaction's opening, its statement and COMMIT leave in one write (see inTenantScope).
+        pipeline: true,
+        ...timeouts,
+        max: options.poolSize,
+      });
       // An idle client losing its connection must not crash the process; the next query reconnects.
       pool.on("error", (err) => log.error({ err }, "idle PostgreSQL connection failed"));
       return pool;

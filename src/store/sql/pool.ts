@@ -48,31 +48,95 @@ export async function withClient<T>(pool: pg.Pool, body: (client: pg.PoolClient)
  * table's row-level security policy hides and refuses every row outside the scope, whatever
  * the SQL says (see the api-keys-and-tenant-isolation migration). All tenants is role
  * chaukas_all_tenants, which only roles granted it can take (see the serving-role migration).
+ * On a pipelining client (a PostgreSQL server's pools) the transaction's opening leaves in one
+ * write with the body's first statement, so they cost one round trip.
  */
 export async function inTenantScope<T>(
   pool: pg.Pool,
   scope: TenantScope,
   body: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
+  return withClient(pool, (client) => scopedTransaction(client, scope, body));
+}
+
+async function scopedTransaction<T>(
+  client: pg.PoolClient,
+  scope: TenantScope,
+  body: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  let opened: Promise<void>;
+  let work: Promise<T>;
+  const stream = client.pipeline ? client.connection.stream : undefined;
+  stream?.cork();
+  try {
+    opened = openScope(client, scope);
+    work = stream ? body(client) : opened.then(() => body(client));
+  } finally {
+    stream?.uncork();
+  }
+  try {
+    const [open, result] = await Promise.allSettled([opened, work]);
+    // Behind a failed opening the body's statements fail as "transaction aborted": the opening's error is the one to tell.
+    if (open.status === "rejected") throw open.reason;
+    if (result.status === "rejected") throw result.reason;
+    await client.query("COMMIT");
+    return result.value;
+  } catch (err) {
+    const failure = databaseFailure(err);
+    // A connection that failed is closed (withClient), which rolls back; a ROLLBACK would first wait on it.
+    if (!(failure instanceof UnavailableError)) await client.query("ROLLBACK").catch(() => {});
+    throw failure;
+  }
+}
+
+/**
+ * One statement alone in a transaction in the scope, as inTenantScope runs it; on a pipelining
+ * client the opening, the statement and COMMIT leave in one write and cost one round trip. Behind
+ * a statement that failed, COMMIT ends the aborted transaction as a ROLLBACK would.
+ */
+export async function queryInTenantScope<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  scope: TenantScope,
+  text: string | pg.QueryConfig,
+  values?: unknown[],
+): Promise<pg.QueryResult<R>> {
   return withClient(pool, async (client) => {
-    const scoped =
-      "tenantId" in scope
-        ? `SET LOCAL ROLE chaukas_tenant; SELECT set_config('chaukas.tenant_id', ${client.escapeLiteral(scope.tenantId)}, true)`
-        : "SET LOCAL ROLE chaukas_all_tenants";
+    if (!client.pipeline) return scopedTransaction(client, scope, (scoped) => scoped.query<R>(text, values));
+    const stream = client.connection.stream;
+    stream.cork();
+    let sent: [Promise<void>, Promise<pg.QueryResult<R>>, Promise<unknown>];
     try {
-      // One round trip to open the transaction, take the role and set the scope. Inside the try: a
-      // role that cannot be taken leaves the transaction open and aborted, to be rolled back.
-      await client.query(`BEGIN; ${scoped}`);
-      const result = await body(client);
-      await client.query("COMMIT");
-      return result;
-    } catch (err) {
-      const failure = databaseFailure(err);
-      // A connection that failed is closed (withClient), which rolls back; a ROLLBACK would first wait on it.
-      if (!(failure instanceof UnavailableError)) await client.query("ROLLBACK").catch(() => {});
-      throw failure;
+      sent = [openScope(client, scope), client.query<R>(text, values), client.query("COMMIT")];
+    } finally {
+      stream.uncork();
     }
+    const [open, result, commit] = await Promise.allSettled(sent);
+    for (const settled of [open, result, commit]) {
+      if (settled.status === "rejected") throw databaseFailure(settled.reason);
+    }
+    return (result as PromiseFulfilledResult<pg.QueryResult<R>>).value;
   });
+}
+
+/**
+ * Opens the transaction and takes the scope's role and setting. BEGIN and the role go in a message
+ * of their own: if the setting's message failed, even to parse, the transaction is already open
+ * and aborted, so no statement sent behind it runs outside the scope. A client that does not
+ * pipeline sends them as one message, one round trip.
+ */
+function openScope(client: pg.PoolClient, scope: TenantScope): Promise<void> {
+  const role = "tenantId" in scope ? "chaukas_tenant" : "chaukas_all_tenants";
+  const opening = `BEGIN; SET LOCAL ROLE ${role}`;
+  const setting =
+    "tenantId" in scope
+      ? `SELECT set_config('chaukas.tenant_id', ${client.escapeLiteral(scope.tenantId)}, true)`
+      : undefined;
+  if (!client.pipeline || !setting) {
+    return client.query(setting ? `${opening}; ${setting}` : opening).then(() => {});
+  }
+  const begun = client.query(opening);
+  const set = client.query(setting);
+  return Promise.all([begun, set]).then(() => {});
 }
 
 /**

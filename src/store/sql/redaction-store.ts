@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { RedactionStore, StoredRules } from "../redaction-store.ts";
 import type { TenantScope } from "../tenant-scope.ts";
-import { inTenantScope } from "./pool.ts";
+import { queryInTenantScope } from "./pool.ts";
 
 interface RulesRow {
   version: number;
@@ -19,32 +19,32 @@ export class SqlRedactionStore implements RedactionStore {
   }
 
   async latestRules(scope: TenantScope, tenantId: string): Promise<StoredRules | undefined> {
-    const { rows } = await inTenantScope(this.#pool, scope, (client) =>
-      client.query<RulesRow>(
-        "SELECT version, rules, changed_by, changed_at FROM redaction_rules WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1",
-        [tenantId],
-      ),
+    const { rows } = await queryInTenantScope<RulesRow>(
+      this.#pool,
+      scope,
+      "SELECT version, rules, changed_by, changed_at FROM redaction_rules WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1",
+      [tenantId],
     );
     return rows[0] && toStoredRules(rows[0]);
   }
 
   async rulesHistory(scope: TenantScope, tenantId: string): Promise<StoredRules[]> {
-    const { rows } = await inTenantScope(this.#pool, scope, (client) =>
-      client.query<RulesRow>(
-        "SELECT version, rules, changed_by, changed_at FROM redaction_rules WHERE tenant_id = $1 ORDER BY version",
-        [tenantId],
-      ),
+    const { rows } = await queryInTenantScope<RulesRow>(
+      this.#pool,
+      scope,
+      "SELECT version, rules, changed_by, changed_at FROM redaction_rules WHERE tenant_id = $1 ORDER BY version",
+      [tenantId],
     );
     return rows.map(toStoredRules);
   }
 
   async addRules(scope: TenantScope, tenantId: string, rules: Omit<StoredRules, "changedAt">): Promise<boolean> {
-    const { rowCount } = await inTenantScope(this.#pool, scope, (client) =>
-      client.query(
-        `INSERT INTO redaction_rules (tenant_id, version, rules, changed_by) VALUES ($1, $2, $3, $4)
+    const { rowCount } = await queryInTenantScope(
+      this.#pool,
+      scope,
+      `INSERT INTO redaction_rules (tenant_id, version, rules, changed_by) VALUES ($1, $2, $3, $4)
          ON CONFLICT (tenant_id, version) DO NOTHING`,
-        [tenantId, rules.version, JSON.stringify(rules.rules), rules.changedBy],
-      ),
+      [tenantId, rules.version, JSON.stringify(rules.rules), rules.changedBy],
     );
     return rowCount === 1;
   }
@@ -56,14 +56,14 @@ export class SqlRedactionStore implements RedactionStore {
   ): Promise<{ saltId: string; secret: Uint8Array }> {
     const created = create();
     // Insert-if-absent and read in one statement, so concurrent first uses agree on one secret.
-    const { rows } = await inTenantScope(this.#pool, scope, (client) =>
-      client.query<{ salt_id: string; secret: Uint8Array }>(
-        `WITH created AS (
+    const { rows } = await queryInTenantScope<{ salt_id: string; secret: Uint8Array }>(
+      this.#pool,
+      scope,
+      `WITH created AS (
            INSERT INTO redaction_secrets (tenant_id, salt_id, secret) VALUES ($1, $2, $3)
            ON CONFLICT (tenant_id) DO NOTHING RETURNING salt_id, secret)
          SELECT salt_id, secret FROM created UNION ALL SELECT salt_id, secret FROM redaction_secrets WHERE tenant_id = $1`,
-        [tenantId, created.saltId, Buffer.from(created.secret)],
-      ),
+      [tenantId, created.saltId, Buffer.from(created.secret)],
     );
     return { saltId: rows[0].salt_id, secret: rows[0].secret };
   }

@@ -4,7 +4,7 @@ import type { TenantScope } from "../tenant-scope.ts";
 import { ADVISORY_LOCK } from "./advisory-locks.ts";
 import { INDEX_VALUES, RECORD_FIELDS, RECORD_PARAMETERS, recordParameters } from "./event-columns.ts";
 import { insertEventsAndQueue } from "./event-insert.ts";
-import { inTenantScope, packed } from "./pool.ts";
+import { inTenantScope, packed, queryInTenantScope } from "./pool.ts";
 
 const TRY_LOCK = "SELECT pg_try_advisory_xact_lock($1) AS locked";
 const LOCK = "SELECT pg_advisory_xact_lock($1), true AS locked";
@@ -39,29 +39,38 @@ export class SqlRetentionStore implements RetentionStore {
   }
 
   async setPolicy(scope: TenantScope, policy: Omit<RetentionPolicy, "setAt">): Promise<void> {
-    await inTenantScope(this.#pool, scope, (client) =>
-      client.query(
-        `INSERT INTO retention_policies (tenant_id, project_id, days, set_by) VALUES ($1, $2, $3, $4)
+    await queryInTenantScope(
+      this.#pool,
+      scope,
+      `INSERT INTO retention_policies (tenant_id, project_id, days, set_by) VALUES ($1, $2, $3, $4)
          ON CONFLICT (tenant_id, project_id) DO UPDATE SET days = $3, set_by = $4, set_at = now()`,
-        [policy.tenantId, policy.projectId, policy.days, policy.setBy],
-      ),
+      [policy.tenantId, policy.projectId, policy.days, policy.setBy],
     );
   }
 
   async removePolicy(scope: TenantScope, tenantId: string, projectId: string): Promise<boolean> {
-    const { rowCount } = await inTenantScope(this.#pool, scope, (client) =>
-      client.query("DELETE FROM retention_policies WHERE tenant_id = $1 AND project_id = $2", [tenantId, projectId]),
+    const { rowCount } = await queryInTenantScope(
+      this.#pool,
+      scope,
+      "DELETE FROM retention_policies WHERE tenant_id = $1 AND project_id = $2",
+      [tenantId, projectId],
     );
     return (rowCount ?? 0) > 0;
   }
 
   async policies(scope: TenantScope, tenantId?: string): Promise<RetentionPolicy[]> {
-    const { rows } = await inTenantScope(this.#pool, scope, (client) =>
-      client.query<{ tenant_id: string; project_id: string; days: number; set_by: string; set_at: Date }>(
-        `SELECT tenant_id, project_id, days, set_by, set_at FROM retention_policies
+    const { rows } = await queryInTenantScope<{
+      tenant_id: string;
+      project_id: string;
+      days: number;
+      set_by: string;
+      set_at: Date;
+    }>(
+      this.#pool,
+      scope,
+      `SELECT tenant_id, project_id, days, set_by, set_at FROM retention_policies
          WHERE $1::text IS NULL OR tenant_id = $1 ORDER BY tenant_id, project_id`,
-        [tenantId ?? null],
-      ),
+      [tenantId ?? null],
     );
     return rows.map((row) => ({
       tenantId: row.tenant_id,
@@ -135,15 +144,18 @@ export class SqlRetentionStore implements RetentionStore {
           `purge ${purge.recordId}: ${purge.stubs.length - (rowCount ?? 0)} of its events were purged meanwhile; nothing was changed`,
         );
       }
-      await insertEventsAndQueue(client, [purge.record], true);
+      await client.query(insertEventsAndQueue([purge.record], true));
       return true;
     });
   }
 
   async #candidates(scope: TenantScope, text: string, values: unknown[]): Promise<PurgeCandidate[]> {
-    const { rows } = await inTenantScope(this.#pool, scope, (client) =>
-      client.query<{ event_id: string; project_id: string; ts_ns: string; payload: Uint8Array }>(text, values),
-    );
+    const { rows } = await queryInTenantScope<{
+      event_id: string;
+      project_id: string;
+      ts_ns: string;
+      payload: Uint8Array;
+    }>(this.#pool, scope, text, values);
     return rows.map((row) => ({
       eventId: row.event_id,
       projectId: row.project_id,

@@ -1,0 +1,159 @@
+import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
+import pg from "pg";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Database } from "../../src/store/database.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
+import { inTenantScope, queryInTenantScope } from "../../src/store/sql/pool.ts";
+import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
+import { openTestStore, postgresReachable, withPostgres } from "../support/databases.ts";
+import { eventRecord } from "../support/records.ts";
+
+/**
+ * Scoped transactions on a PostgreSQL server's pool, which pipelines: a statement alone costs one
+ * round trip (the opening, the statement and COMMIT leave together), a longer body one round trip
+ * fewer than it has statements plus two. Round trips are counted by a TCP relay between the pool
+ * and the real server: a turn is the client writing after the server has answered.
+ */
+
+/** Relays loopback connections to PostgreSQL and counts each connection's turns. */
+class TurnCountingRelay {
+  readonly #server: Server;
+  /** Per relayed connection, the turns it took. */
+  readonly turns: number[] = [];
+
+  constructor(target: { host: string; port: number }) {
+    this.#server = createServer((client: Socket) => {
+      const index = this.turns.push(0) - 1;
+      let serverSpoke = true;
+      const upstream = tcpConnect(target.port, target.host);
+      client.on("data", (chunk) => {
+        if (serverSpoke) this.turns[index]++;
+        serverSpoke = false;
+        upstream.write(chunk);
+      });
+      upstream.on("data", (chunk) => {
+        serverSpoke = true;
+        client.write(chunk);
+      });
+      for (const [a, b] of [
+        [client, upstream],
+        [upstream, client],
+      ]) {
+        a.on("end", () => b.end());
+        a.on("error", () => b.destroy());
+      }
+    });
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
+    const address = this.#server.address();
+    if (address === null || typeof address === "string") throw new Error("the relay has no port");
+    return address.port;
+  }
+
+  total(): number {
+    return this.turns.reduce((sum, n) => sum + n, 0);
+  }
+
+  reset(): void {
+    this.turns.fill(0);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+const requirePostgres = (await postgresReachable()) || Boolean(process.env.CI);
+
+describe.runIf(requirePostgres)("scoped transactions on PostgreSQL", () => {
+  let url: string;
+  let closeMigrated: () => Promise<void>;
+  let relay: TurnCountingRelay;
+  let relayedUrl: string;
+  let store: Database;
+  let pool: pg.Pool;
+
+  beforeAll(async () => {
+    const migrated = await openTestStore("postgres");
+    closeMigrated = migrated.close;
+    url = migrated.url as string;
+    const target = new URL(url);
+    relay = new TurnCountingRelay({ host: target.hostname, port: Number(target.port || 5432) });
+    const port = await relay.listen();
+    const relayed = new URL(url);
+    relayed.host = `127.0.0.1:${port}`;
+    relayedUrl = relayed.toString();
+    store = await openDatabase(
+      { kind: "postgres", databaseUrl: relayedUrl, poolSize: 1 },
+      { info: () => {}, error: () => {} },
+    );
+    pool = new pg.Pool({ connectionString: relayedUrl, pipeline: true, max: 1 });
+    // Connections made and the insert statement parsed once before any turn is counted.
+    await store.insertEvents({ tenantId: "warm" }, [eventRecord({ tenantId: "warm", eventId: "warm-1" })]);
+    await pool.query("SELECT 1");
+  });
+
+  afterAll(async () => {
+    await pool?.end();
+    await store?.close();
+    await relay?.close();
+    await closeMigrated?.();
+  });
+
+  beforeEach(() => relay.reset());
+
+  it("stores a batch in one round trip, and reads a page in one", async () => {
+    const records = ["a", "b", "c"].map((id) => eventRecord({ tenantId: "one-trip", eventId: id }));
+    await store.insertEvents({ tenantId: "one-trip" }, records);
+    expect(relay.total()).toBe(1);
+
+    relay.reset();
+    const page = await store.queryEvents(
+      { tenantId: "one-trip" },
+      { filter: { tenantId: "one-trip" }, ascending: true, limit: 10 },
+    );
+    expect(page.map((event) => event.eventId).sort()).toEqual(["a", "b", "c"]);
+    expect(relay.total()).toBe(1);
+  });
+
+  it("sends a body's first statement with the opening: two statements, three round trips", async () => {
+    const [first, second] = await inTenantScope(pool, { tenantId: "t" }, async (client) => [
+      (await client.query<{ tenant: string }>("SELECT current_setting('chaukas.tenant_id') AS tenant")).rows[0].tenant,
+      (await client.query<{ role: string }>("SELECT current_user AS role")).rows[0].role,
+    ]);
+    expect([first, second]).toEqual(["t", "chaukas_tenant"]);
+    expect(relay.total()).toBe(3);
+  });
+
+  it("runs nothing behind a tenant setting that fails", async () => {
+    // A NUL cuts the setting's message short: PostgreSQL refuses the message. The login role of the
+    // tests is a superuser, which row-level security does not bind: run outside the transaction,
+    // this insert would be stored.
+    const write = queryInTenantScope(
+      pool,
+      { tenantId: "cut\u0000short" },
+      "INSERT INTO retention_policies (tenant_id, project_id, days, set_by) VALUES ('victim', '', 1, 'probe')",
+    );
+    await expect(write).rejects.toThrow(/invalid message format/);
+    const stored = await withPostgres(url, async (client) =>
+      client.query("SELECT 1 FROM retention_policies WHERE tenant_id = 'victim'"),
+    );
+    expect(stored.rowCount).toBe(0);
+    // The pool serves the next scope.
+    const { rows } = await queryInTenantScope<{ tenant: string }>(
+      pool,
+      { tenantId: "next" },
+      "SELECT current_setting('chaukas.tenant_id') AS tenant",
+    );
+    expect(rows[0].tenant).toBe("next");
+  });
+
+  it("fails a statement with its own error and leaves the connection out of the transaction", async () => {
+    const failing = queryInTenantScope(pool, ALL_TENANTS, "SELECT 1 / (SELECT count(*) FROM events WHERE false)");
+    await expect(failing).rejects.toThrow(/division by zero/);
+    const { rows } = await pool.query<{ open: boolean }>("SELECT now() <> statement_timestamp() AS open");
+    expect(rows[0].open).toBe(false);
+  });
+});
