@@ -150,6 +150,38 @@ describe.runIf(requirePostgres)("scoped transactions on PostgreSQL", () => {
     expect(rows[0].tenant).toBe("next");
   });
 
+  it("tells the opening's error when the role cannot be taken, and runs nothing behind it", async () => {
+    const login = `no_scope_${process.pid}`;
+    await withPostgres(url, (client) => client.query(`CREATE ROLE ${login} LOGIN`));
+    const outsider = new URL(relayedUrl);
+    outsider.username = login;
+    const outsiderPool = new pg.Pool({ connectionString: outsider.toString(), pipeline: true, max: 1 });
+    try {
+      const write = queryInTenantScope(
+        outsiderPool,
+        { tenantId: "t" },
+        "INSERT INTO retention_policies (tenant_id, project_id, days, set_by) VALUES ('t', '', 1, 'outsider')",
+      );
+      await expect(write).rejects.toThrow(/permission denied to set role "chaukas_tenant"/);
+    } finally {
+      await outsiderPool.end();
+      await withPostgres(url, (client) => client.query(`DROP ROLE ${login}`));
+    }
+    const stored = await withPostgres(url, (client) =>
+      client.query("SELECT 1 FROM retention_policies WHERE set_by = 'outsider'"),
+    );
+    expect(stored.rowCount).toBe(0);
+  });
+
+  it("ends the transaction of a body that throws before it sends anything", async () => {
+    const failing = inTenantScope(pool, { tenantId: "t" }, (() => {
+      throw new Error("thrown at once");
+    }) as () => Promise<never>);
+    await expect(failing).rejects.toThrow("thrown at once");
+    const { rows } = await pool.query<{ open: boolean }>("SELECT now() <> statement_timestamp() AS open");
+    expect(rows[0].open).toBe(false);
+  });
+
   it("fails a statement with its own error and leaves the connection out of the transaction", async () => {
     const failing = queryInTenantScope(pool, ALL_TENANTS, "SELECT 1 / (SELECT count(*) FROM events WHERE false)");
     await expect(failing).rejects.toThrow(/division by zero/);

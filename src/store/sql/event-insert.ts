@@ -39,7 +39,7 @@ ORDER BY t.n`;
  * The statement that stores records without repeats (see firstOfEach) and queues those stored now;
  * its row count is how many were stored now.
  */
-export function insertEventsAndQueue(unique: readonly EventRecord[], auditTrail: boolean): pg.QueryConfig {
+export function insertAndQueueStatement(unique: readonly EventRecord[], auditTrail: boolean): pg.QueryConfig {
   return {
     name: "insert-events-and-queue",
     text: INSERT_EVENTS_AND_QUEUE,

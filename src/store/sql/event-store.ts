@@ -28,7 +28,7 @@ import type { BackgroundLease } from "./background-lease.ts";
 import { selectColumnDifferences } from "./event-columns.ts";
 
 import { WhereBuilder } from "./event-filter.ts";
-import { insertEventsAndQueue } from "./event-insert.ts";
+import { insertAndQueueStatement } from "./event-insert.ts";
 import { selectEventStats } from "./event-stats.ts";
 import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import { SqlKeyStore } from "./key-store.ts";
@@ -108,7 +108,7 @@ export class SqlEventStore implements Database {
     if (unique.length === 0) return;
     // One statement whatever the batch size: each column travels as one array parameter and
     // unnest() turns them back into rows; bytes are packed (see packed()).
-    const { rowCount } = await queryInTenantScope(this.#pool, scope, insertEventsAndQueue(unique, this.#auditTrail));
+    const { rowCount } = await queryInTenantScope(this.#pool, scope, insertAndQueueStatement(unique, this.#auditTrail));
     const stored = rowCount ?? 0;
     // Each event stored now is queued once: the rest of the records were there already.
     this.#metrics.eventsDuplicate(records.length - stored);

@@ -58,6 +58,7 @@ async function openSqlStore(options: StoreOptions, log: StoreLog): Promise<Datab
         connectionString,
         keepAlive: true,
         // A transaction's opening, its statement and COMMIT leave in one write (see inTenantScope).
+        // node-postgres then refuses cursors and the `rows` option on these connections.
         pipeline: true,
         ...timeouts,
         max: options.poolSize,

@@ -48,51 +48,20 @@ export async function withClient<T>(pool: pg.Pool, body: (client: pg.PoolClient)
  * table's row-level security policy hides and refuses every row outside the scope, whatever
  * the SQL says (see the api-keys-and-tenant-isolation migration). All tenants is role
  * chaukas_all_tenants, which only roles granted it can take (see the serving-role migration).
- * On a pipelining client (a PostgreSQL server's pools) the transaction's opening leaves in one
- * write with the body's first statement, so they cost one round trip.
+ * On a pipelining client (a PostgreSQL server's pools) the statement the body sends before its
+ * first `await` leaves in one write with the opening, before the opening is answered.
  */
 export async function inTenantScope<T>(
   pool: pg.Pool,
   scope: TenantScope,
   body: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
-  return withClient(pool, (client) => scopedTransaction(client, scope, body));
-}
-
-async function scopedTransaction<T>(
-  client: pg.PoolClient,
-  scope: TenantScope,
-  body: (client: pg.PoolClient) => Promise<T>,
-): Promise<T> {
-  let opened: Promise<void>;
-  let work: Promise<T>;
-  const stream = client.pipeline ? client.connection.stream : undefined;
-  stream?.cork();
-  try {
-    opened = openScope(client, scope);
-    work = stream ? body(client) : opened.then(() => body(client));
-  } finally {
-    stream?.uncork();
-  }
-  try {
-    const [open, result] = await Promise.allSettled([opened, work]);
-    // Behind a failed opening the body's statements fail as "transaction aborted": the opening's error is the one to tell.
-    if (open.status === "rejected") throw open.reason;
-    if (result.status === "rejected") throw result.reason;
-    await client.query("COMMIT");
-    return result.value;
-  } catch (err) {
-    const failure = databaseFailure(err);
-    // A connection that failed is closed (withClient), which rolls back; a ROLLBACK would first wait on it.
-    if (!(failure instanceof UnavailableError)) await client.query("ROLLBACK").catch(() => {});
-    throw failure;
-  }
+  return withClient(pool, (client) => scopedTransaction(client, scope, body, false));
 }
 
 /**
  * One statement alone in a transaction in the scope, as inTenantScope runs it; on a pipelining
- * client the opening, the statement and COMMIT leave in one write and cost one round trip. Behind
- * a statement that failed, COMMIT ends the aborted transaction as a ROLLBACK would.
+ * client the opening, the statement and COMMIT leave in one write and cost one round trip.
  */
 export async function queryInTenantScope<R extends pg.QueryResultRow>(
   pool: pg.Pool,
@@ -100,22 +69,49 @@ export async function queryInTenantScope<R extends pg.QueryResultRow>(
   text: string | pg.QueryConfig,
   values?: unknown[],
 ): Promise<pg.QueryResult<R>> {
-  return withClient(pool, async (client) => {
-    if (!client.pipeline) return scopedTransaction(client, scope, (scoped) => scoped.query<R>(text, values));
-    const stream = client.connection.stream;
-    stream.cork();
-    let sent: [Promise<void>, Promise<pg.QueryResult<R>>, Promise<unknown>];
-    try {
-      sent = [openScope(client, scope), client.query<R>(text, values), client.query("COMMIT")];
-    } finally {
-      stream.uncork();
-    }
-    const [open, result, commit] = await Promise.allSettled(sent);
-    for (const settled of [open, result, commit]) {
-      if (settled.status === "rejected") throw databaseFailure(settled.reason);
-    }
-    return (result as PromiseFulfilledResult<pg.QueryResult<R>>).value;
-  });
+  return withClient(pool, (client) =>
+    scopedTransaction(client, scope, (scoped) => scoped.query<R>(text, values), true),
+  );
+}
+
+/**
+ * The transaction of inTenantScope. With `commitAlong` on a pipelining client, COMMIT is sent
+ * with the body's statement; behind a statement that failed it ends the aborted transaction as
+ * ROLLBACK would. Of the errors, an unavailable database's is told first (withClient then drops
+ * the connection), else the first in the order sent: behind a failed opening, the body's
+ * statements only fail as "transaction aborted".
+ */
+async function scopedTransaction<T>(
+  client: pg.PoolClient,
+  scope: TenantScope,
+  body: (client: pg.PoolClient) => Promise<T>,
+  commitAlong: boolean,
+): Promise<T> {
+  const stream = client.pipeline ? client.connection.stream : undefined;
+  const sent: Promise<unknown>[] = [];
+  let work: Promise<T> | undefined;
+  stream?.cork();
+  try {
+    const opened = openScope(client, scope);
+    // Called at once, so its first statement joins the write; a synchronous throw becomes a rejection.
+    work = stream ? (async () => body(client))() : opened.then(() => body(client));
+    sent.push(opened, work);
+    if (stream && commitAlong) sent.push(client.query("COMMIT"));
+  } finally {
+    stream?.uncork();
+  }
+  const settled = await Promise.allSettled(sent);
+  const failures = settled.flatMap((s) => (s.status === "rejected" ? [databaseFailure(s.reason)] : []));
+  const commitSent = sent.length === 3;
+  if (failures.length === 0) {
+    if (!commitSent) await client.query("COMMIT");
+    return work;
+  }
+  if (!commitSent && !failures.some((f) => f instanceof UnavailableError)) {
+    // A connection that failed is closed (withClient), which rolls back; a ROLLBACK would first wait on it.
+    await client.query("ROLLBACK").catch((err) => failures.push(databaseFailure(err)));
+  }
+  throw failures.find((f) => f instanceof UnavailableError) ?? failures[0];
 }
 
 /**
@@ -125,18 +121,11 @@ export async function queryInTenantScope<R extends pg.QueryResultRow>(
  * pipeline sends them as one message, one round trip.
  */
 function openScope(client: pg.PoolClient, scope: TenantScope): Promise<void> {
-  const role = "tenantId" in scope ? "chaukas_tenant" : "chaukas_all_tenants";
-  const opening = `BEGIN; SET LOCAL ROLE ${role}`;
-  const setting =
-    "tenantId" in scope
-      ? `SELECT set_config('chaukas.tenant_id', ${client.escapeLiteral(scope.tenantId)}, true)`
-      : undefined;
-  if (!client.pipeline || !setting) {
-    return client.query(setting ? `${opening}; ${setting}` : opening).then(() => {});
-  }
-  const begun = client.query(opening);
-  const set = client.query(setting);
-  return Promise.all([begun, set]).then(() => {});
+  const opening = `BEGIN; SET LOCAL ROLE ${"tenantId" in scope ? "chaukas_tenant" : "chaukas_all_tenants"}`;
+  if (!("tenantId" in scope)) return client.query(opening).then(() => {});
+  const setting = `SELECT set_config('chaukas.tenant_id', ${client.escapeLiteral(scope.tenantId)}, true)`;
+  if (!client.pipeline) return client.query(`${opening}; ${setting}`).then(() => {});
+  return Promise.all([client.query(opening), client.query(setting)]).then(() => {});
 }
 
 /**

@@ -3,7 +3,7 @@ import type { ErasureSelector, Purge, PurgeCandidate, RetentionPolicy, Retention
 import type { TenantScope } from "../tenant-scope.ts";
 import { ADVISORY_LOCK } from "./advisory-locks.ts";
 import { INDEX_VALUES, RECORD_FIELDS, RECORD_PARAMETERS, recordParameters } from "./event-columns.ts";
-import { insertEventsAndQueue } from "./event-insert.ts";
+import { insertAndQueueStatement } from "./event-insert.ts";
 import { inTenantScope, packed, queryInTenantScope } from "./pool.ts";
 
 const TRY_LOCK = "SELECT pg_try_advisory_xact_lock($1) AS locked";
@@ -144,7 +144,7 @@ export class SqlRetentionStore implements RetentionStore {
           `purge ${purge.recordId}: ${purge.stubs.length - (rowCount ?? 0)} of its events were purged meanwhile; nothing was changed`,
         );
       }
-      await client.query(insertEventsAndQueue([purge.record], true));
+      await client.query(insertAndQueueStatement([purge.record], true));
       return true;
     });
   }
