@@ -88,6 +88,7 @@ async function scopedTransaction<T>(
   commitAlong: boolean,
 ): Promise<T> {
   const stream = client.pipeline ? client.connection.stream : undefined;
+  const commitSent = stream !== undefined && commitAlong;
   const sent: Promise<unknown>[] = [];
   let work: Promise<T> | undefined;
   stream?.cork();
@@ -96,13 +97,12 @@ async function scopedTransaction<T>(
     // Called at once, so its first statement joins the write; a synchronous throw becomes a rejection.
     work = stream ? (async () => body(client))() : opened.then(() => body(client));
     sent.push(opened, work);
-    if (stream && commitAlong) sent.push(client.query("COMMIT"));
+    if (commitSent) sent.push(client.query("COMMIT"));
   } finally {
     stream?.uncork();
   }
   const settled = await Promise.allSettled(sent);
   const failures = settled.flatMap((s) => (s.status === "rejected" ? [databaseFailure(s.reason)] : []));
-  const commitSent = sent.length === 3;
   if (failures.length === 0) {
     if (!commitSent) await client.query("COMMIT");
     return work;
