@@ -44,11 +44,15 @@ import { tailServiceHandlers } from "./rpc/tail-service.ts";
 import { wireIngestRoutes } from "./rpc/wire-ingest.ts";
 
 /**
- * The spec services' calls with small answers, served directly for the common shapes
- * (direct-unary.ts). Calls with large answers (queries, batches) stay connect-node's, where
- * binary answers splice the stored events.
+ * Unary calls served directly for the common shapes (direct-unary.ts): every unary call of the
+ * spec services but IngestEventBatch, whose large bodies go to connect-node (binary ones are read
+ * event by event, wire-ingest.ts), and the dashboard's reads. None of their handlers reads
+ * `ctx.signal`, which the direct path never aborts.
  */
-const DIRECT_CALLS = ["healthz", "getCapabilities", "ingestEvent"] as const;
+const DIRECT_SPEC_CALLS = ["healthz", "getCapabilities", "ingestEvent", "queryEvents"] as const;
+const DIRECT_SERVER_CALLS = [...DIRECT_SPEC_CALLS, "getEventStats"] as const;
+const DIRECT_SESSION_CALLS = ["listSessions", "getUsage"] as const;
+const DIRECT_AUDIT_CALLS = ["getCheckpoint", "getInclusionProof", "getConsistencyProof", "getPublicKey"] as const;
 
 export interface ServerOptions {
   /** Checkpoints and proofs of the audit trail, served by chaukas.backend.v1.AuditService. */
@@ -148,12 +152,16 @@ export async function buildServer(events: EventService, options: ServerOptions):
         routes: (router) => {
           const serverService = serverServiceHandlers(events, app.log, metrics);
           const clientService = clientServiceHandlers(events, app.log, metrics);
+          const auditService = auditServiceHandlers(options.audit);
+          const sessionService = sessionServiceHandlers(events.sessions);
           router.service(ChaukasServerService, serverService);
           router.service(ChaukasClientService, clientService);
-          direct.add(ChaukasServerService, serverService, DIRECT_CALLS);
-          direct.add(ChaukasClientService, clientService, DIRECT_CALLS);
-          router.service(AuditService, auditServiceHandlers(options.audit));
-          router.service(SessionService, sessionServiceHandlers(events.sessions));
+          router.service(AuditService, auditService);
+          router.service(SessionService, sessionService);
+          direct.add(ChaukasServerService, serverService, DIRECT_SERVER_CALLS);
+          direct.add(ChaukasClientService, clientService, DIRECT_SPEC_CALLS);
+          direct.add(AuditService, auditService, DIRECT_AUDIT_CALLS);
+          direct.add(SessionService, sessionService, DIRECT_SESSION_CALLS);
           router.service(RedactionService, redactionServiceHandlers(events.redactions));
           if (options.admin) router.service(AdminService, adminServiceHandlers(options.admin));
           // Each streamed message would be compressed alone: a zlib stream per event cost the server

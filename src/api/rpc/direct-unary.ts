@@ -61,7 +61,7 @@ interface DirectProtocol {
 const IDENTITY = new Set([undefined, "identity"]);
 
 /**
- * Small unary calls answered without connect-node's per-call pipeline (ADR 0025): a Connect unary
+ * Unary calls answered without connect-node's per-call pipeline (ADRs 0025, 0027): a Connect unary
  * POST (JSON or binary) or a gRPC call over HTTP/2, with an uncompressed request and no deadline.
  * The route, its hooks (request gate, log line, metrics, CORS), the handler, the interceptors, the
  * serialization, the answers' compression and the error answers are the ones connect-node uses;

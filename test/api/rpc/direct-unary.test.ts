@@ -2,12 +2,15 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { gunzipSync } from "node:zlib";
-import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { create, type DescMethod, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditService } from "../../../gen/chaukas/backend/v1/audit_pb.ts";
+import { SessionService } from "../../../gen/chaukas/backend/v1/sessions_pb.ts";
 import { ChaukasClientService } from "../../../gen/chaukas/spec/client/v1/client_pb.ts";
 import {
   ChaukasServerService,
+  IngestEventBatchRequestSchema,
   IngestEventRequestSchema,
   IngestEventResponseSchema,
 } from "../../../gen/chaukas/spec/server/v1/server_pb.ts";
@@ -284,9 +287,10 @@ async function listen(options: Partial<Parameters<typeof buildServer>[1]>, withK
   const authenticator = withKeys
     ? new KeyAuthenticator(opened.store.keys, undefined, () => {})
     : TEST_SERVER_OPTIONS.authenticator;
+  const audit = testAuditTrail(opened.store);
   const app = await buildServer(events, {
     ...TEST_SERVER_OPTIONS,
-    audit: testAuditTrail(opened.store),
+    audit,
     authenticator,
     ...options,
   });
@@ -296,6 +300,7 @@ async function listen(options: Partial<Parameters<typeof buildServer>[1]>, withK
   return {
     baseUrl,
     session,
+    audit,
     close: async () => {
       await closeSession(session);
       await app.close();
@@ -379,14 +384,14 @@ describe.each(SERVICES)("unary calls of %s answered directly", (service) => {
     expect(answer.headers["content-encoding"]).toBe("gzip");
   });
 
-  it("leaves gRPC-Web, compressed calls, GET, HTTP/1.1 gRPC and calls with large answers to connect-node", async () => {
+  it("leaves gRPC-Web, compressed calls, GET, HTTP/1.1 gRPC and batches to connect-node", async () => {
     const h2: [string, http2.OutgoingHttpHeaders, Uint8Array][] = [
       ["Healthz", { "content-type": "application/grpc-web+proto" }, framed({ bytes: EMPTY })],
       ["Healthz", { "content-type": "application/grpc", "grpc-encoding": "gzip" }, framed({ bytes: EMPTY })],
       ["Healthz", { "content-type": "application/json", "content-encoding": "gzip" }, EMPTY],
       ["Healthz", { "content-type": "application/json", "connect-protocol-version": "2" }, Buffer.from("{}")],
       ["Healthz", { "content-type": "application/connect+json" }, EMPTY],
-      ["QueryEvents", { "content-type": "application/json" }, Buffer.from("{}")],
+      ["IngestEventBatch", { "content-type": "application/json" }, Buffer.from("{}")],
     ];
     for (const [method, headers, body] of h2) {
       const { direct } = await log.around(() => h2Call(server.session, `${service}/${method}`, headers, body));
@@ -451,5 +456,108 @@ describe("refusals of the request gate, answered directly", () => {
     );
     expect(grpc.trailers["grpc-status"]).toBe("8");
     expect(grpc.trailers["grpc-status-details-bin"]).toBeDefined();
+  });
+});
+
+const READ_TENANT = "direct-reads";
+
+/** Reads: what, method, request in JSON. */
+const READ_CASES: [string, DescMethod, string][] = [
+  [
+    "a page of events",
+    ChaukasServerService.method.queryEvents,
+    `{"query":{"filter":{"tenantId":"${READ_TENANT}"},"pageSize":8}}`,
+  ],
+  [
+    "a page of events, client service",
+    ChaukasClientService.method.queryEvents,
+    `{"query":{"filter":{"tenantId":"${READ_TENANT}"},"pageSize":8}}`,
+  ],
+  ["a refused page size", ChaukasServerService.method.queryEvents, `{"query":{"pageSize":-1}}`],
+  ["event stats", ChaukasServerService.method.getEventStats, `{"tenantId":"${READ_TENANT}"}`],
+  ["sessions", SessionService.method.listSessions, `{"filter":{"tenantId":"${READ_TENANT}"}}`],
+  ["usage", SessionService.method.getUsage, `{"tenantId":"${READ_TENANT}"}`],
+  ["the latest checkpoint", AuditService.method.getCheckpoint, `{"tenantId":"${READ_TENANT}"}`],
+  ["a checkpoint that does not exist", AuditService.method.getCheckpoint, `{"tenantId":"${READ_TENANT}","size":"999"}`],
+  ["a consistency proof", AuditService.method.getConsistencyProof, `{"tenantId":"${READ_TENANT}","fromSize":"3"}`],
+  ["the public key", AuditService.method.getPublicKey, "{}"],
+];
+
+/**
+ * The dashboard's and clients' reads are answered directly too: the same answers as connect-node
+ * gives, over events stored and appended to their log, in each codec and transport.
+ */
+describe("reads answered directly", () => {
+  const log = new RpcLines();
+  let server: Awaited<ReturnType<typeof listen>>;
+  const eventIds: string[] = [];
+  beforeAll(async () => {
+    server = await listen({ logger: log.logger }, false);
+    const events = Array.from({ length: 12 }, () => makeEvent({ tenantId: READ_TENANT, sessionId: "direct-session" }));
+    eventIds.push(...events.map((e) => e.eventId));
+    const batch = create(IngestEventBatchRequestSchema, { eventBatch: { events } });
+    const stored = await h1Request(
+      `${server.baseUrl}${SERVICES[0]}/IngestEventBatch`,
+      toJsonString(IngestEventBatchRequestSchema, batch),
+    );
+    expect(stored.status).toBe(200);
+    expect(await server.audit.integrateAndSign()).toHaveLength(1);
+  });
+  afterAll(() => server?.close());
+
+  const path = (method: DescMethod) => `/${method.parent.typeName}/${method.name}`;
+  const binary = (method: DescMethod, json: string) => toBinary(method.input, fromJsonString(method.input, json));
+
+  it.each(READ_CASES)("Connect JSON over HTTP/1.1: %s", async (_, method, json) => {
+    await sameFromBothPaths(
+      log,
+      connectCall(server.baseUrl, undefined, path(method), method.name, "application/json", json),
+      CONNECT_DEADLINE,
+    );
+  });
+
+  it.each(READ_CASES)("Connect binary over HTTP/2: %s", async (_, method, json) => {
+    await sameFromBothPaths(
+      log,
+      connectCall(server.baseUrl, server.session, path(method), method.name, "application/proto", binary(method, json)),
+      CONNECT_DEADLINE,
+    );
+  });
+
+  it.each(READ_CASES)("gRPC: %s", async (_, method, json) => {
+    const body = framed({ bytes: binary(method, json) });
+    await sameFromBothPaths(
+      log,
+      grpcCall(server.session, path(method), method.name, "application/grpc", body),
+      GRPC_DEADLINE,
+    );
+  });
+
+  it("a page's stored events and their log entries, compressed over 1 KiB, and an inclusion proof", async () => {
+    const method = ChaukasServerService.method.queryEvents;
+    const json = `{"query":{"filter":{"tenantId":"${READ_TENANT}"},"pageSize":100}}`;
+    const send = grpcCall(
+      server.session,
+      path(method),
+      method.name,
+      "application/grpc",
+      framed({ bytes: binary(method, json) }),
+    );
+    const answer = await sameFromBothPaths(log, send, GRPC_DEADLINE);
+    expect(answer.headers["grpc-encoding"]).toBe("gzip");
+    const bytes = Buffer.from(answer.body, "base64");
+    expect(bytes[0]).toBe(1);
+    const page = fromBinary(method.output, gunzipSync(bytes.subarray(5)));
+    expect(page.response?.events.map((e) => e.eventId).sort()).toEqual([...eventIds].sort());
+    expect(page.response?.events.every((e) => e.wormProofId !== "")).toBe(true);
+
+    const proof = AuditService.method.getInclusionProof;
+    const proofJson = `{"tenantId":"${READ_TENANT}","eventId":"${eventIds[5]}"}`;
+    const proven = await sameFromBothPaths(
+      log,
+      connectCall(server.baseUrl, undefined, path(proof), proof.name, "application/json", proofJson),
+      CONNECT_DEADLINE,
+    );
+    expect(proven.status).toBe(200);
   });
 });
