@@ -44,10 +44,10 @@ import { tailServiceHandlers } from "./rpc/tail-service.ts";
 import { wireIngestRoutes } from "./rpc/wire-ingest.ts";
 
 /**
- * Unary calls served directly for the common shapes (direct-unary.ts): every unary call of the
- * spec services but IngestEventBatch, whose large bodies go to connect-node (binary ones are read
- * event by event, wire-ingest.ts), and the dashboard's reads. None of their handlers reads
- * `ctx.signal`, which the direct path never aborts.
+ * Unary calls served directly for the common shapes (direct-unary.ts, ADRs 0025 and 0027): every
+ * unary call of the spec services but IngestEventBatch, whose large bodies stay connect-node's,
+ * and the reads of the session and audit services. None of their handlers reads `ctx.signal`,
+ * which the direct path never aborts.
  */
 const DIRECT_SPEC_CALLS = ["healthz", "getCapabilities", "ingestEvent", "queryEvents"] as const;
 const DIRECT_SERVER_CALLS = [...DIRECT_SPEC_CALLS, "getEventStats"] as const;
@@ -140,7 +140,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
     contextValues: (request: FastifyRequest) => withGateOutcome(request, logging.contextValues(request)),
     shutdownTimeoutMs: options.shutdownTimeoutMs,
   };
-  // Small calls of the common shapes skip connect-node's per-call work (direct-unary.ts).
+  // Unary calls of the common shapes skip connect-node's per-call work (direct-unary.ts).
   const direct = new DirectUnary({ ...connectOptions, answeredDirectly: logging.answeredDirectly });
   await app.register(async (rpc) => {
     rpc.addHook("onRoute", markRpcRoute);

@@ -4,7 +4,7 @@ import { Writable } from "node:stream";
 import { gunzipSync } from "node:zlib";
 import { create, type DescMethod, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AuditService } from "../../../gen/chaukas/backend/v1/audit_pb.ts";
 import { SessionService } from "../../../gen/chaukas/backend/v1/sessions_pb.ts";
 import { ChaukasClientService } from "../../../gen/chaukas/spec/client/v1/client_pb.ts";
@@ -461,76 +461,122 @@ describe("refusals of the request gate, answered directly", () => {
 
 const READ_TENANT = "direct-reads";
 
-/** Reads: what, method, request in JSON. */
-const READ_CASES: [string, DescMethod, string][] = [
+/** The day of the events makeEvent makes, for the usage asked. */
+const EVENTS_DAY = '{"start":"2025-11-25T00:00:00Z","end":"2025-11-26T00:00:00Z"}';
+
+/** Reads: what, method, request in JSON, the gRPC status expected (0: answered). */
+const READ_CASES: [string, DescMethod, string, number][] = [
   [
     "a page of events",
     ChaukasServerService.method.queryEvents,
     `{"query":{"filter":{"tenantId":"${READ_TENANT}"},"pageSize":8}}`,
+    0,
   ],
   [
     "a page of events, client service",
     ChaukasClientService.method.queryEvents,
     `{"query":{"filter":{"tenantId":"${READ_TENANT}"},"pageSize":8}}`,
+    0,
   ],
-  ["a refused page size", ChaukasServerService.method.queryEvents, `{"query":{"pageSize":-1}}`],
-  ["event stats", ChaukasServerService.method.getEventStats, `{"tenantId":"${READ_TENANT}"}`],
-  ["sessions", SessionService.method.listSessions, `{"filter":{"tenantId":"${READ_TENANT}"}}`],
-  ["usage", SessionService.method.getUsage, `{"tenantId":"${READ_TENANT}"}`],
-  ["the latest checkpoint", AuditService.method.getCheckpoint, `{"tenantId":"${READ_TENANT}"}`],
-  ["a checkpoint that does not exist", AuditService.method.getCheckpoint, `{"tenantId":"${READ_TENANT}","size":"999"}`],
-  ["a consistency proof", AuditService.method.getConsistencyProof, `{"tenantId":"${READ_TENANT}","fromSize":"3"}`],
-  ["the public key", AuditService.method.getPublicKey, "{}"],
+  [
+    "a refused page size",
+    ChaukasServerService.method.queryEvents,
+    `{"query":{"filter":{"tenantId":"${READ_TENANT}"},"pageSize":-1}}`,
+    3,
+  ],
+  ["event stats", ChaukasServerService.method.getEventStats, `{"tenantId":"${READ_TENANT}"}`, 0],
+  ["sessions", SessionService.method.listSessions, `{"filter":{"tenantId":"${READ_TENANT}"}}`, 0],
+  ["usage", SessionService.method.getUsage, `{"tenantId":"${READ_TENANT}","timeRange":${EVENTS_DAY}}`, 0],
+  ["the latest checkpoint", AuditService.method.getCheckpoint, `{"tenantId":"${READ_TENANT}"}`, 0],
+  [
+    "a checkpoint that does not exist",
+    AuditService.method.getCheckpoint,
+    `{"tenantId":"${READ_TENANT}","size":"999"}`,
+    5,
+  ],
+  [
+    "a consistency proof",
+    AuditService.method.getConsistencyProof,
+    `{"tenantId":"${READ_TENANT}","fromSize":"3","toSize":"12"}`,
+    0,
+  ],
+  ["the public key", AuditService.method.getPublicKey, "{}", 0],
 ];
 
+/** The HTTP status of a Connect answer with this gRPC status. */
+const CONNECT_STATUS: Record<number, number> = { 0: 200, 3: 400, 5: 404 };
+
 /**
- * The dashboard's and clients' reads are answered directly too: the same answers as connect-node
- * gives, over events stored and appended to their log, in each codec and transport.
+ * Reads of the spec, session and audit services are answered directly too: the same answers as
+ * connect-node gives, over events stored and appended to their log in two checkpoints.
  */
 describe("reads answered directly", () => {
   const log = new RpcLines();
   let server: Awaited<ReturnType<typeof listen>>;
   const eventIds: string[] = [];
-  beforeAll(async () => {
-    server = await listen({ logger: log.logger }, false);
-    const events = Array.from({ length: 12 }, () => makeEvent({ tenantId: READ_TENANT, sessionId: "direct-session" }));
+  const store = async (count: number) => {
+    const events = Array.from({ length: count }, () =>
+      makeEvent({ tenantId: READ_TENANT, sessionId: "direct-session" }),
+    );
     eventIds.push(...events.map((e) => e.eventId));
     const batch = create(IngestEventBatchRequestSchema, { eventBatch: { events } });
-    const stored = await h1Request(
+    const before = log.lines.length;
+    const answer = await h1Request(
       `${server.baseUrl}${SERVICES[0]}/IngestEventBatch`,
       toJsonString(IngestEventBatchRequestSchema, batch),
     );
-    expect(stored.status).toBe(200);
+    // Its log line written before the tests count theirs.
+    await vi.waitFor(() => expect(log.lines.slice(before).some((line) => line.msg === "rpc")).toBe(true));
+    expect(answer.status).toBe(200);
     expect(await server.audit.integrateAndSign()).toHaveLength(1);
+  };
+  beforeAll(async () => {
+    server = await listen({ logger: log.logger }, false);
+    // Checkpoints of sizes 3 and 12, for a consistency proof between them.
+    await store(3);
+    await store(9);
   });
   afterAll(() => server?.close());
 
   const path = (method: DescMethod) => `/${method.parent.typeName}/${method.name}`;
   const binary = (method: DescMethod, json: string) => toBinary(method.input, fromJsonString(method.input, json));
 
-  it.each(READ_CASES)("Connect JSON over HTTP/1.1: %s", async (_, method, json) => {
-    await sameFromBothPaths(
+  it.each(READ_CASES)("Connect JSON over HTTP/1.1: %s", async (_, method, json, code) => {
+    const answer = await sameFromBothPaths(
       log,
       connectCall(server.baseUrl, undefined, path(method), method.name, "application/json", json),
       CONNECT_DEADLINE,
     );
+    expect(answer.status).toBe(CONNECT_STATUS[code]);
   });
 
-  it.each(READ_CASES)("Connect binary over HTTP/2: %s", async (_, method, json) => {
-    await sameFromBothPaths(
+  it.each(READ_CASES)("Connect binary over HTTP/2: %s", async (_, method, json, code) => {
+    const answer = await sameFromBothPaths(
       log,
       connectCall(server.baseUrl, server.session, path(method), method.name, "application/proto", binary(method, json)),
       CONNECT_DEADLINE,
     );
+    expect(answer.status).toBe(CONNECT_STATUS[code]);
   });
 
-  it.each(READ_CASES)("gRPC: %s", async (_, method, json) => {
+  it.each(READ_CASES)("gRPC: %s", async (_, method, json, code) => {
     const body = framed({ bytes: binary(method, json) });
-    await sameFromBothPaths(
+    const answer = await sameFromBothPaths(
       log,
       grpcCall(server.session, path(method), method.name, "application/grpc", body),
       GRPC_DEADLINE,
     );
+    expect(answer.trailers["grpc-status"]).toBe(String(code));
+  });
+
+  it.each(READ_CASES)("gRPC in JSON (a page decoded): %s", async (_, method, json, code) => {
+    const body = framed({ bytes: Buffer.from(json) });
+    const answer = await sameFromBothPaths(
+      log,
+      grpcCall(server.session, path(method), method.name, "application/grpc+json", body),
+      GRPC_DEADLINE,
+    );
+    expect(answer.trailers["grpc-status"]).toBe(String(code));
   });
 
   it("a page's stored events and their log entries, compressed over 1 KiB, and an inclusion proof", async () => {
@@ -548,6 +594,7 @@ describe("reads answered directly", () => {
     const bytes = Buffer.from(answer.body, "base64");
     expect(bytes[0]).toBe(1);
     const page = fromBinary(method.output, gunzipSync(bytes.subarray(5)));
+    expect(page.response?.events).toHaveLength(eventIds.length);
     expect(page.response?.events.map((e) => e.eventId).sort()).toEqual([...eventIds].sort());
     expect(page.response?.events.every((e) => e.wormProofId !== "")).toBe(true);
 
