@@ -41,6 +41,7 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.CHAUKAS_PORT||50051)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # The same V8 flags as `npm start`: a young generation sized for the server, not for the host, an
-# old generation that grows to twice its live size before the next full collection, and the
+# old generation that grows to twice its live size before the next full collection, whose marking
+# starts once 15% of that room is used (docs/adr/0028-fewer-full-collections-per-answer.md), and the
 # embedded store's WebAssembly left to the baseline compiler (docs/adr/0022-embedded-memory.md).
-CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=100", "--liftoff-only", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=100", "--incremental-marking-soft-trigger=15", "--incremental-marking-hard-trigger=50", "--liftoff-only", "dist/src/main.js"]

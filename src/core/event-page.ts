@@ -1,8 +1,9 @@
 import { create, type DescField } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { WireType } from "@bufbuild/protobuf/wire";
 import { type QueryResponse, QueryResponseSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { varintBytes, writeVarint } from "../codec/varint.ts";
 import type { StoredEvent } from "../store/event-store.ts";
-import { storedEventForJson, writeStoredEvent } from "./event-record.ts";
+import { storedEventForJson, storedEventLength, writeStoredEvent } from "./event-record.ts";
 
 /** One page of a query: the stored events, in order, and the token of the next page ("" if last). */
 export interface EventPage {
@@ -25,20 +26,30 @@ export function decodedQueryResponse(page: EventPage): QueryResponse {
  * its content), so nothing else may use it.
  */
 export function encodedQueryResponse(page: EventPage): QueryResponse {
-  // Each record as protobuf-es keeps an unknown field: number, wire type, then length and bytes.
-  // One writer for the page, so its buffer grows once; finish() copies each record out.
-  const writer = new BinaryWriter();
-  const record = (field: DescField, data: Uint8Array) => ({
+  // Every record is written once, into one buffer of the page's exact size; each unknown field
+  // (number, wire type, then length and bytes, as protobuf-es keeps it) is a view of its part.
+  const lengths = page.events.map(storedEventLength);
+  const tokenLength = Buffer.byteLength(page.nextPageToken);
+  let size = tokenLength === 0 ? 0 : varintBytes(tokenLength) + tokenLength;
+  for (const length of lengths) size += varintBytes(length) + length;
+  const bytes = Buffer.allocUnsafe(size);
+  let at = 0;
+  const record = (field: DescField, start: number) => ({
     no: field.number,
     wireType: WireType.LengthDelimited,
-    data,
+    data: bytes.subarray(start, at),
   });
   const response = create(QueryResponseSchema);
-  response.$unknown = page.events.map((event) =>
-    record(QueryResponseSchema.field.events, writeStoredEvent(writer.fork(), event).join().finish()),
-  );
-  if (page.nextPageToken !== "") {
-    response.$unknown.push(record(QueryResponseSchema.field.nextPageToken, writer.string(page.nextPageToken).finish()));
+  response.$unknown = page.events.map((event, i) => {
+    const start = at;
+    at = writeStoredEvent(bytes, writeVarint(bytes, at, lengths[i]), event);
+    return record(QueryResponseSchema.field.events, start);
+  });
+  if (tokenLength > 0) {
+    const start = at;
+    at = writeVarint(bytes, at, tokenLength);
+    at += bytes.write(page.nextPageToken, at);
+    response.$unknown.push(record(QueryResponseSchema.field.nextPageToken, start));
   }
   return response;
 }

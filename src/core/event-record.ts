@@ -1,10 +1,11 @@
-import { clone, fromBinary } from "@bufbuild/protobuf";
-import { type BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { clone, type DescField, fromBinary } from "@bufbuild/protobuf";
+import { WireType } from "@bufbuild/protobuf/wire";
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { canonicalBinary } from "../codec/canonical-binary.ts";
 import { eventUsage } from "../codec/event-usage.ts";
 import { jsonWritable, withNonFiniteNumbersRestored } from "../codec/json-unwritable.ts";
 import { searchText } from "../codec/search-text.ts";
+import { varintBytes, writeVarint } from "../codec/varint.ts";
 import { WireReader } from "../codec/wire-reader.ts";
 import { sha256 } from "../lib/bytes.ts";
 import { timestampToNs } from "../lib/timestamps.ts";
@@ -108,26 +109,54 @@ export function storedEventForJson(row: StoredEvent): Event {
 }
 
 /**
- * Writes a stored event as served, in protobuf binary: the bytes `toBinary(EventSchema,
- * fromStoredEvent(row))` gives, without decoding the payload. Decoding and encoding again cost
- * more than the database's part of a query. The payload is the canonical encoding, fields in
- * number order, with the integrity fields empty, so they are written into their place: before the
- * first field numbered above them.
+ * Writes a stored event as served, in protobuf binary, at `at` of `into` (storedEventLength bytes);
+ * returns the offset after it. The bytes are those `toBinary(EventSchema, fromStoredEvent(row))`
+ * gives, made without decoding the payload: decoding and encoding again cost more than the
+ * database's part of a query. The payload is the canonical encoding, fields in number order, with
+ * the integrity fields empty, so they are written into their place: before the first field
+ * numbered above them.
  */
-export function writeStoredEvent(writer: BinaryWriter, row: StoredEvent): BinaryWriter {
+export function writeStoredEvent(into: Buffer, at: number, row: StoredEvent): number {
   const integrity = integrityFields(row);
-  if (!integrity) return writer.raw(row.payload);
-  // Fields 1 to 20 are all known, so unknown fields (written after the known ones) are above them too.
-  const at = offsetOfFieldAbove(row.payload, EventSchema.field.wormProofId.number);
-  writer.raw(row.payload.subarray(0, at));
-  for (const [field, value] of [
-    [EventSchema.field.hashPrev, integrity.hashPrev],
-    [EventSchema.field.contentHash, integrity.contentHash],
-    [EventSchema.field.wormProofId, integrity.wormProofId],
-  ] as const) {
-    if (value !== "") writer.tag(field.number, WireType.LengthDelimited).string(value); // proto3: "" is absent
+  if (!integrity) {
+    into.set(row.payload, at);
+    return at + row.payload.byteLength;
   }
-  return writer.raw(row.payload.subarray(at));
+  // Fields 1 to 20 are all known, so unknown fields (written after the known ones) are above them too.
+  const split = offsetOfFieldAbove(row.payload, EventSchema.field.wormProofId.number);
+  into.set(row.payload.subarray(0, split), at);
+  let next = at + split;
+  next = writeStringField(into, next, EventSchema.field.hashPrev, integrity.hashPrev);
+  next = writeStringField(into, next, EventSchema.field.contentHash, integrity.contentHash);
+  next = writeStringField(into, next, EventSchema.field.wormProofId, integrity.wormProofId);
+  into.set(row.payload.subarray(split), next);
+  return next + row.payload.byteLength - split;
+}
+
+/** How many bytes writeStoredEvent writes for the row. */
+export function storedEventLength(row: StoredEvent): number {
+  const integrity = integrityFields(row);
+  if (!integrity) return row.payload.byteLength;
+  return (
+    row.payload.byteLength +
+    stringFieldLength(EventSchema.field.hashPrev, integrity.hashPrev) +
+    stringFieldLength(EventSchema.field.contentHash, integrity.contentHash) +
+    stringFieldLength(EventSchema.field.wormProofId, integrity.wormProofId)
+  );
+}
+
+/** A string field's bytes: tag, length and UTF-8; none for "", which proto3 leaves out. */
+function stringFieldLength(field: DescField, value: string): number {
+  if (value === "") return 0;
+  const bytes = Buffer.byteLength(value);
+  return varintBytes((field.number << 3) | WireType.LengthDelimited) + varintBytes(bytes) + bytes;
+}
+
+function writeStringField(into: Buffer, at: number, field: DescField, value: string): number {
+  if (value === "") return at;
+  let next = writeVarint(into, at, (field.number << 3) | WireType.LengthDelimited);
+  next = writeVarint(into, next, Buffer.byteLength(value));
+  return next + into.write(value, next);
 }
 
 type IntegrityFields = Pick<Event, "hashPrev" | "contentHash" | "wormProofId">;
@@ -136,8 +165,8 @@ function integrityFields(row: StoredEvent): IntegrityFields | undefined {
   const entry = row.logEntry;
   if (!entry) return undefined;
   return {
-    hashPrev: Buffer.from(entry.hashPrev).toString("hex"),
-    contentHash: Buffer.from(entry.contentHash).toString("hex"),
+    hashPrev: entry.hashPrev,
+    contentHash: entry.contentHash,
     wormProofId: entry.checkpointSize === undefined ? "" : checkpointId(entry.checkpointSize),
   };
 }

@@ -66,11 +66,12 @@ export interface StoredEvent {
   logEntry?: LogEntryRef;
 }
 
+/** An event's leaf, with its hashes in lowercase hex as events carry them. */
 export interface LogEntryRef {
   position: bigint;
-  contentHash: Uint8Array;
-  /** The previous position's content hash; empty at position 0. */
-  hashPrev: Uint8Array;
+  contentHash: string;
+  /** The previous position's content hash; "" at position 0. */
+  hashPrev: string;
   /** Size of the first checkpoint that includes the entry; absent until one does. */
   checkpointSize?: bigint;
 }

@@ -1,20 +1,21 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { QueryEventsResponseSchema } from "../../gen/chaukas/spec/server/v1/server_pb.ts";
 import { corpusEvents, DEFAULT_CORPUS } from "../../kit/corpus.ts";
 import { decodedQueryResponse, type EventPage, encodedQueryResponse } from "../../src/core/event-page.ts";
-import { fromStoredEvent, toEventRecord, writeStoredEvent } from "../../src/core/event-record.ts";
+import { fromStoredEvent, storedEventLength, toEventRecord, writeStoredEvent } from "../../src/core/event-record.ts";
 import type { LogEntryRef, StoredEvent } from "../../src/store/event-store.ts";
 import { EVERY_CONTENT, fullEvent, makeEvent } from "../support/events.ts";
 
-const hash = (byte: number) => new Uint8Array(32).fill(byte);
+/** A hash as the store gives it: 32 bytes in lowercase hex. */
+const hash = (byte: number) => byte.toString(16).padStart(2, "0").repeat(32);
 
 /** The log entries a stored event can have: none yet, the first leaf (no hash_prev), unsigned, signed. */
 const ENTRIES: [string, LogEntryRef | undefined][] = [
   ["not in the log yet", undefined],
-  ["the first leaf, no checkpoint yet", { position: 0n, contentHash: hash(1), hashPrev: new Uint8Array(0) }],
+  ["the first leaf, no checkpoint yet", { position: 0n, contentHash: hash(1), hashPrev: "" }],
   ["a leaf with no checkpoint yet", { position: 7n, contentHash: hash(2), hashPrev: hash(3) }],
   ["a signed leaf", { position: 7n, contentHash: hash(4), hashPrev: hash(5), checkpointSize: 12n }],
 ];
@@ -48,9 +49,11 @@ describe("a stored event served in binary without decoding it", () => {
   describe.each(ENTRIES)("%s", (_, entry) => {
     it.each(EVENTS)("%s: the bytes a decode and re-encode give", (_, event) => {
       const row = stored(event, entry);
-      expect(Buffer.from(writeStoredEvent(new BinaryWriter(), row).finish())).toEqual(
-        Buffer.from(toBinary(EventSchema, fromStoredEvent(row))),
-      );
+      const bytes = Buffer.alloc(storedEventLength(row) + 2, 0xee);
+      // Written where it is asked, to its stated length and not a byte beyond.
+      expect(writeStoredEvent(bytes, 1, row)).toBe(bytes.length - 1);
+      expect(bytes.subarray(1, -1)).toEqual(Buffer.from(toBinary(EventSchema, fromStoredEvent(row))));
+      expect([bytes[0], bytes[bytes.length - 1]]).toEqual([0xee, 0xee]);
     });
   });
 
@@ -67,6 +70,7 @@ describe("a query page in binary", () => {
   const rows = EVENTS.map(([, event], i) => stored(event, ENTRIES[i % ENTRIES.length][1]));
   const pages: [string, EventPage][] = [
     ["with a next page", { events: rows, nextPageToken: "token-of-the-next-page" }],
+    ["a token of more than 127 bytes", { events: rows.slice(0, 3), nextPageToken: "t".repeat(300) }],
     ["the last page", { events: rows.slice(0, 5), nextPageToken: "" }],
     ["an empty page", { events: [], nextPageToken: "" }],
   ];

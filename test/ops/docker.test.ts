@@ -19,6 +19,13 @@ it("every stage of the Dockerfile runs the Node.js version package.json pins", (
   expect(pkg.engines.node).toMatch(new RegExp(`^>=${pkg.devDependencies.node.split(".")[0]}\\.`));
 });
 
+it("the image runs the server with npm start's Node.js flags and glibc setting", () => {
+  const [env, flags] = pkg.scripts.start.split(" node ");
+  const cmd = JSON.parse(read("Dockerfile").match(/^CMD (\[.*\])$/m)?.[1] ?? "[]");
+  expect(cmd).toEqual(["node", ...flags.split(" ")]);
+  expect(read("Dockerfile")).toMatch(new RegExp(`^\\s+${env}$`, "m"));
+});
+
 it("the image and the compose file's server check GET /readyz on the server's port", () => {
   const probe = "fetch('http://127.0.0.1:'+(process.env.CHAUKAS_PORT||50051)+'/readyz')";
   const dockerfile = read("Dockerfile");

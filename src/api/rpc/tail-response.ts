@@ -7,6 +7,7 @@ import {
   type TailEventsResponse,
   TailEventsResponseSchema,
 } from "../../../gen/chaukas/backend/v1/tail_pb.ts";
+import { varintBytes, writeVarint } from "../../codec/varint.ts";
 import { storedEventForJson } from "../../core/event-record.ts";
 import { encodeTailCursor } from "../../core/tail/tail-cursor.ts";
 import type { EndReason, TailItem } from "../../core/tail/tail-stream.ts";
@@ -84,20 +85,4 @@ function batchRecord(events: readonly TailEvent[]) {
     at += payload.byteLength;
   }
   return { no: TailEventsResponseSchema.field.events.number, wireType: WireType.LengthDelimited, data };
-}
-
-/** Bytes of `n` (below 2^32) as a varint. */
-function varintBytes(n: number): number {
-  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
-}
-
-/** Writes `n` (below 2^32) as a varint at `at`; returns the offset after it. */
-function writeVarint(into: Uint8Array, at: number, n: number): number {
-  let rest = n;
-  while (rest > 0x7f) {
-    into[at++] = (rest & 0x7f) | 0x80;
-    rest >>>= 7;
-  }
-  into[at++] = rest;
-  return at;
 }

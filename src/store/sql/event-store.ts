@@ -124,13 +124,15 @@ export class SqlEventStore implements Database {
     }
     const limit = where.param(query.limit);
     // The page first, then each event's log entry and the first checkpoint that includes it.
+    // The hashes come as the hex they are served in, not as bytea for the server to convert.
     const { rows } = await queryInTenantScope<PageRow>(
       this.#reads,
       scope,
       `WITH page AS (
            SELECT tenant_id, event_id, ts_ns, payload FROM events WHERE ${where.sql()}
            ORDER BY ts_ns ${direction}, event_id ${direction} LIMIT ${limit})
-         SELECT p.event_id, p.ts_ns, p.payload, l.position, l.content_hash, l.hash_prev,
+         SELECT p.event_id, p.ts_ns, p.payload, l.position,
+                encode(l.content_hash, 'hex') AS content_hash, encode(l.hash_prev, 'hex') AS hash_prev,
                 (SELECT min(c.size) FROM audit_checkpoints c
                  WHERE c.tenant_id = l.tenant_id AND c.size > l.position) AS checkpoint_size
          FROM page p LEFT JOIN audit_leaves l ON l.tenant_id = p.tenant_id AND l.event_id = p.event_id
@@ -234,8 +236,8 @@ interface PageRow {
   ts_ns: string;
   payload: Buffer;
   position: string | null;
-  content_hash: Buffer;
-  hash_prev: Buffer;
+  content_hash: string;
+  hash_prev: string;
   checkpoint_size: string | null;
 }
 
