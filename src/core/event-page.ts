@@ -51,5 +51,7 @@ export function encodedQueryResponse(page: EventPage): QueryResponse {
     at += bytes.write(page.nextPageToken, at);
     response.$unknown.push(record(QueryResponseSchema.field.nextPageToken, start));
   }
+  // allocUnsafe's bytes are not cleared: not one of them may go out unwritten.
+  if (at !== size) throw new Error(`a query page was sized at ${size} bytes and written as ${at}`);
   return response;
 }

@@ -20,18 +20,26 @@ export class GzipStreams {
 
   /** One complete gzip member of `bytes`. */
   async compress(bytes: Uint8Array): Promise<Buffer> {
-    const stream = this.#idle.pop() ?? (zlib.createGzip(this.#options) as GzipStream);
+    const stream = this.#idle.pop() ?? this.#newStream();
     let compressed: Buffer;
     try {
       compressed = await gzipThrough(stream, bytes);
+      stream.reset();
     } catch (err) {
       stream.destroy();
       throw err;
     }
-    stream.reset();
     if (this.#idle.length < this.#kept) this.#idle.push(stream);
     else stream.close();
     return compressed;
+  }
+
+  #newStream(): GzipStream {
+    const stream = zlib.createGzip(this.#options) as GzipStream;
+    // A failing stream rejects its call (gzipThrough) and is destroyed; this keeps the error an
+    // idle stream might still emit from being an uncaught one.
+    stream.on("error", () => {});
+    return stream;
   }
 }
 
@@ -48,10 +56,11 @@ function gzipThrough(stream: GzipStream, bytes: Uint8Array): Promise<Buffer> {
     stream.once("error", onError);
     stream.write(bytes);
     // zlib pushes its output, which onData reads, before it calls back.
-    stream.flush(zlib.constants.Z_FINISH, () => {
+    stream.flush(zlib.constants.Z_FINISH, (err?: Error | null) => {
       stream.off("data", onData);
       stream.off("error", onError);
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+      if (err) reject(err);
+      else resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
     });
   });
 }

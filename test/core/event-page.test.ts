@@ -71,6 +71,7 @@ describe("a query page in binary", () => {
   const pages: [string, EventPage][] = [
     ["with a next page", { events: rows, nextPageToken: "token-of-the-next-page" }],
     ["a token of more than 127 bytes", { events: rows.slice(0, 3), nextPageToken: "t".repeat(300) }],
+    ["a token of characters of 2 to 4 bytes", { events: rows.slice(0, 2), nextPageToken: "é🙂中".repeat(50) }],
     ["the last page", { events: rows.slice(0, 5), nextPageToken: "" }],
     ["an empty page", { events: [], nextPageToken: "" }],
   ];

@@ -235,6 +235,7 @@ interface PageRow {
   event_id: string;
   ts_ns: string;
   payload: Buffer;
+  /** Null when the event has no leaf yet; then so are the hashes, which are read only with it. */
   position: string | null;
   content_hash: string;
   hash_prev: string;
