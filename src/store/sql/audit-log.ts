@@ -10,8 +10,9 @@ import {
 } from "../audit-log.ts";
 import { ALL_TENANTS, type TenantScope } from "../tenant-scope.ts";
 import { ADVISORY_LOCK } from "./advisory-locks.ts";
+import { BinaryArrays } from "./binary-arrays.ts";
 import { TAKE_QUEUED_AND_ROLL_UP } from "./event-stats.ts";
-import { inTenantScope, packed, queryInTenantScope } from "./pool.ts";
+import { inTenantScope, queryInTenantScope } from "./pool.ts";
 import { rollUpBackfill } from "./usage-rollup.ts";
 
 /** An event waiting for its place in its tenant's log. */
@@ -48,31 +49,35 @@ async function appendToLogs(client: pg.PoolClient, records: readonly PendingLeaf
     let previous: Uint8Array = head.last_content_hash;
     // biome-ignore lint/style/noNonNullAssertion: heads are the tenants of byTenant
     for (const record of byTenant.get(head.tenant_id)!) {
-      leaves.push(head.tenant_id, String(range.size), record.eventId, record.contentHash, previous);
+      leaves.push(head.tenant_id, range.size, record.eventId, record.contentHash, previous);
       range.append(leafHash(record.contentHash), (id, hash) => {
-        if (id.level >= STORED_NODE_MIN_LEVEL) nodes.push(head.tenant_id, id.level, String(id.index), hash);
+        if (id.level >= STORED_NODE_MIN_LEVEL) nodes.push(head.tenant_id, id.level, id.index, hash);
       });
       previous = record.contentHash;
     }
-    updated.push(head.tenant_id, String(range.size), Buffer.concat(range.hashes), asBuffer(previous));
+    updated.push(head.tenant_id, range.size, Buffer.concat(range.hashes), previous);
   }
   const [leafTenants, positions, eventIds, contentHashes, previousHashes] = leaves.arrays;
   const [nodeTenants, levels, indexes, nodeHashes] = nodes.arrays;
+  const [headTenants, sizes, compactRanges, lastHashes] = updated.arrays;
   await client.query({
     name: "append-audit-log",
     text: APPEND,
-    values: [
-      leafTenants,
-      positions,
-      eventIds,
-      ...packed(contentHashes as Uint8Array[]),
-      ...packed(previousHashes as Uint8Array[]),
-      nodeTenants,
-      levels,
-      indexes,
-      ...packed(nodeHashes as Uint8Array[]),
-      ...updated.arrays,
-    ],
+    values: new BinaryArrays()
+      .text(leafTenants as string[])
+      .int8(positions as number[])
+      .text(eventIds as string[])
+      .bytea(contentHashes as Uint8Array[])
+      .bytea(previousHashes as Uint8Array[])
+      .text(nodeTenants as string[])
+      .int2(levels as number[])
+      .int8(indexes as number[])
+      .bytea(nodeHashes as Uint8Array[])
+      .text(headTenants as string[])
+      .int8(sizes as number[])
+      .bytea(compactRanges as Uint8Array[])
+      .bytea(lastHashes as Uint8Array[])
+      .build(),
   });
 }
 
@@ -292,18 +297,13 @@ RETURNING tenant_id, size, compact_range, last_content_hash`;
 const APPEND = `
 WITH leaves AS (
   INSERT INTO audit_leaves (tenant_id, position, event_id, content_hash, hash_prev)
-  SELECT tenant_id, position, event_id, substring($4::bytea FROM hash_at FOR hash_length),
-         substring($7::bytea FROM prev_at FOR prev_length)
-  FROM unnest($1::text[], $2::int8[], $3::text[], $5::int4[], $6::int4[], $8::int4[], $9::int4[])
-    AS t(tenant_id, position, event_id, hash_at, hash_length, prev_at, prev_length)
+  SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::bytea[], $5::bytea[])
 ), nodes AS (
   INSERT INTO audit_nodes (tenant_id, level, index, hash)
-  SELECT tenant_id, level, index, substring($13::bytea FROM hash_at FOR hash_length)
-  FROM unnest($10::text[], $11::int2[], $12::int8[], $14::int4[], $15::int4[])
-    AS t(tenant_id, level, index, hash_at, hash_length)
+  SELECT * FROM unnest($6::text[], $7::int2[], $8::int8[], $9::bytea[])
 )
 UPDATE audit_heads h SET size = u.size, compact_range = u.compact_range, last_content_hash = u.last_content_hash
-FROM unnest($16::text[], $17::int8[], $18::bytea[], $19::bytea[]) AS u(tenant_id, size, compact_range, last_content_hash)
+FROM unnest($10::text[], $11::int8[], $12::bytea[], $13::bytea[]) AS u(tenant_id, size, compact_range, last_content_hash)
 WHERE h.tenant_id = u.tenant_id`;
 
 const SELECT_ENTRIES = `

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { INDEXED_ENUMS, INDEXED_IDS, isOptionalId, protoName } from "../../codec/event-fields.ts";
 import type { ColumnDifference, EventRecord } from "../event-store.ts";
+import { BinaryArrays } from "./binary-arrays.ts";
 
 /**
  * The columns of `events` that queries find events by, and how they are made from a record: one
@@ -14,12 +15,12 @@ const ENUM_COLUMNS = INDEXED_ENUMS.map(protoName);
 /** The index columns, in the order of RECORD_PARAMETERS and INDEX_VALUES. */
 export const INDEX_COLUMNS: readonly string[] = [...ID_COLUMNS, ...ENUM_COLUMNS, "ts_ns", "tags", "search"];
 
-/** The fields of a record row, in the order of recordParameters. */
+/** The fields of a record row, in the order of addRecordArrays. */
 export const RECORD_FIELDS = [...ID_COLUMNS, ...ENUM_COLUMNS, "ts_ns", "tags", "search_text"].join(", ");
 
 const RECORD_TYPES = [...ID_COLUMNS.map(() => "text"), ...ENUM_COLUMNS.map(() => "int2"), "int8", "text", "text"];
 
-/** unnest() over parameters $1..$13 (recordParameters) gives one row per record with the fields RECORD_FIELDS. */
+/** unnest() over parameters $1..$13 (addRecordArrays) gives one row per record with the fields RECORD_FIELDS. */
 export const RECORD_PARAMETERS = RECORD_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(", ");
 
 /** The index columns' values from a row of RECORD_FIELDS. */
@@ -31,16 +32,17 @@ export const INDEX_VALUES = [
   "to_tsvector('simple', search_text) AS search",
 ].join(", ");
 
-/** The values of parameters $1..$13, one array per field of RECORD_FIELDS. */
-export function recordParameters(records: readonly EventRecord[]): unknown[] {
-  return [
-    ...INDEXED_IDS.map((name) => records.map((r) => r[name])),
-    ...INDEXED_ENUMS.map((name) => records.map((r) => r[name])),
-    records.map((r) => r.timestampNs.toString()),
-    records.map((r) => JSON.stringify(r.tags)),
-    // PostgreSQL text cannot hold NUL; the search text is only indexed, so a space loses nothing.
-    records.map((r) => withoutNul(r.searchText)),
-  ];
+/** Adds the arrays of parameters $1..$13, one per field of RECORD_FIELDS. */
+export function addRecordArrays(arrays: BinaryArrays, records: readonly EventRecord[]): BinaryArrays {
+  for (const name of INDEXED_IDS) arrays.text(records.map((r) => r[name]));
+  for (const name of INDEXED_ENUMS) arrays.int2(records.map((r) => r[name]));
+  return (
+    arrays
+      .int8(records.map((r) => r.timestampNs))
+      .text(records.map((r) => JSON.stringify(r.tags)))
+      // PostgreSQL text cannot hold NUL; the search text is only indexed, so a space loses nothing.
+      .text(records.map((r) => withoutNul(r.searchText)))
+  );
 }
 
 /** NUL as a space: PostgreSQL refuses NUL in text, and the search text is indexed with it replaced. */
@@ -64,7 +66,7 @@ export async function selectColumnDifferences(
      CROSS JOIN LATERAL (VALUES ${pairs}) AS c(name, stored, derived)
      WHERE c.stored IS DISTINCT FROM c.derived
      ORDER BY d.n, c.name`,
-    recordParameters(records),
+    addRecordArrays(new BinaryArrays(), records).build(),
   );
   return rows;
 }

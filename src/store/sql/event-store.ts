@@ -107,7 +107,7 @@ export class SqlEventStore implements Database {
     const unique = firstOfEach(records);
     if (unique.length === 0) return;
     // One statement whatever the batch size: each column travels as one array parameter and
-    // unnest() turns them back into rows; bytes are packed (see packed()).
+    // unnest() turns them back into rows (see binary-arrays.ts).
     const { rowCount } = await queryInTenantScope(this.#pool, scope, insertAndQueueStatement(unique, this.#auditTrail));
     const stored = rowCount ?? 0;
     // Each event stored now is queued once: the rest of the records were there already.

@@ -127,18 +127,3 @@ function openScope(client: pg.PoolClient, scope: TenantScope): Promise<void> {
   if (!client.pipeline) return client.query(`${opening}; ${setting}`).then(() => {});
   return Promise.all([client.query(opening), client.query(setting)]).then(() => {});
 }
-
-/**
- * Byte strings as one binary parameter, with each one's start (1-based) and length (`int4[]`),
- * for `substring($blob FROM start FOR length)` in the statement. node-postgres sends an array of
- * bytea as hex text: twice the bytes, built here and parsed again by PostgreSQL.
- */
-export function packed(parts: readonly Uint8Array[]): [Buffer, number[], number[]] {
-  const starts: number[] = [];
-  let size = 0;
-  for (const part of parts) {
-    starts.push(size + 1);
-    size += part.byteLength;
-  }
-  return [Buffer.concat(parts, size), starts, parts.map((part) => part.byteLength)];
-}

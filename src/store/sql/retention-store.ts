@@ -2,9 +2,10 @@ import type pg from "pg";
 import type { ErasureSelector, Purge, PurgeCandidate, RetentionPolicy, RetentionStore } from "../retention-store.ts";
 import type { TenantScope } from "../tenant-scope.ts";
 import { ADVISORY_LOCK } from "./advisory-locks.ts";
-import { INDEX_VALUES, RECORD_FIELDS, RECORD_PARAMETERS, recordParameters } from "./event-columns.ts";
+import { BinaryArrays } from "./binary-arrays.ts";
+import { addRecordArrays, INDEX_VALUES, RECORD_FIELDS, RECORD_PARAMETERS } from "./event-columns.ts";
 import { insertAndQueueStatement } from "./event-insert.ts";
-import { inTenantScope, packed, queryInTenantScope } from "./pool.ts";
+import { inTenantScope, queryInTenantScope } from "./pool.ts";
 
 const TRY_LOCK = "SELECT pg_try_advisory_xact_lock($1) AS locked";
 const LOCK = "SELECT pg_advisory_xact_lock($1), true AS locked";
@@ -14,17 +15,17 @@ const REWRITTEN = ["project_id", "session_id", "trace_id", "span_id", "agent_id"
 
 /**
  * Replaces intact events with their stubs: payload, index columns from the stub ($1..$13, see
- * recordParameters), and purged_by. Stubs are packed ($14 with $15 and $16, see packed()). The
- * stub keeps its event's time, and joining on it lets the intact-by-time index find each event
- * at once: on (tenant, id) alone, a tenant the statistics do not know yet was scanned once a stub.
+ * addRecordArrays), the stubs ($14) and purged_by ($15). The stub keeps its event's time, and
+ * joining on it lets the intact-by-time index find each event at once: on (tenant, id) alone, a
+ * tenant the statistics do not know yet was scanned once a stub.
  */
 const PURGE_EVENTS = `
 WITH d AS (
-  SELECT ${INDEX_VALUES}, substring($14::bytea FROM payload_at FOR payload_length) AS payload
-  FROM unnest(${RECORD_PARAMETERS}, $15::int4[], $16::int4[]) AS t(${RECORD_FIELDS}, payload_at, payload_length)
+  SELECT ${INDEX_VALUES}, payload
+  FROM unnest(${RECORD_PARAMETERS}, $14::bytea[]) AS t(${RECORD_FIELDS}, payload)
 )
 UPDATE events e SET (${REWRITTEN.join(", ")}, tags, search, payload, purged_by) =
-  (${REWRITTEN.map((c) => `d.${c}`).join(", ")}, d.tags, d.search, d.payload, $17::text)
+  (${REWRITTEN.map((c) => `d.${c}`).join(", ")}, d.tags, d.search, d.payload, $15::text)
 FROM d WHERE e.tenant_id = d.tenant_id AND e.ts_ns = d.ts_ns AND e.event_id = d.event_id AND e.purged_by IS NULL`;
 
 const INTACT =
@@ -135,8 +136,9 @@ export class SqlRetentionStore implements RetentionStore {
       const { rows } = await client.query<{ locked: boolean }>(exclusive ? TRY_LOCK : LOCK, [ADVISORY_LOCK.purge]);
       if (!rows[0].locked) return false;
       const { rowCount } = await client.query(PURGE_EVENTS, [
-        ...recordParameters(purge.stubs),
-        ...packed(purge.stubs.map((stub) => stub.payload)),
+        ...addRecordArrays(new BinaryArrays(), purge.stubs)
+          .bytea(purge.stubs.map((stub) => stub.payload))
+          .build(),
         purge.recordId,
       ]);
       if (rowCount !== purge.stubs.length) {

@@ -2,6 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import type pg from "pg";
 import { EventSchema } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { type EventUsage, eventUsage, NO_USAGE } from "../../codec/event-usage.ts";
+import { BinaryArrays } from "./binary-arrays.ts";
 import { withoutNul } from "./event-columns.ts";
 
 /**
@@ -31,16 +32,15 @@ export const USAGE_COLUMNS = ["agent", "model", "input_tokens", "output_tokens",
 export const usageParameterTypes = (first: number) =>
   ["text", "text", "int8", "int8", "int8", "float8"].map((type, i) => `$${first + i}::${type}[]`).join(", ");
 
-/** The values of USAGE_COLUMNS' parameters. */
-export function usageParameters(usages: readonly EventUsage[]): unknown[] {
-  return [
-    usages.map((u) => withoutNul(u.agent)),
-    usages.map((u) => withoutNul(u.model)),
-    usages.map((u) => u.inputTokens),
-    usages.map((u) => u.outputTokens),
-    usages.map((u) => u.totalTokens),
-    usages.map((u) => u.cost),
-  ];
+/** Adds the arrays of USAGE_COLUMNS' parameters. */
+export function addUsageArrays(arrays: BinaryArrays, usages: readonly EventUsage[]): BinaryArrays {
+  return arrays
+    .text(usages.map((u) => withoutNul(u.agent)))
+    .text(usages.map((u) => withoutNul(u.model)))
+    .int8(usages.map((u) => u.inputTokens))
+    .int8(usages.map((u) => u.outputTokens))
+    .int8(usages.map((u) => u.totalTokens))
+    .float8(usages.map((u) => u.cost));
 }
 
 /** A model, tool or MCP call counts once: by its START, else by its END (the larger count of the two). */
@@ -149,7 +149,7 @@ export async function rollUpBackfill(client: pg.ClientBase, limit: number): Prom
       rows.map((r) => r.status),
       rows.map((r) => r.severity),
       rows.map((r) => r.ts_ns),
-      ...usageParameters(usages),
+      ...addUsageArrays(new BinaryArrays(), usages).build(),
     ],
   });
   return rows.length;
