@@ -138,6 +138,8 @@ describe.each(kinds)("binary array parameters on %s", (kind) => {
 describe("values no array of the type can hold", () => {
   it("throw when the arrays are built, before anything is sent", () => {
     expect(() => int2Array([32768])).toThrow(RangeError);
+    expect(() => int2Array([1.5])).toThrow(RangeError);
+    expect(() => int2Array([Number.NaN])).toThrow(RangeError);
     expect(() => int8Array([1.5])).toThrow(RangeError);
     expect(() => int8Array([2n ** 63n])).toThrow(RangeError);
   });

@@ -54,9 +54,13 @@ export class BinaryArrays {
     });
   }
 
-  /** `int2[]`; a value outside -32768..32767 throws in build(), as PostgreSQL would refuse it. */
+  /** `int2[]`; a number that is not an integer, or one outside -32768..32767, throws in build(). */
   int2(values: readonly number[]): this {
-    return this.#fixedSize(OID.int2, 2, values, (out, value, at) => out.writeInt16BE(value, at));
+    return this.#fixedSize(OID.int2, 2, values, (out, value, at) => {
+      // writeInt16BE would truncate a fraction and write NaN as 0; a literal would have been refused.
+      if (!Number.isInteger(value)) throw new RangeError(`${value} is not an int2`);
+      out.writeInt16BE(value, at);
+    });
   }
 
   /** `int8[]`; a number that is not an integer, or one outside the int8 range, throws in build(). */
