@@ -145,7 +145,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
   await app.register(async (rpc) => {
     rpc.addHook("onRoute", markRpcRoute);
     await rpc.register(async (spec) => {
-      // This scope's routes only: the binary IngestEventBatch routes share paths with these.
+      // This scope's routes only: the binary ingest routes share paths with these.
       spec.addHook("onRoute", direct.onRoute);
       await spec.register(fastifyConnectPlugin, {
         ...connectOptions,
@@ -175,12 +175,14 @@ export async function buildServer(events: EventService, options: ServerOptions):
         },
       });
     });
-    // Binary ingest batches go to the same methods reading each event from its bytes (wire-ingest.ts).
+    // Binary ingest requests go to the same methods reading each event from its bytes (wire-ingest.ts).
+    const directWire = new DirectUnary({ ...connectOptions, answeredDirectly: logging.answeredDirectly });
     await rpc.register(async (binary) => {
       binary.addHook("onRoute", binaryBodiesOnly);
+      binary.addHook("onRoute", directWire.onRoute);
       await binary.register(fastifyConnectPlugin, {
         ...connectOptions,
-        routes: (router) => wireIngestRoutes(router, events, app.log, metrics),
+        routes: (router) => wireIngestRoutes(router, events, app.log, metrics, directWire),
       });
     });
     // OTLP/gRPC exports may be as large as OTLP/HTTP ones.

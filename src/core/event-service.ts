@@ -93,27 +93,41 @@ export class EventService {
   }
 
   /**
-   * Validates and stores one event; resolves once it is committed. Re-sending it is harmless.
-   * An empty tenant_id (or project_id) takes the caller's key's. `fieldPrefix` is where the
-   * event sits in the request, for error messages.
+   * Validates and stores one event; resolves with its id once it is committed. Re-sending it is
+   * harmless. The event comes decoded, or as its protobuf bytes (read as a batch's are). An empty
+   * tenant_id (or project_id) takes the caller's key's. `fieldPrefix` is where the event sits in
+   * the request, for error messages.
    */
-  async ingestEvent(principal: Principal, event: Event | undefined, fieldPrefix = "event"): Promise<void> {
+  async ingestEvent(
+    principal: Principal,
+    event: Event | Uint8Array | undefined,
+    fieldPrefix = "event",
+  ): Promise<string> {
     authorize(principal, "ingest");
-    const tenant = tenantOf(principal, event);
-    const outOfScope = event && scopeEvent(principal, event);
+    const read = event === undefined ? undefined : readEvent(event);
+    if (typeof read === "string") {
+      this.#metrics.eventsRejected("undecodable", tenantOf(principal), 1);
+      throw new InvalidArgumentError([{ field: fieldPrefix || "event", description: read }]);
+    }
+    const fields = read?.fields;
+    const tenant = tenantOf(principal, fields);
+    const outOfScope = fields && scopeEvent(principal, fields);
     if (outOfScope) {
       this.#metrics.eventsRejected("out_of_scope", tenant, 1);
       throw new PermissionDeniedError(outOfScope);
     }
-    const violations = decodedEventViolations(event, fieldPrefix);
-    if (violations.length > 0 || !event) {
+    const violations =
+      read && !read.decoded
+        ? eventViolations(read.fields, fieldPrefix)
+        : decodedEventViolations(read?.decoded, fieldPrefix);
+    if (violations.length > 0 || !read) {
       this.#metrics.eventsRejected("invalid", tenant, 1);
       throw new InvalidArgumentError(violations);
     }
     const release = this.#admit(1, tenant);
     try {
-      const record = toEventRecord(event);
-      const hashProblem = contentHashProblem(event, record);
+      const record = read.record();
+      const hashProblem = contentHashProblem(read.fields, record);
       if (hashProblem) {
         this.#metrics.eventsRejected("invalid", tenant, 1);
         throw new InvalidArgumentError([{ field: `${fieldPrefix}.content_hash`, description: hashProblem }]);
@@ -126,6 +140,7 @@ export class EventService {
       }
       await this.#store.insertEvents(tenantScope(principal), [redacted]);
       this.#metrics.eventsAccepted(record.tenantId, 1);
+      return read.fields.eventId;
     } finally {
       release();
     }
@@ -157,7 +172,7 @@ export class EventService {
       for (const [k, item] of events.entries()) {
         const index = indexes[k];
         const at = `${fieldPrefix}[${index}]`;
-        const read = readBatchEvent(item);
+        const read = readEvent(item);
         if (typeof read === "string") {
           rejected.push({ index, eventId: `#${index}`, reason: `${at}: ${read}` });
           this.#metrics.eventsRejected("undecodable", tenantOf(principal), 1);
@@ -335,10 +350,10 @@ function redactOrRefuse(redaction: Redaction, record: EventRecord): EventRecord 
 }
 
 /**
- * An event of a batch: its fields to check (and the whole event, when decoded) and how to make
+ * An event of a request: its fields to check (and the whole event, when decoded) and how to make
  * its record once they pass, or why its bytes cannot be decoded.
  */
-function readBatchEvent(
+function readEvent(
   item: Event | Uint8Array,
 ): { fields: WireEvent["fields"]; decoded?: Event; record: () => EventRecord } | string {
   if (!(item instanceof Uint8Array)) return { fields: item, decoded: item, record: () => toEventRecord(item) };

@@ -34,6 +34,15 @@ const INTEGRITY_FIELDS = [
 ];
 
 /**
+ * The event of an IngestEventRequest read as its wire twin (`repeated bytes event = 1`): absent,
+ * or its bytes. A message field sent more than once is merged by protobuf, and the occurrences'
+ * bytes joined decode as that merge.
+ */
+export function requestEventBytes(occurrences: readonly Uint8Array[]): Uint8Array | undefined {
+  return occurrences.length <= 1 ? occurrences[0] : Buffer.concat(occurrences);
+}
+
+/**
  * The event in `bytes`, or undefined when it must be decoded instead: bytes that only a full
  * decode can settle (canonical-wire.ts), what proto3 JSON cannot write (json-unwritable.ts: a
  * Value number that is not finite, in the event or packed in an extension, or an extension it

@@ -1,6 +1,6 @@
 import { type DescMessage, fromBinary, fromJson, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { IngestEventBatchWireSchema } from "../../../gen/chaukas/backend/v1/ingest_wire_pb.ts";
+import { IngestEventBatchWireSchema, IngestEventWireSchema } from "../../../gen/chaukas/backend/v1/ingest_wire_pb.ts";
 import {
   IngestEventBatchRequestSchema,
   IngestEventRequestSchema,
@@ -8,6 +8,7 @@ import {
 import { jsonRegistry } from "../../codec/formats/registry.ts";
 import { ONE_ACCEPTED } from "../../core/batch-outcome.ts";
 import type { EventService } from "../../core/event-service.ts";
+import { requestEventBytes } from "../../core/event-wire.ts";
 import { InvalidArgumentError } from "../../lib/errors.ts";
 import type { Metrics } from "../../lib/metrics.ts";
 import { sdkBatchAnswer } from "./batch-answers.ts";
@@ -37,7 +38,10 @@ export async function sdkRoutes(app: FastifyInstance, { events, metrics }: SdkRo
   });
 
   app.post("/events", async (request) => {
-    const { event } = decodeBody(IngestEventRequestSchema, request);
+    // A binary request keeps its event as bytes, for the event service to read (event-wire.ts).
+    const event = Buffer.isBuffer(request.body)
+      ? requestEventBytes(decodeBody(IngestEventWireSchema, request, IngestEventRequestSchema.typeName).event)
+      : decodeBody(IngestEventRequestSchema, request).event;
     metrics.eventsReceived("sdk", 1);
     await events.ingestEvent(principalOfRequest(request), event);
     return sdkBatchAnswer(ONE_ACCEPTED);

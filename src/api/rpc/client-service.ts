@@ -1,11 +1,9 @@
-import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { ChaukasClientService, IngestEventResponseSchema } from "../../../gen/chaukas/spec/client/v1/client_pb.ts";
+import { ChaukasClientService } from "../../../gen/chaukas/spec/client/v1/client_pb.ts";
 import type { EventService } from "../../core/event-service.ts";
 import type { Metrics } from "../../lib/metrics.ts";
-import { principalOf } from "./auth.ts";
-import { mapDomainErrors } from "./connect-errors.ts";
 import { clientIngestBatch } from "./ingest-batch.ts";
+import { clientIngestEvent } from "./ingest-event.ts";
 import type { RejectionLog } from "./rejection-log.ts";
 import { sharedHandlers } from "./shared-handlers.ts";
 
@@ -21,12 +19,7 @@ export function clientServiceHandlers(
   return {
     ...sharedHandlers(ChaukasClientService, events),
 
-    ingestEvent: (req, ctx) =>
-      mapDomainErrors(async () => {
-        metrics.eventsReceived(ctx.protocolName, 1);
-        await events.ingestEvent(principalOf(ctx), req.event);
-        return create(IngestEventResponseSchema);
-      }),
+    ingestEvent: clientIngestEvent(events, metrics),
 
     ingestEventBatch: clientIngestBatch(events, log, metrics),
   };

@@ -7,6 +7,7 @@ import {
   createHandlerContext,
   type HandlerContext,
   type Interceptor,
+  type MethodImpl,
   type MethodImplSpec,
   type ServiceImpl,
 } from "@connectrpc/connect";
@@ -86,15 +87,23 @@ export class DirectUnary {
     for (const name of names) {
       const method: DescMethod = service.method[name];
       if (method.methodKind !== "unary") throw new Error(`${service.typeName}.${method.name} is not unary`);
-      const unary = method as DescMethodUnary;
-      this.methods.set(`/${service.typeName}/${method.name}`, {
-        spec: { kind: "unary", method: unary, impl: (impl[name] as DirectMethod["spec"]["impl"]).bind(impl) },
-        serialization: createMethodSerializationLookup(method, undefined, this.options.jsonOptions, {
-          readMaxBytes: this.options.readMaxBytes,
-          writeMaxBytes: 0xffffffff,
-        }),
-      });
+      this.addMethod(method as DescMethodUnary, (impl[name] as DirectMethod["spec"]["impl"]).bind(impl));
     }
+  }
+
+  /** Serves one unary method directly (a wire twin's, say); call before its route is registered. */
+  addMethod<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    impl: MethodImpl<typeof method>,
+  ): void {
+    const unary = method as unknown as DescMethodUnary;
+    this.methods.set(`/${method.parent.typeName}/${method.name}`, {
+      spec: { kind: "unary", method: unary, impl: impl as DirectMethod["spec"]["impl"] },
+      serialization: createMethodSerializationLookup(unary, undefined, this.options.jsonOptions, {
+        readMaxBytes: this.options.readMaxBytes,
+        writeMaxBytes: 0xffffffff,
+      }),
+    });
   }
 
   /** An onRoute hook for the Connect plugin's scope: requests of the shapes served here skip connect-node. */

@@ -1,15 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import {
-  ChaukasServerService,
-  GetEventStatsResponseSchema,
-  IngestEventResponseSchema,
-} from "../../../gen/chaukas/spec/server/v1/server_pb.ts";
+import { ChaukasServerService, GetEventStatsResponseSchema } from "../../../gen/chaukas/spec/server/v1/server_pb.ts";
 import type { EventService } from "../../core/event-service.ts";
 import type { Metrics } from "../../lib/metrics.ts";
 import { principalOf } from "./auth.ts";
 import { mapDomainErrors } from "./connect-errors.ts";
 import { serverIngestBatch } from "./ingest-batch.ts";
+import { serverIngestEvent } from "./ingest-event.ts";
 import type { RejectionLog } from "./rejection-log.ts";
 import { sharedHandlers } from "./shared-handlers.ts";
 
@@ -22,16 +19,7 @@ export function serverServiceHandlers(
   return {
     ...sharedHandlers(ChaukasServerService, events),
 
-    ingestEvent: (req, ctx) =>
-      mapDomainErrors(async () => {
-        metrics.eventsReceived(ctx.protocolName, 1);
-        await events.ingestEvent(principalOf(ctx), req.event);
-        return create(IngestEventResponseSchema, {
-          eventId: req.event?.eventId,
-          status: "accepted",
-          processedAt: BigInt(Date.now()),
-        });
-      }),
+    ingestEvent: serverIngestEvent(events, metrics),
 
     ingestEventBatch: serverIngestBatch(events, log, metrics),
 

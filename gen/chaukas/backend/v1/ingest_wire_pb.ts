@@ -2,11 +2,11 @@
 // @generated from file chaukas/backend/v1/ingest_wire.proto (package chaukas.backend.v1, syntax proto3)
 /* eslint-disable */
 
-// Wire twins of the spec's ingest batch requests. Each has the field numbers and types of its
-// twin, except that events are `bytes`: a length-delimited Event and a `bytes` value are the same
-// on the wire, so the server receives each event's bytes undecoded and reads them itself
-// (src/domain/event-wire.ts). Not part of any service: the server decodes binary
-// chaukas.spec.{server,client}.v1.IngestEventBatchRequest bodies with these.
+// Wire twins of the spec's ingest requests. Each has the field numbers and types of its twin,
+// except that events are `bytes`: a length-delimited Event and a `bytes` value are the same on
+// the wire, so the server receives each event's bytes undecoded and reads them itself
+// (src/core/event-wire.ts). Not part of any service: the server decodes binary
+// chaukas.spec.{server,client}.v1.IngestEventRequest and IngestEventBatchRequest bodies with these.
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
@@ -18,7 +18,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file chaukas/backend/v1/ingest_wire.proto.
  */
 export const file_chaukas_backend_v1_ingest_wire: GenFile = /*@__PURE__*/
-  fileDesc("CiRjaGF1a2FzL2JhY2tlbmQvdjEvaW5nZXN0X3dpcmUucHJvdG8SEmNoYXVrYXMuYmFja2VuZC52MSLRAQoORXZlbnRCYXRjaFdpcmUSEAoIYmF0Y2hfaWQYASABKAkSLQoJdGltZXN0YW1wGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZldmVudHMYAyADKAwSKQoIbWV0YWRhdGEYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhIKCnRvdGFsX2Nvc3QYCiABKAESFAoMdG90YWxfdG9rZW5zGAsgASgFEhkKEXRvdGFsX2R1cmF0aW9uX21zGAwgASgBIk8KFEluZ2VzdEV2ZW50QmF0Y2hXaXJlEjcKC2V2ZW50X2JhdGNoGAEgASgLMiIuY2hhdWthcy5iYWNrZW5kLnYxLkV2ZW50QmF0Y2hXaXJlYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("CiRjaGF1a2FzL2JhY2tlbmQvdjEvaW5nZXN0X3dpcmUucHJvdG8SEmNoYXVrYXMuYmFja2VuZC52MSLRAQoORXZlbnRCYXRjaFdpcmUSEAoIYmF0Y2hfaWQYASABKAkSLQoJdGltZXN0YW1wGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZldmVudHMYAyADKAwSKQoIbWV0YWRhdGEYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhIKCnRvdGFsX2Nvc3QYCiABKAESFAoMdG90YWxfdG9rZW5zGAsgASgFEhkKEXRvdGFsX2R1cmF0aW9uX21zGAwgASgBIk8KFEluZ2VzdEV2ZW50QmF0Y2hXaXJlEjcKC2V2ZW50X2JhdGNoGAEgASgLMiIuY2hhdWthcy5iYWNrZW5kLnYxLkV2ZW50QmF0Y2hXaXJlIiAKD0luZ2VzdEV2ZW50V2lyZRINCgVldmVudBgBIAMoDGIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * chaukas.spec.common.v1.EventBatch with its events as bytes.
@@ -90,4 +90,28 @@ export type IngestEventBatchWire = Message<"chaukas.backend.v1.IngestEventBatchW
  */
 export const IngestEventBatchWireSchema: GenMessage<IngestEventBatchWire> = /*@__PURE__*/
   messageDesc(file_chaukas_backend_v1_ingest_wire, 1);
+
+/**
+ * chaukas.spec.server.v1.IngestEventRequest and chaukas.spec.client.v1.IngestEventRequest, which
+ * are alike.
+ *
+ * @generated from message chaukas.backend.v1.IngestEventWire
+ */
+export type IngestEventWire = Message<"chaukas.backend.v1.IngestEventWire"> & {
+  /**
+   * The encoded chaukas.spec.common.v1.Event, absent when the request has none. Repeated because
+   * protobuf merges a message field sent more than once: this keeps every occurrence, and their
+   * bytes joined decode as that merge.
+   *
+   * @generated from field: repeated bytes event = 1;
+   */
+  event: Uint8Array[];
+};
+
+/**
+ * Describes the message chaukas.backend.v1.IngestEventWire.
+ * Use `create(IngestEventWireSchema)` to create a new message.
+ */
+export const IngestEventWireSchema: GenMessage<IngestEventWire> = /*@__PURE__*/
+  messageDesc(file_chaukas_backend_v1_ingest_wire, 2);
 

@@ -153,6 +153,15 @@ describe.each(await storeKinds())("the Python SDK's routes on the %s store", (ki
     expectSameEvents(await query.all({ tenantId: TENANT, sessionId: events[0].sessionId }), [events[0], events[2]]);
   });
 
+  it("answers a binary single event whose bytes cannot be decoded with 400 and the reason", async () => {
+    // IngestEventRequest.event holding an event whose field 1 (event_id) announces 5 bytes and holds 1.
+    const answer = await sdk.post("/events", new Uint8Array([0x0a, 0x03, 0x0a, 0x05, 0x61]));
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.text).violations).toEqual([
+      { field: "event", description: expect.stringMatching(/^is not a valid chaukas\.spec\.common\.v1\.Event: /) },
+    ]);
+  });
+
   it("stores nothing twice when the SDK re-sends a batch", async () => {
     const events = sdkSession(8);
     const body = batchRequestBytes(events);
