@@ -116,10 +116,7 @@ export class EventService {
       this.#metrics.eventsRejected("out_of_scope", tenant, 1);
       throw new PermissionDeniedError(outOfScope);
     }
-    const violations =
-      read && !read.decoded
-        ? eventViolations(read.fields, fieldPrefix)
-        : decodedEventViolations(read?.decoded, fieldPrefix);
+    const violations = read ? read.violations(fieldPrefix) : eventViolations(undefined, fieldPrefix);
     if (violations.length > 0 || !read) {
       this.#metrics.eventsRejected("invalid", tenant, 1);
       throw new InvalidArgumentError(violations);
@@ -181,11 +178,7 @@ export class EventService {
         const fields = read.fields;
         const id = fields.eventId || `#${index}`;
         const outOfScope = scopeEvent(principal, fields);
-        const violations = outOfScope
-          ? []
-          : read.decoded
-            ? decodedEventViolations(read.decoded, at)
-            : eventViolations(fields, at);
+        const violations = outOfScope ? [] : read.violations(at);
         const record = outOfScope || violations.length > 0 ? undefined : read.record();
         const hashProblem = record && contentHashProblem(fields, record);
         if (hashProblem) violations.push({ field: `${at}.content_hash`, description: hashProblem });
@@ -349,20 +342,32 @@ function redactOrRefuse(redaction: Redaction, record: EventRecord): EventRecord 
   }
 }
 
-/**
- * An event of a request: its fields to check (and the whole event, when decoded) and how to make
- * its record once they pass, or why its bytes cannot be decoded.
- */
-function readEvent(
-  item: Event | Uint8Array,
-): { fields: WireEvent["fields"]; decoded?: Event; record: () => EventRecord } | string {
-  if (!(item instanceof Uint8Array)) return { fields: item, decoded: item, record: () => toEventRecord(item) };
+/** An event of a request, read: its fields, what its rules find wrong, and its record once they pass. */
+interface ReadEvent {
+  fields: WireEvent["fields"];
+  /** The rules' findings, named under `at`; a decoded event is checked whole (decodedEventViolations). */
+  violations(at: string): FieldViolation[];
+  record(): EventRecord;
+}
+
+/** The event read from its bytes, or decoded when it must be, or why its bytes cannot be decoded. */
+function readEvent(item: Event | Uint8Array): ReadEvent | string {
+  if (!(item instanceof Uint8Array)) return decodedEvent(item);
   const wire = readWireEvent(item);
-  if (wire !== undefined) return { fields: wire.fields, record: () => wireEventRecord(wire) };
+  if (wire !== undefined) {
+    return {
+      fields: wire.fields,
+      violations: (at) => eventViolations(wire.fields, at),
+      record: () => wireEventRecord(wire),
+    };
+  }
   try {
-    const event = fromBinary(EventSchema, item);
-    return { fields: event, decoded: event, record: () => toEventRecord(event) };
+    return decodedEvent(fromBinary(EventSchema, item));
   } catch (err) {
     return `is not a valid ${EventSchema.typeName}: ${(err as Error).message}`;
   }
+}
+
+function decodedEvent(event: Event): ReadEvent {
+  return { fields: event, violations: (at) => decodedEventViolations(event, at), record: () => toEventRecord(event) };
 }

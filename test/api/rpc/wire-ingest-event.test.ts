@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Event, EventSchema } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { IngestEventRequestSchema } from "../../../gen/chaukas/spec/server/v1/server_pb.ts";
 import { corpusEvents, DEFAULT_CORPUS } from "../../../kit/corpus.ts";
+import { varintBytes, writeVarint } from "../../../src/codec/varint.ts";
 import { canonicalPayload } from "../../../src/core/event-record.ts";
 import { sha256 } from "../../../src/lib/bytes.ts";
 import { EVERY_CONTENT, fullEvent, makeEvent } from "../../support/events.ts";
@@ -42,14 +43,9 @@ function hashed(event: Event): Event {
 
 /** One length-delimited field 1 (IngestEventRequest.event) holding `bytes`. */
 function eventField(bytes: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from([0x0a]), varint(bytes.byteLength), bytes]);
-}
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  for (; n >= 0x80; n >>>= 7) out.push((n & 0x7f) | 0x80);
-  out.push(n);
-  return Buffer.from(out);
+  const length = Buffer.alloc(varintBytes(bytes.byteLength));
+  writeVarint(length, 0, bytes.byteLength);
+  return Buffer.concat([Buffer.from([0x0a]), length, bytes]);
 }
 
 describe("binary IngestEvent read from the event's bytes", () => {
