@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
 import { toBinary } from "@bufbuild/protobuf";
 import { type QueryFilter, QueryFilterSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { InvalidArgumentError } from "../lib/errors.ts";
@@ -26,10 +26,11 @@ interface TokenBody {
  * with a different filter.
  */
 export class PageTokenCodec {
-  readonly #key: Uint8Array;
+  /** A KeyObject made once: given raw bytes, createHmac imports the key on every call. */
+  readonly #key: KeyObject;
 
   constructor(key: Uint8Array) {
-    this.#key = key;
+    this.#key = createSecretKey(key);
   }
 
   encode(filter: QueryFilter, ascending: boolean, cursor: EventCursor): string {
