@@ -49,8 +49,8 @@ function wireIngestEvent<Res extends DescMessage>(
 ): void {
   const wire = asWire(method, IngestEventWireSchema);
   const impl = (req: IngestEventWire, ctx: HandlerContext) => handler({ event: requestEventBytes(req.event) }, ctx);
-  router.rpc(wire, impl);
   direct.addMethod(wire, impl);
+  router.rpc(wire, impl);
 }
 
 function asWire<In extends DescMessage, Res extends DescMessage>(
