@@ -486,14 +486,17 @@ describe("CompactRange", () => {
     expect(range.hashes.map(hex)).toEqual([hex(a)]);
   });
 
-  it("keeps its own copies of the hashes it is given", () => {
+  it("keeps its own copies of the hashes it is given and hands out", () => {
     const given = a.slice();
     const range = new CompactRange(1, [given]);
-    const leaf = a.slice();
-    range.append(leaf);
-    given.fill(0);
-    leaf.fill(0);
-    expect(hex(range.root())).toBe(hex(refNode(a, a)));
+    const merged = a.slice();
+    const handedOut: Hash[] = [];
+    range.append(merged, (_, hash) => handedOut.push(hash));
+    const kept = a.slice(); // at an even size, a leaf is kept as it is
+    range.append(kept);
+    for (const hash of [given, merged, kept, ...handedOut]) hash.fill(0);
+    expect(handedOut).toHaveLength(1);
+    expect(hex(range.root())).toBe(hex(refNode(refNode(a, a), a)));
   });
 
   it("hands out frozen hashes that later appends leave as they were", () => {
