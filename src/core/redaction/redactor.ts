@@ -1,4 +1,4 @@
-import { createHmac } from "node:crypto";
+import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
 import { type DescField, type DescMessage, type JsonValue, ScalarType } from "@bufbuild/protobuf";
 import { type Event, EventSchema } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { OPTIONAL_IDS, REQUIRED_IDS } from "../../codec/event-fields.ts";
@@ -22,6 +22,8 @@ export interface Redaction {
   readonly rules: EffectiveRules;
   readonly detectors: readonly Detector[];
   readonly hashKey?: HashKey;
+  /** hashKey's secret as a KeyObject, made once: given raw bytes, createHmac imports the key on every call. */
+  readonly hmacKey?: KeyObject;
   /** Matches an event's bytes (as Latin-1) whenever a detector may find something in the event. */
   readonly trigger: RegExp | undefined;
   /** Matches them whenever a Struct key some field rule ends with is in the event. */
@@ -119,6 +121,7 @@ export function compileRedaction(rules: EffectiveRules, hashKey?: HashKey): Reda
     rules,
     detectors,
     hashKey,
+    hmacKey: hashKey && createSecretKey(hashKey.secret),
     trigger: anyOf(detectors.map((d) => d.trigger.source)),
     fieldTrigger: anyOf(needles.map(escapeRegExp)),
     alwaysDecode: needles.some((name) => PROTO_FIELD_NAMES.has(name)),
@@ -275,10 +278,10 @@ class Walk {
   }
 
   #hmac(value: string): string {
-    const key = this.#redaction.hashKey;
+    const key = this.#redaction.hmacKey;
     // Rules that hash load the tenant's key first (redactions.ts): none here is a bug, and the event is refused.
     if (key === undefined) throw new Error("the hash method has no key");
-    return createHmac("sha256", key.secret).update(value).digest("hex").slice(0, 32);
+    return createHmac("sha256", key).update(value).digest("hex").slice(0, 32);
   }
 
   #record(at: string, method: Method): void {
