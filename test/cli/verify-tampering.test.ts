@@ -9,6 +9,7 @@ import { CompactRange, leafHash } from "../../src/lib/merkle.ts";
 import { testSigner } from "../support/audit.ts";
 import { storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
+import { removeTiledLeavesFrom } from "../support/tiled-log-tampering.ts";
 import { runCli, tempDir } from "./run-cli.ts";
 import { EVENTS, type LogTemplate, logTemplate, type TamperedLog, TENANT } from "./tampered-log.ts";
 
@@ -233,15 +234,15 @@ describe.each(await storeKinds())("chaukas verify on a tampered %s log", (kind) 
  */
 async function cutBack(log: TamperedLog, size: number): Promise<void> {
   const leaves = await log.query<{ content_hash: Uint8Array }>(
-    "SELECT content_hash FROM audit_leaves WHERE tenant_id = $1 AND position < $2 ORDER BY position",
+    `SELECT l.content_hash FROM audit_leaf_tiles t CROSS JOIN LATERAL chaukas_tile_leaves(t) l
+     WHERE t.tenant_id = $1 AND t.first_position < $2 AND l.position < $2 ORDER BY l.position`,
     [TENANT, size],
   );
   const range = CompactRange.empty();
   for (const leaf of leaves) range.append(leafHash(leaf.content_hash));
   const hex = (bytes: Uint8Array) => `'\\x${Buffer.from(bytes).toString("hex")}'::bytea`;
   await log.tamper(`
-    DELETE FROM events WHERE event_id IN (SELECT event_id FROM audit_leaves WHERE position >= ${size});
-    DELETE FROM audit_leaves WHERE position >= ${size};
+    ${removeTiledLeavesFrom(TENANT, size)}
     DELETE FROM audit_nodes WHERE (index + 1) * power(2, level) > ${size};
     DELETE FROM audit_checkpoints;
     UPDATE audit_heads SET size = ${size}, compact_range = ${hex(Buffer.concat(range.hashes))},

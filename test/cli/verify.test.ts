@@ -8,6 +8,7 @@ import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { testAuditTrail, testSigner } from "../support/audit.ts";
 import { createTestDatabase, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
+import { deleteTiledLeaf, swapTiledLeaves } from "../support/tiled-log-tampering.ts";
 import { runCli, tempDir } from "./run-cli.ts";
 
 /**
@@ -133,11 +134,12 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("chaukas verify", ()
     },
     {
       alteration: "one leaf deleted",
-      sql: "DELETE FROM audit_leaves WHERE position = 25",
+      sql: deleteTiledLeaf(TENANT, 25),
       named: [
         /position 25: positions 25\.\.25 are missing from the log/,
         /position 26: hash_prev .* is not the previous entry's content hash/,
         /checkpoint 30 does not verify: it signs root/,
+        /the stored hash of subtree 4\/1 \(leaves 16\.\.31\) differs from the one its leaves give/,
         /event e25 is stored but not in the log/,
       ],
     },
@@ -148,13 +150,19 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("chaukas verify", ()
     },
     {
       alteration: "two positions swapped",
-      sql: `UPDATE audit_leaves SET position = -1 WHERE position = 5;
-            UPDATE audit_leaves SET position = 5 WHERE position = 31;
-            UPDATE audit_leaves SET position = 31 WHERE position = -1`,
+      sql: swapTiledLeaves(TENANT, 5, 31),
+      // Inside a tile a leaf's hash_prev is derived from the leaf before it, so the swap leaves
+      // wrong only the hash_prev the next tile stores (32, after 31 ends the tile 30..31): the
+      // roots and the stored subtrees over the swapped leaves must catch it.
       named: [
-        /position 5: hash_prev .* is not the previous entry's content hash/,
-        /position 31: hash_prev .* is not the previous entry's content hash/,
         /checkpoint 10 does not verify: it signs root/,
+        /checkpoint 40 does not verify: it signs root/,
+        /the stored hash of subtree 4\/0 \(leaves 0\.\.15\) differs from the one its leaves give/,
+        /the stored hash of subtree 4\/1 \(leaves 16\.\.31\) differs from the one its leaves give/,
+        /position 32: hash_prev .* is not the previous entry's content hash/,
+        // Each event is looked up in the tile its key sorts into, which no longer holds it.
+        /event e5 is stored but not in the log/,
+        /event e31 is stored but not in the log/,
       ],
     },
   ])("names the alteration: $alteration", async ({ sql, named }) => {

@@ -154,13 +154,28 @@ describe.runIf(requirePostgres)("three server processes on one PostgreSQL", { ti
       const storedIds = new Set(stored.map((row) => row.event_id));
       expect(stored.filter((row) => row.n > 1)).toEqual([]);
       expect([...acknowledged].filter((id) => !storedIds.has(id))).toEqual([]);
+      // Every leaf, legacy rows and tiles; positions and event ids are distinct by count, as audit_leaves' keys made them.
       const { rows: logs } = await client.query(
-        `SELECT l.tenant_id, count(*)::int AS leaves, min(position)::int AS first, max(position)::int AS last,
+        `WITH leaves AS (
+           SELECT tenant_id, position, event_id FROM audit_leaves
+           UNION ALL
+           SELECT t.tenant_id, leaf.position, leaf.event_id
+           FROM audit_leaf_tiles t CROSS JOIN LATERAL chaukas_tile_leaves(t) leaf)
+         SELECT l.tenant_id, count(*)::int AS leaves, count(DISTINCT position)::int AS positions,
+                count(DISTINCT event_id)::int AS logged, min(position)::int AS first, max(position)::int AS last,
                 (SELECT count(*)::int FROM events e WHERE e.tenant_id = l.tenant_id) AS events
-         FROM audit_leaves l GROUP BY l.tenant_id ORDER BY l.tenant_id`,
+         FROM leaves l GROUP BY l.tenant_id ORDER BY l.tenant_id`,
       );
       expect(logs.map((row) => row.tenant_id)).toEqual(TENANTS.toSorted());
-      for (const row of logs) expect(row).toEqual({ ...row, leaves: row.events, first: 0, last: row.events - 1 });
+      for (const row of logs)
+        expect(row).toEqual({
+          ...row,
+          leaves: row.events,
+          positions: row.events,
+          logged: row.events,
+          first: 0,
+          last: row.events - 1,
+        });
     });
     // A checkpoint covers the whole log once the holder's next round has signed it.
     await new Promise((resolve) => setTimeout(resolve, 2 * INTERVAL_MS));

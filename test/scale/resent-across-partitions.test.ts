@@ -35,6 +35,11 @@ function inMonth(offset: number) {
 }
 /** Far past the partitions made ahead: the default partition's. */
 const FAR = create(TimestampSchema, { seconds: 4_102_444_800n });
+/** Every leaf of the logs: the legacy one-row leaves and those in tiles. */
+const LEAVES = `WITH leaves AS (
+  SELECT tenant_id, position, event_id FROM audit_leaves
+  UNION ALL
+  SELECT t.tenant_id, leaf.position, leaf.event_id FROM audit_leaf_tiles t CROSS JOIN LATERAL chaukas_tile_leaves(t) leaf)`;
 
 describe.runIf(requirePostgres)(
   "an event_id resent with another time, to two server processes",
@@ -133,23 +138,41 @@ describe.runIf(requirePostgres)(
           if (queued.rowCount === 0) break;
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
-        const leaves = await sql.query("SELECT position FROM audit_leaves WHERE tenant_id = $1 AND event_id = $2", [
-          TENANT,
-          eventId,
-        ]);
+        // One leaf of it in the whole log, and the by-event lookup finds that one.
+        const leaves = await sql.query<{ position: string }>(
+          `${LEAVES} SELECT position FROM leaves WHERE tenant_id = $1 AND event_id = $2`,
+          [TENANT, eventId],
+        );
         expect(leaves.rowCount).toBe(1);
+        const found = await sql.query<{ position: string }>(
+          `SELECT l.position FROM events e CROSS JOIN LATERAL chaukas_log_leaf(e.tenant_id, e.stored_xid, e.event_id) l
+           WHERE e.tenant_id = $1 AND e.event_id = $2`,
+          [TENANT, eventId],
+        );
+        expect(found.rows).toEqual(leaves.rows);
       });
     });
 
     it("keeps one log, with no gap and no repeat, of every event stored", async () => {
       await withPostgres(db.url, async (sql) => {
-        const { rows } = await sql.query<{ leaves: number; events: number; last: number | null }>(
-          `SELECT (SELECT count(*)::int FROM audit_leaves WHERE tenant_id = $1) AS leaves,
-                (SELECT count(*)::int FROM events WHERE tenant_id = $1) AS events,
-                (SELECT max(position)::int FROM audit_leaves WHERE tenant_id = $1) AS last`,
+        // Positions and event ids are distinct by count, as audit_leaves' keys made them.
+        const { rows } = await sql.query<{
+          leaves: number;
+          positions: number;
+          logged: number;
+          events: number;
+          last: number | null;
+        }>(
+          `${LEAVES}
+           SELECT (SELECT count(*)::int FROM leaves WHERE tenant_id = $1) AS leaves,
+                  (SELECT count(DISTINCT position)::int FROM leaves WHERE tenant_id = $1) AS positions,
+                  (SELECT count(DISTINCT event_id)::int FROM leaves WHERE tenant_id = $1) AS logged,
+                  (SELECT count(*)::int FROM events WHERE tenant_id = $1) AS events,
+                  (SELECT max(position)::int FROM leaves WHERE tenant_id = $1) AS last`,
           [TENANT],
         );
-        expect(rows[0]).toEqual({ leaves: routes.length, events: routes.length, last: routes.length - 1 });
+        const n = routes.length;
+        expect(rows[0]).toEqual({ leaves: n, positions: n, logged: n, events: n, last: n - 1 });
       });
     });
   },

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CompactRange, type NodeId } from "../../src/lib/merkle.ts";
 import type { Database } from "../../src/store/database.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
-import { openTestStore, type StoreKind, storeKinds } from "../support/databases.ts";
+import { createTestDatabase, openTestStore, type StoreKind, storeKinds } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
 
 /** The audit log as the store keeps it, checked against RFC 6962 hashing written out here. */
@@ -42,15 +42,15 @@ describe.each(await storeKinds())("audit log on the %s store", (kind: StoreKind)
     await store.audit.integrate(10_000);
   };
 
-  it("appends each new event once, in the order given, chained by hash_prev", async () => {
+  it("appends each new event once, by transaction then event id, chained by hash_prev", async () => {
     await ingest(records("chain", ["c", "a", "b"]));
     // A repeat is not appended again, within a batch or across batches.
-    await ingest(records("chain", ["a", "d", "d", "c", "e"]));
+    await ingest(records("chain", ["e", "a", "d", "d", "c"]));
     const entries = await store.audit.entries(ALL_TENANTS, "chain", 0n, 100);
     expect(entries.map((e) => [e.position, e.eventId])).toEqual([
-      [0n, "c"],
-      [1n, "a"],
-      [2n, "b"],
+      [0n, "a"],
+      [1n, "b"],
+      [2n, "c"],
       [3n, "d"],
       [4n, "e"],
     ]);
@@ -103,7 +103,8 @@ describe.each(await storeKinds())("audit log on the %s store", (kind: StoreKind)
     const ids: string[] = [];
     // Batches of varied sizes, so appends start and end at every alignment.
     for (let batch = 1; ids.length < 140; batch++) {
-      const next = Array.from({ length: batch % 7 || 3 }, (_, i) => `e${ids.length + i}`);
+      // Zero-padded: within a transaction the log is in event id order, here the order given.
+      const next = Array.from({ length: batch % 7 || 3 }, (_, i) => `e${String(ids.length + i).padStart(3, "0")}`);
       await ingest(records(tenant, next));
       ids.push(...next);
       const head = await store.audit.head(ALL_TENANTS, tenant);
@@ -169,6 +170,46 @@ describe.each(await storeKinds())("audit log on the %s store", (kind: StoreKind)
   });
 });
 
+describe.runIf((await storeKinds()).includes("postgres"))("the log's order on PostgreSQL", () => {
+  it("appends no event while an older transaction of its database is open, whatever other databases hold open", async () => {
+    const opened = await openTestStore("postgres");
+    const other = await createTestDatabase();
+    const clients = [opened.url, opened.url, other.url].map((url) => new pg.Client({ connectionString: url }));
+    const [older, newer, elsewhere] = clients;
+    try {
+      for (const client of clients) await client.connect();
+      // A transaction of this database that has a transaction id, still open.
+      await older.query("BEGIN");
+      await older.query("SELECT pg_current_xact_id()");
+      // Another database's open transaction, newer than that one: it writes nothing here.
+      await elsewhere.query("BEGIN");
+      await elsewhere.query("SELECT pg_current_xact_id()");
+      await opened.store.insertEvents(ALL_TENANTS, [eventRecord({ tenantId: "order", eventId: "b" })]);
+      // An event of that older transaction could still sort before "b": nothing is appended yet.
+      expect(await opened.store.audit.integrate(100)).toBe(0);
+      expect(await opened.store.audit.pendingEvents(ALL_TENANTS, "order")).toBe(1);
+      // It stores "a" and ends: "a" goes first though stored last, as its transaction is older.
+      await older.query("SELECT set_config('chaukas.tenant_id', 'order', true)");
+      await older.query(`CREATE TEMP TABLE queued ON COMMIT DROP AS SELECT * FROM ingest_queue;
+        UPDATE queued SET event_id = 'a', stored_xid = pg_current_xact_id();
+        INSERT INTO ingest_queue SELECT * FROM queued`);
+      await newer.query("SELECT 1");
+      await older.query("COMMIT");
+      expect(await opened.store.audit.integrate(100)).toBe(2);
+      const entries = await opened.store.audit.entries(ALL_TENANTS, "order", 0n, 10);
+      expect(entries.map((e) => [e.position, e.eventId])).toEqual([
+        [0n, "a"],
+        [1n, "b"],
+      ]);
+    } finally {
+      await elsewhere.query("ROLLBACK").catch(() => {});
+      for (const client of clients) await client.end().catch(() => {});
+      await opened.close();
+      await other.drop();
+    }
+  });
+});
+
 describe.runIf((await storeKinds()).includes("postgres"))("write once, on PostgreSQL", () => {
   let store: Database;
   let close: () => Promise<void>;
@@ -195,15 +236,17 @@ describe.runIf((await storeKinds()).includes("postgres"))("write once, on Postgr
     ["events", "UPDATE events SET payload = '\\x00'"],
     ["events", "DELETE FROM events"],
     ["events", "TRUNCATE events"],
-    ["audit_leaves", "UPDATE audit_leaves SET content_hash = '\\x00'"],
-    ["audit_leaves", "DELETE FROM audit_leaves"],
+    ["audit_leaf_tiles", "UPDATE audit_leaf_tiles SET content_hashes = '\\x00'"],
+    ["audit_leaf_tiles", "DELETE FROM audit_leaf_tiles"],
+    ["audit_leaf_tiles", "TRUNCATE audit_leaf_tiles CASCADE"],
     ["audit_leaves", "TRUNCATE audit_leaves CASCADE"],
     ["audit_checkpoints", "UPDATE audit_checkpoints SET note = 'forged'"],
     ["audit_checkpoints", "DELETE FROM audit_checkpoints"],
     ["audit_nodes", "DELETE FROM audit_nodes"],
   ])("refuses on %s: %s", async (table, statement) => {
     await expect(sql.query(statement)).rejects.toThrow(`${table} is append-only`);
-    expect((await sql.query("SELECT count(*)::int AS n FROM audit_leaves")).rows[0].n).toBe(16);
+    const leaves = "SELECT sum(cardinality(event_ids))::int AS n FROM audit_leaf_tiles";
+    expect((await sql.query(leaves)).rows[0].n).toBe(16);
     expect((await sql.query("SELECT count(*)::int AS n FROM audit_nodes")).rows[0].n).toBe(1);
   });
 });

@@ -46,7 +46,7 @@ describe("the embedded database's upkeep", () => {
     expect(await counted(events)).toBe(-1);
     const upkeep = new EmbeddedUpkeep(pool, quiet, everyTableBig);
     const first = await upkeep.runRound();
-    expect(first).toEqual(expect.arrayContaining([events, "audit_leaves"]));
+    expect(first).toEqual(expect.arrayContaining([events, "audit_leaf_tiles"]));
     expect(await counted(events)).toBe(500);
     expect(await upkeep.runRound()).toEqual([]);
     await stored(500, 500);

@@ -20,7 +20,7 @@ import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { testAuditTrail } from "../support/audit.ts";
 import { createTestDatabase, type StoreKind, storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
-import { runMigrations } from "../support/migrations.ts";
+import { MIGRATIONS, runMigrations } from "../support/migrations.ts";
 
 /**
  * Events in monthly range partitions (the event-partitions migration, ADR 0024): the migration
@@ -30,6 +30,8 @@ import { runMigrations } from "../support/migrations.ts";
  */
 
 const quiet = { info: () => {}, error: () => {} };
+/** How many migrations the partitions migration and those after it are. */
+const FROM_PARTITIONS = MIGRATIONS.length - MIGRATIONS.indexOf("1764220000000_event-partitions");
 
 /** The first instant (UTC) of the month `offset` months from now. */
 function monthStart(offset: number): Date {
@@ -51,7 +53,8 @@ interface Opened {
   store: Database;
   sql: Pick<pg.ClientBase, "query">;
   /** Undoes or applies the last migration, the event-partitions one. */
-  migrateLast: (direction: "up" | "down") => Promise<void>;
+  /** Undoes or applies again the partitions migration and those after it. */
+  migratePartitions: (direction: "up" | "down") => Promise<void>;
   close: () => Promise<void>;
 }
 
@@ -75,7 +78,8 @@ async function open(kind: StoreKind): Promise<Opened> {
         query: ((text: string, values?: unknown[]) =>
           withClient((c) => c.query(text, values))) as pg.ClientBase["query"],
       },
-      migrateLast: (direction) => withClient(async (c) => void (await runMigrations(c as pg.Client, direction, 1))),
+      migratePartitions: (direction) =>
+        withClient(async (c) => void (await runMigrations(c as pg.Client, direction, FROM_PARTITIONS))),
       close: async () => {},
     };
   }
@@ -86,7 +90,7 @@ async function open(kind: StoreKind): Promise<Opened> {
   return {
     store,
     sql,
-    migrateLast: async (direction) => void (await runMigrations(sql, direction, 1)),
+    migratePartitions: async (direction) => void (await runMigrations(sql, direction, FROM_PARTITIONS)),
     close: async () => {
       await sql.end();
       await db.drop();
@@ -152,8 +156,6 @@ describe.each(await storeKinds())("events in monthly partitions on the %s store"
       ...Array.from({ length: 4 }, (_, i) => ({ eventId: `now-${i}`, sessionId: "s-now", timestamp: inMonth(0, i) })),
     ]);
     await trail.integrateAndSign();
-    await opened.migrateLast("down");
-    expect((await sql.query("SELECT relkind FROM pg_class WHERE relname = 'events'")).rows[0].relkind).toBe("r");
     const thisMonth = { time: { start: timestampFromDate(monthStart(0)), end: timestampFromDate(monthStart(1)) } };
     const answers = async () => ({
       all: await query(store, "kept"),
@@ -164,8 +166,11 @@ describe.each(await storeKinds())("events in monthly partitions on the %s store"
     expect(before.all).toHaveLength(16);
     expect(before.session).toEqual(["old-1", "old-4", "old-7", "old-10"]);
     expect(before.thisMonth).toEqual(["now-0", "now-1", "now-2", "now-3"]);
+    // Undone and applied again (with the migrations after it, whose queries this code makes).
+    await opened.migratePartitions("down");
+    expect((await sql.query("SELECT relkind FROM pg_class WHERE relname = 'events'")).rows[0].relkind).toBe("r");
 
-    await opened.migrateLast("up");
+    await opened.migratePartitions("up");
     expect((await sql.query("SELECT relkind FROM pg_class WHERE relname = 'events'")).rows[0].relkind).toBe("p");
     // No row moved: each is in the table it was in, now the partition of everything before next month.
     const kept = `events_before_${partitionOf(1).slice("events_".length)}`;

@@ -15,17 +15,22 @@ import { TAKE_QUEUED_AND_ROLL_UP } from "./event-stats.ts";
 import { inTenantScope, queryInTenantScope } from "./pool.ts";
 import { rollUpBackfill } from "./usage-rollup.ts";
 
-/** An event waiting for its place in its tenant's log. */
+/** An event waiting for its place in its tenant's log, with its key in log order (stored_xid, event_id). */
 interface PendingLeaf {
   tenantId: string;
+  storedXid: string;
   eventId: string;
   contentHash: Uint8Array;
 }
 
+/** Leaves per audit_leaf_tiles row at most: a tile never crosses a multiple of this many positions. */
+const TILE_WIDTH = 2 ** STORED_NODE_MIN_LEVEL;
+
 /**
- * Appends queued events, in the given order, to their tenants' logs. The integrator's advisory
- * lock already makes it the only appender; the head rows are locked too (created if absent, in
- * one sorted order), so positions stay unique even if that lock were ever bypassed.
+ * Appends queued events, in the given order, to their tenants' logs, in tiles of up to TILE_WIDTH
+ * leaves. The integrator's advisory lock already makes it the only appender; the head rows are
+ * locked too (created if absent, in one sorted order), so positions stay unique even if that lock
+ * were ever bypassed.
  */
 async function appendToLogs(client: pg.PoolClient, records: readonly PendingLeaf[]): Promise<void> {
   const byTenant = new Map<string, PendingLeaf[]>();
@@ -41,34 +46,51 @@ async function appendToLogs(client: pg.PoolClient, records: readonly PendingLeaf
     values: [tenants],
   });
 
-  const leaves = new Columns(5);
+  const tiles = new Columns(6);
+  const eventIds: string[] = [];
   const nodes = new Columns(4);
   const updated = new Columns(4);
   for (const head of heads) {
     const range = new CompactRange(Number(head.size), splitHashes(head.compact_range));
     let previous: Uint8Array = head.last_content_hash;
     // biome-ignore lint/style/noNonNullAssertion: heads are the tenants of byTenant
-    for (const record of byTenant.get(head.tenant_id)!) {
-      leaves.push(head.tenant_id, range.size, record.eventId, record.contentHash, previous);
+    const pending = byTenant.get(head.tenant_id)!;
+    let tileStart = 0;
+    for (const [i, record] of pending.entries()) {
+      eventIds.push(record.eventId);
       range.append(leafHash(record.contentHash), (id, hash) => {
         if (id.level >= STORED_NODE_MIN_LEVEL) nodes.push(head.tenant_id, id.level, id.index, hash);
       });
-      previous = record.contentHash;
+      if (range.size % TILE_WIDTH === 0 || i === pending.length - 1) {
+        const tile = pending.slice(tileStart, i + 1);
+        tiles.push(
+          head.tenant_id,
+          range.size - tile.length,
+          tile[0].storedXid,
+          eventIds.length - tile.length + 1,
+          Buffer.concat(tile.map((leaf) => leaf.contentHash)),
+          previous,
+        );
+        previous = record.contentHash;
+        tileStart = i + 1;
+      }
     }
     updated.push(head.tenant_id, range.size, Buffer.concat(range.hashes), previous);
   }
-  const [leafTenants, positions, eventIds, contentHashes, previousHashes] = leaves.arrays;
+  const [tileTenants, firstPositions, firstXids, firstLeaves, contentHashes, previousHashes] = tiles.arrays;
   const [nodeTenants, levels, indexes, nodeHashes] = nodes.arrays;
   const [headTenants, sizes, compactRanges, lastHashes] = updated.arrays;
   await client.query({
     name: "append-audit-log",
     text: APPEND,
     values: new BinaryArrays()
-      .text(leafTenants as string[])
-      .int8(positions as number[])
-      .text(eventIds as string[])
+      .text(tileTenants as string[])
+      .int8(firstPositions as number[])
+      .text(firstXids as string[])
+      .int8(firstLeaves as number[])
       .bytea(contentHashes as Uint8Array[])
       .bytea(previousHashes as Uint8Array[])
+      .text(eventIds)
       .text(nodeTenants as string[])
       .int2(levels as number[])
       .int8(indexes as number[])
@@ -109,10 +131,16 @@ export class SqlAuditLog implements AuditLog {
         event_id: string;
         content_hash: Buffer;
         to_log: boolean;
+        log_xid: string;
       }>({ name: "take-queued-and-roll-up", text: TAKE_QUEUED_AND_ROLL_UP, values: [limit] });
       const leaves = rows
         .filter((row) => row.to_log)
-        .map((row) => ({ tenantId: row.tenant_id, eventId: row.event_id, contentHash: row.content_hash }));
+        .map((row) => ({
+          tenantId: row.tenant_id,
+          storedXid: row.log_xid,
+          eventId: row.event_id,
+          contentHash: row.content_hash,
+        }));
       if (leaves.length > 0) await appendToLogs(client, leaves);
       // Events stored before the usage rollups existed, while any are left: after an upgrade.
       const backfilled = await rollUpBackfill(client, limit - rows.length);
@@ -202,7 +230,9 @@ export class SqlAuditLog implements AuditLog {
     return this.#replicaThenPrimary(async (pool) => {
       const { rows } = await this.#query<EntryRow>(
         scope,
-        `${SELECT_ENTRIES} WHERE l.tenant_id = $1 AND l.event_id = $2`,
+        `SELECT l.position, e.event_id, l.content_hash, l.hash_prev, e.payload, e.project_id, e.purged_by
+         FROM events e CROSS JOIN LATERAL chaukas_log_leaf(e.tenant_id, e.stored_xid, e.event_id) l
+         WHERE e.tenant_id = $1 AND e.event_id = $2`,
         [tenantId, eventId],
         pool,
       );
@@ -213,7 +243,17 @@ export class SqlAuditLog implements AuditLog {
   async entries(scope: TenantScope, tenantId: string, from: bigint, limit: number): Promise<LogEntry[]> {
     const { rows } = await this.#query<EntryRow>(
       scope,
-      `${SELECT_ENTRIES} WHERE l.tenant_id = $1 AND l.position >= $2::int8 ORDER BY l.position LIMIT $3`,
+      `WITH leaves AS (
+         (SELECT position, event_id, content_hash, hash_prev FROM audit_leaves
+          WHERE tenant_id = $1 AND position >= $2::int8 ORDER BY position LIMIT $3::int8)
+         UNION ALL
+         (SELECT leaf.position, leaf.event_id, leaf.content_hash, leaf.hash_prev
+          FROM audit_leaf_tiles t CROSS JOIN LATERAL chaukas_tile_leaves(t) leaf
+          WHERE t.tenant_id = $1 AND t.first_position > $2::int8 - ${TILE_WIDTH}
+            AND t.first_position < $2::int8 + $3::int8 AND leaf.position >= $2::int8))
+       SELECT l.position, l.event_id, l.content_hash, l.hash_prev, e.payload, e.project_id, e.purged_by
+       FROM leaves l LEFT JOIN events e ON e.tenant_id = $1 AND e.event_id = l.event_id
+       ORDER BY l.position LIMIT $3::int8`,
       [tenantId, String(from), limit],
     );
     return rows.map(toEntry);
@@ -240,10 +280,10 @@ export class SqlAuditLog implements AuditLog {
     const [stored, leaves] = await inTenantScope(pool, scope, async (client) => [
       await selectNodes(client, tenantId, high),
       (
-        await client.query<{ position: string; content_hash: Buffer }>(
-          "SELECT position, content_hash FROM audit_leaves WHERE tenant_id = $1 AND position = ANY($2::int8[])",
-          [tenantId, positions.map(String)],
-        )
+        await client.query<{ position: string; content_hash: Buffer }>(SELECT_LEAVES_AT, [
+          tenantId,
+          positions.map(String),
+        ])
       ).rows,
     ]);
     const leafHashes = new Map(leaves.map((row) => [Number(row.position), leafHash(row.content_hash)]));
@@ -269,7 +309,7 @@ export class SqlAuditLog implements AuditLog {
     const { rows } = await this.#query<{ event_id: string }>(
       scope,
       `SELECT event_id FROM events e WHERE tenant_id = $1
-         AND NOT EXISTS (SELECT 1 FROM audit_leaves l WHERE l.tenant_id = e.tenant_id AND l.event_id = e.event_id)
+         AND NOT EXISTS (SELECT 1 FROM chaukas_log_leaf(e.tenant_id, e.stored_xid, e.event_id))
          AND NOT EXISTS (SELECT 1 FROM ingest_queue q WHERE q.to_log AND q.tenant_id = e.tenant_id AND q.event_id = e.event_id)
        ORDER BY event_id LIMIT $2`,
       [tenantId, limit],
@@ -294,21 +334,32 @@ SELECT tenant_id, 0, '', '' FROM unnest($1::text[]) WITH ORDINALITY AS t(tenant_
 ON CONFLICT (tenant_id) DO UPDATE SET size = audit_heads.size
 RETURNING tenant_id, size, compact_range, last_content_hash`;
 
+/** $1..$6: one row per tile, $4 its first event id's index (from 1) in $7, every appended event id in order. */
 const APPEND = `
-WITH leaves AS (
-  INSERT INTO audit_leaves (tenant_id, position, event_id, content_hash, hash_prev)
-  SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::bytea[], $5::bytea[])
+WITH tiles AS (
+  INSERT INTO audit_leaf_tiles (tenant_id, first_position, first_xid, first_event_id, event_ids, content_hashes, hash_prev)
+  SELECT tenant_id, first_position, first_xid::xid8, ($7::text[])[first_leaf],
+         ($7::text[])[first_leaf:first_leaf + length(content_hashes) / 32 - 1], content_hashes, hash_prev
+  FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::bytea[], $6::bytea[])
+    AS t(tenant_id, first_position, first_xid, first_leaf, content_hashes, hash_prev)
 ), nodes AS (
   INSERT INTO audit_nodes (tenant_id, level, index, hash)
-  SELECT * FROM unnest($6::text[], $7::int2[], $8::int8[], $9::bytea[])
+  SELECT * FROM unnest($8::text[], $9::int2[], $10::int8[], $11::bytea[])
 )
 UPDATE audit_heads h SET size = u.size, compact_range = u.compact_range, last_content_hash = u.last_content_hash
-FROM unnest($10::text[], $11::int8[], $12::bytea[], $13::bytea[]) AS u(tenant_id, size, compact_range, last_content_hash)
+FROM unnest($12::text[], $13::int8[], $14::bytea[], $15::bytea[]) AS u(tenant_id, size, compact_range, last_content_hash)
 WHERE h.tenant_id = u.tenant_id`;
 
-const SELECT_ENTRIES = `
-SELECT l.position, l.event_id, l.content_hash, l.hash_prev, e.payload, e.project_id, e.purged_by
-FROM audit_leaves l LEFT JOIN events e ON e.tenant_id = l.tenant_id AND e.event_id = l.event_id`;
+/** $1 tenant, $2 positions: each position's content hash, from audit_leaves or the tile that holds it. */
+const SELECT_LEAVES_AT = `
+SELECT position, content_hash FROM audit_leaves WHERE tenant_id = $1 AND position = ANY($2::int8[])
+UNION ALL
+SELECT leaf.position, leaf.content_hash
+FROM unnest($2::int8[]) AS p(position)
+CROSS JOIN LATERAL (SELECT t FROM audit_leaf_tiles t WHERE t.tenant_id = $1 AND t.first_position <= p.position
+                    ORDER BY t.first_position DESC LIMIT 1) tile
+CROSS JOIN LATERAL chaukas_tile_leaves(tile.t) leaf
+WHERE leaf.position = p.position`;
 
 interface HeadRow {
   tenant_id: string;

@@ -107,13 +107,17 @@ const TOTALS_DELTA = `
 
 /**
  * Deletes up to $1 queued events and adds them to every rollup, in one statement; returns the
- * deleted rows in queue order for the audit log. Only the integrator runs it (under its advisory
- * lock), so the all-time rows it reads are the ones it then updates.
+ * deleted rows in log order for the audit log: (stored_xid, event_id), of transactions below
+ * chaukas_log_horizon() only, so that no event can later be queued before one taken (see the
+ * audit-leaf-tiles migration). Only the integrator runs it (under its advisory lock), so the
+ * all-time rows it reads are the ones it then updates.
  */
 export const TAKE_QUEUED_AND_ROLL_UP = `
 WITH q AS (
-  DELETE FROM ingest_queue WHERE ctid = ANY(ARRAY(SELECT ctid FROM ingest_queue LIMIT $1))
-  RETURNING *, ctid AS queue_position
+  DELETE FROM ingest_queue WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM ingest_queue WHERE coalesce(stored_xid, '0') < (SELECT chaukas_log_horizon())
+    ORDER BY coalesce(stored_xid, '0'), event_id LIMIT $1))
+  RETURNING *, coalesce(stored_xid, '0') AS log_xid
 ), hourly AS (
   INSERT INTO stats_hourly AS s (tenant_id, hour, project_id, type, events)
   SELECT tenant_id, chaukas_hour(ts_ns), project_id, type, count(*) FROM q GROUP BY 1, 2, 3, 4
@@ -181,7 +185,7 @@ WITH q AS (
   SET sessions = s.sessions + excluded.sessions, timed_sessions = s.timed_sessions + excluded.timed_sessions,
       duration_ns = s.duration_ns + excluded.duration_ns
 ), ${usageRollup("q WHERE in_usage")}
-SELECT tenant_id, event_id, content_hash, to_log FROM q ORDER BY queue_position`;
+SELECT tenant_id, event_id, content_hash, to_log, log_xid::text FROM q ORDER BY log_xid, event_id`;
 
 /** $1 tenant, $2 project or NULL: all time from the totals and daily rows, plus the queue. */
 const ALL_TIME_STATS = `

@@ -129,13 +129,13 @@ export class SqlEventStore implements Database {
       this.#reads,
       scope,
       `WITH page AS (
-           SELECT tenant_id, event_id, ts_ns, payload FROM events WHERE ${where.sql()}
+           SELECT tenant_id, event_id, ts_ns, payload, stored_xid FROM events WHERE ${where.sql()}
            ORDER BY ts_ns ${direction}, event_id ${direction} LIMIT ${limit})
          SELECT p.event_id, p.ts_ns, p.payload, l.position,
                 encode(l.content_hash, 'hex') AS content_hash, encode(l.hash_prev, 'hex') AS hash_prev,
                 (SELECT min(c.size) FROM audit_checkpoints c
-                 WHERE c.tenant_id = l.tenant_id AND c.size > l.position) AS checkpoint_size
-         FROM page p LEFT JOIN audit_leaves l ON l.tenant_id = p.tenant_id AND l.event_id = p.event_id
+                 WHERE c.tenant_id = p.tenant_id AND c.size > l.position) AS checkpoint_size
+         FROM page p LEFT JOIN LATERAL chaukas_log_leaf(p.tenant_id, p.stored_xid, p.event_id) l ON true
          ORDER BY p.ts_ns ${direction}, p.event_id ${direction}`,
       where.values,
     );

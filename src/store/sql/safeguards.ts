@@ -7,7 +7,14 @@ import type pg from "pg";
  */
 
 /** Tables whose rows never change, each with these two triggers calling chaukas_refuse_change(). */
-const WRITE_ONCE_TABLES = ["events", "event_ids", "audit_leaves", "audit_nodes", "audit_checkpoints"];
+const WRITE_ONCE_TABLES = [
+  "events",
+  "event_ids",
+  "audit_leaves",
+  "audit_leaf_tiles",
+  "audit_nodes",
+  "audit_checkpoints",
+];
 const WRITE_ONCE_TRIGGERS = ["_append_only", "_no_truncate"];
 /** Tables of events, their logs and their statistics under tenant isolation. */
 const TENANT_TABLES = [
@@ -16,6 +23,7 @@ const TENANT_TABLES = [
   "ingest_queue",
   "audit_heads",
   "audit_leaves",
+  "audit_leaf_tiles",
   "audit_nodes",
   "audit_checkpoints",
   "stats_hourly",
