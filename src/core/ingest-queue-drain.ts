@@ -40,7 +40,8 @@ export class IngestQueueDrain {
 
   /**
    * When (epoch ms) the last successful round began: every event stored before then is in its
-   * log and under a signed checkpoint. Undefined until a round succeeds.
+   * log and under a signed checkpoint, unless an older transaction of the database was still open
+   * then (the log waits for it, ADR 0005). Undefined until a round succeeds.
    */
   get caughtUpAt(): number | undefined {
     return this.#caughtUpAt;

@@ -237,6 +237,18 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
       });
     });
 
+    test("cannot choose the transaction a queued event counts as, which orders the audit log", async () => {
+      await asServer(async (client) => {
+        const queue = (columns: string, values: string) =>
+          client.query(`BEGIN; SET LOCAL ROLE chaukas_all_tenants;
+            INSERT INTO ingest_queue (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log, status, severity${columns})
+            VALUES ('other', 'q-1', '', 'p', 's', 1, 0, true, 0, 0${values}); ROLLBACK`);
+        await expect(queue(", stored_xid", ", '1'")).rejects.toThrow(/permission denied/);
+        await client.query("ROLLBACK");
+        await queue("", "");
+      });
+    });
+
     test("keeps the monthly partitions ready through the owner's function, and creates no table itself", async () => {
       const inTwoMonths = new Date();
       inTwoMonths.setUTCDate(1);

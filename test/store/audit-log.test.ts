@@ -174,8 +174,8 @@ describe.runIf((await storeKinds()).includes("postgres"))("the log's order on Po
   it("appends no event while an older transaction of its database is open, whatever other databases hold open", async () => {
     const opened = await openTestStore("postgres");
     const other = await createTestDatabase();
-    const clients = [opened.url, opened.url, other.url].map((url) => new pg.Client({ connectionString: url }));
-    const [older, newer, elsewhere] = clients;
+    const clients = [opened.url, other.url].map((url) => new pg.Client({ connectionString: url }));
+    const [older, elsewhere] = clients;
     try {
       for (const client of clients) await client.connect();
       // A transaction of this database that has a transaction id, still open.
@@ -193,7 +193,6 @@ describe.runIf((await storeKinds()).includes("postgres"))("the log's order on Po
       await older.query(`CREATE TEMP TABLE queued ON COMMIT DROP AS SELECT * FROM ingest_queue;
         UPDATE queued SET event_id = 'a', stored_xid = pg_current_xact_id();
         INSERT INTO ingest_queue SELECT * FROM queued`);
-      await newer.query("SELECT 1");
       await older.query("COMMIT");
       expect(await opened.store.audit.integrate(100)).toBe(2);
       const entries = await opened.store.audit.entries(ALL_TENANTS, "order", 0n, 10);
@@ -206,6 +205,31 @@ describe.runIf((await storeKinds()).includes("postgres"))("the log's order on Po
       for (const client of clients) await client.end().catch(() => {});
       await opened.close();
       await other.drop();
+    }
+  });
+
+  it("orders transactions by their id's value, then event ids, and finds each event's leaf", async () => {
+    const opened = await openTestStore("postgres");
+    const sql = new pg.Client({ connectionString: opened.url });
+    try {
+      await sql.connect();
+      const ids = ["a", "m", "z"];
+      await opened.store.insertEvents(
+        ALL_TENANTS,
+        ids.map((eventId) => eventRecord({ tenantId: "xids", eventId })),
+      );
+      // As if stored by three transactions: 9 < 10 < 100, though '10' < '100' < '9' as text.
+      await sql.query(`SET session_replication_role = replica;
+        UPDATE ingest_queue SET stored_xid = (CASE event_id WHEN 'z' THEN '9' WHEN 'a' THEN '10' ELSE '100' END)::xid8;
+        UPDATE events SET stored_xid = q.stored_xid FROM ingest_queue q WHERE q.event_id = events.event_id`);
+      expect(await opened.store.audit.integrate(100)).toBe(3);
+      const entries = await opened.store.audit.entries(ALL_TENANTS, "xids", 0n, 10);
+      expect(entries.map((e) => e.eventId)).toEqual(["z", "a", "m"]);
+      for (const [position, id] of ["z", "a", "m"].entries())
+        expect((await opened.store.audit.entry(ALL_TENANTS, "xids", id))?.position).toBe(BigInt(position));
+    } finally {
+      await sql.end();
+      await opened.close();
     }
   });
 });

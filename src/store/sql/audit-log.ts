@@ -15,10 +15,11 @@ import { TAKE_QUEUED_AND_ROLL_UP } from "./event-stats.ts";
 import { inTenantScope, queryInTenantScope } from "./pool.ts";
 import { rollUpBackfill } from "./usage-rollup.ts";
 
-/** An event waiting for its place in its tenant's log, with its key in log order (stored_xid, event_id). */
+/** An event waiting for its place in its tenant's log, with its key in log order (logXid, eventId). */
 interface PendingLeaf {
   tenantId: string;
-  storedXid: string;
+  /** Its transaction's id (stored_xid; 0 for an event stored before that column). */
+  logXid: string;
   eventId: string;
   contentHash: Uint8Array;
 }
@@ -66,7 +67,7 @@ async function appendToLogs(client: pg.PoolClient, records: readonly PendingLeaf
         tiles.push(
           head.tenant_id,
           range.size - tile.length,
-          tile[0].storedXid,
+          tile[0].logXid,
           eventIds.length - tile.length + 1,
           Buffer.concat(tile.map((leaf) => leaf.contentHash)),
           previous,
@@ -77,7 +78,7 @@ async function appendToLogs(client: pg.PoolClient, records: readonly PendingLeaf
     }
     updated.push(head.tenant_id, range.size, Buffer.concat(range.hashes), previous);
   }
-  const [tileTenants, firstPositions, firstXids, firstLeaves, contentHashes, previousHashes] = tiles.arrays;
+  const [tileTenants, firstPositions, firstXids, firstEventIndexes, contentHashes, previousHashes] = tiles.arrays;
   const [nodeTenants, levels, indexes, nodeHashes] = nodes.arrays;
   const [headTenants, sizes, compactRanges, lastHashes] = updated.arrays;
   await client.query({
@@ -87,7 +88,7 @@ async function appendToLogs(client: pg.PoolClient, records: readonly PendingLeaf
       .text(tileTenants as string[])
       .int8(firstPositions as number[])
       .text(firstXids as string[])
-      .int8(firstLeaves as number[])
+      .int8(firstEventIndexes as number[])
       .bytea(contentHashes as Uint8Array[])
       .bytea(previousHashes as Uint8Array[])
       .text(eventIds)
@@ -131,13 +132,13 @@ export class SqlAuditLog implements AuditLog {
         event_id: string;
         content_hash: Buffer;
         to_log: boolean;
-        log_xid: string;
+        log_xid_text: string;
       }>({ name: "take-queued-and-roll-up", text: TAKE_QUEUED_AND_ROLL_UP, values: [limit] });
       const leaves = rows
         .filter((row) => row.to_log)
         .map((row) => ({
           tenantId: row.tenant_id,
-          storedXid: row.log_xid,
+          logXid: row.log_xid_text,
           eventId: row.event_id,
           contentHash: row.content_hash,
         }));
@@ -338,10 +339,10 @@ RETURNING tenant_id, size, compact_range, last_content_hash`;
 const APPEND = `
 WITH tiles AS (
   INSERT INTO audit_leaf_tiles (tenant_id, first_position, first_xid, first_event_id, event_ids, content_hashes, hash_prev)
-  SELECT tenant_id, first_position, first_xid::xid8, ($7::text[])[first_leaf],
-         ($7::text[])[first_leaf:first_leaf + length(content_hashes) / 32 - 1], content_hashes, hash_prev
+  SELECT tenant_id, first_position, first_xid::xid8, ($7::text[])[first_event_index],
+         ($7::text[])[first_event_index:first_event_index + length(content_hashes) / 32 - 1], content_hashes, hash_prev
   FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::bytea[], $6::bytea[])
-    AS t(tenant_id, first_position, first_xid, first_leaf, content_hashes, hash_prev)
+    AS t(tenant_id, first_position, first_xid, first_event_index, content_hashes, hash_prev)
 ), nodes AS (
   INSERT INTO audit_nodes (tenant_id, level, index, hash)
   SELECT * FROM unnest($8::text[], $9::int2[], $10::int8[], $11::bytea[])

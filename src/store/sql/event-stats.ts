@@ -185,7 +185,7 @@ WITH q AS (
   SET sessions = s.sessions + excluded.sessions, timed_sessions = s.timed_sessions + excluded.timed_sessions,
       duration_ns = s.duration_ns + excluded.duration_ns
 ), ${usageRollup("q WHERE in_usage")}
-SELECT tenant_id, event_id, content_hash, to_log, log_xid::text FROM q ORDER BY log_xid, event_id`;
+SELECT tenant_id, event_id, content_hash, to_log, log_xid::text AS log_xid_text FROM q ORDER BY q.log_xid, q.event_id`;
 
 /** $1 tenant, $2 project or NULL: all time from the totals and daily rows, plus the queue. */
 const ALL_TIME_STATS = `

@@ -8,10 +8,20 @@
 -- the last tile whose first key is not past the event's own (chaukas_log_leaf), without a row or
 -- index entry per event. Leaves appended before this stay in audit_leaves, each with its row.
 -- Events stored before the tail-order migration have no stored_xid: they count as xid 0.
+-- The serving role cannot set the column: a queued key below those already appended would put
+-- other events' leaves out of reach of their lookup.
 ALTER TABLE ingest_queue ADD COLUMN stored_xid xid8;
+-- Row-level security is forced on the owner too; these data steps are the owner's, on every tenant.
+ALTER TABLE ingest_queue NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE events NO FORCE ROW LEVEL SECURITY;
 UPDATE ingest_queue q SET stored_xid = e.stored_xid
 FROM events e WHERE e.tenant_id = q.tenant_id AND e.ts_ns = q.ts_ns AND e.event_id = q.event_id;
+ALTER TABLE events FORCE ROW LEVEL SECURITY;
+ALTER TABLE ingest_queue FORCE ROW LEVEL SECURITY;
 ALTER TABLE ingest_queue ALTER COLUMN stored_xid SET DEFAULT pg_current_xact_id();
+REVOKE INSERT ON ingest_queue FROM chaukas_tenant;
+GRANT INSERT (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log, status, severity,
+              agent, model, input_tokens, output_tokens, total_tokens, cost, in_usage) ON ingest_queue TO chaukas_tenant;
 
 -- The transaction id below which every transaction that could write this database has ended, as
 -- the statement's snapshot sees them: its xmax, or the lowest transaction it sees in progress that
@@ -52,53 +62,65 @@ BEGIN
     WITH CHECK (tenant_id = current_setting('chaukas.tenant_id', true) OR current_user = 'chaukas_all_tenants');
 END $$;
 
--- A tile's leaves as rows.
-CREATE FUNCTION chaukas_tile_leaves(tile audit_leaf_tiles)
+-- Leaf i (from 1) of a tile.
+CREATE FUNCTION chaukas_tile_leaf(tile audit_leaf_tiles, i integer)
 RETURNS TABLE ("position" bigint, event_id text, content_hash bytea, hash_prev bytea)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT tile.first_position + i - 1, tile.event_ids[i], substring(tile.content_hashes FROM i * 32 - 31 FOR 32),
          CASE WHEN i = 1 THEN tile.hash_prev ELSE substring(tile.content_hashes FROM i * 32 - 63 FOR 32) END
-  FROM generate_series(1, cardinality(tile.event_ids)) AS i
+$$;
+
+-- A tile's leaves as rows.
+CREATE FUNCTION chaukas_tile_leaves(tile audit_leaf_tiles)
+RETURNS TABLE ("position" bigint, event_id text, content_hash bytea, hash_prev bytea)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT leaf.* FROM generate_series(1, cardinality(tile.event_ids)) AS i CROSS JOIN LATERAL chaukas_tile_leaf(tile, i) leaf
 $$;
 
 -- An event's leaf, given its key: from audit_leaves, or from the one tile that can hold it, the last
--- whose first key is not past the event's. That tile is sought by index scans of plain comparisons
--- (first_xid equal, then lower; xid 0 for a NULL stored_xid), not by a row comparison or coalesce(),
--- which row-level security keeps out of the index as possibly leaky. No row: the event is not in its
--- log (yet).
+-- whose first key is not past the event's: the last with the event's first_xid, else the last with
+-- a lower one (xid 0 for a NULL stored_xid), each an index scan of plain comparisons (under
+-- row-level security coalesce() on the key would keep it out of the index). No row: the event is
+-- not in its log (yet).
 CREATE FUNCTION chaukas_log_leaf(tenant text, stored_xid xid8, event text)
 RETURNS TABLE ("position" bigint, content_hash bytea, hash_prev bytea)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
   (SELECT l.position, l.content_hash, l.hash_prev FROM audit_leaves l
    WHERE l.tenant_id = tenant AND l.event_id = event COLLATE "C")
   UNION ALL
-  (SELECT tile.first_position + i - 1, substring(tile.content_hashes FROM i * 32 - 31 FOR 32),
-          CASE WHEN i = 1 THEN tile.hash_prev ELSE substring(tile.content_hashes FROM i * 32 - 63 FOR 32) END
-   FROM (SELECT * FROM (
-           (SELECT t.first_position, t.event_ids, t.content_hashes, t.hash_prev FROM audit_leaf_tiles t
+  (SELECT leaf.position, leaf.content_hash, leaf.hash_prev
+   FROM (SELECT candidate.tile FROM (
+           (SELECT t AS tile, t.first_xid, t.first_event_id FROM audit_leaf_tiles t
             WHERE t.tenant_id = tenant AND t.first_xid = stored_xid AND t.first_event_id <= event COLLATE "C"
             ORDER BY t.first_event_id DESC LIMIT 1)
            UNION ALL
-           (SELECT t.first_position, t.event_ids, t.content_hashes, t.hash_prev FROM audit_leaf_tiles t
+           (SELECT t, t.first_xid, t.first_event_id FROM audit_leaf_tiles t
             WHERE t.tenant_id = tenant AND t.first_xid < stored_xid
             ORDER BY t.first_xid DESC, t.first_event_id DESC LIMIT 1)
            UNION ALL
-           (SELECT t.first_position, t.event_ids, t.content_hashes, t.hash_prev FROM audit_leaf_tiles t
+           (SELECT t, t.first_xid, t.first_event_id FROM audit_leaf_tiles t
             WHERE stored_xid IS NULL AND t.tenant_id = tenant AND t.first_xid = '0' AND t.first_event_id <= event COLLATE "C"
             ORDER BY t.first_event_id DESC LIMIT 1)) candidate
-         LIMIT 1) tile
-   CROSS JOIN LATERAL array_position(tile.event_ids, event COLLATE "C") AS i
+         ORDER BY candidate.first_xid DESC, candidate.first_event_id DESC LIMIT 1) last_tile
+   CROSS JOIN LATERAL array_position((last_tile.tile).event_ids, event COLLATE "C") AS i
+   CROSS JOIN LATERAL chaukas_tile_leaf(last_tile.tile, i) leaf
    WHERE i IS NOT NULL)
   LIMIT 1
 $$;
 
 -- Down Migration
 -- The tiles' leaves become rows of audit_leaves again, as the log was before.
+ALTER TABLE audit_leaf_tiles NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE audit_leaves NO FORCE ROW LEVEL SECURITY;
 INSERT INTO audit_leaves (tenant_id, position, event_id, content_hash, hash_prev)
 SELECT t.tenant_id, leaf.position, leaf.event_id, leaf.content_hash, leaf.hash_prev
 FROM audit_leaf_tiles t CROSS JOIN LATERAL chaukas_tile_leaves(t) leaf;
+ALTER TABLE audit_leaves FORCE ROW LEVEL SECURITY;
+REVOKE INSERT ON ingest_queue FROM chaukas_tenant;
+GRANT INSERT ON ingest_queue TO chaukas_tenant;
 DROP FUNCTION chaukas_log_leaf(text, xid8, text);
 DROP FUNCTION chaukas_tile_leaves(audit_leaf_tiles);
+DROP FUNCTION chaukas_tile_leaf(audit_leaf_tiles, integer);
 DROP FUNCTION chaukas_log_horizon();
 DROP TABLE audit_leaf_tiles;
 ALTER TABLE ingest_queue DROP COLUMN stored_xid;
