@@ -36,5 +36,6 @@ export interface KeyStore {
   listKeys(tenantId?: string): Promise<StoredKey[]>;
   /** Revokes the key; false when there is no such key or it was already revoked. */
   revokeKey(id: string): Promise<boolean>;
+  /** Records a use of the key at `at`; an earlier time than the one recorded changes nothing. */
   recordKeyUse(id: string, at: Date): Promise<void>;
 }

@@ -20,7 +20,7 @@ async function writeBulkFile(path: string): Promise<void> {
   await once(out, "finish");
 }
 
-it(`imports a file of ${LINES} lines streamed in batches, and exports the same count`, async () => {
+it(`imports a file of ${LINES} lines streamed in batches, exports the same count, and logs each once`, async () => {
   const file = join(dir.path, "bulk.jsonl");
   await writeBulkFile(file);
   const dataDir = ["--data-dir", join(dir.path, "data")];
@@ -33,9 +33,18 @@ it(`imports a file of ${LINES} lines streamed in batches, and exports the same c
   const exported = await runCli(["export", "--tenant", "bulk", "--out", out, ...dataDir]);
   expect(exported.stderr.trim()).toBe(`exported ${LINES} events to ${out}`);
   const seen = new Set<string>();
+  const contentHashes = new Set<string>();
+  const previous: string[] = [];
   for await (const line of createInterface({ input: createReadStream(out) })) {
-    seen.add(JSON.parse(line).event_id);
+    const event = JSON.parse(line);
+    seen.add(event.event_id);
+    contentHashes.add(event.content_hash);
+    previous.push(event.hash_prev ?? "");
   }
   expect(seen.size).toBe(LINES);
   expect(seen.has("bulk-0") && seen.has(`bulk-${LINES - 1}`)).toBe(true);
+  // Appended to the log as the import went (its queue is bounded) and at its end: one chain of
+  // every event, each after another but the first.
+  expect(previous.filter((hash) => hash === "")).toHaveLength(1);
+  expect(new Set(previous.filter((hash) => contentHashes.has(hash))).size).toBe(LINES - 1);
 }, 300_000);

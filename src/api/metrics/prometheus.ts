@@ -91,7 +91,7 @@ export class PrometheusMetrics implements Metrics {
   );
   readonly #checkpointAge = this.#gauge(
     "chaukas_audit_checkpoint_age_seconds",
-    "Time since the integrator last caught up: every event stored before then is in a signed checkpoint.",
+    "Time since the integrator last caught up: every event stored before then is in a signed checkpoint, unless an older transaction of the database was still open then.",
   );
 
   constructor(sources: MetricSources, options: PrometheusOptions) {

@@ -73,7 +73,8 @@ export class SqlKeyStore implements KeyStore {
   }
 
   async recordKeyUse(id: string, at: Date): Promise<void> {
-    await runQuery(this.#pool, "UPDATE api_keys SET last_used_at = $2 WHERE id = $1", [id, at]);
+    // Processes record uses on their own: a write that lands late never moves the time back.
+    await runQuery(this.#pool, "UPDATE api_keys SET last_used_at = greatest(last_used_at, $2) WHERE id = $1", [id, at]);
   }
 }
 
