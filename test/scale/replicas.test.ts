@@ -9,6 +9,7 @@ import { runCli } from "../cli/run-cli.ts";
 import { Scrape } from "../ops/scrape.ts";
 import { connectJson, SERVER_SERVICE } from "../support/connect-json.ts";
 import { createTestDatabase, postgresReachable, withPostgres } from "../support/databases.ts";
+import { WITH_LOG_LEAVES } from "../support/log-leaves.ts";
 
 /**
  * Three server processes on one PostgreSQL, sharing the audit key (one data directory): loaded all
@@ -156,11 +157,7 @@ describe.runIf(requirePostgres)("three server processes on one PostgreSQL", { ti
       expect([...acknowledged].filter((id) => !storedIds.has(id))).toEqual([]);
       // Every leaf, legacy rows and tiles; positions and event ids are distinct by count, as audit_leaves' keys made them.
       const { rows: logs } = await client.query(
-        `WITH leaves AS (
-           SELECT tenant_id, position, event_id FROM audit_leaves
-           UNION ALL
-           SELECT t.tenant_id, leaf.position, leaf.event_id
-           FROM audit_leaf_tiles t CROSS JOIN LATERAL chaukas_tile_leaves(t) leaf)
+        `${WITH_LOG_LEAVES}
          SELECT l.tenant_id, count(*)::int AS leaves, count(DISTINCT position)::int AS positions,
                 count(DISTINCT event_id)::int AS logged, min(position)::int AS first, max(position)::int AS last,
                 (SELECT count(*)::int FROM events e WHERE e.tenant_id = l.tenant_id) AS events

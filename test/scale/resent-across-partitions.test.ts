@@ -15,6 +15,7 @@ import { batchRequestBytes, SdkHttp } from "../api/http/sdk/sdk-like.ts";
 import { runCli } from "../cli/run-cli.ts";
 import { createTestDatabase, postgresReachable, withPostgres } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
+import { WITH_LOG_LEAVES } from "../support/log-leaves.ts";
 
 /**
  * Events are partitioned by time (ADR 0024), and an id is unique in event_ids, not in a partition:
@@ -35,11 +36,6 @@ function inMonth(offset: number) {
 }
 /** Far past the partitions made ahead: the default partition's. */
 const FAR = create(TimestampSchema, { seconds: 4_102_444_800n });
-/** Every leaf of the logs: the legacy one-row leaves and those in tiles. */
-const LEAVES = `WITH leaves AS (
-  SELECT tenant_id, position, event_id FROM audit_leaves
-  UNION ALL
-  SELECT t.tenant_id, leaf.position, leaf.event_id FROM audit_leaf_tiles t CROSS JOIN LATERAL chaukas_tile_leaves(t) leaf)`;
 
 describe.runIf(requirePostgres)(
   "an event_id resent with another time, to two server processes",
@@ -140,7 +136,7 @@ describe.runIf(requirePostgres)(
         }
         // One leaf of it in the whole log, and the by-event lookup finds that one.
         const leaves = await sql.query<{ position: string }>(
-          `${LEAVES} SELECT position FROM leaves WHERE tenant_id = $1 AND event_id = $2`,
+          `${WITH_LOG_LEAVES} SELECT position FROM leaves WHERE tenant_id = $1 AND event_id = $2`,
           [TENANT, eventId],
         );
         expect(leaves.rowCount).toBe(1);
@@ -163,7 +159,7 @@ describe.runIf(requirePostgres)(
           events: number;
           last: number | null;
         }>(
-          `${LEAVES}
+          `${WITH_LOG_LEAVES}
            SELECT (SELECT count(*)::int FROM leaves WHERE tenant_id = $1) AS leaves,
                   (SELECT count(DISTINCT position)::int FROM leaves WHERE tenant_id = $1) AS positions,
                   (SELECT count(DISTINCT event_id)::int FROM leaves WHERE tenant_id = $1) AS logged,

@@ -8,8 +8,6 @@
 -- the last tile whose first key is not past the event's own (chaukas_log_leaf), without a row or
 -- index entry per event. Leaves appended before this stay in audit_leaves, each with its row.
 -- Events stored before the tail-order migration have no stored_xid: they count as xid 0.
--- The serving role cannot set the column: a queued key below those already appended would put
--- other events' leaves out of reach of their lookup.
 ALTER TABLE ingest_queue ADD COLUMN stored_xid xid8;
 -- Row-level security is forced on the owner too; these data steps are the owner's, on every tenant.
 ALTER TABLE ingest_queue NO FORCE ROW LEVEL SECURITY;
@@ -19,6 +17,8 @@ FROM events e WHERE e.tenant_id = q.tenant_id AND e.ts_ns = q.ts_ns AND e.event_
 ALTER TABLE events FORCE ROW LEVEL SECURITY;
 ALTER TABLE ingest_queue FORCE ROW LEVEL SECURITY;
 ALTER TABLE ingest_queue ALTER COLUMN stored_xid SET DEFAULT pg_current_xact_id();
+-- The serving role cannot set the column: a queued key below those already appended would put
+-- other events' leaves out of reach of their lookup.
 REVOKE INSERT ON ingest_queue FROM chaukas_tenant;
 GRANT INSERT (tenant_id, event_id, content_hash, project_id, session_id, type, ts_ns, to_log, status, severity,
               agent, model, input_tokens, output_tokens, total_tokens, cost, in_usage) ON ingest_queue TO chaukas_tenant;
