@@ -203,6 +203,29 @@ describe.each(await storeKinds())("chaukas verify on a tampered %s log", (kind) 
       expect(result.stdout).toContain(line);
   });
 
+  onACopy("reports the functions the triggers and verify rely on replaced, dropped or given settings", async (log) => {
+    // Each stand-in keeps the signature: a trigger function that lets every change through, a
+    // lookup that finds no event outside the log, and a tile reader dropped.
+    await log.tamper(`
+      CREATE OR REPLACE FUNCTION chaukas_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$;
+      CREATE OR REPLACE FUNCTION chaukas_log_leaf(tenant text, stored_xid xid8, event text)
+      RETURNS TABLE ("position" bigint, content_hash bytea, hash_prev bytea)
+      LANGUAGE sql STABLE AS $$ SELECT 0::bigint, ''::bytea, ''::bytea $$;
+      ALTER FUNCTION chaukas_tile_leaves(audit_leaf_tiles) SET search_path = pg_temp, public;
+      DROP FUNCTION chaukas_tile_leaf(audit_leaf_tiles, integer);`);
+    const result = await verify(log);
+    expect(result.code).toBe(1);
+    for (const line of [
+      "the function chaukas_refuse_change() is not the one the migrations define: the write-once triggers may refuse nothing",
+      "the function chaukas_log_leaf(text,xid8,text) is not the one the migrations define: events left out of the log may go unreported",
+      "the function chaukas_tile_leaves(audit_leaf_tiles) runs with settings of its own (search_path=pg_temp, public): the log's leaves may be read other than as stored",
+      "the function chaukas_tile_leaf(audit_leaf_tiles,integer) is missing: the log's leaves may be read other than as stored",
+      "the log could not be read: function chaukas_tile_leaf(audit_leaf_tiles, integer) does not exist",
+    ])
+      expect(result.stdout).toContain(line);
+  });
+
   onACopy("reports tenant isolation policies altered, dropped or widened, statistics tables included", async (log) => {
     await log.tamper(`
       ALTER POLICY events_tenant_isolation ON events USING (true);

@@ -40,6 +40,36 @@ const TENANT_TABLES = [
 /** Each tenant table's one policy, `<table>_tenant_isolation`, as the serving-role migration writes it. */
 const TENANT_POLICY = "tenant_id = current_setting('chaukas.tenant_id', true) OR current_user = 'chaukas_all_tenants'";
 
+/**
+ * Functions the write-once triggers and `chaukas verify` rely on, each with the SHA-256 of its body
+ * (pg_proc.prosrc) as the migrations define it, and what a replaced one could hide. The schema's
+ * owner can replace a function without touching a table; a migration that redefines one changes its
+ * hash here (the verify test of an intact log, test/cli/verify-tampering.test.ts, fails until
+ * it does).
+ */
+const TRUSTED_FUNCTIONS: readonly { signature: string; bodySha256: string; hides: string }[] = [
+  {
+    signature: "chaukas_refuse_change()",
+    bodySha256: "b79bd6c82ce3be07904182f971c5c8ca85a046c63e1590b6a8011a4c8015c3a6",
+    hides: "the write-once triggers may refuse nothing",
+  },
+  {
+    signature: "chaukas_log_leaf(text,xid8,text)",
+    bodySha256: "e87e88b56af9c8a72f93f19e46c02400638403c7e866e5d72f2ac8a7d191c01e",
+    hides: "events left out of the log may go unreported",
+  },
+  {
+    signature: "chaukas_tile_leaf(audit_leaf_tiles,integer)",
+    bodySha256: "7fe9f1130ccdaa6ff814cb14ab875e0da04ceb246fe1c905cd3d3500d16c3cf4",
+    hides: "the log's leaves may be read other than as stored",
+  },
+  {
+    signature: "chaukas_tile_leaves(audit_leaf_tiles)",
+    bodySha256: "b0fdfe50c7b0d685f746e27e05da729c001855f613be2a8fa5a45ca32d4196d7",
+    hides: "the log's leaves may be read other than as stored",
+  },
+];
+
 /** pg_trigger.tgenabled: 'O' fires in origin (normal) sessions, 'A' always; 'R' only on replicas, 'D' never. */
 const TRIGGER_STATES: Record<string, string> = { D: "disabled", R: "enabled only for replication sessions" };
 
@@ -85,7 +115,34 @@ export async function missingSafeguards(client: pg.ClientBase): Promise<string[]
     else if (!enabled) problems.push(`${isolation} is off: row-level security is disabled`);
     else if (!forced) problems.push(`${isolation} is weakened: row-level security is not forced on the table's owner`);
   }
-  problems.push(...(await alteredPolicies(client)), ...(await rolesBypassingIsolation(client)));
+  problems.push(
+    ...(await alteredFunctions(client)),
+    ...(await alteredPolicies(client)),
+    ...(await rolesBypassingIsolation(client)),
+  );
+  return problems;
+}
+
+/**
+ * Trusted functions missing, with another body, or run with settings of their own (a search_path
+ * set on one makes its table names mean other tables).
+ */
+async function alteredFunctions(client: pg.ClientBase): Promise<string[]> {
+  const { rows } = await client.query<{ signature: string; body_sha256: string | null; settings: string[] | null }>(
+    `SELECT f.signature, encode(sha256(convert_to(p.prosrc, 'UTF8')), 'hex') AS body_sha256, p.proconfig AS settings
+     FROM unnest($1::text[]) WITH ORDINALITY AS f(signature, n)
+     LEFT JOIN pg_proc p ON p.oid = to_regprocedure(f.signature)
+     ORDER BY f.n`,
+    [TRUSTED_FUNCTIONS.map((f) => f.signature)],
+  );
+  const problems: string[] = [];
+  rows.forEach(({ signature, body_sha256, settings }, i) => {
+    const { bodySha256, hides } = TRUSTED_FUNCTIONS[i];
+    const fn = `the function ${signature}`;
+    if (body_sha256 === null) problems.push(`${fn} is missing: ${hides}`);
+    else if (body_sha256 !== bodySha256) problems.push(`${fn} is not the one the migrations define: ${hides}`);
+    else if (settings !== null) problems.push(`${fn} runs with settings of its own (${settings.join(", ")}): ${hides}`);
+  });
   return problems;
 }
 
