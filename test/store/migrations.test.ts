@@ -193,6 +193,58 @@ describe.each(kinds.filter((k) => k === "postgres"))("the one-hour session total
   });
 });
 
+describe.each(kinds.filter((k) => k === "postgres"))("the audit tile keys migration on the %s store", () => {
+  it("keys the tiles appended before it, so every event's log entry is found as before", async () => {
+    const db = await createTestDatabase();
+    const store = await openDatabase({ kind: "postgres", databaseUrl: db.url, poolSize: 1 }, recordingLog().log);
+    try {
+      // Tiles of several transactions and two tenants, and of events stored before stored_xid
+      // existed (NULL, appended as transaction 0 by the integrator).
+      // The transactions' event ids interleave: the log's order is the transaction's, then the id's.
+      const sizes = [20, 1, 37, 3];
+      const batch = (n: number) =>
+        ["x", "y"].flatMap((tenantId) =>
+          Array.from({ length: sizes[n] }, (_, i) => eventRecord({ tenantId, eventId: `${i}-${"zyxw"[n]}` })),
+        );
+      await store.insertEvents(ALL_TENANTS, batch(0));
+      await withPostgres(db.url, (client) =>
+        client.query(`SET session_replication_role = replica;
+                      UPDATE events SET stored_xid = NULL; UPDATE ingest_queue SET stored_xid = NULL`),
+      );
+      await integrateQueued(store.audit);
+      // Appended one batch at a time: tiles that start inside a transaction and tiles cut short.
+      for (const n of [1, 2, 3]) {
+        await store.insertEvents(ALL_TENANTS, batch(n));
+        await integrateQueued(store.audit);
+      }
+      const records = sizes.flatMap((_, n) => batch(n));
+      const positions = () =>
+        Promise.all(records.map(async (r) => (await store.audit.entry(ALL_TENANTS, r.tenantId, r.eventId))?.position));
+      const before = await positions();
+      expect(before.filter((position) => position === undefined)).toEqual([]);
+
+      const name = "1764240000000_audit-tile-keys";
+      const count = MIGRATIONS.length - MIGRATIONS.indexOf(name);
+      await withPostgres(db.url, async (client) => {
+        await runMigrations(client, "down", count);
+        await runMigrations(client, "up", count);
+        const { rows } = await client.query(
+          `SELECT count(*)::int AS tiles, count(*) FILTER (WHERE first_xid = '0')::int AS of_xid_0,
+                  count(*) FILTER (WHERE first_key IS DISTINCT FROM chaukas_log_key(first_xid, first_event_id))::int AS miskeyed
+           FROM audit_leaf_tiles`,
+        );
+        expect(rows[0].tiles).toBeGreaterThan(8);
+        expect(rows[0].of_xid_0).toBeGreaterThan(0);
+        expect(rows[0].miskeyed).toBe(0);
+      });
+      expect(await positions()).toEqual(before);
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+});
+
 describe.each(kinds.filter((k) => k === "embedded"))("migrations on the %s store", () => {
   const root = mkdtempSync(join(tmpdir(), "chaukas-migrate-"));
   afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -24,22 +24,24 @@ export function deleteTiledLeaf(tenantId: string, position: number): string {
       DELETE FROM audit_leaf_tiles t WHERE ${holds(tenantId, String(position))}
       RETURNING t.*, (${position} - t.first_position)::int + 1 AS i
     )
-    INSERT INTO audit_leaf_tiles (tenant_id, first_position, first_xid, first_event_id, event_ids, content_hashes, hash_prev)
-    SELECT tenant_id, first_position, first_xid, first_event_id, event_ids[:i - 1],
+    INSERT INTO audit_leaf_tiles (tenant_id, first_position, first_xid, first_event_id, first_key, event_ids,
+                                  content_hashes, hash_prev)
+    SELECT tenant_id, first_position, first_xid, first_event_id, first_key, event_ids[:i - 1],
            substring(content_hashes FOR (i - 1) * 32), hash_prev
     FROM tile WHERE i > 1
     UNION ALL
-    SELECT tenant_id, ${position} + 1,
-           coalesce((SELECT coalesce(e.stored_xid, '0') FROM events e
-                     WHERE e.tenant_id = tile.tenant_id AND e.event_id = tile.event_ids[tile.i + 1]), first_xid),
-           event_ids[i + 1], event_ids[i + 1:], substring(content_hashes FROM i * 32 + 1),
-           substring(content_hashes FROM i * 32 - 31 FOR 32)
-    FROM tile WHERE i < cardinality(event_ids);`;
+    SELECT tenant_id, ${position} + 1, tail.first_xid, event_ids[i + 1], chaukas_log_key(tail.first_xid, event_ids[i + 1]),
+           event_ids[i + 1:], substring(content_hashes FROM i * 32 + 1), substring(content_hashes FROM i * 32 - 31 FOR 32)
+    FROM tile CROSS JOIN LATERAL (
+      SELECT coalesce((SELECT coalesce(e.stored_xid, '0') FROM events e
+                       WHERE e.tenant_id = tile.tenant_id AND e.event_id = tile.event_ids[tile.i + 1]), tile.first_xid)
+    ) AS tail(first_xid)
+    WHERE i < cardinality(event_ids);`;
 }
 
 /**
  * Exchanges the event ids and content hashes of the leaves at positions `a` and `b` (each tile's
- * first_event_id following its first leaf); every hash_prev stays as stored.
+ * first_event_id and first_key following its first leaf); every hash_prev stays as stored.
  */
 export function swapTiledLeaves(tenantId: string, a: number, b: number): string {
   return `
@@ -56,7 +58,8 @@ export function swapTiledLeaves(tenantId: string, a: number, b: number): string 
              string_agg(content_hash, ''::bytea ORDER BY position) AS content_hashes
       FROM swapped GROUP BY tile
     )
-    UPDATE audit_leaf_tiles t SET event_ids = s.event_ids, first_event_id = s.event_ids[1], content_hashes = s.content_hashes
+    UPDATE audit_leaf_tiles t SET event_ids = s.event_ids, first_event_id = s.event_ids[1],
+                                  first_key = chaukas_log_key(t.first_xid, s.event_ids[1]), content_hashes = s.content_hashes
     FROM tiles s WHERE t.tenant_id = ${literal(tenantId)} AND t.first_position = s.tile;`;
 }
 

@@ -338,8 +338,10 @@ RETURNING tenant_id, size, compact_range, last_content_hash`;
 /** $1..$6: one row per tile, $4 its first event id's index (from 1) in $7, every appended event id in order. */
 const APPEND = `
 WITH tiles AS (
-  INSERT INTO audit_leaf_tiles (tenant_id, first_position, first_xid, first_event_id, event_ids, content_hashes, hash_prev)
+  INSERT INTO audit_leaf_tiles (tenant_id, first_position, first_xid, first_event_id, first_key, event_ids,
+                                content_hashes, hash_prev)
   SELECT tenant_id, first_position, first_xid::xid8, ($7::text[])[first_event_index],
+         chaukas_log_key(first_xid::xid8, ($7::text[])[first_event_index]),
          ($7::text[])[first_event_index:first_event_index + length(content_hashes) / 32 - 1], content_hashes, hash_prev
   FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::bytea[], $6::bytea[])
     AS t(tenant_id, first_position, first_xid, first_event_index, content_hashes, hash_prev)

@@ -55,7 +55,12 @@ const TRUSTED_FUNCTIONS: readonly { signature: string; bodySha256: string; hides
   },
   {
     signature: "chaukas_log_leaf(text,xid8,text)",
-    bodySha256: "e87e88b56af9c8a72f93f19e46c02400638403c7e866e5d72f2ac8a7d191c01e",
+    bodySha256: "179dc8cdb2a42668be64fe7da7c993f5bd928563c76d713b8ad2790edaf1158c",
+    hides: "events left out of the log may go unreported",
+  },
+  {
+    signature: "chaukas_log_key(xid8,text)",
+    bodySha256: "dc35b80319cb72ec513dc12dcea5a505358524eeef1c4bc6fc0a52154209dc0b",
     hides: "events left out of the log may go unreported",
   },
   {
