@@ -226,6 +226,29 @@ describe.each(await storeKinds())("chaukas verify on a tampered %s log", (kind) 
       expect(result.stdout).toContain(line);
   });
 
+  onACopy("reports functions and tables another schema holds under the names the log's reads use", async (log) => {
+    // A role's own schema comes first in the default search_path ("$user"); a function taking the
+    // exact types is chosen over a polymorphic built-in wherever it is on the path.
+    await log.tamper(`
+      CREATE SCHEMA lookalike;
+      CREATE FUNCTION lookalike.chaukas_log_leaf(tenant text, stored_xid xid8, event text)
+      RETURNS TABLE ("position" bigint, content_hash bytea, hash_prev bytea)
+      LANGUAGE sql STABLE AS $$ SELECT 0::bigint, ''::bytea, ''::bytea $$;
+      CREATE FUNCTION public.array_position(text[], text) RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$;
+      CREATE TABLE lookalike.audit_leaf_tiles (LIKE public.audit_leaf_tiles);`);
+    const result = await verify(log);
+    expect(result.code).toBe(1);
+    const suffix =
+      "has the name of one the log's triggers or reads use: a session whose search_path finds it first uses it instead";
+    for (const object of [
+      "the function lookalike.chaukas_log_leaf(tenant text, stored_xid xid8, event text)",
+      "the function public.array_position(text[], text)",
+      "the relation lookalike.audit_leaf_tiles",
+    ])
+      expect(result.stdout).toContain(`${object} ${suffix}`);
+    expect(result.stdout).toMatch(/^FAILED: 3 problem\(s\) in 40 entries/);
+  });
+
   onACopy("reports tenant isolation policies altered, dropped or widened, statistics tables included", async (log) => {
     await log.tamper(`
       ALTER POLICY events_tenant_isolation ON events USING (true);

@@ -1,6 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { EventSchema } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { asBuffer, sha256 } from "../../lib/bytes.ts";
+import { UnavailableError } from "../../lib/errors.ts";
 import { type AuditLog, type LogEntry, STORED_NODE_MIN_LEVEL } from "../../store/audit-log.ts";
 import type { Database } from "../../store/database.ts";
 import type { EventRecord } from "../../store/event-store.ts";
@@ -40,30 +41,34 @@ export async function verifyDatabase(
   const verifier = new LogVerifier(origin, verifierKey, STORED_NODE_MIN_LEVEL);
   const missing = await store.missingSafeguards();
   for (const problem of missing) verifier.report({ problem });
+  if (savedNote !== undefined) {
+    const { size } = checkpointSize(savedNote);
+    verifier.expectCheckpoints([{ size, note: savedNote, label: `the saved checkpoint (size ${size})` }]);
+  }
   try {
-    await walkLog(store, tenantId, verifier, savedNote, progress);
+    await walkLog(store, tenantId, verifier, savedNote !== undefined, progress);
   } catch (error) {
     // A function the reads call, dropped, leaves the log unreadable: the verification then fails
-    // on the safeguards it found missing rather than ending in the database's error.
-    if (missing.length === 0) throw error;
+    // on the safeguards it found missing rather than ending in the database's error. A database
+    // out of reach is not such a finding.
+    if (missing.length === 0 || error instanceof UnavailableError) throw error;
     verifier.report({ problem: `the log could not be read: ${error instanceof Error ? error.message : error}` });
   }
   return verifier;
 }
 
-/** Every leaf, checkpoint and stored node of the log, the events outside it, and the head. */
+/**
+ * Every leaf, checkpoint and stored node of the log, the events outside it, and the head.
+ * `checkedSaved`: a checkpoint saved earlier is among those the verifier expects.
+ */
 async function walkLog(
   store: Database,
   tenantId: string,
   verifier: LogVerifier,
-  savedNote: string | undefined,
+  checkedSaved: boolean,
   progress: VerifyProgress,
 ): Promise<void> {
   const { audit } = store;
-  if (savedNote !== undefined) {
-    const { size } = checkpointSize(savedNote);
-    verifier.expectCheckpoints([{ size, note: savedNote, label: `the saved checkpoint (size ${size})` }]);
-  }
   const head = await audit.head(ALL_TENANTS, tenantId);
   const total = Number(head?.size ?? 0n);
   let nextCheckpoint = 0n;
@@ -112,7 +117,7 @@ async function walkLog(
     const says = head ? `says ${head.size} entries` : "is missing";
     verifier.report({ problem: `the log's head ${says}, ${verifier.size} were found` });
   }
-  warnOfUnsignedTail(verifier, signedSize, savedNote !== undefined);
+  warnOfUnsignedTail(verifier, signedSize, checkedSaved);
   const pending = await audit.pendingEvents(ALL_TENANTS, tenantId);
   if (pending > 0) {
     verifier.notes.push(

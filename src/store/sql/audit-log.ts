@@ -309,8 +309,10 @@ export class SqlAuditLog implements AuditLog {
   async eventsOutsideLog(scope: TenantScope, tenantId: string, limit: number): Promise<string[]> {
     const { rows } = await this.#query<{ event_id: string }>(
       scope,
+      // A leaf at or past the head's size is not in the log, whatever row holds it.
       `SELECT event_id FROM events e WHERE tenant_id = $1
-         AND NOT EXISTS (SELECT 1 FROM chaukas_log_leaf(e.tenant_id, e.stored_xid, e.event_id))
+         AND NOT EXISTS (SELECT 1 FROM chaukas_log_leaf(e.tenant_id, e.stored_xid, e.event_id) l
+                         WHERE l.position < (SELECT h.size FROM audit_heads h WHERE h.tenant_id = e.tenant_id))
          AND NOT EXISTS (SELECT 1 FROM ingest_queue q WHERE q.to_log AND q.tenant_id = e.tenant_id AND q.event_id = e.event_id)
        ORDER BY event_id LIMIT $2`,
       [tenantId, limit],

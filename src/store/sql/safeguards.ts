@@ -61,7 +61,7 @@ const TRUSTED_FUNCTIONS: readonly { signature: string; bodySha256: string; hides
   {
     signature: "chaukas_log_key(xid8,text)",
     bodySha256: "dc35b80319cb72ec513dc12dcea5a505358524eeef1c4bc6fc0a52154209dc0b",
-    hides: "events left out of the log may go unreported",
+    hides: "events may be looked for in the wrong tile, and tiles appended with wrong keys",
   },
   {
     signature: "chaukas_tile_leaf(audit_leaf_tiles,integer)",
@@ -74,6 +74,14 @@ const TRUSTED_FUNCTIONS: readonly { signature: string; bodySha256: string; hides
     hides: "the log's leaves may be read other than as stored",
   },
 ];
+
+/**
+ * Built-ins the trusted functions call with arguments of other types than their own (they are
+ * polymorphic): a function of the name taking the exact types, in any schema on the search_path,
+ * would be called instead. The other built-ins they call take the exact types, and pg_catalog's
+ * come first.
+ */
+const POLYMORPHIC_BUILT_INS_CALLED = ["array_position", "cardinality"];
 
 /** pg_trigger.tgenabled: 'O' fires in origin (normal) sessions, 'A' always; 'R' only on replicas, 'D' never. */
 const TRIGGER_STATES: Record<string, string> = { D: "disabled", R: "enabled only for replication sessions" };
@@ -122,6 +130,7 @@ export async function missingSafeguards(client: pg.ClientBase): Promise<string[]
   }
   problems.push(
     ...(await alteredFunctions(client)),
+    ...(await lookalikes(client)),
     ...(await alteredPolicies(client)),
     ...(await rolesBypassingIsolation(client)),
   );
@@ -149,6 +158,37 @@ async function alteredFunctions(client: pg.ClientBase): Promise<string[]> {
     else if (settings !== null) problems.push(`${fn} runs with settings of its own (${settings.join(", ")}): ${hides}`);
   });
   return problems;
+}
+
+/**
+ * Functions and relations another session could take for the trusted ones, the protected tables or
+ * the polymorphic built-ins: the same name in another schema (say a role's own "$user" schema,
+ * which comes first in the default search_path), or another function of a trusted name.
+ */
+async function lookalikes(client: pg.ClientBase): Promise<string[]> {
+  const { rows } = await client.query<{ object: string }>(
+    `SELECT format('the function %s.%s(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)) AS object
+     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE (p.proname = ANY($1::text[])
+            AND p.oid <> ALL (SELECT to_regprocedure(s) FROM unnest($2::text[]) s WHERE to_regprocedure(s) IS NOT NULL))
+        OR (p.proname = ANY($3::text[]) AND n.nspname <> 'pg_catalog')
+     UNION ALL
+     SELECT format('the relation %s.%s', n.nspname, c.relname)
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relname = ANY($4::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+       AND c.oid <> ALL (SELECT to_regclass(t) FROM unnest($4::text[]) t WHERE to_regclass(t) IS NOT NULL)
+     ORDER BY 1`,
+    [
+      TRUSTED_FUNCTIONS.map((f) => f.signature.slice(0, f.signature.indexOf("("))),
+      TRUSTED_FUNCTIONS.map((f) => f.signature),
+      POLYMORPHIC_BUILT_INS_CALLED,
+      [...new Set([...WRITE_ONCE_TABLES, ...TENANT_TABLES])],
+    ],
+  );
+  return rows.map(
+    ({ object }) =>
+      `${object} has the name of one the log's triggers or reads use: a session whose search_path finds it first uses it instead`,
+  );
 }
 
 /**
