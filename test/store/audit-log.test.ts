@@ -6,6 +6,7 @@ import type { Database } from "../../src/store/database.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { createTestDatabase, openTestStore, type StoreKind, storeKinds } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
+import { tamperWith } from "../support/tamper.ts";
 
 /** The audit log as the store keeps it, checked against RFC 6962 hashing written out here. */
 
@@ -210,25 +211,26 @@ describe.runIf((await storeKinds()).includes("postgres"))("the log's order on Po
 
   it("orders transactions by their id's value, then event ids, and finds each event's leaf", async () => {
     const opened = await openTestStore("postgres");
-    const sql = new pg.Client({ connectionString: opened.url });
+    const { url } = opened;
+    if (url === undefined) throw new Error("a PostgreSQL store has a URL");
     try {
-      await sql.connect();
       const ids = ["a", "m", "z"];
       await opened.store.insertEvents(
         ALL_TENANTS,
         ids.map((eventId) => eventRecord({ tenantId: "xids", eventId })),
       );
       // As if stored by three transactions: 9 < 10 < 100, though '10' < '100' < '9' as text.
-      await sql.query(`SET session_replication_role = replica;
-        UPDATE ingest_queue SET stored_xid = (CASE event_id WHEN 'z' THEN '9' WHEN 'a' THEN '10' ELSE '100' END)::xid8;
-        UPDATE events SET stored_xid = q.stored_xid FROM ingest_queue q WHERE q.event_id = events.event_id`);
+      await tamperWith(
+        url,
+        `UPDATE ingest_queue SET stored_xid = (CASE event_id WHEN 'z' THEN '9' WHEN 'a' THEN '10' ELSE '100' END)::xid8;
+        UPDATE events SET stored_xid = q.stored_xid FROM ingest_queue q WHERE q.event_id = events.event_id`,
+      );
       expect(await opened.store.audit.integrate(100)).toBe(3);
       const entries = await opened.store.audit.entries(ALL_TENANTS, "xids", 0n, 10);
       expect(entries.map((e) => e.eventId)).toEqual(["z", "a", "m"]);
       for (const [position, id] of ["z", "a", "m"].entries())
         expect((await opened.store.audit.entry(ALL_TENANTS, "xids", id))?.position).toBe(BigInt(position));
     } finally {
-      await sql.end();
       await opened.close();
     }
   });

@@ -12,6 +12,7 @@ import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { ADMIN_URL, createTestDatabase, storeKinds, withPostgres } from "../support/databases.ts";
 import { MIGRATIONS, runMigrations } from "../support/migrations.ts";
 import { eventRecord } from "../support/records.ts";
+import { tamperWith } from "../support/tamper.ts";
 
 /** Opening a store migrates its database exactly once, however many processes open it together. */
 
@@ -217,12 +218,10 @@ describe.each(kinds.filter((k) => k === "postgres"))("the audit tile keys migrat
       for (const [n, { round, xid, suffix }] of transactions.entries()) {
         await store.insertEvents(ALL_TENANTS, records[n]);
         const stored = xid === null ? "NULL" : `'${xid}'`;
-        await withPostgres(db.url, (client) =>
-          client.query(
-            `SET session_replication_role = replica;
-             UPDATE events SET stored_xid = ${stored} WHERE event_id LIKE '%-${suffix}';
-             UPDATE ingest_queue SET stored_xid = ${stored} WHERE event_id LIKE '%-${suffix}'`,
-          ),
+        await tamperWith(
+          db.url,
+          `UPDATE events SET stored_xid = ${stored} WHERE event_id LIKE '%-${suffix}';
+           UPDATE ingest_queue SET stored_xid = ${stored} WHERE event_id LIKE '%-${suffix}'`,
         );
         if (transactions[n + 1]?.round !== round) await integrateQueued(store.audit);
       }
