@@ -82,3 +82,7 @@ export function grpcFrame(message: Uint8Array): Buffer {
   framed.set(message, 5);
   return framed;
 }
+
+/** The bench's bare servers' answer to any call: one empty message (an empty HealthzResponse), then success. */
+export const EMPTY_GRPC_MESSAGE = grpcFrame(new Uint8Array(0));
+export const GRPC_OK_TRAILERS = { "grpc-status": "0" };

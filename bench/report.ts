@@ -97,6 +97,8 @@ const TAX_ROWS: Record<string, string> = {
   stackGet: "tax: stack alone, GET /healthz",
   stackConnect: "tax: stack alone, Healthz, Connect JSON",
   stackGrpc: "tax: stack alone, Healthz, gRPC",
+  fastifyGrpc: "tax: Fastify alone, gRPC-shaped Healthz",
+  http2Grpc: "tax: node:http2 alone, gRPC-shaped answer",
 };
 
 /** The measurements table: one row per run, the ingest ones as a share of the COPY ceiling. */

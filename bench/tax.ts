@@ -135,20 +135,22 @@ function taxCalls(baseUrl: string, prefix: string, whose: string, concurrency: n
     agent: json,
     call: connectJsonHealthz(baseUrl, json),
   });
+  calls.push(grpcCall(baseUrl, `${prefix}Grpc`, `${whose}: Healthz, gRPC, one HTTP/2 connection`));
+  return calls;
+}
+
+/** Healthz over gRPC: pre-framed calls on one HTTP/2 connection. */
+function grpcCall(baseUrl: string, key: string, what: string): TaxCall {
   const grpc = new RawGrpcConnection(baseUrl);
   const framed = grpcFrame(toBinary(HEALTHZ.input, create(HEALTHZ.input)));
-  calls.push({
-    key: `${prefix}Grpc`,
-    what: `${whose}: Healthz, gRPC, one HTTP/2 connection`,
-    call: async () => void (await grpc.call(HEALTHZ, framed)),
-    close: () => grpc.close(),
-  });
-  return calls;
+  return { key, what, call: async () => void (await grpc.call(HEALTHZ, framed)), close: () => grpc.close() };
 }
 
 /**
  * The framework tax on the server over the emptied database (its Healthz and GET /readyz each run
- * one statement, GET /healthz none), then on the RPC stack alone (stack-server.ts: no database).
+ * one statement, GET /healthz none), then on the RPC stack alone (stack-server.ts: no database),
+ * then a gRPC Healthz on what lies under connect: Fastify alone (stack-server.ts
+ * --without-connect) and Node's HTTP/2 alone (http2-server.ts).
  */
 export async function taxPart(ctx: BenchContext): Promise<Record<string, TaxResult>> {
   const sizes = { requests: ctx.o.taxRequests, concurrency: ctx.o.taxConcurrency };
@@ -161,15 +163,38 @@ export async function taxPart(ctx: BenchContext): Promise<Record<string, TaxResu
   } finally {
     await server.stop();
   }
-  const stack = await startServerProcess([], {
-    main: join(import.meta.dirname, "stack-server.ts"),
-    nodeFlags: ctx.o.serverNodeFlags,
-    logFile: join(ctx.tmp, "server-stack.log"),
-  });
-  try {
-    const calls = taxCalls(stack.baseUrl, "stack", "stack alone", sizes.concurrency, false);
-    return { ...results, ...(await measureTax(calls, () => processCpuSeconds(stack.pid), sizes)) };
-  } finally {
-    await stack.stop();
+  const layers = [
+    {
+      main: "stack-server.ts",
+      args: [],
+      calls: (url: string) => taxCalls(url, "stack", "stack alone", sizes.concurrency, false),
+    },
+    {
+      main: "stack-server.ts",
+      args: ["--without-connect"],
+      calls: (url: string) => [
+        grpcCall(url, "fastifyGrpc", "Fastify alone: a gRPC-shaped Healthz route, one HTTP/2 connection"),
+      ],
+    },
+    {
+      main: "http2-server.ts",
+      args: [],
+      calls: (url: string) => [
+        grpcCall(url, "http2Grpc", "node:http2 alone: a gRPC-shaped answer, one HTTP/2 connection"),
+      ],
+    },
+  ];
+  for (const [i, layer] of layers.entries()) {
+    const alone = await startServerProcess(layer.args, {
+      main: join(import.meta.dirname, layer.main),
+      nodeFlags: ctx.o.serverNodeFlags,
+      logFile: join(ctx.tmp, `server-stack-${i}.log`),
+    });
+    try {
+      Object.assign(results, await measureTax(layer.calls(alone.baseUrl), () => processCpuSeconds(alone.pid), sizes));
+    } finally {
+      await alone.stop();
+    }
   }
+  return results;
 }

@@ -82,6 +82,8 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
       "stackGet",
       "stackConnect",
       "stackGrpc",
+      "fastifyGrpc",
+      "http2Grpc",
     ]) {
       expect(report.frameworkTax[kind].requestsPerSec, kind).toBeGreaterThan(0);
     }
