@@ -1,8 +1,8 @@
 /**
  * Node's HTTP/2 alone, for the framework tax (tax.ts): an h2c server that answers every stream as
  * a successful unary gRPC call with one empty message, on the stream API (no compatibility layer,
- * no framework). The floor of a gRPC call's CPU in Node.js on this machine. Prints the listening
- * line the server prints.
+ * no framework), on a free port. The floor of a gRPC call's CPU in Node.js on this machine. Prints
+ * the listening line the server prints.
  */
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
@@ -17,8 +17,7 @@ server.on("stream", (stream) => {
     stream.end(EMPTY_GRPC_MESSAGE);
   });
 });
-const port = process.argv.includes("--port") ? Number(process.argv[process.argv.indexOf("--port") + 1]) : 0;
-server.listen(port, "127.0.0.1", () => {
+server.listen(0, "127.0.0.1", () => {
   console.log(`Server listening at http://127.0.0.1:${(server.address() as AddressInfo).port}`);
 });
 process.once("SIGTERM", () => server.close());

@@ -83,6 +83,7 @@ export function grpcFrame(message: Uint8Array): Buffer {
   return framed;
 }
 
-/** The bench's bare servers' answer to any call: one empty message (an empty HealthzResponse), then success. */
+/** One empty message (an empty HealthzResponse): what the bench's bare servers answer to any call. */
 export const EMPTY_GRPC_MESSAGE = grpcFrame(new Uint8Array(0));
+/** The trailers the bare servers send after it: the call succeeded. */
 export const GRPC_OK_TRAILERS = { "grpc-status": "0" };

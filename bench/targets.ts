@@ -83,12 +83,12 @@ function taxShare(r: Figures, call: "Connect" | "Grpc") {
     stackRpc && stackGet
       ? `; the stack alone ${round((stackRpc.requestsPerSec / stackGet.requestsPerSec) * 100, 1)}% of its bare GET`
       : "";
-  // What lies under connect, for gRPC: the server CPU of a call on Fastify alone and on node:http2 alone.
+  // The floors under connect beside the gRPC figure, so a change of Fastify or Node.js shows in the same line.
   const under = [
     t.fastifyGrpc && `Fastify alone ${t.fastifyGrpc.serverCpuUsPerRequest}`,
     t.http2Grpc && `node:http2 alone ${t.http2Grpc.serverCpuUsPerRequest}`,
-  ];
-  const floors = call === "Grpc" && under.some(Boolean) ? `; ${under.filter(Boolean).join(", ")} µs/call` : "";
+  ].filter(Boolean);
+  const floors = call === "Grpc" && under.length > 0 ? `; ${under.join(", ")} µs/call` : "";
   return {
     value: share,
     reads: `${round(share * 100, 1)}% (${thousands(rpc.requestsPerSec)} vs ${thousands(base.requestsPerSec)} req/s; server CPU ${rpc.serverCpuUsPerRequest} vs ${base.serverCpuUsPerRequest} µs/req${alone}${floors})`,

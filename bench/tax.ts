@@ -165,11 +165,13 @@ export async function taxPart(ctx: BenchContext): Promise<Record<string, TaxResu
   }
   const layers = [
     {
+      name: "stack",
       main: "stack-server.ts",
       args: [],
       calls: (url: string) => taxCalls(url, "stack", "stack alone", sizes.concurrency, false),
     },
     {
+      name: "fastify-alone",
       main: "stack-server.ts",
       args: ["--without-connect"],
       calls: (url: string) => [
@@ -177,6 +179,7 @@ export async function taxPart(ctx: BenchContext): Promise<Record<string, TaxResu
       ],
     },
     {
+      name: "http2-alone",
       main: "http2-server.ts",
       args: [],
       calls: (url: string) => [
@@ -184,16 +187,17 @@ export async function taxPart(ctx: BenchContext): Promise<Record<string, TaxResu
       ],
     },
   ];
-  for (const [i, layer] of layers.entries()) {
-    const alone = await startServerProcess(layer.args, {
+  for (const layer of layers) {
+    const layerServer = await startServerProcess(layer.args, {
       main: join(import.meta.dirname, layer.main),
       nodeFlags: ctx.o.serverNodeFlags,
-      logFile: join(ctx.tmp, `server-stack-${i}.log`),
+      logFile: join(ctx.tmp, `server-${layer.name}.log`),
     });
     try {
-      Object.assign(results, await measureTax(layer.calls(alone.baseUrl), () => processCpuSeconds(alone.pid), sizes));
+      const calls = layer.calls(layerServer.baseUrl);
+      Object.assign(results, await measureTax(calls, () => processCpuSeconds(layerServer.pid), sizes));
     } finally {
-      await alone.stop();
+      await layerServer.stop();
     }
   }
   return results;

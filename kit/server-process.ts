@@ -27,7 +27,7 @@ export interface ServerProcessOptions {
   nodeFlags?: string[];
   /** Where its stdout and stderr go: this file, which costs a measurement nothing; default: kept in memory. */
   logFile?: string;
-  /** Another script that prints the same listening line (the bench's stack-server.ts); default: MAIN. */
+  /** Another script that prints the same listening line (the bench's stack-server.ts and http2-server.ts); default: MAIN. */
   main?: string;
 }
 
