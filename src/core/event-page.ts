@@ -1,4 +1,4 @@
-import { create, type DescField } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { type QueryResponse, QueryResponseSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { varintBytes, writeVarint } from "../codec/varint.ts";
@@ -19,39 +19,41 @@ export function decodedQueryResponse(page: EventPage): QueryResponse {
   });
 }
 
+/** A message's protobuf binary encoding, sized first: its caller writes it once, where it wants it. */
+export interface SizedEncoding {
+  byteLength: number;
+  /** Writes the byteLength bytes at `at` of `into`; returns the offset after them. */
+  writeInto(into: Buffer, at: number): number;
+}
+
+const EVENTS_TAG = (QueryResponseSchema.field.events.number << 3) | WireType.LengthDelimited;
+const TOKEN_TAG = (QueryResponseSchema.field.nextPageToken.number << 3) | WireType.LengthDelimited;
+
 /**
- * The page as a QueryResponse whose fields travel as raw protobuf records, which protobuf-es
- * writes as they are: for binary answers only, where it encodes to the same bytes as
- * decodedQueryResponse without decoding a payload. The message reads as empty (JSON would drop
- * its content), so nothing else may use it.
+ * The page as a QueryResponse in protobuf binary, for binary answers: the bytes toBinary gives for
+ * decodedQueryResponse, made without decoding a payload (ADR 0007).
  */
-export function encodedQueryResponse(page: EventPage): QueryResponse {
-  // Every record is written once, into one buffer of the page's exact size; each unknown field
-  // (number, wire type, then length and bytes, as protobuf-es keeps it) is a view of its part.
+export function queryResponseEncoding(page: EventPage): SizedEncoding {
   const lengths = page.events.map(storedEventLength);
   const tokenLength = Buffer.byteLength(page.nextPageToken);
-  let size = tokenLength === 0 ? 0 : varintBytes(tokenLength) + tokenLength;
-  for (const length of lengths) size += varintBytes(length) + length;
-  const bytes = Buffer.allocUnsafe(size);
-  let at = 0;
-  const record = (field: DescField, start: number) => ({
-    no: field.number,
-    wireType: WireType.LengthDelimited,
-    data: bytes.subarray(start, at),
-  });
-  const response = create(QueryResponseSchema);
-  response.$unknown = page.events.map((event, i) => {
-    const start = at;
-    at = writeStoredEvent(bytes, writeVarint(bytes, at, lengths[i]), event);
-    return record(QueryResponseSchema.field.events, start);
-  });
-  if (tokenLength > 0) {
-    const start = at;
-    at = writeVarint(bytes, at, tokenLength);
-    at += bytes.write(page.nextPageToken, at);
-    response.$unknown.push(record(QueryResponseSchema.field.nextPageToken, start));
-  }
-  // allocUnsafe's bytes are not cleared: not one of them may go out unwritten.
-  if (at !== size) throw new Error(`a query page was sized at ${size} bytes and written as ${at}`);
-  return response;
+  let byteLength = tokenLength === 0 ? 0 : varintBytes(TOKEN_TAG) + varintBytes(tokenLength) + tokenLength;
+  for (const length of lengths) byteLength += varintBytes(EVENTS_TAG) + varintBytes(length) + length;
+  return {
+    byteLength,
+    writeInto(into, start) {
+      let at = start;
+      page.events.forEach((event, i) => {
+        at = writeVarint(into, at, EVENTS_TAG);
+        at = writeStoredEvent(into, writeVarint(into, at, lengths[i]), event);
+      });
+      if (tokenLength > 0) {
+        at = writeVarint(into, writeVarint(into, at, TOKEN_TAG), tokenLength);
+        at += into.write(page.nextPageToken, at);
+      }
+      // Callers write into allocUnsafe's uncleared bytes: not one of them may go out unwritten.
+      if (at - start !== byteLength)
+        throw new Error(`a query page was sized at ${byteLength} bytes and written as ${at - start}`);
+      return at;
+    },
+  };
 }

@@ -5,7 +5,7 @@ import type { ChaukasServerService } from "../../../gen/chaukas/spec/server/v1/s
 import type { EventService } from "../../core/event-service.ts";
 import { principalOf } from "./auth.ts";
 import { mapDomainErrors } from "./connect-errors.ts";
-import { queryResponseFor } from "./query-response.ts";
+import { queryEventsAnswer } from "./query-response.ts";
 
 type SpecService = typeof ChaukasServerService | typeof ChaukasClientService;
 type Shared = "healthz" | "getCapabilities" | "queryEvents";
@@ -30,9 +30,7 @@ export function sharedHandlers<S extends SpecService>(service: S, events: EventS
 
     queryEvents: (req: { query?: Parameters<EventService["queryEvents"]>[1] }, ctx: HandlerContext) =>
       mapDomainErrors(async () =>
-        create(method.queryEvents.output, {
-          response: queryResponseFor(ctx, await events.queryEvents(principalOf(ctx), req.query)),
-        }),
+        queryEventsAnswer(method.queryEvents.output, ctx, await events.queryEvents(principalOf(ctx), req.query)),
       ),
   };
   // Each answer is the message of `service`: TypeScript cannot tie the two unions together.

@@ -58,7 +58,7 @@ const eventForJson = (event: TailEvent) =>
 
 /*
  * Raw protobuf records, which protobuf-es writes as they are after their tag: the same bytes as the
- * decoded events would encode to, without decoding them (as encodedQueryResponse does). The
+ * decoded events would encode to, without decoding them (as queryResponseEncoding does). The
  * message reads as having no event, so only a binary answer may carry them.
  */
 

@@ -579,7 +579,7 @@ describe("reads answered directly", () => {
     expect(answer.trailers["grpc-status"]).toBe(String(code));
   });
 
-  it("a page's stored events and their log entries, compressed over 1 KiB, and an inclusion proof", async () => {
+  it("a page's stored events and their log entries, compressed over 1 KiB and not under, and an inclusion proof", async () => {
     const method = ChaukasServerService.method.queryEvents;
     const json = `{"query":{"filter":{"tenantId":"${READ_TENANT}"},"pageSize":100}}`;
     const send = grpcCall(
@@ -597,6 +597,22 @@ describe("reads answered directly", () => {
     expect(page.response?.events).toHaveLength(eventIds.length);
     expect(page.response?.events.map((e) => e.eventId).sort()).toEqual([...eventIds].sort());
     expect(page.response?.events.every((e) => e.wormProofId !== "")).toBe(true);
+
+    // A page under 1 KiB goes uncompressed: the message as written, its prefix filled in.
+    const one = await sameFromBothPaths(
+      log,
+      grpcCall(
+        server.session,
+        path(method),
+        method.name,
+        "application/grpc",
+        framed({ bytes: binary(method, `{"query":{"filter":{"tenantId":"${READ_TENANT}"},"pageSize":1}}`) }),
+      ),
+      GRPC_DEADLINE,
+    );
+    const oneBytes = Buffer.from(one.body, "base64");
+    expect([oneBytes[0], oneBytes.readUInt32BE(1)]).toEqual([0, oneBytes.length - 5]);
+    expect(fromBinary(method.output, oneBytes.subarray(5)).response?.events).toHaveLength(1);
 
     const proof = AuditService.method.getInclusionProof;
     const proofJson = `{"tenantId":"${READ_TENANT}","eventId":"${eventIds[5]}"}`;
