@@ -1,6 +1,7 @@
 import http2 from "node:http2";
 import { gunzipSync } from "node:zlib";
 import type { DescMethodUnary } from "@bufbuild/protobuf";
+import { PREFIX_BYTES, writeUncompressedPrefix } from "../src/api/rpc/envelope-flags.ts";
 
 /**
  * The ingest load's gRPC client: unary calls on one HTTP/2 connection, each request body framed
@@ -76,10 +77,9 @@ export class RawGrpcConnection {
 
 /** A gRPC length-prefixed message: flag 0 (uncompressed), the length as big-endian uint32, the bytes. */
 export function grpcFrame(message: Uint8Array): Buffer {
-  const framed = Buffer.allocUnsafe(5 + message.length);
-  framed[0] = 0;
-  framed.writeUInt32BE(message.length, 1);
-  framed.set(message, 5);
+  const framed = Buffer.allocUnsafe(PREFIX_BYTES + message.length);
+  writeUncompressedPrefix(framed, message.length);
+  framed.set(message, PREFIX_BYTES);
   return framed;
 }
 

@@ -1,7 +1,6 @@
 import { create } from "@bufbuild/protobuf";
-import { WireType } from "@bufbuild/protobuf/wire";
 import { type QueryResponse, QueryResponseSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
-import { varintBytes, writeVarint } from "../codec/varint.ts";
+import { lengthDelimitedTag, varintBytes, writeVarint } from "../codec/varint.ts";
 import type { StoredEvent } from "../store/event-store.ts";
 import { storedEventForJson, storedEventLength, writeStoredEvent } from "./event-record.ts";
 
@@ -26,8 +25,8 @@ export interface SizedEncoding {
   writeInto(into: Buffer, at: number): number;
 }
 
-const EVENTS_TAG = (QueryResponseSchema.field.events.number << 3) | WireType.LengthDelimited;
-const TOKEN_TAG = (QueryResponseSchema.field.nextPageToken.number << 3) | WireType.LengthDelimited;
+const EVENTS_TAG = lengthDelimitedTag(QueryResponseSchema.field.events.number);
+const TOKEN_TAG = lengthDelimitedTag(QueryResponseSchema.field.nextPageToken.number);
 
 /**
  * The page as a QueryResponse in protobuf binary, for binary answers: the bytes toBinary gives for

@@ -1,11 +1,10 @@
 import { clone, type DescField, fromBinary } from "@bufbuild/protobuf";
-import { WireType } from "@bufbuild/protobuf/wire";
 import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { canonicalBinary } from "../codec/canonical-binary.ts";
 import { eventUsage } from "../codec/event-usage.ts";
 import { jsonWritable, withNonFiniteNumbersRestored } from "../codec/json-unwritable.ts";
 import { searchText } from "../codec/search-text.ts";
-import { varintBytes, writeVarint } from "../codec/varint.ts";
+import { lengthDelimitedTag, varintBytes, writeVarint } from "../codec/varint.ts";
 import { WireReader } from "../codec/wire-reader.ts";
 import { sha256 } from "../lib/bytes.ts";
 import { timestampToNs } from "../lib/timestamps.ts";
@@ -149,12 +148,12 @@ export function storedEventLength(row: StoredEvent): number {
 function stringFieldLength(field: DescField, value: string): number {
   if (value === "") return 0;
   const bytes = Buffer.byteLength(value);
-  return varintBytes((field.number << 3) | WireType.LengthDelimited) + varintBytes(bytes) + bytes;
+  return varintBytes(lengthDelimitedTag(field.number)) + varintBytes(bytes) + bytes;
 }
 
 function writeStringField(into: Buffer, at: number, field: DescField, value: string): number {
   if (value === "") return at;
-  let next = writeVarint(into, at, (field.number << 3) | WireType.LengthDelimited);
+  let next = writeVarint(into, at, lengthDelimitedTag(field.number));
   next = writeVarint(into, next, Buffer.byteLength(value));
   return next + into.write(value, next);
 }

@@ -25,9 +25,9 @@ import * as connectProtocol from "@connectrpc/connect/protocol-connect";
 import * as grpcProtocol from "@connectrpc/connect/protocol-grpc";
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from "fastify";
 import { receivedBody } from "../http/http-auth.ts";
-import { framedEncodingOf } from "./encoded-answers.ts";
 import { withEnumNameHint } from "./enum-name-hint.ts";
 import { PREFIX_BYTES } from "./envelope-flags.ts";
+import { grpcMessageOf } from "./grpc-message-answers.ts";
 
 /** What the Connect plugins are given too (server.ts), so both paths answer alike. */
 export interface DirectUnaryOptions {
@@ -63,11 +63,11 @@ interface DirectProtocol {
 const IDENTITY = new Set([undefined, "identity"]);
 
 /**
- * Unary calls answered without connect-node's per-call pipeline (ADRs 0025, 0027, 0031): a Connect unary
- * POST (JSON or binary) or a gRPC call over HTTP/2, with an uncompressed request and no deadline.
+ * Unary calls answered without connect-node's per-call pipeline (ADRs 0025, 0027, 0031): a Connect
+ * unary POST (JSON or binary) or a gRPC call over HTTP/2, with an uncompressed request and no deadline.
  * The route, its hooks (request gate, log line, metrics, CORS), the handler, the interceptors, the
- * serialization, the answers' compression and the error answers are the ones connect-node uses;
- * only the per-call transport work is done here. Any other request on the same route (gRPC-Web, a
+ * serialization (unless the answer was written when it was made), the answers' compression and the
+ * error answers are the ones connect-node uses; only the per-call transport work is done here. Any other request on the same route (gRPC-Web, a
  * compressed request, a deadline, GET, a streaming content type, another Connect protocol version,
  * gRPC over HTTP/1.1) is connect-node's.
  */
@@ -145,12 +145,15 @@ export class DirectUnary {
         ? await this.readGrpc(direct, protocol, request)
         : await this.readConnect(direct, protocol, request);
       const output = await invokeUnaryImplementation(direct.spec, ctx, input, this.options.interceptors);
-      const framed = protocol.binary ? framedEncodingOf(output) : undefined;
-      body = framed ? framed.subarray(PREFIX_BYTES) : direct.serialization.getO(protocol.binary).serialize(output);
+      // An answer written when it was made is sent as it is (grpc-message-answers.ts).
+      const grpcMessage = protocol.binary ? grpcMessageOf(output) : undefined;
+      body = grpcMessage
+        ? grpcMessage.subarray(PREFIX_BYTES)
+        : direct.serialization.getO(protocol.binary).serialize(output);
       if (grpc && grpcCompression && body.byteLength >= COMPRESS_MIN_BYTES) {
         body = encodeEnvelope(COMPRESSED_FLAG, await grpcCompression.compress(body));
       } else if (grpc) {
-        body = framed ? uncompressedEnvelope(framed) : encodeEnvelope(0, body);
+        body = grpcMessage ?? encodeEnvelope(0, body);
       }
     } catch (err) {
       let error =
@@ -290,13 +293,6 @@ class ReceivedBytes {
     }
     return taken;
   }
-}
-
-/** An uncompressed gRPC message in place: its prefix written into the room framedEncodingOf leaves. */
-function uncompressedEnvelope(framed: Uint8Array): Uint8Array {
-  framed[0] = 0;
-  new DataView(framed.buffer, framed.byteOffset, PREFIX_BYTES).setUint32(1, framed.byteLength - PREFIX_BYTES);
-  return framed;
 }
 
 /** The compression an answer may be sent in, by the client's accept header: the first taken. */

@@ -6,6 +6,12 @@ import type { FastifyInstance } from "fastify";
 /** Bytes before each message of a gRPC body: the Compressed-Flag, then the length (big-endian uint32). */
 export const PREFIX_BYTES = 5;
 
+/** Writes an uncompressed message's prefix (flag 0, then `messageLength`) into the first PREFIX_BYTES of `into`. */
+export function writeUncompressedPrefix(into: Uint8Array, messageLength: number): void {
+  into[0] = 0;
+  new DataView(into.buffer, into.byteOffset, PREFIX_BYTES).setUint32(1, messageLength);
+}
+
 /**
  * gRPC's Length-Prefixed-Message has a Compressed-Flag of 0 or 1. Connect tests only its low bit,
  * so another value (0x02, 0x80) would be read as an uncompressed message. This passes the body

@@ -5,7 +5,7 @@ import type { ChaukasServerService } from "../../../gen/chaukas/spec/server/v1/s
 import type { EventService } from "../../core/event-service.ts";
 import { principalOf } from "./auth.ts";
 import { mapDomainErrors } from "./connect-errors.ts";
-import { queryEventsAnswer } from "./query-response.ts";
+import { queryEventsAnswer } from "./query-events-answer.ts";
 
 type SpecService = typeof ChaukasServerService | typeof ChaukasClientService;
 type Shared = "healthz" | "getCapabilities" | "queryEvents";

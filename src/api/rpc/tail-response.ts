@@ -7,7 +7,7 @@ import {
   type TailEventsResponse,
   TailEventsResponseSchema,
 } from "../../../gen/chaukas/backend/v1/tail_pb.ts";
-import { varintBytes, writeVarint } from "../../codec/varint.ts";
+import { lengthDelimitedTag, varintBytes, writeVarint } from "../../codec/varint.ts";
 import { storedEventForJson } from "../../core/event-record.ts";
 import { encodeTailCursor } from "../../core/tail/tail-cursor.ts";
 import type { EndReason, TailItem } from "../../core/tail/tail-stream.ts";
@@ -58,7 +58,7 @@ const eventForJson = (event: TailEvent) =>
 
 /*
  * Raw protobuf records, which protobuf-es writes as they are after their tag: the same bytes as the
- * decoded events would encode to, without decoding them (as queryResponseEncoding does). The
+ * decoded events would encode to, without decoding them (as queryEventsAnswer does). The
  * message reads as having no event, so only a binary answer may carry them.
  */
 
@@ -70,7 +70,7 @@ function eventRecord(event: TailEvent) {
   return { no: TailEventsResponseSchema.field.event.number, wireType: WireType.LengthDelimited, data };
 }
 
-const BATCH_EVENT_TAG = (TailEventBatchSchema.field.events.number << 3) | WireType.LengthDelimited;
+const BATCH_EVENT_TAG = lengthDelimitedTag(TailEventBatchSchema.field.events.number);
 
 /** The `events` field, built at its exact size: its length, then each event as a TailEventBatch's `events`. */
 function batchRecord(events: readonly TailEvent[]) {
