@@ -64,12 +64,13 @@ const IDENTITY = new Set([undefined, "identity"]);
 
 /**
  * Unary calls answered without connect-node's per-call pipeline (ADRs 0025, 0027, 0031): a Connect
- * unary POST (JSON or binary) or a gRPC call over HTTP/2, with an uncompressed request and no deadline.
- * The route, its hooks (request gate, log line, metrics, CORS), the handler, the interceptors, the
- * serialization (unless the answer was written when it was made), the answers' compression and the
- * error answers are the ones connect-node uses; only the per-call transport work is done here. Any other request on the same route (gRPC-Web, a
- * compressed request, a deadline, GET, a streaming content type, another Connect protocol version,
- * gRPC over HTTP/1.1) is connect-node's.
+ * unary POST (JSON or binary) or a gRPC call over HTTP/2, with an uncompressed request and no
+ * deadline. The route, its hooks (request gate, log line, metrics, CORS), the handler, the
+ * interceptors, the serialization (unless the answer was written when it was made), the answers'
+ * compression and the error answers are the ones connect-node uses; only the per-call transport
+ * work is done here. Any other request on the same route (gRPC-Web, a compressed request, a
+ * deadline, GET, a streaming content type, another Connect protocol version, gRPC over HTTP/1.1)
+ * is connect-node's.
  */
 export class DirectUnary {
   private readonly methods = new Map<string, DirectMethod>();

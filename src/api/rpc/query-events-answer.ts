@@ -36,7 +36,7 @@ export function queryEventsAnswer(
   const lengthAt = writeVarint(grpcMessage, PREFIX_BYTES, tag);
   // allocUnsafe's bytes are not cleared: not one of them may go out unwritten.
   if (response.writeInto(grpcMessage, writeVarint(grpcMessage, lengthAt, response.byteLength)) !== grpcMessage.length) {
-    throw new Error("a QueryEvents answer was written short of its size");
+    throw new Error("a QueryEvents answer was not written to its size");
   }
   const answer = create(answerSchema);
   answer.$unknown = [{ no: field.number, wireType: WireType.LengthDelimited, data: grpcMessage.subarray(lengthAt) }];
