@@ -5,9 +5,9 @@ import { type Event, EventSchema } from "../../gen/chaukas/spec/common/v1/events
 import { QueryResponseSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
 import { corpusEvents, DEFAULT_CORPUS } from "../../kit/corpus.ts";
 import { decodedQueryResponse, type EventPage, queryResponseEncoding } from "../../src/core/event-page.ts";
-import { fromStoredEvent, storedEventLength, toEventRecord, writeStoredEvent } from "../../src/core/event-record.ts";
-import type { LogEntryRef, StoredEvent } from "../../src/store/event-store.ts";
-import { EVERY_CONTENT, fullEvent, makeEvent } from "../support/events.ts";
+import { fromStoredEvent, storedEventLength, writeStoredEvent } from "../../src/core/event-record.ts";
+import type { LogEntryRef } from "../../src/store/event-store.ts";
+import { EVERY_CONTENT, fullEvent, makeEvent, storedEvent } from "../support/events.ts";
 
 /** A hash as the store gives it: 32 bytes in lowercase hex. */
 const hash = (byte: number) => byte.toString(16).padStart(2, "0").repeat(32);
@@ -19,11 +19,6 @@ const ENTRIES: [string, LogEntryRef | undefined][] = [
   ["a leaf with no checkpoint yet", { position: 7n, contentHash: hash(2), hashPrev: hash(3) }],
   ["a signed leaf", { position: 7n, contentHash: hash(4), hashPrev: hash(5), checkpointSize: 12n }],
 ];
-
-function stored(event: Event, logEntry: LogEntryRef | undefined): StoredEvent {
-  const record = toEventRecord(event);
-  return { eventId: event.eventId, timestampNs: record.timestampNs, payload: record.payload, logEntry };
-}
 
 /** An event with unknown fields (from a newer spec), which are stored and served as received. */
 function withUnknownFields(content: boolean): Event {
@@ -48,7 +43,7 @@ const EVENTS: [string, Event][] = [
 describe("a stored event served in binary without decoding it", () => {
   describe.each(ENTRIES)("%s", (_, entry) => {
     it.each(EVENTS)("%s: the bytes a decode and re-encode give", (_, event) => {
-      const row = stored(event, entry);
+      const row = storedEvent(event, entry);
       const bytes = Buffer.alloc(storedEventLength(row) + 2, 0xee);
       // Written where it is asked, to its stated length and not a byte beyond.
       expect(writeStoredEvent(bytes, 1, row)).toBe(bytes.length - 1);
@@ -58,7 +53,7 @@ describe("a stored event served in binary without decoding it", () => {
   });
 
   it("fills the integrity fields the decoded event has", () => {
-    const row = stored(fullEvent(EVERY_CONTENT[1]), ENTRIES[3][1]);
+    const row = storedEvent(fullEvent(EVERY_CONTENT[1]), ENTRIES[3][1]);
     const served = fromStoredEvent(row);
     expect(served.contentHash).toBe("04".repeat(32));
     expect(served.hashPrev).toBe("05".repeat(32));
@@ -67,7 +62,7 @@ describe("a stored event served in binary without decoding it", () => {
 });
 
 describe("a query page in binary", () => {
-  const rows = EVENTS.map(([, event], i) => stored(event, ENTRIES[i % ENTRIES.length][1]));
+  const rows = EVENTS.map(([, event], i) => storedEvent(event, ENTRIES[i % ENTRIES.length][1]));
   const pages: [string, EventPage][] = [
     ["with a next page", { events: rows, nextPageToken: "token-of-the-next-page" }],
     ["a token of more than 127 bytes", { events: rows.slice(0, 3), nextPageToken: "t".repeat(300) }],

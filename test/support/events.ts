@@ -9,6 +9,8 @@ import {
   Severity,
 } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
 import { TimeRangeSchema } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
+import { toEventRecord } from "../../src/core/event-record.ts";
+import type { LogEntryRef, StoredEvent } from "../../src/store/event-store.ts";
 
 let counter = 0;
 
@@ -175,4 +177,10 @@ export const EVERY_CONTENT: NonNullable<EventInit["content"]>[] = [
 /** The event without the integrity fields the server fills in when it is read (for comparing with what was sent). */
 export function withoutIntegrity(event: Event): Event {
   return create(EventSchema, { ...event, hashPrev: "", contentHash: "", wormProofId: "" });
+}
+
+/** The event as the store gives it back: its record's payload and time, with this log entry. */
+export function storedEvent(event: Event, logEntry: LogEntryRef | undefined): StoredEvent {
+  const record = toEventRecord(event);
+  return { eventId: event.eventId, timestampNs: record.timestampNs, payload: record.payload, logEntry };
 }

@@ -7,14 +7,11 @@ import { corpusEvents, DEFAULT_CORPUS } from "../../../kit/corpus.ts";
 import { grpcMessageOf } from "../../../src/api/rpc/grpc-message-answers.ts";
 import { queryEventsAnswer } from "../../../src/api/rpc/query-events-answer.ts";
 import { decodedQueryResponse, type EventPage } from "../../../src/core/event-page.ts";
-import { toEventRecord } from "../../../src/core/event-record.ts";
+import { storedEvent } from "../../support/events.ts";
 
-const rows = corpusEvents({ ...DEFAULT_CORPUS, expectedEvents: 1000 }, 40).map((event, i) => ({
-  eventId: event.eventId,
-  timestampNs: toEventRecord(event).timestampNs,
-  payload: toEventRecord(event).payload,
-  logEntry: { position: BigInt(i), contentHash: "ab".repeat(32), hashPrev: i === 0 ? "" : "cd".repeat(32) },
-}));
+const rows = corpusEvents({ ...DEFAULT_CORPUS, expectedEvents: 1000 }, 40).map((event, i) =>
+  storedEvent(event, { position: BigInt(i), contentHash: "ab".repeat(32), hashPrev: i === 0 ? "" : "cd".repeat(32) }),
+);
 
 const PAGES: [string, EventPage][] = [
   ["an empty page", { events: [], nextPageToken: "" }],
