@@ -1,10 +1,10 @@
 import { SemanticConventions as OI } from "@arizeai/openinference-semantic-conventions";
 import type { JsonObject } from "@bufbuild/protobuf";
-import { ATTR_GEN_AI_CONVERSATION_ID, ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions/incubating";
 import type { InstrumentationScope } from "../../../gen/opentelemetry/proto/common/v1/common_pb.ts";
 import type { Resource } from "../../../gen/opentelemetry/proto/resource/v1/resource_pb.ts";
 import type { Principal } from "../access.ts";
 import { Attributes } from "./attributes.ts";
+import { ATTR_GEN_AI_CONVERSATION_ID, ATTR_SERVICE_NAME } from "./semconv.ts";
 
 /** Resource attributes that name where a sender's events go, when its key does not say. */
 export const TENANT_ATTRIBUTE = "chaukas.tenant_id";

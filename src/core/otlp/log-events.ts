@@ -1,17 +1,5 @@
 import { create, type JsonObject, toBinary } from "@bufbuild/protobuf";
 import {
-  ATTR_EVENT_NAME,
-  ATTR_GEN_AI_INPUT_MESSAGES,
-  ATTR_GEN_AI_OUTPUT_MESSAGES,
-  ATTR_GEN_AI_SYSTEM_INSTRUCTIONS,
-  EVENT_GEN_AI_ASSISTANT_MESSAGE,
-  EVENT_GEN_AI_CHOICE,
-  EVENT_GEN_AI_CLIENT_INFERENCE_OPERATION_DETAILS,
-  EVENT_GEN_AI_SYSTEM_MESSAGE,
-  EVENT_GEN_AI_TOOL_MESSAGE,
-  EVENT_GEN_AI_USER_MESSAGE,
-} from "@opentelemetry/semantic-conventions/incubating";
-import {
   Author,
   ErrorInfoSchema,
   type Event,
@@ -27,6 +15,18 @@ import { nsToTimestampParts } from "../../lib/timestamps.ts";
 import { Attributes, anyValueToJson, MAX_ATTRIBUTE_CHARS, oversizedAttribute } from "./attributes.ts";
 import type { ExportScope } from "./export-scope.ts";
 import { derivedEventId, hexId, otlpIdProblem } from "./otlp-ids.ts";
+import {
+  ATTR_EVENT_NAME,
+  ATTR_GEN_AI_INPUT_MESSAGES,
+  ATTR_GEN_AI_OUTPUT_MESSAGES,
+  ATTR_GEN_AI_SYSTEM_INSTRUCTIONS,
+  EVENT_GEN_AI_ASSISTANT_MESSAGE,
+  EVENT_GEN_AI_CHOICE,
+  EVENT_GEN_AI_CLIENT_INFERENCE_OPERATION_DETAILS,
+  EVENT_GEN_AI_SYSTEM_MESSAGE,
+  EVENT_GEN_AI_TOOL_MESSAGE,
+  EVENT_GEN_AI_USER_MESSAGE,
+} from "./semconv.ts";
 
 /** GenAI message events and the role of the message each carries. */
 const MESSAGE_EVENTS: Record<string, { type: EventType; role: string; author: Author }> = {

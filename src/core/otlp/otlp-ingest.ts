@@ -1,4 +1,3 @@
-import { ATTR_GEN_AI_CONVERSATION_ID, ATTR_SESSION_ID } from "@opentelemetry/semantic-conventions/incubating";
 import type { Event } from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
 import type { ExportLogsServiceRequest } from "../../../gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.ts";
 import type { ExportTraceServiceRequest } from "../../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.ts";
@@ -8,6 +7,7 @@ import { type EventService, MAX_BATCH_EVENTS } from "../event-service.ts";
 import { exportScope } from "./export-scope.ts";
 import { logEvents } from "./log-events.ts";
 import { hexId } from "./otlp-ids.ts";
+import { ATTR_GEN_AI_CONVERSATION_ID, ATTR_SESSION_ID } from "./semconv.ts";
 import { spanEvents } from "./span-events.ts";
 
 /** What an export answers: how many spans (or log records) were refused, and the first reasons why. */

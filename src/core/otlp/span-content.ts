@@ -2,6 +2,16 @@ import { SemanticConventions as OI } from "@arizeai/openinference-semantic-conve
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
+  DataAccessSchema,
+  type Event,
+  LLMInvocationSchema,
+  MCPCallSchema,
+  PolicyDecisionSchema,
+  ToolCallSchema,
+  ToolResponseSchema,
+} from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { type Attributes, jsonStruct, parsedJson } from "./attributes.ts";
+import {
   ATTR_GEN_AI_DATA_SOURCE_ID,
   ATTR_GEN_AI_INPUT_MESSAGES,
   ATTR_GEN_AI_OUTPUT_MESSAGES,
@@ -25,17 +35,7 @@ import {
   ATTR_MCP_METHOD_NAME,
   ATTR_MCP_PROTOCOL_VERSION,
   ATTR_SERVER_ADDRESS,
-} from "@opentelemetry/semantic-conventions/incubating";
-import {
-  DataAccessSchema,
-  type Event,
-  LLMInvocationSchema,
-  MCPCallSchema,
-  PolicyDecisionSchema,
-  ToolCallSchema,
-  ToolResponseSchema,
-} from "../../../gen/chaukas/spec/common/v1/events_pb.ts";
-import { type Attributes, jsonStruct, parsedJson } from "./attributes.ts";
+} from "./semconv.ts";
 import type { SpanRole } from "./span-role.ts";
 
 /** What the content builders know of the span beside its attributes. */

@@ -1,14 +1,6 @@
 import { SemanticConventions as OI } from "@arizeai/openinference-semantic-conventions";
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import {
-  ATTR_EXCEPTION_MESSAGE,
-  ATTR_EXCEPTION_STACKTRACE,
-  ATTR_EXCEPTION_TYPE,
-  ATTR_GEN_AI_AGENT_ID,
-  ATTR_GEN_AI_AGENT_NAME,
-  ATTR_GEN_AI_RESPONSE_ID,
-} from "@opentelemetry/semantic-conventions/incubating";
-import {
   Author,
   ErrorInfoSchema,
   type Event,
@@ -28,6 +20,14 @@ import { nsToTimestampParts } from "../../lib/timestamps.ts";
 import { Attributes, anyValueToJson, MAX_ATTRIBUTE_CHARS, oversizedAttribute } from "./attributes.ts";
 import type { ExportScope } from "./export-scope.ts";
 import { derivedEventId, hexId, otlpIdProblem } from "./otlp-ids.ts";
+import {
+  ATTR_EXCEPTION_MESSAGE,
+  ATTR_EXCEPTION_STACKTRACE,
+  ATTR_EXCEPTION_TYPE,
+  ATTR_GEN_AI_AGENT_ID,
+  ATTR_GEN_AI_AGENT_NAME,
+  ATTR_GEN_AI_RESPONSE_ID,
+} from "./semconv.ts";
 import { type Content, spanContent } from "./span-content.ts";
 import { classifySpan, type SpanRole } from "./span-role.ts";
 

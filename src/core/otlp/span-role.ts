@@ -1,4 +1,5 @@
 import { SemanticConventions } from "@arizeai/openinference-semantic-conventions";
+import type { Attributes } from "./attributes.ts";
 import {
   ATTR_GEN_AI_OPERATION_NAME,
   ATTR_GEN_AI_PROVIDER_NAME,
@@ -7,8 +8,7 @@ import {
   ATTR_GEN_AI_TOOL_CALL_ID,
   ATTR_GEN_AI_TOOL_NAME,
   ATTR_MCP_METHOD_NAME,
-} from "@opentelemetry/semantic-conventions/incubating";
-import type { Attributes } from "./attributes.ts";
+} from "./semconv.ts";
 
 /** What a span did, which decides its Chaukas event types and content (span-events.ts). */
 export type SpanRole = "model" | "tool" | "mcp" | "agent" | "retrieval" | "guardrail" | "system";

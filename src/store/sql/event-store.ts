@@ -32,7 +32,7 @@ import { insertAndQueueStatement } from "./event-insert.ts";
 import { selectEventStats } from "./event-stats.ts";
 import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import { SqlKeyStore } from "./key-store.ts";
-import { MIGRATION_NAMES } from "./migrate.ts";
+import { missingMigrations } from "./migrate.ts";
 import { prepareEventPartitions } from "./partitions.ts";
 
 import { inTenantScope, queryInTenantScope, runQuery, withClient } from "./pool.ts";
@@ -211,10 +211,8 @@ export class SqlEventStore implements Database {
     await runQuery(this.#pool, "SELECT 1");
   }
 
-  async missingMigrations(): Promise<string[]> {
-    const { rows } = await runQuery<{ name: string }>(this.#pool, "SELECT name FROM schema_migrations");
-    const applied = new Set(rows.map((row) => row.name));
-    return MIGRATION_NAMES.filter((name) => !applied.has(name));
+  missingMigrations(): Promise<string[]> {
+    return withClient(this.#pool, missingMigrations);
   }
 
   connections(): { open: number; idle: number; waiting: number } {

@@ -1,6 +1,5 @@
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { runner } from "node-pg-migrate";
 import type pg from "pg";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
@@ -14,13 +13,29 @@ export interface MigrationLog {
   info(msg: string): void;
 }
 
+/** The migrations of this server not yet applied to the database: all of them where there is no schema yet. */
+export async function missingMigrations(client: pg.ClientBase): Promise<string[]> {
+  try {
+    const { rows } = await client.query<{ name: string }>("SELECT name FROM schema_migrations");
+    const applied = new Set(rows.map((row) => row.name));
+    return MIGRATION_NAMES.filter((name) => !applied.has(name));
+  } catch (err) {
+    if ((err as { code?: string }).code === "42P01") return [...MIGRATION_NAMES]; // no schema yet
+    throw err;
+  }
+}
+
 /**
  * Brings the schema up to date with node-pg-migrate's versioned SQL files. Its advisory lock makes
- * concurrent start-ups against one PostgreSQL wait for each other instead of racing.
+ * concurrent start-ups against one PostgreSQL wait for each other instead of racing. A current
+ * schema is left without loading node-pg-migrate, which would hold 4 MB of the heap for the life
+ * of the process (docs/adr/0032-heap-at-rest.md).
  */
 export async function migrate(pool: pg.Pool, log: MigrationLog): Promise<void> {
   const client = await pool.connect();
   try {
+    if ((await missingMigrations(client)).length === 0) return;
+    const { runner } = await import("node-pg-migrate");
     const applied = await runner({
       dbClient: client,
       dir: MIGRATIONS_DIR,

@@ -1,23 +1,13 @@
-import { PGlite } from "@electric-sql/pglite";
-import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import pg from "pg";
 import type { Metrics } from "../../lib/metrics.ts";
 import type { Database } from "../database.ts";
 import { meteredStore } from "../metered-store.ts";
 import { BackgroundLease } from "./background-lease.ts";
-import { lockDataDir } from "./data-dir-lock.ts";
 import { type DatabaseTimeouts, timeoutPoolConfig } from "./database-timeouts.ts";
-import { EmbeddedUpkeep } from "./embedded-upkeep.ts";
-import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./event-store.ts";
-import { migrate } from "./migrate.ts";
-import { DEFAULT_EMBEDDED_CACHE_MB, pgliteOptions, seedDataDir } from "./pglite-options.ts";
-import { keepPrivate, removeGroupAndOtherAccess } from "./private-files.ts";
+import { SqlEventStore } from "./event-store.ts";
+import type { EmbeddedStoreOptions } from "./open-embedded.ts";
 import { prepareSchema, type SchemaLog } from "./serving-role.ts";
 import { startupDatabaseError } from "./startup-errors.ts";
-
-/** The embedded database's upkeep (VACUUM, ANALYZE): caught up before serving, a round 30 s later, then every 10 minutes. */
-const UPKEEP_FIRST_MS = 30_000;
-const UPKEEP_EVERY_MS = 600_000;
 
 export type StoreOptions = (
   | {
@@ -31,8 +21,7 @@ export type StoreOptions = (
       /** Undefined: statements unbounded (the CLI's long work), connections within 10 s. */
       timeouts?: DatabaseTimeouts;
     }
-  /** `dataDir` undefined means in memory (tests); `cacheMb` PostgreSQL's page cache, default 16. */
-  | { kind: "embedded"; dataDir?: string; cacheMb?: number }
+  | ({ kind: "embedded" } & Pick<EmbeddedStoreOptions, "dataDir" | "cacheMb">)
 ) & {
   auditTrail?: boolean;
   /** Told of duplicates and of each store operation's duration; none when undefined. */
@@ -84,36 +73,8 @@ async function openSqlStore(options: StoreOptions, log: StoreLog): Promise<Datab
     });
   }
 
-  const unlock = options.dataDir ? await lockDataDir(options.dataDir) : () => {};
-  try {
-    if (options.dataDir) {
-      keepPrivate(options.dataDir);
-      seedDataDir(options.dataDir);
-    }
-    const db = await PGlite.create(
-      options.dataDir ?? "memory://",
-      pgliteOptions(options.cacheMb ?? DEFAULT_EMBEDDED_CACHE_MB),
-    );
-    // A fresh directory's files come from PGlite's initdb, 0666 whatever the umask.
-    if (options.dataDir) removeGroupAndOtherAccess(options.dataDir);
-    const pool = new pg.Pool(createPgConfig(db));
-    await migrate(pool, log);
-    const upkeep = new EmbeddedUpkeep(pool, log);
-    await upkeep.catchUp();
-    upkeep.start(UPKEEP_FIRST_MS, UPKEEP_EVERY_MS);
-    return new SqlEventStore(pool, {
-      auditTrail: options.auditTrail,
-      metrics: options.metrics,
-      // PGlite runs one statement at a time: a second writer would only wait for the first.
-      groupCommit: { ...DEFAULT_GROUP_COMMIT, writers: 1 },
-      onClose: async () => {
-        await upkeep.stop();
-        await db.close();
-        unlock();
-      },
-    });
-  } catch (err) {
-    unlock();
-    throw err;
-  }
+  // PGlite's JavaScript is loaded only for the embedded store: a PostgreSQL server would hold it
+  // in its heap for nothing (docs/adr/0032-heap-at-rest.md).
+  const { openEmbeddedStore } = await import("./open-embedded.ts");
+  return openEmbeddedStore(options, log);
 }

@@ -1,6 +1,6 @@
 import pg from "pg";
-import { MIGRATION_NAMES, type MigrationLog, migrate } from "./migrate.ts";
-import { runQuery } from "./pool.ts";
+import { type MigrationLog, migrate, missingMigrations } from "./migrate.ts";
+import { runQuery, withClient } from "./pool.ts";
 
 export interface SchemaLog extends MigrationLog {
   /** Told when the serving role could alter the schema. */
@@ -84,13 +84,9 @@ async function servingRole(pool: pg.Pool): Promise<{ name: string; canAlterSchem
 /** Whether every migration of this server is applied. */
 async function isMigrated(pool: pg.Pool, role: string): Promise<boolean> {
   try {
-    const { rows } = await runQuery<{ name: string }>(pool, "SELECT name FROM schema_migrations");
-    const applied = new Set(rows.map((row) => row.name));
-    return MIGRATION_NAMES.every((name) => applied.has(name));
+    return (await withClient(pool, missingMigrations)).length === 0;
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === "42P01") return false; // no schema yet
-    if (code !== "42501") throw err;
+    if ((err as { code?: string }).code !== "42501") throw err;
     // Not readable: a schema from before the serving role (behind), or a login never granted it.
     const { rows } = await runQuery<{ granted: boolean }>(
       pool,
