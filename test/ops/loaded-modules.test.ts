@@ -59,8 +59,14 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("a server on Postgre
   );
 });
 
-it("an embedded server loads PGlite", SLOW, async () => {
-  const imports = await importsOfAStart(["--data-dir", join(dir, "embedded"), "--insecure-no-auth"]);
-  expect(imports).toContain("@electric-sql/pglite");
-  expect(imports).not.toContain("@opentelemetry/semantic-conventions/incubating");
+it("an embedded server loads PGlite, and node-pg-migrate only to migrate", SLOW, async () => {
+  const args = ["--data-dir", join(dir, "embedded"), "--insecure-no-auth"];
+  const first = await importsOfAStart(args);
+  expect(first).toContain("@electric-sql/pglite");
+  expect(first).toContain("node-pg-migrate");
+
+  const second = await importsOfAStart(args);
+  expect(second).toContain("@electric-sql/pglite");
+  expect(second).not.toContain("node-pg-migrate");
+  for (const imported of [...first, ...second]) expect(imported).not.toMatch(/^@opentelemetry\/semantic-conventions/);
 });

@@ -1,10 +1,13 @@
 /**
- * Preloaded into a server process (`node --import`): records every package the process imports,
- * statically or not, and writes their names as a JSON array to RECORD_IMPORTS_FILE when it exits.
+ * Preloaded into a server process (`node --import`): records every bare specifier the process
+ * imports or requires, statically or not (package names and their subpaths, and builtins required
+ * without `node:`), and writes them as a JSON array to RECORD_IMPORTS_FILE when it exits.
  */
 import { writeFileSync } from "node:fs";
 import { registerHooks } from "node:module";
 
+const file = process.env.RECORD_IMPORTS_FILE;
+if (!file) throw new Error("record-imports.ts: set RECORD_IMPORTS_FILE to the file to write");
 const packages = new Set<string>();
 registerHooks({
   resolve(specifier, context, nextResolve) {
@@ -12,4 +15,4 @@ registerHooks({
     return nextResolve(specifier, context);
   },
 });
-process.on("exit", () => writeFileSync(String(process.env.RECORD_IMPORTS_FILE), JSON.stringify([...packages])));
+process.on("exit", () => writeFileSync(file, JSON.stringify([...packages])));

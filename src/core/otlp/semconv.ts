@@ -1,9 +1,9 @@
 /**
- * The OpenTelemetry semantic-convention names the OTLP mapping reads (GenAI, MCP, exceptions,
- * events), as `@opentelemetry/semantic-conventions` 1.45.0 spells them. Importing them from its
- * incubating entry would hold all of its thousands of names in the heap for the life of the
- * process (3.6 MB; see docs/adr/0032-heap-at-rest.md); test/otlp/semconv-names.test.ts checks
- * each against the package.
+ * The OpenTelemetry semantic-convention names the OTLP mapping reads (attributes of GenAI, MCP,
+ * exceptions, sessions and services; GenAI event names), as `@opentelemetry/semantic-conventions`
+ * (a development dependency) spells them. Importing them from its incubating entry would hold all
+ * of its thousands of names in the heap for the life of the process (3.6 MB; see
+ * docs/adr/0032-heap-at-rest.md); test/otlp/semconv-names.test.ts checks each against the package.
  */
 export const ATTR_EVENT_NAME = "event.name";
 export const ATTR_EXCEPTION_MESSAGE = "exception.message";

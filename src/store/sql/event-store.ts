@@ -32,7 +32,7 @@ import { insertAndQueueStatement } from "./event-insert.ts";
 import { selectEventStats } from "./event-stats.ts";
 import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import { SqlKeyStore } from "./key-store.ts";
-import { missingMigrations } from "./migrate.ts";
+import { missingMigrations as missingMigrationsOn } from "./migrate.ts";
 import { prepareEventPartitions } from "./partitions.ts";
 
 import { inTenantScope, queryInTenantScope, runQuery, withClient } from "./pool.ts";
@@ -212,7 +212,7 @@ export class SqlEventStore implements Database {
   }
 
   missingMigrations(): Promise<string[]> {
-    return withClient(this.#pool, missingMigrations);
+    return withClient(this.#pool, missingMigrationsOn);
   }
 
   connections(): { open: number; idle: number; waiting: number } {

@@ -5,7 +5,7 @@ import type pg from "pg";
 const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
 
 /** The migrations this server expects applied, as node-pg-migrate names them (file name without `.sql`). */
-export const MIGRATION_NAMES: readonly string[] = readdirSync(MIGRATIONS_DIR)
+const MIGRATION_NAMES: readonly string[] = readdirSync(MIGRATIONS_DIR)
   .filter((file) => file.endsWith(".sql"))
   .map((file) => file.slice(0, -".sql".length));
 
@@ -13,16 +13,18 @@ export interface MigrationLog {
   info(msg: string): void;
 }
 
-/** The migrations of this server not yet applied to the database: all of them where there is no schema yet. */
+/**
+ * The migrations of this server not yet applied to the database: all of them where there is no
+ * schema yet (asked first, so that a new database's log holds no failed statement).
+ */
 export async function missingMigrations(client: pg.ClientBase): Promise<string[]> {
-  try {
-    const { rows } = await client.query<{ name: string }>("SELECT name FROM schema_migrations");
-    const applied = new Set(rows.map((row) => row.name));
-    return MIGRATION_NAMES.filter((name) => !applied.has(name));
-  } catch (err) {
-    if ((err as { code?: string }).code === "42P01") return [...MIGRATION_NAMES]; // no schema yet
-    throw err;
-  }
+  const schema = await client.query<{ exists: boolean }>(
+    "SELECT to_regclass('schema_migrations') IS NOT NULL AS exists",
+  );
+  if (!schema.rows[0].exists) return [...MIGRATION_NAMES];
+  const { rows } = await client.query<{ name: string }>("SELECT name FROM schema_migrations");
+  const applied = new Set(rows.map((row) => row.name));
+  return MIGRATION_NAMES.filter((name) => !applied.has(name));
 }
 
 /**
