@@ -20,6 +20,7 @@ export interface EmbeddedStoreOptions {
   /** PostgreSQL's page cache in MiB; default DEFAULT_EMBEDDED_CACHE_MB. */
   cacheMb?: number;
   auditTrail?: boolean;
+  /** Told of duplicates and of each store operation's duration; none when undefined. */
   metrics?: Metrics;
 }
 
