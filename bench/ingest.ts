@@ -14,7 +14,7 @@ import {
   sdkBatchBodies,
 } from "./load.ts";
 import { log, progress } from "./log.ts";
-import { CpuMeter, processCpuSeconds, sampleMemory } from "./meters.ts";
+import { CpuMeter, processCpuSeconds, processMinorFaults, sampleMemory } from "./meters.ts";
 import { latency, mib, round, thousands } from "./stats.ts";
 
 export type IngestMode = "grpcBatch500" | "sdkBatch20" | "singleEvent";
@@ -31,6 +31,8 @@ export interface IngestResult {
   p99Ms: number;
   peakRssMb: number;
   serverCpuSeconds: number;
+  /** The server's minor page faults during the run (absent in results written before it was counted). */
+  serverMinorFaults?: number;
   /** CPU seconds of the PostgreSQL backends serving the server (0 for the embedded store). */
   postgresCpuSeconds: number;
   /** CPU seconds of the load generator (this process). */
@@ -111,7 +113,7 @@ export async function ingestPart(ctx: BenchContext, corpus: IngestCorpus, part: 
       const r = await measureIngest(mode.what, server, db, () => mode.run(server.baseUrl));
       results[mode.key] = r;
       log(
-        `${label}: ${thousands(r.eventsPerSec)} events/s, p99 ${r.p99Ms} ms, peak RSS ${r.peakRssMb} MiB; CPU s: server ${r.serverCpuSeconds}, postgres ${r.postgresCpuSeconds}, bench ${r.benchCpuSeconds}, others ${r.otherCpuSeconds} in ${r.seconds} s${r.logCaughtUpMs === undefined ? "" : `; audit log caught up ${r.logCaughtUpMs} ms after the last answer`}`,
+        `${label}: ${thousands(r.eventsPerSec)} events/s, p99 ${r.p99Ms} ms, peak RSS ${r.peakRssMb} MiB; CPU s: server ${r.serverCpuSeconds} (${thousands(r.serverMinorFaults ?? 0)} page faults), postgres ${r.postgresCpuSeconds}, bench ${r.benchCpuSeconds}, others ${r.otherCpuSeconds} in ${r.seconds} s${r.logCaughtUpMs === undefined ? "" : `; audit log caught up ${r.logCaughtUpMs} ms after the last answer`}`,
       );
     } finally {
       await server.stop();
@@ -148,10 +150,12 @@ export async function measureIngest(
   if (db) await db.emptyIngested();
   const memory = sampleMemory(server.pid);
   const cpuBefore = processCpuSeconds(server.pid);
+  const faultsBefore = processMinorFaults(server.pid);
   const pgBefore = db ? await db.backendCpu() : new Map();
   const cpu = new CpuMeter();
   const totals = await run();
   const serverCpuSeconds = round(processCpuSeconds(server.pid) - cpuBefore, 2);
+  const serverMinorFaults = processMinorFaults(server.pid) - faultsBefore;
   const pgAfter = db ? await db.backendCpu() : new Map();
   const postgresCpuSeconds = cpuDelta(pgBefore, pgAfter);
   const others = cpu.finish(serverCpuSeconds, postgresCpuSeconds);
@@ -179,6 +183,7 @@ export async function measureIngest(
     p99Ms: l.p99Ms,
     peakRssMb: mib(peak),
     serverCpuSeconds,
+    serverMinorFaults,
     postgresCpuSeconds,
     ...others,
     logCaughtUpMs,
