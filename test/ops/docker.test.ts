@@ -19,11 +19,25 @@ it("every stage of the Dockerfile runs the Node.js version package.json pins", (
   expect(pkg.engines.node).toMatch(new RegExp(`^>=${pkg.devDependencies.node.split(".")[0]}\\.`));
 });
 
-it("the image runs the server with npm start's Node.js flags and glibc setting", () => {
+it("the image runs the server with npm start's Node.js flags and glibc settings", () => {
   const [env, flags] = pkg.scripts.start.split(" node ");
-  const cmd = JSON.parse(read("Dockerfile").match(/^CMD (\[.*\])$/m)?.[1] ?? "[]");
+  const dockerfile = read("Dockerfile");
+  const cmd = JSON.parse(dockerfile.match(/^CMD (\[.*\])$/m)?.[1] ?? "[]");
   expect(cmd).toEqual(["node", ...flags.split(" ")]);
-  expect(read("Dockerfile")).toMatch(new RegExp(`^\\s+${env}$`, "m"));
+  // The image's environment: the last stage's ENV instructions, later ones winning.
+  const lastStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+  const imageEnv = new Map<string, string>();
+  for (const [, assignments] of lastStage.matchAll(/^ENV ((?:.*\\\n)*.*)$/gm)) {
+    for (const assignment of assignments.split(/[\s\\]+/).filter(Boolean)) {
+      const [name, value] = assignment.split("=", 2);
+      imageEnv.set(name, value);
+    }
+  }
+  const glibc = (entries: Iterable<[string, string]>) =>
+    Object.fromEntries([...entries].filter(([name]) => name.startsWith("MALLOC_")));
+  const startEnv = glibc(env.split(" ").map((assignment: string) => assignment.split("=", 2) as [string, string]));
+  expect(Object.keys(startEnv).length).toBeGreaterThan(0);
+  expect(glibc(imageEnv)).toEqual(startEnv);
 });
 
 it("the image and the compose file's server check GET /readyz on the server's port", () => {
