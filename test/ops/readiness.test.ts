@@ -107,7 +107,10 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("readiness of the sc
     });
     const health = await fetch(`${server.baseUrl}/healthz`);
     expect(health.status).toBe(200);
-    expect(server.output()).toContain("SIGTERM: draining for 10000 ms (GET /readyz answers 503), then closing");
+    // The log line comes through the server's stdout pipe, the answers through sockets: either may arrive first.
+    await expect
+      .poll(server.output)
+      .toContain("SIGTERM: draining for 10000 ms (GET /readyz answers 503), then closing");
     expect(await exited).toBe(0);
     await expect(fetch(`${server.baseUrl}/readyz`)).rejects.toThrow();
   });
