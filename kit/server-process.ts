@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 export const MAIN = join(import.meta.dirname, "..", "dist", "src", "main.js");
 
 /** `npm start` (package.json): its environment assignments (before `node`) and its Node.js flags. */
-const NPM_START = (() => {
+export const NPM_START = (() => {
   const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8"));
   const words: string[] = pkg.scripts.start.split(/\s+/);
   const node = words.indexOf("node");

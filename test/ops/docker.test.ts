@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
+import { NPM_START } from "../../kit/server-process.ts";
 
 /**
  * The Docker files, read as text (no Docker engine in the tests): the image runs the Node.js
@@ -20,10 +21,9 @@ it("every stage of the Dockerfile runs the Node.js version package.json pins", (
 });
 
 it("the image runs the server with npm start's Node.js flags and glibc settings", () => {
-  const [env, flags] = pkg.scripts.start.split(" node ");
   const dockerfile = read("Dockerfile");
   const cmd = JSON.parse(dockerfile.match(/^CMD (\[.*\])$/m)?.[1] ?? "[]");
-  expect(cmd).toEqual(["node", ...flags.split(" ")]);
+  expect(cmd).toEqual(["node", ...NPM_START.nodeFlags, "dist/src/main.js"]);
   // The image's environment: the last stage's ENV instructions, later ones winning.
   const lastStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
   const imageEnv = new Map<string, string>();
@@ -35,7 +35,7 @@ it("the image runs the server with npm start's Node.js flags and glibc settings"
   }
   const glibc = (entries: Iterable<[string, string]>) =>
     Object.fromEntries([...entries].filter(([name]) => name.startsWith("MALLOC_")));
-  const startEnv = glibc(env.split(" ").map((assignment: string) => assignment.split("=", 2) as [string, string]));
+  const startEnv = glibc(Object.entries(NPM_START.env));
   expect(Object.keys(startEnv).length).toBeGreaterThan(0);
   expect(glibc(imageEnv)).toEqual(startEnv);
 });
