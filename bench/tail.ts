@@ -16,7 +16,7 @@ import { cpuDelta } from "./database.ts";
 import type { IngestCorpus } from "./ingest-corpus.ts";
 import { grpcBatches, runGrpcBatches } from "./load.ts";
 import { log } from "./log.ts";
-import { processCpuSeconds } from "./meters.ts";
+import { processCpuSeconds, processMinorFaults } from "./meters.ts";
 import { latency, round, thousands } from "./stats.ts";
 
 export interface TailReport {
@@ -40,6 +40,9 @@ export interface TailReport {
   postgresCpuUsPerEventWithTails?: number;
   benchCpuUsPerEventWithoutTails?: number;
   benchCpuUsPerEventWithTails?: number;
+  /** Over the same windows, the server's minor page faults per event ingested (ADR 0033). */
+  serverFaultsPerEventWithoutTails?: number;
+  serverFaultsPerEventWithTails?: number;
   /** Streams the server ended itself (too slow) and calls that failed, over both runs with tails (each resumed at once from its cursor). */
   slowEnds: number;
   failures: number;
@@ -75,16 +78,17 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
   await db.emptyIngested();
   const server = await startServer(ctx, "tail", { databaseUrl: db.url }, ["--tail-heartbeat-ms", "500"]);
   const renamed = (pass: string) => corpus.events.map((e) => ({ ...e, eventId: `${e.eventId}-${pass}` }) as Event);
-  /** CPU seconds so far of the server, PostgreSQL's backends and this process. */
+  /** CPU seconds so far of the server, PostgreSQL's backends and this process; the server's page faults. */
   const cpuNow = async () => {
     const self = process.cpuUsage();
     return {
+      serverFaults: processMinorFaults(server.pid),
       server: processCpuSeconds(server.pid),
       postgres: await db.backendCpu(),
       bench: (self.user + self.system) / 1e6,
     };
   };
-  /** Each one's CPU since `from`, in µs per event. */
+  /** Each one's CPU since `from`, in µs per event, and the server's page faults per event. */
   const perEvent = async (from: Awaited<ReturnType<typeof cpuNow>>, events: number) => {
     const to = await cpuNow();
     const us = (seconds: number) => round((seconds * 1e6) / events);
@@ -92,6 +96,7 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
       server: us(to.server - from.server),
       postgres: us(cpuDelta(from.postgres, to.postgres)),
       bench: us(to.bench - from.bench),
+      serverFaults: round((to.serverFaults - from.serverFaults) / events, 1),
     };
   };
   const flat = async (pass: string) => {
@@ -158,6 +163,8 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
       postgresCpuUsPerEventWithTails: cpuWith.postgres,
       benchCpuUsPerEventWithoutTails: cpuWithout.bench,
       benchCpuUsPerEventWithTails: cpuWith.bench,
+      serverFaultsPerEventWithoutTails: cpuWithout.serverFaults,
+      serverFaultsPerEventWithTails: cpuWith.serverFaults,
       slowEnds,
       failures,
       paced: {
@@ -171,7 +178,7 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
       },
     };
     log(
-      `tail: ${thousands(ingestWithoutTails)} events/s without tails, ${thousands(ingestWithTails)} with (CPU µs per event without / with: server ${cpuWithout.server} / ${cpuWith.server}, PostgreSQL ${cpuWithout.postgres} / ${cpuWith.postgres}, bench with the tails' clients ${cpuWithout.bench} / ${cpuWith.bench}); paced p99 ${l.p99Ms} ms over ${thousands(samples.length)} deliveries, ${missing} missing`,
+      `tail: ${thousands(ingestWithoutTails)} events/s without tails, ${thousands(ingestWithTails)} with (CPU µs per event without / with: server ${cpuWithout.server} / ${cpuWith.server}, PostgreSQL ${cpuWithout.postgres} / ${cpuWith.postgres}, bench with the tails' clients ${cpuWithout.bench} / ${cpuWith.bench}; server page faults per event ${cpuWithout.serverFaults} / ${cpuWith.serverFaults}); paced p99 ${l.p99Ms} ms over ${thousands(samples.length)} deliveries, ${missing} missing`,
     );
     return report;
   } finally {
