@@ -234,9 +234,10 @@ async function pacedIngest(
   return { acked, eventsPerSec: round(acked.size / ((performance.now() - started) / 1000)) };
 }
 
-/** Events a bench tail asks for in one response: the server's cap, and that cap's most bytes (about 1 MiB). */
+/** Events a bench tail asks for in one response: the server's cap. */
 const EVENTS_PER_MESSAGE = 500;
-const BATCH_WINDOW_BYTES = 1 << 20;
+/** A bench tail's HTTP/2 receive window (HTTP/2's default is 64 KiB): room for many batches in flight. */
+const RECEIVE_WINDOW_BYTES = 2 << 20;
 
 /** What a bench tail reads of a response: its events' ids (the events are not decoded), the item, the cursor. */
 interface LightResponse {
@@ -299,9 +300,8 @@ class BenchTail {
   #onOpen: () => void = () => {};
 
   constructor(address: string, tenantId: string) {
-    // A window for two full batches (HTTP/2's default is 64 KiB), so a batch is not sent in ten round trips.
     this.#client = new grpc.Client(address, grpc.credentials.createInsecure(), {
-      "grpc-node.flow_control_window": 2 * BATCH_WINDOW_BYTES,
+      "grpc-node.flow_control_window": RECEIVE_WINDOW_BYTES,
     });
     this.#tenantId = tenantId;
     this.opened = new Promise((resolve) => {

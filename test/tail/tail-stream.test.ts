@@ -1,9 +1,10 @@
-import { equals } from "@bufbuild/protobuf";
+import { equals, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { TailEnd_Reason } from "../../gen/chaukas/backend/v1/tail_pb.ts";
 import { type Event, EventSchema, EventType } from "../../gen/chaukas/spec/common/v1/events_pb.ts";
+import { MAX_BYTES_PER_ITEM, MAX_EVENTS_PER_ITEM } from "../../src/core/tail/tail-hub.ts";
 import { storeKinds } from "../support/databases.ts";
 import { makeEvent } from "../support/events.ts";
 import { TailReader } from "./tail-reader.ts";
@@ -167,16 +168,22 @@ describe.each(await storeKinds())("the live tail in batches (%s)", (kind) => {
     grpcWeb: tailClient(createGrpcWebTransport({ baseUrl: server.baseUrl, httpVersion: "1.1" })),
     grpc: tailClient(createGrpcTransport({ baseUrl: server.baseUrl })),
   });
-  const batchSizes = (tail: TailReader) =>
-    tail.responses.flatMap(({ item }) => (item.case === "events" ? [item.value.events.length] : []));
+  const batches = (tail: TailReader) =>
+    tail.responses.flatMap(({ item }) => (item.case === "events" ? [item.value.events] : []));
+  const batchSizes = (tail: TailReader) => batches(tail).map((events) => events.length);
+  const encodedBytes = (events: Event[]) => events.reduce((n, e) => n + toBinary(EventSchema, e).byteLength, 0);
+  /** About 1 KiB encoded: a burst of these fills batches to the byte cap before the event cap. */
+  const large = { agentName: "x".repeat(1000) };
 
-  test("over Connect JSON, Connect, gRPC-Web and gRPC: every event once, in order, at most 500 a response; a batch's cursor resumes right after it; 0 asks for single events", {
+  test("over Connect JSON, Connect, gRPC-Web and gRPC: every event once, in order, at most 500 events and 60 KiB a response; a batch's cursor resumes right after it; 0 asks for single events", {
     timeout: 60_000,
   }, async () => {
     const filter = { tenantId: "acme", sessionId: `batched-${kind}` };
     const sent = new Map<string, Event>();
-    const write = async (count: number) => {
-      const events = Array.from({ length: count }, () => makeEvent({ tenantId: "acme", sessionId: filter.sessionId }));
+    const write = async (count: number, init = {}) => {
+      const events = Array.from({ length: count }, () =>
+        makeEvent({ tenantId: "acme", sessionId: filter.sessionId, ...init }),
+      );
       for (const event of events) sent.set(event.eventId, event);
       await ingestClient(server.baseUrl).ingestEventBatch({ eventBatch: { events } }, { headers: server.keys.admin });
       // One transaction: its events come together, in bytewise event_id order.
@@ -187,11 +194,20 @@ describe.each(await storeKinds())("the live tail in batches (%s)", (kind) => {
     const single = new TailReader(clients().connect, server.keys.read, filter);
     for (const tail of [...batched, single]) await tail.until("heartbeat");
 
-    const expected = [...(await write(1200)), ...(await write(30)), ...(await write(30))];
+    const expected = [...(await write(1200)), ...(await write(30)), ...(await write(30)), ...(await write(300, large))];
     for (const [i, tail] of batched.entries()) {
       expect(await tail.events(expected.length), protocols[i][0]).toEqual(expected);
-      // Asked for 10,000: the server's cap, reached by the burst of 1,200 (read 500 at a time).
-      expect(Math.max(...batchSizes(tail)), protocols[i][0]).toBe(500);
+      // Asked for 10,000: the server's caps, the event cap reached by the burst of 1,200 small
+      // events, the byte cap by the burst of large ones (within one large event of it).
+      for (const events of batches(tail)) {
+        expect(events.length).toBeLessThanOrEqual(MAX_EVENTS_PER_ITEM);
+        expect(encodedBytes(events)).toBeLessThanOrEqual(MAX_BYTES_PER_ITEM);
+      }
+      expect(Math.max(...batchSizes(tail)), protocols[i][0]).toBe(MAX_EVENTS_PER_ITEM);
+      const largeBytes = encodedBytes([sent.get(expected[expected.length - 1]) as Event]);
+      expect(Math.max(...batches(tail).map(encodedBytes)), protocols[i][0]).toBeGreaterThan(
+        MAX_BYTES_PER_ITEM - largeBytes,
+      );
       expect(Math.min(...batchSizes(tail))).toBeGreaterThan(0);
       expect(tail.responses.some(({ item }) => item.case === "event")).toBe(false);
     }

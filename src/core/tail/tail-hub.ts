@@ -7,9 +7,16 @@ import { decodeTailCursor } from "./tail-cursor.ts";
 import { TailPoller } from "./tail-poller.ts";
 import { TailStream } from "./tail-stream.ts";
 
-/** Most events in one item of a stream that asks for several, and most payload bytes in it (about 1 MiB). */
-const MAX_EVENTS_PER_ITEM = 500;
-const MAX_BYTES_PER_ITEM = 1 << 20;
+/** Most events in one item of a stream that asks for several. */
+export const MAX_EVENTS_PER_ITEM = 500;
+/**
+ * Most payload bytes in such an item (a larger event goes alone). Each binary response is written
+ * through buffers of its size, per subscriber; with 60 KiB of events its message stays under
+ * 64 KiB (unless event ids are kilobytes long), so even protobuf-es's writer, which grows by
+ * doubling, stays under glibc's 128 KiB mapping threshold (ADR 0010): the buffers reuse freed heap
+ * instead of each being a new mapping whose pages fault (ADR 0034).
+ */
+export const MAX_BYTES_PER_ITEM = 60 << 10;
 
 export interface TailSettings {
   /** How often a tenant's new events are read while streams follow it. */

@@ -42,8 +42,8 @@ export type TailEventsRequest = Message<"chaukas.backend.v1.TailEventsRequest"> 
   /**
    * 0 (unset): one event per response, in `event`. Otherwise up to this many events per response,
    * in `events`: every event waiting when the subscriber can take more, so a busy tail costs one
-   * message per read instead of one per event. The server caps a batch at 500 events and about
-   * 1 MiB of encoded events (a larger single event still goes alone).
+   * message per read instead of one per event. The server caps a batch at 500 events and 60 KiB
+   * of encoded events (a larger single event still goes alone).
    *
    * @generated from field: uint32 max_events_per_message = 3;
    */
