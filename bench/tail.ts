@@ -40,7 +40,7 @@ export interface TailReport {
   postgresCpuUsPerEventWithTails?: number;
   benchCpuUsPerEventWithoutTails?: number;
   benchCpuUsPerEventWithTails?: number;
-  /** Over the same windows, the server's minor page faults per event ingested (ADR 0033). */
+  /** Over the same windows, the server's minor page faults per event ingested (ADRs 0033, 0034). */
   serverFaultsPerEventWithoutTails?: number;
   serverFaultsPerEventWithTails?: number;
   /** Streams the server ended itself (too slow) and calls that failed, over both runs with tails (each resumed at once from its cursor). */

@@ -11,9 +11,11 @@ export const NPM_START = (() => {
   const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8"));
   const words: string[] = pkg.scripts.start.split(/\s+/);
   const node = words.indexOf("node");
+  const main = words.indexOf("dist/src/main.js");
+  if (node < 0 || main < node) throw new Error(`npm start is not "[VAR=value ...] node [flags] dist/src/main.js"`);
   return {
     env: Object.fromEntries(words.slice(0, node).map((word) => word.split("=", 2))),
-    nodeFlags: words.slice(node + 1, words.indexOf("dist/src/main.js")),
+    nodeFlags: words.slice(node + 1, main),
   };
 })();
 
