@@ -11,6 +11,7 @@ import {
 } from "../gen/chaukas/backend/v1/tail_pb.ts";
 import { type Event, EventSchema } from "../gen/chaukas/spec/common/v1/events_pb.ts";
 import { ChaukasServerService } from "../gen/chaukas/spec/server/v1/server_pb.ts";
+import { MAX_EVENTS_PER_ITEM } from "../src/core/tail/tail-hub.ts";
 import { type BenchContext, startServer } from "./context.ts";
 import { cpuDelta } from "./database.ts";
 import type { IngestCorpus } from "./ingest-corpus.ts";
@@ -234,8 +235,6 @@ async function pacedIngest(
   return { acked, eventsPerSec: round(acked.size / ((performance.now() - started) / 1000)) };
 }
 
-/** Events a bench tail asks for in one response: the server's cap. */
-const EVENTS_PER_MESSAGE = 500;
 /** A bench tail's HTTP/2 receive window (HTTP/2's default is 64 KiB): room for many batches in flight. */
 const RECEIVE_WINDOW_BYTES = 2 << 20;
 
@@ -282,9 +281,9 @@ function eventIdOf(bytes: Uint8Array): string {
 }
 
 /**
- * One subscriber, through @grpc/grpc-js, asking for batches of EVENTS_PER_MESSAGE and reading only
- * what it needs of each response (decoding each event would cost the shared cores more than the
- * server's part): records when each event of a batch arrives, and reopens from its cursor when the
+ * One subscriber, through @grpc/grpc-js, asking for batches of the server's cap
+ * (MAX_EVENTS_PER_ITEM) and reading only what it needs of each response (decoding each event would
+ * cost the shared cores more than the server's part): records when each event of a batch arrives, and reopens from its cursor when the
  * server ends the stream or the call fails.
  */
 class BenchTail {
@@ -314,7 +313,7 @@ class BenchTail {
     const request = create(TailEventsRequestSchema, {
       filter: { tenantId: this.#tenantId },
       cursor: this.#cursor,
-      maxEventsPerMessage: EVENTS_PER_MESSAGE,
+      maxEventsPerMessage: MAX_EVENTS_PER_ITEM,
     });
     const call = this.#client.makeServerStreamRequest(
       "/chaukas.backend.v1.TailService/TailEvents",

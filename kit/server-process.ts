@@ -6,16 +6,18 @@ import { setTimeout as sleep } from "node:timers/promises";
 /** What `npm start` runs: the server as `npm run build` emits it (the tests and `npm run bench` build it first). */
 export const MAIN = join(import.meta.dirname, "..", "dist", "src", "main.js");
 
-/** `npm start` (package.json): its environment assignments (before `node`) and its Node.js flags. */
+/** `npm start` (package.json): its environment assignments (before `node`), its Node.js flags and its script. */
 export const NPM_START = (() => {
   const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8"));
   const words: string[] = pkg.scripts.start.split(/\s+/);
   const node = words.indexOf("node");
-  const main = words.indexOf("dist/src/main.js");
-  if (node < 0 || main < node) throw new Error(`npm start is not "[VAR=value ...] node [flags] dist/src/main.js"`);
+  const script = "dist/src/main.js";
+  const main = words.indexOf(script);
+  if (node < 0 || main < node) throw new Error(`npm start is not "[VAR=value ...] node [flags] ${script}"`);
   return {
     env: Object.fromEntries(words.slice(0, node).map((word) => word.split("=", 2))),
     nodeFlags: words.slice(node + 1, main),
+    script,
   };
 })();
 

@@ -23,7 +23,7 @@ it("every stage of the Dockerfile runs the Node.js version package.json pins", (
 it("the image runs the server with npm start's Node.js flags and glibc settings", () => {
   const dockerfile = read("Dockerfile");
   const cmd = JSON.parse(dockerfile.match(/^CMD (\[.*\])$/m)?.[1] ?? "[]");
-  expect(cmd).toEqual(["node", ...NPM_START.nodeFlags, "dist/src/main.js"]);
+  expect(cmd).toEqual(["node", ...NPM_START.nodeFlags, NPM_START.script]);
   // The image's environment: the last stage's ENV instructions, later ones winning.
   const lastStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
   const imageEnv = new Map<string, string>();
