@@ -32,7 +32,7 @@ import { auditServiceHandlers } from "./rpc/audit-service.ts";
 import { answerRefusal, markRpcRoute, withGateOutcome } from "./rpc/auth.ts";
 import { binaryBodiesOnly, rpcCodecConstraint } from "./rpc/binary-rpc.ts";
 import { clientServiceHandlers } from "./rpc/client-service.ts";
-import { ANSWER_COMPRESSIONS } from "./rpc/compression.ts";
+import { ANSWER_COMPRESSIONS, compressGrpcAnswersAsTheirRequests } from "./rpc/compression.ts";
 import { DirectUnary } from "./rpc/direct-unary.ts";
 import { hintEnumNames } from "./rpc/enum-name-hint.ts";
 import { checkEnvelopeFlags } from "./rpc/envelope-flags.ts";
@@ -120,6 +120,7 @@ export async function buildServer(events: EventService, options: ServerOptions):
   const metrics = options.metrics ?? NO_METRICS;
   const logging = rpcLogging(app, metrics);
   checkEnvelopeFlags(app);
+  compressGrpcAnswersAsTheirRequests(app);
   // After CORS, which answers preflights itself; the root error handler answers unknown paths.
   httpErrorHandler(app);
   notFoundHandler(app);

@@ -50,7 +50,7 @@ interface DirectMethod {
 /** The Compressed-Flag of a gRPC message prefix. */
 const COMPRESSED_FLAG = 1;
 
-/** connect-node's default: smaller answers (gRPC: messages) are sent uncompressed whatever the client accepts. */
+/** connect-node's default: smaller answers are sent uncompressed whatever the client accepts. */
 const COMPRESS_MIN_BYTES = 1024;
 
 /** The two shapes served here; every other request of the route goes to connect-node. */
@@ -66,9 +66,9 @@ const IDENTITY = new Set([undefined, "identity"]);
  * Unary calls answered without connect-node's per-call pipeline (ADRs 0025, 0027, 0031): a Connect
  * unary POST (JSON or binary) or a gRPC call over HTTP/2, with an uncompressed request and no
  * deadline. The route, its hooks (request gate, log line, metrics, CORS), the handler, the
- * interceptors, the serialization (unless the answer was written when it was made), the answers'
- * compression and the error answers are the ones connect-node uses; only the per-call transport
- * work is done here. Any other request on the same route (gRPC-Web, a compressed request, a
+ * interceptors, the serialization (unless the answer was written when it was made), a Connect
+ * answer's compression and the error answers are the ones connect-node uses (a gRPC answer here is
+ * uncompressed, as its request: compression.ts); only the per-call transport work is done here. Any other request on the same route (gRPC-Web, a compressed request, a
  * deadline, GET, a streaming content type, another Connect protocol version, gRPC over HTTP/1.1)
  * is connect-node's.
  */
@@ -135,9 +135,6 @@ export class DirectUnary {
       responseTrailer: grpc ? { "grpc-status": grpcProtocol.grpcStatusOk } : undefined,
       contextValues: this.options.contextValues(request),
     });
-    // gRPC names the answer's encoding up front, whatever the answer's size, as connect-node does.
-    const grpcCompression = grpc ? negotiated(this.options.acceptCompression, request, "grpc-accept-encoding") : null;
-    if (grpcCompression) ctx.responseHeader.set("grpc-encoding", grpcCompression.name);
     let status = 200;
     let body: Uint8Array;
     try {
@@ -151,11 +148,8 @@ export class DirectUnary {
       body = grpcMessage
         ? grpcMessage.subarray(PREFIX_BYTES)
         : direct.serialization.getO(protocol.binary).serialize(output);
-      if (grpc && grpcCompression && body.byteLength >= COMPRESS_MIN_BYTES) {
-        body = encodeEnvelope(COMPRESSED_FLAG, await grpcCompression.compress(body));
-      } else if (grpc) {
-        body = grpcMessage ?? encodeEnvelope(0, body);
-      }
+      // Its request was not compressed, so neither is a gRPC answer (compression.ts).
+      if (grpc) body = grpcMessage ?? encodeEnvelope(0, body);
     } catch (err) {
       let error =
         err instanceof ConnectError
@@ -177,9 +171,7 @@ export class DirectUnary {
       return;
     }
     const compression =
-      body.byteLength >= COMPRESS_MIN_BYTES
-        ? negotiated(this.options.acceptCompression, request, "accept-encoding")
-        : null;
+      body.byteLength >= COMPRESS_MIN_BYTES ? negotiated(this.options.acceptCompression, request) : null;
     if (compression) {
       body = await compression.compress(body);
       ctx.responseHeader.set("content-encoding", compression.name);
@@ -296,10 +288,11 @@ class ReceivedBytes {
   }
 }
 
-/** The compression an answer may be sent in, by the client's accept header: the first taken. */
-function negotiated(available: Compression[], request: FastifyRequest, acceptHeader: string): Compression | null {
-  const accepted = request.headers[acceptHeader];
-  return compressionNegotiate(available, null, typeof accepted === "string" ? accepted : null, acceptHeader).response;
+/** The compression a Connect answer may be sent in, by the client's `accept-encoding`: the first taken. */
+function negotiated(available: Compression[], request: FastifyRequest): Compression | null {
+  const accepted = request.headers["accept-encoding"];
+  return compressionNegotiate(available, null, typeof accepted === "string" ? accepted : null, "accept-encoding")
+    .response;
 }
 
 /** The shape of a request served directly, or undefined for connect-node's. */

@@ -1,7 +1,7 @@
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { create, type DescMethod, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -364,14 +364,45 @@ describe.each(SERVICES)("unary calls of %s answered directly", (service) => {
     expect(answer.trailers["grpc-status"]).toBe("0");
   });
 
-  it("compresses a gRPC answer over 1 KiB as connect-node does", async () => {
+  it("compresses a gRPC answer over 1 KiB only when its request was compressed", async () => {
     // Each control character of the echoed event id is six bytes in JSON: an answer of about 1.5 KiB.
-    const body = framed({ bytes: Buffer.from(ingestJson("\u0001".repeat(250))) });
-    const send = grpcCall(server.session, `${service}/IngestEvent`, "IngestEvent", "application/grpc+json", body);
-    const answer = await sameFromBothPaths(log, send, GRPC_DEADLINE);
+    const message = Buffer.from(ingestJson("\u0001".repeat(250)));
+    const path = `${service}/IngestEvent`;
+    const plain = grpcCall(server.session, path, "IngestEvent", "application/grpc+json", framed({ bytes: message }));
+    const answer = await sameFromBothPaths(log, plain, GRPC_DEADLINE);
+    expect(answer.headers["grpc-encoding"]).toBeUndefined();
+    expect(answer.body.slice(0, 2)).toBe("0:");
+
+    // A compressed request is connect-node's, with or without a deadline.
+    const gzipped = grpcCall(
+      server.session,
+      path,
+      "IngestEvent",
+      "application/grpc+json",
+      framed({ flag: 1, bytes: gzipSync(message) }),
+    );
+    for (const extra of [{ "grpc-encoding": "gzip" }, { "grpc-encoding": "gzip", ...GRPC_DEADLINE }]) {
+      const { direct, answer: compressed } = await log.around(() => gzipped(extra));
+      expect(direct).toBe(false);
+      expect(compressed.headers["grpc-encoding"]).toBe("gzip");
+      // The server service's answer echoes the event id (compressed, flag 1); the client service's does not.
+      expect(compressed.body).toBe(service === SERVICES[0] ? `1:${answer.body.slice(2)}` : answer.body);
+    }
+  });
+
+  it("compresses a gRPC-Web answer over 1 KiB when the client accepts it", async () => {
+    const message = Buffer.from(ingestJson("\u0001".repeat(250)));
+    const { direct, answer } = await log.around(() =>
+      h2Call(
+        server.session,
+        `${SERVICES[0]}/IngestEvent`,
+        { "content-type": "application/grpc-web+json", "grpc-accept-encoding": "gzip" },
+        framed({ bytes: message }),
+      ),
+    );
+    expect(direct).toBe(false);
     expect(answer.headers["grpc-encoding"]).toBe("gzip");
-    // The server service's answer echoes the event id (compressed, flag 1); the client service's does not.
-    expect(answer.body.slice(0, 2)).toBe(service === SERVICES[0] ? "1:" : "0:");
+    expect(answer.bytes[0]).toBe(1);
   });
 
   it("compresses a Connect refusal over 1 KiB as connect-node does", async () => {
@@ -579,40 +610,34 @@ describe("reads answered directly", () => {
     expect(answer.trailers["grpc-status"]).toBe(String(code));
   });
 
-  it("a page's stored events and their log entries, compressed over 1 KiB and not under, and an inclusion proof", async () => {
+  it("a page's stored events and their log entries, compressed when the request was, and an inclusion proof", async () => {
     const method = ChaukasServerService.method.queryEvents;
-    const json = `{"query":{"filter":{"tenantId":"${READ_TENANT}"},"pageSize":100}}`;
-    const send = grpcCall(
-      server.session,
-      path(method),
-      method.name,
-      "application/grpc",
-      framed({ bytes: binary(method, json) }),
-    );
+    const request = binary(method, `{"query":{"filter":{"tenantId":"${READ_TENANT}"},"pageSize":100}}`);
+    const send = grpcCall(server.session, path(method), method.name, "application/grpc", framed({ bytes: request }));
+    // Uncompressed, though the client accepts gzip: the message as written, its prefix filled in.
     const answer = await sameFromBothPaths(log, send, GRPC_DEADLINE);
-    expect(answer.headers["grpc-encoding"]).toBe("gzip");
+    expect(answer.headers["grpc-encoding"]).toBeUndefined();
     const bytes = Buffer.from(answer.body, "base64");
-    expect(bytes[0]).toBe(1);
-    const page = fromBinary(method.output, gunzipSync(bytes.subarray(5)));
+    expect([bytes[0], bytes.readUInt32BE(1)]).toEqual([0, bytes.length - 5]);
+    const page = fromBinary(method.output, bytes.subarray(5));
     expect(page.response?.events).toHaveLength(eventIds.length);
     expect(page.response?.events.map((e) => e.eventId).sort()).toEqual([...eventIds].sort());
     expect(page.response?.events.every((e) => e.wormProofId !== "")).toBe(true);
 
-    // A page under 1 KiB goes uncompressed: the message as written, its prefix filled in.
-    const one = await sameFromBothPaths(
-      log,
-      grpcCall(
-        server.session,
-        path(method),
-        method.name,
-        "application/grpc",
-        framed({ bytes: binary(method, `{"query":{"filter":{"tenantId":"${READ_TENANT}"},"pageSize":1}}`) }),
-      ),
-      GRPC_DEADLINE,
+    // The same request compressed: the same page, compressed (connect-node's path).
+    const gzipped = grpcCall(
+      server.session,
+      path(method),
+      method.name,
+      "application/grpc",
+      framed({ flag: 1, bytes: gzipSync(request) }),
     );
-    const oneBytes = Buffer.from(one.body, "base64");
-    expect([oneBytes[0], oneBytes.readUInt32BE(1)]).toEqual([0, oneBytes.length - 5]);
-    expect(fromBinary(method.output, oneBytes.subarray(5)).response?.events).toHaveLength(1);
+    const { direct, answer: compressed } = await log.around(() => gzipped({ "grpc-encoding": "gzip" }));
+    expect(direct).toBe(false);
+    expect(compressed.headers["grpc-encoding"]).toBe("gzip");
+    const compressedBytes = Buffer.from(compressed.body, "base64");
+    expect(compressedBytes[0]).toBe(1);
+    expect(gunzipSync(compressedBytes.subarray(5))).toEqual(bytes.subarray(5));
 
     const proof = AuditService.method.getInclusionProof;
     const proofJson = `{"tenantId":"${READ_TENANT}","eventId":"${eventIds[5]}"}`;

@@ -24,10 +24,14 @@ export type GrpcService = "chaukas.spec.server.v1.ChaukasServerService" | "chauk
 // biome-ignore lint/suspicious/noExplicitAny: responses are plain objects shaped by the .proto files at run time.
 export type Plain = Record<string, any>;
 
-type UnaryMethod = (request: object, callback: (err: grpc.ServiceError | null, response: Plain) => void) => void;
+type UnaryMethod = (
+  request: object,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, response: Plain) => void,
+) => void;
 
 export interface GrpcJsClient {
-  call(method: string, request: object): Promise<Plain>;
+  call(method: string, request: object, options?: grpc.CallOptions): Promise<Plain>;
   close(): void;
 }
 
@@ -41,10 +45,10 @@ export function grpcJsClient(
   const Client = grpc.makeClientConstructor(definition[service] as grpc.ServiceDefinition, service);
   const client = new Client(address, credentials, options);
   return {
-    call: (method, request) =>
+    call: (method, request, options = {}) =>
       new Promise((resolve, reject) => {
         const fn = (client as unknown as Record<string, UnaryMethod>)[method];
-        fn.call(client, request, (err, response) => (err ? reject(err) : resolve(response)));
+        fn.call(client, request, options, (err, response) => (err ? reject(err) : resolve(response)));
       }),
     close: () => client.close(),
   };

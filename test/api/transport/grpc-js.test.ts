@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import net from "node:net";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storeKinds } from "../../support/databases.ts";
@@ -131,6 +132,48 @@ describe.each(await storeKinds())(
       );
       expect(err).toMatchObject({ code: status.INVALID_ARGUMENT });
       expect((err as Error).message).toContain("event.tenant_id");
+    });
+
+    it("answers a query compressed when the channel compresses its requests, uncompressed otherwise", async () => {
+      const tenant = newTenant();
+      const events = Array.from({ length: 40 }, (_, i) =>
+        plainEvent(tenant, "grpc-session-4", "EVENT_TYPE_AGENT_START", 1_764_072_000 + i),
+      );
+      await client.call("IngestEventBatch", { event_batch: { events } });
+      const query = { query: { filter: { tenant_id: tenant }, page_size: 100 } };
+      // The bytes each client's connection receives, counted by a proxy in front of the server.
+      const received = async (options: Record<string, number>, deadline?: Date) => {
+        let bytes = 0;
+        const proxy = net.createServer((socket) => {
+          const upstream = net.connect(server.port, "127.0.0.1");
+          upstream.on("data", (chunk) => {
+            bytes += chunk.length;
+          });
+          socket.pipe(upstream).pipe(socket);
+        });
+        await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+        const address = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+        const viaProxy = grpcJsClient("chaukas.spec.server.v1.ChaukasServerService", address, undefined, options);
+        try {
+          await viaProxy.call("Healthz", {});
+          const before = bytes;
+          const page = await viaProxy.call("QueryEvents", query, { deadline });
+          expect(page.response.events).toHaveLength(events.length);
+          return bytes - before;
+        } finally {
+          viaProxy.close();
+          proxy.close();
+        }
+      };
+      // With a deadline, a call is connect-node's, not the direct path's: the same rule holds.
+      const inAMinute = () => new Date(Date.now() + 60_000);
+      const plain = [await received({}), await received({}, inAMinute())];
+      const gzip = [
+        await received({ "grpc.default_compression_algorithm": 2 }),
+        await received({ "grpc.default_compression_algorithm": 2 }, inAMinute()),
+      ];
+      expect(Math.min(...plain)).toBeGreaterThan(events.length * 100);
+      expect(Math.max(...gzip)).toBeLessThan(Math.min(...plain) / 2);
     });
 
     it("serves the client service too, with its empty ingest responses", async () => {
