@@ -68,9 +68,9 @@ const IDENTITY = new Set([undefined, "identity"]);
  * deadline. The route, its hooks (request gate, log line, metrics, CORS), the handler, the
  * interceptors, the serialization (unless the answer was written when it was made), a Connect
  * answer's compression and the error answers are the ones connect-node uses (a gRPC answer here is
- * uncompressed, as its request: compression.ts); only the per-call transport work is done here. Any other request on the same route (gRPC-Web, a compressed request, a
- * deadline, GET, a streaming content type, another Connect protocol version, gRPC over HTTP/1.1)
- * is connect-node's.
+ * uncompressed, as its request: compression.ts); only the per-call transport work is done here.
+ * Any other request on the same route (gRPC-Web, a compressed request, a deadline, GET, a streaming
+ * content type, another Connect protocol version, gRPC over HTTP/1.1) is connect-node's.
  */
 export class DirectUnary {
   private readonly methods = new Map<string, DirectMethod>();
