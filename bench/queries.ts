@@ -79,7 +79,8 @@ function readPage(answer: Uint8Array): { events: number; nextPageToken: string }
  * connection, so each figure is the latency of a call on an otherwise idle server. The client is
  * the raw one of the ingest load, accepting gzip and sending requests uncompressed as grpc-js does
  * (so it is answered uncompressed, ADR 0035): it counts a page's events without decoding them, so
- * its CPU (on the cores the server and PostgreSQL share) stays out of the figures. One reference row times the same session timelines through connect-es, decoded.
+ * its CPU (on the cores the server and PostgreSQL share) stays out of the figures. One reference
+ * row times the same session timelines through connect-es, decoded.
  */
 export async function measureQueries(
   baseUrl: string,

@@ -16,7 +16,8 @@ export class RawGrpcConnection {
 
   /**
    * `acceptGzip`: say `grpc-accept-encoding: gzip`, as grpc-js and gRPC's C core do by default, so
-   * the server compresses large answers as it would for them; the client inflates them.
+   * the server answers as it would answer them (its requests being uncompressed, uncompressed: ADR
+   * 0035); the client inflates a compressed answer.
    */
   constructor(baseUrl: string, options: { acceptGzip?: boolean } = {}) {
     this.#acceptGzip = options.acceptGzip ?? false;

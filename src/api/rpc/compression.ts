@@ -34,8 +34,9 @@ function ownBuffer(bytes: Buffer): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * A gRPC answer is compressed only when its request was, as grpc-go's server does by default
- * (grpc-java's and gRPC C core's compress only when configured to). gRPC clients accept gzip
+ * A gRPC answer is compressed only when its request was, as by grpc-go's server by default
+ * (grpc-java's and gRPC C core's compress only when configured to); then in the first encoding the
+ * client accepts that the server has. gRPC clients accept gzip
  * whether or not it pays (grpc-js, grpcio), and between services on one network compressing an
  * answer costs more than sending it: gzip was 1.1 ms of the 3.9–4.2 ms of server CPU a 100-event
  * page cost (ADR 0035). A client on a slow link compresses its requests and is answered compressed.
@@ -47,9 +48,11 @@ function ownBuffer(bytes: Buffer): Uint8Array<ArrayBuffer> {
 export function compressGrpcAnswersAsTheirRequests(app: FastifyInstance): void {
   app.addHook("onRequest", (request, _reply, done) => {
     const headers = request.raw.headers;
-    const encoding = headers["grpc-encoding"];
-    if ((encoding === undefined || encoding === "identity") && grpc.parseContentType(headers["content-type"] ?? null)) {
-      delete headers["grpc-accept-encoding"];
+    if (headers["grpc-accept-encoding"] !== undefined) {
+      const encoding = headers["grpc-encoding"];
+      const uncompressed = encoding === undefined || encoding === "identity";
+      if (uncompressed && grpc.parseContentType(headers["content-type"] ?? null))
+        delete headers["grpc-accept-encoding"];
     }
     done();
   });

@@ -31,7 +31,7 @@ type UnaryMethod = (
 ) => void;
 
 export interface GrpcJsClient {
-  call(method: string, request: object, options?: grpc.CallOptions): Promise<Plain>;
+  call(method: string, request: object, callOptions?: grpc.CallOptions): Promise<Plain>;
   close(): void;
 }
 
@@ -45,10 +45,10 @@ export function grpcJsClient(
   const Client = grpc.makeClientConstructor(definition[service] as grpc.ServiceDefinition, service);
   const client = new Client(address, credentials, options);
   return {
-    call: (method, request, options = {}) =>
+    call: (method, request, callOptions = {}) =>
       new Promise((resolve, reject) => {
         const fn = (client as unknown as Record<string, UnaryMethod>)[method];
-        fn.call(client, request, options, (err, response) => (err ? reject(err) : resolve(response)));
+        fn.call(client, request, callOptions, (err, response) => (err ? reject(err) : resolve(response)));
       }),
     close: () => client.close(),
   };

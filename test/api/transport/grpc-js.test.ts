@@ -146,6 +146,9 @@ describe.each(await storeKinds())(
         let bytes = 0;
         const proxy = net.createServer((socket) => {
           const upstream = net.connect(server.port, "127.0.0.1");
+          // A connection reset as the client closes ends the pipe; it must not fail the test run.
+          socket.on("error", () => upstream.destroy());
+          upstream.on("error", () => socket.destroy());
           upstream.on("data", (chunk) => {
             bytes += chunk.length;
           });
