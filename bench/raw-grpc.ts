@@ -16,8 +16,8 @@ export class RawGrpcConnection {
 
   /**
    * `acceptGzip`: say `grpc-accept-encoding: gzip`, as grpc-js and gRPC's C core do by default, so
-   * the server answers as it would answer them (its requests being uncompressed, uncompressed: ADR
-   * 0035); the client inflates a compressed answer.
+   * the server answers it as it answers them: uncompressed, as its requests are (ADR 0035). The
+   * client inflates a compressed answer.
    */
   constructor(baseUrl: string, options: { acceptGzip?: boolean } = {}) {
     this.#acceptGzip = options.acceptGzip ?? false;

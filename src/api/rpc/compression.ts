@@ -34,12 +34,12 @@ function ownBuffer(bytes: Buffer): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * A gRPC answer is compressed only when its request was, as by grpc-go's server by default
- * (grpc-java's and gRPC C core's compress only when configured to); then in the first encoding the
- * client accepts that the server has. gRPC clients accept gzip
- * whether or not it pays (grpc-js, grpcio), and between services on one network compressing an
- * answer costs more than sending it: gzip was 1.1 ms of the 3.9–4.2 ms of server CPU a 100-event
- * page cost (ADR 0035). A client on a slow link compresses its requests and is answered compressed.
+ * A gRPC answer is compressed only when its request was, as grpc-go's server does by default
+ * (grpc-java's and gRPC C core's compress only when configured to), and then in the first encoding
+ * the client accepts that the server has. gRPC clients accept gzip whether or not it pays (grpc-js,
+ * grpcio), and between services on one network compressing an answer costs more than sending it:
+ * gzip was 1.1 ms of the 3.9–4.2 ms of server CPU a 100-event page cost (ADR 0035). A client on a
+ * slow link compresses its requests and is answered compressed.
  *
  * An onRequest hook: an uncompressed gRPC request loses its `grpc-accept-encoding`, so neither the
  * direct path nor connect-node compresses its answer. gRPC-Web and Connect answers (browsers,
