@@ -283,8 +283,8 @@ function eventIdOf(bytes: Uint8Array): string {
 /**
  * One subscriber, through @grpc/grpc-js, asking for batches of the server's cap
  * (MAX_EVENTS_PER_ITEM) and reading only what it needs of each response (decoding each event would
- * cost the shared cores more than the server's part): records when each event of a batch arrives, and reopens from its cursor when the
- * server ends the stream or the call fails.
+ * cost the shared cores more than the server's part): records when each event of a batch arrives,
+ * and reopens from its cursor when the server ends the stream or the call fails.
  */
 class BenchTail {
   readonly arrivals = new Map<string, number>();

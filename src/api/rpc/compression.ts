@@ -48,12 +48,18 @@ function ownBuffer(bytes: Buffer): Uint8Array<ArrayBuffer> {
 export function compressGrpcAnswersAsTheirRequests(app: FastifyInstance): void {
   app.addHook("onRequest", (request, _reply, done) => {
     const headers = request.raw.headers;
-    if (headers["grpc-accept-encoding"] !== undefined) {
-      const encoding = headers["grpc-encoding"];
-      const uncompressed = encoding === undefined || encoding === "identity";
-      if (uncompressed && grpc.parseContentType(headers["content-type"] ?? null))
-        delete headers["grpc-accept-encoding"];
+    if (
+      headers["grpc-accept-encoding"] !== undefined &&
+      isIdentity(headers["grpc-encoding"]) &&
+      grpc.parseContentType(headers["content-type"] ?? null)
+    ) {
+      delete headers["grpc-accept-encoding"];
     }
     done();
   });
+}
+
+/** Whether a request's `grpc-encoding` or `content-encoding` says it is not compressed. */
+export function isIdentity(encoding: string | string[] | undefined): boolean {
+  return encoding === undefined || encoding === "identity";
 }

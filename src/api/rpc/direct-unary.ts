@@ -25,6 +25,7 @@ import * as connectProtocol from "@connectrpc/connect/protocol-connect";
 import * as grpcProtocol from "@connectrpc/connect/protocol-grpc";
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from "fastify";
 import { receivedBody } from "../http/http-auth.ts";
+import { isIdentity } from "./compression.ts";
 import { withEnumNameHint } from "./enum-name-hint.ts";
 import { PREFIX_BYTES } from "./envelope-flags.ts";
 import { grpcMessageOf } from "./grpc-message-answers.ts";
@@ -58,9 +59,6 @@ interface DirectProtocol {
   name: "connect" | "grpc";
   binary: boolean;
 }
-
-/** Header values that mean "not compressed". */
-const IDENTITY = new Set([undefined, "identity"]);
 
 /**
  * Unary calls answered without connect-node's per-call pipeline (ADRs 0025, 0027, 0031): a Connect
@@ -144,12 +142,13 @@ export class DirectUnary {
         : await this.readConnect(direct, protocol, request);
       const output = await invokeUnaryImplementation(direct.spec, ctx, input, this.options.interceptors);
       // An answer written when it was made is sent as it is (grpc-message-answers.ts).
+      // A gRPC answer is not compressed: neither was its request (compression.ts).
       const grpcMessage = protocol.binary ? grpcMessageOf(output) : undefined;
-      body = grpcMessage
-        ? grpcMessage.subarray(PREFIX_BYTES)
-        : direct.serialization.getO(protocol.binary).serialize(output);
-      // Its request was not compressed, so neither is a gRPC answer (compression.ts).
-      if (grpc) body = grpcMessage ?? encodeEnvelope(0, body);
+      if (grpcMessage) body = grpc ? grpcMessage : grpcMessage.subarray(PREFIX_BYTES);
+      else {
+        const message = direct.serialization.getO(protocol.binary).serialize(output);
+        body = grpc ? encodeEnvelope(0, message) : message;
+      }
     } catch (err) {
       let error =
         err instanceof ConnectError
@@ -305,7 +304,7 @@ function directProtocolOf(request: FastifyRequest): DirectProtocol | undefined {
     const served =
       request.raw.httpVersionMajor === 2 &&
       headers["grpc-timeout"] === undefined &&
-      IDENTITY.has(headers["grpc-encoding"] as string | undefined);
+      isIdentity(headers["grpc-encoding"]);
     return served ? { name: "grpc", binary: grpc.binary } : undefined;
   }
   const connect = connectProtocol.parseContentType(contentType ?? null);
@@ -313,7 +312,7 @@ function directProtocolOf(request: FastifyRequest): DirectProtocol | undefined {
   const version = headers["connect-protocol-version"];
   const served =
     headers["connect-timeout-ms"] === undefined &&
-    IDENTITY.has(headers["content-encoding"]) &&
+    isIdentity(headers["content-encoding"]) &&
     (version === undefined || version === connectProtocol.protocolVersion);
   return served ? { name: "connect", binary: connect.binary } : undefined;
 }
