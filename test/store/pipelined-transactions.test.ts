@@ -1,4 +1,3 @@
-import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Database } from "../../src/store/database.ts";
@@ -6,6 +5,7 @@ import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { inTenantScope, queryInTenantScope } from "../../src/store/sql/pool.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { openTestStore, postgresReachable, withPostgres } from "../support/databases.ts";
+import { PostgresRelay } from "../support/postgres-relay.ts";
 import { eventRecord } from "../support/records.ts";
 
 /**
@@ -15,62 +15,12 @@ import { eventRecord } from "../support/records.ts";
  * and the real server: a turn is the client writing after the server has answered.
  */
 
-/** Relays loopback connections to PostgreSQL and counts each connection's turns. */
-class TurnCountingRelay {
-  readonly #server: Server;
-  /** Per relayed connection, the turns it took. */
-  readonly turns: number[] = [];
-
-  constructor(target: { host: string; port: number }) {
-    this.#server = createServer((client: Socket) => {
-      const index = this.turns.push(0) - 1;
-      let serverSpoke = true;
-      const upstream = tcpConnect(target.port, target.host);
-      client.on("data", (chunk) => {
-        if (serverSpoke) this.turns[index]++;
-        serverSpoke = false;
-        upstream.write(chunk);
-      });
-      upstream.on("data", (chunk) => {
-        serverSpoke = true;
-        client.write(chunk);
-      });
-      for (const [a, b] of [
-        [client, upstream],
-        [upstream, client],
-      ]) {
-        a.on("end", () => b.end());
-        a.on("error", () => b.destroy());
-      }
-    });
-  }
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
-    const address = this.#server.address();
-    if (address === null || typeof address === "string") throw new Error("the relay has no port");
-    return address.port;
-  }
-
-  total(): number {
-    return this.turns.reduce((sum, n) => sum + n, 0);
-  }
-
-  reset(): void {
-    this.turns.fill(0);
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
-}
-
 const requirePostgres = (await postgresReachable()) || Boolean(process.env.CI);
 
 describe.runIf(requirePostgres)("scoped transactions on PostgreSQL", () => {
   let url: string;
   let closeMigrated: () => Promise<void>;
-  let relay: TurnCountingRelay;
+  let relay: PostgresRelay;
   let relayedUrl: string;
   let store: Database;
   let pool: pg.Pool;
@@ -80,7 +30,7 @@ describe.runIf(requirePostgres)("scoped transactions on PostgreSQL", () => {
     closeMigrated = migrated.close;
     url = migrated.url as string;
     const target = new URL(url);
-    relay = new TurnCountingRelay({ host: target.hostname, port: Number(target.port || 5432) });
+    relay = new PostgresRelay({ host: target.hostname, port: Number(target.port || 5432) });
     const port = await relay.listen();
     const relayed = new URL(url);
     relayed.host = `127.0.0.1:${port}`;

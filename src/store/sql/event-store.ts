@@ -25,6 +25,7 @@ import type { SigningKeyStore } from "../signing-keys.ts";
 import type { TenantScope } from "../tenant-scope.ts";
 import { SqlAuditLog } from "./audit-log.ts";
 import type { BackgroundLease } from "./background-lease.ts";
+import type { RowFields } from "./binary-rows.ts";
 import { selectColumnDifferences } from "./event-columns.ts";
 
 import { WhereBuilder } from "./event-filter.ts";
@@ -35,7 +36,7 @@ import { SqlKeyStore } from "./key-store.ts";
 import { missingMigrations as missingMigrationsOn } from "./migrate.ts";
 import { prepareEventPartitions } from "./partitions.ts";
 
-import { inTenantScope, queryInTenantScope, runQuery, withClient } from "./pool.ts";
+import { inTenantScope, queryInTenantScope, rowsInTenantScope, runQuery, withClient } from "./pool.ts";
 import { SqlRedactionStore } from "./redaction-store.ts";
 import { SqlRetentionStore } from "./retention-store.ts";
 
@@ -125,7 +126,7 @@ export class SqlEventStore implements Database {
     const limit = where.param(query.limit);
     // The page first, then each event's log entry and the first checkpoint that includes it.
     // The hashes come as the hex they are served in, not as bytea for the server to convert.
-    const { rows } = await queryInTenantScope<PageRow>(
+    return rowsInTenantScope(
       this.#reads,
       scope,
       `WITH page AS (
@@ -138,21 +139,8 @@ export class SqlEventStore implements Database {
          FROM page p LEFT JOIN LATERAL chaukas_log_leaf(p.tenant_id, p.stored_xid, p.event_id) l ON true
          ORDER BY p.ts_ns ${direction}, p.event_id ${direction}`,
       where.values,
+      storedEventOf,
     );
-    return rows.map((row) => ({
-      eventId: row.event_id,
-      timestampNs: BigInt(row.ts_ns),
-      payload: row.payload,
-      logEntry:
-        row.position === null
-          ? undefined
-          : {
-              position: BigInt(row.position),
-              contentHash: row.content_hash,
-              hashPrev: row.hash_prev,
-              checkpointSize: row.checkpoint_size === null ? undefined : BigInt(row.checkpoint_size),
-            },
-    }));
   }
 
   async columnDifferences(scope: TenantScope, records: readonly EventRecord[]): Promise<ColumnDifference[]> {
@@ -229,15 +217,17 @@ export class SqlEventStore implements Database {
 /** Two statements per tenant at once keep both of a small server's cores busy; more would wait for the pool. */
 export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { writers: 2, maxGroupEvents: 1_000 };
 
-interface PageRow {
-  event_id: string;
-  ts_ns: string;
-  payload: Buffer;
-  /** Null when the event has no leaf yet; then so are the hashes, which are read only with it. */
-  position: string | null;
-  content_hash: string;
-  hash_prev: string;
-  checkpoint_size: string | null;
+/** A page's row: the event, then its log entry, null when it has no leaf yet (then so is the rest). */
+function storedEventOf(row: RowFields): StoredEvent {
+  const eventId = row.text();
+  const timestampNs = row.int8();
+  const payload = row.bytea();
+  if (row.nextIsNull()) return { eventId, timestampNs, payload, logEntry: undefined };
+  const position = row.int8();
+  const contentHash = row.text();
+  const hashPrev = row.text();
+  const checkpointSize = row.nextIsNull() ? undefined : row.int8();
+  return { eventId, timestampNs, payload, logEntry: { position, contentHash, hashPrev, checkpointSize } };
 }
 
 /** The records without repeats of a (tenant, event_id), each kept at its first place. */

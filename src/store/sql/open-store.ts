@@ -3,6 +3,7 @@ import type { Metrics } from "../../lib/metrics.ts";
 import type { Database } from "../database.ts";
 import { meteredStore } from "../metered-store.ts";
 import { BackgroundLease } from "./background-lease.ts";
+import { BinaryRowsClient } from "./binary-rows.ts";
 import { type DatabaseTimeouts, timeoutPoolConfig } from "./database-timeouts.ts";
 import { SqlEventStore } from "./event-store.ts";
 import type { EmbeddedStoreOptions } from "./open-embedded.ts";
@@ -49,6 +50,8 @@ async function openSqlStore(options: StoreOptions, log: StoreLog): Promise<Datab
         // A transaction's opening, its statement and COMMIT leave in one write (see inTenantScope).
         // node-postgres then refuses cursors and the `rows` option on these connections.
         pipeline: true,
+        // Its connections can read results in binary (queryRows in binary-rows.ts).
+        Client: BinaryRowsClient,
         ...timeouts,
         max: options.poolSize,
       });

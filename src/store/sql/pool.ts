@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { UnavailableError } from "../../lib/errors.ts";
 import type { TenantScope } from "../tenant-scope.ts";
+import { queryRows, type RowFields } from "./binary-rows.ts";
 import { databaseFailure } from "./database-errors.ts";
 
 /**
@@ -71,6 +72,22 @@ export async function queryInTenantScope<R extends pg.QueryResultRow>(
 ): Promise<pg.QueryResult<R>> {
   return withClient(pool, (client) =>
     scopedTransaction(client, scope, (scoped) => scoped.query<R>(text, values), true),
+  );
+}
+
+/**
+ * A statement alone in a transaction in the scope, as queryInTenantScope runs it (one round trip on
+ * a pipelining client), its rows each made by `decode` (queryRows: in binary where it can).
+ */
+export async function rowsInTenantScope<T>(
+  pool: pg.Pool,
+  scope: TenantScope,
+  text: string,
+  values: unknown[],
+  decode: (row: RowFields) => T,
+): Promise<T[]> {
+  return withClient(pool, (client) =>
+    scopedTransaction(client, scope, (scoped) => queryRows(scoped, text, values, decode), true),
   );
 }
 

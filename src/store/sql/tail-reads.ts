@@ -1,5 +1,6 @@
 import type pg from "pg";
-import type { EventFilter, TailPosition, TailRead } from "../event-store.ts";
+import type { EventFilter, TailEvent, TailPosition, TailRead } from "../event-store.ts";
+import { queryRows, type RowFields } from "./binary-rows.ts";
 import { WhereBuilder } from "./event-filter.ts";
 
 /**
@@ -20,7 +21,8 @@ export async function selectTail(
   const id = where.param(after.eventId);
   const max = where.param(limit);
   // The horizon and the rows come from one statement, so from one snapshot.
-  const { rows } = await client.query<{ horizon: string; xid: string | null; event_id: string; payload: Buffer }>(
+  const rows = await queryRows(
+    client,
     `WITH h AS (SELECT ${HORIZON} AS horizon),
      page AS (
        SELECT stored_xid, event_id, payload FROM events, h
@@ -29,13 +31,18 @@ export async function selectTail(
      SELECT h.horizon::text AS horizon, p.stored_xid::text AS xid, p.event_id, p.payload
      FROM h LEFT JOIN page p ON true ORDER BY p.stored_xid, p.event_id`,
     where.values,
+    tailRowOf,
   );
-  return {
-    horizon: BigInt(rows[0].horizon),
-    events: rows
-      .filter((row) => row.xid !== null)
-      .map((row) => ({ position: { xid: BigInt(row.xid as string), eventId: row.event_id }, payload: row.payload })),
-  };
+  return { horizon: rows[0].horizon, events: rows.flatMap((row) => (row.event ? [row.event] : [])) };
+}
+
+/** The horizon, and the event of the row if the page has one (a LEFT JOIN: none when it is empty). */
+function tailRowOf(row: RowFields): { horizon: bigint; event?: TailEvent } {
+  const horizon = BigInt(row.text());
+  if (row.nextIsNull()) return { horizon };
+  const xid = BigInt(row.text());
+  const eventId = row.text();
+  return { horizon, event: { position: { xid, eventId }, payload: row.bytea() } };
 }
 
 export async function selectTailHorizon(
