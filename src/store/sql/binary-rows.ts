@@ -6,9 +6,9 @@ import type { BackendMessage, RowDescriptionMessage } from "pg-protocol/dist/mes
 /**
  * Query results read field by field, in PostgreSQL's binary format where the connection allows it
  * (docs/adr/0036-query-rows-in-binary.md). node-postgres reads every field of a row as text: a bytea
- * arrives as hex twice its size, is made a string, and is decoded again: for a page of 100 events,
- * about 200 KB of strings that die at once (ADR 0028 measured 204 KB). queryRows asks for binary results and reads each
- * row's bytes itself; its decoder makes only the values it returns.
+ * arrives as hex twice its size, is made a string, and is decoded again; for a page of 100 events,
+ * about 200 KB of strings that die at once (ADR 0028 measured 204 KB). queryRows asks for binary
+ * results and reads each row's bytes itself; its decoder makes only the values it returns.
  */
 
 const ROW_DESCRIPTION = 0x54;
