@@ -6,7 +6,7 @@ import type { Database } from "../../src/store/database.ts";
 import { BinaryRowsClient, queryRows, type RowFields } from "../../src/store/sql/binary-rows.ts";
 import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { ADMIN_URL, openTestStore, postgresReachable, storeKinds } from "../support/databases.ts";
-import { PostgresRelay } from "../support/postgres-relay.ts";
+import { CountingRelay } from "../support/counting-relay.ts";
 import { eventRecord } from "../support/records.ts";
 
 /**
@@ -151,14 +151,14 @@ const requirePostgres = (await postgresReachable()) || Boolean(process.env.CI);
 
 describe.runIf(requirePostgres)("the PostgreSQL store's pages", () => {
   let closeMigrated: () => Promise<void>;
-  let relay: PostgresRelay;
+  let relay: CountingRelay;
   let store: Database;
 
   beforeAll(async () => {
     const migrated = await openTestStore("postgres");
     closeMigrated = migrated.close;
     const target = new URL(migrated.url as string);
-    relay = new PostgresRelay({ host: target.hostname, port: Number(target.port || 5432) });
+    relay = new CountingRelay({ host: target.hostname, port: Number(target.port || 5432) });
     const relayed = new URL(migrated.url as string);
     relayed.host = `127.0.0.1:${await relay.listen()}`;
     store = await openDatabase(

@@ -5,7 +5,7 @@ import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { inTenantScope, queryInTenantScope } from "../../src/store/sql/pool.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { openTestStore, postgresReachable, withPostgres } from "../support/databases.ts";
-import { PostgresRelay } from "../support/postgres-relay.ts";
+import { CountingRelay } from "../support/counting-relay.ts";
 import { eventRecord } from "../support/records.ts";
 
 /**
@@ -20,7 +20,7 @@ const requirePostgres = (await postgresReachable()) || Boolean(process.env.CI);
 describe.runIf(requirePostgres)("scoped transactions on PostgreSQL", () => {
   let url: string;
   let closeMigrated: () => Promise<void>;
-  let relay: PostgresRelay;
+  let relay: CountingRelay;
   let relayedUrl: string;
   let store: Database;
   let pool: pg.Pool;
@@ -30,7 +30,7 @@ describe.runIf(requirePostgres)("scoped transactions on PostgreSQL", () => {
     closeMigrated = migrated.close;
     url = migrated.url as string;
     const target = new URL(url);
-    relay = new PostgresRelay({ host: target.hostname, port: Number(target.port || 5432) });
+    relay = new CountingRelay({ host: target.hostname, port: Number(target.port || 5432) });
     const port = await relay.listen();
     const relayed = new URL(url);
     relayed.host = `127.0.0.1:${port}`;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import net from "node:net";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CountingRelay } from "../../support/counting-relay.ts";
 import { storeKinds } from "../../support/databases.ts";
 import { startTestServer, type TestServer } from "../../support/server.ts";
 import { type GrpcJsClient, grpcJsClient, type Plain } from "./grpc-js-client.ts";
@@ -141,31 +141,20 @@ describe.each(await storeKinds())(
       );
       await client.call("IngestEventBatch", { event_batch: { events } });
       const query = { query: { filter: { tenant_id: tenant }, page_size: 100 } };
-      // The bytes each client's connection receives, counted by a proxy in front of the server.
+      // The bytes each client's connection receives, counted by a relay in front of the server.
       const received = async (options: Record<string, number>, deadline?: Date) => {
-        let bytes = 0;
-        const proxy = net.createServer((socket) => {
-          const upstream = net.connect(server.port, "127.0.0.1");
-          // A connection reset as the client closes ends the pipe; it must not fail the test run.
-          socket.on("error", () => upstream.destroy());
-          upstream.on("error", () => socket.destroy());
-          upstream.on("data", (chunk) => {
-            bytes += chunk.length;
-          });
-          socket.pipe(upstream).pipe(socket);
-        });
-        await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-        const address = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+        const relay = new CountingRelay({ host: "127.0.0.1", port: server.port });
+        const address = `127.0.0.1:${await relay.listen()}`;
         const viaProxy = grpcJsClient("chaukas.spec.server.v1.ChaukasServerService", address, undefined, options);
         try {
           await viaProxy.call("Healthz", {});
-          const before = bytes;
+          const before = relay.bytesFromServer;
           const page = await viaProxy.call("QueryEvents", query, { deadline });
           expect(page.response.events).toHaveLength(events.length);
-          return bytes - before;
+          return relay.bytesFromServer - before;
         } finally {
           viaProxy.close();
-          proxy.close();
+          await relay.close();
         }
       };
       // With a deadline, a call is connect-node's, not the direct path's: the same rule holds.

@@ -1,14 +1,15 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 
 /**
- * Relays loopback connections to PostgreSQL and counts, per relayed connection, its turns (a turn
- * is the client writing after the server has answered: a round trip) and the bytes the server sent.
+ * Relays loopback TCP connections to a server (PostgreSQL, or ours) and counts, per relayed
+ * connection, its turns (a turn is the client writing after the server has answered: a round trip),
+ * and the bytes the server sent.
  */
-export class PostgresRelay {
+export class CountingRelay {
   readonly #server: Server;
   /** Per relayed connection, the turns it took. */
   readonly turns: number[] = [];
-  /** Bytes PostgreSQL sent, over every connection, since the last reset. */
+  /** Bytes the server sent, over every connection, since the last reset. */
   bytesFromServer = 0;
 
   constructor(target: { host: string; port: number }) {
