@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/store/database.ts";
 import { BinaryRowsClient, queryRows, type RowFields } from "../../src/store/sql/binary-rows.ts";
 import { openDatabase } from "../../src/store/sql/open-store.ts";
-import { ADMIN_URL, openTestStore, postgresReachable, storeKinds } from "../support/databases.ts";
 import { CountingRelay } from "../support/counting-relay.ts";
+import { ADMIN_URL, openTestStore, postgresReachable, storeKinds } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
 
 /**

@@ -4,8 +4,8 @@ import type { Database } from "../../src/store/database.ts";
 import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { inTenantScope, queryInTenantScope } from "../../src/store/sql/pool.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
-import { openTestStore, postgresReachable, withPostgres } from "../support/databases.ts";
 import { CountingRelay } from "../support/counting-relay.ts";
+import { openTestStore, postgresReachable, withPostgres } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
 
 /**
