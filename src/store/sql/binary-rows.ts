@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import type { Duplex } from "node:stream";
 import pg from "pg";
 import type { BackendMessage, RowDescriptionMessage } from "pg-protocol/dist/messages.js";
+import { type BindConfig, bindMessage } from "./bind-message.ts";
 
 /**
  * Query results read field by field, in PostgreSQL's binary format where the connection allows it
@@ -61,10 +62,19 @@ class BinaryRowsParser extends Parser {
   }
 }
 
-interface ParsingConnection {
+interface ConnectionInternals {
   attachListeners(stream: Duplex): void;
+  bind(config: BindConfig): void;
+  _send(buffer: Buffer): boolean;
   emit(event: string, message: Message): boolean;
   _emitMessage: boolean;
+}
+
+/** The methods of node-postgres's Connection (pg 8.23) that BinaryRowsClient replaces or calls. */
+for (const method of ["attachListeners", "bind", "_send"]) {
+  if (typeof (pg.Connection.prototype as unknown as Record<string, unknown>)[method] !== "function") {
+    throw new Error(`node-postgres's Connection has no ${method}: binary-rows.ts needs updating for this version`);
+  }
 }
 
 /**
@@ -72,12 +82,13 @@ interface ParsingConnection {
  * BinaryRowsParser, so queryRows can ask it for binary results. Its attachListeners does what
  * node-postgres's Connection.attachListeners does (pg 8.23), with that parser; the connection calls
  * it on connect, or on the TLS stream after an SSL upgrade. Only queryRows may ask these clients for
- * binary results: node-postgres's own result would take a row's bytes for its fields' text.
+ * binary results: node-postgres's own result would take a row's bytes for its fields' text. Its
+ * connection's bind writes bindMessage's Buffers, which send a large parameter from its own Buffer.
  */
 export class BinaryRowsClient extends pg.Client {
   constructor(config?: string | pg.ClientConfig) {
     super(config);
-    const connection = this.connection as unknown as ParsingConnection;
+    const connection = this.connection as unknown as ConnectionInternals;
     connection.attachListeners = (stream) => {
       const parser = new BinaryRowsParser();
       stream.on("data", (buffer: Buffer) =>
@@ -86,6 +97,9 @@ export class BinaryRowsClient extends pg.Client {
           connection.emit(message.name === "error" ? "errorMessage" : message.name, message);
         }),
       );
+    };
+    connection.bind = (config) => {
+      for (const chunk of bindMessage(config)) connection._send(chunk);
     };
   }
 }
