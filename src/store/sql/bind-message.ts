@@ -32,10 +32,9 @@ export function bindMessage(config: BindConfig): Buffer[] {
     throw new TypeError(`a parameter node-postgres cannot send: ${typeof mapped} (give it a valueMapper)`);
   });
   const count = params.length;
-  // Code and length, the portal's and the statement's names, the parameters' count and formats,
-  // their count again; then, after the parameters, one result format.
-  let inlineSize = 1 + 4 + Buffer.byteLength(portal) + 1 + Buffer.byteLength(statement) + 1 + 2 + 2 * count + 2;
-  inlineSize += 2 + 2;
+  // Code and length; the portal's and the statement's names; the parameters' count, formats and
+  // count again; after the parameters, the count of result formats and the one format.
+  let inlineSize = 5 + Buffer.byteLength(portal) + 1 + Buffer.byteLength(statement) + 1 + 2 + 2 * count + 2 + 4;
   let inPlaceSize = 0;
   for (const param of params) {
     inlineSize += 4;
