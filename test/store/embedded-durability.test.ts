@@ -1,5 +1,4 @@
 import fs, { mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
@@ -33,23 +32,18 @@ describe("the embedded database's durability", () => {
   }, async () => {
     const args = ["--data-dir", dataDir, "--insecure-no-auth"];
     const first = await startServerProcess(args);
-    const agent = new http.Agent({ keepAlive: true });
     const batches = Array.from({ length: 10 }, () =>
       Array.from({ length: 50 }, () => makeEvent({ tenantId: "durable", sessionId: "killed" })),
     );
     const singles = Array.from({ length: 40 }, () => makeEvent({ tenantId: "durable", sessionId: "killed" }));
-    try {
-      const ingest = createClient(
-        ChaukasServerService,
-        createConnectTransport({ baseUrl: first.baseUrl, httpVersion: "1.1", nodeOptions: { agent } }),
-      );
-      await Promise.all([
-        ...batches.map((events) => ingest.ingestEventBatch({ eventBatch: { events } })),
-        ...singles.map((event) => ingest.ingestEvent({ event })),
-      ]);
-    } finally {
-      agent.destroy();
-    }
+    const ingest = createClient(
+      ChaukasServerService,
+      createConnectTransport({ baseUrl: first.baseUrl, httpVersion: "1.1" }),
+    );
+    await Promise.all([
+      ...batches.map((events) => ingest.ingestEventBatch({ eventBatch: { events } })),
+      ...singles.map((event) => ingest.ingestEvent({ event })),
+    ]);
     // Everything above was answered: acknowledged. Killed at once, before any clean shutdown.
     first.child.kill("SIGKILL");
     await exitOf(first.child);
