@@ -83,3 +83,39 @@ export class CpuMeter {
     };
   }
 }
+
+/** Garbage collections of one kind: how many, and their time in all. */
+export interface Collections {
+  count: number;
+  ms: number;
+}
+
+/**
+ * A server's garbage collections so far by kind (minor, major, incremental, weakcb), from its
+ * `GET /metrics`: prom-client's nodejs_gc_duration_seconds. A kind not seen yet is absent.
+ */
+export async function serverCollections(baseUrl: string): Promise<Record<string, Collections>> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const byKind: Record<string, Collections> = {};
+  for (const [, part, kind, value] of text.matchAll(
+    /^nodejs_gc_duration_seconds_(count|sum)\{kind="(\w+)"\} (\S+)$/gm,
+  )) {
+    byKind[kind] ??= { count: 0, ms: 0 };
+    if (part === "count") byKind[kind].count = Number(value);
+    else byKind[kind].ms = Number(value) * 1000;
+  }
+  return byKind;
+}
+
+/** What `after` adds to `before`, kind by kind, the times rounded to 0.1 ms. */
+export function collectionsBetween(
+  before: Record<string, Collections>,
+  after: Record<string, Collections>,
+): Record<string, Collections> {
+  const added: Record<string, Collections> = {};
+  for (const [kind, { count, ms }] of Object.entries(after)) {
+    const earlier = before[kind] ?? { count: 0, ms: 0 };
+    added[kind] = { count: count - earlier.count, ms: Math.round((ms - earlier.ms) * 10) / 10 };
+  }
+  return added;
+}

@@ -11,7 +11,7 @@ import { copyChunk, encodeCopy, prepareCopyConnection } from "./copy.ts";
 import { measureDashboard } from "./dashboard.ts";
 import { QUIET_LOG } from "./database.ts";
 import { log, progress } from "./log.ts";
-import { processMemory } from "./meters.ts";
+import { type Collections, collectionsBetween, processMemory, serverCollections } from "./meters.ts";
 import type { Options } from "./options.ts";
 import { measureQueries, type QueryOptions, type QueryResult, type QueryTargets } from "./queries.ts";
 import { mib, round, thousands } from "./stats.ts";
@@ -25,6 +25,8 @@ export interface QueryReport {
   tenantEvents: number;
   peakRssMb: number;
   results: Record<string, QueryResult>;
+  /** The server's garbage collections by kind over the measured queries, stats and session views (not the dashboard's first views). */
+  collections?: Record<string, Collections>;
 }
 
 /**
@@ -63,7 +65,9 @@ export async function askQueries(
   more: (results: Record<string, QueryResult>) => Promise<unknown> = async () => {},
 ): Promise<QueryReport> {
   try {
+    const before = await serverCollections(server.baseUrl);
     const results = await measureQueries(server.baseUrl, targets, queryOptions(o));
+    const collections = collectionsBetween(before, await serverCollections(server.baseUrl));
     await more(results);
     return {
       events: o.queryEvents,
@@ -73,6 +77,7 @@ export async function askQueries(
       tenantEvents: targets.tenantEvents,
       peakRssMb: mib(processMemory(server.pid).peakRssBytes),
       results,
+      collections,
     };
   } finally {
     await server.stop();

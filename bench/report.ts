@@ -196,6 +196,11 @@ function measurementRows(r: Report) {
       const name = key === "deepPage" ? `${label} 1..${x.count} of a tenant, ${q.pageSize} per page` : label;
       rows.push([`${store}${name} @ ${thousands(q.events)}`, "", "", x.p50Ms, x.p99Ms, "", "", ""]);
     }
+    if (q.collections) {
+      const kinds = Object.entries(q.collections).map(([kind, c]) => `${c.count} ${kind} (${c.ms} ms)`);
+      const gc = `${store}query server's garbage collections over the queries, stats and session views: ${kinds.join(", ") || "none"}`;
+      rows.push([`${gc} @ ${thousands(q.events)}`, "", "", "", "", "", "", ""]);
+    }
   };
   queryRows(r.query, "");
   queryRows(r.embeddedQuery, "embedded (PGlite): ");
