@@ -90,12 +90,19 @@ export interface Collections {
   ms: number;
 }
 
+/** The kinds of garbage collection prom-client names, in the order reports give them. */
+const COLLECTION_KINDS = ["minor", "major", "incremental", "weakcb"];
+
 /**
- * A server's garbage collections so far by kind (minor, major, incremental, weakcb), from its
- * `GET /metrics`: prom-client's nodejs_gc_duration_seconds. A kind not seen yet is absent.
+ * A server's garbage collections so far by kind, from its `GET /metrics`: prom-client's
+ * nodejs_gc_duration_seconds (minor: scavenges; major: full collections; incremental: the marking
+ * steps before a full one). prom-client observes the first collection of each batch Node.js
+ * reports, so the counts are lower bounds. A kind not seen yet is absent.
  */
 export async function serverCollections(baseUrl: string): Promise<Record<string, Collections>> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const response = await fetch(`${baseUrl}/metrics`);
+  if (!response.ok) throw new Error(`GET /metrics answered ${response.status}: the bench reads collections there`);
+  const text = await response.text();
   const byKind: Record<string, Collections> = {};
   for (const [, part, kind, value] of text.matchAll(
     /^nodejs_gc_duration_seconds_(count|sum)\{kind="(\w+)"\} (\S+)$/gm,
@@ -118,4 +125,13 @@ export function collectionsBetween(
     added[kind] = { count: count - earlier.count, ms: Math.round((ms - earlier.ms) * 10) / 10 };
   }
   return added;
+}
+
+/** The kinds in COLLECTION_KINDS' order; one prom-client adds later goes last. */
+export function collectionsInOrder(collections: Record<string, Collections>): [string, Collections][] {
+  const rank = (kind: string) => {
+    const at = COLLECTION_KINDS.indexOf(kind);
+    return at === -1 ? COLLECTION_KINDS.length : at;
+  };
+  return Object.entries(collections).sort(([a], [b]) => rank(a) - rank(b));
 }

@@ -6,6 +6,7 @@ import type { EmbeddedStartMemory } from "./embedded-memory.ts";
 import type { IngestResult, IngestRuns } from "./ingest.ts";
 import type { CorpusSummary } from "./ingest-corpus.ts";
 import type { Machine } from "./machine.ts";
+import { collectionsInOrder } from "./meters.ts";
 import type { OtlpRuns } from "./otlp.ts";
 import type { QueryReport } from "./query-part.ts";
 import type { RedactionResult } from "./redaction.ts";
@@ -197,7 +198,7 @@ function measurementRows(r: Report) {
       rows.push([`${store}${name} @ ${thousands(q.events)}`, "", "", x.p50Ms, x.p99Ms, "", "", ""]);
     }
     if (q.collections) {
-      const kinds = Object.entries(q.collections).map(([kind, c]) => `${c.count} ${kind} (${c.ms} ms)`);
+      const kinds = collectionsInOrder(q.collections).map(([kind, c]) => `${c.count} ${kind} (${c.ms} ms)`);
       const gc = `${store}query server's garbage collections over the queries, stats and session views: ${kinds.join(", ") || "none"}`;
       rows.push([`${gc} @ ${thousands(q.events)}`, "", "", "", "", "", "", ""]);
     }
