@@ -9,6 +9,7 @@ import {
 } from "../gen/chaukas/spec/common/v1/query_pb.ts";
 import { ChaukasServerService, QueryEventsResponseSchema } from "../gen/chaukas/spec/server/v1/server_pb.ts";
 import { Random } from "../kit/random.ts";
+import { cpuDelta } from "./database.ts";
 import { GrpcConnections } from "./load.ts";
 import { log } from "./log.ts";
 import { grpcFrame, RawGrpcConnection } from "./raw-grpc.ts";
@@ -30,6 +31,20 @@ export interface QueryResult extends Latency {
   /** Events the median call returned. */
   rowsP50: number;
   what: string;
+  /**
+   * CPU per call in µs of the server process, and of its PostgreSQL backends (absent for the
+   * embedded store); /proc counts in 10 ms ticks, so 50 µs is the resolution over 200 calls.
+   */
+  serverCpuUsPerCall?: number;
+  postgresCpuUsPerCall?: number;
+}
+
+/** Where the CPU a call costs is read: the server process's, and its PostgreSQL backends' if it has any. */
+export interface CpuReadings {
+  /** CPU seconds the server process has used so far. */
+  server(): number;
+  /** CPU seconds so far per backend pid (bench/database.ts's backendCpu). */
+  backends?(): Promise<Map<number, number>>;
 }
 
 export interface QueryOptions {
@@ -86,6 +101,7 @@ export async function measureQueries(
   baseUrl: string,
   targets: QueryTargets,
   options: QueryOptions,
+  cpu: CpuReadings,
 ): Promise<Record<string, QueryResult>> {
   const raw = new RawGrpcConnection(baseUrl, { acceptGzip: true });
   const grpc = new GrpcConnections(baseUrl, 1);
@@ -124,8 +140,19 @@ export async function measureQueries(
     const result: QueryResult = { ...latency(ms), rowsP50: percentile(rows, 50), what };
     return { result, rows };
   };
+  /** `measured`'s result, with what its calls cost the server and PostgreSQL in CPU. */
+  const costed = async (measured: () => Promise<QueryResult>): Promise<QueryResult> => {
+    const server0 = cpu.server();
+    const backends0 = await cpu.backends?.();
+    const result = await measured();
+    const perCall = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, result.count));
+    result.serverCpuUsPerCall = perCall(cpu.server() - server0);
+    const backends1 = await cpu.backends?.();
+    if (backends0 && backends1) result.postgresCpuUsPerCall = perCall(cpuDelta(backends0, backends1));
+    return result;
+  };
   const measure = async (what: string, iterations: number, make: () => QueryInit) =>
-    (await run(what, iterations, make)).result;
+    costed(async () => (await run(what, iterations, make)).result);
   const stats = async (what: string, window: () => TimeRangeInit | undefined) => {
     const ms: number[] = [];
     const totals: number[] = [];
@@ -148,15 +175,19 @@ export async function measureQueries(
 
     log("queries: session timelines");
     const timelines: QueryInit[] = [];
-    const timeline = await run("one session's events, oldest first (page_size 1000)", options.iterations, () => {
-      timelines.push({
-        filter: { tenantId, sessionId: session().sessionId },
-        pageSize: 1000,
-        orderByTime: SortOrder.ASC,
+    let timelineRows: number[] = [];
+    results.sessionTimeline = await costed(async () => {
+      const timeline = await run("one session's events, oldest first (page_size 1000)", options.iterations, () => {
+        timelines.push({
+          filter: { tenantId, sessionId: session().sessionId },
+          pageSize: 1000,
+          orderByTime: SortOrder.ASC,
+        });
+        return timelines[timelines.length - 1];
       });
-      return timelines[timelines.length - 1];
+      timelineRows = timeline.rows;
+      return timeline.result;
     });
-    results.sessionTimeline = timeline.result;
     const decoded = await run(
       "the same timelines through connect-es, every event decoded (reference, not a target)",
       timelines.length,
@@ -165,7 +196,7 @@ export async function measureQueries(
     );
     // The raw client counts what connect-es decodes, or its figures measure the wrong thing.
     decoded.rows.forEach((n, i) => {
-      if (n !== timeline.rows[i]) throw new Error(`timeline ${i}: ${timeline.rows[i]} events counted, ${n} decoded`);
+      if (n !== timelineRows[i]) throw new Error(`timeline ${i}: ${timelineRows[i]} events counted, ${n} decoded`);
     });
     results.sessionTimelineDecoded = decoded.result;
     log("queries: traces");
@@ -193,26 +224,30 @@ export async function measureQueries(
     );
 
     log(`queries: walking ${options.pages} pages of ${tenantId}'s stream`);
-    const pageMs: number[] = [];
-    let token = "";
-    let lastPageMs = 0;
-    for (let page = 1; page <= options.pages; page++) {
-      const r = await query({ filter: { tenantId }, pageSize: options.pageSize, pageToken: token });
-      pageMs.push(r.ms);
-      lastPageMs = r.ms;
-      token = r.next;
-      if (!token) break;
-    }
-    results.deepPage = {
-      ...latency(pageMs),
-      rowsP50: options.pageSize,
-      what: `${tenantId}'s stream, newest first, following page tokens to page ${pageMs.length} (page_size ${options.pageSize}); last page ${lastPageMs.toFixed(1)} ms`,
-    };
+    results.deepPage = await costed(async () => {
+      const pageMs: number[] = [];
+      let token = "";
+      let lastPageMs = 0;
+      for (let page = 1; page <= options.pages; page++) {
+        const r = await query({ filter: { tenantId }, pageSize: options.pageSize, pageToken: token });
+        pageMs.push(r.ms);
+        lastPageMs = r.ms;
+        token = r.next;
+        if (!token) break;
+      }
+      return {
+        ...latency(pageMs),
+        rowsP50: options.pageSize,
+        what: `${tenantId}'s stream, newest first, following page tokens to page ${pageMs.length} (page_size ${options.pageSize}); last page ${lastPageMs.toFixed(1)} ms`,
+      };
+    });
 
     log("stats: a day, a month, all time");
-    results.statsDay = await stats("GetEventStats over a random day", () => randomWindow(DAY_MS));
-    results.statsMonth = await stats("GetEventStats over a random 30 days", () => randomWindow(30 * DAY_MS));
-    results.statsAll = await stats("GetEventStats over all time", () => undefined);
+    results.statsDay = await costed(() => stats("GetEventStats over a random day", () => randomWindow(DAY_MS)));
+    results.statsMonth = await costed(() =>
+      stats("GetEventStats over a random 30 days", () => randomWindow(30 * DAY_MS)),
+    );
+    results.statsAll = await costed(() => stats("GetEventStats over all time", () => undefined));
 
     Object.assign(
       results,

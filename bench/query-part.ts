@@ -11,7 +11,7 @@ import { copyChunk, encodeCopy, prepareCopyConnection } from "./copy.ts";
 import { measureDashboard } from "./dashboard.ts";
 import { QUIET_LOG } from "./database.ts";
 import { log, progress } from "./log.ts";
-import { type Collections, collectionsBetween, processMemory, serverCollections } from "./meters.ts";
+import { type Collections, collectionsBetween, processCpuSeconds, processMemory, serverCollections } from "./meters.ts";
 import type { Options } from "./options.ts";
 import { measureQueries, type QueryOptions, type QueryResult, type QueryTargets } from "./queries.ts";
 import { mib, round, thousands } from "./stats.ts";
@@ -48,14 +48,19 @@ export async function queryPart(ctx: BenchContext): Promise<QueryReport> {
   }
   const { targets, seconds } = loaded;
   const server = await startServer(ctx, "query", { databaseUrl: db.url });
-  return askQueries(o, server, targets, seconds, async (results) =>
-    Object.assign(results, await measureDashboard(server.baseUrl, targets, o.tiny ? 1 : 10)),
+  return askQueries(
+    o,
+    server,
+    targets,
+    seconds,
+    async (results) => Object.assign(results, await measureDashboard(server.baseUrl, targets, o.tiny ? 1 : 10)),
+    () => db.backendCpu(),
   );
 }
 
 /**
  * The queries asked of `server` (stopped after), `more` adding to their results, as a report of
- * `o.queryEvents` events loaded in `loadSeconds`.
+ * `o.queryEvents` events loaded in `loadSeconds`; `backends` reads its PostgreSQL backends' CPU.
  */
 export async function askQueries(
   o: Options,
@@ -63,10 +68,12 @@ export async function askQueries(
   targets: QueryTargets,
   loadSeconds: number | undefined,
   more: (results: Record<string, QueryResult>) => Promise<unknown> = async () => {},
+  backends?: () => Promise<Map<number, number>>,
 ): Promise<QueryReport> {
   try {
     const before = await serverCollections(server.baseUrl);
-    const results = await measureQueries(server.baseUrl, targets, queryOptions(o));
+    const cpu = { server: () => processCpuSeconds(server.pid), backends };
+    const results = await measureQueries(server.baseUrl, targets, queryOptions(o), cpu);
     const collections = collectionsBetween(before, await serverCollections(server.baseUrl));
     await more(results);
     return {

@@ -8,6 +8,7 @@ import type { CorpusSummary } from "./ingest-corpus.ts";
 import type { Machine } from "./machine.ts";
 import { collectionsInOrder } from "./meters.ts";
 import type { OtlpRuns } from "./otlp.ts";
+import type { QueryResult } from "./queries.ts";
 import type { QueryReport } from "./query-part.ts";
 import type { RedactionResult } from "./redaction.ts";
 import { SESSION_VIEWS } from "./session-views.ts";
@@ -102,6 +103,13 @@ const TAX_ROWS: Record<string, string> = {
   http2Grpc: "tax: node:http2 alone, gRPC-shaped answer",
 };
 
+/** A query row's CPU per call, when its report has it. */
+function callCpu(x: QueryResult): string {
+  if (x.serverCpuUsPerCall === undefined) return "";
+  const postgres = x.postgresCpuUsPerCall === undefined ? "" : `, PostgreSQL ${thousands(x.postgresCpuUsPerCall)} µs`;
+  return `: server ${thousands(x.serverCpuUsPerCall)} µs${postgres} CPU/call`;
+}
+
 /** The measurements table: one row per run, the ingest ones as a share of the COPY ceiling. */
 function measurementRows(r: Report) {
   const header = ["measurement", "events/s", "MB/s", "p50 ms", "p99 ms", "peak RSS MiB", "of COPY", "other load"];
@@ -195,7 +203,7 @@ function measurementRows(r: Report) {
       const x = q.results[key];
       if (!x) continue;
       const name = key === "deepPage" ? `${label} 1..${x.count} of a tenant, ${q.pageSize} per page` : label;
-      rows.push([`${store}${name} @ ${thousands(q.events)}`, "", "", x.p50Ms, x.p99Ms, "", "", ""]);
+      rows.push([`${store}${name} @ ${thousands(q.events)}${callCpu(x)}`, "", "", x.p50Ms, x.p99Ms, "", "", ""]);
     }
     if (q.collections) {
       const kinds = collectionsInOrder(q.collections).map(([kind, c]) => `${c.count} ${kind} (${c.ms} ms)`);

@@ -70,6 +70,11 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
       "statsAll",
     ]) {
       expect(report.query.results[kind].count, kind).toBeGreaterThan(0);
+      // Each measured row has its CPU per call, the server's and PostgreSQL's (a few calls may use
+      // less than a tick); the connect-es reference row is not measured for CPU.
+      if (kind === "sessionTimelineDecoded") continue;
+      expect(report.query.results[kind].serverCpuUsPerCall, kind).toBeGreaterThanOrEqual(0);
+      expect(report.query.results[kind].postgresCpuUsPerCall, kind).toBeGreaterThanOrEqual(0);
     }
     // The raw query client counts events (the bench checks them against connect-es's) and follows page tokens.
     expect(report.query.results.sessionTimeline.rowsP50).toBeGreaterThan(0);
@@ -98,6 +103,9 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
     }
     expect(report.embeddedQuery.results.sessionTimeline.count).toBeGreaterThan(0);
     expect(report.embeddedQuery.results.statsAll.count).toBeGreaterThan(0);
+    // PGlite runs in the server: its CPU is the server's, and there are no backends to read.
+    expect(report.embeddedQuery.results.sessionTimeline.serverCpuUsPerCall).toBeGreaterThanOrEqual(0);
+    expect(report.embeddedQuery.results.sessionTimeline.postgresCpuUsPerCall).toBeUndefined();
     expect(report.targets.map((t: { target: string }) => t.target)).toHaveLength(21);
     // The same figures as a Markdown table beside the JSON.
     expect(readFileSync(join(dir, "tiny.md"), "utf8")).toMatch(/^\| measurement +\|/);

@@ -145,6 +145,35 @@ describe.each(kinds)("queryRows on %s", (kind) => {
     expect(refused.status).toBe("rejected");
     expect(after.status === "fulfilled" && after.value.rows).toEqual([{ n: "5" }]);
   });
+
+  it("runs a named statement as one prepared statement, which the database may plan once", async () => {
+    const text = `SELECT n::text, n::int8, ''::bytea, NULL::int8 FROM generate_series(1, 8) AS n WHERE n <= $1::int -- ${kind}`;
+    for (let n = 1; n <= 8; n++) {
+      const rows = await queryRows(client, text, [n], readRow, `rows-${kind}`);
+      expect(rows.map((row) => row.int8)).toEqual(Array.from({ length: n }, (_, i) => BigInt(i + 1)));
+    }
+    const { rows } = await client.query<{ name: string; runs: string; generic: string }>(
+      "SELECT name, (generic_plans + custom_plans)::text AS runs, generic_plans::text AS generic FROM pg_prepared_statements WHERE statement = $1",
+      [text],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ name: `rows-${kind}`, runs: "8" });
+    expect(Number(rows[0].generic)).toBeGreaterThan(0);
+  });
+
+  it("parses a named statement that failed to parse again, and runs named ones sent together", async () => {
+    for (let i = 0; i < 2; i++) {
+      await expect(queryRows(client, "SELEC $1::int8", ["1"], (row) => row.int8(), `bad-${kind}`)).rejects.toThrow(
+        "syntax error",
+      );
+    }
+    const answers = await Promise.all(
+      ["1", "2", "3"].map((n) =>
+        queryRows(client, "SELECT $1::int8 + 1", [n], (row) => row.int8(), `together-${kind}`),
+      ),
+    );
+    expect(answers).toEqual([[2n], [3n], [4n]]);
+  });
 });
 
 const requirePostgres = (await postgresReachable()) || Boolean(process.env.CI);
@@ -157,12 +186,10 @@ describe.runIf(requirePostgres)("the PostgreSQL store's pages", () => {
   beforeAll(async () => {
     const migrated = await openTestStore("postgres");
     closeMigrated = migrated.close;
-    const target = new URL(migrated.url as string);
-    relay = new CountingRelay({ host: target.hostname, port: Number(target.port || 5432) });
-    const relayed = new URL(migrated.url as string);
-    relayed.host = `127.0.0.1:${await relay.listen()}`;
+    const relayed = await CountingRelay.inFrontOf(migrated.url as string);
+    relay = relayed.relay;
     store = await openDatabase(
-      { kind: "postgres", databaseUrl: relayed.toString(), poolSize: 1 },
+      { kind: "postgres", databaseUrl: relayed.url, poolSize: 1 },
       { info: () => {}, error: () => {} },
     );
   });

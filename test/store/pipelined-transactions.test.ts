@@ -29,12 +29,7 @@ describe.runIf(requirePostgres)("scoped transactions on PostgreSQL", () => {
     const migrated = await openTestStore("postgres");
     closeMigrated = migrated.close;
     url = migrated.url as string;
-    const target = new URL(url);
-    relay = new CountingRelay({ host: target.hostname, port: Number(target.port || 5432) });
-    const port = await relay.listen();
-    const relayed = new URL(url);
-    relayed.host = `127.0.0.1:${port}`;
-    relayedUrl = relayed.toString();
+    ({ relay, url: relayedUrl } = await CountingRelay.inFrontOf(url));
     store = await openDatabase(
       { kind: "postgres", databaseUrl: relayedUrl, poolSize: 1 },
       { info: () => {}, error: () => {} },

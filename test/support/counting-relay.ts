@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from "n
 /**
  * Relays loopback TCP connections to a server (PostgreSQL, or ours) and counts, per relayed
  * connection, its turns (a turn is the client writing after the server has answered: a round trip),
- * and the bytes the server sent.
+ * and the bytes each side sent.
  */
 export class CountingRelay {
   readonly #server: Server;
@@ -11,6 +11,8 @@ export class CountingRelay {
   readonly turns: number[] = [];
   /** Bytes the server sent, over every connection, since the last reset. */
   bytesFromServer = 0;
+  /** Bytes the clients sent, over every connection, since the last reset. */
+  bytesFromClient = 0;
 
   constructor(target: { host: string; port: number }) {
     this.#server = createServer((client: Socket) => {
@@ -20,6 +22,7 @@ export class CountingRelay {
       client.on("data", (chunk) => {
         if (serverSpoke) this.turns[index]++;
         serverSpoke = false;
+        this.bytesFromClient += chunk.length;
         upstream.write(chunk);
       });
       upstream.on("data", (chunk) => {
@@ -37,6 +40,15 @@ export class CountingRelay {
     });
   }
 
+  /** A relay listening in front of the server of connection string `url`, and `url` through it. */
+  static async inFrontOf(url: string): Promise<{ relay: CountingRelay; url: string }> {
+    const target = new URL(url);
+    const relay = new CountingRelay({ host: target.hostname, port: Number(target.port || 5432) });
+    const relayed = new URL(url);
+    relayed.host = `127.0.0.1:${await relay.listen()}`;
+    return { relay, url: relayed.toString() };
+  }
+
   async listen(): Promise<number> {
     await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
     const address = this.#server.address();
@@ -52,6 +64,7 @@ export class CountingRelay {
   reset(): void {
     this.turns.fill(0);
     this.bytesFromServer = 0;
+    this.bytesFromClient = 0;
   }
 
   close(): Promise<void> {

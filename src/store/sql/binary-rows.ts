@@ -204,15 +204,17 @@ class TextRowFields implements RowFields {
  * they arrive: in PostgreSQL's binary format on a BinaryRowsClient, and from node-postgres's text
  * elsewhere (PGlite's adapter, which parses with its own copy of pg-protocol). A row `decode`
  * refuses fails the statement with its error. On a pipelining client the statement is written
- * before this returns, so it joins the write under way.
+ * before this returns, so it joins the write under way. With a `name`, it is a named statement:
+ * parsed once per connection.
  */
 export function queryRows<T>(
   client: pg.ClientBase,
   text: string,
   values: unknown[],
   decode: (row: RowFields) => T,
+  name?: string,
 ): Promise<T[]> {
-  const query = new RowsQuery(client instanceof BinaryRowsClient, text, values, decode);
+  const query = new RowsQuery(client instanceof BinaryRowsClient, { name, text, values }, decode);
   client.query(query);
   return query.done;
 }
@@ -226,13 +228,16 @@ class RowsQuery<T> extends pg.Query {
   readonly #textFields = new TextRowFields();
   #failure: Error | undefined;
 
-  constructor(binary: boolean, text: string, values: unknown[], decode: (row: RowFields) => T) {
+  constructor(
+    binary: boolean,
+    statement: { name?: string; text: string; values: unknown[] },
+    decode: (row: RowFields) => T,
+  ) {
     let settle: (err: Error | null | undefined) => void = () => {};
     // node-postgres asks for every column in binary when `binary` is set (its types do not say so),
     // and only in the extended protocol, which it would not use for a statement without values.
     const config: pg.QueryConfig & { binary: boolean; queryMode: "extended" } = {
-      text,
-      values,
+      ...statement,
       binary,
       queryMode: "extended",
     };

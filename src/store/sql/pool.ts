@@ -3,6 +3,7 @@ import { UnavailableError } from "../../lib/errors.ts";
 import type { TenantScope } from "../tenant-scope.ts";
 import { queryRows, type RowFields } from "./binary-rows.ts";
 import { databaseFailure } from "./database-errors.ts";
+import { keptPlanName } from "./statement-names.ts";
 
 /**
  * One statement on a pooled client, released without the error. Not `pool.query`: that drops the
@@ -78,6 +79,13 @@ export async function queryInTenantScope<R extends pg.QueryResultRow>(
 /**
  * A statement alone in a transaction in the scope, as queryInTenantScope runs it (one round trip on
  * a pipelining client), its rows each made by `decode` (queryRows: in binary where it can).
+ *
+ * `keptPlan`: the caller says one plan that reads an index in the statement's order serves every
+ * value. The statement is then named (statement-names.ts), so PostgreSQL may keep one generic plan
+ * for it on each connection, and runs with sorts off in its transaction (`enable_sort`), so that
+ * the plan kept reads in index order and stops at the statement's LIMIT: a plan made for the few
+ * rows PostgreSQL expects would sort, and read every row of a large set
+ * (docs/adr/0039-kept-plans-for-sessions-and-traces.md).
  */
 export async function rowsInTenantScope<T>(
   pool: pg.Pool,
@@ -85,15 +93,20 @@ export async function rowsInTenantScope<T>(
   text: string,
   values: unknown[],
   decode: (row: RowFields) => T,
+  options: { keptPlan?: boolean } = {},
 ): Promise<T[]> {
-  return withClient(pool, (client) =>
-    scopedTransaction(client, scope, (scoped) => queryRows(scoped, text, values, decode), true),
-  );
+  const name = options.keptPlan ? keptPlanName(text) : undefined;
+  const body = (scoped: pg.PoolClient) => {
+    if (name === undefined) return queryRows(scoped, text, values, decode);
+    const sortsOff = scoped.query("SET LOCAL enable_sort = off");
+    return Promise.all([sortsOff, queryRows(scoped, text, values, decode, name)]).then(([, rows]) => rows);
+  };
+  return withClient(pool, (client) => scopedTransaction(client, scope, body, true));
 }
 
 /**
  * The transaction of inTenantScope. With `commitAlong` on a pipelining client, COMMIT is sent
- * with the body's statement; behind a statement that failed it ends the aborted transaction as
+ * with the body's statements; behind a statement that failed it ends the aborted transaction as
  * ROLLBACK would. Of the errors, an unavailable database's is told first (withClient then drops
  * the connection), else the first in the order sent: behind a failed opening, the body's
  * statements only fail as "transaction aborted".

@@ -1,0 +1,161 @@
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EventFilter, EventRecord } from "../../src/store/event-store.ts";
+import { BinaryRowsClient } from "../../src/store/sql/binary-rows.ts";
+import { SqlEventStore } from "../../src/store/sql/event-store.ts";
+import { CountingRelay } from "../support/counting-relay.ts";
+import { openTestStore, postgresReachable } from "../support/databases.ts";
+import { eventRecord } from "../support/records.ts";
+
+/**
+ * A page of a session or a trace keeps one plan per connection, and that plan reads the session's
+ * index in time order, whatever the session's size
+ * (docs/adr/0039-kept-plans-for-sessions-and-traces.md). Against a real PostgreSQL server, through
+ * the store's own statements on a pool of one connection.
+ */
+
+const requirePostgres = (await postgresReachable()) || Boolean(process.env.CI);
+const T0 = 1_764_072_000_000_000_000n;
+const TENANT = "kept";
+
+/** `count` events of one session (and trace), a nanosecond apart. */
+function sessionEvents(sessionId: string, count: number): EventRecord[] {
+  return Array.from({ length: count }, (_, i) =>
+    eventRecord({
+      tenantId: TENANT,
+      eventId: `${sessionId}-${String(i).padStart(5, "0")}`,
+      sessionId,
+      traceId: `trace-of-${sessionId}`,
+      spanId: `span-of-${sessionId}`,
+      timestampNs: T0 + BigInt(i),
+      searchText: "refund",
+    }),
+  );
+}
+
+/** Every node type of an EXPLAIN (FORMAT JSON) plan. */
+function nodeTypes(plan: { "Node Type": string; Plans?: unknown[] }): string[] {
+  return [plan["Node Type"], ...(plan.Plans ?? []).flatMap((child) => nodeTypes(child as typeof plan))];
+}
+
+describe.runIf(requirePostgres)("kept plans", () => {
+  let closeMigrated: () => Promise<void>;
+  let relay: CountingRelay;
+  let pool: pg.Pool;
+  let store: SqlEventStore;
+  const scope = { tenantId: TENANT };
+  const page = (filter: Omit<EventFilter, "tenantId">, limit = 10) =>
+    store.queryEvents(scope, { filter: { tenantId: TENANT, ...filter }, ascending: true, limit });
+
+  beforeAll(async () => {
+    const migrated = await openTestStore("postgres");
+    closeMigrated = migrated.close;
+    const relayed = await CountingRelay.inFrontOf(migrated.url as string);
+    relay = relayed.relay;
+    // As the server's pools are made (open-store.ts), with one connection.
+    pool = new pg.Pool({
+      connectionString: relayed.url,
+      pipeline: true,
+      Client: BinaryRowsClient,
+      max: 1,
+      idleTimeoutMillis: 0,
+    } as pg.PoolConfig);
+    store = new SqlEventStore(pool);
+    const big = sessionEvents("big", 3_000);
+    for (let i = 0; i < big.length; i += 500) await store.insertEvents(scope, big.slice(i, i + 500));
+    await store.insertEvents(scope, sessionEvents("small", 5));
+    // Other tenants' many short sessions, as a deployment has (written beneath the store, which is
+    // quicker): PostgreSQL then expects a session to hold about one event, and a plan made for that
+    // would sort the big session's 3,000.
+    await pool.query(`
+      INSERT INTO events (tenant_id, event_id, project_id, session_id, type, status, severity, ts_ns, search, payload)
+      SELECT 'other-' || (n % 20), 'o-' || n, 'web', 's-' || n, 10, 1, 2, ${T0} + n, ''::tsvector, '\\x00'
+      FROM generate_series(1, 20000) AS n`);
+    await pool.query("ANALYZE events");
+  });
+
+  afterAll(async () => {
+    await store?.close(); // ends the pool
+    await relay?.close();
+    await closeMigrated?.();
+  });
+
+  it("send a session's or a trace's page text once per connection, other pages' each time", async () => {
+    /** What the client sent for each of three pages. */
+    const sentFor = async (filter: Omit<EventFilter, "tenantId">) => {
+      const sent: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        relay.reset();
+        expect((await page(filter)).map((event) => event.eventId)).toEqual(
+          sessionEvents("small", 5).map((record) => record.eventId),
+        );
+        sent.push(relay.bytesFromClient);
+      }
+      return sent;
+    };
+    // The page's statement is about 800 bytes of text.
+    const kept: Omit<EventFilter, "tenantId">[] = [
+      { sessionId: "small" },
+      { traceId: "trace-of-small" },
+      { sessionId: "small", projectId: "web", startNs: T0, endNs: T0 + 1_000n },
+    ];
+    for (const filter of kept) {
+      const sent = await sentFor(filter);
+      expect(
+        sent[1],
+        JSON.stringify(filter, (_, v) => (typeof v === "bigint" ? String(v) : v)),
+      ).toBeLessThan(sent[0] - 500);
+      expect(sent[2]).toBe(sent[1]);
+    }
+    const plannedEachTime: Omit<EventFilter, "tenantId">[] = [
+      { sessionId: "small", textQuery: "refund" },
+      { sessionId: "small", spanId: "span-of-small" },
+      { sessionId: "small", types: [10] },
+      { traceId: "trace-of-small", statuses: [1] },
+    ];
+    for (const filter of plannedEachTime) {
+      const sent = await sentFor(filter);
+      expect(sent[1], JSON.stringify(filter)).toBe(sent[0]);
+      expect(sent[2]).toBe(sent[0]);
+    }
+  });
+
+  it("keep a generic plan that reads a large session in time order, without sorting it", async () => {
+    const expected = sessionEvents("big", 3_000).map((record) => record.eventId);
+    for (let i = 0; i < 8; i++) {
+      const events = await page({ sessionId: i % 2 ? "big" : "small" });
+      expect(events.map((event) => event.eventId)).toEqual(
+        i % 2 ? expected.slice(0, 10) : sessionEvents("small", 5).map((record) => record.eventId),
+      );
+    }
+    const { rows: prepared } = await pool.query<{ name: string; generic: string }>(
+      "SELECT name, generic_plans::text AS generic FROM pg_prepared_statements WHERE name LIKE 'kept-plan-%' AND statement LIKE '%session_id = $2%'",
+    );
+    expect(prepared).toHaveLength(1);
+    expect(Number(prepared[0].generic)).toBeGreaterThan(0);
+
+    // The plan kept, as the page's transaction sees it (same role, same tenant).
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN; SET LOCAL ROLE chaukas_tenant; SET LOCAL enable_sort = off");
+      await client.query(`SELECT set_config('chaukas.tenant_id', '${TENANT}', true)`);
+      const { rows } = await client.query(
+        `EXPLAIN (FORMAT JSON) EXECUTE "${prepared[0].name}"('${TENANT}', 'big', 10)`,
+      );
+      const types = nodeTypes(rows[0]["QUERY PLAN"][0].Plan);
+      expect(types).not.toContain("Sort");
+      expect(types).toContain("Limit");
+      // What EXPLAIN showed is the generic plan: it counted one more use of it.
+      const { rows: after } = await client.query<{ generic: string }>(
+        "SELECT generic_plans::text AS generic FROM pg_prepared_statements WHERE name = $1",
+        [prepared[0].name],
+      );
+      expect(Number(after[0].generic)).toBe(Number(prepared[0].generic) + 1);
+    } finally {
+      await client.query("ROLLBACK");
+      client.release();
+    }
+    // The setting ends with the page's transaction.
+    expect((await pool.query("SHOW enable_sort")).rows[0].enable_sort).toBe("on");
+  });
+});
