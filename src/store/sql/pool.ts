@@ -58,7 +58,7 @@ export async function inTenantScope<T>(
   scope: TenantScope,
   body: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
-  return withClient(pool, (client) => scopedTransaction(client, scope, body, false));
+  return withClient(pool, (client) => scopedTransaction(client, scope, body, { commitAlong: false }));
 }
 
 /**
@@ -72,7 +72,7 @@ export async function queryInTenantScope<R extends pg.QueryResultRow>(
   values?: unknown[],
 ): Promise<pg.QueryResult<R>> {
   return withClient(pool, (client) =>
-    scopedTransaction(client, scope, (scoped) => scoped.query<R>(text, values), true),
+    scopedTransaction(client, scope, (scoped) => scoped.query<R>(text, values), { commitAlong: true }),
   );
 }
 
@@ -96,34 +96,33 @@ export async function rowsInTenantScope<T>(
   options: { keptPlan?: boolean } = {},
 ): Promise<T[]> {
   const name = options.keptPlan ? keptPlanName(text) : undefined;
-  const body = (scoped: pg.PoolClient) => {
-    if (name === undefined) return queryRows(scoped, text, values, decode);
-    const sortsOff = scoped.query("SET LOCAL enable_sort = off");
-    return Promise.all([sortsOff, queryRows(scoped, text, values, decode, name)]).then(([, rows]) => rows);
-  };
-  return withClient(pool, (client) => scopedTransaction(client, scope, body, true));
+  const body = (scoped: pg.PoolClient) => queryRows(scoped, text, values, decode, name);
+  return withClient(pool, (client) =>
+    scopedTransaction(client, scope, body, { commitAlong: true, sortsOff: name !== undefined }),
+  );
 }
 
 /**
  * The transaction of inTenantScope. With `commitAlong` on a pipelining client, COMMIT is sent
  * with the body's statements; behind a statement that failed it ends the aborted transaction as
- * ROLLBACK would. Of the errors, an unavailable database's is told first (withClient then drops
- * the connection), else the first in the order sent: behind a failed opening, the body's
- * statements only fail as "transaction aborted".
+ * ROLLBACK would. `sortsOff` turns `enable_sort` off for the transaction, in its opening. Of the
+ * errors, an unavailable database's is told first (withClient then drops the connection), else the
+ * first in the order sent: behind a failed opening, the body's statements only fail as
+ * "transaction aborted".
  */
 async function scopedTransaction<T>(
   client: pg.PoolClient,
   scope: TenantScope,
   body: (client: pg.PoolClient) => Promise<T>,
-  commitAlong: boolean,
+  options: { commitAlong: boolean; sortsOff?: boolean },
 ): Promise<T> {
   const stream = client.pipeline ? client.connection.stream : undefined;
-  const commitSent = stream !== undefined && commitAlong;
+  const commitSent = stream !== undefined && options.commitAlong;
   const sent: Promise<unknown>[] = [];
   let work: Promise<T> | undefined;
   stream?.cork();
   try {
-    const opened = openScope(client, scope);
+    const opened = openScope(client, scope, options.sortsOff ?? false);
     // Called at once, so its first statement joins the write; a synchronous throw becomes a rejection.
     work = stream ? (async () => body(client))() : opened.then(() => body(client));
     sent.push(opened, work);
@@ -145,13 +144,14 @@ async function scopedTransaction<T>(
 }
 
 /**
- * Opens the transaction and takes the scope's role and setting. BEGIN and the role go in a message
- * of their own: if the setting's message failed, even to parse, the transaction is already open
- * and aborted, so no statement sent behind it runs outside the scope. A client that does not
- * pipeline sends them as one message, one round trip.
+ * Opens the transaction and takes the scope's role and setting, and turns sorts off if asked.
+ * BEGIN, the role and sorts off go in a message of their own: if the setting's message failed,
+ * even to parse, the transaction is already open and aborted, so no statement sent behind it runs
+ * outside the scope. A client that does not pipeline sends them as one message, one round trip.
  */
-function openScope(client: pg.PoolClient, scope: TenantScope): Promise<void> {
-  const opening = `BEGIN; SET LOCAL ROLE ${"tenantId" in scope ? "chaukas_tenant" : "chaukas_all_tenants"}`;
+function openScope(client: pg.PoolClient, scope: TenantScope, sortsOff: boolean): Promise<void> {
+  const role = "tenantId" in scope ? "chaukas_tenant" : "chaukas_all_tenants";
+  const opening = `BEGIN; SET LOCAL ROLE ${role}${sortsOff ? "; SET LOCAL enable_sort = off" : ""}`;
   if (!("tenantId" in scope)) return client.query(opening).then(() => {});
   const setting = `SELECT set_config('chaukas.tenant_id', ${client.escapeLiteral(scope.tenantId)}, true)`;
   if (!client.pipeline) return client.query(`${opening}; ${setting}`).then(() => {});
