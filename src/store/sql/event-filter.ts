@@ -59,21 +59,28 @@ export class WhereBuilder {
 }
 
 /**
+ * Whether the filter has a condition on an event's own attributes: its agent, span, type, status,
+ * severity, tags or text. The others (tenant, project, session, trace, time) name where the event
+ * belongs.
+ */
+export function hasAttributeConditions(filter: EventFilter): boolean {
+  return Boolean(
+    filter.agentId ||
+      filter.spanId ||
+      filter.textQuery ||
+      filter.types?.length ||
+      filter.statuses?.length ||
+      filter.severities?.length ||
+      filter.tags?.length,
+  );
+}
+
+/**
  * Whether one plan that reads a session's or a trace's index in time order is the best plan for
  * the filter's pages whatever its values: it holds a session or a trace, and besides them at most
- * a project and a time range. Another condition (a type, a status, a severity, tags, an agent, a
- * span, a text query) can be found faster through its own index when its rows are few
- * (docs/adr/0039-kept-plans-for-sessions-and-traces.md).
+ * a project and a time range. An attribute condition can be found faster through its own index
+ * when its rows are few (docs/adr/0039-kept-plans-for-sessions-and-traces.md).
  */
 export function readsInSessionOrTraceOrder(filter: EventFilter): boolean {
-  const pinned = filter.sessionId || filter.traceId;
-  const narrowed =
-    filter.agentId ||
-    filter.spanId ||
-    filter.textQuery ||
-    filter.types?.length ||
-    filter.statuses?.length ||
-    filter.severities?.length ||
-    filter.tags?.length;
-  return Boolean(pinned) && !narrowed;
+  return Boolean(filter.sessionId || filter.traceId) && !hasAttributeConditions(filter);
 }

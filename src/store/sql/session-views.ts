@@ -7,7 +7,7 @@ import type {
   UsageKeyFigures,
   UsageQuery,
 } from "../event-store.ts";
-import { WhereBuilder } from "./event-filter.ts";
+import { hasAttributeConditions, WhereBuilder } from "./event-filter.ts";
 
 /**
  * ListSessions and GetUsage from the usage rollups (usage-rollup.ts). Both run on a client already
@@ -15,17 +15,7 @@ import { WhereBuilder } from "./event-filter.ts";
  */
 
 /** The filters that look at single events; the others (tenant, project, session, time) at the session row. */
-const hasEventConditions = (f: EventFilter) =>
-  Boolean(
-    f.agentId ||
-      f.spanId ||
-      f.traceId ||
-      f.types?.length ||
-      f.statuses?.length ||
-      f.severities?.length ||
-      f.tags?.length ||
-      f.textQuery,
-  );
+const hasEventConditions = (f: EventFilter) => Boolean(f.traceId) || hasAttributeConditions(f);
 
 /**
  * A page of sessions, newest first. Event conditions select sessions with at least one matching
