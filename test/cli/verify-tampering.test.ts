@@ -254,20 +254,24 @@ describe.each(await storeKinds())("chaukas verify on a tampered %s log", (kind) 
       ALTER POLICY events_tenant_isolation ON events USING (true);
       DROP POLICY stats_daily_tenant_isolation ON stats_daily;
       CREATE POLICY everyone ON audit_leaves USING (true);
+      ALTER POLICY audit_nodes_all_tenants ON audit_nodes USING (true);
+      DROP POLICY usage_backfill_all_tenants ON usage_backfill;
       ALTER TABLE stats_hourly NO FORCE ROW LEVEL SECURITY;`);
     // Roles are cluster-wide: a name of this run's own, dropped again.
     const bypassing = `chaukas_test_bypass_${randomBytes(4).toString("hex")}`;
     await log.tamper(`CREATE ROLE ${bypassing} BYPASSRLS IN ROLE chaukas_app`);
     const result = await verify(log).finally(() => log.tamper(`DROP ROLE ${bypassing}`));
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/^FAILED: 5 problem\(s\) in 40 entries/);
+    expect(result.stdout).toMatch(/^FAILED: 7 problem\(s\) in 40 entries/);
     expect(result.stdout).toContain(
       `role ${bypassing} serves as chaukas_app with BYPASSRLS: tenant isolation does not apply to it`,
     );
     for (const line of [
-      "tenant isolation on events is altered: policy events_tenant_isolation is not the tenant isolation policy",
+      "tenant isolation on events is altered: policy events_tenant_isolation is not one of the tenant isolation policies",
       "tenant isolation on stats_daily is off: its policy stats_daily_tenant_isolation is missing",
-      "tenant isolation on audit_leaves is altered: policy everyone is not the tenant isolation policy",
+      "tenant isolation on audit_leaves is altered: policy everyone is not one of the tenant isolation policies",
+      "tenant isolation on audit_nodes is altered: policy audit_nodes_all_tenants is not one of the tenant isolation policies",
+      "work across tenants cannot reach usage_backfill: its policy usage_backfill_all_tenants is missing",
       "tenant isolation on stats_hourly is weakened: row-level security is not forced on the table's owner",
     ])
       expect(result.stdout).toContain(line);

@@ -270,6 +270,12 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("database roles (Pos
       await asServer(async (client) => {
         await client.query("SET chaukas.all_tenants = 'on'");
         expect((await client.query("SELECT count(*)::int AS n FROM events")).rows).toEqual([{ n: 0 }]);
+        // The login inherits chaukas_all_tenants' rights, so that role's policies apply to it; they
+        // admit the role itself, by name, and the login sees the tenant set until it takes the role.
+        await client.query("BEGIN");
+        await client.query("SELECT set_config('chaukas.tenant_id', 'default', true)");
+        expect((await client.query("SELECT DISTINCT tenant_id FROM events")).rows).toEqual([{ tenant_id: "default" }]);
+        await client.query("ROLLBACK");
         await client.query("BEGIN; SET LOCAL ROLE chaukas_tenant");
         await client.query("SELECT set_config('chaukas.all_tenants', 'on', true)");
         expect((await client.query("SELECT count(*)::int AS n FROM events")).rows).toEqual([{ n: 0 }]);

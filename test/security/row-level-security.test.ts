@@ -91,17 +91,21 @@ describe.skipIf(!(await storeKinds()).includes("postgres"))("row-level security 
         granted: boolean;
         enabled: boolean;
         forced: boolean;
-        policies: number;
+        policies: string[];
       }>(
         `SELECT c.relname AS table, c.relispartition AS partition, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
                 has_table_privilege('chaukas_tenant', c.oid, 'SELECT, INSERT, UPDATE, DELETE') AS granted,
-                (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+                array(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY 1) AS policies
          FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
          WHERE c.relkind IN ('r', 'p') AND c.relnamespace = 'public'::regnamespace ORDER BY 1`,
       );
       expect(rows.filter((r) => r.granted).length).toBeGreaterThan(10);
       for (const row of rows.filter((r) => r.granted))
-        expect(row, row.table).toMatchObject({ enabled: true, forced: true, policies: 1 });
+        expect(row, row.table).toMatchObject({
+          enabled: true,
+          forced: true,
+          policies: [`${row.table}_all_tenants`, `${row.table}_tenant_isolation`],
+        });
       expect(rows.filter((r) => r.granted).map((r) => r.table)).toContain("events");
       // The partitions of events are reached only through it, under its policy.
       const partitions = rows.filter((r) => r.partition);

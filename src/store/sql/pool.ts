@@ -47,9 +47,10 @@ export async function withClient<T>(pool: pg.Pool, body: (client: pg.PoolClient)
 
 /**
  * Runs `body` in a transaction as role chaukas_tenant with the scope's setting, so the events
- * table's row-level security policy hides and refuses every row outside the scope, whatever
- * the SQL says (see the api-keys-and-tenant-isolation migration). All tenants is role
- * chaukas_all_tenants, which only roles granted it can take (see the serving-role migration).
+ * table's row-level security policies hide and refuse every row outside the scope, whatever the
+ * SQL says (see the api-keys-and-tenant-isolation and tenant-policy-by-role migrations). All
+ * tenants is role chaukas_all_tenants, which only roles granted it can take (see the serving-role
+ * migration).
  * On a pipelining client (a PostgreSQL server's pools) the statement the body sends before its
  * first `await` leaves in one write with the opening, before the opening is answered.
  */

@@ -37,8 +37,12 @@ const TENANT_TABLES = [
   "stats_usage_hourly",
   "usage_backfill",
 ];
-/** Each tenant table's one policy, `<table>_tenant_isolation`, as the serving-role migration writes it. */
-const TENANT_POLICY = "tenant_id = current_setting('chaukas.tenant_id', true) OR current_user = 'chaukas_all_tenants'";
+/**
+ * Each tenant table's two policies, as the migrations write them: `<table>_tenant_isolation` for
+ * every role, and `<table>_all_tenants` for chaukas_all_tenants and the roles that inherit its rights.
+ */
+const TENANT_POLICY = "tenant_id = current_setting('chaukas.tenant_id', true)";
+const ALL_TENANTS_POLICY = "current_user = 'chaukas_all_tenants'";
 
 /**
  * Functions the write-once triggers and `chaukas verify` rely on, each with the SHA-256 of its body
@@ -192,21 +196,24 @@ async function lookalikes(client: pg.ClientBase): Promise<string[]> {
 }
 
 /**
- * Policies that are not exactly the tenant isolation policy: one altered, missing, limited to some
- * commands or roles, or another permissive policy beside it (permissive policies add up, so any
- * other one widens what is visible). The expected text is PostgreSQL's own rendering of
- * TENANT_POLICY, made on a throwaway table, so it matches whatever the server version prints.
+ * Policies that are not exactly the tenant isolation policies: one altered, missing, limited to some
+ * commands or given to other roles, or another permissive policy beside them (permissive policies
+ * add up, so any other one widens what is visible). The expected texts are PostgreSQL's own
+ * renderings of TENANT_POLICY and ALL_TENANTS_POLICY, made on a throwaway table, so they match
+ * whatever the server version prints.
  */
 async function alteredPolicies(client: pg.ClientBase): Promise<string[]> {
   await client.query("BEGIN");
-  let expected: string;
+  let expected: { tenant: string; allTenants: string };
   try {
     await client.query("CREATE TEMP TABLE chaukas_policy_probe (tenant_id text)");
-    await client.query(`CREATE POLICY probe ON chaukas_policy_probe USING (${TENANT_POLICY})`);
-    const { rows } = await client.query<{ text: string }>(
-      "SELECT pg_get_expr(polqual, polrelid) AS text FROM pg_policy WHERE polrelid = 'chaukas_policy_probe'::regclass",
+    await client.query(`CREATE POLICY tenant ON chaukas_policy_probe USING (${TENANT_POLICY})`);
+    await client.query(`CREATE POLICY all_tenants ON chaukas_policy_probe USING (${ALL_TENANTS_POLICY})`);
+    const { rows } = await client.query<{ name: "tenant" | "all_tenants"; text: string }>(
+      "SELECT polname AS name, pg_get_expr(polqual, polrelid) AS text FROM pg_policy WHERE polrelid = 'chaukas_policy_probe'::regclass",
     );
-    expected = rows[0].text;
+    const text = (name: string) => rows.find((row) => row.name === name)?.text ?? "";
+    expected = { tenant: text("tenant"), allTenants: text("all_tenants") };
   } finally {
     await client.query("ROLLBACK");
   }
@@ -216,12 +223,16 @@ async function alteredPolicies(client: pg.ClientBase): Promise<string[]> {
     as_expected: boolean;
   }>(
     `SELECT t.table_name, p.polname AS name,
-            p.polname = t.table_name || '_tenant_isolation' AND p.polcmd = '*' AND p.polroles = '{0}'
-              AND pg_get_expr(p.polqual, p.polrelid) = $2 AND pg_get_expr(p.polwithcheck, p.polrelid) = $2 AS as_expected
+            p.polpermissive AND p.polcmd = '*' AND CASE p.polname
+              WHEN t.table_name || '_tenant_isolation' THEN p.polroles = '{0}'
+                AND pg_get_expr(p.polqual, p.polrelid) = $2 AND pg_get_expr(p.polwithcheck, p.polrelid) = $2
+              WHEN t.table_name || '_all_tenants' THEN p.polroles = ARRAY[to_regrole('chaukas_all_tenants')]::oid[]
+                AND pg_get_expr(p.polqual, p.polrelid) = $3 AND pg_get_expr(p.polwithcheck, p.polrelid) = $3
+              ELSE false END AS as_expected
      FROM unnest($1::text[]) WITH ORDINALITY AS t(table_name, n)
      JOIN pg_policy p ON p.polrelid = to_regclass(t.table_name)
      ORDER BY t.n, p.polname`,
-    [TENANT_TABLES, expected],
+    [TENANT_TABLES, expected.tenant, expected.allTenants],
   );
   const problems: string[] = [];
   for (const table of TENANT_TABLES) {
@@ -229,9 +240,12 @@ async function alteredPolicies(client: pg.ClientBase): Promise<string[]> {
     if (!own.some((policy) => policy.name === `${table}_tenant_isolation`)) {
       problems.push(`tenant isolation on ${table} is off: its policy ${table}_tenant_isolation is missing`);
     }
+    if (!own.some((policy) => policy.name === `${table}_all_tenants`)) {
+      problems.push(`work across tenants cannot reach ${table}: its policy ${table}_all_tenants is missing`);
+    }
     for (const policy of own.filter((p) => !p.as_expected)) {
       problems.push(
-        `tenant isolation on ${table} is altered: policy ${policy.name} is not the tenant isolation policy`,
+        `tenant isolation on ${table} is altered: policy ${policy.name} is not one of the tenant isolation policies`,
       );
     }
   }
