@@ -5,6 +5,7 @@ import { BinaryRowsClient } from "../../src/store/sql/binary-rows.ts";
 import { SqlEventStore } from "../../src/store/sql/event-store.ts";
 import { CountingRelay } from "../support/counting-relay.ts";
 import { openTestStore, postgresReachable } from "../support/databases.ts";
+import { type PlanNode, planNodes } from "../support/plan-nodes.ts";
 import { eventRecord } from "../support/records.ts";
 
 /**
@@ -34,9 +35,7 @@ function sessionEvents(sessionId: string, count: number): EventRecord[] {
 }
 
 /** Every node type of an EXPLAIN (FORMAT JSON) plan. */
-function nodeTypes(plan: { "Node Type": string; Plans?: unknown[] }): string[] {
-  return [plan["Node Type"], ...(plan.Plans ?? []).flatMap((child) => nodeTypes(child as typeof plan))];
-}
+const nodeTypes = (plan: PlanNode): string[] => planNodes(plan).map((node) => node["Node Type"]);
 
 describe.runIf(requirePostgres)("kept plans", () => {
   let closeMigrated: () => Promise<void>;

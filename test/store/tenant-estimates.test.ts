@@ -1,6 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestStore, postgresReachable } from "../support/databases.ts";
+import { type PlanNode, planNodes } from "../support/plan-nodes.ts";
 
 /**
  * In a tenant's scope PostgreSQL counts the tenant once in its estimates: row-level security's
@@ -11,20 +12,6 @@ import { openTestStore, postgresReachable } from "../support/databases.ts";
 
 const requirePostgres = (await postgresReachable()) || Boolean(process.env.CI);
 const T0 = 1_764_072_000_000_000_000n;
-
-interface PlanNode {
-  "Node Type": string;
-  "Plan Rows": number;
-  "Actual Rows"?: number;
-  "Scan Direction"?: string;
-  "Index Cond"?: string;
-  Plans?: PlanNode[];
-}
-
-/** Every node of a plan. */
-function planNodes(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(planNodes)];
-}
 
 describe.runIf(requirePostgres)("estimates in a tenant's scope", () => {
   let close: () => Promise<void>;
