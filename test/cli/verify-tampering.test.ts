@@ -189,16 +189,18 @@ describe.each(await storeKinds())("chaukas verify on a tampered %s log", (kind) 
       ALTER TABLE audit_leaves ENABLE REPLICA TRIGGER audit_leaves_no_truncate;
       DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints;
       ALTER TABLE audit_nodes NO FORCE ROW LEVEL SECURITY;
-      ALTER TABLE ingest_queue DISABLE ROW LEVEL SECURITY;`);
+      ALTER TABLE ingest_queue DISABLE ROW LEVEL SECURITY;
+      ALTER TABLE redaction_secrets DISABLE ROW LEVEL SECURITY;`);
     const result = await verify(log);
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/^FAILED: 5 problem\(s\) in 40 entries/);
+    expect(result.stdout).toMatch(/^FAILED: 6 problem\(s\) in 40 entries/);
     for (const line of [
       "the write-once trigger events_append_only on events is disabled: its rows can be changed or removed",
       "the write-once trigger audit_leaves_no_truncate on audit_leaves is enabled only for replication sessions",
       "the write-once trigger audit_checkpoints_append_only on audit_checkpoints is missing",
       "tenant isolation on audit_nodes is weakened: row-level security is not forced on the table's owner",
       "tenant isolation on ingest_queue is off: row-level security is disabled",
+      "tenant isolation on redaction_secrets is off: row-level security is disabled",
     ])
       expect(result.stdout).toContain(line);
   });
@@ -249,26 +251,28 @@ describe.each(await storeKinds())("chaukas verify on a tampered %s log", (kind) 
     expect(result.stdout).toMatch(/^FAILED: 3 problem\(s\) in 40 entries/);
   });
 
-  onACopy("reports tenant isolation policies altered, dropped or widened, statistics tables included", async (log) => {
+  onACopy("reports tenant isolation policies altered, dropped or widened, settings tables included", async (log) => {
     await log.tamper(`
       ALTER POLICY events_tenant_isolation ON events USING (true);
       DROP POLICY stats_daily_tenant_isolation ON stats_daily;
       CREATE POLICY everyone ON audit_leaves USING (true);
       ALTER POLICY audit_nodes_all_tenants ON audit_nodes USING (true);
       DROP POLICY usage_backfill_all_tenants ON usage_backfill;
-      ALTER TABLE stats_hourly NO FORCE ROW LEVEL SECURITY;`);
+      ALTER TABLE stats_hourly NO FORCE ROW LEVEL SECURITY;
+      ALTER POLICY retention_policies_tenant_isolation ON retention_policies USING (true);`);
     // Roles are cluster-wide: a name of this run's own, dropped again.
     const bypassing = `chaukas_test_bypass_${randomBytes(4).toString("hex")}`;
     await log.tamper(`CREATE ROLE ${bypassing} BYPASSRLS IN ROLE chaukas_app`);
     const result = await verify(log).finally(() => log.tamper(`DROP ROLE ${bypassing}`));
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/^FAILED: 7 problem\(s\) in 40 entries/);
+    expect(result.stdout).toMatch(/^FAILED: 8 problem\(s\) in 40 entries/);
     expect(result.stdout).toContain(
       `role ${bypassing} serves as chaukas_app with BYPASSRLS: tenant isolation does not apply to it`,
     );
     for (const line of [
       "tenant isolation on events is altered: policy events_tenant_isolation is not one of the tenant isolation policies",
-      "tenant isolation on stats_daily is off: its policy stats_daily_tenant_isolation is missing",
+      "tenant isolation on stats_daily is altered: its policy stats_daily_tenant_isolation is missing, so requests in a tenant's scope see none of its rows",
+      "tenant isolation on retention_policies is altered: policy retention_policies_tenant_isolation is not one of the tenant isolation policies",
       "tenant isolation on audit_leaves is altered: policy everyone is not one of the tenant isolation policies",
       "tenant isolation on audit_nodes is altered: policy audit_nodes_all_tenants is not one of the tenant isolation policies",
       "work across tenants cannot reach usage_backfill: its policy usage_backfill_all_tenants is missing",

@@ -16,7 +16,7 @@ const WRITE_ONCE_TABLES = [
   "audit_checkpoints",
 ];
 const WRITE_ONCE_TRIGGERS = ["_append_only", "_no_truncate"];
-/** Tables of events, their logs and their statistics under tenant isolation. */
+/** Tables under tenant isolation: events, their logs and statistics, and each tenant's settings. */
 const TENANT_TABLES = [
   "events",
   "event_ids",
@@ -36,6 +36,9 @@ const TENANT_TABLES = [
   "stats_usage_minutely",
   "stats_usage_hourly",
   "usage_backfill",
+  "redaction_rules",
+  "redaction_secrets",
+  "retention_policies",
 ];
 /**
  * Each tenant table's two policies, as the migrations write them: `<table>_tenant_isolation` for
@@ -238,7 +241,9 @@ async function alteredPolicies(client: pg.ClientBase): Promise<string[]> {
   for (const table of TENANT_TABLES) {
     const own = policies.filter((policy) => policy.table_name === table);
     if (!own.some((policy) => policy.name === `${table}_tenant_isolation`)) {
-      problems.push(`tenant isolation on ${table} is off: its policy ${table}_tenant_isolation is missing`);
+      problems.push(
+        `tenant isolation on ${table} is altered: its policy ${table}_tenant_isolation is missing, so requests in a tenant's scope see none of its rows`,
+      );
     }
     if (!own.some((policy) => policy.name === `${table}_all_tenants`)) {
       problems.push(`work across tenants cannot reach ${table}: its policy ${table}_all_tenants is missing`);
