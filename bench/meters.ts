@@ -100,9 +100,7 @@ const COLLECTION_KINDS = ["minor", "major", "incremental", "weakcb"];
  * reports, so the counts are lower bounds. A kind not seen yet is absent.
  */
 export async function serverCollections(baseUrl: string): Promise<Record<string, Collections>> {
-  const response = await fetch(`${baseUrl}/metrics`);
-  if (!response.ok) throw new Error(`GET /metrics answered ${response.status}: the bench reads collections there`);
-  const text = await response.text();
+  const text = await serverMetrics(baseUrl);
   const byKind: Record<string, Collections> = {};
   for (const [, part, kind, value] of text.matchAll(
     /^nodejs_gc_duration_seconds_(count|sum)\{kind="(\w+)"\} (\S+)$/gm,
@@ -112,6 +110,23 @@ export async function serverCollections(baseUrl: string): Promise<Record<string,
     else byKind[kind].ms = Number(value) * 1000;
   }
   return byKind;
+}
+
+/** How many store operations `op` (`readTail`, `insertEvents`...) a server has run so far, from its `GET /metrics`. */
+export async function serverStoreOperations(baseUrl: string, op: string): Promise<number> {
+  const family = "chaukas_db_statement_duration_seconds";
+  const text = await serverMetrics(baseUrl);
+  if (!text.includes(`# TYPE ${family} histogram`)) throw new Error(`GET /metrics has no ${family}`);
+  const prefix = `${family}_count{op="${op}"} `;
+  const line = text.split("\n").find((l) => l.startsWith(prefix));
+  // No line: the server has not run the operation yet.
+  return line ? Number(line.slice(prefix.length)) : 0;
+}
+
+async function serverMetrics(baseUrl: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/metrics`);
+  if (!response.ok) throw new Error(`GET /metrics answered ${response.status}: the bench reads figures there`);
+  return response.text();
 }
 
 /** What `after` adds to `before`, kind by kind, the times rounded to 0.1 ms. */

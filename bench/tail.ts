@@ -17,7 +17,7 @@ import { cpuDelta } from "./database.ts";
 import type { IngestCorpus } from "./ingest-corpus.ts";
 import { grpcBatches, runGrpcBatches } from "./load.ts";
 import { log } from "./log.ts";
-import { processCpuSeconds, processMinorFaults } from "./meters.ts";
+import { processCpuSeconds, processMinorFaults, serverStoreOperations } from "./meters.ts";
 import { latency, round, thousands } from "./stats.ts";
 
 export interface TailReport {
@@ -44,6 +44,12 @@ export interface TailReport {
   /** Over the same windows, the server's minor page faults per event ingested (ADRs 0033, 0034). */
   serverFaultsPerEventWithoutTails?: number;
   serverFaultsPerEventWithTails?: number;
+  /**
+   * Over the run with tails (the CPU's window), the server's rounds of its tails' poller (each a
+   * tailHorizon statement) and its reads of their new events (readTail statements).
+   */
+  tailRoundsWithTails?: number;
+  tailReadsWithTails?: number;
   /** Streams the server ended itself (too slow) and calls that failed, over both runs with tails (each resumed at once from its cursor). */
   slowEnds: number;
   failures: number;
@@ -125,12 +131,20 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
     const tails = Array.from({ length: tailCount }, () => new BenchTail(new URL(server.baseUrl).host, tenant.id));
     await Promise.all(tails.map((t) => t.opened));
     log(`tail: ingest with ${tailCount} tails of ${tenant.id}`);
+    const tailOperations = async () => ({
+      rounds: await serverStoreOperations(server.baseUrl, "tailHorizon"),
+      reads: await serverStoreOperations(server.baseUrl, "readTail"),
+    });
+    const operationsFrom = await tailOperations();
     cpuFrom = await cpuNow();
     const withTails = await flat("t1");
     // The paced run starts once every tail has caught up with this one.
     const t1 = [...tenant.ids].map((id) => `${id}-t1`);
     await until(() => tails.every((t) => t1.every((id) => t.arrivals.has(id))), 60_000);
     const cpuWith = await perEvent(cpuFrom, withTails.events);
+    const operationsTo = await tailOperations();
+    const tailRoundsWithTails = operationsTo.rounds - operationsFrom.rounds;
+    const tailReadsWithTails = operationsTo.reads - operationsFrom.reads;
     const ingestWithoutTails = without.eventsPerSec;
     const ingestWithTails = withTails.eventsPerSec;
 
@@ -166,6 +180,8 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
       benchCpuUsPerEventWithTails: cpuWith.bench,
       serverFaultsPerEventWithoutTails: cpuWithout.serverFaults,
       serverFaultsPerEventWithTails: cpuWith.serverFaults,
+      tailRoundsWithTails,
+      tailReadsWithTails,
       slowEnds,
       failures,
       paced: {
@@ -179,7 +195,7 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
       },
     };
     log(
-      `tail: ${thousands(ingestWithoutTails)} events/s without tails, ${thousands(ingestWithTails)} with (CPU µs per event without / with: server ${cpuWithout.server} / ${cpuWith.server}, PostgreSQL ${cpuWithout.postgres} / ${cpuWith.postgres}, bench with the tails' clients ${cpuWithout.bench} / ${cpuWith.bench}; server page faults per event ${cpuWithout.serverFaults} / ${cpuWith.serverFaults}); paced p99 ${l.p99Ms} ms over ${thousands(samples.length)} deliveries, ${missing} missing`,
+      `tail: ${thousands(ingestWithoutTails)} events/s without tails, ${thousands(ingestWithTails)} with (CPU µs per event without / with: server ${cpuWithout.server} / ${cpuWith.server}, PostgreSQL ${cpuWithout.postgres} / ${cpuWith.postgres}, bench with the tails' clients ${cpuWithout.bench} / ${cpuWith.bench}; server page faults per event ${cpuWithout.serverFaults} / ${cpuWith.serverFaults}; ${thousands(tailReadsWithTails)} tail reads in ${thousands(tailRoundsWithTails)} rounds); paced p99 ${l.p99Ms} ms over ${thousands(samples.length)} deliveries, ${missing} missing`,
     );
     return report;
   } finally {

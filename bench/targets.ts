@@ -262,7 +262,7 @@ export const TARGETS: readonly Target[] = [
       const cost = 1 - tail.ingestWithTails / tail.ingestWithoutTails;
       return {
         value: cost,
-        reads: `${round(Math.abs(cost) * 100, 1)}% ${cost < 0 ? "above" : "below"} (${thousands(tail.ingestWithTails)} vs ${thousands(tail.ingestWithoutTails)} events/s; ${tail.slowEnds} slow-subscriber ends, ${tail.failures} failed calls)`,
+        reads: `${round(Math.abs(cost) * 100, 1)}% ${cost < 0 ? "above" : "below"} (${thousands(tail.ingestWithTails)} vs ${thousands(tail.ingestWithoutTails)} events/s; ${tail.slowEnds} slow-subscriber ends, ${tail.failures} failed calls${tail.tailReadsWithTails === undefined ? "" : `, ${thousands(tail.tailReadsWithTails)} tail reads in ${thousands(tail.tailRoundsWithTails ?? 0)} rounds`})`,
       };
     },
     bound: { atMost: 0.1 },

@@ -1,18 +1,20 @@
-import type { TailPosition, TailSource } from "../../store/event-store.ts";
+import type { TailEvent, TailPosition, TailSource } from "../../store/event-store.ts";
 import { isAfter } from "./tail-cursor.ts";
 import type { TailStream } from "./tail-stream.ts";
 
 /** After a failed round (the database unavailable), the next one waits this long: one warning a second, not ten. */
 const RETRY_AFTER_ERROR_MS = 1000;
 
-/** Most events one read takes for one group of streams; a group with more reads again at once. */
+/** Most events one read takes. */
 const READ_BATCH = 500;
 
 /**
  * Reads one tenant's new events for every stream of this process that follows the tenant: every
  * `pollMs` while it has streams, first one statement that says whether anything new is below the
- * horizon, then one read per group of streams with the same filter and position (streams that
- * keep up stay together). Events therefore reach a stream whichever process stored them.
+ * horizon, then, for each filter, one read from its streams' oldest position, which serves every
+ * stream whose position it passes; streams at or beyond its last event get a read from the oldest
+ * of them (ADR 0041). A stream less than a read behind its filter's others thus shares their reads
+ * and catches up with them. Events reach a stream whichever process stored them.
  */
 export class TailPoller {
   readonly #source: TailSource;
@@ -68,39 +70,68 @@ export class TailPoller {
     }, delayMs);
   }
 
-  /** One round; true when a group read a full batch and has more to read. */
+  /** One round; true when a stream may have more waiting after a full read. */
   async #poll(): Promise<boolean> {
     const scope = { tenantId: this.#tenantId };
     const streams = [...this.#streams].filter((s) => s.following);
     if (streams.length === 0) return false;
-    const earliest = streams.map((s) => s.readTo).reduce((a, b) => (isAfter(a, b) ? b : a));
-    const { horizon, newer } = await this.#source.tailHorizon(scope, this.#tenantId, earliest);
+    const { horizon, newer } = await this.#source.tailHorizon(scope, this.#tenantId, oldest(streams).readTo);
     if (!newer) {
       for (const stream of streams) stream.advanceTo(horizon);
       return false;
     }
     let more = false;
-    for (const group of groups(streams)) {
-      const live = group.filter((s) => s.following);
-      if (live.length === 0) continue;
-      // One more than the roomiest buffer holds tells whether a buffer overflows.
-      const limit = Math.min(READ_BATCH, Math.max(...live.map((s) => s.room)) + 1);
-      const read = await this.#source.readTail(scope, live[0].filter, live[0].readTo, limit);
-      for (const stream of live) stream.take(read, limit);
-      if (read.events.length === limit && limit === READ_BATCH) more = true;
+    for (const sameFilter of byFilter(streams)) {
+      let unserved = sameFilter;
+      while (unserved.length > 0) {
+        const live = unserved.filter((s) => s.following);
+        if (live.length === 0) break;
+        const from = oldest(live).readTo;
+        // One more than the roomiest buffer holds tells whether a buffer overflows.
+        const limit = Math.min(READ_BATCH, Math.max(...live.map((s) => s.room)) + 1);
+        const read = await this.#source.readTail(scope, live[0].filter, from, limit);
+        // Fewer than asked: the read holds every matching event between its start and the horizon.
+        const complete = read.events.length < limit;
+        const last = read.events.at(-1)?.position;
+        unserved = [];
+        for (const stream of live) {
+          // A full read serves the streams before its last event; the rest read from there on.
+          const served = complete || (last !== undefined && isAfter(last, stream.readTo));
+          if (served) stream.take(eventsAfter(read.events, stream.readTo), complete ? read.horizon : undefined);
+          else unserved.push(stream);
+        }
+        // After a full read, a stream it served that still follows may have more waiting.
+        if (!complete && live.some((s) => s.following)) more = true;
+      }
     }
     return more;
   }
 }
 
-/** The streams by filter and position: each group is served by one read. */
-function groups(streams: TailStream[]): TailStream[][] {
+/** The stream whose position comes first. */
+function oldest(streams: TailStream[]): TailStream {
+  return streams.reduce((a, b) => (isAfter(a.readTo, b.readTo) ? b : a));
+}
+
+/** The streams by filter: each filter's are served by reads from their oldest position. */
+function byFilter(streams: TailStream[]): TailStream[][] {
   const byKey = new Map<string, TailStream[]>();
   for (const stream of streams) {
-    const key = `${positionKey(stream.readTo)}\0${stream.filterKey}`;
-    byKey.set(key, [...(byKey.get(key) ?? []), stream]);
+    const same = byKey.get(stream.filterKey);
+    if (same) same.push(stream);
+    else byKey.set(stream.filterKey, [stream]);
   }
   return [...byKey.values()];
 }
 
-const positionKey = (p: TailPosition) => `${p.xid}:${p.eventId}`;
+/** The events, in order, that come after `position` (a binary search). */
+function eventsAfter(events: TailEvent[], position: TailPosition): TailEvent[] {
+  let low = 0;
+  let high = events.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (isAfter(events[middle].position, position)) high = middle;
+    else low = middle + 1;
+  }
+  return low === 0 ? events : events.slice(low);
+}

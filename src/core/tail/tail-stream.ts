@@ -1,4 +1,4 @@
-import type { EventFilter, TailEvent, TailPosition, TailRead } from "../../store/event-store.ts";
+import type { EventFilter, TailEvent, TailPosition } from "../../store/event-store.ts";
 import { TailBuffer } from "./tail-buffer.ts";
 import { isAfter } from "./tail-cursor.ts";
 
@@ -32,7 +32,7 @@ export interface TailStreamOptions {
  */
 export class TailStream {
   readonly filter: EventFilter;
-  /** The filter as a key, so streams with one filter at one position share a read. */
+  /** The filter as a key, so streams with one filter share their reads. */
   readonly filterKey: string;
   readonly #options: TailStreamOptions;
   readonly #buffer = new TailBuffer();
@@ -71,20 +71,20 @@ export class TailStream {
   }
 
   /**
-   * Takes a read made from readTo with `limit`: buffers the events that fit, and moves readTo past
-   * them, or to the horizon when the read saw every matching event before it.
+   * Takes the events of a read that come after readTo, in order: buffers those that fit and moves
+   * readTo past them; `horizon` is given when the read held every matching event before it.
    */
-  take(read: TailRead, limit: number): void {
+  take(events: TailEvent[], horizon: bigint | undefined): void {
     if (!this.#following) return;
-    const fitting = read.events.length > this.room ? read.events.slice(0, this.room) : read.events;
+    const fitting = events.length > this.room ? events.slice(0, this.room) : events;
     this.#buffer.push(fitting);
     const last = fitting.at(-1)?.position;
     if (last) this.#readTo = last;
-    if (read.events.length > fitting.length) {
+    if (events.length > fitting.length) {
       this.#slowEndAt = this.#readTo;
       this.#detach();
-    } else if (read.events.length < limit) {
-      this.advanceTo(read.horizon);
+    } else if (horizon !== undefined) {
+      this.advanceTo(horizon);
     }
     this.#wake?.();
   }
