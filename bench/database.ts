@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { processCpuSeconds } from "./meters.ts";
 import { round } from "./stats.ts";
@@ -90,6 +91,16 @@ export class BenchDatabase {
   async count(table: string): Promise<number> {
     const { rows } = await this.admin.query(`SELECT count(*)::int AS n FROM ${table}`);
     return rows[0].n;
+  }
+
+  /** Waits until the ingest queue is empty (the audit log has every stored event); the ms it took. */
+  async auditCaughtUp(what: string): Promise<number> {
+    const from = performance.now();
+    while ((await this.count("ingest_queue")) > 0) {
+      if (performance.now() - from > 120_000) throw new Error(`${what}: the audit log did not catch up within 120 s`);
+      await sleep(20);
+    }
+    return round(performance.now() - from);
   }
 
   /** CPU seconds used so far by each PostgreSQL backend on this database but ours (local servers only). */

@@ -1,5 +1,4 @@
 import { rmSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { ServerProcess } from "../kit/server-process.ts";
 import { type BenchContext, startServer } from "./context.ts";
 import { type BenchDatabase, cpuDelta } from "./database.ts";
@@ -164,12 +163,7 @@ export async function measureIngest(
   if (db) {
     const stored = await db.count("events");
     if (stored !== totals.events) throw new Error(`${what}: ${stored} events stored, ${totals.events} sent`);
-    const ended = performance.now();
-    while ((await db.count("ingest_queue")) > 0) {
-      if (performance.now() - ended > 120_000) throw new Error(`${what}: the audit log did not catch up within 120 s`);
-      await sleep(20);
-    }
-    logCaughtUpMs = round(performance.now() - ended);
+    logCaughtUpMs = await db.auditCaughtUp(what);
   }
   const l = latency(totals.latenciesMs);
   return {

@@ -271,7 +271,7 @@ describe.each(await storeKinds())("chaukas verify on a tampered %s log", (kind) 
     );
     for (const line of [
       "tenant isolation on events is altered: policy events_tenant_isolation is not one of the tenant isolation policies",
-      "tenant isolation on stats_daily is altered: its policy stats_daily_tenant_isolation is missing, so requests in a tenant's scope see none of its rows",
+      "tenant isolation on stats_daily is altered: its policy stats_daily_tenant_isolation is missing, so with row-level security on, requests in a tenant's scope can neither read nor write its rows",
       "tenant isolation on retention_policies is altered: policy retention_policies_tenant_isolation is not one of the tenant isolation policies",
       "tenant isolation on audit_leaves is altered: policy everyone is not one of the tenant isolation policies",
       "tenant isolation on audit_nodes is altered: policy audit_nodes_all_tenants is not one of the tenant isolation policies",

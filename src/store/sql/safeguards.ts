@@ -242,7 +242,7 @@ async function alteredPolicies(client: pg.ClientBase): Promise<string[]> {
     const own = policies.filter((policy) => policy.table_name === table);
     if (!own.some((policy) => policy.name === `${table}_tenant_isolation`)) {
       problems.push(
-        `tenant isolation on ${table} is altered: its policy ${table}_tenant_isolation is missing, so requests in a tenant's scope see none of its rows`,
+        `tenant isolation on ${table} is altered: its policy ${table}_tenant_isolation is missing, so with row-level security on, requests in a tenant's scope can neither read nor write its rows`,
       );
     }
     if (!own.some((policy) => policy.name === `${table}_all_tenants`)) {
