@@ -86,10 +86,10 @@ export class TailPoller {
       while (unserved.length > 0) {
         const live = unserved.filter((s) => s.following);
         if (live.length === 0) break;
-        const from = oldest(live).readTo;
+        const first = oldest(live);
         // One more than the roomiest buffer holds tells whether a buffer overflows.
         const limit = Math.min(READ_BATCH, Math.max(...live.map((s) => s.room)) + 1);
-        const read = await this.#source.readTail(scope, live[0].filter, from, limit);
+        const read = await this.#source.readTail(scope, first.filter, first.readTo, limit);
         // Fewer than asked: the read holds every matching event between its start and the horizon.
         const complete = read.events.length < limit;
         const last = read.events.at(-1)?.position;
