@@ -133,6 +133,18 @@ describe.each(await storeKinds())("TailPoller on the %s store", (kind) => {
     for (const stream of streams) stream.close();
   });
 
+  it("a stream exactly at a full read's last event is read for from there, and misses nothing", async () => {
+    const order = await storeEvents("edge", 700, 350);
+    const { streams } = follow("edge", [START, await positionAfter("edge", 500)]);
+    const readsBefore = reads();
+    const [all, rest] = await Promise.all([receive(streams[0], 700), receive(streams[1], 200)]);
+    expect(all).toEqual(order);
+    expect(rest).toEqual(order.slice(500));
+    // Events 1-500 for the first stream, 501-700 for the second; then 501-700 for the first.
+    expect(reads() - readsBefore).toBe(3);
+    for (const stream of streams) stream.close();
+  });
+
   it("after a read cut short by a full buffer, a stream it served that still follows is read for again at once", async () => {
     const order = await storeEvents("room", 350, 350);
     // A read of 301 (the roomier buffer plus one): the first stream overflows and ends, the second
