@@ -112,15 +112,22 @@ export async function serverCollections(baseUrl: string): Promise<Record<string,
   return byKind;
 }
 
-/** How many store operations `op` (`readTail`, `insertEvents`...) a server has run so far, from its `GET /metrics`. */
-export async function serverStoreOperations(baseUrl: string, op: string): Promise<number> {
+/** How many of each store operation (`readTail`, `insertEvents`...) a server has run so far, from one `GET /metrics`. */
+export async function serverStoreOperations<Op extends string>(
+  baseUrl: string,
+  ops: readonly Op[],
+): Promise<Record<Op, number>> {
   const family = "chaukas_db_statement_duration_seconds";
-  const text = await serverMetrics(baseUrl);
-  if (!text.includes(`# TYPE ${family} histogram`)) throw new Error(`GET /metrics has no ${family}`);
-  const prefix = `${family}_count{op="${op}"} `;
-  const line = text.split("\n").find((l) => l.startsWith(prefix));
-  // No line: the server has not run the operation yet.
-  return line ? Number(line.slice(prefix.length)) : 0;
+  const lines = (await serverMetrics(baseUrl)).split("\n");
+  if (!lines.includes(`# TYPE ${family} histogram`)) throw new Error(`GET /metrics has no ${family}`);
+  const counts = {} as Record<Op, number>;
+  for (const op of ops) {
+    const prefix = `${family}_count{op="${op}"} `;
+    const line = lines.find((l) => l.startsWith(prefix));
+    // No line: the server has not run the operation yet.
+    counts[op] = line ? Number(line.slice(prefix.length)) : 0;
+  }
+  return counts;
 }
 
 async function serverMetrics(baseUrl: string): Promise<string> {

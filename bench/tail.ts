@@ -134,10 +134,7 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
     const tails = Array.from({ length: tailCount }, () => new BenchTail(new URL(server.baseUrl).host, tenant.id));
     await Promise.all(tails.map((t) => t.opened));
     log(`tail: ingest with ${tailCount} tails of ${tenant.id}`);
-    const tailOperations = async () => ({
-      rounds: await serverStoreOperations(server.baseUrl, "tailHorizon"),
-      reads: await serverStoreOperations(server.baseUrl, "readTail"),
-    });
+    const tailOperations = () => serverStoreOperations(server.baseUrl, ["tailHorizon", "readTail"]);
     const operationsFrom = await tailOperations();
     cpuFrom = await cpuNow();
     const withTails = await flat("t1");
@@ -147,8 +144,8 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
     await db.auditCaughtUp("tail");
     const cpuWith = await perEvent(cpuFrom, withTails.events);
     const operationsTo = await tailOperations();
-    const tailRoundsWithTails = operationsTo.rounds - operationsFrom.rounds;
-    const tailReadsWithTails = operationsTo.reads - operationsFrom.reads;
+    const tailRoundsWithTails = operationsTo.tailHorizon - operationsFrom.tailHorizon;
+    const tailReadsWithTails = operationsTo.readTail - operationsFrom.readTail;
     const ingestWithoutTails = without.eventsPerSec;
     const ingestWithTails = withTails.eventsPerSec;
 

@@ -158,17 +158,9 @@ describe.each(await storeKinds())("TailPoller on the %s store", (kind) => {
 
   it("a stream whose buffer cannot hold its part of a shared read ends as slow; the others go on", async () => {
     const order = await storeEvents("slow", 300, 300);
-    const { poller, streams } = follow("slow", [START, await positionAfter("slow", 250)]);
-    // This stream's buffer holds 100 of the 300 events it is owed.
-    const small = new TailStream({ tenantId: "slow" }, START, {
-      bufferEvents: 100,
-      maxEventsPerItem: 500,
-      maxBytesPerItem: 1 << 20,
-      heartbeatMs: 60_000,
-      deadline: Date.now() + 60_000,
-      onDetach: () => poller.remove(small),
-    });
-    poller.add(small);
+    // The third stream's buffer holds 100 of the 300 events it is owed.
+    const { streams } = follow("slow", [START, await positionAfter("slow", 250), START], [10_000, 10_000, 100]);
+    const small = streams[2];
     const [all, tail] = await Promise.all([receive(streams[0], 300), receive(streams[1], 50)]);
     expect(all).toEqual(order);
     expect(tail).toEqual(order.slice(250));
