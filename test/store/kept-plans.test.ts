@@ -1,11 +1,10 @@
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventFilter, EventRecord } from "../../src/store/event-store.ts";
-import { BinaryRowsClient } from "../../src/store/sql/binary-rows.ts";
 import { SqlEventStore } from "../../src/store/sql/event-store.ts";
 import { CountingRelay } from "../support/counting-relay.ts";
-import { openTestStore, postgresReachable } from "../support/databases.ts";
-import { type PlanNode, planNodes } from "../support/plan-nodes.ts";
+import { oneConnectionPool, openTestStore, postgresReachable } from "../support/databases.ts";
+import { explainKeptPlan, type PlanNode, planNodes } from "../support/plan-nodes.ts";
 import { eventRecord } from "../support/records.ts";
 
 /**
@@ -51,14 +50,7 @@ describe.runIf(requirePostgres)("kept plans", () => {
     closeMigrated = migrated.close;
     const relayed = await CountingRelay.inFrontOf(migrated.url as string);
     relay = relayed.relay;
-    // As the server's pools are made (open-store.ts), with one connection.
-    pool = new pg.Pool({
-      connectionString: relayed.url,
-      pipeline: true,
-      Client: BinaryRowsClient,
-      max: 1,
-      idleTimeoutMillis: 0,
-    } as pg.PoolConfig);
+    pool = oneConnectionPool(relayed.url as string);
     store = new SqlEventStore(pool);
     const big = sessionEvents("big", 3_000);
     for (let i = 0; i < big.length; i += 500) await store.insertEvents(scope, big.slice(i, i + 500));
@@ -134,26 +126,16 @@ describe.runIf(requirePostgres)("kept plans", () => {
     expect(Number(prepared[0].generic)).toBeGreaterThan(0);
 
     // The plan kept, as the page's transaction sees it (same role, same tenant).
-    const client = await pool.connect();
-    try {
-      await client.query("BEGIN; SET LOCAL ROLE chaukas_tenant; SET LOCAL enable_sort = off");
-      await client.query(`SELECT set_config('chaukas.tenant_id', '${TENANT}', true)`);
-      const { rows } = await client.query(
-        `EXPLAIN (FORMAT JSON) EXECUTE "${prepared[0].name}"('${TENANT}', 'big', 10)`,
-      );
-      const types = nodeTypes(rows[0]["QUERY PLAN"][0].Plan);
-      expect(types).not.toContain("Sort");
-      expect(types).toContain("Limit");
-      // What EXPLAIN showed is the generic plan: it counted one more use of it.
-      const { rows: after } = await client.query<{ generic: string }>(
-        "SELECT generic_plans::text AS generic FROM pg_prepared_statements WHERE name = $1",
-        [prepared[0].name],
-      );
-      expect(Number(after[0].generic)).toBe(Number(prepared[0].generic) + 1);
-    } finally {
-      await client.query("ROLLBACK");
-      client.release();
-    }
+    const plan = await explainKeptPlan(pool, TENANT, `EXECUTE "${prepared[0].name}"('${TENANT}', 'big', 10)`);
+    const types = nodeTypes(plan);
+    expect(types).not.toContain("Sort");
+    expect(types).toContain("Limit");
+    // What EXPLAIN showed is the generic plan: it counted one more use of it.
+    const { rows: after } = await pool.query<{ generic: string }>(
+      "SELECT generic_plans::text AS generic FROM pg_prepared_statements WHERE name = $1",
+      [prepared[0].name],
+    );
+    expect(Number(after[0].generic)).toBe(Number(prepared[0].generic) + 1);
     // The setting ends with the page's transaction.
     expect((await pool.query("SHOW enable_sort")).rows[0].enable_sort).toBe("on");
   });

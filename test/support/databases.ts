@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import type { Database } from "../../src/store/database.ts";
+import { BinaryRowsClient } from "../../src/store/sql/binary-rows.ts";
 import { openDatabase } from "../../src/store/sql/open-store.ts";
 
 /** The PostgreSQL server tests use: TEST_DATABASE_URL, or the local one `.ci/run` starts. */
@@ -86,4 +87,15 @@ export async function openTestStore(
       await db.drop();
     },
   };
+}
+
+/** A pool made as the server makes its pools (open-store.ts: pipelined, binary rows), of one connection. */
+export function oneConnectionPool(connectionString: string): pg.Pool {
+  return new pg.Pool({
+    connectionString,
+    pipeline: true,
+    Client: BinaryRowsClient,
+    max: 1,
+    idleTimeoutMillis: 0,
+  } as pg.PoolConfig);
 }

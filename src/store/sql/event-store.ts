@@ -43,7 +43,7 @@ import { SqlRetentionStore } from "./retention-store.ts";
 import { missingSafeguards } from "./safeguards.ts";
 import { selectSessions, selectUsage } from "./session-views.ts";
 import { SqlSigningKeyStore } from "./signing-keys.ts";
-import { selectTail, selectTailHorizon } from "./tail-reads.ts";
+import { selectTailHorizon, tailReadOf, tailReadStatement, tailRowOf } from "./tail-reads.ts";
 
 /**
  * The Database in SQL, over a node-postgres pool. The same statements run on PostgreSQL and on
@@ -149,7 +149,8 @@ export class SqlEventStore implements Database {
   }
 
   async readTail(scope: TenantScope, filter: EventFilter, after: TailPosition, limit: number): Promise<TailRead> {
-    return inTenantScope(this.#pool, scope, (client) => selectTail(client, filter, after, limit));
+    const { text, values } = tailReadStatement(filter, after, limit);
+    return tailReadOf(await rowsInTenantScope(this.#pool, scope, text, values, tailRowOf, { keptPlan: true }));
   }
 
   async tailHorizon(

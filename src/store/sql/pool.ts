@@ -84,9 +84,11 @@ export async function queryInTenantScope<R extends pg.QueryResultRow>(
  * `keptPlan`: the caller says one plan that reads an index in the statement's order serves every
  * value. The statement is then named (statement-names.ts), so PostgreSQL may keep one generic plan
  * for it on each connection, and runs with sorts off in its transaction (`enable_sort`), so that
- * the plan kept reads in index order and stops at the statement's LIMIT: a plan made for the few
- * rows PostgreSQL expects would sort, and read every row of a large set
- * (docs/adr/0039-kept-plans-for-sessions-and-traces.md).
+ * its plans read in index order and stop at the statement's LIMIT: a plan made for the few rows
+ * PostgreSQL expects would sort, and read every row of a large set
+ * (docs/adr/0039-kept-plans-for-sessions-and-traces.md). JIT is off with them: a sort the
+ * statement cannot do without still costs a disabled sort's 10^10, past `jit_above_cost`, and a
+ * kept plan would be compiled on every run (docs/adr/0042-tail-reads-in-index-order.md).
  */
 export async function rowsInTenantScope<T>(
   pool: pg.Pool,
@@ -99,17 +101,17 @@ export async function rowsInTenantScope<T>(
   const name = options.keptPlan ? keptPlanName(text) : undefined;
   const body = (scoped: pg.PoolClient) => queryRows(scoped, text, values, decode, name);
   return withClient(pool, (client) =>
-    scopedTransaction(client, scope, body, { commitAlong: true, sortsOff: name !== undefined }),
+    scopedTransaction(client, scope, body, { commitAlong: true, sortsOff: options.keptPlan === true }),
   );
 }
 
 /**
  * The transaction of inTenantScope. With `commitAlong` on a pipelining client, COMMIT is sent
  * with the body's statements; behind a statement that failed it ends the aborted transaction as
- * ROLLBACK would. `sortsOff` turns `enable_sort` off for the transaction, in its opening. Of the
- * errors, an unavailable database's is told first (withClient then drops the connection), else the
- * first in the order sent: behind a failed opening, the body's statements only fail as
- * "transaction aborted".
+ * ROLLBACK would. `sortsOff` turns `enable_sort` and `jit` off for the transaction, in its
+ * opening. Of the errors, an unavailable database's is told first (withClient then drops the
+ * connection), else the first in the order sent: behind a failed opening, the body's statements
+ * only fail as "transaction aborted".
  */
 async function scopedTransaction<T>(
   client: pg.PoolClient,
@@ -145,14 +147,16 @@ async function scopedTransaction<T>(
 }
 
 /**
- * Opens the transaction and takes the scope's role and setting, and turns sorts off if asked.
- * BEGIN, the role and sorts off go in a message of their own: if the setting's message failed,
- * even to parse, the transaction is already open and aborted, so no statement sent behind it runs
- * outside the scope. A client that does not pipeline sends them as one message, one round trip.
+ * Opens the transaction and takes the scope's role and setting, and turns sorts and JIT off if
+ * asked. BEGIN, the role and those settings go in a message of their own: if the tenant setting's
+ * message failed, even to parse, the transaction is already open and aborted, so no statement
+ * sent behind it runs outside the scope. A client that does not pipeline sends them as one
+ * message, one round trip.
  */
 function openScope(client: pg.PoolClient, scope: TenantScope, sortsOff: boolean): Promise<void> {
   const role = "tenantId" in scope ? "chaukas_tenant" : "chaukas_all_tenants";
-  const opening = `BEGIN; SET LOCAL ROLE ${role}${sortsOff ? "; SET LOCAL enable_sort = off" : ""}`;
+  const settings = sortsOff ? "; SET LOCAL enable_sort = off; SET LOCAL jit = off" : "";
+  const opening = `BEGIN; SET LOCAL ROLE ${role}${settings}`;
   if (!("tenantId" in scope)) return client.query(opening).then(() => {});
   const setting = `SELECT set_config('chaukas.tenant_id', ${client.escapeLiteral(scope.tenantId)}, true)`;
   if (!client.pipeline) return client.query(`${opening}; ${setting}`).then(() => {});

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { EventFilter, TailEvent, TailPosition, TailRead } from "../event-store.ts";
-import { queryRows, type RowFields } from "./binary-rows.ts";
+import type { RowFields } from "./binary-rows.ts";
 import { WhereBuilder } from "./event-filter.ts";
 
 /**
@@ -10,34 +10,47 @@ import { WhereBuilder } from "./event-filter.ts";
  */
 const HORIZON = "pg_snapshot_xmin(pg_current_snapshot())";
 
-export async function selectTail(
-  client: pg.ClientBase,
+/**
+ * A tail read: the events of `filter` after `after`, in (stored_xid, event_id) order, at most
+ * `limit`, and the horizon, from one statement and so from one snapshot. The caller runs it as a
+ * kept plan with sorts off (rowsInTenantScope), so every plan, the kept one included, walks the
+ * tail-order index from `after` up to the horizon and stops at the LIMIT. PostgreSQL's estimate
+ * of the rows after a recent position is a handful, whatever the backlog: a plan allowed to sort
+ * read and sorted every row after it (docs/adr/0042-tail-reads-in-index-order.md).
+ */
+export function tailReadStatement(
   filter: EventFilter,
   after: TailPosition,
   limit: number,
-): Promise<TailRead> {
+): { text: string; values: unknown[] } {
   const where = new WhereBuilder(filter);
   const xid = where.param(after.xid.toString());
   const id = where.param(after.eventId);
   const max = where.param(limit);
-  // The horizon and the rows come from one statement, so from one snapshot.
-  const rows = await queryRows(
-    client,
-    `WITH h AS (SELECT ${HORIZON} AS horizon),
-     page AS (
-       SELECT stored_xid, event_id, payload FROM events, h
-       WHERE ${where.sql()} AND (stored_xid, event_id) > (${xid}::xid8, ${id}) AND stored_xid < h.horizon
-       ORDER BY stored_xid, event_id LIMIT ${max})
+  return {
+    text: `WITH h AS (SELECT ${HORIZON} AS horizon)
      SELECT h.horizon::text AS horizon, p.stored_xid::text AS xid, p.event_id, p.payload
-     FROM h LEFT JOIN page p ON true ORDER BY p.stored_xid, p.event_id`,
-    where.values,
-    tailRowOf,
-  );
+     FROM h LEFT JOIN LATERAL (
+       SELECT stored_xid, event_id, payload FROM events
+       WHERE ${where.sql()} AND (stored_xid, event_id) > (${xid}::xid8, ${id}) AND stored_xid < h.horizon
+       ORDER BY stored_xid, event_id LIMIT ${max}) p ON true
+     ORDER BY p.stored_xid, p.event_id`,
+    values: where.values,
+  };
+}
+
+/** The read from tailRowOf's rows: the horizon is on every row, the page's one is empty. */
+export function tailReadOf(rows: readonly TailRow[]): TailRead {
   return { horizon: rows[0].horizon, events: rows.flatMap((row) => (row.event ? [row.event] : [])) };
 }
 
+interface TailRow {
+  horizon: bigint;
+  event?: TailEvent;
+}
+
 /** The horizon, and the event of the row if the page has one (a LEFT JOIN: none when it is empty). */
-function tailRowOf(row: RowFields): { horizon: bigint; event?: TailEvent } {
+export function tailRowOf(row: RowFields): TailRow {
   const horizon = BigInt(row.text());
   if (row.nextIsNull()) return { horizon };
   const xid = BigInt(row.text());
