@@ -4,7 +4,7 @@ import type { EventFilter, EventRecord } from "../../src/store/event-store.ts";
 import { SqlEventStore } from "../../src/store/sql/event-store.ts";
 import { CountingRelay } from "../support/counting-relay.ts";
 import { oneConnectionPool, openTestStore, postgresReachable } from "../support/databases.ts";
-import { explainKeptPlan, type PlanNode, planNodes } from "../support/plan-nodes.ts";
+import { explainKeptPlan, nodeTypes } from "../support/plan-nodes.ts";
 import { eventRecord } from "../support/records.ts";
 
 /**
@@ -32,9 +32,6 @@ function sessionEvents(sessionId: string, count: number): EventRecord[] {
     }),
   );
 }
-
-/** Every node type of an EXPLAIN (FORMAT JSON) plan. */
-const nodeTypes = (plan: PlanNode): string[] => planNodes(plan).map((node) => node["Node Type"]);
 
 describe.runIf(requirePostgres)("kept plans", () => {
   let closeMigrated: () => Promise<void>;

@@ -89,7 +89,7 @@ export async function openTestStore(
   };
 }
 
-/** A pool made as the server makes its pools (open-store.ts: pipelined, binary rows), of one connection. */
+/** A pool of one connection, made as the server's are (open-store.ts): pipelined, binary rows. */
 export function oneConnectionPool(connectionString: string): pg.Pool {
   return new pg.Pool({
     connectionString,
