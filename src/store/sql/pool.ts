@@ -84,11 +84,12 @@ export async function queryInTenantScope<R extends pg.QueryResultRow>(
  * `keptPlan`: the caller says one plan that reads an index in the statement's order serves every
  * value. The statement is then named while names last (statement-names.ts), so PostgreSQL may keep
  * one generic plan for it on each connection, and runs with sorts off in its transaction
- * (`enable_sort`), named or not, so that its plans read in index order and stop at the statement's LIMIT: a plan made for the few rows
- * PostgreSQL expects would sort, and read every row of a large set
- * (docs/adr/0039-kept-plans-for-sessions-and-traces.md). JIT is off with them: a sort the
- * statement cannot do without still costs a disabled sort's 10^10, past `jit_above_cost`, and a
- * kept plan would be compiled on every run (docs/adr/0042-tail-reads-in-index-order.md).
+ * (`enable_sort`), named or not, so that its plans read in index order and stop at the
+ * statement's LIMIT: a plan made for the few rows PostgreSQL expects would sort, and read every
+ * row of a large set (docs/adr/0039-kept-plans-for-sessions-and-traces.md). JIT is off with
+ * them: a sort the statement cannot do without still costs a disabled sort's 10^10, past
+ * `jit_above_cost`, and a kept plan would be compiled on every run
+ * (docs/adr/0042-tail-reads-in-index-order.md).
  */
 export async function rowsInTenantScope<T>(
   pool: pg.Pool,

@@ -39,7 +39,7 @@ export function tailReadStatement(
   };
 }
 
-/** The read from tailRowOf's rows: the horizon is on every row, the page's one is empty. */
+/** The read: the horizon is on each of tailRowOf's rows; an empty page is one row, no event. */
 export function tailReadOf(rows: readonly TailRow[]): TailRead {
   return { horizon: rows[0].horizon, events: rows.flatMap((row) => (row.event ? [row.event] : [])) };
 }
