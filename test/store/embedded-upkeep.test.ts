@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_UPKEEP_RULE, EmbeddedUpkeep } from "../../src/store/sql/embedded-upkeep.ts";
 import { SqlEventStore } from "../../src/store/sql/event-store.ts";
 import { migrate } from "../../src/store/sql/migrate.ts";
 import { openDatabase } from "../../src/store/sql/open-store.ts";
+import { embeddedPoolConfig } from "../../src/store/sql/pglite-connection.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { eventRecord } from "../support/records.ts";
 
@@ -33,7 +33,7 @@ describe("the embedded database's upkeep", () => {
 
   beforeAll(async () => {
     db = await PGlite.create("memory://");
-    pool = new pg.Pool(createPgConfig(db));
+    pool = new pg.Pool(embeddedPoolConfig(db));
     await migrate(pool, quiet);
     store = new SqlEventStore(pool, { onClose: () => db.close() });
   });

@@ -1,7 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { PGlite } from "@electric-sql/pglite";
-import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { QueryRequestSchema, SortOrder } from "../../gen/chaukas/spec/common/v1/query_pb.ts";
@@ -15,6 +14,7 @@ import type { Database } from "../../src/store/database.ts";
 import { SqlEventStore } from "../../src/store/sql/event-store.ts";
 import { migrate } from "../../src/store/sql/migrate.ts";
 import { openDatabase } from "../../src/store/sql/open-store.ts";
+import { embeddedPoolConfig } from "../../src/store/sql/pglite-connection.ts";
 import { DEFAULT_EMBEDDED_CACHE_MB, pgliteOptions } from "../../src/store/sql/pglite-options.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 import { testAuditTrail } from "../support/audit.ts";
@@ -61,7 +61,7 @@ interface Opened {
 async function open(kind: StoreKind): Promise<Opened> {
   if (kind === "embedded") {
     const db = await PGlite.create("memory://", pgliteOptions(DEFAULT_EMBEDDED_CACHE_MB));
-    const pool = new pg.Pool(createPgConfig(db));
+    const pool = new pg.Pool(embeddedPoolConfig(db));
     await migrate(pool, quiet);
     // PGlite has one connection: a client is checked out only for a statement or a migration.
     const withClient = async <T>(body: (client: pg.PoolClient) => Promise<T>) => {

@@ -1,5 +1,4 @@
 import { PGlite } from "@electric-sql/pglite";
-import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import pg from "pg";
 import type { Metrics } from "../../lib/metrics.ts";
 import type { Database } from "../database.ts";
@@ -7,6 +6,7 @@ import { lockDataDir } from "./data-dir-lock.ts";
 import { EmbeddedUpkeep, type UpkeepLog } from "./embedded-upkeep.ts";
 import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./event-store.ts";
 import { type MigrationLog, migrate } from "./migrate.ts";
+import { embeddedPoolConfig } from "./pglite-connection.ts";
 import { DEFAULT_EMBEDDED_CACHE_MB, pgliteOptions, seedDataDir } from "./pglite-options.ts";
 import { keepPrivate, removeGroupAndOtherAccess } from "./private-files.ts";
 
@@ -41,7 +41,7 @@ export async function openEmbeddedStore(
     );
     // A fresh directory's files come from PGlite's initdb, 0666 whatever the umask.
     if (options.dataDir) removeGroupAndOtherAccess(options.dataDir);
-    const pool = new pg.Pool(createPgConfig(db));
+    const pool = new pg.Pool(embeddedPoolConfig(db));
     await migrate(pool, log);
     const upkeep = new EmbeddedUpkeep(pool, log);
     await upkeep.catchUp();
