@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import pg from "pg";
 import { expect, it } from "vitest";
 import { migrate } from "../../src/store/sql/migrate.ts";
+import { embeddedPoolConfig } from "../../src/store/sql/pglite-connection.ts";
 import { inTenantScope } from "../../src/store/sql/pool.ts";
 import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
 
@@ -20,7 +20,7 @@ it("a schema owner with CREATEROLE but not superuser migrates, then takes one te
   await setup.exec("CREATE ROLE schema_owner LOGIN CREATEROLE; GRANT CREATE ON SCHEMA public TO schema_owner");
   await setup.close();
   const db = await PGlite.create(dataDir, { username: "schema_owner" });
-  const pool = new pg.Pool(createPgConfig(db));
+  const pool = new pg.Pool(embeddedPoolConfig(db));
   try {
     await expect(
       pool.query("SELECT current_user AS u, usesuper FROM pg_user WHERE usename = current_user"),
@@ -49,7 +49,7 @@ it("a scope that cannot be taken leaves its connection usable for the next state
   await db.exec(
     "CREATE ROLE outsider LOGIN; CREATE TABLE chaukas_probe (n int); GRANT SELECT ON chaukas_probe TO outsider",
   );
-  const pool = new pg.Pool(createPgConfig(db));
+  const pool = new pg.Pool(embeddedPoolConfig(db));
   try {
     // No chaukas roles exist here: taking a scope fails after the transaction has begun.
     await expect(inTenantScope(pool, { tenantId: "acme" }, async () => {})).rejects.toThrow(/chaukas_tenant/);

@@ -1,14 +1,13 @@
 import { PGlite } from "@electric-sql/pglite";
-import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BinaryArrays } from "../../src/store/sql/binary-arrays.ts";
+import { embeddedPoolConfig } from "../../src/store/sql/pglite-connection.ts";
 import { ADMIN_URL, storeKinds } from "../support/databases.ts";
 
 /**
  * Each binary array, sent as a parameter of its exact type, read back by the server as the same
- * values: on a PostgreSQL server, and on PGlite through the node-postgres adapter the embedded
- * store uses.
+ * values: on a PostgreSQL server, and on PGlite through the embedded store's own connection.
  */
 
 const kinds = await storeKinds();
@@ -23,19 +22,26 @@ const float8Array = (values: number[]) => new BinaryArrays().float8(values).buil
 describe.each(kinds)("binary array parameters on %s", (kind) => {
   let client: pg.Client;
   let pglite: PGlite | undefined;
+  let pool: pg.Pool | undefined;
 
   beforeAll(async () => {
     if (kind === "embedded") {
       pglite = await PGlite.create();
-      client = new pg.Client(createPgConfig(pglite));
+      pool = new pg.Pool(embeddedPoolConfig(pglite));
+      client = (await pool.connect()) as unknown as pg.Client;
     } else {
       client = new pg.Client({ connectionString: ADMIN_URL });
+      await client.connect();
     }
-    await client.connect();
   });
 
   afterAll(async () => {
-    await client.end();
+    if (pool) {
+      (client as unknown as pg.PoolClient).release();
+      await pool.end();
+    } else {
+      await client.end();
+    }
     await pglite?.close();
   });
 

@@ -1,18 +1,18 @@
 import { PGlite } from "@electric-sql/pglite";
-import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/store/database.ts";
 import { BinaryRowsClient, queryRows, type RowFields } from "../../src/store/sql/binary-rows.ts";
 import { openDatabase } from "../../src/store/sql/open-store.ts";
+import { embeddedPoolConfig } from "../../src/store/sql/pglite-connection.ts";
 import { CountingRelay } from "../support/counting-relay.ts";
 import { ADMIN_URL, openTestStore, postgresReachable, storeKinds } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
 
 /**
  * queryRows against the real thing: on a PostgreSQL server through BinaryRowsClient, whose results
- * come in PostgreSQL's binary format, and on PGlite through its node-postgres adapter, whose come
- * as text. Both must give the same values.
+ * come in PostgreSQL's binary format, and on PGlite through the embedded store's connection, whose
+ * come as text. Both must give the same values.
  */
 
 const kinds = await storeKinds();
@@ -39,15 +39,18 @@ const readRow = (row: RowFields): Row => ({
 describe.each(kinds)("queryRows on %s", (kind) => {
   let client: pg.Client;
   let pglite: PGlite | undefined;
+  let pool: pg.Pool | undefined;
   /** The formats of each result's columns, as the server described them. */
   const formats: string[][] = [];
 
   beforeAll(async () => {
     if (kind === "embedded") {
       pglite = await PGlite.create();
-      client = new pg.Client(createPgConfig(pglite));
+      pool = new pg.Pool(embeddedPoolConfig(pglite));
+      client = (await pool.connect()) as unknown as pg.Client;
     } else {
       client = new BinaryRowsClient({ connectionString: ADMIN_URL, pipeline: true } as pg.ClientConfig);
+      await client.connect();
     }
     // PGlite's copy of pg-protocol gives the format as its code.
     client.connection.on("rowDescription", (message: { fields: { format: string | number }[] }) => {
@@ -55,11 +58,15 @@ describe.each(kinds)("queryRows on %s", (kind) => {
         message.fields.map((field) => (field.format === "binary" || field.format === 1 ? "binary" : "text")),
       );
     });
-    await client.connect();
   });
 
   afterAll(async () => {
-    await client.end();
+    if (pool) {
+      (client as unknown as pg.PoolClient).release();
+      await pool.end();
+    } else {
+      await client.end();
+    }
     await pglite?.close();
   });
 

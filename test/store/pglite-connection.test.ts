@@ -14,7 +14,7 @@ import { runQuery, withClient } from "../../src/store/sql/pool.ts";
 describe("embedded pool connections", () => {
   let db: PGlite;
   let pool: pg.Pool;
-  /** Whether the backend is inside a transaction block: now() is the block's start, not the statement's. */
+  /** Whether a transaction block is open: now() is the block's start, not the statement's. */
   const inTransaction = async () =>
     (await runQuery<{ open: boolean }>(pool, "SELECT now() <> statement_timestamp() AS open")).rows[0].open;
   const lost = () => new UnavailableError("the database cannot be reached");
@@ -44,6 +44,20 @@ describe("embedded pool connections", () => {
     expect((await runQuery(pool, "SELECT body FROM notes")).rows).toEqual([{ body: "kept" }]);
   });
 
+  it("rolls back an aborted transaction of a client dropped after a failed statement", async () => {
+    await expect(
+      withClient(pool, async (client) => {
+        await client.query("BEGIN");
+        await client.query("INSERT INTO notes VALUES ($1)", ["before the failure"]);
+        await client.query("SELECT $1::int / 0", [1]).catch(() => {});
+        throw lost();
+      }),
+    ).rejects.toBeInstanceOf(UnavailableError);
+    expect(await inTransaction()).toBe(false);
+    await runQuery(pool, "INSERT INTO notes VALUES ($1)", ["after"]);
+    expect((await runQuery(pool, "SELECT body FROM notes")).rows).toEqual([{ body: "after" }]);
+  });
+
   it("lets the next client prepare a statement name a dropped client had prepared", async () => {
     await expect(
       withClient(pool, async (client) => {
@@ -71,7 +85,7 @@ describe("embedded pool connections", () => {
     expect(next.map((result) => result.rows)).toEqual([[{ who: "a" }], [{ who: "b" }], [{ who: "c" }]]);
   });
 
-  it("answers each of many queued statements with its own rows, errors included", async () => {
+  it("answers each of 50 statements asked at once with its own rows, errors included", async () => {
     const asked = Array.from({ length: 50 }, (_, i) =>
       runQuery<{ n: number }>(pool, "SELECT $1::int / ($1::int % 7) AS n", [i]).then(
         (result) => result.rows[0].n,

@@ -202,10 +202,10 @@ class TextRowFields implements RowFields {
 /**
  * Runs a statement on `client` and settles with its rows, each made by `decode` from its fields as
  * they arrive: in PostgreSQL's binary format on a BinaryRowsClient, and from node-postgres's text
- * elsewhere (PGlite's adapter, which parses with its own copy of pg-protocol). A row `decode`
- * refuses fails the statement with its error. On a pipelining client the statement is written
- * before this returns, so it joins the write under way. With a `name`, it is a named statement:
- * parsed once per connection.
+ * elsewhere (PGlite, which parses with its own copy of pg-protocol). A row `decode` refuses fails
+ * the statement with its error. On a pipelining client the statement is written before this
+ * returns, so it joins the write under way. With a `name`, it is a named statement: parsed once per
+ * connection.
  */
 export function queryRows<T>(
   client: pg.ClientBase,

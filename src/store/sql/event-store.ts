@@ -47,7 +47,7 @@ import { selectTailHorizon, tailReadOf, tailReadStatement, tailRowOf } from "./t
 
 /**
  * The Database in SQL, over a node-postgres pool. The same statements run on PostgreSQL and on
- * PGlite (through its node-postgres adapter), so both stores behave alike.
+ * PGlite (through pglite-connection.ts), so both stores behave alike.
  */
 export class SqlEventStore implements Database {
   readonly audit: AuditLog;

@@ -3,6 +3,16 @@ import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { serialize } from "pg-protocol";
 
+/**
+ * A listener's throw (an "error" no one listens for, as over a socket) surfaces as an uncaught
+ * exception, and the queue goes on: a rejected queue would never run another connection's work.
+ */
+function throwOutsideQueue(err: unknown): void {
+  process.nextTick(() => {
+    throw err;
+  });
+}
+
 /** Messages of one connection, to run in one call into PGlite. */
 interface Buffered {
   connection: PgliteConnection;
@@ -41,7 +51,7 @@ class SharedBackend {
     }
     const batch = { connection, bytes: [bytes] };
     this.#pending = batch;
-    this.#queue = this.#queue.then(() => this.#run(batch));
+    this.#queue = this.#queue.then(() => this.#run(batch)).catch(throwOutsideQueue);
   }
 
   async #run(batch: Buffered): Promise<void> {
@@ -57,9 +67,9 @@ class SharedBackend {
 
 /**
  * One node-postgres client's connection to an embedded PGlite, in place of a socket to a server.
- * Ending it does what closing a server connection does: its open transaction is rolled back and
- * its prepared statements are forgotten, before any later connection's messages run, so a client
- * the pool drops leaves nothing behind for the next.
+ * Ending it rolls back its open transaction and forgets its prepared statements, before any later
+ * connection's messages run, so a client the pool drops leaves neither to the next. Other session
+ * state (a plain SET, session advisory locks) stays in PGlite's one session: the store takes none.
  */
 class PgliteConnection extends EventEmitter {
   /** Read and written by node-postgres's client. */
@@ -77,7 +87,11 @@ class PgliteConnection extends EventEmitter {
 
   connect(): void {
     this._connecting = true;
-    void this.#backend.idle.then(() => process.nextTick(() => this.emit("readyForQuery")));
+    void this.#backend.idle.then(() =>
+      process.nextTick(() => {
+        if (!this.#ended) this.emit("readyForQuery");
+      }),
+    );
   }
 
   receive(replies: { name: string }[]): void {
@@ -147,7 +161,7 @@ class PgliteConnection extends EventEmitter {
 
 /**
  * The node-postgres pool settings for one PGlite: one client at a time (PGlite has one backend),
- * each on a connection of its own that ends as a server connection would (see PgliteConnection).
+ * each on a connection of its own that rolls back when it ends (see PgliteConnection).
  * An idle client is kept: it holds no socket, and ending it would forget its prepared statements.
  */
 export function embeddedPoolConfig(db: PGlite): pg.PoolConfig {

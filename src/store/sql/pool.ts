@@ -7,9 +7,9 @@ import { keptPlanName } from "./statement-names.ts";
 
 /**
  * One statement on a pooled client, released without the error. Not `pool.query`: that drops the
- * client after any SQL error, and over PGlite every client shares the one connection, so the next
- * queries failed with "Connection terminated unexpectedly" or got another statement's replies.
- * A client whose connection really failed is still dropped on release (it is not queryable).
+ * client after any SQL error, and a connection to PostgreSQL, or a PGlite client's prepared
+ * statements, would be made again for nothing. A client whose connection really failed is still
+ * dropped on release (it is not queryable).
  */
 export async function runQuery<R extends pg.QueryResultRow>(
   pool: pg.Pool,
