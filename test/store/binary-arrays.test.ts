@@ -21,29 +21,27 @@ const float8Array = (values: number[]) => new BinaryArrays().float8(values).buil
 
 describe.each(kinds)("binary array parameters on %s", (kind) => {
   let client: pg.Client;
-  let pglite: PGlite | undefined;
-  let pool: pg.Pool | undefined;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
     if (kind === "embedded") {
-      pglite = await PGlite.create();
-      pool = new pg.Pool(embeddedPoolConfig(pglite));
-      client = (await pool.connect()) as unknown as pg.Client;
+      const pglite = await PGlite.create();
+      const pool = new pg.Pool(embeddedPoolConfig(pglite));
+      const pooled = await pool.connect();
+      client = pooled as unknown as pg.Client;
+      close = async () => {
+        pooled.release();
+        await pool.end();
+        await pglite.close();
+      };
     } else {
       client = new pg.Client({ connectionString: ADMIN_URL });
       await client.connect();
+      close = () => client.end();
     }
   });
 
-  afterAll(async () => {
-    if (pool) {
-      (client as unknown as pg.PoolClient).release();
-      await pool.end();
-    } else {
-      await client.end();
-    }
-    await pglite?.close();
-  });
+  afterAll(() => close());
 
   /** The array's elements as PostgreSQL reads them, each as text, with its position. */
   async function readBack(type: string, array: Buffer): Promise<{ n: string; value: string | null }[]> {

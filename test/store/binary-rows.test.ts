@@ -38,19 +38,25 @@ const readRow = (row: RowFields): Row => ({
 
 describe.each(kinds)("queryRows on %s", (kind) => {
   let client: pg.Client;
-  let pglite: PGlite | undefined;
-  let pool: pg.Pool | undefined;
+  let close: () => Promise<void>;
   /** The formats of each result's columns, as the server described them. */
   const formats: string[][] = [];
 
   beforeAll(async () => {
     if (kind === "embedded") {
-      pglite = await PGlite.create();
-      pool = new pg.Pool(embeddedPoolConfig(pglite));
-      client = (await pool.connect()) as unknown as pg.Client;
+      const pglite = await PGlite.create();
+      const pool = new pg.Pool(embeddedPoolConfig(pglite));
+      const pooled = await pool.connect();
+      client = pooled as unknown as pg.Client;
+      close = async () => {
+        pooled.release();
+        await pool.end();
+        await pglite.close();
+      };
     } else {
       client = new BinaryRowsClient({ connectionString: ADMIN_URL, pipeline: true } as pg.ClientConfig);
       await client.connect();
+      close = () => client.end();
     }
     // PGlite's copy of pg-protocol gives the format as its code.
     client.connection.on("rowDescription", (message: { fields: { format: string | number }[] }) => {
@@ -60,15 +66,7 @@ describe.each(kinds)("queryRows on %s", (kind) => {
     });
   });
 
-  afterAll(async () => {
-    if (pool) {
-      (client as unknown as pg.PoolClient).release();
-      await pool.end();
-    } else {
-      await client.end();
-    }
-    await pglite?.close();
-  });
+  afterAll(() => close());
 
   it("reads text, int8, bytea and NULL, the same on both stores", async () => {
     formats.length = 0;
