@@ -1,9 +1,7 @@
-import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BinaryArrays } from "../../src/store/sql/binary-arrays.ts";
-import { embeddedPoolConfig } from "../../src/store/sql/pglite-connection.ts";
-import { ADMIN_URL, storeKinds } from "../support/databases.ts";
+import { ADMIN_URL, embeddedClient, storeKinds } from "../support/databases.ts";
 
 /**
  * Each binary array, sent as a parameter of its exact type, read back by the server as the same
@@ -25,15 +23,7 @@ describe.each(kinds)("binary array parameters on %s", (kind) => {
 
   beforeAll(async () => {
     if (kind === "embedded") {
-      const pglite = await PGlite.create();
-      const pool = new pg.Pool(embeddedPoolConfig(pglite));
-      const pooled = await pool.connect();
-      client = pooled as unknown as pg.Client;
-      close = async () => {
-        pooled.release();
-        await pool.end();
-        await pglite.close();
-      };
+      ({ client, close } = await embeddedClient());
     } else {
       client = new pg.Client({ connectionString: ADMIN_URL });
       await client.connect();

@@ -1,12 +1,10 @@
-import { PGlite } from "@electric-sql/pglite";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/store/database.ts";
 import { BinaryRowsClient, queryRows, type RowFields } from "../../src/store/sql/binary-rows.ts";
 import { openDatabase } from "../../src/store/sql/open-store.ts";
-import { embeddedPoolConfig } from "../../src/store/sql/pglite-connection.ts";
 import { CountingRelay } from "../support/counting-relay.ts";
-import { ADMIN_URL, openTestStore, postgresReachable, storeKinds } from "../support/databases.ts";
+import { ADMIN_URL, embeddedClient, openTestStore, postgresReachable, storeKinds } from "../support/databases.ts";
 import { eventRecord } from "../support/records.ts";
 
 /**
@@ -44,15 +42,7 @@ describe.each(kinds)("queryRows on %s", (kind) => {
 
   beforeAll(async () => {
     if (kind === "embedded") {
-      const pglite = await PGlite.create();
-      const pool = new pg.Pool(embeddedPoolConfig(pglite));
-      const pooled = await pool.connect();
-      client = pooled as unknown as pg.Client;
-      close = async () => {
-        pooled.release();
-        await pool.end();
-        await pglite.close();
-      };
+      ({ client, close } = await embeddedClient());
     } else {
       client = new BinaryRowsClient({ connectionString: ADMIN_URL, pipeline: true } as pg.ClientConfig);
       await client.connect();

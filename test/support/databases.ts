@@ -3,6 +3,7 @@ import pg from "pg";
 import type { Database } from "../../src/store/database.ts";
 import { BinaryRowsClient } from "../../src/store/sql/binary-rows.ts";
 import { openDatabase } from "../../src/store/sql/open-store.ts";
+import { embeddedPoolConfig } from "../../src/store/sql/pglite-connection.ts";
 
 /** The PostgreSQL server tests use: TEST_DATABASE_URL, or the local one `.ci/run` starts. */
 export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -98,4 +99,21 @@ export function oneConnectionPool(connectionString: string): pg.Pool {
     max: 1,
     idleTimeoutMillis: 0,
   } as pg.PoolConfig);
+}
+
+/** A client of a fresh in-memory PGlite, through the embedded store's own connection. */
+export async function embeddedClient(): Promise<{ client: pg.Client; close: () => Promise<void> }> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const pglite = await PGlite.create();
+  const pool = new pg.Pool(embeddedPoolConfig(pglite));
+  const pooled = await pool.connect();
+  return {
+    // node-postgres types a pooled client apart from a Client, which it is.
+    client: pooled as unknown as pg.Client,
+    close: async () => {
+      pooled.release();
+      await pool.end();
+      await pglite.close();
+    },
+  };
 }
