@@ -27,12 +27,13 @@ COPY proto ./proto
 COPY src ./src
 RUN mkdir /data && chown node:node /data
 USER node
-# glibc: every allocation of 128 KB or more (request bodies, batch parameters) in its own mapping,
-# returned to the system when freed, as `npm start` does.
+# glibc: allocations under 2 MiB (request bodies, batch parameters) reuse freed heap memory, larger
+# ones get a mapping of their own, returned to the system when freed, as `npm start` does
+# (docs/adr/0044-glibc-mapping-threshold-2-mib.md).
 ENV CHAUKAS_HOST=0.0.0.0 \
     CHAUKAS_PORT=50051 \
     CHAUKAS_DATA_DIR=/data \
-    MALLOC_MMAP_THRESHOLD_=131072
+    MALLOC_MMAP_THRESHOLD_=2097152
 VOLUME /data
 EXPOSE 50051
 STOPSIGNAL SIGTERM

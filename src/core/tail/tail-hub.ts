@@ -13,9 +13,9 @@ export const MAX_EVENTS_PER_ITEM = 500;
  * Most payload bytes in such an item (a larger event goes alone). Each binary response is written
  * through buffers of its size, per subscriber; with 60 KiB of events, their tags and lengths and
  * the cursor (event ids are at most 256 characters) its message stays under 64 KiB, so even
- * protobuf-es's writer, which grows by doubling, stays under glibc's 128 KiB mapping threshold
- * (ADR 0010): the buffers reuse freed heap instead of each being a new mapping whose pages fault
- * (ADR 0034).
+ * protobuf-es's writer, which grows by doubling, stays under 128 KiB: the buffers reuse freed heap
+ * instead of each being a new mapping whose pages fault, even where glibc's mapping threshold is
+ * set as low as 128 KiB (ADR 0034, ADR 0044).
  */
 export const MAX_BYTES_PER_ITEM = 60 << 10;
 
