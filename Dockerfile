@@ -27,8 +27,8 @@ COPY proto ./proto
 COPY src ./src
 RUN mkdir /data && chown node:node /data
 USER node
-# glibc: allocations under 2 MiB (request bodies, batch parameters) reuse freed heap memory, larger
-# ones get a mapping of their own, returned to the system when freed, as `npm start` does
+# glibc: allocations under 2 MiB (request bodies, batch parameters) reuse freed heap memory, those of
+# 2 MiB or more get a mapping of their own, returned to the system when freed, as `npm start` does
 # (docs/adr/0044-glibc-mapping-threshold-2-mib.md).
 ENV CHAUKAS_HOST=0.0.0.0 \
     CHAUKAS_PORT=50051 \
