@@ -23,10 +23,11 @@ postgres://postgres@127.0.0.1:5432/postgres), measures, drops it, prints a table
   --only LIST            comma-separated parts: ceiling,ingest,otlp,audit,tail,tax,query,embedded
                          (default all of these; otlp: OTLP/HTTP exports of 512 GenAI spans beside
                          gRPC batches), and soak: sustained gRPC batch ingest, RSS sampled every 10 s,
+                         and embedded-soak: the same on the embedded store, with its write-ahead log's size,
                          and burst: 300 concurrent ~3.9 MB Connect JSON batches, without and with a key,
                          on each store (bench/burst.ts: RSS growth and Healthz p99),
                          and redaction: gRPC batches with redaction off and on, alternating runs
-  --soak-seconds N       how long the soak runs (default 600)
+  --soak-seconds N       how long each soak runs (default 600)
   --deep-page-size N     page_size while walking to page 1000 of a tenant's stream (default 10)
   --render FILE.json     measure nothing: print an earlier run's tables (targets judged again)
                          and write FILE.md
@@ -40,7 +41,7 @@ postgres://postgres@127.0.0.1:5432/postgres), measures, drops it, prints a table
 /** The parts a plain `npm run bench` runs, in this order. */
 export const PARTS = ["ceiling", "ingest", "otlp", "audit", "tail", "tax", "query", "embedded"] as const;
 /** Parts only `--only` runs: they take minutes of machine time on purpose. */
-export const OPT_IN_PARTS = ["soak", "burst", "redaction"] as const;
+export const OPT_IN_PARTS = ["soak", "embedded-soak", "burst", "redaction"] as const;
 export type Part = (typeof PARTS)[number] | (typeof OPT_IN_PARTS)[number];
 
 export const RESULTS_DIR = join(import.meta.dirname, "results");

@@ -47,6 +47,8 @@ export interface Figures {
   /** OTLP/HTTP exports beside gRPC batches (bench/otlp.ts). */
   otlp?: OtlpRuns;
   soak?: SoakResult;
+  /** The soak on the embedded store, with its write-ahead log's size. */
+  embeddedSoak?: SoakResult;
   redaction?: RedactionResult;
   burst?: BurstResult[];
   frameworkTax?: Record<string, TaxResult>;

@@ -120,7 +120,8 @@ async function measure(ctx: BenchContext, run: Pick<Figures, "startedAt" | "mach
   }
   if (o.parts.has("audit")) f.audit = await auditCostPart(ctx, corpus, o.tiny ? 1 : 3);
   if (o.parts.has("tail")) f.tail = await tailPart(ctx, corpus);
-  if (o.parts.has("soak")) f.soak = await soakPart(ctx, corpus);
+  if (o.parts.has("soak")) f.soak = await soakPart(ctx, corpus, "postgres");
+  if (o.parts.has("embedded-soak")) f.embeddedSoak = await soakPart(ctx, corpus, "embedded");
   if (o.parts.has("redaction")) f.redaction = await redactionPart(ctx, corpus);
   if (o.parts.has("burst")) {
     f.burst = await measureBurst({

@@ -1,3 +1,5 @@
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { type BenchContext, startServer } from "./context.ts";
 import type { IngestCorpus } from "./ingest-corpus.ts";
 import { grpcBatches, runGrpcBatches } from "./load.ts";
@@ -6,28 +8,42 @@ import { processMemory } from "./meters.ts";
 import { mib, round, thousands } from "./stats.ts";
 
 export interface SoakResult {
+  /** Absent in runs from before the embedded soak: PostgreSQL. */
+  store?: "postgres" | "embedded";
   seconds: number;
   events: number;
   eventsPerSec: number;
   secondMinutePeakRssMb: number;
   lastMinutePeakRssMb: number;
-  /** The server's RSS every 10 s. */
-  samples: { seconds: number; rssMb: number }[];
+  /** The server's RSS every 10 s; on the embedded store, also the size of its write-ahead log. */
+  samples: { seconds: number; rssMb: number; walMb?: number }[];
 }
 
 /**
  * Sustained load: gRPC batches of 500 for `soakSeconds`, the corpus sent again and again under new
  * event ids (each round is new events, so the table grows as in production). The server's RSS is
- * sampled every 10 s: flat memory means the last minute's peak is near the second minute's.
+ * sampled every 10 s: flat memory means the last minute's peak is near the second minute's. On the
+ * embedded store (a fresh data directory) the write-ahead log's size is sampled too.
  */
-export async function soakPart(ctx: BenchContext, corpus: IngestCorpus): Promise<SoakResult> {
+export async function soakPart(
+  ctx: BenchContext,
+  corpus: IngestCorpus,
+  store: "postgres" | "embedded",
+): Promise<SoakResult> {
   const { o, db } = ctx;
-  await db.emptyIngested();
-  const server = await startServer(ctx, "soak", { databaseUrl: db.url });
+  const dataDir = store === "embedded" ? join(ctx.tmp, "pglite-soak") : undefined;
+  if (!dataDir) await db.emptyIngested();
+  const label = store === "embedded" ? "embedded soak" : "soak";
+  const server = await startServer(ctx, label.replace(" ", "-"), dataDir ? { dataDir } : { databaseUrl: db.url });
   const samples: SoakResult["samples"] = [];
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
-  const sample = () => samples.push({ seconds: round(elapsed()), rssMb: mib(processMemory(server.pid).rssBytes) });
+  const sample = () =>
+    samples.push({
+      seconds: round(elapsed()),
+      rssMb: mib(processMemory(server.pid).rssBytes),
+      ...(dataDir && { walMb: mib(walBytes(dataDir)) }),
+    });
   const timer = setInterval(sample, 10_000);
   let sent = 0;
   try {
@@ -40,7 +56,9 @@ export async function soakPart(ctx: BenchContext, corpus: IngestCorpus): Promise
         o.grpcStreams,
       );
       sent += totals.events;
-      log(`soak: ${thousands(sent)} events in ${round(elapsed())} s; server RSS ${samples.at(-1)?.rssMb ?? "-"} MiB`);
+      const last = samples.at(-1);
+      const wal = last?.walMb === undefined ? "" : `, write-ahead log ${last.walMb} MiB`;
+      log(`${label}: ${thousands(sent)} events in ${round(elapsed())} s; server RSS ${last?.rssMb ?? "-"} MiB${wal}`);
     }
   } finally {
     clearInterval(timer);
@@ -51,6 +69,7 @@ export async function soakPart(ctx: BenchContext, corpus: IngestCorpus): Promise
   const peakBetween = (from: number, to: number) =>
     Math.max(...samples.filter((x) => x.seconds >= from && x.seconds <= to).map((x) => x.rssMb), 0);
   return {
+    store,
     seconds: round(seconds),
     events: sent,
     eventsPerSec: round(sent / seconds),
@@ -58,4 +77,12 @@ export async function soakPart(ctx: BenchContext, corpus: IngestCorpus): Promise
     lastMinutePeakRssMb: peakBetween(seconds - 60, seconds),
     samples,
   };
+}
+
+/** The bytes in the write-ahead log's segment files (not its archive status or temporary files). */
+function walBytes(dataDir: string): number {
+  const wal = join(dataDir, "pg_wal");
+  return readdirSync(wal)
+    .filter((name) => /^[0-9A-F]{24}$/.test(name))
+    .reduce((n, name) => n + statSync(join(wal, name)).size, 0);
 }

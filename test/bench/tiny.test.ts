@@ -16,9 +16,9 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
   const dir = mkdtempSync(join(tmpdir(), "chaukas-bench-test-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("runs every part with small numbers, exits 0 and writes every section (no timing asserted)", async () => {
-    const out = join(dir, "tiny.json");
-    const child = spawn(process.execPath, [RUN, "--tiny", "--out", out], {
+  /** `node bench/run.ts ARGS`: its exit code and everything it printed. */
+  const runBench = async (args: string[]) => {
+    const child = spawn(process.execPath, [RUN, ...args], {
       env: { ...process.env, DATABASE_URL: ADMIN_URL },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -30,6 +30,12 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
       output += chunk;
     });
     const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    return { code, output };
+  };
+
+  test("runs every part with small numbers, exits 0 and writes every section (no timing asserted)", async () => {
+    const out = join(dir, "tiny.json");
+    const { code, output } = await runBench(["--tiny", "--out", out]);
     expect(code, output).toBe(0);
 
     const report = JSON.parse(readFileSync(out, "utf8"));
@@ -117,4 +123,23 @@ describe.skipIf(!reachable)("npm run bench -- --tiny", () => {
     const name = /database (chaukas_bench_\w+) created/.exec(output)?.[1];
     expect(rows.map((r) => r.datname)).not.toContain(name);
   }, 240_000);
+
+  test("soaks each store for seconds: the server's RSS, and the embedded store's write-ahead log", async () => {
+    const out = join(dir, "soaks.json");
+    const { code, output } = await runBench(["--tiny", "--only", "soak,embedded-soak", "--out", out]);
+    expect(code, output).toBe(0);
+    const report = JSON.parse(readFileSync(out, "utf8"));
+    expect(report.soak).toMatchObject({ store: "postgres", events: expect.any(Number) });
+    expect(report.soak.events).toBeGreaterThan(0);
+    expect(report.soak.samples.at(-1).rssMb).toBeGreaterThan(0);
+    expect(report.soak.samples.at(-1).walMb).toBeUndefined();
+    expect(report.embeddedSoak.store).toBe("embedded");
+    expect(report.embeddedSoak.events).toBeGreaterThan(0);
+    const last = report.embeddedSoak.samples.at(-1);
+    expect(last.walMb).toBeGreaterThan(0);
+    const judged = report.targets.map((t: { target: string }) => t.target);
+    expect(judged).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^embedded write-ahead log flat under sustained load/)]),
+    );
+  }, 120_000);
 });

@@ -3,6 +3,7 @@ import pg from "pg";
 import type { Metrics } from "../../lib/metrics.ts";
 import type { Database } from "../database.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { EmbeddedCheckpoints } from "./embedded-checkpoints.ts";
 import { EmbeddedUpkeep, type UpkeepLog } from "./embedded-upkeep.ts";
 import { DEFAULT_GROUP_COMMIT, SqlEventStore } from "./event-store.ts";
 import { type MigrationLog, migrate } from "./migrate.ts";
@@ -46,6 +47,8 @@ export async function openEmbeddedStore(
     const upkeep = new EmbeddedUpkeep(pool, log);
     await upkeep.catchUp();
     upkeep.start(UPKEEP_FIRST_MS, UPKEEP_EVERY_MS);
+    const checkpoints = new EmbeddedCheckpoints(pool, log);
+    checkpoints.start();
     return new SqlEventStore(pool, {
       auditTrail: options.auditTrail,
       metrics: options.metrics,
@@ -53,6 +56,7 @@ export async function openEmbeddedStore(
       groupCommit: { ...DEFAULT_GROUP_COMMIT, writers: 1 },
       onClose: async () => {
         await upkeep.stop();
+        await checkpoints.stop();
         await db.close();
         unlock();
       },

@@ -1,6 +1,7 @@
 import { cpSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
+import { CHECKPOINT_WAL_MIB } from "./embedded-checkpoints.ts";
 
 /** The embedded store's default page cache (`shared_buffers`), in MiB; see docs/adr/0022-embedded-memory.md. */
 export const DEFAULT_EMBEDDED_CACHE_MB = 16;
@@ -15,10 +16,15 @@ const template = join(import.meta.dirname, TEMPLATE_DIR);
 
 /**
  * PGlite's options. PostgreSQL sets its whole page cache up at start inside WebAssembly memory,
- * which never shrinks: `shared_buffers` is a floor of the process's RSS.
+ * which never shrinks: `shared_buffers` is a floor of the process's RSS. After each checkpoint
+ * (embedded-checkpoints.ts) PostgreSQL keeps old log segments for reuse up to `max_wal_size` past
+ * it: twice the log between checkpoints is enough to reuse them all.
  */
 export function pgliteOptions(cacheMb: number): PGliteOptions {
-  return { startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${cacheMb}MB`] };
+  const walMb = 2 * CHECKPOINT_WAL_MIB;
+  return {
+    startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${cacheMb}MB`, "-c", `max_wal_size=${walMb}MB`],
+  };
 }
 
 /**
