@@ -33,8 +33,8 @@ export async function soakPart(
   const { o, db } = ctx;
   const dataDir = store === "embedded" ? join(ctx.tmp, "pglite-soak") : undefined;
   if (!dataDir) await db.emptyIngested();
-  const label = store === "embedded" ? "embedded soak" : "soak";
-  const server = await startServer(ctx, label.replace(" ", "-"), dataDir ? { dataDir } : { databaseUrl: db.url });
+  const [label, logName] = dataDir ? ["embedded soak", "embedded-soak"] : ["soak", "soak"];
+  const server = await startServer(ctx, logName, dataDir ? { dataDir } : { databaseUrl: db.url });
   const samples: SoakResult["samples"] = [];
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
@@ -79,10 +79,13 @@ export async function soakPart(
   };
 }
 
-/** The bytes in the write-ahead log's segment files (not its archive status or temporary files). */
+/**
+ * The bytes in the write-ahead log's segment files (not its archive status or temporary files). A
+ * checkpoint may rename or remove a segment between the listing and its size: it counts nothing.
+ */
 function walBytes(dataDir: string): number {
   const wal = join(dataDir, "pg_wal");
   return readdirSync(wal)
     .filter((name) => /^[0-9A-F]{24}$/.test(name))
-    .reduce((n, name) => n + statSync(join(wal, name)).size, 0);
+    .reduce((n, name) => n + (statSync(join(wal, name), { throwIfNoEntry: false })?.size ?? 0), 0);
 }

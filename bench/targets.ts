@@ -32,7 +32,7 @@ const BURSTS = [
   ["postgres", true],
 ] as const;
 
-/** A few segments of 16 MiB: what a checkpoint every 64 MiB keeps (docs/adr/0045-embedded-checkpoints.md). */
+/** Twice the embedded store's `max_wal_size` (docs/adr/0045-embedded-checkpoints.md). */
 const EMBEDDED_WAL_TARGET_MIB = 256;
 
 const shareOfCeiling = (x: IngestResult | undefined) =>

@@ -72,8 +72,15 @@ describe("the embedded database's checkpoints", () => {
     // Twenty segments of 16 MiB written, none checkpointed: all of them are still on disk.
     expect((await without.wal()).redo).toBe(startRedo);
     expect(without.segments()).toBeGreaterThanOrEqual(20);
+    // Its first checkpoint keeps what max_wal_size (128 MiB) allows past it and removes the rest.
+    expect(await new EmbeddedCheckpoints(without.pool, quiet, { walBytes: MiB, everyMs: 60_000 }).runRound()).toBe(
+      true,
+    );
+    expect(without.segments()).toBeLessThanOrEqual(9);
 
     const checked = await open();
+    // The embedded store's setting: segments are kept for reuse up to 128 MiB past the last checkpoint.
+    expect((await checked.pool.query("SHOW max_wal_size")).rows[0].max_wal_size).toBe("128MB");
     const checkpoints = new EmbeddedCheckpoints(checked.pool, quiet, { walBytes: 32 * MiB, everyMs: 60_000 });
     const counts: number[] = [];
     let ran = 0;
@@ -85,5 +92,5 @@ describe("the embedded database's checkpoints", () => {
     expect(ran).toBeGreaterThanOrEqual(9);
     // Segments behind each checkpoint are renamed for reuse, about min_wal_size (80 MiB) past it.
     expect(Math.max(...counts)).toBeLessThanOrEqual(6);
-  });
+  }, 120_000);
 });

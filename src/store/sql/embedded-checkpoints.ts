@@ -8,7 +8,7 @@ export interface CheckpointRule {
   everyMs: number;
 }
 
-/** How much log a checkpoint waits for, in MiB: about 12,000 events. */
+/** How much log a checkpoint waits for, in MiB. */
 export const CHECKPOINT_WAL_MIB = 64;
 
 /** 64 MiB, read every 2 s; see docs/adr/0045-embedded-checkpoints.md. */
@@ -42,7 +42,7 @@ export class EmbeddedCheckpoints {
     const { rows } = await this.#pool.query<{ written: number }>(
       "SELECT (pg_current_wal_lsn() - redo_lsn)::float8 AS written FROM pg_control_checkpoint()",
     );
-    if (Number(rows[0].written) < this.#rule.walBytes) return false;
+    if (rows[0].written < this.#rule.walBytes) return false;
     await this.#pool.query("CHECKPOINT");
     return true;
   }

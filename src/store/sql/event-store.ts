@@ -59,6 +59,7 @@ export class SqlEventStore implements Database {
   /** The replica's pool for the reads that may lag, else the primary's. */
   readonly #reads: pg.Pool;
   readonly #lease: BackgroundLease | undefined;
+  readonly #beforeClose: () => Promise<void>;
   readonly #onClose: () => Promise<void>;
   readonly #auditTrail: boolean;
   readonly #groups: GroupCommit;
@@ -78,6 +79,8 @@ export class SqlEventStore implements Database {
       lease?: BackgroundLease;
       auditTrail?: boolean;
       groupCommit?: GroupCommitOptions;
+      /** Stops what uses the pool of its own accord (the embedded database's upkeep), before the pool ends. */
+      beforeClose?: () => Promise<void>;
       onClose?: () => Promise<void>;
       metrics?: Metrics;
     } = {},
@@ -95,6 +98,7 @@ export class SqlEventStore implements Database {
       (scope, records) => this.#insertNow(scope, records),
       options.groupCommit ?? DEFAULT_GROUP_COMMIT,
     );
+    this.#beforeClose = options.beforeClose ?? (async () => {});
     this.#onClose = options.onClose ?? (async () => {});
     this.#metrics = options.metrics ?? NO_METRICS;
   }
@@ -210,6 +214,7 @@ export class SqlEventStore implements Database {
   }
 
   async close(): Promise<void> {
+    await this.#beforeClose();
     await this.#lease?.release();
     await this.#pool.end();
     await this.#onClose();

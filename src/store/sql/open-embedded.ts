@@ -54,9 +54,10 @@ export async function openEmbeddedStore(
       metrics: options.metrics,
       // PGlite runs one statement at a time: a second writer would only wait for the first.
       groupCommit: { ...DEFAULT_GROUP_COMMIT, writers: 1 },
+      beforeClose: async () => {
+        await Promise.all([upkeep.stop(), checkpoints.stop()]);
+      },
       onClose: async () => {
-        await upkeep.stop();
-        await checkpoints.stop();
         await db.close();
         unlock();
       },
