@@ -50,7 +50,7 @@ describe("the embedded database's checkpoints", () => {
     };
   };
 
-  it("runs CHECKPOINT once the log since the last one passes the bound, and not before", async () => {
+  it("runs CHECKPOINT once the log since the last one reaches the bound, and not before", async () => {
     const { pool, wal, write } = await open();
     const checkpoints = new EmbeddedCheckpoints(pool, quiet, { walBytes: 24 * MiB, everyMs: 60_000 });
     const start = await wal();

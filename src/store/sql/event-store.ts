@@ -79,7 +79,7 @@ export class SqlEventStore implements Database {
       lease?: BackgroundLease;
       auditTrail?: boolean;
       groupCommit?: GroupCommitOptions;
-      /** Stops what uses the pool of its own accord (the embedded database's upkeep), before the pool ends. */
+      /** Stops what uses the pool of its own accord (the embedded database's upkeep and checkpoints), before the pool ends. */
       beforeClose?: () => Promise<void>;
       onClose?: () => Promise<void>;
       metrics?: Metrics;
