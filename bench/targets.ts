@@ -70,9 +70,9 @@ function flatMemory(soak: SoakResult) {
 
 /** The embedded store's write-ahead log: its largest sample in the last minute, and over the run. */
 function flatLog(soak: SoakResult) {
-  const wal = soak.samples.flatMap((x) => (x.walMb === undefined ? [] : [{ seconds: x.seconds, mb: x.walMb }]));
+  const wal = soak.samples.filter((x) => x.walMb !== undefined);
   if (!wal.length) return undefined;
-  const peakFrom = (from: number) => Math.max(...wal.filter((x) => x.seconds >= from).map((x) => x.mb));
+  const peakFrom = (from: number) => Math.max(...wal.filter((x) => x.seconds >= from).map((x) => x.walMb ?? 0));
   const lastMinute = peakFrom(soak.seconds - 60);
   return {
     value: lastMinute,
