@@ -1,12 +1,17 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { EmbeddedCheckpoints } from "../../src/store/sql/embedded-checkpoints.ts";
+import { openDatabase } from "../../src/store/sql/open-store.ts";
 import { embeddedPoolConfig } from "../../src/store/sql/pglite-connection.ts";
 import { DEFAULT_EMBEDDED_CACHE_MB, pgliteOptions } from "../../src/store/sql/pglite-options.ts";
+import { ALL_TENANTS } from "../../src/store/tenant-scope.ts";
+import { eventRecord } from "../support/records.ts";
 
 const MiB = 1024 * 1024;
 const quiet = { error: () => {} };
@@ -93,4 +98,34 @@ describe("the embedded database's checkpoints", () => {
     // Segments behind each checkpoint are renamed for reuse, about min_wal_size (80 MiB) past it.
     expect(Math.max(...counts)).toBeLessThanOrEqual(6);
   }, 120_000);
+});
+
+describe("the embedded store", () => {
+  /**
+   * The latest checkpoint's position, from the control file PostgreSQL rewrites at each checkpoint
+   * (ControlFileData: system id, two versions, state, time, then the checkpoint's LSN at byte 32).
+   */
+  const latestCheckpoint = (dataDir: string) => readFileSync(join(dataDir, "global", "pg_control")).readBigUInt64LE(32);
+
+  it("checkpoints while it serves once 64 MiB of log are written", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "chaukas-checkpoints-"));
+    const store = await openDatabase({ kind: "embedded", dataDir }, { info: () => {}, error: () => {} });
+    try {
+      const opened = latestCheckpoint(dataDir);
+      // 80 MiB of payloads that do not compress: more than 64 MiB of log.
+      for (let batch = 0; batch < 40; batch++) {
+        const records = Array.from({ length: 128 }, (_, i) =>
+          eventRecord({ tenantId: "acme", eventId: `e${batch}-${i}`, payload: randomBytes(16 << 10) }),
+        );
+        await store.insertEvents(ALL_TENANTS, records);
+      }
+      // The checkpointer reads the log's length every 2 s.
+      const deadline = Date.now() + 10_000;
+      while (latestCheckpoint(dataDir) === opened && Date.now() < deadline) await sleep(200);
+      expect(latestCheckpoint(dataDir)).toBeGreaterThan(opened);
+    } finally {
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
