@@ -1,17 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import * as grpc from "@grpc/grpc-js";
-import {
-  TailEventBatchSchema,
-  TailEventsRequestSchema,
-  TailEventsResponseSchema,
-} from "../gen/chaukas/backend/v1/tail_pb.ts";
-import { type Event, EventSchema } from "../gen/chaukas/spec/common/v1/events_pb.ts";
+import type { Event } from "../gen/chaukas/spec/common/v1/events_pb.ts";
 import { ChaukasServerService } from "../gen/chaukas/spec/server/v1/server_pb.ts";
-import { MAX_EVENTS_PER_ITEM } from "../src/core/tail/tail-hub.ts";
 import { type BenchContext, startServer } from "./context.ts";
 import { cpuDelta } from "./database.ts";
 import type { IngestCorpus } from "./ingest-corpus.ts";
@@ -19,6 +10,7 @@ import { grpcBatches, runGrpcBatches } from "./load.ts";
 import { log } from "./log.ts";
 import { processCpuSeconds, processMinorFaults, serverStoreOperations } from "./meters.ts";
 import { latency, round, thousands } from "./stats.ts";
+import { sharedClockMs, TailClients } from "./tail-clients.ts";
 
 export interface TailReport {
   tails: number;
@@ -36,7 +28,7 @@ export interface TailReport {
   serverCpuUsPerEventWithTails?: number;
   /**
    * Over the same windows, PostgreSQL's and the bench process's CPU per event (µs): the bench
-   * process runs the load and the tails' clients, on the same cores as the server.
+   * process runs the load, and the tails' clients on a worker thread, on the same cores as the server.
    */
   postgresCpuUsPerEventWithoutTails?: number;
   postgresCpuUsPerEventWithTails?: number;
@@ -117,6 +109,7 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
     );
     return { eventsPerSec: round(totals.events / totals.seconds), events: totals.events };
   };
+  let tails: TailClients | undefined;
   try {
     await runGrpcBatches(
       server.baseUrl,
@@ -131,8 +124,7 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
     const cpuWithout = await perEvent(cpuFrom, without.events);
 
     const tenant = biggestTenant(corpus.events);
-    const tails = Array.from({ length: tailCount }, () => new BenchTail(new URL(server.baseUrl).host, tenant.id));
-    await Promise.all(tails.map((t) => t.opened));
+    tails = await TailClients.open({ address: new URL(server.baseUrl).host, tenantId: tenant.id, count: tailCount });
     log(`tail: ingest with ${tailCount} tails of ${tenant.id}`);
     const tailOperations = () => serverStoreOperations(server.baseUrl, ["tailHorizon", "readTail"]);
     const operationsFrom = await tailOperations();
@@ -140,7 +132,7 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
     const withTails = await flat("t1");
     // The paced run starts once every tail has caught up with this one.
     const t1 = [...tenant.ids].map((id) => `${id}-t1`);
-    await until(() => tails.every((t) => t1.every((id) => t.arrivals.has(id))), 60_000);
+    await tails.waitFor(t1, 60_000);
     await db.auditCaughtUp("tail");
     const cpuWith = await perEvent(cpuFrom, withTails.events);
     const operationsTo = await tailOperations();
@@ -150,23 +142,21 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
     const ingestWithTails = withTails.eventsPerSec;
 
     log(`tail: ${PACED_EVENTS_PER_SEC} events/s for ${pacedSeconds} s with ${tailCount} tails`);
-    for (const t of tails) t.arrivals.clear();
+    await tails.clear();
     const { acked, eventsPerSec: pacedRate } = await pacedIngest(server.baseUrl, renamed("t2"), pacedSeconds);
     const expected = [...acked].filter(([id]) => tenant.ids.has(id.slice(0, id.lastIndexOf("-"))));
     // Let the last deliveries arrive (bounded: what is still missing is reported).
-    await until(() => tails.every((t) => expected.every(([id]) => t.arrivals.has(id))), 10_000);
+    const expectedIds = expected.map(([id]) => id);
+    await tails.waitFor(expectedIds, 10_000);
     const samples: number[] = [];
     let missing = 0;
-    for (const t of tails) {
-      for (const [id, ackAt] of expected) {
-        const at = t.arrivals.get(id);
+    for (const arrivals of await tails.arrivals(expectedIds)) {
+      arrivals.forEach((at, i) => {
         if (at === undefined) missing++;
-        else samples.push(Math.max(0, at - ackAt));
-      }
+        else samples.push(Math.max(0, at - expected[i][1]));
+      });
     }
-    const slowEnds = tails.reduce((n, t) => n + t.slowEnds, 0);
-    const failures = tails.reduce((n, t) => n + t.failures, 0);
-    for (const t of tails) t.close();
+    const { slowEnds, failures } = await tails.counts();
     const l = latency(samples);
     const report: TailReport = {
       tails: tailCount,
@@ -200,14 +190,9 @@ export async function tailPart(ctx: BenchContext, corpus: IngestCorpus): Promise
     );
     return report;
   } finally {
+    await tails?.close();
     await server.stop();
   }
-}
-
-/** Resolves once `check` holds, or after `ms`. */
-async function until(check: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline && !check()) await sleep(50);
 }
 
 /** The corpus's tenant with the most events, and its events' original ids. */
@@ -242,7 +227,7 @@ async function pacedIngest(
     while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
     const batch = events.slice(b * PACED_BATCH, (b + 1) * PACED_BATCH);
     const sent: Promise<void> = client.ingestEventBatch({ eventBatch: { events: batch } }).then(() => {
-      const now = performance.now();
+      const now = sharedClockMs();
       for (const e of batch) acked.set(e.eventId, now);
       inFlight.delete(sent);
     });
@@ -250,114 +235,4 @@ async function pacedIngest(
   }
   await Promise.all(inFlight);
   return { acked, eventsPerSec: round(acked.size / ((performance.now() - started) / 1000)) };
-}
-
-/** A bench tail's HTTP/2 receive window (HTTP/2's default is 64 KiB): room for many batches in flight. */
-const RECEIVE_WINDOW_BYTES = 2 << 20;
-
-/** What a bench tail reads of a response: its events' ids (the events are not decoded), the item, the cursor. */
-interface LightResponse {
-  item: "events" | "heartbeat" | "end" | undefined;
-  eventIds: string[];
-  cursor: string;
-}
-
-/** Reads a TailEventsResponse's item, event ids and cursor from its bytes, skipping the rest. */
-function lightResponse(bytes: Buffer): LightResponse {
-  const out: LightResponse = { item: undefined, eventIds: [], cursor: "" };
-  const reader = new BinaryReader(bytes);
-  while (reader.pos < reader.len) {
-    const [no, wireType] = reader.tag();
-    if (no === TailEventsResponseSchema.field.cursor.number) out.cursor = reader.string();
-    else if (no === TailEventsResponseSchema.field.events.number) {
-      out.item = "events";
-      const batch = new BinaryReader(reader.bytes());
-      while (batch.pos < batch.len) {
-        const [field, type] = batch.tag();
-        if (field === TailEventBatchSchema.field.events.number) out.eventIds.push(eventIdOf(batch.bytes()));
-        else batch.skip(type);
-      }
-    } else {
-      if (no === TailEventsResponseSchema.field.heartbeat.number) out.item = "heartbeat";
-      else if (no === TailEventsResponseSchema.field.end.number) out.item = "end";
-      reader.skip(wireType);
-    }
-  }
-  return out;
-}
-
-/** An encoded event's id, the rest skipped. */
-function eventIdOf(bytes: Uint8Array): string {
-  const event = new BinaryReader(bytes);
-  while (event.pos < event.len) {
-    const [field, type] = event.tag();
-    if (field === EventSchema.field.eventId.number) return event.string();
-    event.skip(type);
-  }
-  return "";
-}
-
-/**
- * One subscriber, through @grpc/grpc-js, asking for batches of the server's cap
- * (MAX_EVENTS_PER_ITEM) and reading only what it needs of each response (decoding each event would
- * cost the shared cores more than the server's part): records when each event of a batch arrives,
- * and reopens from its cursor when the server ends the stream or the call fails.
- */
-class BenchTail {
-  readonly arrivals = new Map<string, number>();
-  slowEnds = 0;
-  failures = 0;
-  readonly opened: Promise<void>;
-  readonly #client: grpc.Client;
-  readonly #tenantId: string;
-  #call: grpc.ClientReadableStream<LightResponse> | undefined;
-  #cursor = "";
-  #closed = false;
-  #onOpen: () => void = () => {};
-
-  constructor(address: string, tenantId: string) {
-    this.#client = new grpc.Client(address, grpc.credentials.createInsecure(), {
-      "grpc-node.flow_control_window": RECEIVE_WINDOW_BYTES,
-    });
-    this.#tenantId = tenantId;
-    this.opened = new Promise((resolve) => {
-      this.#onOpen = resolve;
-    });
-    this.#follow();
-  }
-
-  #follow(): void {
-    const request = create(TailEventsRequestSchema, {
-      filter: { tenantId: this.#tenantId },
-      cursor: this.#cursor,
-      maxEventsPerMessage: MAX_EVENTS_PER_ITEM,
-    });
-    const call = this.#client.makeServerStreamRequest(
-      "/chaukas.backend.v1.TailService/TailEvents",
-      (r: typeof request) => Buffer.from(toBinary(TailEventsRequestSchema, r)),
-      lightResponse,
-      request,
-    );
-    this.#call = call;
-    call.on("data", (res: LightResponse) => {
-      this.#cursor = res.cursor;
-      if (res.item === "events") {
-        const now = performance.now();
-        for (const id of res.eventIds) this.arrivals.set(id, now);
-      } else if (res.item === "heartbeat") this.#onOpen();
-      else if (res.item === "end") this.slowEnds++;
-    });
-    call.on("error", () => {
-      if (!this.#closed) this.failures++;
-    });
-    call.on("status", () => {
-      if (!this.#closed) setImmediate(() => this.#follow());
-    });
-  }
-
-  close(): void {
-    this.#closed = true;
-    this.#call?.cancel();
-    this.#client.close();
-  }
 }
