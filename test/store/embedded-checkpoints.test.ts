@@ -119,8 +119,8 @@ describe("the embedded store", () => {
         );
         await store.insertEvents(ALL_TENANTS, records);
       }
-      // The checkpointer reads the log's length every 2 s.
-      const deadline = Date.now() + 10_000;
+      // The checkpointer reads the log's length every 2 s; the margin is for a busy machine.
+      const deadline = Date.now() + 20_000;
       while (latestCheckpoint(dataDir) === opened && Date.now() < deadline) await sleep(200);
       expect(latestCheckpoint(dataDir)).toBeGreaterThan(opened);
     } finally {
