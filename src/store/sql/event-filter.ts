@@ -76,11 +76,17 @@ export function hasAttributeConditions(filter: EventFilter): boolean {
 }
 
 /**
- * Whether one plan that reads a session's or a trace's index in time order is the best plan for
- * the filter's pages whatever its values: it holds a session or a trace, and besides them at most
- * a project and a time range. An attribute condition can be found faster through its own index
- * when its rows are few (docs/adr/0039-kept-plans-for-sessions-and-traces.md).
+ * Whether one plan that reads one index in time order is the best plan for the filter's pages
+ * whatever its values, so the page may keep it (rowsInTenantScope's `keptPlan`): a session or a
+ * trace and, besides, at most a project and a time range (the session's or the trace's index), or
+ * one event type and at most a time range (`events_type_time`: tenant, type, time). Each index
+ * holds exactly the filter's rows in the page's order, so reading it stops at the LIMIT whatever
+ * the number of rows. Any other condition can be found faster through its own index when its rows
+ * are few, and only a plan for the values knows when
+ * (docs/adr/0039-kept-plans-for-sessions-and-traces.md, docs/adr/0048-kept-plans-for-one-event-type.md).
  */
-export function readsInSessionOrTraceOrder(filter: EventFilter): boolean {
-  return Boolean(filter.sessionId || filter.traceId) && !hasAttributeConditions(filter);
+export function readsInIndexOrder(filter: EventFilter): boolean {
+  if (filter.sessionId || filter.traceId) return !hasAttributeConditions(filter);
+  const { types, ...rest } = filter;
+  return types?.length === 1 && !filter.projectId && !hasAttributeConditions(rest);
 }

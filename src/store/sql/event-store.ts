@@ -28,7 +28,7 @@ import type { BackgroundLease } from "./background-lease.ts";
 import type { RowFields } from "./binary-rows.ts";
 import { selectColumnDifferences } from "./event-columns.ts";
 
-import { readsInSessionOrTraceOrder, WhereBuilder } from "./event-filter.ts";
+import { readsInIndexOrder, WhereBuilder } from "./event-filter.ts";
 import { insertAndQueueStatement } from "./event-insert.ts";
 import { selectEventStats } from "./event-stats.ts";
 import { GroupCommit, type GroupCommitOptions } from "./group-commit.ts";
@@ -144,7 +144,7 @@ export class SqlEventStore implements Database {
          ORDER BY p.ts_ns ${direction}, p.event_id ${direction}`,
       where.values,
       storedEventOf,
-      { keptPlan: readsInSessionOrTraceOrder(query.filter) },
+      { keptPlan: readsInIndexOrder(query.filter) },
     );
   }
 
